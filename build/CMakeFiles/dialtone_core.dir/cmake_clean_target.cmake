@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libdialtone_core.a"
+)

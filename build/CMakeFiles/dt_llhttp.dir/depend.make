@@ -1,0 +1,2 @@
+# Empty dependencies file for dt_llhttp.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,58 @@
+/*
+ * common.h — allocation helpers and small utilities shared by every module.
+ *
+ * Allocation policy: control structures (servers, calls, operations) use the dt_x*
+ * wrappers, which abort the process on out-of-memory, as neovim's xmalloc does: an
+ * engine that cannot allocate 100 bytes cannot do anything useful for its calls.
+ * Input-driven buffers are bounded by explicit limits before they are allocated.
+ * Flow memory is separate: the Lua allocator is capped (see lua/).
+ */
+#ifndef DIALTONE_COMMON_H
+#define DIALTONE_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define DT_EXTERN __attribute__((visibility("default")))
+#define DT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define DT_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+void *dt_xmalloc(size_t n);
+void *dt_xcalloc(size_t count, size_t n);
+void *dt_xrealloc(void *p, size_t n);
+char *dt_xstrdup(const char *s);
+char *dt_xstrndup(const char *s, size_t n);
+/* printf into a fresh string; caller frees. */
+char *dt_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer. Always NUL-terminated when len > 0 or after any append. */
+typedef struct {
+  char *data;
+  size_t len;
+  size_t cap;
+} dt_buf_t;
+void dt_buf_append(dt_buf_t *b, const void *data, size_t len);
+void dt_buf_appendf(dt_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dt_buf_reset(dt_buf_t *b);  /* len = 0, keeps memory */
+void dt_buf_free(dt_buf_t *b);   /* releases memory, leaves an empty buffer */
+
+/* Case-insensitive ASCII comparisons. */
+int dt_strcasecmp(const char *a, const char *b);
+int dt_strncasecmp(const char *a, const char *b, size_t n);
+
+/* A random version-4 GUID in lower case with dashes (36 chars + NUL). */
+void dt_guid(char out[37]);
+/* Fills buf with len random bytes from the OS. */
+void dt_random_bytes(void *buf, size_t len);
+
+/* Milliseconds of a monotonic clock, and Unix time in seconds / ISO-8601 UTC text. */
+uint64_t dt_now_ms(void);
+int64_t dt_unix_time(void);
+void dt_iso8601_now(char out[32]);
+
+/* Reads a whole file (limit bytes at most); caller frees *out. Returns 0 or DT_E*. */
+int dt_read_file(const char *path, size_t limit, char **out, size_t *out_len);
+/* Writes data to path atomically (temp file in the same directory, fsync, rename). */
+int dt_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif

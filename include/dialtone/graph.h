@@ -1,0 +1,194 @@
+/*
+ * graph.h — the Graph calls REST client: one function per call action, both dialects.
+ *
+ * Dialects: DT_GRAPH_V1 ("v1.0": {base}/communications/calls) and DT_GRAPH_BETA
+ * ("beta": {base}/app/calls, and `record` instead of `recordResponse`). base_url is
+ * e.g. "https://graph.microsoft.com/v1.0" or "http://127.0.0.1:9090/v1.0".
+ *
+ * Bodies follow reference/graph_schema_extract.md (with @odata.type annotations as the
+ * documents show). Every request carries "Authorization: Bearer <token>" from the token
+ * source (fetched first if needed; a 401 answer invalidates the token and is retried once
+ * with a fresh one). The result callback runs exactly once, later on the loop, unless the
+ * request is cancelled. The result has the status, the parsed body, the Location header,
+ * the operation id and status when the answer is an operation, and Graph's error code
+ * and message when the answer is an error ({"error":{"code","message"}}).
+ */
+#ifndef DIALTONE_GRAPH_H
+#define DIALTONE_GRAPH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+#include "dialtone/http_client.h"
+#include "dialtone/notify.h"
+#include "dialtone/oauth.h"
+
+typedef enum { DT_GRAPH_V1 = 0, DT_GRAPH_BETA = 1 } dt_graph_dialect_t;
+
+typedef struct dt_graph_s dt_graph_t;
+typedef struct dt_graph_req_s dt_graph_req_t;
+
+typedef struct {
+  const char *base_url;        /* required */
+  dt_graph_dialect_t dialect;
+  long timeout_ms;             /* per request; default 10000 */
+} dt_graph_options_t;
+
+/* Identities as the flow API writes them: {user="id"}, {phone="+1…"}, ... */
+typedef struct {
+  const char *kind;            /* "user", "phone", "application", "applicationInstance", "guest" */
+  const char *id;              /* may be NULL for guest */
+  const char *tenant_id;       /* optional */
+  const char *display_name;    /* optional */
+} dt_identity_t;
+
+typedef struct {
+  dt_identity_t identity;
+  const char *replaces_call_id; /* optional (invite escalation, consultative transfer) */
+} dt_invitation_t;
+
+typedef struct {
+  const char *uri;
+  const char *resource_id;     /* optional */
+} dt_media_t;
+
+typedef struct {
+  int status;                  /* HTTP status; 0 = transport failure */
+  int error;                   /* 0, DT_EGRAPH (status >= 400), or a transport DT_E* */
+  const char *error_code;      /* Graph's error.code, or NULL */
+  const char *error_message;   /* Graph's error.message or the transport message; never NULL */
+  cJSON *body;                 /* parsed JSON body or NULL; valid during the callback */
+  const char *location;        /* Location header or NULL */
+  const char *op_id;           /* id of an operation in the body, or NULL */
+  dt_op_status_t op_status;
+  const char *call_id;         /* create call: the new call's id */
+  int retry_after_s;           /* Retry-After header in seconds, or -1 */
+} dt_graph_result_t;
+
+typedef void (*dt_graph_fn)(const dt_graph_result_t *res, void *ud);
+
+int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_token_source_t *tokens,
+                 const dt_graph_options_t *opts, dt_graph_t **out);
+void dt_graph_free(dt_graph_t *g);           /* cancels everything in flight */
+void dt_graph_req_cancel(dt_graph_req_t *r); /* its callback is never called */
+const char *dt_graph_calls_url(const dt_graph_t *g); /* ".../communications/calls" or ".../app/calls" */
+
+/* Normalises a call or operation id for lookups: lower case, dashes removed.
+   out must hold strlen(id)+1 bytes. */
+void dt_graph_id_key(const char *id, char *out);
+
+/* Generic: method + path relative to the calls collection ("" or "/{id}/answer"),
+   body consumed (may be NULL). The typed functions below all use it. */
+int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* ---- Calls ---- */
+typedef struct {
+  const char *callback_uri;           /* required */
+  const dt_invitation_t *targets;     /* peer-to-peer: one; group: several */
+  size_t target_count;
+  const dt_identity_t *source;        /* optional (application instance for PSTN) */
+  const char *const *modalities;      /* default {"audio"} */
+  size_t modality_count;
+  const char *tenant_id;              /* optional */
+  const char *subject;                /* optional */
+  /* Meeting join (any of these set = a meeting call): */
+  const char *meeting_organizer_id;
+  const char *meeting_organizer_tenant_id;
+  const char *meeting_join_id;        /* joinMeetingIdMeetingInfo (v1.0) */
+  const char *meeting_passcode;
+  const char *meeting_token;          /* tokenMeetingInfo */
+  const char *chat_thread_id;         /* chatInfo */
+  const char *chat_message_id;
+  const char *chat_reply_chain_message_id;
+  const char *guest_display_name;     /* join as guest: source.identity.guest */
+  const char *guest_id;
+  const char *client_context;         /* optional; dialtone correlates with it */
+} dt_graph_create_params_t;
+int dt_graph_create_call(dt_graph_t *g, const dt_graph_create_params_t *p, dt_graph_fn cb, void *ud,
+                         dt_graph_req_t **out);
+int dt_graph_get_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_delete_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+typedef struct {
+  const char *callback_uri;           /* required */
+  const char *const *modalities;      /* default {"audio"} */
+  size_t modality_count;
+  const dt_media_t *prefetch;
+  size_t prefetch_count;
+  int participant_capacity;           /* 0 = omit */
+} dt_graph_answer_params_t;
+int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_params_t *p,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* reason: "none", "busy", "forbidden". */
+int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, const char *callback_uri,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
+                      int timeout_s /* 0 = omit */, const char *callback_uri,
+                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t *target,
+                      const dt_identity_t *transferee /* optional, v1.0 */,
+                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* ---- Media (service-hosted) ---- */
+int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
+                         const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+typedef struct {
+  const dt_media_t *prompt;           /* optional, at most one */
+  bool barge_in;
+  int initial_silence_s;              /* 0 = omit (Graph default 5) */
+  int max_silence_s;                  /* 0 = omit */
+  int max_duration_s;                 /* 0 = omit */
+  int play_beep;                      /* -1 omit, 0 false, 1 true */
+  const char *const *stop_tones;      /* "#", "*", "1" ... as the docs show */
+  size_t stop_tone_count;
+  const char *client_context;
+} dt_graph_record_params_t;
+/* recordResponse (v1.0) or record (beta). */
+int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
+                               dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* tones: characters '0'-'9', '*', '#', 'A'-'D' ; sent as "tone1", "star", ... */
+int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
+                       const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
+                          dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* ---- In-call ---- */
+int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
+                  dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* role: "viewer" or "sharer". */
+int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
+                                        dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *metadata,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* ---- Participants ---- */
+int dt_graph_list_participants(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud,
+                               dt_graph_req_t **out);
+int dt_graph_get_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *participants, size_t n,
+                    const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
+                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                                dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* ---- Operations ---- */
+int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
+                           dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+
+/* Body builders (exposed for tests and the emulator's own tests); each returns a new
+   cJSON object the caller owns. */
+cJSON *dt_graph_identity_set_json(const dt_identity_t *id);
+cJSON *dt_graph_invitation_json(const dt_invitation_t *inv);
+cJSON *dt_graph_media_prompt_json(const dt_media_t *m);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * log.h — dialtone's one logger.
+ *
+ * Two formats: "text" (human-readable, for a terminal) and "json" (one JSON object a
+ * line: ts, level, msg, and call_id when the line concerns a call). Lines go to stderr
+ * unless dt_log_set_output() says otherwise. Levels below the configured one cost a
+ * comparison. Secrets must never be passed to the logger; the modules that hold them
+ * (OAuth, JWT) log only their kind and length.
+ */
+#ifndef DIALTONE_LOG_H
+#define DIALTONE_LOG_H
+#include <stdio.h>
+
+typedef enum { DT_LOG_DEBUG = 0, DT_LOG_INFO, DT_LOG_WARN, DT_LOG_ERROR, DT_LOG_OFF } dt_log_level_t;
+typedef enum { DT_LOG_TEXT = 0, DT_LOG_JSON } dt_log_format_t;
+
+void dt_log_set_level(dt_log_level_t level);
+dt_log_level_t dt_log_get_level(void);
+void dt_log_set_format(dt_log_format_t format);
+void dt_log_set_output(FILE *out); /* NULL = stderr; the caller keeps ownership of out */
+/* "debug"/"info"/"warn"/"error"/"off" -> level; returns -1 for anything else. */
+int dt_log_level_from_name(const char *name);
+
+/* Logs one line. call_id may be NULL (no call_id field). */
+void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define dt_log_debug(...) dt_log(DT_LOG_DEBUG, NULL, __VA_ARGS__)
+#define dt_log_info(...) dt_log(DT_LOG_INFO, NULL, __VA_ARGS__)
+#define dt_log_warn(...) dt_log(DT_LOG_WARN, NULL, __VA_ARGS__)
+#define dt_log_error(...) dt_log(DT_LOG_ERROR, NULL, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * notify.h — commsNotifications bodies turned into typed events.
+ *
+ * Accepts what Graph really sends: `resourceUrl` or the legacy `resource`; enum values
+ * in camelCase or PascalCase ("established"/"Established", "deleted"/"Deleted");
+ * call ids in any case with or without dashes (ids are normalised, see dt_graph_id_key);
+ * resourceData as an object or (rosters) an array; several notifications in one body.
+ * It does not deduplicate or reorder: that is the call registry's job, using
+ * tone sequence ids and operation ids.
+ */
+#ifndef DIALTONE_NOTIFY_H
+#define DIALTONE_NOTIFY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+typedef enum {
+  DT_EVENT_CALL_INCOMING = 1, /* created on a call, state incoming */
+  DT_EVENT_CALL_STATE,        /* updated on a call: state and/or media state changed */
+  DT_EVENT_TONE,              /* updated on a call with toneInfo */
+  DT_EVENT_OPERATION,         /* an operation finished (changeType deleted on /operations/{id})
+                                 or reported progress (updated) */
+  DT_EVENT_ROSTER,            /* updated on /participants: resource_data is the array */
+  DT_EVENT_CALL_TERMINATED,   /* deleted on a call (state terminated) */
+} dt_event_type_t;
+
+typedef enum {
+  DT_CALL_STATE_UNKNOWN = 0,
+  DT_CALL_STATE_INCOMING,
+  DT_CALL_STATE_ESTABLISHING,
+  DT_CALL_STATE_RINGING,
+  DT_CALL_STATE_ESTABLISHED,
+  DT_CALL_STATE_HOLD,
+  DT_CALL_STATE_TRANSFERRING,
+  DT_CALL_STATE_TRANSFER_ACCEPTED,
+  DT_CALL_STATE_REDIRECTING,
+  DT_CALL_STATE_TERMINATING,
+  DT_CALL_STATE_TERMINATED,
+} dt_call_state_t;
+
+typedef enum {
+  DT_OP_STATUS_UNKNOWN = 0,
+  DT_OP_STATUS_NOT_STARTED,
+  DT_OP_STATUS_RUNNING,
+  DT_OP_STATUS_COMPLETED,
+  DT_OP_STATUS_FAILED,
+} dt_op_status_t;
+
+typedef enum { DT_MEDIA_UNKNOWN = 0, DT_MEDIA_ACTIVE, DT_MEDIA_INACTIVE } dt_media_state_t;
+
+typedef struct {
+  bool present;
+  int code;
+  int subcode;
+  char *message;            /* may be NULL */
+} dt_result_info_t;
+
+/* One notification. Strings are owned by the event (freed by dt_event_list_free). */
+typedef struct {
+  dt_event_type_t type;
+  char *call_id;            /* as it appears in the resource URL */
+  char *op_id;              /* DT_EVENT_OPERATION: the operation id from the URL */
+  dt_call_state_t state;    /* CALL_INCOMING/CALL_STATE/TONE/TERMINATED (UNKNOWN if absent) */
+  dt_media_state_t media_audio;
+  dt_result_info_t result;  /* call resultInfo (state/terminated) or operation resultInfo */
+  char *termination_reason; /* beta terminationReason, may be NULL */
+  /* DT_EVENT_TONE */
+  int64_t tone_sequence_id;
+  char tone;                /* '0'..'9', '*', '#', 'A'..'D', 'F' (flash) */
+  /* DT_EVENT_OPERATION */
+  char *op_type;            /* "playPromptOperation" (from @odata.type), may be NULL */
+  dt_op_status_t op_status;
+  char *client_context;
+  char *completion_reason;  /* e.g. "stopToneDetected", may be NULL */
+  char *recording_location; /* recordOperation */
+  char *recording_access_token;
+  /* Everything: the resourceData as received (an object, or an array for rosters),
+     owned by the event. CALL_INCOMING reads source/targets/callChainId/tenantId here. */
+  cJSON *resource_data;
+} dt_event_t;
+
+typedef struct {
+  dt_event_t *events;
+  size_t count;
+} dt_event_list_t;
+
+/* Parses a commsNotifications body. On error returns DT_EPARSE with a detail in err and
+   leaves out empty. Notifications of kinds it does not know are skipped, not errors. */
+int dt_notify_parse(const char *body, size_t len, dt_event_list_t *out, char *err, size_t errlen);
+void dt_event_list_free(dt_event_list_t *list);
+
+const char *dt_event_type_name(dt_event_type_t t);      /* "tone" */
+const char *dt_call_state_name(dt_call_state_t s);      /* "established" */
+dt_call_state_t dt_call_state_from_name(const char *s); /* case-insensitive */
+/* "tone1"/"Tone1"/"star"/"pound"/"a"/"flash" -> '1' '*' '#' 'A' 'F'; 0 if unknown. */
+char dt_tone_from_name(const char *name);
+/* '1' -> "tone1", '*' -> "star", '#' -> "pound", 'A' -> "a", 'F' -> "flash"; NULL if unknown. */
+const char *dt_tone_name(char tone);
+
+#endif
