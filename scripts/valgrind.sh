@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every integration test executable of a build under valgrind memcheck; any error or
+# definite leak fails the run. Tests see DT_UNDER_VALGRIND=1 and may scale their load down
+# (valgrind is ~30x slower); they still assert the same outcomes.
+# Usage: scripts/valgrind.sh BUILD_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+src=$(pwd)
+fail=0; ran=0
+for t in tests/integration/test_*.c; do
+  name=$(basename "$t" .c)
+  exe="$build/$name"
+  [ -x "$exe" ] || { echo "valgrind: $exe missing" >&2; fail=1; continue; }
+  log=$(mktemp)
+  if DT_UNDER_VALGRIND=1 DT_SOURCE_DIR="$src" DT_BINARY="$src/$build/dialtone" DT_BUILD_DIR="$src/$build" \
+     timeout 900 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+       --show-leak-kinds=definite --track-fds=no --suppressions=scripts/valgrind.supp "$exe" >"$log" 2>&1; then
+    echo "valgrind ok   $name"
+  else
+    echo "valgrind FAIL $name"; tail -60 "$log"; fail=1
+  fi
+  ran=$((ran+1)); rm -f "$log"
+done
+echo "valgrind: $ran integration test programs checked"
+exit $fail
