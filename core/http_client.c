@@ -1,0 +1,604 @@
+/*
+ * http_client.c — asynchronous HTTP(S) on a libuv loop through libcurl's multi interface.
+ *
+ * Owns: one CURLM per client, one uv_timer_t (curl's timeout), one uv_poll_t per socket
+ * curl asks us to watch (stored on the socket with curl_multi_assign), and a small free
+ * list of easy handles that are reused across requests (curl keeps the connection cache
+ * in the multi, so keep-alive connections are shared by every easy handle).
+ *
+ * Promises (see http_client.h): the callback runs exactly once per request that is not
+ * cancelled, always from the loop (a new transfer is only started by curl's timer, never
+ * inside dt_http_client_send), and never after dt_http_call_cancel. Curl is only driven
+ * from libuv callbacks and from send/cancel/close, never from inside a curl callback.
+ *
+ * The driving follows curl's docs/examples/multi-uv.c: CURLMOPT_SOCKETFUNCTION maps curl's
+ * socket interest onto uv_poll_start/stop, CURLMOPT_TIMERFUNCTION onto one uv_timer_t
+ * (0 ms becomes 1 ms so curl is never re-entered from its own callback), and every
+ * curl_multi_socket_action is followed by draining curl_multi_info_read.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "dialtone/common.h"
+#include "dialtone/error.h"
+#include "dialtone/http_client.h"
+#include "dialtone/log.h"
+
+#define DEFAULT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+#define MAX_RESPONSE_HEADER_BYTES (64u * 1024u)
+#define MAX_REQUEST_HEADERS 128u
+#define MAX_REQUEST_HEADER_BYTES (64u * 1024u)
+#define MAX_FREE_CALLS 64u
+/* Buffers bigger than this are released when a call goes back to the free list, so one
+   large download does not pin its memory for the life of the client. */
+#define KEEP_BUF_BYTES (64u * 1024u)
+
+typedef struct sock_ctx_s {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  dt_http_client_t *client;
+  struct sock_ctx_s *prev, *next;
+} sock_ctx_t;
+
+enum { CALL_FREE = 0, CALL_ACTIVE, CALL_DELIVERING };
+
+struct dt_http_call_s {
+  dt_http_client_t *client;
+  CURL *easy;
+  int state;
+  dt_http_response_fn cb;
+  void *ud;
+  struct dt_http_call_s *prev, *next; /* active list, or free list (next only) */
+  size_t max_bytes;
+  bool too_big;
+  /* request: header lines ("Name: value\0...") and curl_slist nodes pointing into them */
+  dt_buf_t req_hdr;
+  struct curl_slist *slist;
+  size_t slist_cap;
+  dt_buf_t req_body;
+  /* response */
+  dt_buf_t body;
+  dt_buf_t resp_hdr; /* "name\0value\0" pairs of the current response */
+  size_t resp_hdr_count;
+  dt_http_header_t *hdrs;
+  size_t hdrs_cap;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+struct dt_http_client_s {
+  uv_loop_t *loop;
+  CURLM *multi;
+  uv_timer_t timer;
+  dt_metrics_t *metrics;
+  char *ca_file;
+  bool insecure_tls;
+  dt_http_call_t *active;
+  dt_http_call_t *free_list;
+  unsigned free_count;
+  sock_ctx_t *socks;
+  size_t pending;
+  unsigned open_handles;
+  bool closing;
+  void (*done)(void *ud);
+  void *done_ud;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_global_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---- sockets and timer (multi-uv.c) ---- */
+
+static void check_multi_info(dt_http_client_t *c);
+static void maybe_finish(dt_http_client_t *c);
+
+static void on_sock_closed(uv_handle_t *h) {
+  sock_ctx_t *ctx = h->data;
+  dt_http_client_t *c = ctx->client;
+  free(ctx);
+  c->open_handles--;
+  maybe_finish(c);
+}
+
+static void sock_destroy(sock_ctx_t *ctx) {
+  dt_http_client_t *c = ctx->client;
+  if (ctx->prev) ctx->prev->next = ctx->next;
+  else c->socks = ctx->next;
+  if (ctx->next) ctx->next->prev = ctx->prev;
+  ctx->prev = ctx->next = NULL;
+  uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  sock_ctx_t *ctx = h->data;
+  dt_http_client_t *c = ctx->client;
+  int flags = 0, running = 0;
+  if (status < 0) {
+    flags = CURL_CSELECT_ERR;
+  } else {
+    if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  }
+  curl_multi_socket_action(c->multi, ctx->fd, flags, &running);
+  check_multi_info(c);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp) {
+  dt_http_client_t *c = userp;
+  sock_ctx_t *ctx = socketp;
+  if (action == CURL_POLL_REMOVE) {
+    if (ctx) {
+      curl_multi_assign(c->multi, s, NULL);
+      sock_destroy(ctx);
+    }
+    return 0;
+  }
+  int events = 0;
+  if (action == CURL_POLL_IN || action == CURL_POLL_INOUT) events |= UV_READABLE;
+  if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT) events |= UV_WRITABLE;
+  if (ctx == NULL) {
+    ctx = dt_xcalloc(1, sizeof *ctx);
+    if (uv_poll_init_socket(c->loop, &ctx->poll, s) != 0) {
+      free(ctx);
+      return -1;
+    }
+    ctx->fd = s;
+    ctx->client = c;
+    ctx->poll.data = ctx;
+    ctx->next = c->socks;
+    if (c->socks) c->socks->prev = ctx;
+    c->socks = ctx;
+    c->open_handles++;
+    curl_multi_assign(c->multi, s, ctx);
+  }
+  if (c->closing) return 0; /* close() stopped every poll; keep it that way */
+  return uv_poll_start(&ctx->poll, events, on_poll) == 0 ? 0 : -1;
+}
+
+static void on_timeout(uv_timer_t *t) {
+  dt_http_client_t *c = t->data;
+  int running = 0;
+  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi_info(c);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  dt_http_client_t *c = userp;
+  if (c->closing) return 0;
+  if (timeout_ms < 0) {
+    uv_timer_stop(&c->timer);
+  } else {
+    /* 0 would mean "call socket_action now", i.e. from inside curl; do it in a bit. */
+    if (timeout_ms == 0) timeout_ms = 1;
+    uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_ms, 0);
+  }
+  return 0;
+}
+
+/* ---- easy handles ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  dt_http_call_t *call = ud;
+  size_t len = size * n;
+  if (len > call->max_bytes - call->body.len) {
+    call->too_big = true;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  dt_buf_append(&call->body, data, len);
+  return len;
+}
+
+static bool is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud) {
+  dt_http_call_t *call = ud;
+  size_t len = size * n, end = len;
+  /* A status line starts a new response (100 Continue, a redirect, a proxy's CONNECT
+     reply); only the final response's headers are reported. */
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    dt_buf_reset(&call->resp_hdr);
+    call->resp_hdr_count = 0;
+    return len;
+  }
+  while (end > 0 && (data[end - 1] == '\r' || data[end - 1] == '\n')) end--;
+  if (end == 0) return len;
+  if (call->resp_hdr.len + end + 2 > MAX_RESPONSE_HEADER_BYTES) {
+    call->too_big = true;
+    return 0;
+  }
+  if (is_ows(data[0])) { /* obsolete line folding: continue the previous value */
+    if (call->resp_hdr_count == 0) return len;
+    size_t i = 0;
+    while (i < end && is_ows(data[i])) i++;
+    call->resp_hdr.len--; /* drop the value's NUL, append " more\0" */
+    dt_buf_append(&call->resp_hdr, " ", 1);
+    dt_buf_append(&call->resp_hdr, data + i, end - i);
+    dt_buf_append(&call->resp_hdr, "", 1);
+    return len;
+  }
+  const char *colon = memchr(data, ':', end);
+  if (colon == NULL || colon == data) return len; /* not a header line; ignore */
+  size_t name_len = (size_t)(colon - data);
+  while (name_len > 0 && is_ows(data[name_len - 1])) name_len--;
+  size_t v = (size_t)(colon - data) + 1;
+  while (v < end && is_ows(data[v])) v++;
+  size_t v_end = end;
+  while (v_end > v && is_ows(data[v_end - 1])) v_end--;
+  dt_buf_append(&call->resp_hdr, data, name_len);
+  dt_buf_append(&call->resp_hdr, "", 1);
+  dt_buf_append(&call->resp_hdr, data + v, v_end - v);
+  dt_buf_append(&call->resp_hdr, "", 1);
+  call->resp_hdr_count++;
+  return len;
+}
+
+static dt_http_call_t *call_new(dt_http_client_t *c) {
+  CURL *easy = curl_easy_init();
+  if (easy == NULL) return NULL;
+  dt_http_call_t *call = dt_xcalloc(1, sizeof *call);
+  call->client = c;
+  call->easy = easy;
+  /* Everything that never changes between requests is set once per easy handle. */
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, call);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, call);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call->errbuf);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  if (c->insecure_tls) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (c->ca_file) curl_easy_setopt(easy, CURLOPT_CAINFO, c->ca_file);
+  return call;
+}
+
+static void call_destroy(dt_http_call_t *call) {
+  curl_easy_cleanup(call->easy);
+  dt_buf_free(&call->req_hdr);
+  dt_buf_free(&call->req_body);
+  dt_buf_free(&call->body);
+  dt_buf_free(&call->resp_hdr);
+  free(call->slist);
+  free(call->hdrs);
+  free(call);
+}
+
+static void trim_buf(dt_buf_t *b) {
+  if (b->cap > KEEP_BUF_BYTES) dt_buf_free(b);
+  else dt_buf_reset(b);
+}
+
+static void call_recycle(dt_http_call_t *call) {
+  dt_http_client_t *c = call->client;
+  call->state = CALL_FREE;
+  call->cb = NULL;
+  call->ud = NULL;
+  if (c->closing || c->free_count >= MAX_FREE_CALLS) {
+    call_destroy(call);
+    return;
+  }
+  trim_buf(&call->req_hdr);
+  trim_buf(&call->req_body);
+  trim_buf(&call->body);
+  trim_buf(&call->resp_hdr);
+  call->prev = NULL;
+  call->next = c->free_list;
+  c->free_list = call;
+  c->free_count++;
+}
+
+static void active_unlink(dt_http_call_t *call) {
+  dt_http_client_t *c = call->client;
+  if (call->prev) call->prev->next = call->next;
+  else c->active = call->next;
+  if (call->next) call->next->prev = call->prev;
+  call->prev = call->next = NULL;
+  c->pending--;
+}
+
+/* ---- completion ---- */
+
+static int map_curl_error(CURLcode rc, bool too_big) {
+  switch (rc) {
+    case CURLE_OK: return 0;
+    case CURLE_COULDNT_CONNECT: return DT_ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT: return DT_ETIMEDOUT;
+    case CURLE_FILESIZE_EXCEEDED: return DT_ETOOBIG;
+    case CURLE_WRITE_ERROR: return too_big ? DT_ETOOBIG : DT_ECONN;
+    case CURLE_OUT_OF_MEMORY: return DT_ENOMEM;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+      return DT_ETLS;
+    default: return DT_ECONN;
+  }
+}
+
+static void complete(dt_http_call_t *call, CURLcode rc) {
+  dt_http_client_t *c = call->client;
+  curl_multi_remove_handle(c->multi, call->easy);
+  active_unlink(call);
+
+  dt_http_response_t res;
+  memset(&res, 0, sizeof res);
+  curl_easy_getinfo(call->easy, CURLINFO_TOTAL_TIME, &res.total_seconds);
+  res.error = map_curl_error(rc, call->too_big);
+  if (res.error == 0) {
+    long status = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+    res.status = (int)status;
+    res.error_message = "";
+    if (call->resp_hdr_count > call->hdrs_cap) {
+      free(call->hdrs);
+      call->hdrs_cap = call->resp_hdr_count;
+      call->hdrs = dt_xmalloc(call->hdrs_cap * sizeof *call->hdrs);
+    }
+    const char *p = call->resp_hdr.data;
+    for (size_t i = 0; i < call->resp_hdr_count; i++) {
+      call->hdrs[i].name = p;
+      p += strlen(p) + 1;
+      call->hdrs[i].value = p;
+      p += strlen(p) + 1;
+    }
+    res.headers = call->hdrs;
+    res.header_count = call->resp_hdr_count;
+    res.body = call->body.data ? call->body.data : "";
+    res.body_len = call->body.len;
+  } else {
+    res.error_message = call->errbuf[0] ? call->errbuf : curl_easy_strerror(rc);
+    if (res.error == DT_ETOOBIG) res.error_message = "response too large";
+    res.body = "";
+  }
+
+  if (c->metrics) {
+    char labels[32];
+    if (res.error == 0) snprintf(labels, sizeof labels, "status=\"%d\"", res.status);
+    else snprintf(labels, sizeof labels, "status=\"error\"");
+    dt_metrics_inc(c->metrics, "dt_egress_requests_total", labels);
+    dt_metrics_observe(c->metrics, "dt_egress_request_seconds", "", res.total_seconds);
+  }
+
+  call->state = CALL_DELIVERING; /* a cancel from inside the callback is a no-op */
+  call->cb(&res, call->ud);
+  call_recycle(call);
+}
+
+static void check_multi_info(dt_http_client_t *c) {
+  CURLMsg *msg;
+  int left;
+  while (!c->closing && (msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    /* msg is invalid once the handle is removed: copy what we need first */
+    CURL *easy = msg->easy_handle;
+    CURLcode rc = msg->data.result;
+    char *priv = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    dt_http_call_t *call = (dt_http_call_t *)priv;
+    if (call && call->state == CALL_ACTIVE) complete(call, rc);
+  }
+}
+
+/* ---- public API ---- */
+
+int dt_http_client_new(uv_loop_t *loop, const dt_http_client_options_t *opts,
+                       dt_http_client_t **out) {
+  if (loop == NULL || out == NULL) return DT_EINVAL;
+  pthread_once(&curl_once, curl_global_once);
+  if (curl_init_rc != CURLE_OK) return DT_ENOMEM;
+  dt_http_client_t *c = dt_xcalloc(1, sizeof *c);
+  c->loop = loop;
+  c->multi = curl_multi_init();
+  if (c->multi == NULL) {
+    free(c);
+    return DT_ENOMEM;
+  }
+  if (opts) {
+    c->metrics = opts->metrics;
+    c->insecure_tls = opts->insecure_tls;
+    if (opts->ca_file && *opts->ca_file) c->ca_file = dt_xstrdup(opts->ca_file);
+    if (opts->max_connections_per_host)
+      curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opts->max_connections_per_host);
+  }
+  uv_timer_init(loop, &c->timer);
+  c->timer.data = c;
+  c->open_handles = 1;
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  if (c->metrics) {
+    dt_metrics_describe(c->metrics, "dt_egress_requests_total", "counter",
+                        "Outgoing HTTP requests by status (\"error\" on transport failure).");
+    dt_metrics_describe(c->metrics, "dt_egress_request_seconds", "histogram",
+                        "Duration of outgoing HTTP requests.");
+  }
+  *out = c;
+  return 0;
+}
+
+static bool has_crlf(const char *s) {
+  for (; *s; s++)
+    if (*s == '\r' || *s == '\n') return true;
+  return false;
+}
+
+/* Builds curl's header list without a malloc per header: the lines live in one buffer
+   and the list nodes in one array, both reused by the next request on this handle. */
+static int build_headers(dt_http_call_t *call, const dt_http_request_options_t *req, bool body) {
+  size_t n = req->header_count + (body ? 1 : 0);
+  if (req->header_count > MAX_REQUEST_HEADERS) return DT_ETOOBIG;
+  if (n == 0) return 0;
+  dt_buf_reset(&call->req_hdr);
+  for (size_t i = 0; i < req->header_count; i++) {
+    const char *name = req->headers[i].name, *value = req->headers[i].value;
+    if (name == NULL || *name == '\0' || strchr(name, ':') || has_crlf(name)) return DT_EINVAL;
+    if (value == NULL) value = "";
+    if (has_crlf(value)) return DT_EINVAL;
+    dt_buf_append(&call->req_hdr, name, strlen(name));
+    /* curl reads "Name:" as "remove this header"; "Name;" sends it empty */
+    if (*value) {
+      dt_buf_append(&call->req_hdr, ": ", 2);
+      dt_buf_append(&call->req_hdr, value, strlen(value));
+    } else {
+      dt_buf_append(&call->req_hdr, ";", 1);
+    }
+    dt_buf_append(&call->req_hdr, "", 1);
+    if (call->req_hdr.len > MAX_REQUEST_HEADER_BYTES) return DT_ETOOBIG;
+  }
+  /* curl would wait up to a second for "100 Continue" on larger bodies */
+  if (body) dt_buf_append(&call->req_hdr, "Expect:", sizeof "Expect:");
+  if (n > call->slist_cap) {
+    free(call->slist);
+    call->slist_cap = n < 8 ? 8 : n;
+    call->slist = dt_xmalloc(call->slist_cap * sizeof *call->slist);
+  }
+  char *p = call->req_hdr.data;
+  for (size_t i = 0; i < n; i++) {
+    call->slist[i].data = p;
+    call->slist[i].next = i + 1 < n ? &call->slist[i + 1] : NULL;
+    p += strlen(p) + 1;
+  }
+  return 0;
+}
+
+int dt_http_client_send(dt_http_client_t *c, const dt_http_request_options_t *req,
+                        dt_http_response_fn cb, void *ud, dt_http_call_t **out_call) {
+  if (out_call) *out_call = NULL;
+  if (c == NULL || req == NULL || req->url == NULL || cb == NULL) return DT_EINVAL;
+  if (req->body_len > 0 && req->body == NULL) return DT_EINVAL;
+  if (c->closing) return DT_ECLOSED;
+  const char *method = req->method && *req->method ? req->method : "GET";
+  if (has_crlf(method) || strchr(method, ' ')) return DT_EINVAL;
+
+  dt_http_call_t *call = c->free_list;
+  if (call) {
+    c->free_list = call->next;
+    c->free_count--;
+    call->next = NULL;
+  } else {
+    call = call_new(c);
+    if (call == NULL) return DT_ENOMEM;
+  }
+  CURL *e = call->easy;
+  bool is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
+  bool is_post = strcmp(method, "POST") == 0;
+  bool send_body = req->body_len > 0 || is_post || strcmp(method, "PUT") == 0 ||
+                   strcmp(method, "PATCH") == 0;
+  int rc = build_headers(call, req, send_body);
+  if (rc != 0) {
+    call_recycle(call);
+    return rc;
+  }
+  dt_buf_reset(&call->body);
+  dt_buf_reset(&call->resp_hdr);
+  call->resp_hdr_count = 0;
+  call->too_big = false;
+  call->errbuf[0] = '\0';
+  call->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
+
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->header_count || send_body ? call->slist : NULL);
+  /* HTTPGET resets whatever method the previous request on this handle used */
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  if (is_head) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (send_body) {
+    dt_buf_reset(&call->req_body);
+    dt_buf_append(&call->req_body, req->body ? req->body : "", req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->req_body.data);
+  }
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_get || is_head || is_post ? NULL : method);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->max_bytes);
+
+  call->cb = cb;
+  call->ud = ud;
+  call->state = CALL_ACTIVE;
+  call->prev = NULL;
+  call->next = c->active;
+  if (c->active) c->active->prev = call;
+  c->active = call;
+  c->pending++;
+  /* Only arms curl's timer (via on_curl_timer); the transfer starts from the loop. */
+  if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    active_unlink(call);
+    call_recycle(call);
+    return DT_ENOMEM;
+  }
+  if (out_call) *out_call = call;
+  return 0;
+}
+
+void dt_http_call_cancel(dt_http_call_t *call) {
+  if (call == NULL || call->state != CALL_ACTIVE) return;
+  curl_multi_remove_handle(call->client->multi, call->easy);
+  active_unlink(call);
+  call_recycle(call);
+}
+
+size_t dt_http_client_pending(const dt_http_client_t *c) { return c ? c->pending : 0; }
+
+static void maybe_finish(dt_http_client_t *c) {
+  if (!c->closing || c->open_handles > 0 || c->multi != NULL) return;
+  void (*done)(void *) = c->done;
+  void *done_ud = c->done_ud;
+  free(c->ca_file);
+  free(c);
+  if (done) done(done_ud);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  dt_http_client_t *c = h->data;
+  /* Deferred to here so a close() from inside a response callback never frees the
+     multi under check_multi_info. Cleanup closes cached connections, which reports
+     CURL_POLL_REMOVE for their sockets; any socket left is closed after. */
+  curl_multi_cleanup(c->multi);
+  c->multi = NULL;
+  while (c->socks) sock_destroy(c->socks);
+  while (c->free_list) {
+    dt_http_call_t *call = c->free_list;
+    c->free_list = call->next;
+    call_destroy(call);
+  }
+  c->free_count = 0;
+  c->open_handles--;
+  maybe_finish(c);
+}
+
+void dt_http_client_close(dt_http_client_t *c, void (*done)(void *ud), void *ud) {
+  if (c == NULL || c->closing) return;
+  while (c->active) dt_http_call_cancel(c->active);
+  c->closing = true;
+  c->done = done;
+  c->done_ud = ud;
+  for (sock_ctx_t *s = c->socks; s; s = s->next) uv_poll_stop(&s->poll);
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+const char *dt_http_response_header(const dt_http_response_t *res, const char *name) {
+  if (res == NULL || name == NULL) return NULL;
+  for (size_t i = 0; i < res->header_count; i++)
+    if (dt_strcasecmp(res->headers[i].name, name) == 0) return res->headers[i].value;
+  return NULL;
+}
