@@ -85,8 +85,29 @@ typedef struct {
   size_t count;
 } dt_event_list_t;
 
+/* Limits (the ingress enforces the body limit too). */
+#define DT_NOTIFY_MAX_BODY (1024 * 1024)   /* bytes; larger bodies fail with DT_ETOOBIG */
+#define DT_NOTIFY_MAX_NOTIFICATIONS 100    /* events per body; more fail with DT_EPARSE */
+#define DT_NOTIFY_MAX_ID 256               /* call_id / op_id are cut to this many bytes */
+#define DT_NOTIFY_MAX_TEXT 1024            /* messages, reasons, client context, op type */
+#define DT_NOTIFY_MAX_URL 8192             /* recording_location */
+#define DT_NOTIFY_MAX_TOKEN 16384          /* recording_access_token */
+
 /* Parses a commsNotifications body. On error returns DT_EPARSE with a detail in err and
-   leaves out empty. Notifications of kinds it does not know are skipped, not errors. */
+   leaves out empty. Notifications of kinds it does not know are skipped, not errors.
+   Added detail (notify.c):
+   - The body must be {"value":[...]}: Graph always sends the envelope, so a bare
+     notification object is DT_EPARSE. Each element needs changeType and resourceUrl (or
+     resource); resourceData may be an object, an array, null or absent.
+   - An array resourceData on a call or operation resource yields one event per element;
+     on /participants it is the one ROSTER event's resource_data (an object there is
+     wrapped into a one-element array). "deleted" on /participants is skipped.
+   - "updated" with state terminated is CALL_TERMINATED too (the documents send it before
+     the "deleted"), so a hang-up usually gives two TERMINATED events for one call.
+   - Strings are cut at DT_NOTIFY_MAX_* on a UTF-8 boundary; empty optional strings are
+     NULL. Every string is its own malloc and resource_data its own cJSON tree, so a
+     consumer may take one over by setting the field to NULL before dt_event_list_free.
+   - Body over DT_NOTIFY_MAX_BODY: DT_ETOOBIG. */
 int dt_notify_parse(const char *body, size_t len, dt_event_list_t *out, char *err, size_t errlen);
 void dt_event_list_free(dt_event_list_t *list);
 
@@ -97,5 +118,8 @@ dt_call_state_t dt_call_state_from_name(const char *s); /* case-insensitive */
 char dt_tone_from_name(const char *name);
 /* '1' -> "tone1", '*' -> "star", '#' -> "pound", 'A' -> "a", 'F' -> "flash"; NULL if unknown. */
 const char *dt_tone_name(char tone);
+/* "notStarted"/"running"/"completed"/"failed" (any case) and back; "unknown" otherwise. */
+dt_op_status_t dt_op_status_from_name(const char *s);
+const char *dt_op_status_name(dt_op_status_t s);
 
 #endif
