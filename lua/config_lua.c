@@ -1,0 +1,364 @@
+/*
+ * config_lua.c — runs dialtone.conf.lua in a throw-away sandboxed lua_State and walks the
+ * table it returns against the config schema (see config_lua.h). This is the only place
+ * configuration touches Lua; everything it finds goes into dt_config_t through the
+ * engine-neutral setters of config.h, so the engine never sees a Lua value.
+ *
+ * The walk runs inside lua_pcall (nothing it does may raise outside a protected frame),
+ * but reports problems through the err buffer and a code, not by raising, so messages
+ * keep the exact form "FILE: KEY.PATH: problem".
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include "dialtone/common.h"
+#include "dialtone/config.h"
+#include "dialtone/config_lua.h"
+#include "dialtone/error.h"
+
+#define CONF_MEMORY_MAX (16u * 1024 * 1024)
+#define CONF_INSTRUCTIONS 1000000
+#define PATH_MAX_LEN 256
+
+typedef struct {
+  size_t used;
+  size_t limit;
+} conf_alloc_t;
+
+static void *conf_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  conf_alloc_t *a = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    a->used -= old;
+    return NULL;
+  }
+  if (nsize > old && a->used - old + nsize > a->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) a->used = a->used - old + nsize;
+  return p;
+}
+
+static void conf_hook(lua_State *L, lua_Debug *ar) {
+  /* luaL_where cannot see the running chunk from inside a hook; ar can. */
+  if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+    luaL_error(L, "%s:%d: the configuration ran for more than %d instructions", ar->short_src,
+               ar->currentline, CONF_INSTRUCTIONS);
+  luaL_error(L, "the configuration ran for more than %d instructions", CONF_INSTRUCTIONS);
+}
+
+static int conf_getenv(lua_State *L) {
+  const char *v = getenv(luaL_checkstring(L, 1));
+  if (v) lua_pushstring(L, v);
+  else lua_pushnil(L);
+  return 1;
+}
+
+typedef struct {
+  dt_config_t *cfg;
+  const char *file;
+  char *err;
+  size_t errlen;
+  int rc;
+} walk_t;
+
+static int fail(walk_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(walk_t *w, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  w->rc = dt_seterr(w->err, w->errlen, DT_ECONFIG, "%s: %s", w->file, msg);
+  return w->rc;
+}
+
+/* The setter's message already names the key; prefix the file. */
+static int setter_result(walk_t *w, int rc, const char *msg) {
+  if (rc == 0) return 0;
+  return fail(w, "%s", msg);
+}
+
+static const char *type_of(lua_State *L, int idx) { return luaL_typename(L, idx); }
+
+static const char *expected(dt_config_type_t t) {
+  switch (t) {
+  case DT_CFG_TABLE: return "a table";
+  case DT_CFG_STRING: return "a string";
+  case DT_CFG_INTEGER: return "an integer";
+  case DT_CFG_NUMBER: return "a number";
+  case DT_CFG_STRLIST: return "a list of strings";
+  case DT_CFG_ROUTES: return "a list of {match=, flow=} tables";
+  }
+  return "?";
+}
+
+static int get_string(walk_t *w, lua_State *L, int idx, const char *path, const char **out) {
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return fail(w, "%s: expected a string, got %s", path, type_of(L, idx));
+  size_t len = 0;
+  const char *s = lua_tolstring(L, idx, &len);
+  if (strlen(s) != len) return fail(w, "%s: string contains a NUL byte", path);
+  *out = s;
+  return 0;
+}
+
+static int walk_table(walk_t *w, lua_State *L, int idx, const char *prefix);
+
+static int walk_strlist(walk_t *w, lua_State *L, int idx, const char *path) {
+  char msg[512];
+  if (lua_type(L, idx) == LUA_TSTRING) { /* a single string is a list of one */
+    const char *s;
+    if (get_string(w, L, idx, path, &s)) return w->rc;
+    return setter_result(w, dt_config_set_strlist(w->cfg, path, &s, 1, w->file, msg, sizeof msg), msg);
+  }
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return fail(w, "%s: expected a list of strings, got %s", path, type_of(L, idx));
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  if (n > 64) return fail(w, "%s: more than 64 items", path);
+  /* every key must be 1..n */
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    int ok = lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 && lua_tointeger(L, -2) <= n;
+    lua_pop(L, 1);
+    if (!ok) {
+      lua_pop(L, 1);
+      return fail(w, "%s: expected a list of strings (a table with keys 1..n only)", path);
+    }
+  }
+  const char *items[64];
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    char sub[PATH_MAX_LEN + 32];
+    snprintf(sub, sizeof sub, "%s[%lld]", path, (long long)i);
+    int rc = get_string(w, L, -1, sub, &items[i - 1]);
+    lua_pop(L, 1); /* the string stays alive: the table holds it */
+    if (rc) return rc;
+  }
+  return setter_result(w, dt_config_set_strlist(w->cfg, path, items, (size_t)n, w->file, msg, sizeof msg),
+                       msg);
+}
+
+static int walk_route(walk_t *w, lua_State *L, int idx, lua_Integer i) {
+  char path[64];
+  snprintf(path, sizeof path, "routes[%lld]", (long long)i);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return fail(w, "%s: expected a table {match=, flow=}, got %s", path, type_of(L, idx));
+  const char *match = NULL, *flow = NULL;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      const char *kt = type_of(L, -2);
+      lua_pop(L, 2);
+      return fail(w, "%s: unexpected %s key (a route has match and flow)", path, kt);
+    }
+    const char *k = lua_tostring(L, -2);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s.%.32s", path, k);
+    int rc;
+    if (strcmp(k, "match") == 0) rc = get_string(w, L, -1, sub, &match);
+    else if (strcmp(k, "flow") == 0) rc = get_string(w, L, -1, sub, &flow);
+    else rc = fail(w, "%s: unknown key (a route has match and flow)", sub);
+    lua_pop(L, 1);
+    if (rc) {
+      lua_pop(L, 1);
+      return rc;
+    }
+  }
+  if (match == NULL) return fail(w, "%s.match: missing (the called identity: app id or +phone)", path);
+  if (flow == NULL) return fail(w, "%s.flow: missing (the flow's name)", path);
+  char msg[512];
+  return setter_result(w, dt_config_add_route(w->cfg, match, flow, msg, sizeof msg), msg);
+}
+
+static int walk_routes(walk_t *w, lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return fail(w, "routes: expected %s, got %s", expected(DT_CFG_ROUTES), type_of(L, idx));
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  dt_config_clear_routes(w->cfg, w->file);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    int rc = walk_route(w, L, lua_gettop(L), i);
+    lua_pop(L, 1);
+    if (rc) return rc;
+  }
+  /* Named members (routes.default) go through the generic table walk; list items are done. */
+  return walk_table(w, L, idx, "routes");
+}
+
+static int walk_value(walk_t *w, lua_State *L, int idx, const char *path) {
+  const dt_config_key_t *k = dt_config_find_key(path);
+  char msg[512];
+  if (k == NULL) {
+    const char *s = dt_config_suggest(path);
+    if (s) return fail(w, "%s: unknown key (did you mean %s?)", path, s);
+    return fail(w, "%s: unknown key", path);
+  }
+  switch (k->type) {
+  case DT_CFG_TABLE:
+    if (lua_type(L, idx) != LUA_TTABLE) return fail(w, "%s: expected a table, got %s", path, type_of(L, idx));
+    return walk_table(w, L, idx, path);
+  case DT_CFG_ROUTES:
+    return walk_routes(w, L, idx);
+  case DT_CFG_STRING: {
+    const char *s;
+    if (get_string(w, L, idx, path, &s)) return w->rc;
+    return setter_result(w, dt_config_set_string(w->cfg, path, s, w->file, msg, sizeof msg), msg);
+  }
+  case DT_CFG_INTEGER:
+  case DT_CFG_NUMBER: {
+    if (lua_type(L, idx) != LUA_TNUMBER)
+      return fail(w, "%s: expected %s, got %s", path, expected(k->type), type_of(L, idx));
+    double v = lua_isinteger(L, idx) ? (double)lua_tointeger(L, idx) : (double)lua_tonumber(L, idx);
+    return setter_result(w, dt_config_set_number(w->cfg, path, v, w->file, msg, sizeof msg), msg);
+  }
+  case DT_CFG_STRLIST:
+    return walk_strlist(w, L, idx, path);
+  }
+  return fail(w, "%s: unsupported key type", path);
+}
+
+/* Walks the string keys of the table at idx; prefix "" for the top level. For "routes"
+   the integer keys 1..#t are the route list (handled by walk_routes) and are skipped. */
+static int walk_table(walk_t *w, lua_State *L, int idx, const char *prefix) {
+  int is_routes = strcmp(prefix, "routes") == 0;
+  lua_Integer n = is_routes ? (lua_Integer)lua_rawlen(L, idx) : 0;
+  if (!lua_checkstack(L, 8)) return fail(w, "%s: tables nested too deeply", prefix);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    int vidx = lua_gettop(L);
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      int list_item = is_routes && lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+                      lua_tointeger(L, -2) <= n;
+      if (list_item) {
+        lua_pop(L, 1);
+        continue;
+      }
+      char shown[64];
+      if (lua_type(L, -2) == LUA_TNUMBER) snprintf(shown, sizeof shown, "[%g]", (double)lua_tonumber(L, -2));
+      else snprintf(shown, sizeof shown, "a %s", type_of(L, -2));
+      lua_pop(L, 2);
+      return fail(w, "%s%skeys must be names, got %s%s", prefix, prefix[0] ? ": " : "", shown,
+                  prefix[0] ? "" : " (the file must return a table of named keys)");
+    }
+    size_t klen = 0;
+    const char *key = lua_tolstring(L, -2, &klen);
+    char path[PATH_MAX_LEN];
+    if (klen > 64 || strlen(key) != klen) {
+      lua_pop(L, 2);
+      return fail(w, "%s%s%.32s...: unknown key", prefix, prefix[0] ? "." : "", key);
+    }
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+    int rc = walk_value(w, L, vidx, path);
+    lua_pop(L, 1);
+    if (rc) {
+      lua_pop(L, 1);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+static int walk_entry(lua_State *L) {
+  walk_t *w = lua_touserdata(L, lua_upvalueindex(1));
+  walk_table(w, L, 1, "");
+  return 0;
+}
+
+static void open_sandbox(lua_State *L) {
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},    {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
+  for (const luaL_Reg *lib = libs; lib->func; lib++) {
+    luaL_requiref(L, lib->name, lib->func, 1);
+    lua_pop(L, 1);
+  }
+  static const char *const removed[] = {"load", "loadfile", "dofile", "print", "collectgarbage", "require"};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(removed); i++) {
+    lua_pushnil(L);
+    lua_setglobal(L, removed[i]);
+  }
+  lua_pushcfunction(L, conf_getenv);
+  lua_setglobal(L, "getenv");
+}
+
+static int protected_open(lua_State *L) {
+  open_sandbox(L);
+  return 0;
+}
+
+int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *err, size_t errlen) {
+  if (path == NULL) path = DT_CONFIG_DEFAULT_FILE;
+  char *src = NULL;
+  size_t len = 0;
+  int rc = dt_read_file(path, DT_CONFIG_FILE_MAX, &src, &len);
+  if (rc == DT_ENOENT && !required) return 0;
+  if (rc == DT_ENOENT)
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: no such file (check the --config path)", path);
+  if (rc == DT_ETOOBIG)
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: larger than %d bytes", path, DT_CONFIG_FILE_MAX);
+  if (rc) return dt_seterr(err, errlen, DT_ECONFIG, "%s: cannot read: %s", path, dt_strerror(rc));
+
+  conf_alloc_t alloc = {0, CONF_MEMORY_MAX};
+  lua_State *L = lua_newstate(conf_alloc, &alloc);
+  if (L == NULL) {
+    free(src);
+    return dt_seterr(err, errlen, DT_ENOMEM, "%s: cannot create a Lua state", path);
+  }
+  walk_t w = {cfg, path, err, errlen, 0};
+  lua_pushcfunction(L, protected_open);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ECONFIG, "%s: cannot set up the sandbox", path);
+    goto out;
+  }
+  char chunkname[PATH_MAX_LEN + 2];
+  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  /* Text only: a precompiled chunk could crash the VM. */
+  if (luaL_loadbufferx(L, src, len, chunkname, "t") != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ECONFIG, "%s", lua_tostring(L, -1));
+    goto out;
+  }
+  lua_sethook(L, conf_hook, LUA_MASKCOUNT, CONF_INSTRUCTIONS);
+  int status = lua_pcall(L, 0, 1, 0);
+  lua_sethook(L, NULL, 0, 0);
+  if (status != LUA_OK) {
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
+    rc = dt_seterr(err, errlen, DT_ECONFIG, "%s%s%s", status == LUA_ERRMEM ? path : "",
+                   status == LUA_ERRMEM ? ": uses too much memory: " : "", msg);
+    goto out;
+  }
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    rc = dt_seterr(err, errlen, DT_ECONFIG, "%s: must return a table (got %s); write `return { listen = ... }`",
+                   path, luaL_typename(L, -1));
+    goto out;
+  }
+  lua_pushlightuserdata(L, &w);
+  lua_pushcclosure(L, walk_entry, 1);
+  lua_insert(L, -2);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ECONFIG, "%s: %s", path, lua_tostring(L, -1));
+    goto out;
+  }
+  rc = w.rc;
+out:
+  lua_close(L);
+  free(src);
+  return rc;
+}
+
+int dt_config_load(dt_config_t *cfg, const char *file, const dt_config_override_t *overrides,
+                   size_t override_count, char *err, size_t errlen) {
+  dt_config_init(cfg);
+  int rc = dt_config_load_lua(cfg, file, file != NULL, err, errlen);
+  if (rc) return rc;
+  if ((rc = dt_config_apply_env(cfg, err, errlen))) return rc;
+  for (size_t i = 0; i < override_count; i++) {
+    rc = dt_config_set_text(cfg, overrides[i].path, overrides[i].value, overrides[i].origin, err, errlen);
+    if (rc) return rc;
+  }
+  return dt_config_finalize(cfg, err, errlen);
+}
