@@ -191,4 +191,56 @@ cJSON *dt_graph_identity_set_json(const dt_identity_t *id);
 cJSON *dt_graph_invitation_json(const dt_invitation_t *inv);
 cJSON *dt_graph_media_prompt_json(const dt_media_t *m);
 
+/* ---- Added by graph.c (not in the original contract) ----
+
+   Request rules the typed functions apply (a violation returns the code and no callback):
+   - DT_EINVAL: a required argument missing, a path id (call, participant, operation)
+     empty, over DT_GRAPH_MAX_ID bytes or with a character outside [A-Za-z0-9-_.~:@],
+     a string over DT_GRAPH_MAX_STRING bytes, an identity kind not in the list, an
+     identity without id (guests excepted), reject reason / sharing role / tone not in
+     their enums, more than DT_GRAPH_MAX_ITEMS targets, prompts, tones or modalities.
+   - DT_EUNSUPPORTED: what the dialect lacks: transferee and joinMeetingIdMeetingInfo
+     are v1.0 only.
+   - muteAll (beta 2021 only in the schema) and updateMetadata (removed from the docs) are
+     sent in both dialects as the documents showed them; Graph answers them with an error
+     if it no longer knows them.
+   - Create call: the body carries "@odata.type": "#microsoft.graph.call" as in the v1.0
+     example, and clientContext (call is an OpenType) when given. More than one of
+     meeting_token / meeting_join_id / meeting_organizer_id is DT_EINVAL; a call with no
+     targets must be a meeting; guest_* and source together are DT_EINVAL.
+   - tokens may be NULL in dt_graph_new (no Authorization header, no 401 retry).
+   - If the function returns an error, the callback is never called; req handles are
+     valid until the callback starts (cancelling from inside the own callback is a no-op).
+   - A 401 invalidates the token only if it is still the one the request used (so a burst
+     of 401s does not throw away the fresh token fetched for the first one).
+   - result.error_message is "" on success; result.call_id is set for create call only
+     (from the body's id, else the Location's last segment); result.op_id comes from the
+     body when it is an operation ({"id","status"}), else from a Location ending in
+     /operations/{id}. */
+#define DT_GRAPH_MAX_ID 256
+#define DT_GRAPH_MAX_STRING 8192
+#define DT_GRAPH_MAX_ITEMS 100
+
+/* Full request bodies: 0 and a new object in *out, or DT_EINVAL / DT_EUNSUPPORTED. */
+int dt_graph_create_call_body(dt_graph_dialect_t d, const dt_graph_create_params_t *p, cJSON **out);
+int dt_graph_answer_body(const dt_graph_answer_params_t *p, cJSON **out);
+int dt_graph_reject_body(const char *reason, const char *callback_uri, cJSON **out);
+int dt_graph_redirect_body(const dt_invitation_t *targets, size_t n, int timeout_s,
+                           const char *callback_uri, cJSON **out);
+int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
+                           const dt_identity_t *transferee, cJSON **out);
+int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context,
+                              cJSON **out);
+int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out);
+int dt_graph_send_dtmf_body(const char *tones, int delay_ms, const char *client_context, cJSON **out);
+int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const char *client_context,
+                         cJSON **out);
+/* {"clientContext": ...} or {} — the body of subscribeToTone, cancelMediaProcessing, mute... */
+int dt_graph_context_body(const char *client_context, cJSON **out);
+
+/* Requests started and not yet finished or cancelled (tests). */
+size_t dt_graph_pending(const dt_graph_t *g);
+/* "recordResponse" (v1.0) or "record" (beta). */
+const char *dt_graph_record_action(dt_graph_dialect_t d);
+
 #endif

@@ -1,0 +1,936 @@
+/*
+ * graph.c — the Graph calls REST client (see dialtone/graph.h).
+ *
+ * Owns: the request bodies of every call action (in the shapes of the reference documents
+ * and graph_schema_extract.md, with the documents' "@odata.type" annotations), the URL of
+ * each action in both dialects, the bearer token on each request with one retry after a
+ * 401, and turning an answer into a dt_graph_result_t.
+ * Promises: one callback per request that was started and not cancelled, always from a
+ * loop callback (never from inside the function that started it); cancelling works in
+ * both waiting states (token, HTTP). The per-request path is one allocation for the
+ * request and its URL, one cJSON_PrintUnformatted for the body (kept for the 401 retry),
+ * and the Authorization value on the stack unless the token is unusually large.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include "dialtone/common.h"
+#include "dialtone/error.h"
+#include "dialtone/graph.h"
+#include "dialtone/log.h"
+
+#define DEFAULT_TIMEOUT_MS 10000L
+#define MAX_BASE_URL 2048
+#define MAX_TONES 64
+
+struct dt_graph_s {
+  uv_loop_t *loop;
+  dt_http_client_t *http;
+  dt_token_source_t *tokens;
+  dt_graph_dialect_t dialect;
+  long timeout_ms;
+  char *calls_url;
+  size_t calls_url_len;
+  dt_graph_req_t *reqs; /* live requests, for dt_graph_free */
+  size_t pending;
+};
+
+enum { REQ_WAIT_TOKEN = 1, REQ_IN_FLIGHT, REQ_DELIVERING };
+
+struct dt_graph_req_s {
+  dt_graph_t *g;
+  dt_graph_req_t *prev, *next;
+  int state;
+  bool retried;
+  bool is_create;
+  const char *method; /* a literal */
+  char *body;         /* printed once; reused by the 401 retry */
+  size_t body_len;
+  uint64_t token_hash; /* of the token this request was sent with */
+  dt_graph_fn cb;
+  void *ud;
+  dt_token_wait_t *wait;
+  dt_http_call_t *call;
+  char url[]; /* calls_url + path */
+};
+
+/* ---- validation helpers ---- */
+
+static bool str_ok(const char *s) { return s == NULL || strnlen(s, DT_GRAPH_MAX_STRING + 1) <= DT_GRAPH_MAX_STRING; }
+
+/* Ids go into the URL path unescaped, so only characters that need no escaping pass. */
+static bool path_id_ok(const char *id) {
+  if (id == NULL || *id == '\0') return false;
+  size_t n = 0;
+  for (const char *p = id; *p; p++, n++) {
+    char c = *p;
+    if (n >= DT_GRAPH_MAX_ID) return false;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
+    if (c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '@') continue;
+    return false;
+  }
+  return true;
+}
+
+/* The identitySet member names, as literals (cJSON_AddItemToObjectCS keeps the pointer). */
+static const char *identity_key(const char *kind) {
+  static const char *const kinds[] = {"user", "phone", "application", "applicationInstance", "guest"};
+  if (kind == NULL) return NULL;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(kinds); i++)
+    if (strcmp(kind, kinds[i]) == 0) return kinds[i];
+  return NULL;
+}
+
+static bool identity_ok(const dt_identity_t *id) {
+  if (id == NULL) return false;
+  const char *key = identity_key(id->kind);
+  if (key == NULL) return false;
+  bool guest = strcmp(key, "guest") == 0;
+  if (!guest && (id->id == NULL || *id->id == '\0')) return false;
+  if (guest && (id->id == NULL || *id->id == '\0') && (id->display_name == NULL || *id->display_name == '\0'))
+    return false;
+  return str_ok(id->id) && str_ok(id->tenant_id) && str_ok(id->display_name);
+}
+
+/* ---- cJSON helpers: keys are literals, so the CS variants skip a strdup per key ---- */
+
+static cJSON *typed(const char *odata_type) {
+  cJSON *o = cJSON_CreateObject();
+  if (odata_type) cJSON_AddItemToObjectCS(o, "@odata.type", cJSON_CreateStringReference(odata_type));
+  return o;
+}
+
+static void put_str(cJSON *o, const char *key, const char *v) {
+  if (v) cJSON_AddItemToObjectCS(o, key, cJSON_CreateString(v));
+}
+
+static void put_num(cJSON *o, const char *key, double v) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateNumber(v)); }
+
+static void put_bool(cJSON *o, const char *key, bool v) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateBool(v)); }
+
+static void put(cJSON *o, const char *key, cJSON *item) { cJSON_AddItemToObjectCS(o, key, item); }
+
+static cJSON *identity_set(const dt_identity_t *id) {
+  cJSON *set = typed("#microsoft.graph.identitySet");
+  cJSON *ident = typed("#microsoft.graph.identity");
+  put_str(ident, "displayName", id->display_name);
+  put_str(ident, "id", id->id);
+  put_str(ident, "tenantId", id->tenant_id);
+  put(set, identity_key(id->kind), ident);
+  return set;
+}
+
+static bool invitation_ok(const dt_invitation_t *inv) {
+  return inv && identity_ok(&inv->identity) && str_ok(inv->replaces_call_id);
+}
+
+static cJSON *invitation(const dt_invitation_t *inv) {
+  cJSON *o = typed("#microsoft.graph.invitationParticipantInfo");
+  put(o, "identity", identity_set(&inv->identity));
+  put_str(o, "replacesCallId", inv->replaces_call_id);
+  return o;
+}
+
+static cJSON *participant_info(const dt_identity_t *id) {
+  cJSON *o = typed("#microsoft.graph.participantInfo");
+  put(o, "identity", identity_set(id));
+  return o;
+}
+
+static bool media_ok(const dt_media_t *m) {
+  return m && m->uri && *m->uri && str_ok(m->uri) && str_ok(m->resource_id);
+}
+
+/* mediaInfo; annotated inside prompts (graph_api.md §1.5), bare in preFetchMedia (the
+   answer example of call-answer.md). */
+static cJSON *media_info(const dt_media_t *m, bool annotate) {
+  cJSON *o = typed(annotate ? "#microsoft.graph.mediaInfo" : NULL);
+  put_str(o, "uri", m->uri);
+  put_str(o, "resourceId", m->resource_id);
+  return o;
+}
+
+static cJSON *media_prompt(const dt_media_t *m) {
+  cJSON *o = typed("#microsoft.graph.mediaPrompt");
+  put(o, "mediaInfo", media_info(m, true));
+  return o;
+}
+
+cJSON *dt_graph_identity_set_json(const dt_identity_t *id) {
+  return identity_ok(id) ? identity_set(id) : NULL;
+}
+
+cJSON *dt_graph_invitation_json(const dt_invitation_t *inv) {
+  return invitation_ok(inv) ? invitation(inv) : NULL;
+}
+
+cJSON *dt_graph_media_prompt_json(const dt_media_t *m) { return media_ok(m) ? media_prompt(m) : NULL; }
+
+static bool modalities_ok(const char *const *mods, size_t n) {
+  if (n > 0 && mods == NULL) return false;
+  if (n > DT_GRAPH_MAX_ITEMS) return false;
+  for (size_t i = 0; i < n; i++)
+    if (mods[i] == NULL || *mods[i] == '\0' || !str_ok(mods[i])) return false;
+  return true;
+}
+
+static cJSON *modalities(const char *const *mods, size_t n) {
+  cJSON *a = cJSON_CreateArray();
+  if (n == 0) {
+    cJSON_AddItemToArray(a, cJSON_CreateStringReference("audio"));
+  } else {
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(mods[i]));
+  }
+  return a;
+}
+
+static bool invitations_ok(const dt_invitation_t *inv, size_t n) {
+  if (n > DT_GRAPH_MAX_ITEMS || (n > 0 && inv == NULL)) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!invitation_ok(&inv[i])) return false;
+  return true;
+}
+
+static cJSON *invitations(const dt_invitation_t *inv, size_t n) {
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, invitation(&inv[i]));
+  return a;
+}
+
+static bool set(const char *s) { return s != NULL && *s != '\0'; }
+
+/* ---- full bodies ---- */
+
+int dt_graph_create_call_body(dt_graph_dialect_t d, const dt_graph_create_params_t *p, cJSON **out) {
+  *out = NULL;
+  if (p == NULL || !set(p->callback_uri)) return DT_EINVAL;
+  const char *strs[] = {p->callback_uri, p->tenant_id, p->subject, p->meeting_organizer_id,
+                        p->meeting_organizer_tenant_id, p->meeting_join_id, p->meeting_passcode,
+                        p->meeting_token, p->chat_thread_id, p->chat_message_id,
+                        p->chat_reply_chain_message_id, p->guest_display_name, p->guest_id,
+                        p->client_context};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(strs); i++)
+    if (!str_ok(strs[i])) return DT_EINVAL;
+  if (!invitations_ok(p->targets, p->target_count)) return DT_EINVAL;
+  if (!modalities_ok(p->modalities, p->modality_count)) return DT_EINVAL;
+  if (p->source && !identity_ok(p->source)) return DT_EINVAL;
+  bool guest = set(p->guest_display_name) || set(p->guest_id);
+  if (guest && p->source) return DT_EINVAL;
+  int meeting_kinds = set(p->meeting_token) + set(p->meeting_join_id) + set(p->meeting_organizer_id);
+  if (meeting_kinds > 1) return DT_EINVAL;
+  if (set(p->meeting_join_id) && d != DT_GRAPH_V1) return DT_EUNSUPPORTED;
+  bool chat = set(p->chat_thread_id) || set(p->chat_message_id) || set(p->chat_reply_chain_message_id);
+  bool meeting = meeting_kinds > 0 || chat;
+  if (p->target_count == 0 && !meeting) return DT_EINVAL;
+
+  cJSON *o = typed("#microsoft.graph.call");
+  put_str(o, "callbackUri", p->callback_uri);
+  if (guest) {
+    dt_identity_t g = {"guest", set(p->guest_id) ? p->guest_id : NULL, NULL,
+                       set(p->guest_display_name) ? p->guest_display_name : NULL};
+    put(o, "source", participant_info(&g));
+  } else if (p->source) {
+    put(o, "source", participant_info(p->source));
+  }
+  if (p->target_count > 0) put(o, "targets", invitations(p->targets, p->target_count));
+  put(o, "requestedModalities", modalities(p->modalities, p->modality_count));
+  put(o, "mediaConfig", typed("#microsoft.graph.serviceHostedMediaConfig"));
+  put_str(o, "subject", p->subject);
+  put_str(o, "tenantId", p->tenant_id);
+  if (chat) {
+    cJSON *c = typed("#microsoft.graph.chatInfo");
+    put_str(c, "threadId", p->chat_thread_id);
+    put_str(c, "messageId", p->chat_message_id);
+    put_str(c, "replyChainMessageId", p->chat_reply_chain_message_id);
+    put(o, "chatInfo", c);
+  }
+  if (set(p->meeting_token)) {
+    cJSON *m = typed("#microsoft.graph.tokenMeetingInfo");
+    put_str(m, "token", p->meeting_token);
+    put(o, "meetingInfo", m);
+  } else if (set(p->meeting_join_id)) {
+    cJSON *m = typed("#microsoft.graph.joinMeetingIdMeetingInfo");
+    put_str(m, "joinMeetingId", p->meeting_join_id);
+    put_str(m, "passcode", p->meeting_passcode);
+    put(o, "meetingInfo", m);
+  } else if (set(p->meeting_organizer_id)) {
+    cJSON *m = typed("#microsoft.graph.organizerMeetingInfo");
+    dt_identity_t org = {"user", p->meeting_organizer_id, p->meeting_organizer_tenant_id, NULL};
+    put(m, "organizer", identity_set(&org));
+    put(o, "meetingInfo", m);
+  }
+  put_str(o, "clientContext", p->client_context);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_answer_body(const dt_graph_answer_params_t *p, cJSON **out) {
+  *out = NULL;
+  if (p == NULL || !set(p->callback_uri) || !str_ok(p->callback_uri)) return DT_EINVAL;
+  if (!modalities_ok(p->modalities, p->modality_count)) return DT_EINVAL;
+  if (p->prefetch_count > DT_GRAPH_MAX_ITEMS || (p->prefetch_count && p->prefetch == NULL)) return DT_EINVAL;
+  for (size_t i = 0; i < p->prefetch_count; i++)
+    if (!media_ok(&p->prefetch[i])) return DT_EINVAL;
+  if (p->participant_capacity < 0) return DT_EINVAL;
+
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "callbackUri", p->callback_uri);
+  put(o, "acceptedModalities", modalities(p->modalities, p->modality_count));
+  cJSON *mc = typed("#microsoft.graph.serviceHostedMediaConfig");
+  if (p->prefetch_count > 0) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < p->prefetch_count; i++) cJSON_AddItemToArray(a, media_info(&p->prefetch[i], false));
+    put(mc, "preFetchMedia", a);
+  }
+  put(o, "mediaConfig", mc);
+  if (p->participant_capacity > 0) put_num(o, "participantCapacity", p->participant_capacity);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_reject_body(const char *reason, const char *callback_uri, cJSON **out) {
+  *out = NULL;
+  if (reason && strcmp(reason, "none") != 0 && strcmp(reason, "busy") != 0 && strcmp(reason, "forbidden") != 0)
+    return DT_EINVAL;
+  if (!str_ok(callback_uri)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "reason", reason);
+  put_str(o, "callbackUri", callback_uri);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_redirect_body(const dt_invitation_t *targets, size_t n, int timeout_s,
+                           const char *callback_uri, cJSON **out) {
+  *out = NULL;
+  if (n == 0 || !invitations_ok(targets, n) || timeout_s < 0 || !str_ok(callback_uri)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put(o, "targets", invitations(targets, n));
+  if (timeout_s > 0) put_num(o, "timeout", timeout_s);
+  put_str(o, "callbackUri", callback_uri);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
+                           const dt_identity_t *transferee, cJSON **out) {
+  *out = NULL;
+  if (!invitation_ok(target)) return DT_EINVAL;
+  if (transferee && !identity_ok(transferee)) return DT_EINVAL;
+  if (transferee && d != DT_GRAPH_V1) return DT_EUNSUPPORTED;
+  cJSON *o = cJSON_CreateObject();
+  put(o, "transferTarget", invitation(target));
+  if (transferee) put(o, "transferee", participant_info(transferee));
+  *out = o;
+  return 0;
+}
+
+int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (n == 0 || n > DT_GRAPH_MAX_ITEMS || prompts == NULL || !str_ok(client_context)) return DT_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (!media_ok(&prompts[i])) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, media_prompt(&prompts[i]));
+  put(o, "prompts", a);
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out) {
+  *out = NULL;
+  if (p == NULL || !str_ok(p->client_context)) return DT_EINVAL;
+  if (p->prompt && !media_ok(p->prompt)) return DT_EINVAL;
+  if (p->initial_silence_s < 0 || p->max_silence_s < 0 || p->max_duration_s < 0) return DT_EINVAL;
+  if (p->play_beep < -1 || p->play_beep > 1) return DT_EINVAL;
+  if (p->stop_tone_count > DT_GRAPH_MAX_ITEMS || (p->stop_tone_count && p->stop_tones == NULL)) return DT_EINVAL;
+  for (size_t i = 0; i < p->stop_tone_count; i++)
+    if (!set(p->stop_tones[i]) || !str_ok(p->stop_tones[i])) return DT_EINVAL;
+
+  cJSON *o = cJSON_CreateObject();
+  if (p->prompt) {
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, media_prompt(p->prompt));
+    put(o, "prompts", a);
+  }
+  put_bool(o, "bargeInAllowed", p->barge_in);
+  if (p->initial_silence_s > 0) put_num(o, "initialSilenceTimeoutInSeconds", p->initial_silence_s);
+  if (p->max_silence_s > 0) put_num(o, "maxSilenceTimeoutInSeconds", p->max_silence_s);
+  if (p->max_duration_s > 0) put_num(o, "maxRecordDurationInSeconds", p->max_duration_s);
+  if (p->play_beep >= 0) put_bool(o, "playBeep", p->play_beep == 1);
+  if (p->stop_tone_count > 0) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < p->stop_tone_count; i++) cJSON_AddItemToArray(a, cJSON_CreateString(p->stop_tones[i]));
+    put(o, "stopTones", a);
+  }
+  put_str(o, "clientContext", p->client_context);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_send_dtmf_body(const char *tones, int delay_ms, const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (!set(tones) || delay_ms < 0 || !str_ok(client_context)) return DT_EINVAL;
+  size_t n = strnlen(tones, MAX_TONES + 1);
+  if (n > MAX_TONES) return DT_EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    char t = tones[i];
+    if (t >= 'a' && t <= 'd') t = (char)(t - 'a' + 'A');
+    if (dt_tone_name(t) == NULL) return DT_EINVAL;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) {
+    char t = tones[i];
+    if (t >= 'a' && t <= 'd') t = (char)(t - 'a' + 'A');
+    cJSON_AddItemToArray(a, cJSON_CreateStringReference(dt_tone_name(t)));
+  }
+  put(o, "tones", a);
+  if (delay_ms > 0) put_num(o, "delayBetweenTonesMs", delay_ms);
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const char *client_context,
+                         cJSON **out) {
+  *out = NULL;
+  if (n == 0 || !invitations_ok(participants, n) || !str_ok(client_context)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put(o, "participants", invitations(participants, n));
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
+int dt_graph_context_body(const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (!str_ok(client_context)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
+const char *dt_graph_record_action(dt_graph_dialect_t d) { return d == DT_GRAPH_BETA ? "record" : "recordResponse"; }
+
+/* ---- ids ---- */
+
+void dt_graph_id_key(const char *id, char *out) {
+  char *o = out;
+  for (const char *p = id; *p; p++) {
+    char c = *p;
+    if (c == '-') continue;
+    *o++ = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+  }
+  *o = '\0';
+}
+
+/* ---- client ---- */
+
+int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_token_source_t *tokens,
+                 const dt_graph_options_t *opts, dt_graph_t **out) {
+  *out = NULL;
+  if (loop == NULL || http == NULL || opts == NULL || !set(opts->base_url)) return DT_EINVAL;
+  if (opts->dialect != DT_GRAPH_V1 && opts->dialect != DT_GRAPH_BETA) return DT_EINVAL;
+  size_t blen = strnlen(opts->base_url, MAX_BASE_URL + 1);
+  if (blen > MAX_BASE_URL) return DT_EINVAL;
+  if (strncmp(opts->base_url, "http://", 7) != 0 && strncmp(opts->base_url, "https://", 8) != 0) return DT_EINVAL;
+  while (blen > 0 && opts->base_url[blen - 1] == '/') blen--;
+  dt_graph_t *g = dt_xcalloc(1, sizeof *g);
+  g->loop = loop;
+  g->http = http;
+  g->tokens = tokens;
+  g->dialect = opts->dialect;
+  g->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  g->calls_url = dt_xasprintf("%.*s%s", (int)blen, opts->base_url,
+                              opts->dialect == DT_GRAPH_BETA ? "/app/calls" : "/communications/calls");
+  g->calls_url_len = strlen(g->calls_url);
+  *out = g;
+  return 0;
+}
+
+const char *dt_graph_calls_url(const dt_graph_t *g) { return g->calls_url; }
+
+size_t dt_graph_pending(const dt_graph_t *g) { return g ? g->pending : 0; }
+
+static void req_unlink(dt_graph_req_t *r) {
+  dt_graph_t *g = r->g;
+  if (r->prev) r->prev->next = r->next;
+  else g->reqs = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  g->pending--;
+}
+
+static void req_free(dt_graph_req_t *r) {
+  cJSON_free(r->body);
+  free(r);
+}
+
+void dt_graph_req_cancel(dt_graph_req_t *r) {
+  if (r == NULL || r->state == REQ_DELIVERING) return;
+  if (r->wait) dt_token_wait_cancel(r->wait);
+  if (r->call) dt_http_call_cancel(r->call);
+  req_unlink(r);
+  req_free(r);
+}
+
+void dt_graph_free(dt_graph_t *g) {
+  if (g == NULL) return;
+  while (g->reqs) dt_graph_req_cancel(g->reqs);
+  free(g->calls_url);
+  free(g);
+}
+
+/* FNV-1a: enough to tell "the token I used" from "a newer one" without keeping a copy. */
+static uint64_t token_hash(const char *t) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *t; t++) h = (h ^ (unsigned char)*t) * 1099511628211ULL;
+  return h;
+}
+
+static void on_response(const dt_http_response_t *res, void *ud);
+
+static int req_send(dt_graph_req_t *r, const char *token) {
+  dt_graph_t *g = r->g;
+  char stack_auth[2048];
+  char *auth = NULL;
+  dt_http_header_t h[3];
+  size_t nh = 0;
+  if (token) {
+    size_t tl = strlen(token);
+    auth = tl + 8 <= sizeof stack_auth ? stack_auth : dt_xmalloc(tl + 8);
+    memcpy(auth, "Bearer ", 7);
+    memcpy(auth + 7, token, tl + 1);
+    h[nh++] = (dt_http_header_t){"Authorization", auth};
+    r->token_hash = token_hash(token);
+  }
+  h[nh++] = (dt_http_header_t){"Accept", "application/json"};
+  if (r->method[0] == 'P') h[nh++] = (dt_http_header_t){"Content-Type", "application/json"};
+  dt_http_request_options_t o = {
+      .method = r->method,
+      .url = r->url,
+      .headers = h,
+      .header_count = nh,
+      .body = r->body,
+      .body_len = r->body_len,
+      .timeout_ms = g->timeout_ms,
+  };
+  int rc = dt_http_client_send(g->http, &o, on_response, r, &r->call);
+  if (auth && auth != stack_auth) free(auth);
+  if (rc == 0) r->state = REQ_IN_FLIGHT;
+  else r->call = NULL;
+  return rc;
+}
+
+static void deliver(dt_graph_req_t *r, const dt_graph_result_t *res) {
+  r->state = REQ_DELIVERING;
+  req_unlink(r);
+  /* The callback may free the whole client; r no longer points into it. */
+  r->cb(res, r->ud);
+  req_free(r);
+}
+
+static void deliver_error(dt_graph_req_t *r, int err, const char *msg) {
+  dt_graph_result_t res = {.error = err, .error_message = msg, .retry_after_s = -1};
+  deliver(r, &res);
+}
+
+static void on_token(int err, const char *token, void *ud) {
+  dt_graph_req_t *r = ud;
+  r->wait = NULL;
+  if (err != 0 || token == NULL) {
+    deliver_error(r, err ? err : DT_EAUTH, "no access token for Graph");
+    return;
+  }
+  int rc = req_send(r, token);
+  if (rc != 0) deliver_error(r, rc, dt_strerror(rc));
+}
+
+/* Sends now with the cached token, or waits for one. Returns non-zero if neither started. */
+static int req_start(dt_graph_req_t *r) {
+  dt_graph_t *g = r->g;
+  if (g->tokens == NULL) return req_send(r, NULL);
+  const char *token = dt_token_cached(g->tokens);
+  if (token) return req_send(r, token);
+  r->state = REQ_WAIT_TOKEN;
+  return dt_token_get(g->tokens, on_token, r, &r->wait);
+}
+
+/* Retry-After is delta-seconds or an HTTP-date. */
+static int parse_retry_after(const char *v) {
+  if (v == NULL) return -1;
+  while (*v == ' ') v++;
+  if (*v >= '0' && *v <= '9') {
+    long s = 0;
+    for (; *v >= '0' && *v <= '9'; v++) {
+      s = s * 10 + (*v - '0');
+      if (s > 86400L * 365) return 86400 * 365;
+    }
+    return (int)s;
+  }
+  time_t t = curl_getdate(v, NULL);
+  if (t == (time_t)-1) return -1;
+  time_t now = time(NULL);
+  return t > now ? (int)(t - now > 86400L * 365 ? 86400L * 365 : t - now) : 0;
+}
+
+/* The last path segment after marker in url, copied into buf (NULL if none or too long). */
+static const char *segment_after(const char *url, const char *marker, char *buf, size_t buflen) {
+  if (url == NULL) return NULL;
+  const char *p = NULL, *q = url;
+  while ((q = strstr(q, marker)) != NULL) p = q += strlen(marker);
+  if (p == NULL) return NULL;
+  size_t n = 0;
+  while (p[n] && p[n] != '/' && p[n] != '?' && p[n] != '#') n++;
+  if (n == 0 || n >= buflen) return NULL;
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static void on_response(const dt_http_response_t *hr, void *ud) {
+  dt_graph_req_t *r = ud;
+  dt_graph_t *g = r->g;
+  r->call = NULL;
+
+  if (hr->status == 401 && !r->retried && g->tokens) {
+    /* Once: the token may have been revoked or rotated early. Drop it only if it is
+       still the cached one; a concurrent request may already have fetched a new one. */
+    r->retried = true;
+    const char *cached = dt_token_cached(g->tokens);
+    if (cached == NULL || token_hash(cached) == r->token_hash) {
+      dt_token_invalidate(g->tokens);
+      cached = NULL;
+    }
+    int rc;
+    if (cached) {
+      rc = req_send(r, cached);
+    } else {
+      r->state = REQ_WAIT_TOKEN;
+      rc = dt_token_get(g->tokens, on_token, r, &r->wait);
+    }
+    if (rc != 0) deliver_error(r, rc, dt_strerror(rc));
+    return;
+  }
+
+  dt_graph_result_t res = {.status = hr->status, .error_message = "", .op_status = DT_OP_STATUS_UNKNOWN};
+  char msgbuf[64], opbuf[DT_GRAPH_MAX_ID + 1], callbuf[DT_GRAPH_MAX_ID + 1];
+  if (hr->status == 0 || hr->error != 0) {
+    res.error = hr->error ? hr->error : DT_ECONN;
+    res.error_message = hr->error_message && *hr->error_message ? hr->error_message : dt_strerror(res.error);
+  } else if (hr->status >= 400) {
+    res.error = DT_EGRAPH;
+  }
+  if (hr->body && hr->body_len > 0) {
+    const char *b = hr->body;
+    size_t n = hr->body_len;
+    while (n > 0 && (*b == ' ' || *b == '\r' || *b == '\n' || *b == '\t')) b++, n--;
+    if (n > 0 && (*b == '{' || *b == '[')) res.body = cJSON_ParseWithLength(b, n);
+  }
+  res.location = dt_http_response_header(hr, "Location");
+  res.retry_after_s = parse_retry_after(dt_http_response_header(hr, "Retry-After"));
+
+  if (cJSON_IsObject(res.body)) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(res.body, "error");
+    if (cJSON_IsObject(e)) {
+      const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+      const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+      if (cJSON_IsString(c)) res.error_code = c->valuestring;
+      if (cJSON_IsString(m) && res.error == DT_EGRAPH) res.error_message = m->valuestring;
+    }
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(res.body, "status");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(res.body, "id");
+    if (cJSON_IsString(st)) {
+      res.op_status = dt_op_status_from_name(st->valuestring);
+      if (res.op_status != DT_OP_STATUS_UNKNOWN && cJSON_IsString(id)) res.op_id = id->valuestring;
+    }
+    if (r->is_create && cJSON_IsString(id)) res.call_id = id->valuestring;
+  }
+  if (res.op_id == NULL) res.op_id = segment_after(res.location, "/operations/", opbuf, sizeof opbuf);
+  if (r->is_create && res.call_id == NULL && res.error == 0)
+    res.call_id = segment_after(res.location, "/calls/", callbuf, sizeof callbuf);
+  if (res.error == DT_EGRAPH && *res.error_message == '\0') {
+    snprintf(msgbuf, sizeof msgbuf, "Graph answered HTTP %d", hr->status);
+    res.error_message = msgbuf;
+  }
+  cJSON *body = res.body;
+  deliver(r, &res);
+  cJSON_Delete(body);
+}
+
+static const char *method_literal(const char *m) {
+  static const char *const methods[] = {"GET", "POST", "DELETE", "PATCH", "PUT"};
+  if (m == NULL) return NULL;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(methods); i++)
+    if (strcmp(m, methods[i]) == 0) return methods[i];
+  return NULL;
+}
+
+int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                     dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (out) *out = NULL;
+  const char *m = method_literal(method);
+  if (g == NULL || m == NULL || cb == NULL || path == NULL) {
+    cJSON_Delete(body);
+    return DT_EINVAL;
+  }
+  size_t plen = strnlen(path, DT_GRAPH_MAX_STRING + 1);
+  if (plen > DT_GRAPH_MAX_STRING || (plen > 0 && path[0] != '/')) {
+    cJSON_Delete(body);
+    return DT_EINVAL;
+  }
+  char *printed = NULL;
+  if (body) {
+    printed = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (printed == NULL) return DT_ENOMEM;
+  }
+  dt_graph_req_t *r = dt_xmalloc(sizeof *r + g->calls_url_len + plen + 1);
+  memset(r, 0, sizeof *r);
+  memcpy(r->url, g->calls_url, g->calls_url_len);
+  memcpy(r->url + g->calls_url_len, path, plen + 1);
+  r->g = g;
+  r->method = m;
+  r->body = printed;
+  r->body_len = printed ? strlen(printed) : 0;
+  r->cb = cb;
+  r->ud = ud;
+  r->is_create = plen == 0 && m[0] == 'P' && m[1] == 'O';
+  r->next = g->reqs;
+  if (g->reqs) g->reqs->prev = r;
+  g->reqs = r;
+  g->pending++;
+  int rc = req_start(r);
+  if (rc != 0) {
+    r->wait = NULL;
+    r->call = NULL;
+    req_unlink(r);
+    req_free(r);
+    return rc;
+  }
+  if (out) *out = r;
+  return 0;
+}
+
+/* ---- typed functions ---- */
+
+#define PATH_MAX_LEN (2 * DT_GRAPH_MAX_ID + 64)
+
+static int call_path(char *buf, const char *call_id, const char *suffix) {
+  if (!path_id_ok(call_id)) return DT_EINVAL;
+  snprintf(buf, PATH_MAX_LEN, "/%s%s", call_id, suffix);
+  return 0;
+}
+
+static int post_on_call(dt_graph_t *g, const char *call_id, const char *suffix, int body_rc, cJSON *body,
+                        dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  if (body_rc != 0) return body_rc;
+  int rc = call_path(path, call_id, suffix);
+  if (rc != 0) {
+    cJSON_Delete(body);
+    return rc;
+  }
+  return dt_graph_request(g, "POST", path, body, cb, ud, out);
+}
+
+int dt_graph_create_call(dt_graph_t *g, const dt_graph_create_params_t *p, dt_graph_fn cb, void *ud,
+                         dt_graph_req_t **out) {
+  cJSON *body;
+  if (out) *out = NULL;
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_create_call_body(g->dialect, p, &body);
+  if (rc != 0) return rc;
+  return dt_graph_request(g, "POST", "", body, cb, ud, out);
+}
+
+static int simple(dt_graph_t *g, const char *method, const char *call_id, const char *suffix,
+                  dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  int rc = call_path(path, call_id, suffix);
+  if (rc != 0) return rc;
+  return dt_graph_request(g, method, path, NULL, cb, ud, out);
+}
+
+int dt_graph_get_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  return simple(g, "GET", call_id, "", cb, ud, out);
+}
+
+int dt_graph_delete_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  return simple(g, "DELETE", call_id, "", cb, ud, out);
+}
+
+int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_params_t *p,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_answer_body(p, &body);
+  return post_on_call(g, call_id, "/answer", rc, body, cb, ud, out);
+}
+
+int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, const char *callback_uri,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_reject_body(reason, callback_uri, &body);
+  return post_on_call(g, call_id, "/reject", rc, body, cb, ud, out);
+}
+
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
+                      int timeout_s, const char *callback_uri, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_redirect_body(targets, n, timeout_s, callback_uri, &body);
+  return post_on_call(g, call_id, "/redirect", rc, body, cb, ud, out);
+}
+
+int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t *target,
+                      const dt_identity_t *transferee, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_transfer_body(g->dialect, target, transferee, &body);
+  return post_on_call(g, call_id, "/transfer", rc, body, cb, ud, out);
+}
+
+int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
+                         const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_play_prompt_body(prompts, n, client_context, &body);
+  return post_on_call(g, call_id, "/playPrompt", rc, body, cb, ud, out);
+}
+
+int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_record_body(p, &body);
+  return post_on_call(g, call_id, g->dialect == DT_GRAPH_BETA ? "/record" : "/recordResponse", rc, body,
+                      cb, ud, out);
+}
+
+int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
+                               dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_context_body(client_context, &body);
+  return post_on_call(g, call_id, "/subscribeToTone", rc, body, cb, ud, out);
+}
+
+int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
+                       const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_send_dtmf_body(tones, delay_ms, client_context, &body);
+  return post_on_call(g, call_id, "/sendDtmfTones", rc, body, cb, ud, out);
+}
+
+int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
+                          dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_context_body(client_context, &body);
+  return post_on_call(g, call_id, "/cancelMediaProcessing", rc, body, cb, ud, out);
+}
+
+int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
+                  dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_context_body(client_context, &body);
+  return post_on_call(g, call_id, "/mute", rc, body, cb, ud, out);
+}
+
+int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
+                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_context_body(client_context, &body);
+  return post_on_call(g, call_id, "/unmute", rc, body, cb, ud, out);
+}
+
+int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
+                                        dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (out) *out = NULL;
+  if (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "sharer") != 0)) return DT_EINVAL;
+  cJSON *body = cJSON_CreateObject();
+  put_str(body, "role", role);
+  return post_on_call(g, call_id, "/changeScreenSharingRole", 0, body, cb, ud, out);
+}
+
+int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *metadata,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (out) *out = NULL;
+  if (metadata == NULL || !str_ok(metadata) || !str_ok(client_context)) return DT_EINVAL;
+  cJSON *body = cJSON_CreateObject();
+  put_str(body, "metadata", metadata);
+  put_str(body, "clientContext", client_context);
+  return post_on_call(g, call_id, "/updateMetadata", 0, body, cb, ud, out);
+}
+
+int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  /* "Do not supply a request body for this method." */
+  return simple(g, "POST", call_id, "/keepAlive", cb, ud, out);
+}
+
+int dt_graph_list_participants(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud,
+                               dt_graph_req_t **out) {
+  return simple(g, "GET", call_id, "/participants", cb, ud, out);
+}
+
+static int participant_path(char *buf, const char *call_id, const char *pid, const char *suffix) {
+  if (!path_id_ok(call_id) || !path_id_ok(pid)) return DT_EINVAL;
+  snprintf(buf, PATH_MAX_LEN, "/%s/participants/%s%s", call_id, pid, suffix);
+  return 0;
+}
+
+int dt_graph_get_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  int rc = participant_path(path, call_id, participant_id, "");
+  if (rc != 0) return rc;
+  return dt_graph_request(g, "GET", path, NULL, cb, ud, out);
+}
+
+int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *participants, size_t n,
+                    const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_invite_body(participants, n, client_context, &body);
+  return post_on_call(g, call_id, "/participants/invite", rc, body, cb, ud, out);
+}
+
+int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
+                      dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_context_body(client_context, &body);
+  return post_on_call(g, call_id, "/participants/muteAll", rc, body, cb, ud, out);
+}
+
+int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  int rc = participant_path(path, call_id, participant_id, "/mute");
+  if (rc != 0) return rc;
+  cJSON *body;
+  if ((rc = dt_graph_context_body(client_context, &body)) != 0) return rc;
+  return dt_graph_request(g, "POST", path, body, cb, ud, out);
+}
+
+int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
+                                dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  int rc = participant_path(path, call_id, participant_id, "");
+  if (rc != 0) return rc;
+  return dt_graph_request(g, "DELETE", path, NULL, cb, ud, out);
+}
+
+int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
+                           dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  if (!path_id_ok(call_id) || !path_id_ok(op_id)) return DT_EINVAL;
+  snprintf(path, sizeof path, "/%s/operations/%s", call_id, op_id);
+  return dt_graph_request(g, "GET", path, NULL, cb, ud, out);
+}
