@@ -1,0 +1,5 @@
+-- A missing closing parenthesis.
+return function(call)
+  call:play("welcome"
+  call:hangup()
+end
