@@ -150,8 +150,9 @@ static int parse_token_response(dt_token_source_t *ts, const dt_http_response_t 
     dt_log_warn("oauth: token endpoint %s answered %d: %.100s: %.400s", ts->token_url,
                 res->status, cJSON_IsString(err) ? err->valuestring : "(no error code)",
                 cJSON_IsString(desc) ? desc->valuestring : "(no description)");
+    bool has_error = cJSON_IsString(err);
     cJSON_Delete(json);
-    if (cJSON_IsString(err) || res->status == 400 || res->status == 401 || res->status == 403)
+    if (has_error || res->status == 400 || res->status == 401 || res->status == 403)
       return DT_EAUTH;
     return DT_EHTTP;
   }
