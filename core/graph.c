@@ -498,7 +498,7 @@ static void on_response(const dt_http_response_t *res, void *ud);
 
 static int req_send(dt_graph_req_t *r, const char *token) {
   dt_graph_t *g = r->g;
-  char stack_auth[2048];
+  char stack_auth[4096];
   char *auth = NULL;
   dt_http_header_t h[3];
   size_t nh = 0;
