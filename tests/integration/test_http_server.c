@@ -161,6 +161,15 @@ static void handler(dt_http_request_t *req, void *ud) {
     dt_http_header_t h[] = {{"Content-Type", "text/event-stream"}};
     dt_http_stream_begin(req, 200, h, 1, on_stream_abort, NULL);
     dt_http_stream_write(req, "data: hello\n\n", 13);
+  } else if (strcmp(req->path, "/inject") == 0) {
+    /* Response splitting through a header value is refused; the request stays answerable. */
+    dt_http_header_t bad[] = {{"X-A", "1\r\nSet-Cookie: evil=1"}};
+    int rc = dt_http_respond_ex(req, 200, bad, 1, "", 0);
+    char body[32];
+    snprintf(body, sizeof body, "rc=%d", rc);
+    dt_http_respond(req, 200, "text/plain", body, strlen(body));
+  } else if (strcmp(req->path, "/nocontent") == 0) {
+    dt_http_respond(req, 204, NULL, NULL, 0);
   } else if (strcmp(req->path, "/never") == 0) {
     atomic_fetch_add(&g_never, 1); /* left unanswered: the server frees it at close */
   } else {
@@ -523,6 +532,17 @@ DT_TEST(healthz_info_and_404) {
   DT_ASSERT_CONTAINS(body, "method=GET target=/info?a=1&b=2 path=/info query=a=1&b=2 x-test=hello there tls=0 remote=127.0.0.1:");
   DT_ASSERT_EQ_INT(roundtrip(&c, GET("/nope"), body, sizeof body), 404);
   DT_ASSERT_EQ_STR(body, "not found");
+  char want[32];
+  snprintf(want, sizeof want, "rc=%d", DT_EINVAL);
+  DT_ASSERT_EQ_INT(roundtrip(&c, GET("/inject"), body, sizeof body), 200);
+  DT_ASSERT_EQ_STR(body, want);
+  DT_ASSERT_EQ_INT(cli_sends(&c, GET("/nocontent")), 0);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 204);
+  DT_ASSERT(resp_header(&r, "Content-Length", v, sizeof v) == NULL);
+  resp_free(&r);
+  DT_ASSERT_EQ_INT(roundtrip(&c, GET("/healthz"), body, sizeof body), 200);
+  DT_ASSERT_EQ_STR(body, "ok");
   cli_close(&c);
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
@@ -794,7 +814,7 @@ DT_TEST(connection_limit_closes_excess) {
 
 DT_TEST(idle_keep_alive_connection_is_closed) {
   fx_t fx;
-  dt_http_server_options_t o = {.idle_timeout_ms = 200};
+  dt_http_server_options_t o = {.idle_timeout_ms = 500};
   DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
   cli_t c;
   char body[64];
@@ -1144,7 +1164,7 @@ DT_TEST(tls_errors_over_tls_and_plaintext_client) {
   DT_ASSERT(cert_ready());
   fx_t fx;
   dt_http_server_options_t o = {.tls_cert_file = g_cert.cert_file, .tls_key_file = g_cert.key_file,
-                                .max_header_bytes = 512};
+                                .max_header_bytes = 512, .request_timeout_ms = 1500};
   DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
   tls_client_t t;
   cli_t c;
@@ -1161,6 +1181,11 @@ DT_TEST(tls_errors_over_tls_and_plaintext_client) {
   (void)cli_sends(&c, GET("/healthz"));
   DT_ASSERT(cli_wait_closed(&c));
   DT_ASSERT(strstr((c.buf[c.len] = '\0', c.buf), "HTTP/1.1") == NULL);
+  cli_close(&c);
+  /* A client that never starts the handshake is cut off by the request deadline. */
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT(cli_wait_closed(&c));
+  DT_ASSERT_EQ_INT(c.len, 0);
   cli_close(&c);
   DT_ASSERT(wait_conns(&fx, 0));
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
