@@ -52,6 +52,7 @@ typedef struct {
   int nconns;
   int accepted;
   int port;
+  const char *canned; /* if set, written once in reply to the first bytes read */
 } silent_server_t;
 
 static void silent_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
@@ -63,9 +64,19 @@ static void silent_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
 
 static void free_handle(uv_handle_t *h) { free(h); }
 
+static void free_write(uv_write_t *w, int status) { free(w); }
+
 static void silent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   (void)buf;
-  if (n < 0) uv_read_stop(s);
+  silent_server_t *srv = s->data;
+  if (n < 0) {
+    uv_read_stop(s);
+  } else if (n > 0 && srv->canned) {
+    uv_write_t *w = malloc(sizeof *w);
+    uv_buf_t b = uv_buf_init((char *)srv->canned, (unsigned)strlen(srv->canned));
+    uv_write(w, s, &b, 1, free_write);
+    srv->canned = NULL;
+  }
 }
 
 static void silent_on_conn(uv_stream_t *l, int status) {
@@ -79,6 +90,7 @@ static void silent_on_conn(uv_stream_t *l, int status) {
   }
   s->conns[s->nconns++] = c;
   s->accepted++;
+  c->data = s;
   uv_read_start((uv_stream_t *)c, silent_alloc, silent_read);
 }
 
@@ -255,6 +267,54 @@ DT_TEST(close_with_requests_in_flight) {
   silent_stop(&srv);
   uv_run(&loop, UV_RUN_DEFAULT);
   DT_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+}
+
+typedef struct {
+  int calls, status, error, header_count;
+  char interim[16], final[16], folded[16];
+} headers_seen_t;
+
+static void copy_header(const dt_http_response_t *res, const char *name, char *out, size_t n) {
+  const char *v = dt_http_response_header(res, name);
+  snprintf(out, n, "%s", v ? v : "(absent)");
+}
+
+static void on_headers(const dt_http_response_t *res, void *ud) {
+  headers_seen_t *h = ud;
+  h->calls++;
+  h->status = res->status;
+  h->error = res->error;
+  h->header_count = (int)res->header_count;
+  copy_header(res, "x-interim", h->interim, sizeof h->interim);
+  copy_header(res, "X-FINAL", h->final, sizeof h->final);
+  copy_header(res, "x-folded", h->folded, sizeof h->folded);
+}
+
+DT_TEST(only_the_final_responses_headers_are_reported) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  silent_server_t srv;
+  DT_ASSERT_EQ_INT(silent_start(&loop, &srv), 0);
+  /* an interim 1xx response with its own header, then the real one (with a folded line) */
+  srv.canned = "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+               "HTTP/1.1 200 OK\r\nX-Final:  yes \r\nX-Folded: a\r\n  b\r\n"
+               "Content-Length: 2\r\n\r\nok";
+  dt_http_client_t *c = NULL;
+  DT_ASSERT_EQ_INT(dt_http_client_new(&loop, NULL, &c), 0);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+  headers_seen_t h = {0};
+  dt_http_request_options_t req = {.method = "POST", .url = url, .body = "hi", .body_len = 2};
+  DT_ASSERT_EQ_INT(dt_http_client_send(c, &req, on_headers, &h, NULL), 0);
+  DT_ASSERT(run_until(&loop, &h.calls, 10));
+  DT_ASSERT_EQ_INT(h.error, 0);
+  DT_ASSERT_EQ_INT(h.status, 200);
+  DT_ASSERT_EQ_STR(h.interim, "(absent)");
+  DT_ASSERT_EQ_STR(h.final, "yes");
+  DT_ASSERT_EQ_STR(h.folded, "a b");
+  DT_ASSERT_EQ_INT(h.header_count, 3);
+  silent_stop(&srv);
+  DT_ASSERT_EQ_INT(close_client_and_loop(&loop, c), 0);
 }
 
 DT_TEST(bad_arguments_are_rejected) {
