@@ -547,6 +547,26 @@ DT_TEST(healthz_info_and_404) {
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
 
+DT_TEST(request_split_into_single_bytes) {
+  fx_t fx;
+  dt_http_server_options_t o = {0};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  cli_t c;
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  const char *req = "GET /info?q=split HTTP/1.1\r\nHost: x\r\nX-Test: piece by piece\r\nX-Empty:\r\n\r\n";
+  for (const char *p = req; *p; p++) {
+    DT_ASSERT_EQ_INT(cli_send(&c, p, 1), 0);
+    sleep_ms(1); /* separate segments: every token arrives across many reads */
+  }
+  resp_t r;
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT_CONTAINS(r.body, "target=/info?q=split path=/info query=q=split x-test=piece by piece");
+  resp_free(&r);
+  cli_close(&c);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
 DT_TEST(keep_alive_many_requests_one_connection) {
   fx_t fx;
   dt_http_server_options_t o = {0};
