@@ -171,8 +171,9 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
   if (timeout_ms < 0) {
     uv_timer_stop(&c->timer);
   } else {
-    /* 0 would mean "call socket_action now", i.e. from inside curl; do it in a bit. */
-    if (timeout_ms == 0) timeout_ms = 1;
+    /* 0 means "call socket_action now". A 0 ms uv timer fires from the loop's timer
+       phase, after curl has returned, so curl is never re-entered; multi-uv.c's
+       0 -> 1 ms rule would add a millisecond to every request's latency. */
     uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_ms, 0);
   }
   return 0;
