@@ -1,0 +1,843 @@
+/*
+ * emu_calls.c — calls and the simulated parties in them: the call state machine of
+ * graph_api.md §2.3 and the notifications each transition sends.
+ *
+ *   incoming:  created/incoming → (answer) establishing → established [+ mediaState active]
+ *              no answer/reject/redirect within answer_timeout (real time) → deleted 408/8544
+ *   outgoing:  201 establishing → updated/establishing → established (callee answers) or
+ *              deleted 486 (busy) / 408/8544 (no answer within ring_timeout) / 603 (declines)
+ *   transfer:  transferring → transferAccepted → deleted 0/7015 "GracefulTransferCompleted",
+ *              or back to established with resultInfo 500/7000 when the target fails
+ *   hangup:    DELETE → terminating → deleted/terminated; remote hangup → deleted/terminated
+ * An ended call answers 404 to every Graph request but stays readable through the control
+ * API until `history` newer ended calls push it out.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dialtone/log.h"
+#include "emu_internal.h"
+
+/* Simulated ms between a request and the state change it causes. */
+#define EMU_SETUP_MS 200
+#define EMU_KEEPALIVE_MS (45LL * 60 * 1000)
+
+/* ------------------------------------------------------------------ lifecycle */
+emu_call_t *dt__emu_call_new(dt_emulator_t *emu, bool incoming) {
+  emu_call_t *c = dt_xcalloc(1, sizeof *c);
+  c->emu = emu;
+  c->refs = 1; /* the table's */
+  c->incoming = incoming;
+  dt_guid(c->id);
+  dt__emu_id_key(c->id, c->key, sizeof c->key);
+  dt_guid(c->chain_id);
+  dt_guid(c->my_pid);
+  c->state = incoming ? EMU_CS_INCOMING : EMU_CS_ESTABLISHING;
+  c->res = cJSON_CreateObject();
+  c->participants = cJSON_CreateArray();
+  c->created_unix = dt_unix_time();
+  c->created_sim = dt__emu_sched_now(&emu->sim);
+  c->serial = emu->n_calls;
+  dt__emu_map_put(&emu->calls, c->key, c);
+  emu->active_calls++;
+  emu->n_calls++;
+  if (emu->metrics) dt_metrics_inc(emu->metrics, "dt_emulator_calls_total", incoming ? "direction=\"incoming\"" : "direction=\"outgoing\"");
+  return c;
+}
+
+emu_call_t *dt__emu_call_find(dt_emulator_t *emu, const char *id) {
+  char key[64];
+  if (id == NULL || strlen(id) > 200) return NULL;
+  dt__emu_id_key(id, key, sizeof key);
+  return dt__emu_map_get(&emu->calls, key);
+}
+
+emu_call_t *dt__emu_call_find_live(dt_emulator_t *emu, const char *id) {
+  emu_call_t *c = dt__emu_call_find(emu, id);
+  return (c && !c->ended) ? c : NULL;
+}
+
+void dt__emu_call_ref(emu_call_t *c) { c->refs++; }
+
+void dt__emu_call_free(emu_call_t *c) {
+  dt__emu_call_cancel_events(c);
+  emu_op_t *op = c->ops;
+  while (op) {
+    emu_op_t *next = op->next;
+    dt__emu_op_free(op);
+    op = next;
+  }
+  dt__emu_nq_free(c);
+  dt__emu_timeline_free(&c->tl);
+  dt__emu_script_free(&c->script);
+  cJSON_Delete(c->res);
+  cJSON_Delete(c->participants);
+  free(c->callback_uri);
+  free(c->remote_id);
+  free(c->bot_token_hint);
+  free(c->transfer_target);
+  free(c->transfer_replaces);
+  free(c->end_reason);
+  free(c);
+}
+
+void dt__emu_call_unref(emu_call_t *c) {
+  if (--c->refs == 0) dt__emu_call_free(c);
+}
+
+static void evict_oldest(dt_emulator_t *emu) {
+  emu_call_t *c = emu->hist_head;
+  if (c == NULL) return;
+  emu->hist_head = c->hnext;
+  if (emu->hist_head == NULL) emu->hist_tail = NULL;
+  emu->hist_n--;
+  dt__emu_map_del(&emu->calls, c->key);
+  c->evicted = true;
+  dt__emu_call_unref(c);
+}
+
+/* An ended call leaves the live count and joins the history, which evicts the oldest. */
+static void to_history(emu_call_t *c) {
+  dt_emulator_t *emu = c->emu;
+  emu->active_calls--;
+  if (emu->hist_tail) emu->hist_tail->hnext = c;
+  else emu->hist_head = c;
+  emu->hist_tail = c;
+  emu->hist_n++;
+  while (emu->hist_n > emu->history_max) evict_oldest(emu);
+}
+
+void dt__emu_call_set_state(emu_call_t *c, int st) {
+  c->state = (uint8_t)st;
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "state");
+  cJSON_AddStringToObject(c->res, "state", dt__emu_state_name(st));
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", dt__emu_state_name(st));
+  dt__emu_timeline(c, "state", f);
+}
+
+static cJSON *result_info(int code, int subcode, const char *message) {
+  cJSON *r = cJSON_CreateObject();
+  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.resultInfo");
+  cJSON_AddNumberToObject(r, "code", code);
+  cJSON_AddNumberToObject(r, "subcode", subcode);
+  if (message) cJSON_AddStringToObject(r, "message", message);
+  return r;
+}
+
+void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subcode,
+                      const char *message, const char *termination_reason, const char *by) {
+  dt_emulator_t *emu = c->emu;
+  if (c->ended) return;
+  if (terminating_first) {
+    dt__emu_call_set_state(c, EMU_CS_TERMINATING);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "state", "terminating");
+    dt__emu_notify_call(c, "updated", f, "terminating");
+  }
+  dt__emu_call_set_state(c, EMU_CS_TERMINATED);
+  c->ended = true;
+  c->ended_sim = dt__emu_sched_now(&emu->sim);
+  dt__emu_media_abandon(c);
+  /* every timer of the call goes; the notification queue keeps draining */
+  dt__emu_call_cancel_events(c);
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "resultInfo");
+  cJSON_AddItemToObject(c->res, "resultInfo", result_info(code, subcode, message));
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "terminated");
+  cJSON_AddItemToObject(f, "resultInfo", result_info(code, subcode, message));
+  if (termination_reason) cJSON_AddStringToObject(f, "terminationReason", termination_reason);
+  char summary[64];
+  snprintf(summary, sizeof summary, "terminated %d/%d", code, subcode);
+  dt__emu_notify_call(c, "deleted", f, summary);
+  free(c->end_reason);
+  c->end_reason = dt_xstrdup(by ? by : "unknown");
+  cJSON *t = cJSON_CreateObject();
+  cJSON_AddStringToObject(t, "by", c->end_reason);
+  cJSON_AddNumberToObject(t, "code", code);
+  cJSON_AddNumberToObject(t, "subcode", subcode);
+  if (message) cJSON_AddStringToObject(t, "message", message);
+  dt__emu_timeline(c, "ended", t);
+  if (!emu->quiet)
+    dt_log(DT_LOG_DEBUG, c->id, "emulator: call ended by %s (%d/%d)", c->end_reason, code, subcode);
+  to_history(c);
+}
+
+/* ------------------------------------------------------------------ parties */
+const emu_party_t *dt__emu_party(dt_emulator_t *emu, const char *identity_id) {
+  if (identity_id == NULL) return NULL;
+  char key[260];
+  size_t i = 0;
+  for (; identity_id[i] && i + 1 < sizeof key; i++) key[i] = (char)tolower((unsigned char)identity_id[i]);
+  key[i] = '\0';
+  return dt__emu_map_get(&emu->parties, key);
+}
+
+void dt__emu_party_free(void *p) {
+  emu_party_t *party = p;
+  if (party == NULL) return;
+  dt__emu_script_free(&party->script);
+  free(party);
+}
+
+static int party_behaviour(const emu_party_t *p) { return p ? p->behaviour : EMU_PARTY_ANSWER; }
+
+static int64_t party_delay(dt_emulator_t *emu, const emu_party_t *p) {
+  if (p && p->answer_delay_ms >= 0) return p->answer_delay_ms;
+  return emu->answer_delay_ms;
+}
+
+static char *lower_dup(const char *s) {
+  char *d = dt_xstrdup(s ? s : "");
+  for (char *q = d; *q; q++) *q = (char)tolower((unsigned char)*q);
+  return d;
+}
+
+/* ------------------------------------------------------------------ participants */
+cJSON *dt__emu_participant_new(const cJSON *identity_set, const char *pid, bool muted,
+                               const char *source_id) {
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "@odata.type", "#microsoft.graph.participant");
+  cJSON_AddStringToObject(p, "id", pid);
+  cJSON *info = cJSON_AddObjectToObject(p, "info");
+  cJSON_AddStringToObject(info, "@odata.type", "#microsoft.graph.participantInfo");
+  cJSON_AddItemToObject(info, "identity",
+                        identity_set ? cJSON_Duplicate(identity_set, 1) : cJSON_CreateObject());
+  cJSON_AddStringToObject(info, "endpointType", "default");
+  cJSON_AddStringToObject(info, "region", "westus");
+  cJSON_AddStringToObject(info, "languageId", "en-US");
+  cJSON *ms = cJSON_AddArrayToObject(p, "mediaStreams");
+  cJSON *s = cJSON_CreateObject();
+  cJSON_AddStringToObject(s, "@odata.type", "#microsoft.graph.mediaStream");
+  cJSON_AddStringToObject(s, "mediaType", "audio");
+  cJSON_AddStringToObject(s, "label", "main-audio");
+  cJSON_AddStringToObject(s, "sourceId", source_id ? source_id : "1");
+  cJSON_AddStringToObject(s, "direction", "sendReceive");
+  cJSON_AddBoolToObject(s, "serverMuted", false);
+  cJSON_AddItemToArray(ms, s);
+  cJSON_AddBoolToObject(p, "isMuted", muted);
+  cJSON_AddBoolToObject(p, "isInLobby", false);
+  return p;
+}
+
+cJSON *dt__emu_participant_find(emu_call_t *c, const char *pid) {
+  char k1[64], k2[64];
+  dt__emu_id_key(pid, k1, sizeof k1);
+  cJSON *p;
+  cJSON_ArrayForEach(p, c->participants) {
+    const char *id = dt__emu_json_str(p, "id");
+    if (id == NULL) continue;
+    dt__emu_id_key(id, k2, sizeof k2);
+    if (strcmp(k1, k2) == 0) return p;
+  }
+  return NULL;
+}
+
+static void add_participant(emu_call_t *c, const cJSON *identity, const char *pid) {
+  char src[16];
+  snprintf(src, sizeof src, "%d", cJSON_GetArraySize(c->participants) + 1);
+  char gen[37];
+  if (pid == NULL) {
+    dt_guid(gen);
+    pid = gen;
+  }
+  cJSON_AddItemToArray(c->participants, dt__emu_participant_new(identity, pid, false, src));
+}
+
+static void add_bot_participant(emu_call_t *c) {
+  if (dt__emu_participant_find(c, c->my_pid)) return;
+  cJSON *set = cJSON_CreateObject();
+  cJSON *app = cJSON_AddObjectToObject(set, "application");
+  cJSON_AddStringToObject(app, "@odata.type", "#microsoft.graph.identity");
+  cJSON_AddStringToObject(app, "id", c->emu->app_id);
+  cJSON_AddStringToObject(app, "displayName", "Calling Bot");
+  add_participant(c, set, c->my_pid);
+  cJSON_Delete(set);
+}
+
+void dt__emu_notify_roster(emu_call_t *c) {
+  if (!c->multiparty || c->ended) return;
+  cJSON *arr = cJSON_CreateArray();
+  cJSON *p;
+  cJSON_ArrayForEach(p, c->participants) {
+    cJSON *d = cJSON_Duplicate(p, 1);
+    char oid[160];
+    snprintf(oid, sizeof oid, "/communications/calls/%s/participants/%s", c->id,
+             dt__emu_json_str(p, "id") ? dt__emu_json_str(p, "id") : "");
+    cJSON_AddStringToObject(d, "@odata.id", oid);
+    cJSON_AddItemToArray(arr, d);
+  }
+  char summary[48];
+  snprintf(summary, sizeof summary, "roster %d", cJSON_GetArraySize(arr));
+  dt__emu_notify(c, c->callback_uri, "updated", "/participants", c, arr, summary);
+}
+
+/* ------------------------------------------------------------------ keepAlive (45 min rule) */
+static void on_keepalive_expired(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  c->keepalive_timer = NULL;
+  dt__emu_call_end(c, false, 0, 0, "Call ended after 45 minutes without keepAlive.", NULL,
+                   "inactivity");
+}
+
+void dt__emu_keepalive(emu_call_t *c) {
+  if (c->keepalive_timer) dt__emu_ev_cancel(c->keepalive_timer);
+  c->keepalive_timer = dt__emu_at(&c->emu->real, c, EMU_KEEPALIVE_MS, on_keepalive_expired);
+}
+
+/* ------------------------------------------------------------------ establishing */
+static void established(emu_call_t *c) {
+  dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
+  add_bot_participant(c);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "established");
+  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
+  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
+  cJSON_AddStringToObject(ms, "audio", "active");
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
+  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
+  dt__emu_notify_call(c, "updated", f, "established");
+}
+
+static void notify_establishing(emu_call_t *c) {
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "establishing");
+  if (!c->incoming) cJSON_AddStringToObject(f, "direction", "outgoing");
+  dt__emu_notify_call(c, "updated", f, "establishing");
+}
+
+void dt__emu_party_joined(emu_call_t *c) {
+  c->remote_joined = true;
+  dt__emu_script_trigger(c, EMU_ON_ESTABLISHED, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ incoming */
+static void on_answer_timeout(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  c->answer_timer = NULL;
+  if (c->state != EMU_CS_INCOMING) return;
+  dt__emu_timeline(c, "answer_timeout", NULL);
+  dt__emu_call_end(c, false, 408, 8544, "Callee could not be reached.", NULL, "answer_timeout");
+}
+
+emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const char *bot_url,
+                             const emu_script_t *script, const char *tenant_id) {
+  emu_call_t *c = dt__emu_call_new(emu, true);
+  c->callback_uri = dt_xstrdup(bot_url);
+  const char *rid = dt__emu_identity_id(from, NULL);
+  c->remote_id = lower_dup(rid);
+  dt__emu_identity_desc(from, c->from_desc, sizeof c->from_desc);
+  dt__emu_identity_desc(to, c->to_desc, sizeof c->to_desc);
+  char remote_pid[37];
+  dt_guid(remote_pid);
+
+  cJSON *r = c->res;
+  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
+  cJSON_AddStringToObject(r, "id", c->id);
+  cJSON_AddStringToObject(r, "state", "incoming");
+  cJSON_AddStringToObject(r, "direction", "incoming");
+  cJSON_AddStringToObject(r, "callbackUri", bot_url);
+  cJSON_AddStringToObject(r, "callChainId", c->chain_id);
+  cJSON *src = cJSON_AddObjectToObject(r, "source");
+  cJSON_AddStringToObject(src, "@odata.type", "#microsoft.graph.participantInfo");
+  cJSON_AddItemToObject(src, "identity", cJSON_Duplicate(from, 1));
+  cJSON_AddStringToObject(src, "endpointType", "default");
+  cJSON_AddStringToObject(src, "region", "westus");
+  cJSON_AddStringToObject(src, "languageId", "en-US");
+  cJSON_AddStringToObject(src, "participantId", remote_pid);
+  cJSON *tg = cJSON_AddArrayToObject(r, "targets");
+  cJSON *t0 = cJSON_CreateObject();
+  cJSON_AddStringToObject(t0, "@odata.type", "#microsoft.graph.invitationParticipantInfo");
+  cJSON_AddItemToObject(t0, "identity", cJSON_Duplicate(to, 1));
+  cJSON_AddItemToArray(tg, t0);
+  cJSON *mods = cJSON_AddArrayToObject(r, "requestedModalities");
+  cJSON_AddItemToArray(mods, cJSON_CreateString("audio"));
+  cJSON_AddStringToObject(r, "tenantId", tenant_id ? tenant_id : emu->tenant_id);
+  cJSON_AddStringToObject(r, "myParticipantId", c->my_pid);
+  cJSON *ic = cJSON_AddObjectToObject(r, "incomingContext");
+  cJSON_AddStringToObject(ic, "@odata.type", "#microsoft.graph.incomingContext");
+  cJSON_AddStringToObject(ic, "sourceParticipantId", remote_pid);
+  cJSON_AddStringToObject(ic, "observedParticipantId", remote_pid);
+  add_participant(c, from, remote_pid);
+  c->remote_joined = true;
+
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "from", c->from_desc);
+  cJSON_AddStringToObject(tl, "to", c->to_desc);
+  cJSON_AddStringToObject(tl, "bot_url", bot_url);
+  dt__emu_timeline(c, "incoming", tl);
+
+  cJSON *d = cJSON_Duplicate(r, 1);
+  dt__emu_notify(c, c->callback_uri, "created", NULL, c, d, "incoming");
+  c->answer_timer = dt__emu_at(&emu->real, c, emu->answer_timeout_ms, on_answer_timeout);
+  dt__emu_keepalive(c);
+  if (script) dt__emu_script_copy(&c->script, script);
+  dt__emu_script_start(c);
+  return c;
+}
+
+static void on_answer_established(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->emu->faults.swap_answer_notifications) {
+    /* Graph documents that establishing/established may arrive out of order */
+    established(c);
+    notify_establishing(c);
+    dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
+  } else {
+    established(c);
+  }
+  dt__emu_party_joined(c);
+}
+
+void dt__emu_answer(emu_call_t *c, const char *callback_uri) {
+  if (c->answer_timer) {
+    dt__emu_ev_cancel(c->answer_timer);
+    c->answer_timer = NULL;
+  }
+  if (callback_uri && callback_uri[0]) {
+    free(c->callback_uri);
+    c->callback_uri = dt_xstrdup(callback_uri);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->res, "callbackUri");
+    cJSON_AddStringToObject(c->res, "callbackUri", callback_uri);
+  }
+  c->answered_once = true;
+  dt__emu_call_set_state(c, EMU_CS_ESTABLISHING);
+  if (!c->emu->faults.swap_answer_notifications) notify_establishing(c);
+  dt__emu_at(&c->emu->sim, c, EMU_SETUP_MS, on_answer_established);
+}
+
+void dt__emu_reject(emu_call_t *c, const char *reason) {
+  if (c->answer_timer) {
+    dt__emu_ev_cancel(c->answer_timer);
+    c->answer_timer = NULL;
+  }
+  int code = 603;
+  const char *msg = "Call rejected by the application.";
+  if (reason && dt_strcasecmp(reason, "busy") == 0) {
+    code = 486;
+    msg = "Call rejected by the application: busy.";
+  } else if (reason && dt_strcasecmp(reason, "forbidden") == 0) {
+    code = 403;
+    msg = "Call rejected by the application: forbidden.";
+  }
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "reason", reason ? reason : "none");
+  dt__emu_timeline(c, "reject", tl);
+  dt__emu_call_end(c, false, code, 0, msg, NULL, "reject");
+}
+
+static const char *behaviour_name(int b) {
+  switch (b) {
+  case EMU_PARTY_BUSY: return "busy";
+  case EMU_PARTY_NOANSWER: return "noanswer";
+  case EMU_PARTY_REJECT: return "reject";
+  default: return "answer";
+  }
+}
+
+void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
+  dt_emulator_t *emu = c->emu;
+  if (c->answer_timer) {
+    dt__emu_ev_cancel(c->answer_timer);
+    c->answer_timer = NULL;
+  }
+  cJSON *tl = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(tl, "targets");
+  cJSON *t;
+  cJSON_ArrayForEach(t, targets) {
+    const cJSON *ident = dt__emu_json_get(t, "identity");
+    char desc[96];
+    dt__emu_identity_desc(ident, desc, sizeof desc);
+    const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "target", desc);
+    cJSON_AddStringToObject(o, "outcome", behaviour_name(party_behaviour(p)));
+    cJSON_AddItemToArray(arr, o);
+  }
+  if (timeout_ms > 0) cJSON_AddNumberToObject(tl, "timeout_ms", (double)timeout_ms);
+  dt__emu_timeline(c, "redirect", tl);
+  dt__emu_call_end(c, false, 0, 0, "Call redirected.", NULL, "redirect");
+}
+
+/* ------------------------------------------------------------------ transfer */
+static void transfer_done(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_TRANSFER_ACCEPTED) return;
+  emu_call_t *other = c->transfer_replaces ? dt__emu_call_find_live(c->emu, c->transfer_replaces) : NULL;
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "target", c->transfer_target ? c->transfer_target : "");
+  cJSON_AddStringToObject(tl, "outcome", "completed");
+  dt__emu_timeline(c, "transfer_result", tl);
+  dt__emu_call_end(c, false, 0, 7015, "GracefulTransferCompleted", other ? "AppTransferred" : NULL,
+                   "transfer");
+  if (other && other != c)
+    dt__emu_call_end(other, false, 0, 7015, "GracefulTransferCompleted", "AppTransferred", "transfer");
+}
+
+static void transfer_accepted(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_TRANSFERRING) return;
+  dt__emu_call_set_state(c, EMU_CS_TRANSFER_ACCEPTED);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "transferAccepted");
+  dt__emu_notify_call(c, "updated", f, "transferAccepted");
+  dt__emu_at(&c->emu->sim, c, EMU_SETUP_MS, transfer_done);
+}
+
+static void transfer_failed(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_TRANSFERRING) return;
+  const char *why = ev->s;
+  dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
+  char msg[96];
+  snprintf(msg, sizeof msg, "Transfer failed: the target %s.", why);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "established");
+  cJSON_AddItemToObject(f, "resultInfo", result_info(500, 7000, msg));
+  dt__emu_notify_call(c, "updated", f, "established (transfer failed)");
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "target", c->transfer_target ? c->transfer_target : "");
+  cJSON_AddStringToObject(tl, "outcome", "failed");
+  cJSON_AddStringToObject(tl, "reason", why);
+  dt__emu_timeline(c, "transfer_result", tl);
+}
+
+void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) {
+  dt_emulator_t *emu = c->emu;
+  const cJSON *ident = dt__emu_json_get(target, "identity");
+  const char *tid = dt__emu_identity_id(ident, NULL);
+  free(c->transfer_target);
+  c->transfer_target = lower_dup(tid);
+  free(c->transfer_replaces);
+  c->transfer_replaces = replaces ? dt_xstrdup(replaces) : NULL;
+  char desc[96];
+  dt__emu_identity_desc(ident, desc, sizeof desc);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "target", desc);
+  if (replaces) cJSON_AddStringToObject(tl, "replacesCallId", replaces);
+  dt__emu_timeline(c, "transfer", tl);
+
+  dt__emu_call_set_state(c, EMU_CS_TRANSFERRING);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "transferring");
+  dt__emu_notify_call(c, "updated", f, "transferring");
+
+  if (replaces && dt__emu_call_find_live(emu, replaces)) {
+    /* consultative: the target is already talking to the bot */
+    dt__emu_at(&emu->sim, c, EMU_SETUP_MS, transfer_accepted);
+    return;
+  }
+  const emu_party_t *p = dt__emu_party(emu, tid);
+  dt__emu_ev_t *ev;
+  switch (party_behaviour(p)) {
+  case EMU_PARTY_BUSY:
+    ev = dt__emu_at(&emu->sim, c, 1000, transfer_failed);
+    snprintf(ev->s, sizeof ev->s, "is busy");
+    break;
+  case EMU_PARTY_REJECT:
+    ev = dt__emu_at(&emu->sim, c, 1000, transfer_failed);
+    snprintf(ev->s, sizeof ev->s, "declined");
+    break;
+  case EMU_PARTY_NOANSWER:
+    ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, transfer_failed);
+    snprintf(ev->s, sizeof ev->s, "did not answer");
+    break;
+  default:
+    dt__emu_at(&emu->sim, c, party_delay(emu, p), transfer_accepted);
+  }
+}
+
+/* ------------------------------------------------------------------ hang-ups */
+void dt__emu_hangup_by_bot(emu_call_t *c) {
+  dt__emu_timeline(c, "hangup", cJSON_CreateObject());
+  dt__emu_call_end(c, true, 0, 0, "Call ended by the application.", NULL, "bot");
+}
+
+void dt__emu_hangup_by_remote(emu_call_t *c) {
+  if (c->ended) return;
+  dt__emu_call_end(c, false, 0, 0, "The remote party ended the call.", NULL, "remote");
+}
+
+/* ------------------------------------------------------------------ outgoing */
+static void on_callee_answer(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  c->ring_timer = NULL;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  const cJSON *targets = dt__emu_json_get(c->res, "targets");
+  const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
+  add_participant(c, dt__emu_json_get(t0, "identity"), NULL);
+  established(c);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "callee", c->to_desc);
+  dt__emu_timeline(c, "answered", tl);
+  const emu_party_t *p = dt__emu_party(c->emu, c->remote_id);
+  if (p && p->script.n) {
+    dt__emu_script_free(&c->script);
+    dt__emu_script_copy(&c->script, &p->script);
+  }
+  dt__emu_script_start(c);
+  dt__emu_party_joined(c);
+}
+
+static void on_callee_fail(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  c->ring_timer = NULL;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  switch (ev->i) {
+  case EMU_PARTY_BUSY: dt__emu_call_end(c, false, 486, 0, "Callee is busy.", NULL, "busy"); break;
+  case EMU_PARTY_REJECT:
+    dt__emu_call_end(c, false, 603, 0, "Callee declined the call.", NULL, "declined");
+    break;
+  default:
+    dt__emu_call_end(c, false, 408, 8544, "Callee could not be reached.", NULL, "no_answer");
+  }
+}
+
+/* Group calls and meetings: the bot's leg joins the conference; targets join as they answer. */
+static void on_conference_joined(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  established(c);
+  dt__emu_notify_roster(c);
+}
+
+static void on_group_target(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  const cJSON *t = cJSON_GetArrayItem(dt__emu_json_get(c->res, "targets"), (int)ev->i);
+  const cJSON *ident = dt__emu_json_get(t, "identity");
+  char desc[96];
+  dt__emu_identity_desc(ident, desc, sizeof desc);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "target", desc);
+  if (ev->p == NULL) {
+    add_participant(c, ident, NULL);
+    cJSON_AddStringToObject(tl, "outcome", "joined");
+    dt__emu_timeline(c, "participant_joined", tl);
+    dt__emu_notify_roster(c);
+  } else {
+    cJSON_AddStringToObject(tl, "outcome", (const char *)ev->p);
+    dt__emu_timeline(c, "participant_failed", tl);
+  }
+}
+
+static void on_outgoing_establishing(dt__emu_ev_t *ev) {
+  if (ev->call->state == EMU_CS_ESTABLISHING) notify_establishing(ev->call);
+}
+
+emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri) {
+  emu_call_t *c = dt__emu_call_new(emu, false);
+  cJSON_Delete(c->res);
+  c->res = body;
+  c->callback_uri = dt_xstrdup(callback_uri);
+  cJSON *r = c->res;
+  static const char *const server_fields[] = {"id", "state", "direction", "callChainId",
+                                              "myParticipantId", "@odata.type", "callbackUri",
+                                              "resultInfo", "mediaState"};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(server_fields); i++)
+    cJSON_DeleteItemFromObjectCaseSensitive(r, server_fields[i]);
+  cJSON_DeleteItemFromObjectCaseSensitive(r, "callback"); /* the documents' legacy spelling */
+  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
+  cJSON_AddStringToObject(r, "id", c->id);
+  cJSON_AddStringToObject(r, "state", "establishing");
+  cJSON_AddStringToObject(r, "direction", "outgoing");
+  cJSON_AddStringToObject(r, "callbackUri", callback_uri);
+  cJSON_AddStringToObject(r, "callChainId", c->chain_id);
+  cJSON_AddStringToObject(r, "myParticipantId", c->my_pid);
+  if (!cJSON_HasObjectItem(r, "source")) {
+    cJSON *src = cJSON_AddObjectToObject(r, "source");
+    cJSON_AddStringToObject(src, "@odata.type", "#microsoft.graph.participantInfo");
+    cJSON *ident = cJSON_AddObjectToObject(src, "identity");
+    cJSON *app = cJSON_AddObjectToObject(ident, "application");
+    cJSON_AddStringToObject(app, "id", emu->app_id);
+    cJSON_AddStringToObject(app, "displayName", "Calling Bot");
+  }
+  const cJSON *mc = dt__emu_json_get(r, "mediaConfig");
+  const char *mct = dt__emu_json_str(mc, "@odata.type");
+  if (mct && strstr(mct, "appHostedMediaConfig")) c->app_hosted = true;
+  const cJSON *pre = dt__emu_json_get(mc, "preFetchMedia");
+  const cJSON *m;
+  cJSON_ArrayForEach(m, pre) {
+    const char *u = dt__emu_json_str(m, "uri");
+    if (u == NULL) u = dt__emu_json_str(m, "url");
+    if (u) dt__emu_prefetch(emu, u);
+  }
+  const cJSON *targets = dt__emu_json_get(r, "targets");
+  int nt = cJSON_IsArray(targets) ? cJSON_GetArraySize(targets) : 0;
+  bool meeting = dt__emu_json_get(r, "meetingInfo") || dt__emu_json_get(r, "chatInfo");
+  c->multiparty = meeting || nt > 1;
+  const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
+  const char *rid = dt__emu_identity_id(dt__emu_json_get(t0, "identity"), NULL);
+  c->remote_id = lower_dup(rid);
+  dt__emu_identity_desc(dt__emu_json_get(dt__emu_json_get(r, "source"), "identity"), c->from_desc,
+                        sizeof c->from_desc);
+  if (meeting && nt == 0) snprintf(c->to_desc, sizeof c->to_desc, "meeting");
+  else dt__emu_identity_desc(dt__emu_json_get(t0, "identity"), c->to_desc, sizeof c->to_desc);
+
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "from", c->from_desc);
+  cJSON_AddStringToObject(tl, "to", c->to_desc);
+  cJSON_AddNumberToObject(tl, "targets", nt);
+  cJSON_AddBoolToObject(tl, "meeting", meeting);
+  if (dt__emu_json_str(r, "subject")) cJSON_AddStringToObject(tl, "subject", dt__emu_json_str(r, "subject"));
+  dt__emu_timeline(c, "outgoing", tl);
+
+  /* the 201 goes out first, then establishing (the documents' order) */
+  dt__emu_at(&emu->sim, c, 0, on_outgoing_establishing);
+  dt__emu_keepalive(c);
+  if (!c->multiparty) {
+    const emu_party_t *p = dt__emu_party(emu, c->remote_id);
+    int b = party_behaviour(p);
+    dt__emu_ev_t *ev;
+    switch (b) {
+    case EMU_PARTY_BUSY:
+    case EMU_PARTY_REJECT:
+      ev = dt__emu_at(&emu->sim, c, 1000, on_callee_fail);
+      ev->i = b;
+      c->ring_timer = ev;
+      break;
+    case EMU_PARTY_NOANSWER:
+      ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, on_callee_fail);
+      ev->i = b;
+      c->ring_timer = ev;
+      break;
+    default:
+      c->ring_timer = dt__emu_at(&emu->sim, c, party_delay(emu, p), on_callee_answer);
+    }
+    return c;
+  }
+  /* conference: meeting organizer (if a user) is present; targets ring */
+  const cJSON *org = dt__emu_json_get(dt__emu_json_get(r, "meetingInfo"), "organizer");
+  if (cJSON_IsObject(org)) add_participant(c, org, NULL);
+  dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_conference_joined);
+  for (int i = 0; i < nt; i++) {
+    const cJSON *t = cJSON_GetArrayItem(targets, i);
+    const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(dt__emu_json_get(t, "identity"), NULL));
+    int b = party_behaviour(p);
+    dt__emu_ev_t *ev;
+    if (b == EMU_PARTY_ANSWER) {
+      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS + party_delay(emu, p), on_group_target);
+    } else {
+      ev = dt__emu_at(&emu->sim, c, b == EMU_PARTY_NOANSWER ? emu->ring_timeout_ms : 1000,
+                      on_group_target);
+      ev->p = (void *)behaviour_name(b);
+    }
+    ev->i = i;
+  }
+  return c;
+}
+
+/* ------------------------------------------------------------------ invite */
+/* The call that an invitation replaces ends, reported through the conference's queue so
+   the bot sees it after the roster (the order graph-participant-invite.md shows). */
+static void end_replaced(emu_call_t *conf, emu_call_t *old) {
+  if (old->ended) return;
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "@odata.type", "#microsoft.graph.call");
+  cJSON_AddStringToObject(f, "state", "terminated");
+  cJSON_AddStringToObject(f, "terminationReason", "AppInitiated");
+  dt__emu_notify(conf, old->callback_uri, "updated", NULL, old, f, "terminated (replaced)");
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddStringToObject(d, "@odata.type", "#microsoft.graph.call");
+  dt__emu_notify(conf, old->callback_uri, "deleted", NULL, old, d, "deleted (replaced)");
+  /* it ends without notifications of its own: the two above were its last */
+  dt_emulator_t *emu = old->emu;
+  old->state = EMU_CS_TERMINATED;
+  cJSON_DeleteItemFromObjectCaseSensitive(old->res, "state");
+  cJSON_AddStringToObject(old->res, "state", "terminated");
+  cJSON *t = cJSON_CreateObject();
+  cJSON_AddStringToObject(t, "by", "replaced");
+  cJSON_AddStringToObject(t, "replaced_by", conf->id);
+  dt__emu_timeline(old, "ended", t);
+  old->ended = true;
+  old->ended_sim = dt__emu_sched_now(&emu->sim);
+  dt__emu_media_abandon(old);
+  dt__emu_call_cancel_events(old);
+  free(old->end_reason);
+  old->end_reason = dt_xstrdup("replaced");
+  to_history(old);
+}
+
+static void invite_settle(emu_call_t *c, emu_op_t *op) {
+  if (--op->invite_pending > 0) return;
+  if (op->invite_joined > 0)
+    dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Action completed successfully.", NULL);
+  else
+    dt__emu_op_finish(c, op, EMU_OPS_FAILED, op->invite_failed_code ? op->invite_failed_code : 408,
+                      op->invite_failed_code == 408 || op->invite_failed_code == 0 ? 8544 : 0,
+                      op->invite_failed_code == 486 ? "Callee is busy."
+                                                    : "Callee could not be reached.",
+                      NULL);
+  c->multiparty = true;
+  dt__emu_notify_roster(c);
+  /* replaced calls end after the roster shows their party here */
+  const cJSON *inv;
+  cJSON_ArrayForEach(inv, op->participants) {
+    const char *rep = dt__emu_json_str(inv, "replacesCallId");
+    emu_call_t *old = rep ? dt__emu_call_find_live(c->emu, rep) : NULL;
+    if (old && old != c) end_replaced(c, old);
+  }
+}
+
+static void on_invitee(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  emu_op_t *op = ev->p;
+  const cJSON *inv = cJSON_GetArrayItem(op->participants, (int)ev->i);
+  const cJSON *ident = dt__emu_json_get(inv, "identity");
+  char desc[96];
+  dt__emu_identity_desc(ident, desc, sizeof desc);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "participant", desc);
+  if (ev->s[0] == '\0') {
+    add_participant(c, ident, NULL);
+    op->invite_joined++;
+    cJSON_AddStringToObject(tl, "outcome", "joined");
+  } else {
+    op->invite_failed_code = ev->s[0] == 'b' ? 486 : ev->s[0] == 'r' ? 603 : 408;
+    cJSON_AddStringToObject(tl, "outcome", ev->s);
+  }
+  dt__emu_timeline(c, "invite_result", tl);
+  invite_settle(c, op);
+}
+
+int dt__emu_invite(emu_call_t *c, emu_op_t *op) {
+  dt_emulator_t *emu = c->emu;
+  int n = cJSON_GetArraySize(op->participants);
+  op->invite_pending = n;
+  for (int i = 0; i < n; i++) {
+    const cJSON *inv = cJSON_GetArrayItem(op->participants, i);
+    const cJSON *ident = dt__emu_json_get(inv, "identity");
+    const char *rep = dt__emu_json_str(inv, "replacesCallId");
+    char desc[96];
+    dt__emu_identity_desc(ident, desc, sizeof desc);
+    cJSON *tl = cJSON_CreateObject();
+    cJSON_AddStringToObject(tl, "participant", desc);
+    if (rep) cJSON_AddStringToObject(tl, "replacesCallId", rep);
+    dt__emu_timeline(c, "invite", tl);
+    dt__emu_ev_t *ev;
+    if (rep && dt__emu_call_find_live(emu, rep)) {
+      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_invitee); /* already in a call: moves over */
+    } else {
+      const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
+      switch (party_behaviour(p)) {
+      case EMU_PARTY_BUSY:
+        ev = dt__emu_at(&emu->sim, c, 1000, on_invitee);
+        snprintf(ev->s, sizeof ev->s, "busy");
+        break;
+      case EMU_PARTY_REJECT:
+        ev = dt__emu_at(&emu->sim, c, 1000, on_invitee);
+        snprintf(ev->s, sizeof ev->s, "rejected");
+        break;
+      case EMU_PARTY_NOANSWER:
+        ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, on_invitee);
+        snprintf(ev->s, sizeof ev->s, "no answer");
+        break;
+      default: ev = dt__emu_at(&emu->sim, c, party_delay(emu, p), on_invitee);
+      }
+    }
+    ev->p = op;
+    ev->i = i;
+  }
+  return 0;
+}

@@ -1,0 +1,196 @@
+/*
+ * emu_sched.c — the emulator's clocks: a binary heap of events driven by one uv_timer.
+ *
+ * Two instances per emulator: the simulated clock (delays multiplied by time_scale, so at
+ * scale 0 events fire on the next loop iteration in due order) and the real clock (bot
+ * facing timeouts). Promises: events fire in (due, scheduling order); an event scheduled
+ * from inside a callback never runs in the same timer callback (I/O gets a turn first);
+ * a cancelled event never fires; every event is on its call's list so a call can drop
+ * all of its timers at once. Simulated time advances to each event's due time when it
+ * fires (scale 0) or follows the real clock divided by the scale.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "emu_internal.h"
+
+static void sched_arm(dt__emu_sched_t *s);
+
+void dt__emu_sched_init(dt__emu_sched_t *s, dt_emulator_t *emu, uv_loop_t *loop, bool real,
+                        double scale) {
+  memset(s, 0, sizeof *s);
+  s->emu = emu;
+  s->real = real;
+  s->scale = real ? 1.0 : scale;
+  uv_timer_init(loop, &s->timer);
+  s->timer.data = s;
+  s->anchor_real = uv_now(loop);
+  s->anchor_sim = real ? s->anchor_real : 0;
+}
+
+uint64_t dt__emu_sched_now(const dt__emu_sched_t *s) {
+  uint64_t real_now = uv_now(s->timer.loop);
+  if (s->real) return real_now;
+  if (s->scale <= 0.0) return s->anchor_sim;
+  double el = (double)(real_now - s->anchor_real) / s->scale;
+  return s->anchor_sim + (uint64_t)el;
+}
+
+void dt__emu_sched_set_scale(dt__emu_sched_t *s, double scale) {
+  if (s->real) return;
+  if (scale < 0) scale = 0;
+  s->anchor_sim = dt__emu_sched_now(s);
+  s->anchor_real = uv_now(s->timer.loop);
+  s->scale = scale;
+  sched_arm(s);
+}
+
+static bool ev_less(const dt__emu_ev_t *a, const dt__emu_ev_t *b) {
+  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void heap_swap(dt__emu_sched_t *s, size_t i, size_t j) {
+  dt__emu_ev_t *t = s->heap[i];
+  s->heap[i] = s->heap[j];
+  s->heap[j] = t;
+  s->heap[i]->idx = i;
+  s->heap[j]->idx = j;
+}
+
+static void heap_up(dt__emu_sched_t *s, size_t i) {
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!ev_less(s->heap[i], s->heap[p])) break;
+    heap_swap(s, i, p);
+    i = p;
+  }
+}
+
+static void heap_down(dt__emu_sched_t *s, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < s->n && ev_less(s->heap[l], s->heap[m])) m = l;
+    if (r < s->n && ev_less(s->heap[r], s->heap[m])) m = r;
+    if (m == i) break;
+    heap_swap(s, i, m);
+    i = m;
+  }
+}
+
+static void heap_remove(dt__emu_sched_t *s, dt__emu_ev_t *ev) {
+  size_t i = ev->idx;
+  s->n--;
+  if (i != s->n) {
+    s->heap[i] = s->heap[s->n];
+    s->heap[i]->idx = i;
+    heap_down(s, i);
+    heap_up(s, i);
+  }
+}
+
+static void unlink_call(dt__emu_ev_t *ev) {
+  if (ev->call == NULL) return;
+  if (ev->cprev) ev->cprev->cnext = ev->cnext;
+  else ev->call->evs = ev->cnext;
+  if (ev->cnext) ev->cnext->cprev = ev->cprev;
+  ev->cprev = ev->cnext = NULL;
+}
+
+static void on_timer(uv_timer_t *t) {
+  dt__emu_sched_t *s = t->data;
+  if (s->n == 0) return;
+  uint64_t limit_seq = s->seq; /* events scheduled from now on wait for the next turn */
+  uint64_t now;
+  if (!s->real && s->scale <= 0.0) {
+    /* instant time: jump to the earliest event */
+    if (s->heap[0]->due > s->anchor_sim) s->anchor_sim = s->heap[0]->due;
+    now = s->anchor_sim;
+  } else {
+    now = dt__emu_sched_now(s);
+  }
+  s->running = true;
+  /* bound the batch so one turn never starves the loop */
+  for (int budget = 4096; budget > 0 && s->n > 0; budget--) {
+    dt__emu_ev_t *ev = s->heap[0];
+    if (ev->due > now || ev->seq >= limit_seq) break;
+    heap_remove(s, ev);
+    unlink_call(ev);
+    /* the callback may end and evict its own call: keep it alive until we are done */
+    emu_call_t *call = ev->call;
+    if (call) dt__emu_call_ref(call);
+    ev->fn(ev);
+    free(ev);
+    if (call) dt__emu_call_unref(call);
+  }
+  s->running = false;
+  sched_arm(s);
+}
+
+static void sched_arm(dt__emu_sched_t *s) {
+  if (s->running) return;
+  if (s->n == 0) {
+    uv_timer_stop(&s->timer);
+    return;
+  }
+  uint64_t due = s->heap[0]->due;
+  uint64_t now = dt__emu_sched_now(s);
+  uint64_t delay = 0;
+  if (due > now) {
+    double d = s->real ? (double)(due - now) : (double)(due - now) * s->scale;
+    delay = (uint64_t)ceil(d);
+  }
+  uv_timer_start(&s->timer, on_timer, delay, 0);
+}
+
+dt__emu_ev_t *dt__emu_at(dt__emu_sched_t *s, emu_call_t *call, int64_t delay, dt__emu_ev_fn fn) {
+  dt__emu_ev_t *ev = dt_xcalloc(1, sizeof *ev);
+  if (delay < 0) delay = 0;
+  ev->due = dt__emu_sched_now(s) + (uint64_t)delay;
+  ev->seq = s->seq++;
+  ev->sched = s;
+  ev->fn = fn;
+  ev->call = call;
+  if (call) {
+    ev->cnext = call->evs;
+    if (call->evs) call->evs->cprev = ev;
+    call->evs = ev;
+  }
+  if (s->n == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 64;
+    s->heap = dt_xrealloc(s->heap, s->cap * sizeof *s->heap);
+  }
+  ev->idx = s->n;
+  s->heap[s->n++] = ev;
+  heap_up(s, ev->idx);
+  if (ev->idx == 0) sched_arm(s);
+  return ev;
+}
+
+void dt__emu_ev_cancel(dt__emu_ev_t *ev) {
+  if (ev == NULL) return;
+  dt__emu_sched_t *s = ev->sched;
+  bool was_top = ev->idx == 0;
+  heap_remove(s, ev);
+  unlink_call(ev);
+  free(ev);
+  if (was_top) sched_arm(s);
+}
+
+void dt__emu_call_cancel_events(emu_call_t *call) {
+  while (call->evs) dt__emu_ev_cancel(call->evs);
+  call->answer_timer = call->keepalive_timer = call->ring_timer = call->speech_timer = NULL;
+  call->step_timer = NULL;
+  for (emu_op_t *op = call->ops; op; op = op->next) op->ev = NULL;
+}
+
+void dt__emu_sched_close(dt__emu_sched_t *s, uv_close_cb close_cb) {
+  for (size_t i = 0; i < s->n; i++) {
+    unlink_call(s->heap[i]);
+    free(s->heap[i]);
+  }
+  free(s->heap);
+  s->heap = NULL;
+  s->n = s->cap = 0;
+  uv_timer_stop(&s->timer);
+  uv_close((uv_handle_t *)&s->timer, close_cb);
+}

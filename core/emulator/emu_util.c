@@ -1,0 +1,374 @@
+/*
+ * emu_util.c — small pieces the emulator is built from: a string-keyed hash map, id
+ * normalisation, identity sets, WAV files (writing recordings, measuring prompts), and the
+ * emulator's own access tokens (HMAC-SHA256 over the expiry, so checking one needs no
+ * table and no lock).
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <mbedtls/md.h>
+#include "dialtone/error.h"
+#include "dialtone/graph.h"
+#include "emu_internal.h"
+
+/* ------------------------------------------------------------------ map */
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void dt__emu_map_init(dt__emu_map_t *m) {
+  m->nbuckets = 64;
+  m->count = 0;
+  m->buckets = dt_xcalloc(m->nbuckets, sizeof *m->buckets);
+}
+
+static void map_grow(dt__emu_map_t *m) {
+  size_t nb = m->nbuckets * 2;
+  dt__emu_map_entry_t **b = dt_xcalloc(nb, sizeof *b);
+  for (size_t i = 0; i < m->nbuckets; i++) {
+    dt__emu_map_entry_t *e = m->buckets[i];
+    while (e) {
+      dt__emu_map_entry_t *next = e->next;
+      size_t j = hash_str(e->key) & (nb - 1);
+      e->next = b[j];
+      b[j] = e;
+      e = next;
+    }
+  }
+  free(m->buckets);
+  m->buckets = b;
+  m->nbuckets = nb;
+}
+
+void *dt__emu_map_get(const dt__emu_map_t *m, const char *key) {
+  if (m->buckets == NULL) return NULL;
+  for (dt__emu_map_entry_t *e = m->buckets[hash_str(key) & (m->nbuckets - 1)]; e; e = e->next)
+    if (strcmp(e->key, key) == 0) return e->val;
+  return NULL;
+}
+
+void dt__emu_map_put(dt__emu_map_t *m, const char *key, void *val) {
+  size_t i = hash_str(key) & (m->nbuckets - 1);
+  for (dt__emu_map_entry_t *e = m->buckets[i]; e; e = e->next)
+    if (strcmp(e->key, key) == 0) {
+      e->val = val;
+      return;
+    }
+  dt__emu_map_entry_t *e = dt_xmalloc(sizeof *e);
+  e->key = dt_xstrdup(key);
+  e->val = val;
+  e->next = m->buckets[i];
+  m->buckets[i] = e;
+  if (++m->count > m->nbuckets * 2) map_grow(m);
+}
+
+void *dt__emu_map_del(dt__emu_map_t *m, const char *key) {
+  if (m->buckets == NULL) return NULL;
+  dt__emu_map_entry_t **pp = &m->buckets[hash_str(key) & (m->nbuckets - 1)];
+  for (; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->key, key) == 0) {
+      dt__emu_map_entry_t *e = *pp;
+      void *val = e->val;
+      *pp = e->next;
+      free(e->key);
+      free(e);
+      m->count--;
+      return val;
+    }
+  }
+  return NULL;
+}
+
+void **dt__emu_map_values(const dt__emu_map_t *m, size_t *n) {
+  void **out = dt_xmalloc((m->count + 1) * sizeof *out);
+  size_t k = 0;
+  for (size_t i = 0; i < m->nbuckets; i++)
+    for (dt__emu_map_entry_t *e = m->buckets[i]; e; e = e->next) out[k++] = e->val;
+  *n = k;
+  return out;
+}
+
+void dt__emu_map_free(dt__emu_map_t *m, void (*free_val)(void *)) {
+  if (m->buckets == NULL) return;
+  for (size_t i = 0; i < m->nbuckets; i++) {
+    dt__emu_map_entry_t *e = m->buckets[i];
+    while (e) {
+      dt__emu_map_entry_t *next = e->next;
+      if (free_val) free_val(e->val);
+      free(e->key);
+      free(e);
+      e = next;
+    }
+  }
+  free(m->buckets);
+  m->buckets = NULL;
+  m->count = 0;
+  m->nbuckets = 0;
+}
+
+/* ------------------------------------------------------------------ ids */
+void dt__emu_id_key(const char *id, char *out, size_t outlen) {
+  /* "/app/calls/ID" (replacesCallId as the documents write it) and "{ID}" name the same call */
+  const char *slash = strrchr(id, '/');
+  if (slash) id = slash + 1;
+  char tmp[128];
+  size_t k = 0;
+  for (; *id && k + 1 < sizeof tmp && k + 1 < outlen; id++)
+    if (*id != '{' && *id != '}') tmp[k++] = *id;
+  tmp[k] = '\0';
+  dt_graph_id_key(tmp, out); /* the engine's normalisation: lower case, no dashes */
+}
+
+void dt__emu_id_upper(const char *id, char *out, size_t outlen) {
+  size_t k = 0;
+  for (; *id && k + 1 < outlen; id++) {
+    if (*id == '-') continue;
+    out[k++] = (char)toupper((unsigned char)*id);
+  }
+  out[k] = '\0';
+}
+
+/* ------------------------------------------------------------------ json and identities */
+cJSON *dt__emu_json_get(const cJSON *obj, const char *name) {
+  if (!cJSON_IsObject(obj)) return NULL;
+  return cJSON_GetObjectItem(obj, name); /* cJSON's lookup is case-insensitive */
+}
+
+const char *dt__emu_json_str(const cJSON *obj, const char *name) {
+  const cJSON *v = dt__emu_json_get(obj, name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *const identity_kinds[] = {"user", "phone", "application", "applicationInstance",
+                                             "guest", "device", "encrypted", "onPremises",
+                                             "acsUser", "spoolUser"};
+
+const char *dt__emu_identity_id(const cJSON *set, const char **kind) {
+  if (!cJSON_IsObject(set)) return NULL;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(identity_kinds); i++) {
+    const cJSON *who = cJSON_GetObjectItemCaseSensitive(set, identity_kinds[i]);
+    if (!cJSON_IsObject(who)) continue;
+    const char *id = dt__emu_json_str(who, "id");
+    if (kind) *kind = identity_kinds[i];
+    if (id) return id;
+    /* a guest may have only a display name */
+    const char *dn = dt__emu_json_str(who, "displayName");
+    if (dn) return dn;
+  }
+  return NULL;
+}
+
+static cJSON *identity_of(const char *kind, const char *id) {
+  cJSON *set = cJSON_CreateObject();
+  cJSON *who = cJSON_AddObjectToObject(set, kind);
+  cJSON_AddStringToObject(who, "@odata.type", "#microsoft.graph.identity");
+  cJSON_AddStringToObject(who, "id", id);
+  if (strcmp(kind, "phone") == 0) cJSON_AddStringToObject(who, "displayName", id);
+  return set;
+}
+
+cJSON *dt__emu_identity_from_short(const cJSON *v) {
+  if (cJSON_IsString(v)) {
+    const char *s = v->valuestring;
+    if (s[0] == '\0' || strlen(s) > 256) return NULL;
+    return identity_of(s[0] == '+' ? "phone" : "user", s);
+  }
+  if (!cJSON_IsObject(v)) return NULL;
+  /* {"identity": {...}} (a participantInfo) */
+  const cJSON *inner = cJSON_GetObjectItemCaseSensitive(v, "identity");
+  if (cJSON_IsObject(inner)) v = inner;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(identity_kinds); i++) {
+    const cJSON *who = cJSON_GetObjectItemCaseSensitive(v, identity_kinds[i]);
+    if (cJSON_IsString(who) && who->valuestring[0] != '\0' && strlen(who->valuestring) <= 256)
+      return identity_of(identity_kinds[i], who->valuestring);
+    if (cJSON_IsObject(who)) return cJSON_Duplicate(v, 1);
+  }
+  return NULL;
+}
+
+void dt__emu_identity_desc(const cJSON *set, char *out, size_t outlen) {
+  const char *kind = NULL;
+  const char *id = dt__emu_identity_id(set, &kind);
+  snprintf(out, outlen, "%s:%s", kind ? kind : "?", id ? id : "?");
+}
+
+/* ------------------------------------------------------------------ WAV */
+static void put_le16(unsigned char *p, unsigned v) {
+  p[0] = (unsigned char)(v & 0xff);
+  p[1] = (unsigned char)((v >> 8) & 0xff);
+}
+static void put_le32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v & 0xff);
+  p[1] = (unsigned char)((v >> 8) & 0xff);
+  p[2] = (unsigned char)((v >> 16) & 0xff);
+  p[3] = (unsigned char)((v >> 24) & 0xff);
+}
+static uint32_t get_le32(const unsigned char *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static unsigned get_le16(const unsigned char *p) { return (unsigned)p[0] | ((unsigned)p[1] << 8); }
+
+#define WAV_RATE 8000u
+
+void dt__emu_wav_build(uint64_t duration_ms, const emu_segment_t *seg, size_t nseg, char **out,
+                       size_t *len) {
+  if (duration_ms > 10u * 60u * 1000u) duration_ms = 10u * 60u * 1000u; /* never more than 10 min */
+  uint32_t samples = (uint32_t)(duration_ms * WAV_RATE / 1000u);
+  uint32_t data_len = samples * 2u;
+  unsigned char *w = dt_xcalloc(1, 44 + (size_t)data_len);
+  memcpy(w, "RIFF", 4);
+  put_le32(w + 4, 36 + data_len);
+  memcpy(w + 8, "WAVEfmt ", 8);
+  put_le32(w + 16, 16);
+  put_le16(w + 20, 1);           /* PCM */
+  put_le16(w + 22, 1);           /* mono */
+  put_le32(w + 24, WAV_RATE);
+  put_le32(w + 28, WAV_RATE * 2);
+  put_le16(w + 32, 2);
+  put_le16(w + 34, 16);
+  memcpy(w + 36, "data", 4);
+  put_le32(w + 40, data_len);
+  for (size_t s = 0; s < nseg; s++) {
+    uint64_t a = seg[s].start * WAV_RATE / 1000u, b = seg[s].end * WAV_RATE / 1000u;
+    if (b > samples) b = samples;
+    for (uint64_t i = a; i < b; i++) {
+      /* a 440 Hz tone stands in for the caller's voice */
+      double v = sin(2.0 * M_PI * 440.0 * (double)i / WAV_RATE) * 8000.0;
+      int16_t sv = (int16_t)lrint(v);
+      put_le16(w + 44 + i * 2, (unsigned)(uint16_t)sv);
+    }
+  }
+  *out = (char *)w;
+  *len = 44 + (size_t)data_len;
+}
+
+int dt__emu_wav_duration(const void *data, size_t len, uint64_t total_len, int64_t *ms) {
+  const unsigned char *p = data;
+  if (len < 12 || memcmp(p, "RIFF", 4) != 0 || memcmp(p + 8, "WAVE", 4) != 0) return DT_EPARSE;
+  size_t off = 12;
+  uint32_t byte_rate = 0;
+  while (off + 8 <= len) {
+    uint32_t csize = get_le32(p + off + 4);
+    if (memcmp(p + off, "fmt ", 4) == 0) {
+      if (off + 8 + 16 > len) return DT_EPARSE;
+      byte_rate = get_le32(p + off + 8 + 8);
+      unsigned block_align = get_le16(p + off + 8 + 12);
+      if (byte_rate == 0 || block_align == 0) return DT_EPARSE;
+    } else if (memcmp(p + off, "data", 4) == 0) {
+      if (byte_rate == 0) return DT_EPARSE;
+      uint64_t whole = total_len > len ? total_len : len;
+      uint64_t avail = whole - (off + 8);
+      uint64_t dlen = csize;
+      /* streamed files carry 0 or 0xFFFFFFFF: then the file's size tells */
+      if (dlen == 0 || dlen == 0xFFFFFFFFu || dlen > avail) dlen = avail;
+      *ms = (int64_t)(dlen * 1000u / byte_rate);
+      return 0;
+    }
+    uint64_t next = (uint64_t)off + 8u + csize + (csize & 1u);
+    if (next > len) break;
+    off = (size_t)next;
+  }
+  return DT_EPARSE;
+}
+
+/* ------------------------------------------------------------------ tokens */
+static void hmac_hex(dt_emulator_t *emu, const char *msg, char out[65]) {
+  unsigned char mac[32];
+  mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), emu->hmac_key,
+                  sizeof emu->hmac_key, (const unsigned char *)msg, strlen(msg), mac);
+  for (int i = 0; i < 32; i++) snprintf(out + i * 2, 3, "%02x", mac[i]);
+}
+
+char *dt__emu_token_issue(dt_emulator_t *emu, int64_t lifetime_s) {
+  char msg[32], mac[65];
+  snprintf(msg, sizeof msg, "%" PRId64, dt_unix_time() + lifetime_s);
+  hmac_hex(emu, msg, mac);
+  return dt_xasprintf("eyJ0eXAiOiJkdGVtdSJ9.%s.%s", msg, mac);
+}
+
+bool dt__emu_token_valid(dt_emulator_t *emu, const char *token) {
+  static const char prefix[] = "eyJ0eXAiOiJkdGVtdSJ9.";
+  if (token == NULL || strncmp(token, prefix, sizeof prefix - 1) != 0) return false;
+  const char *exp = token + sizeof prefix - 1;
+  const char *dot = strchr(exp, '.');
+  if (dot == NULL || dot - exp > 20 || strlen(dot + 1) != 64) return false;
+  char msg[32], mac[65];
+  memcpy(msg, exp, (size_t)(dot - exp));
+  msg[dot - exp] = '\0';
+  hmac_hex(emu, msg, mac);
+  /* constant time: the token is a secret */
+  unsigned diff = 0;
+  for (int i = 0; i < 64; i++) diff |= (unsigned)(mac[i] ^ dot[1 + i]);
+  if (diff != 0) return false;
+  char *end = NULL;
+  long long e = strtoll(msg, &end, 10);
+  return end && *end == '\0' && e > dt_unix_time();
+}
+
+void dt__emu_random_token(char *out, size_t n) {
+  static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char r[128];
+  if (n == 0) return;
+  if (n - 1 > sizeof r) n = sizeof r + 1;
+  dt_random_bytes(r, n - 1);
+  for (size_t i = 0; i + 1 < n; i++) out[i] = abc[r[i] & 63];
+  out[n - 1] = '\0';
+}
+
+double dt__emu_rand01(dt_emulator_t *emu) {
+  /* xorshift64*: fault injection needs cheap, not secure, randomness */
+  uint64_t x = emu->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  emu->rng = x;
+  return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* ------------------------------------------------------------------ names and time */
+void dt__emu_prompt_name(const char *url, char *out, size_t outlen) {
+  size_t end = strcspn(url, "?#");
+  size_t start = end;
+  while (start > 0 && url[start - 1] != '/') start--;
+  size_t dot = end;
+  for (size_t i = start; i < end; i++)
+    if (url[i] == '.') dot = i;
+  size_t n = dot - start;
+  if (n + 1 > outlen) n = outlen - 1;
+  memcpy(out, url + start, n);
+  out[n] = '\0';
+}
+
+const char *dt__emu_state_name(int st) {
+  static const char *const names[] = {"incoming",    "establishing", "established",
+                                      "transferring", "transferAccepted", "redirecting",
+                                      "terminating", "terminated"};
+  return (st >= 0 && st < (int)DT_ARRAY_SIZE(names)) ? names[st] : "unknown";
+}
+
+void dt__emu_iso_now(char out[32]) { dt_iso8601_now(out); }
+
+/* ------------------------------------------------------------------ in-flight requests */
+void dt__emu_inflight_add(dt_emulator_t *emu, emu_inflight_t *f) {
+  f->prev = NULL;
+  f->next = emu->inflight;
+  if (emu->inflight) emu->inflight->prev = f;
+  emu->inflight = f;
+}
+
+void dt__emu_inflight_del(dt_emulator_t *emu, emu_inflight_t *f) {
+  if (f->prev) f->prev->next = f->next;
+  else emu->inflight = f->next;
+  if (f->next) f->next->prev = f->prev;
+  f->prev = f->next = NULL;
+}

@@ -1,0 +1,668 @@
+/*
+ * emulator.c — the emulator's lifecycle and front door: start/close, the request router,
+ * the OAuth token endpoint, the OpenID configuration and JWKS, recordings, the threaded
+ * embedding the engine uses, and the `dialtone emulator` command.
+ *
+ * Promises: dt_emulator_start returns with the server listening (or an error and nothing
+ * left behind); dt_emulator_close frees everything once every handle has closed, then
+ * calls done; no global state, so several emulators can share a process (and a loop).
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dialtone/error.h"
+#include "dialtone/log.h"
+#include "emu_internal.h"
+
+/* ------------------------------------------------------------------ responses */
+void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const char *location) {
+  char rid[37];
+  dt_guid(rid);
+  char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+  cJSON_Delete(body);
+  dt_http_header_t h[3];
+  size_t n = 0;
+  h[n++] = (dt_http_header_t){"Content-Type", "application/json"};
+  h[n++] = (dt_http_header_t){"request-id", rid};
+  if (location) h[n++] = (dt_http_header_t){"Location", location};
+  dt_http_respond_ex(req, status, h, n, text, text ? strlen(text) : 0);
+  free(text);
+}
+
+void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  char iso[32], rid[37], crid[37];
+  dt__emu_iso_now(iso);
+  dt_guid(rid);
+  const char *client_rid = dt_http_request_header(req, "client-request-id");
+  if (client_rid && strlen(client_rid) < sizeof crid) snprintf(crid, sizeof crid, "%s", client_rid);
+  else dt_guid(crid);
+  cJSON *o = cJSON_CreateObject();
+  cJSON *e = cJSON_AddObjectToObject(o, "error");
+  cJSON_AddStringToObject(e, "code", code);
+  cJSON_AddStringToObject(e, "message", msg);
+  cJSON *ie = cJSON_AddObjectToObject(e, "innerError");
+  cJSON_AddStringToObject(ie, "date", iso);
+  cJSON_AddStringToObject(ie, "request-id", rid);
+  cJSON_AddStringToObject(ie, "client-request-id", crid);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  dt_http_header_t h[2] = {{"Content-Type", "application/json"}, {"request-id", rid}};
+  dt_http_respond_ex(req, status, h, 2, text, strlen(text));
+  free(text);
+}
+
+char *dt__emu_origin(dt_emulator_t *emu, const dt_http_request_t *req) {
+  const char *host = dt_http_request_header(req, "Host");
+  if (host == NULL || host[0] == '\0' || strlen(host) > 255) return dt_xstrdup(emu->url);
+  for (const char *p = host; *p; p++)
+    if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']' || *p == '_'))
+      return dt_xstrdup(emu->url);
+  return dt_xasprintf("%s://%s", req->tls ? "https" : "http", host);
+}
+
+/* ------------------------------------------------------------------ OAuth, OpenID, JWKS */
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Value of key in an application/x-www-form-urlencoded body, decoded; caller frees. */
+static char *form_value(const char *body, size_t len, const char *key) {
+  size_t kl = strlen(key);
+  size_t i = 0;
+  while (i < len) {
+    size_t end = i;
+    while (end < len && body[end] != '&') end++;
+    if (end - i > kl && memcmp(body + i, key, kl) == 0 && body[i + kl] == '=') {
+      size_t vs = i + kl + 1;
+      char *out = dt_xmalloc(end - vs + 1);
+      size_t k = 0;
+      for (size_t j = vs; j < end; j++) {
+        if (body[j] == '+') out[k++] = ' ';
+        else if (body[j] == '%' && j + 2 < end && hexval((unsigned char)body[j + 1]) >= 0 &&
+                 hexval((unsigned char)body[j + 2]) >= 0) {
+          out[k++] = (char)(hexval((unsigned char)body[j + 1]) * 16 + hexval((unsigned char)body[j + 2]));
+          j += 2;
+        } else out[k++] = body[j];
+      }
+      out[k] = '\0';
+      return out;
+    }
+    i = end + 1;
+  }
+  return NULL;
+}
+
+static void aad_error(dt_http_request_t *req, int status, const char *error, const char *desc) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "error", error);
+  cJSON_AddStringToObject(o, "error_description", desc);
+  cJSON *codes = cJSON_AddArrayToObject(o, "error_codes");
+  cJSON_AddItemToArray(codes, cJSON_CreateNumber(atoi(desc + 7)));
+  char iso[32];
+  dt__emu_iso_now(iso);
+  cJSON_AddStringToObject(o, "timestamp", iso);
+  dt__emu_respond_json(req, status, o, NULL);
+}
+
+static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
+  dt_http_request_set_route(req, "/oauth2/v2.0/token");
+  if (strcmp(req->method, "POST") != 0) {
+    aad_error(req, 405, "invalid_request", "AADSTS90056: The token endpoint only accepts POST.");
+    return;
+  }
+  char *grant = form_value(req->body, req->body_len, "grant_type");
+  char *cid = form_value(req->body, req->body_len, "client_id");
+  char *secret = form_value(req->body, req->body_len, "client_secret");
+  if (cid == NULL || cid[0] == '\0') {
+    aad_error(req, 400, "invalid_request",
+              "AADSTS900144: The request body must contain the following parameter: 'client_id'.");
+  } else if (grant == NULL || strcmp(grant, "client_credentials") != 0) {
+    aad_error(req, 400, "unsupported_grant_type",
+              "AADSTS70003: The app requested an unsupported grant type; the emulator issues "
+              "client_credentials tokens only.");
+  } else if (dt_strcasecmp(cid, emu->app_id) != 0) {
+    aad_error(req, 400, "unauthorized_client",
+              "AADSTS700016: Application with the given client_id was not found; the emulator's app "
+              "id is set with --app-id.");
+  } else if (emu->client_secret && (secret == NULL || strcmp(secret, emu->client_secret) != 0)) {
+    aad_error(req, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+  } else {
+    char *tok = dt__emu_token_issue(emu, 3599);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "token_type", "Bearer");
+    cJSON_AddNumberToObject(o, "expires_in", 3599);
+    cJSON_AddNumberToObject(o, "ext_expires_in", 3599);
+    cJSON_AddStringToObject(o, "access_token", tok);
+    free(tok);
+    dt__emu_respond_json(req, 200, o, NULL);
+  }
+  free(grant);
+  free(cid);
+  free(secret);
+}
+
+static void openid_config(dt_emulator_t *emu, dt_http_request_t *req) {
+  dt_http_request_set_route(req, "/.well-known/openid-configuration");
+  char *origin = dt__emu_origin(emu, req);
+  char *jwks = dt_xasprintf("%s/discovery/keys", origin);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "issuer", "https://api.botframework.com");
+  cJSON_AddStringToObject(o, "authorization_endpoint", "https://invalid.botframework.com");
+  cJSON_AddStringToObject(o, "jwks_uri", jwks);
+  cJSON *a = cJSON_AddArrayToObject(o, "id_token_signing_alg_values_supported");
+  cJSON_AddItemToArray(a, cJSON_CreateString("RS256"));
+  cJSON *m = cJSON_AddArrayToObject(o, "token_endpoint_auth_methods_supported");
+  cJSON_AddItemToArray(m, cJSON_CreateString("private_key_jwt"));
+  free(jwks);
+  free(origin);
+  dt__emu_respond_json(req, 200, o, NULL);
+}
+
+/* ------------------------------------------------------------------ recordings */
+static void recording_get(dt_emulator_t *emu, dt_http_request_t *req, const char *id) {
+  dt_http_request_set_route(req, "/recordings");
+  if (strcmp(req->method, "GET") != 0) {
+    dt__emu_respond_error(req, 405, "methodNotAllowed", "Recordings are read with GET.");
+    return;
+  }
+  const emu_recording_t *r = dt__emu_recording_find(emu, id);
+  if (r == NULL) {
+    dt__emu_respond_error(req, 404, "itemNotFound", "Recording not found.");
+    return;
+  }
+  const char *h = dt_http_request_header(req, "Authorization");
+  if (h == NULL || dt_strncasecmp(h, "Bearer ", 7) != 0 || strcmp(h + 7, r->token) != 0) {
+    dt__emu_respond_error(req, 401, "InvalidAuthenticationToken",
+                          "A recording needs \"Authorization: Bearer <recordingAccessToken>\".");
+    return;
+  }
+  char *wav = NULL;
+  size_t len = 0;
+  dt__emu_wav_build(r->duration_ms, r->seg, r->nseg, &wav, &len);
+  dt_http_header_t hh[] = {{"Content-Type", "application/octet-stream"}};
+  dt_http_respond_ex(req, 200, hh, 1, wav, len);
+  free(wav);
+}
+
+/* ------------------------------------------------------------------ the router */
+static bool has_prefix(const char *path, const char *prefix, const char **rest) {
+  size_t n = strlen(prefix);
+  if (dt_strncasecmp(path, prefix, n) != 0) return false;
+  if (path[n] != '\0' && path[n] != '/') return false;
+  *rest = path + n;
+  return true;
+}
+
+static void index_page(dt_emulator_t *emu, dt_http_request_t *req) {
+  char *origin = dt__emu_origin(emu, req);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "name", "dialtone Graph calls emulator");
+  char *s;
+  s = dt_xasprintf("%s/v1.0/communications/calls", origin);
+  cJSON_AddStringToObject(o, "calls", s);
+  free(s);
+  s = dt_xasprintf("%s/%s/oauth2/v2.0/token", origin, emu->tenant_id);
+  cJSON_AddStringToObject(o, "token_endpoint", s);
+  free(s);
+  s = dt_xasprintf("%s/.well-known/openid-configuration", origin);
+  cJSON_AddStringToObject(o, "openid_configuration", s);
+  free(s);
+  s = dt_xasprintf("%s/emulator", origin);
+  cJSON_AddStringToObject(o, "control", s);
+  free(s);
+  cJSON_AddStringToObject(o, "app_id", emu->app_id);
+  cJSON_AddStringToObject(o, "tenant_id", emu->tenant_id);
+  free(origin);
+  dt__emu_respond_json(req, 200, o, NULL);
+}
+
+static void on_request(dt_http_request_t *req, void *ud) {
+  dt_emulator_t *emu = ud;
+  if (emu->closing) {
+    dt__emu_respond_error(req, 503, "serviceNotAvailable", "The emulator is shutting down.");
+    return;
+  }
+  char path[1024];
+  size_t pl = strlen(req->path);
+  if (pl >= sizeof path) {
+    dt__emu_respond_error(req, 414, "BadRequest", "Path too long.");
+    return;
+  }
+  memcpy(path, req->path, pl + 1);
+  while (pl > 1 && path[pl - 1] == '/') path[--pl] = '\0';
+  const char *rest = NULL;
+  if (strcmp(path, "/") == 0) {
+    index_page(emu, req);
+    return;
+  }
+  if (strcmp(path, "/.well-known/openid-configuration") == 0 ||
+      strcmp(path, "/v1/.well-known/OpenIdConfiguration") == 0) {
+    openid_config(emu, req);
+    return;
+  }
+  if (strcmp(path, "/discovery/keys") == 0) {
+    dt_http_request_set_route(req, "/discovery/keys");
+    dt_http_header_t h[] = {{"Content-Type", "application/json"}};
+    dt_http_respond_ex(req, 200, h, 1, emu->jwks_json, strlen(emu->jwks_json));
+    return;
+  }
+  if (has_prefix(path, "/emulator", &rest)) {
+    dt__emu_control(emu, req, rest);
+    return;
+  }
+  if (strncmp(path, "/recordings/", 12) == 0) {
+    recording_get(emu, req, path + 12);
+    return;
+  }
+  /* /{tenant}/oauth2/v2.0/token */
+  const char *slash = strchr(path + 1, '/');
+  if (slash && (strcmp(slash, "/oauth2/v2.0/token") == 0 || strcmp(slash, "/oauth2/token") == 0)) {
+    token_endpoint(emu, req);
+    return;
+  }
+  const char *p = path;
+  const char *base = "";
+  if (has_prefix(p, "/v1.0", &rest)) {
+    base = "/v1.0";
+    p = rest;
+  } else if (has_prefix(p, "/beta", &rest)) {
+    base = "/beta";
+    p = rest;
+  }
+  if (has_prefix(p, "/communications/calls", &rest)) {
+    dt__emu_graph(emu, req, base, "/communications/calls", rest);
+    return;
+  }
+  if (has_prefix(p, "/app/calls", &rest)) {
+    dt__emu_graph(emu, req, base, "/app/calls", rest);
+    return;
+  }
+  if (dt_strncasecmp(p, "/applications/", 14) == 0) {
+    const char *q = strchr(p + 14, '/');
+    if (q && has_prefix(q, "/calls", &rest)) {
+      dt__emu_graph(emu, req, base, "/app/calls", rest);
+      return;
+    }
+  }
+  dt__emu_respond_error(req, 404, "itemNotFound", "Resource not found: %s", req->path);
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+void dt_emulator_options_init(dt_emulator_options_t *o) {
+  memset(o, 0, sizeof *o);
+  o->listen = "127.0.0.1:0";
+  o->time_scale = 1.0;
+}
+
+static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[0] ? s : def); }
+
+static void emu_free(dt_emulator_t *emu) {
+  free(emu->url);
+  free(emu->bot_url);
+  free(emu->app_id);
+  free(emu->tenant_id);
+  free(emu->client_secret);
+  free(emu->recordings_dir);
+  free(emu->jwks_json);
+  free(emu->jwt);
+  if (emu->key) dt_jwt_key_free(emu->key);
+  free(emu);
+}
+
+int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emulator_t **out,
+                      char *err, size_t errlen) {
+  dt_emulator_options_t defaults;
+  if (opts == NULL) {
+    dt_emulator_options_init(&defaults);
+    opts = &defaults;
+  }
+  if (opts->time_scale < 0 || opts->time_scale > 1000)
+    return dt_seterr(err, errlen, DT_EINVAL, "time_scale must be between 0 and 1000");
+  if (opts->bot_url && opts->bot_url[0] && dt_strncasecmp(opts->bot_url, "http://", 7) != 0 &&
+      dt_strncasecmp(opts->bot_url, "https://", 8) != 0)
+    return dt_seterr(err, errlen, DT_EINVAL, "bot URL must start with http:// or https://: %s", opts->bot_url);
+  dt_emulator_t *emu = dt_xcalloc(1, sizeof *emu);
+  emu->loop = loop;
+  emu->metrics = opts->metrics;
+  emu->quiet = opts->quiet != 0;
+  emu->bot_url = opts->bot_url && opts->bot_url[0] ? dt_xstrdup(opts->bot_url) : NULL;
+  emu->app_id = opt_dup(opts->app_id, DT_EMULATOR_DEFAULT_APP_ID);
+  emu->tenant_id = opt_dup(opts->tenant_id, DT_EMULATOR_DEFAULT_TENANT_ID);
+  emu->client_secret = opts->client_secret ? dt_xstrdup(opts->client_secret) : NULL;
+  emu->recordings_dir = opts->recordings_dir && opts->recordings_dir[0] ? dt_xstrdup(opts->recordings_dir) : NULL;
+  emu->time_scale = opts->time_scale;
+  emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
+  emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
+  emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
+  emu->answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
+  emu->history_max = opts->history > 0 ? opts->history : 1000;
+  dt_random_bytes(emu->hmac_key, sizeof emu->hmac_key);
+  dt_random_bytes(&emu->rng, sizeof emu->rng);
+  emu->rng |= 1;
+
+  char kid[28];
+  dt__emu_random_token(kid, sizeof kid);
+  int rc = opts->key_pem ? dt_jwt_key_from_pem(kid, opts->key_pem, strlen(opts->key_pem), &emu->key)
+                         : dt_jwt_key_generate(kid, opts->key_bits ? opts->key_bits : 2048, &emu->key);
+  if (rc != 0) {
+    emu_free(emu);
+    return dt_seterr(err, errlen, rc, "cannot generate the notification signing key: %s", dt_strerror(rc));
+  }
+  emu->jwks_json = dt_jwt_key_jwks_json(emu->key);
+
+  dt_http_server_options_t so = {0};
+  so.listen = opts->listen && opts->listen[0] ? opts->listen : "127.0.0.1:0";
+  so.handler = on_request;
+  so.handler_ud = emu;
+  so.max_body_bytes = 1u << 20;
+  so.metrics = opts->metrics;
+  char serr[256] = "";
+  rc = dt_http_server_start(loop, &so, &emu->srv, serr, sizeof serr);
+  if (rc != 0) {
+    emu_free(emu);
+    return dt_seterr(err, errlen, rc, "cannot listen on %s: %s", so.listen, serr[0] ? serr : dt_strerror(rc));
+  }
+  emu->port = dt_http_server_port(emu->srv);
+  /* the URL others use: a wildcard address is reached through loopback */
+  char host[256];
+  const char *l = so.listen;
+  const char *colon = strrchr(l, ':');
+  size_t hl = colon ? (size_t)(colon - l) : 0;
+  if (hl >= sizeof host) hl = sizeof host - 1;
+  memcpy(host, l, hl);
+  host[hl] = '\0';
+  if (hl == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) snprintf(host, sizeof host, "127.0.0.1");
+  else if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
+  emu->url = dt_xasprintf("http://%s:%d", host, emu->port);
+
+  dt_http_client_options_t co = {0};
+  co.metrics = opts->metrics;
+  co.insecure_tls = true; /* bots under test often run self-signed HTTPS */
+  rc = dt_http_client_new(loop, &co, &emu->http);
+  if (rc != 0) {
+    /* the server is already listening: close it properly, then free */
+    emu->closing = true;
+    dt_http_server_close(emu->srv, NULL, NULL);
+    emu_free(emu);
+    return dt_seterr(err, errlen, rc, "cannot create the HTTP client");
+  }
+  dt__emu_map_init(&emu->calls);
+  dt__emu_map_init(&emu->prompts);
+  dt__emu_map_init(&emu->recordings);
+  dt__emu_map_init(&emu->parties);
+  dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
+  dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
+  if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->time_scale);
+  *out = emu;
+  return 0;
+}
+
+const char *dt_emulator_url(const dt_emulator_t *emu) { return emu->url; }
+int dt_emulator_port(const dt_emulator_t *emu) { return emu->port; }
+const char *dt_emulator_app_id(const dt_emulator_t *emu) { return emu->app_id; }
+const char *dt_emulator_tenant_id(const dt_emulator_t *emu) { return emu->tenant_id; }
+
+void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale) {
+  if (scale < 0) scale = 0;
+  emu->time_scale = scale;
+  dt__emu_sched_set_scale(&emu->sim, scale);
+}
+
+static void teardown(dt_emulator_t *emu) {
+  while (emu->inflight) {
+    emu_inflight_t *f = emu->inflight;
+    dt__emu_inflight_del(emu, f);
+    f->free_fn(f);
+  }
+  size_t n = 0;
+  void **vals = dt__emu_map_values(&emu->calls, &n);
+  for (size_t i = 0; i < n; i++) dt__emu_call_free(vals[i]);
+  free(vals);
+  dt__emu_map_free(&emu->calls, NULL);
+  dt__emu_map_free(&emu->prompts, dt__emu_prompt_cache_free);
+  dt__emu_map_free(&emu->recordings, dt__emu_recording_free);
+  dt__emu_map_free(&emu->parties, dt__emu_party_free);
+  void (*done)(void *) = emu->close_done;
+  void *ud = emu->close_ud;
+  emu_free(emu);
+  if (done) done(ud);
+}
+
+static void on_part_closed(void *ud) {
+  dt_emulator_t *emu = ud;
+  if (--emu->close_pending == 0) teardown(emu);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  dt__emu_sched_t *s = h->data;
+  on_part_closed(s->emu);
+}
+
+void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud) {
+  if (emu == NULL || emu->closing) return;
+  emu->closing = true;
+  emu->close_done = done;
+  emu->close_ud = ud;
+  emu->close_pending = 4;
+  dt__emu_sse_close_all(emu);
+  /* calls are freed in teardown regardless of references; events go now */
+  dt__emu_sched_close(&emu->sim, on_timer_closed);
+  dt__emu_sched_close(&emu->real, on_timer_closed);
+  dt_http_server_close(emu->srv, on_part_closed, emu);
+  dt_http_client_close(emu->http, on_part_closed, emu);
+}
+
+/* ------------------------------------------------------------------ threaded embedding */
+struct dt_emulator_thread_s {
+  uv_thread_t tid;
+  uv_loop_t loop;
+  uv_async_t stop;
+  uv_mutex_t mu;
+  uv_cond_t cv;
+  bool ready;
+  int rc;
+  char err[256];
+  const dt_emulator_options_t *opts;
+  dt_emulator_t *emu;
+  char *url, *app_id, *tenant_id;
+};
+
+static void thread_emu_closed(void *ud) { (void)ud; }
+
+static void thread_on_stop(uv_async_t *a) {
+  dt_emulator_thread_t *t = a->data;
+  dt_emulator_close(t->emu, thread_emu_closed, t);
+  uv_close((uv_handle_t *)&t->stop, NULL);
+}
+
+static void thread_main(void *arg) {
+  dt_emulator_thread_t *t = arg;
+  int rc = dt_emulator_start(&t->loop, t->opts, &t->emu, t->err, sizeof t->err);
+  uv_mutex_lock(&t->mu);
+  t->rc = rc;
+  if (rc == 0) {
+    t->url = dt_xstrdup(dt_emulator_url(t->emu));
+    t->app_id = dt_xstrdup(t->emu->app_id);
+    t->tenant_id = dt_xstrdup(t->emu->tenant_id);
+  }
+  t->ready = true;
+  uv_cond_signal(&t->cv);
+  uv_mutex_unlock(&t->mu);
+  if (rc != 0) {
+    uv_close((uv_handle_t *)&t->stop, NULL);
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+    return;
+  }
+  uv_run(&t->loop, UV_RUN_DEFAULT);
+}
+
+int dt_emulator_thread_start(const dt_emulator_options_t *opts, dt_emulator_thread_t **out,
+                             char *err, size_t errlen) {
+  dt_emulator_thread_t *t = dt_xcalloc(1, sizeof *t);
+  t->opts = opts;
+  if (uv_loop_init(&t->loop) != 0) {
+    free(t);
+    return dt_seterr(err, errlen, DT_EIO, "cannot create the emulator's loop");
+  }
+  uv_async_init(&t->loop, &t->stop, thread_on_stop);
+  t->stop.data = t;
+  uv_mutex_init(&t->mu);
+  uv_cond_init(&t->cv);
+  if (uv_thread_create(&t->tid, thread_main, t) != 0) {
+    uv_close((uv_handle_t *)&t->stop, NULL);
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&t->loop);
+    uv_mutex_destroy(&t->mu);
+    uv_cond_destroy(&t->cv);
+    free(t);
+    return dt_seterr(err, errlen, DT_EIO, "cannot start the emulator's thread");
+  }
+  uv_mutex_lock(&t->mu);
+  while (!t->ready) uv_cond_wait(&t->cv, &t->mu);
+  uv_mutex_unlock(&t->mu);
+  t->opts = NULL;
+  if (t->rc != 0) {
+    int rc = t->rc;
+    dt_seterr(err, errlen, rc, "%s", t->err);
+    uv_thread_join(&t->tid);
+    uv_loop_close(&t->loop);
+    uv_mutex_destroy(&t->mu);
+    uv_cond_destroy(&t->cv);
+    free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+const char *dt_emulator_thread_url(const dt_emulator_thread_t *t) { return t->url; }
+const char *dt_emulator_thread_app_id(const dt_emulator_thread_t *t) { return t->app_id; }
+const char *dt_emulator_thread_tenant_id(const dt_emulator_thread_t *t) { return t->tenant_id; }
+
+void dt_emulator_thread_stop(dt_emulator_thread_t *t) {
+  if (t == NULL) return;
+  uv_async_send(&t->stop);
+  uv_thread_join(&t->tid);
+  uv_loop_close(&t->loop);
+  uv_mutex_destroy(&t->mu);
+  uv_cond_destroy(&t->cv);
+  free(t->url);
+  free(t->app_id);
+  free(t->tenant_id);
+  free(t);
+}
+
+/* ------------------------------------------------------------------ `dialtone emulator` */
+typedef struct {
+  dt_emulator_t *emu;
+  uv_signal_t sigint, sigterm;
+} main_ctx_t;
+
+static void main_on_signal(uv_signal_t *s, int signum) {
+  main_ctx_t *m = s->data;
+  (void)signum;
+  uv_close((uv_handle_t *)&m->sigint, NULL);
+  uv_close((uv_handle_t *)&m->sigterm, NULL);
+  dt_emulator_close(m->emu, NULL, NULL);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
+          "                         [--app-id ID] [--tenant-id ID] [--client-secret S]\n"
+          "                         [--recordings DIR] [--quiet]\n"
+          "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
+}
+
+int dt_emulator_main(int argc, char **argv) {
+  dt_emulator_options_t o;
+  dt_emulator_options_init(&o);
+  o.listen = "127.0.0.1:9090";
+  int i = 1;
+  if (i < argc && strcmp(argv[i], "emulator") == 0) i++;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *val = NULL;
+    char name[64];
+    const char *eq = strchr(a, '=');
+    if (strncmp(a, "--", 2) == 0 && eq && (size_t)(eq - a) < sizeof name) {
+      memcpy(name, a, (size_t)(eq - a));
+      name[eq - a] = '\0';
+      val = eq + 1;
+    } else {
+      snprintf(name, sizeof name, "%s", a);
+    }
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (strcmp(name, "--quiet") == 0) {
+      o.quiet = 1;
+      continue;
+    }
+    static const char *const with_value[] = {"--listen", "--bot", "--time-scale", "--app-id",
+                                             "--tenant-id", "--client-secret", "--recordings"};
+    bool known = false;
+    for (size_t k = 0; k < DT_ARRAY_SIZE(with_value); k++)
+      if (strcmp(name, with_value[k]) == 0) known = true;
+    if (!known) {
+      fprintf(stderr, "dialtone emulator: unknown option %s\n", a);
+      usage(stderr);
+      return 2;
+    }
+    if (val == NULL) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "dialtone emulator: %s needs a value\n", name);
+        return 2;
+      }
+      val = argv[++i];
+    }
+    if (strcmp(name, "--listen") == 0) o.listen = val;
+    else if (strcmp(name, "--bot") == 0) o.bot_url = val;
+    else if (strcmp(name, "--app-id") == 0) o.app_id = val;
+    else if (strcmp(name, "--tenant-id") == 0) o.tenant_id = val;
+    else if (strcmp(name, "--client-secret") == 0) o.client_secret = val;
+    else if (strcmp(name, "--recordings") == 0) o.recordings_dir = val;
+    else {
+      char *end = NULL;
+      double x = strtod(val, &end);
+      if (end == val || *end != '\0' || x < 0 || x > 1000) {
+        fprintf(stderr, "dialtone emulator: --time-scale must be a number from 0 to 1000 (1 = real time, 0 = instant)\n");
+        return 2;
+      }
+      o.time_scale = x;
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return 1;
+  main_ctx_t m = {0};
+  char err[256];
+  int rc = dt_emulator_start(&loop, &o, &m.emu, err, sizeof err);
+  if (rc != 0) {
+    fprintf(stderr, "dialtone emulator: %s\n", err);
+    uv_loop_close(&loop);
+    return rc == DT_EINVAL ? 2 : 1;
+  }
+  printf("%s\n", dt_emulator_url(m.emu));
+  fflush(stdout);
+  uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sigterm);
+  m.sigint.data = m.sigterm.data = &m;
+  uv_signal_start(&m.sigint, main_on_signal, SIGINT);
+  uv_signal_start(&m.sigterm, main_on_signal, SIGTERM);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return 0;
+}
