@@ -1,0 +1,273 @@
+/*
+ * engine.c — assembles the engine (see engine.h): HTTP client, OAuth token source, Graph
+ * client, CDR writer, flow runtime, call registry and ingress, started in that order and
+ * closed in reverse after a drain. Holds no policy of its own; engine-neutral (the flow
+ * runtime is reached through runtime.h only).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "dialtone/cdr.h"
+#include "dialtone/common.h"
+#include "dialtone/engine.h"
+#include "dialtone/error.h"
+#include "dialtone/http_client.h"
+#include "dialtone/ingress.h"
+#include "dialtone/log.h"
+#include "dialtone/oauth.h"
+#include "dialtone/runtime.h"
+
+struct dt_engine_s {
+  uv_loop_t *loop;
+  dt_metrics_t *metrics;
+  bool own_metrics;
+  dt_http_client_t *http;
+  dt_token_source_t *tokens;
+  dt_graph_t *graph;
+  dt_cdr_writer_t *cdr;
+  dt_runtime_t *rt;
+  dt_calls_t *calls;
+  dt_ingress_t *ing;
+  char *public_url, *callback_url;
+  unsigned drain_timeout_s;
+  uv_timer_t drain_timer;
+  uint64_t drain_deadline;
+  bool closing;
+  void (*done)(void *);
+  void *done_ud;
+};
+
+static const char *or_default(const char *v, const char *def) { return v && v[0] ? v : def; }
+
+/* http://HOST:PORT from "HOST:PORT" with the port actually bound. */
+static char *url_from_listen(const char *listen, int port) {
+  const char *colon = strrchr(listen, ':');
+  size_t hl = colon ? (size_t)(colon - listen) : strlen(listen);
+  char host[256];
+  if (hl >= sizeof host) hl = sizeof host - 1;
+  memcpy(host, listen, hl);
+  host[hl] = '\0';
+  if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') snprintf(host, sizeof host, "127.0.0.1");
+  else if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
+  return dt_xasprintf("http://%s:%d", host, port);
+}
+
+static void engine_free_now(dt_engine_t *e) {
+  void (*done)(void *) = e->done;
+  void *ud = e->done_ud;
+  if (e->own_metrics) dt_metrics_free(e->metrics);
+  free(e->public_url);
+  free(e->callback_url);
+  free(e);
+  if (done) done(ud);
+}
+
+static void timer_closed(uv_handle_t *h) { engine_free_now(h->data); }
+
+static void http_closed(void *ud) {
+  dt_engine_t *e = ud;
+  uv_close((uv_handle_t *)&e->drain_timer, timer_closed);
+}
+
+static void ingress_closed(void *ud) {
+  dt_engine_t *e = ud;
+  e->ing = NULL;
+  dt_graph_free(e->graph);
+  e->graph = NULL;
+  dt_token_source_free(e->tokens);
+  e->tokens = NULL;
+  dt_cdr_close(e->cdr);
+  e->cdr = NULL;
+  if (e->http) dt_http_client_close(e->http, http_closed, e);
+  else http_closed(e);
+}
+
+static void calls_closed(void *ud) {
+  dt_engine_t *e = ud;
+  e->calls = NULL;
+  dt_runtime_free(e->rt);
+  e->rt = NULL;
+  if (e->ing) dt_ingress_close(e->ing, ingress_closed, e);
+  else ingress_closed(e);
+}
+
+static void close_parts(dt_engine_t *e) {
+  if (e->calls) dt_calls_close(e->calls, calls_closed, e);
+  else calls_closed(e);
+}
+
+static void drain_tick(uv_timer_t *t) {
+  dt_engine_t *e = t->data;
+  if (dt_calls_count(e->calls) > 0 && dt_now_ms() < e->drain_deadline) return;
+  uv_timer_stop(t);
+  if (dt_calls_count(e->calls) > 0)
+    dt_log(DT_LOG_WARN, NULL, "engine: %zu calls still active after the drain timeout; closing them",
+           dt_calls_count(e->calls));
+  close_parts(e);
+}
+
+void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud) {
+  if (e->closing) return;
+  e->closing = true;
+  e->done = done;
+  e->done_ud = ud;
+  if (!e->calls) {
+    close_parts(e);
+    return;
+  }
+  dt_ingress_set_draining(e->ing, true);
+  dt_calls_drain(e->calls);
+  e->drain_deadline = dt_now_ms() + (uint64_t)e->drain_timeout_s * 1000;
+  uv_timer_start(&e->drain_timer, drain_tick, 0, 20);
+}
+
+int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t **out, char *err, size_t errlen) {
+  if (!o->graph.base_url || !o->graph.base_url[0])
+    return dt_seterr(err, errlen, DT_ECONFIG, "graph.base_url is required");
+  if (!o->graph.client_id || !o->graph.client_id[0])
+    return dt_seterr(err, errlen, DT_ECONFIG, "graph.client_id is required");
+  dt_engine_t *e = dt_xcalloc(1, sizeof *e);
+  e->loop = loop;
+  e->drain_timeout_s = o->limits.drain_timeout_s ? o->limits.drain_timeout_s : 10;
+  uv_timer_init(loop, &e->drain_timer);
+  e->drain_timer.data = e;
+  e->metrics = o->metrics;
+  if (!e->metrics) {
+    e->metrics = dt_metrics_new();
+    e->own_metrics = true;
+  }
+  int rc;
+  char *token_url = NULL;
+  char *prompts_dir = NULL, *prompts_base = NULL;
+  const char *flows_dir = or_default(o->flows_dir, "flows");
+  const char *listen = or_default(o->listen, "127.0.0.1:8080");
+  const char *callback_path = or_default(o->callback_path, "/api/calls");
+
+  dt_http_client_options_t ho = {.metrics = e->metrics, .insecure_tls = o->insecure_tls};
+  if ((rc = dt_http_client_new(loop, &ho, &e->http)) < 0) {
+    dt_seterr(err, errlen, rc, "cannot create the HTTP client");
+    goto fail;
+  }
+
+  prompts_dir = o->prompts_dir ? dt_xstrdup(o->prompts_dir) : dt_xasprintf("%s/prompts", flows_dir);
+  char *default_oidc = NULL;
+  const char *oidc = o->inbound.openid_config_url;
+  if (o->inbound.enabled && !o->inbound.jwks_url && !oidc)
+    oidc = default_oidc = dt_xstrdup("https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration");
+  dt_ingress_options_t io = {.loop = loop,
+                             .listen = listen,
+                             .tls_cert_file = o->tls_cert,
+                             .tls_key_file = o->tls_key,
+                             .max_body_bytes = o->limits.max_body_bytes,
+                             .max_header_bytes = o->limits.max_header_bytes,
+                             .max_connections = o->limits.max_connections,
+                             .callback_path = callback_path,
+                             .prompts_dir = prompts_dir,
+                             .metrics = e->metrics,
+                             .http = e->http,
+                             .auth = o->inbound.enabled,
+                             .jwks_url = o->inbound.jwks_url,
+                             .openid_config_url = oidc,
+                             .issuers = o->inbound.issuers,
+                             .issuer_count = o->inbound.issuer_count,
+                             .audience = or_default(o->inbound.audience, o->graph.client_id)};
+  rc = dt_ingress_start(&io, &e->ing, err, errlen);
+  free(default_oidc);
+  if (rc < 0) goto fail;
+  e->public_url = o->public_url && o->public_url[0] ? dt_xstrdup(o->public_url)
+                                                     : url_from_listen(listen, dt_ingress_port(e->ing));
+  size_t pl = strlen(e->public_url);
+  while (pl > 0 && e->public_url[pl - 1] == '/') e->public_url[--pl] = '\0';
+  e->callback_url = dt_xasprintf("%s%s", e->public_url, callback_path);
+
+  token_url = o->graph.token_url && o->graph.token_url[0]
+                  ? dt_xstrdup(o->graph.token_url)
+                  : dt_xasprintf("https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+                                 or_default(o->graph.tenant_id, "common"));
+  dt_token_options_t to = {.token_url = token_url,
+                           .client_id = o->graph.client_id,
+                           .client_secret = or_default(o->graph.client_secret, "")};
+  if ((rc = dt_token_source_new(loop, e->http, &to, &e->tokens)) < 0) {
+    dt_seterr(err, errlen, rc, "cannot create the token source for %s", token_url);
+    goto fail;
+  }
+  dt_graph_options_t go = {.base_url = o->graph.base_url, .dialect = o->graph.dialect, .metrics = e->metrics};
+  if ((rc = dt_graph_new(loop, e->http, e->tokens, &go, &e->graph)) < 0) {
+    dt_seterr(err, errlen, rc, "bad graph.base_url '%s'", o->graph.base_url);
+    goto fail;
+  }
+  if (o->cdr_path && (rc = dt_cdr_open(o->cdr_path, &e->cdr, err, errlen)) < 0) goto fail;
+
+  const char *recordings = or_default(o->recordings_dir, "recordings");
+  if (mkdir(recordings, 0755) != 0 && errno != EEXIST)
+    dt_log(DT_LOG_WARN, NULL, "engine: cannot create the recordings directory %s: %s", recordings, strerror(errno));
+
+  prompts_base = o->prompts_base_url && o->prompts_base_url[0] ? dt_xstrdup(o->prompts_base_url)
+                                                               : dt_xasprintf("%s/prompts", e->public_url);
+  dt_runtime_options_t ro = {.loop = loop,
+                             .flows_dir = flows_dir,
+                             .prompts_dir = prompts_dir,
+                             .prompts_base_url = prompts_base,
+                             .instruction_budget = o->limits.instruction_budget,
+                             .memory_bytes = o->limits.lua_memory_bytes,
+                             .metrics = e->metrics};
+  if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
+  unsigned failed = 0;
+  char ferr[512] = "";
+  int n = dt_runtime_reload(e->rt, &failed, ferr, sizeof ferr);
+  if (n < 0) dt_log(DT_LOG_WARN, NULL, "engine: %s", ferr);
+  else if (failed && err) snprintf(err, errlen, "%s", ferr);
+
+  dt_calls_options_t co = {.loop = loop,
+                           .graph = e->graph,
+                           .http = e->http,
+                           .metrics = e->metrics,
+                           .cdr = e->cdr,
+                           .callback_uri = e->callback_url,
+                           .recordings_dir = recordings,
+                           .op_timeout_ms = (o->limits.op_timeout_s ? o->limits.op_timeout_s : 60) * 1000u,
+                           .max_calls = o->limits.max_calls,
+                           .routes = o->routes,
+                           .route_count = o->route_count,
+                           .default_flow = or_default(o->default_flow, "main"),
+                           .hooks = {.on_start = dt_runtime_on_start,
+                                     .on_result = dt_runtime_on_result,
+                                     .on_release = dt_runtime_on_release,
+                                     .ud = e->rt}};
+  if ((rc = dt_calls_new(&co, &e->calls)) < 0) {
+    dt_seterr(err, errlen, rc, "cannot create the call registry");
+    goto fail;
+  }
+  dt_ingress_set_calls(e->ing, e->calls);
+  dt_log(DT_LOG_INFO, NULL, "engine: listening on %s (callbacks at %s, Graph %s %s)", listen, e->callback_url,
+         o->graph.base_url, o->graph.dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
+  free(token_url);
+  free(prompts_dir);
+  free(prompts_base);
+  *out = e;
+  return 0;
+fail:
+  free(token_url);
+  free(prompts_dir);
+  free(prompts_base);
+  e->closing = true;
+  close_parts(e); /* completes on the loop; the caller's loop run frees the rest */
+  return rc < 0 ? rc : DT_EINVAL;
+}
+
+int dt_engine_port(const dt_engine_t *e) { return e->ing ? dt_ingress_port(e->ing) : 0; }
+const char *dt_engine_callback_url(const dt_engine_t *e) { return e->callback_url; }
+size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls_count(e->calls) : 0; }
+dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
+dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
+int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
+  return dt_runtime_reload(e->rt, failed, err, errlen);
+}
+int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size_t len, char *err, size_t errlen) {
+  return dt_runtime_load_flow(e->rt, name, text, len, err, errlen);
+}
+unsigned dt_engine_flow_version(dt_engine_t *e, const char *name) { return dt_runtime_flow_version(e->rt, name); }
+size_t dt_engine_lua_memory(const dt_engine_t *e) { return e->rt ? dt_runtime_memory(e->rt) : 0; }
+unsigned dt_engine_jwks_fetches(const dt_engine_t *e) { return e->ing ? dt_ingress_jwks_fetches(e->ing) : 0; }

@@ -1,0 +1,396 @@
+/*
+ * ingress.c — the engine's HTTP routes (see ingress.h): authenticates and accepts Graph's
+ * notifications, answers 202 before any flow runs, and hands the typed events to the call
+ * registry; serves health, metrics, the active-call list and the prompt files.
+ *
+ * Key set: fetched at start (through the OpenID configuration or jwks_url). A request
+ * that arrives before it is loaded, or whose kid is unknown, waits for one download (all
+ * waiters share it: single flight). After a download the kid is either known or the
+ * request is refused with 401; a kid is never retried twice in a row within a minute.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dialtone/common.h"
+#include "dialtone/error.h"
+#include "dialtone/http_server.h"
+#include "dialtone/ingress.h"
+#include "dialtone/jwt.h"
+#include "dialtone/log.h"
+#include "dialtone/notify.h"
+
+#define REFRESH_MIN_INTERVAL_MS 60000
+#define MAX_KEYSET_BYTES (1u << 20)
+#define MAX_PROMPT_BYTES (32u << 20)
+
+typedef struct parked_s {
+  struct parked_s *next;
+  dt_http_request_t *req;
+} parked_t;
+
+struct dt_ingress_s {
+  dt_ingress_options_t o;
+  char *callback_path, *prompts_dir, *jwks_url, *openid_config_url, *audience;
+  char **issuers;
+  size_t nissuers;
+  dt_http_server_t *srv;
+  dt_calls_t *calls;
+  dt_jwks_t *jwks;
+  bool fetching, draining, closing;
+  uint64_t last_fetch_ms;
+  unsigned fetches;
+  uint64_t accepted;
+  dt_http_call_t *fetch_call;
+  parked_t *parked, *parked_tail;
+  size_t nparked;
+  void (*close_done)(void *);
+  void *close_ud;
+};
+
+static void respond_text(dt_http_request_t *req, int status, const char *text) {
+  dt_http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void respond_json_error(dt_http_request_t *req, int status, const char *code, const char *msg) {
+  dt_buf_t b = {0};
+  dt_buf_appendf(&b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+  dt_http_respond(req, status, "application/json", b.data, b.len);
+  dt_buf_free(&b);
+}
+
+/* ---------------------------------------------------------------- notifications */
+
+static void accept_notifications(dt_ingress_t *ing, dt_http_request_t *req) {
+  dt_event_list_t list;
+  char err[256];
+  int rc = dt_notify_parse(req->body, req->body_len, &list, err, sizeof err);
+  if (rc == DT_ETOOBIG) {
+    respond_json_error(req, 413, "payloadTooLarge", "notification body too large");
+    return;
+  }
+  if (rc < 0) {
+    dt_log(DT_LOG_WARN, NULL, "ingress: malformed notification from %s: %s", req->remote_addr, err);
+    respond_json_error(req, 400, "badRequest", "malformed commsNotifications body");
+    return;
+  }
+  /* Graph never waits on a flow: the answer goes first, the events are handled after. */
+  dt_http_respond(req, 202, NULL, NULL, 0);
+  ing->accepted++;
+  if (ing->o.metrics) dt_metrics_add(ing->o.metrics, "dt_notifications_total", NULL, (double)list.count);
+  if (ing->calls) dt_calls_dispatch(ing->calls, &list);
+  dt_event_list_free(&list);
+}
+
+static const char *bearer(dt_http_request_t *req) {
+  const char *h = dt_http_request_header(req, "Authorization");
+  if (!h || dt_strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+  h += 7;
+  while (*h == ' ') h++;
+  return *h ? h : NULL;
+}
+
+/* 0 = verified; DT_ENOENT = unknown kid; other = refused (err says why). */
+static int verify(dt_ingress_t *ing, dt_http_request_t *req, char *err, size_t errlen) {
+  const char *tok = bearer(req);
+  if (!tok) return dt_seterr(err, errlen, DT_EAUTH, "no bearer token");
+  if (!ing->jwks) return dt_seterr(err, errlen, DT_ENOENT, "no key set loaded");
+  dt_jwt_verify_options_t vo = {.issuers = (const char *const *)ing->issuers,
+                                .issuer_count = ing->nissuers,
+                                .audience = ing->audience};
+  return dt_jwt_verify(ing->jwks, tok, &vo, NULL, err, errlen);
+}
+
+static void fetch_keys(dt_ingress_t *ing);
+
+static void park(dt_ingress_t *ing, dt_http_request_t *req) {
+  if (ing->nparked >= ing->o.max_parked) {
+    respond_json_error(req, 503, "serviceUnavailable", "too many notifications waiting for the key set");
+    return;
+  }
+  parked_t *p = dt_xcalloc(1, sizeof *p);
+  p->req = req;
+  if (ing->parked_tail) ing->parked_tail->next = p;
+  else ing->parked = p;
+  ing->parked_tail = p;
+  ing->nparked++;
+  fetch_keys(ing);
+}
+
+static void refuse(dt_ingress_t *ing, dt_http_request_t *req, const char *why) {
+  dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused: %s", req->remote_addr, why);
+  if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
+  respond_json_error(req, 401, "unauthorized", "missing or invalid bearer token");
+}
+
+static void on_notification(dt_ingress_t *ing, dt_http_request_t *req) {
+  if (!ing->o.auth) {
+    accept_notifications(ing, req);
+    return;
+  }
+  char err[256];
+  int rc = verify(ing, req, err, sizeof err);
+  if (rc == 0) {
+    accept_notifications(ing, req);
+  } else if (rc == DT_ENOENT && (ing->fetching || !ing->jwks ||
+                                 dt_now_ms() - ing->last_fetch_ms >= REFRESH_MIN_INTERVAL_MS)) {
+    park(ing, req); /* an unknown kid: the keys may have rotated */
+  } else {
+    refuse(ing, req, err);
+  }
+}
+
+/* The key set download ended (keys may still be NULL): settle every waiting request. */
+static void unpark_all(dt_ingress_t *ing) {
+  parked_t *p = ing->parked;
+  ing->parked = ing->parked_tail = NULL;
+  ing->nparked = 0;
+  while (p) {
+    parked_t *next = p->next;
+    char err[256];
+    if (ing->closing) {
+      respond_json_error(p->req, 503, "serviceUnavailable", "shutting down");
+    } else if (!ing->jwks) {
+      respond_json_error(p->req, 503, "serviceUnavailable", "cannot verify notifications: no key set");
+    } else if (verify(ing, p->req, err, sizeof err) == 0) {
+      accept_notifications(ing, p->req);
+    } else {
+      refuse(ing, p->req, err);
+    }
+    free(p);
+    p = next;
+  }
+}
+
+static void keys_done(dt_ingress_t *ing) {
+  ing->fetching = false;
+  ing->fetch_call = NULL;
+  ing->last_fetch_ms = dt_now_ms();
+  unpark_all(ing);
+}
+
+static void on_jwks(const dt_http_response_t *res, void *ud) {
+  dt_ingress_t *ing = ud;
+  if (res->status == 200) {
+    dt_jwks_t *k = NULL;
+    char err[256];
+    if (dt_jwks_parse(res->body, res->body_len, &k, err, sizeof err) == 0) {
+      dt_jwks_free(ing->jwks);
+      ing->jwks = k;
+      dt_log(DT_LOG_INFO, NULL, "ingress: key set loaded from %s", ing->jwks_url);
+    } else {
+      dt_log(DT_LOG_ERROR, NULL, "ingress: bad key set from %s: %s", ing->jwks_url, err);
+    }
+  } else {
+    dt_log(DT_LOG_ERROR, NULL, "ingress: cannot fetch the key set from %s: %s (HTTP %d)", ing->jwks_url,
+           res->error_message, res->status);
+  }
+  keys_done(ing);
+}
+
+static void get_jwks(dt_ingress_t *ing) {
+  dt_http_request_options_t r = {.method = "GET", .url = ing->jwks_url, .max_response_bytes = MAX_KEYSET_BYTES};
+  if (dt_http_client_send(ing->o.http, &r, on_jwks, ing, &ing->fetch_call) != 0) {
+    dt_log(DT_LOG_ERROR, NULL, "ingress: cannot start the key set download");
+    keys_done(ing);
+  }
+}
+
+static void on_openid(const dt_http_response_t *res, void *ud) {
+  dt_ingress_t *ing = ud;
+  ing->fetch_call = NULL;
+  char *jwks_uri = NULL, *issuer = NULL, err[256];
+  if (res->status == 200 && dt_openid_config_parse(res->body, res->body_len, &jwks_uri, &issuer, err, sizeof err) == 0) {
+    free(ing->jwks_url);
+    ing->jwks_url = jwks_uri;
+    free(issuer);
+    get_jwks(ing);
+    return;
+  }
+  dt_log(DT_LOG_ERROR, NULL, "ingress: cannot read the OpenID configuration %s (HTTP %d)", ing->openid_config_url,
+         res->status);
+  keys_done(ing);
+}
+
+static void fetch_keys(dt_ingress_t *ing) {
+  if (ing->fetching || ing->closing || !ing->o.auth) return;
+  ing->fetching = true;
+  ing->fetches++;
+  if (ing->openid_config_url) {
+    dt_http_request_options_t r = {.method = "GET", .url = ing->openid_config_url,
+                                   .max_response_bytes = MAX_KEYSET_BYTES};
+    if (dt_http_client_send(ing->o.http, &r, on_openid, ing, &ing->fetch_call) != 0) keys_done(ing);
+  } else {
+    get_jwks(ing);
+  }
+}
+
+/* ---------------------------------------------------------------- other routes */
+
+static bool prompt_name_ok(const char *p) {
+  size_t n = strlen(p), slashes = 0;
+  if (n < 5 || n > 200 || strcmp(p + n - 4, ".wav") != 0 || p[0] == '/' || p[0] == '.') return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = p[i];
+    if (ch == '/') {
+      if (++slashes > 1 || p[i + 1] == '.' || p[i + 1] == '/') return false;
+      continue;
+    }
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+          ch == '-' || ch == '.'))
+      return false;
+  }
+  return strstr(p, "..") == NULL;
+}
+
+static void serve_prompt(dt_ingress_t *ing, dt_http_request_t *req, const char *name) {
+  if (!ing->prompts_dir || !prompt_name_ok(name)) {
+    respond_text(req, 404, "not found\n");
+    return;
+  }
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", ing->prompts_dir, name);
+  char *data = NULL;
+  size_t len = 0;
+  if (dt_read_file(path, MAX_PROMPT_BYTES, &data, &len) != 0) {
+    respond_text(req, 404, "not found\n");
+    return;
+  }
+  dt_http_header_t h[] = {{"Content-Type", "audio/wav"}, {"Cache-Control", "max-age=300"}};
+  dt_http_respond_ex(req, 200, h, 2, data, len);
+  free(data);
+}
+
+static void handler(dt_http_request_t *req, void *ud) {
+  dt_ingress_t *ing = ud;
+  const char *m = req->method, *p = req->path;
+  bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+  if (strcmp(p, ing->callback_path) == 0) {
+    dt_http_request_set_route(req, "callback");
+    if (strcmp(m, "POST") != 0) goto not_allowed;
+    if (ing->closing) {
+      respond_json_error(req, 503, "serviceUnavailable", "shutting down");
+      return;
+    }
+    on_notification(ing, req);
+    return;
+  }
+  if (strcmp(p, "/healthz") == 0) {
+    dt_http_request_set_route(req, "/healthz");
+    if (!get) goto not_allowed;
+    if (ing->draining || ing->closing) respond_text(req, 503, "draining\n");
+    else respond_text(req, 200, "ok\n");
+    return;
+  }
+  if (strcmp(p, "/metrics") == 0) {
+    dt_http_request_set_route(req, "/metrics");
+    if (!get) goto not_allowed;
+    dt_buf_t b = {0};
+    if (ing->o.metrics) dt_metrics_render(ing->o.metrics, &b);
+    dt_http_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
+    dt_buf_free(&b);
+    return;
+  }
+  if (strcmp(p, "/calls") == 0) {
+    dt_http_request_set_route(req, "/calls");
+    if (!get) goto not_allowed;
+    dt_buf_t b = {0};
+    if (ing->calls) dt_calls_render_json(ing->calls, &b);
+    else dt_buf_append(&b, "[]", 2);
+    dt_http_respond(req, 200, "application/json", b.data, b.len);
+    dt_buf_free(&b);
+    return;
+  }
+  if (strncmp(p, "/prompts/", 9) == 0) {
+    dt_http_request_set_route(req, "/prompts");
+    if (!get) goto not_allowed;
+    serve_prompt(ing, req, p + 9);
+    return;
+  }
+  dt_http_request_set_route(req, "other");
+  respond_text(req, 404, "not found\n");
+  return;
+not_allowed:
+  respond_text(req, 405, "method not allowed\n");
+}
+
+/* ---------------------------------------------------------------- life */
+
+int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen) {
+  if (opts->auth && (!opts->http || !opts->audience || (!opts->jwks_url && !opts->openid_config_url)))
+    return dt_seterr(err, errlen, DT_ECONFIG, "inbound authentication needs a key set URL and an audience");
+  dt_ingress_t *ing = dt_xcalloc(1, sizeof *ing);
+  ing->o = *opts;
+  if (!ing->o.max_parked) ing->o.max_parked = 4096;
+  ing->callback_path = dt_xstrdup(opts->callback_path ? opts->callback_path : "/api/calls");
+  ing->prompts_dir = opts->prompts_dir ? dt_xstrdup(opts->prompts_dir) : NULL;
+  ing->jwks_url = opts->jwks_url ? dt_xstrdup(opts->jwks_url) : NULL;
+  ing->openid_config_url = opts->openid_config_url ? dt_xstrdup(opts->openid_config_url) : NULL;
+  ing->audience = opts->audience ? dt_xstrdup(opts->audience) : NULL;
+  static const char *const default_issuers[] = {"https://api.botframework.com", "https://graph.microsoft.com"};
+  const char *const *iss = opts->issuer_count ? opts->issuers : default_issuers;
+  ing->nissuers = opts->issuer_count ? opts->issuer_count : 2;
+  ing->issuers = dt_xcalloc(ing->nissuers, sizeof *ing->issuers);
+  for (size_t i = 0; i < ing->nissuers; i++) ing->issuers[i] = dt_xstrdup(iss[i]);
+  dt_http_server_options_t so = {.listen = opts->listen,
+                                 .handler = handler,
+                                 .handler_ud = ing,
+                                 .max_header_bytes = opts->max_header_bytes,
+                                 .max_body_bytes = opts->max_body_bytes,
+                                 .max_connections = opts->max_connections,
+                                 .tls_cert_file = opts->tls_cert_file,
+                                 .tls_key_file = opts->tls_key_file,
+                                 .metrics = opts->metrics};
+  int rc = dt_http_server_start(opts->loop, &so, &ing->srv, err, errlen);
+  if (rc < 0) {
+    ing->closing = true;
+    dt_ingress_close(ing, NULL, NULL);
+    return rc;
+  }
+  if (opts->auth) fetch_keys(ing);
+  else dt_log(DT_LOG_WARN, NULL, "ingress: inbound authentication is disabled; anyone can post notifications");
+  if (opts->metrics) {
+    dt_metrics_describe(opts->metrics, "dt_notifications_total", "counter", "Notifications accepted.");
+    dt_metrics_describe(opts->metrics, "dt_notifications_refused_total", "counter",
+                        "Notification requests refused for authentication.");
+  }
+  *out = ing;
+  return 0;
+}
+
+void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls) { ing->calls = calls; }
+int dt_ingress_port(const dt_ingress_t *ing) { return ing->srv ? dt_http_server_port(ing->srv) : 0; }
+void dt_ingress_set_draining(dt_ingress_t *ing, bool d) { ing->draining = d; }
+unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
+uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
+
+static void ingress_free(dt_ingress_t *ing) {
+  void (*done)(void *) = ing->close_done;
+  void *ud = ing->close_ud;
+  dt_jwks_free(ing->jwks);
+  for (size_t i = 0; i < ing->nissuers; i++) free(ing->issuers[i]);
+  free(ing->issuers);
+  free(ing->callback_path);
+  free(ing->prompts_dir);
+  free(ing->jwks_url);
+  free(ing->openid_config_url);
+  free(ing->audience);
+  free(ing);
+  if (done) done(ud);
+}
+
+static void server_closed(void *ud) { ingress_free(ud); }
+
+void dt_ingress_close(dt_ingress_t *ing, void (*done)(void *ud), void *ud) {
+  ing->closing = true;
+  ing->close_done = done;
+  ing->close_ud = ud;
+  if (ing->fetch_call) {
+    dt_http_call_cancel(ing->fetch_call);
+    ing->fetch_call = NULL;
+  }
+  ing->fetching = false;
+  unpark_all(ing);
+  ing->calls = NULL;
+  if (ing->srv) dt_http_server_close(ing->srv, server_closed, ing);
+  else ingress_free(ing);
+}

@@ -1,0 +1,88 @@
+/*
+ * engine.h — dialtone's engine assembled: HTTP ingress, inbound JWT check, notification
+ * parser, call registry, flow runtime, Graph client with its OAuth token source, CDRs.
+ *
+ * The options are engine-neutral (no config.h): src/main.c maps the configuration onto
+ * them. Every string is copied at start. The engine does not start the emulator; callers
+ * that want one start it and pass its URLs here.
+ *
+ * dt_engine_start starts listening at once and, on the loop, fetches the inbound key set;
+ * it loads every flow of flows_dir before returning (flows that do not compile are logged
+ * and skipped; err then names the first one but the start succeeds). dt_engine_close
+ * drains: new incoming calls are rejected "busy", active calls are hung up, and once they
+ * are gone (or drain_timeout_s passed) everything is closed and done runs.
+ */
+#ifndef DIALTONE_ENGINE_H
+#define DIALTONE_ENGINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "dialtone/call.h"
+#include "dialtone/graph.h"
+#include "dialtone/metrics.h"
+
+typedef struct dt_engine_s dt_engine_t;
+
+typedef struct {
+  const char *listen;               /* default "127.0.0.1:8080"; port 0 = any free port */
+  const char *public_url;           /* base of every callbackUri; default http://{listen with the bound port} */
+  const char *callback_path;        /* default "/api/calls" */
+  const char *tls_cert, *tls_key;   /* both set = HTTPS ingress */
+  const char *flows_dir;            /* default "flows" */
+  const char *prompts_dir;          /* default {flows_dir}/prompts; served at /prompts/ */
+  const char *prompts_base_url;     /* default {public_url}/prompts */
+  const char *recordings_dir;       /* default "recordings" (created if missing) */
+  const char *cdr_path;             /* NULL = no CDRs */
+  const dt_route_t *routes;         /* incoming calls: called identity -> flow */
+  size_t route_count;
+  const char *default_flow;         /* default "main" */
+  struct {
+    const char *base_url;           /* e.g. "https://graph.microsoft.com/v1.0"; required */
+    dt_graph_dialect_t dialect;
+    const char *token_url;          /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
+    const char *tenant_id, *client_id, *client_secret;
+  } graph;
+  struct {
+    bool enabled;                   /* authenticate notifications (main enables it by default) */
+    const char *jwks_url;           /* either this ... */
+    const char *openid_config_url;  /* ... or this; default Graph's OpenID configuration */
+    const char *const *issuers;     /* default api.botframework.com and graph.microsoft.com */
+    size_t issuer_count;
+    const char *audience;           /* default graph.client_id */
+  } inbound;
+  struct {
+    size_t max_body_bytes;          /* default 1 MiB */
+    size_t max_header_bytes;        /* default 16 KiB */
+    unsigned max_connections;       /* default 10000 */
+    uint64_t instruction_budget;    /* per resume; default 10,000,000 */
+    size_t lua_memory_bytes;        /* default 1 GiB */
+    unsigned op_timeout_s;          /* default 60 */
+    unsigned drain_timeout_s;       /* default 10 */
+    unsigned max_calls;             /* default 0 = unlimited */
+  } limits;
+  bool insecure_tls;                /* outbound HTTPS without certificate checks (tests) */
+  dt_metrics_t *metrics;            /* optional, borrowed; else the engine has its own */
+} dt_engine_options_t;
+
+int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *opts, dt_engine_t **out, char *err,
+                    size_t errlen);
+int dt_engine_port(const dt_engine_t *e);
+/* public_url + callback_path. */
+const char *dt_engine_callback_url(const dt_engine_t *e);
+void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud);
+
+/* For tests and the CLI. */
+size_t dt_engine_active_calls(const dt_engine_t *e);
+dt_calls_t *dt_engine_calls(dt_engine_t *e);
+dt_metrics_t *dt_engine_metrics(dt_engine_t *e);
+/* Recompiles the flow files that changed; returns the number (re)loaded or DT_E*. */
+int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen);
+/* Compiles a flow from text (tests, `dialtone test`). */
+int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size_t len, char *err, size_t errlen);
+unsigned dt_engine_flow_version(dt_engine_t *e, const char *name);
+size_t dt_engine_lua_memory(const dt_engine_t *e);
+/* Key set downloads so far (tests of the unknown-kid refresh). */
+unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * ingress.h — the engine's HTTP routes.
+ *
+ *   POST {callback_path}  commsNotifications: bearer JWT checked against the JWKS
+ *                         (401 and nothing else if missing or invalid), parsed (400 for a
+ *                         malformed body), answered 202 at once, then dispatched to the
+ *                         call registry on the loop. An unknown kid refreshes the key set
+ *                         once (single flight) before the request is refused; requests
+ *                         that arrive before the first key set is loaded wait for it.
+ *   GET /healthz          200 "ok" (503 "draining" while the engine drains)
+ *   GET /metrics          Prometheus text
+ *   GET /calls            active calls as JSON (id, flow, flow_version, state, age, waiting)
+ *   GET /prompts/NAME.wav the prompt files of prompts_dir (names: letters, digits, _ - and
+ *                         one level of subdirectory; nothing else is served)
+ * Anything else is 404, a known path with the wrong method 405; 413 and 431 come from the
+ * HTTP server's limits. Keep-alive, pipelining and chunked bodies are the server's.
+ */
+#ifndef DIALTONE_INGRESS_H
+#define DIALTONE_INGRESS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+#include "dialtone/call.h"
+#include "dialtone/http_client.h"
+#include "dialtone/metrics.h"
+
+typedef struct dt_ingress_s dt_ingress_t;
+
+typedef struct {
+  uv_loop_t *loop;
+  const char *listen;                 /* "127.0.0.1:8080"; port 0 = any free port */
+  const char *tls_cert_file, *tls_key_file;
+  size_t max_body_bytes, max_header_bytes;
+  unsigned max_connections;
+  const char *callback_path;          /* default "/api/calls" */
+  const char *prompts_dir;            /* NULL = /prompts/ answers 404 */
+  dt_metrics_t *metrics;              /* borrowed; /metrics renders it */
+  dt_http_client_t *http;             /* borrowed: key set downloads */
+  bool auth;                          /* false = notifications are not authenticated (warned) */
+  const char *jwks_url;               /* either this ... */
+  const char *openid_config_url;      /* ... or the OpenID configuration that names it */
+  const char *const *issuers;         /* default: https://api.botframework.com, https://graph.microsoft.com */
+  size_t issuer_count;
+  const char *audience;               /* required when auth */
+  unsigned max_parked;                /* notifications waiting for a key set; default 4096 */
+} dt_ingress_options_t;
+
+int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen);
+/* The registry notifications go to (set once, after the registry exists). */
+void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls);
+int dt_ingress_port(const dt_ingress_t *ing);
+void dt_ingress_set_draining(dt_ingress_t *ing, bool draining);
+/* Key set downloads started so far (tests of the single-flight refresh). */
+unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing);
+/* Notifications accepted (202) so far. */
+uint64_t dt_ingress_accepted(const dt_ingress_t *ing);
+/* Stops listening; waiting requests get 503; done (may be NULL) runs from the loop. */
+void dt_ingress_close(dt_ingress_t *ing, void (*done)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * runtime.h — the flow runtime: one shared lua_State, one coroutine per call, the flow
+ * registry with versions, the sandbox, budgets. Implemented in lua/ (the only place that
+ * calls lua_*); the engine (core/engine.c) reaches it only through this header, as
+ * Redis's script.c reaches script_lua.c.
+ *
+ * Promises:
+ *  - Flows are the *.lua files of flows_dir; a file's name (without .lua) is the flow's
+ *    name; it must return function(call). Each compile is a new version; a call keeps the
+ *    version it started on until it ends (dt_runtime_reload swaps versions for new calls
+ *    only; a file that does not compile changes nothing and is reported with file:line).
+ *  - The hooks below are the registry's dt_calls_hooks_t (pass the runtime as ud).
+ *  - Exactly one function calls lua_resume; resumes never nest (a ready queue).
+ *  - A flow error ends only its own call: logged with a traceback and the call id; the
+ *    "error" prompt is played if prompts_dir/error.wav exists; then the call is hung up.
+ *  - Per-resume instruction budget (count hook, then a line hook after a kill so pcall
+ *    cannot swallow it) and a capped allocator for the whole state.
+ */
+#ifndef DIALTONE_RUNTIME_H
+#define DIALTONE_RUNTIME_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "dialtone/call.h"
+#include "dialtone/metrics.h"
+
+typedef struct dt_runtime_s dt_runtime_t;
+
+typedef struct {
+  uv_loop_t *loop;
+  const char *flows_dir;          /* required */
+  const char *prompts_dir;        /* optional: names are checked against {dir}/NAME.wav */
+  const char *prompts_base_url;   /* required: "welcome" -> {base}/welcome.wav */
+  uint64_t instruction_budget;    /* per resume; default 10,000,000 */
+  size_t memory_bytes;            /* cap of the Lua allocator; default 1 GiB */
+  dt_metrics_t *metrics;          /* optional, borrowed */
+} dt_runtime_options_t;
+
+/* Creates the state, loads the prelude. Does not load flows. */
+int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *err, size_t errlen);
+/* Closes every coroutine still alive and the state. Calls must already be released. */
+void dt_runtime_free(dt_runtime_t *rt);
+
+/* Loads or reloads every flow file of flows_dir. Returns the number of flows that compiled
+   (new or changed) or a negative DT_E*; *failed (optional) gets the number that did not
+   compile (each is logged with file:line; with errbuf, the first message is copied). */
+int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed, char *err, size_t errlen);
+/* Compiles one flow from text (tests, `dialtone test`); replaces a flow of that name. */
+int dt_runtime_load_flow(dt_runtime_t *rt, const char *name, const char *text, size_t len, char *err,
+                         size_t errlen);
+/* Current version of a flow (0 = no such flow). */
+unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name);
+/* Bytes held by the Lua allocator. */
+size_t dt_runtime_memory(const dt_runtime_t *rt);
+/* Coroutines alive (calls whose flow has not finished). */
+size_t dt_runtime_active(const dt_runtime_t *rt);
+
+/* Registry hooks (ud = the runtime). */
+int dt_runtime_on_start(dt_call_t *call, void *rt);
+void dt_runtime_on_result(dt_call_t *call, void *rt);
+void dt_runtime_on_release(dt_call_t *call, void *rt);
+
+#endif

@@ -1,0 +1,907 @@
+/*
+ * call_lua.c — the call handle a flow sees (userdata "dialtone.call") and every primitive
+ * on it, plus dialtone.dial and dialtone.log.
+ *
+ * Each primitive validates all its arguments first (raising with a clear message, unknown
+ * option names included) while nothing is allocated outside Lua, then starts the
+ * engine-neutral primitive in core/call.c and yields with a continuation (lua_yieldk).
+ * The scheduler resumes the coroutine when core reports the result; the continuation
+ * turns call->result into return values, or raises an error object
+ * {code=, message=, graph_code=, status=, result_code=, result_subcode=} that pcall can
+ * catch (code "hangup" when the call ended while waiting).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "dialtone/error.h"
+#include "dialtone/log.h"
+#include "rt_internal.h"
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *err_code_name(int err) {
+  switch (err) {
+  case DT_EHANGUP: return "hangup";
+  case DT_ETIMEDOUT: return "timeout";
+  case DT_EGRAPH: return "graph";
+  case DT_EIO: return "io";
+  case DT_ECANCELED: return "cancelled";
+  case DT_ECONN:
+  case DT_ECONNREFUSED:
+  case DT_ETLS: return "network";
+  case DT_EAUTH: return "auth";
+  default: return "error";
+  }
+}
+
+void dt__lua_push_error(lua_State *L, const char *code, const char *message) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, message ? message : code);
+  lua_setfield(L, -2, "message");
+  luaL_setmetatable(L, DT_ERROR_MT);
+}
+
+static int error_tostring(lua_State *L) {
+  lua_getfield(L, 1, "code");
+  lua_getfield(L, 1, "message");
+  lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "error"), luaL_optstring(L, -1, ""));
+  return 1;
+}
+
+static int raise_hangup(lua_State *L) {
+  dt__lua_push_error(L, "hangup", "the call has ended");
+  return lua_error(L);
+}
+
+/* Raises the failed result of the last primitive. */
+static int raise_result(lua_State *L, dt_call_t *c) {
+  const dt_call_result_t *r = &c->result;
+  dt__lua_push_error(L, err_code_name(r->err), r->message ? r->message : dt_strerror(r->err));
+  if (r->error_code) {
+    lua_pushstring(L, r->error_code);
+    lua_setfield(L, -2, "graph_code");
+  }
+  if (r->http_status) {
+    lua_pushinteger(L, r->http_status);
+    lua_setfield(L, -2, "status");
+  }
+  if (r->code || r->subcode) {
+    lua_pushinteger(L, r->code);
+    lua_setfield(L, -2, "result_code");
+    lua_pushinteger(L, r->subcode);
+    lua_setfield(L, -2, "result_subcode");
+  }
+  return lua_error(L);
+}
+
+/* A primitive could not start. */
+static int raise_rc(lua_State *L, const char *prim, int rc) {
+  switch (rc) {
+  case DT_EHANGUP: return raise_hangup(L);
+  case DT_ESTATE:
+    return luaL_error(L, "call:%s is not allowed in the call's current state", prim);
+  case DT_EBUSY: return luaL_error(L, "call:%s: another primitive is already waiting on this call", prim);
+  case DT_EINVAL: return luaL_error(L, "call:%s: invalid arguments", prim);
+  default: {
+    char msg[160];
+    snprintf(msg, sizeof msg, "call:%s could not be sent: %s", prim, dt_strerror(rc));
+    dt__lua_push_error(L, err_code_name(rc), msg);
+    return lua_error(L);
+  }
+  }
+}
+
+/* ---------------------------------------------------------------- handles */
+
+static dt_call_t *self_call(lua_State *L) { return *(dt_call_t **)lua_getextraspace(L); }
+
+static dt_call_t *check_call(lua_State *L, int idx) {
+  dt_call_box_t *b = luaL_checkudata(L, idx, DT_CALL_MT);
+  if (b->call == NULL) raise_hangup(L);
+  return b->call;
+}
+
+/* The handle at idx must be the running flow's own call, and we must be able to yield. */
+static dt_call_t *check_own(lua_State *L, int idx, const char *prim) {
+  dt_call_t *c = check_call(L, idx);
+  if (self_call(L) != c)
+    luaL_error(L, "call:%s: this call handle belongs to another call's flow (use it there)", prim);
+  if (!lua_isyieldable(L))
+    luaL_error(L, "call:%s cannot wait here (inside a metamethod, iterator, sort comparator or __close?); "
+                  "call primitives from the flow's own code", prim);
+  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) raise_hangup(L);
+  return c;
+}
+
+/* Yields until core reports the result, or continues at once on the fast path. */
+static int wait_for(lua_State *L, const char *prim, int rc, lua_KFunction k) {
+  if (rc < 0) return raise_rc(L, prim, rc);
+  if (rc == 1) return k(L, LUA_OK, 0);
+  return lua_yieldk(L, 0, 0, k);
+}
+
+void dt__lua_push_call(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
+  dt_lcall_t *lc = dt__lcall_get(rt, call);
+  if (lc->ud_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ud_ref);
+    return;
+  }
+  dt_call_box_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->call = call;
+  luaL_setmetatable(L, DT_CALL_MT);
+  lua_pushvalue(L, -1);
+  lc->ud_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* ---------------------------------------------------------------- option helpers */
+
+static void check_options(lua_State *L, int idx, const char *prim, const char *const *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an option table, got %s", prim, luaL_typename(L, idx));
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", prim);
+    const char *k = lua_tostring(L, -1);
+    bool ok = false;
+    for (const char *const *a = allowed; *a; a++)
+      if (strcmp(*a, k) == 0) ok = true;
+    if (!ok) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const char *const *a = allowed; *a; a++) {
+        if (a != allowed) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *a);
+      }
+      luaL_pushresult(&b);
+      luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k, lua_tostring(L, -1));
+    }
+  }
+}
+
+/* Pushes t[key] (nil if t is not a table). */
+static int get_opt(lua_State *L, int idx, const char *key) {
+  if (!lua_istable(L, idx)) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  return lua_getfield(L, idx, key);
+}
+
+static double opt_num(lua_State *L, int idx, const char *prim, const char *key, double def, double min,
+                      double max) {
+  idx = lua_absindex(L, idx);
+  int t = get_opt(L, idx, key);
+  double v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TNUMBER) luaL_error(L, "%s: option '%s' must be a number, got %s", prim, key, lua_typename(L, t));
+    v = lua_tonumber(L, -1);
+    if (!(v >= min && v <= max)) luaL_error(L, "%s: option '%s' must be between %g and %g", prim, key, min, max);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_bool(lua_State *L, int idx, const char *prim, const char *key, int def) {
+  idx = lua_absindex(L, idx);
+  int t = get_opt(L, idx, key);
+  int v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TBOOLEAN) luaL_error(L, "%s: option '%s' must be a boolean, got %s", prim, key, lua_typename(L, t));
+    v = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* The string stays valid while the option table is on the stack. */
+static const char *opt_str(lua_State *L, int idx, const char *prim, const char *key, const char *def) {
+  idx = lua_absindex(L, idx);
+  int t = get_opt(L, idx, key);
+  const char *v = def;
+  if (t != LUA_TNIL) {
+    if (t != LUA_TSTRING) luaL_error(L, "%s: option '%s' must be a string, got %s", prim, key, lua_typename(L, t));
+    v = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* ---------------------------------------------------------------- prompts */
+
+bool dt__prompt_exists(dt_runtime_t *rt, const char *name) {
+  if (!rt->prompts_dir) return false;
+  char path[1024];
+  size_t n = strlen(name);
+  bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;
+  snprintf(path, sizeof path, "%s/%s%s", rt->prompts_dir, name, wav ? "" : ".wav");
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *dt__lua_prompt_uri(lua_State *L, dt_runtime_t *rt, const char *name) {
+  if (strstr(name, "://")) {
+    if (strncmp(name, "http://", 7) != 0 && strncmp(name, "https://", 8) != 0)
+      luaL_error(L, "prompt '%s': only http and https URLs are allowed", name);
+    lua_pushstring(L, name);
+    return lua_tostring(L, -1);
+  }
+  size_t n = strlen(name);
+  bool ok = n > 0 && n <= 200 && name[0] != '/' && name[0] != '.' && strstr(name, "..") == NULL;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.' || name[i] == '/';
+  if (!ok) luaL_error(L, "bad prompt name '%s' (letters, digits, _ - . / only, or a full URL)", name);
+  if (rt->prompts_dir && !dt__prompt_exists(rt, name))
+    luaL_error(L, "unknown prompt '%s' (no %s/%s.wav)", name, rt->prompts_dir, name);
+  bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;
+  lua_pushfstring(L, "%s/%s%s", rt->prompts_base_url, name, wav ? "" : ".wav");
+  return lua_tostring(L, -1);
+}
+
+/* Reads a prompt or a list of prompts at idx into a dt_media_t array that lives in a
+   userdata left on the stack (with the URI strings anchored in a table under it). */
+static dt_media_t *check_prompts(lua_State *L, int idx, const char *prim, size_t *n, size_t maxn) {
+  dt_runtime_t *rt = dt__lua_runtime(L);
+  idx = lua_absindex(L, idx);
+  size_t count;
+  if (lua_type(L, idx) == LUA_TSTRING) count = 1;
+  else if (lua_istable(L, idx)) count = lua_rawlen(L, idx);
+  else {
+    luaL_error(L, "%s: prompts must be a name, a URL or a list of them, got %s", prim, luaL_typename(L, idx));
+    return NULL;
+  }
+  if (count == 0) luaL_error(L, "%s: no prompt given", prim);
+  if (count > maxn) luaL_error(L, "%s: at most %d prompts", prim, (int)maxn);
+  lua_createtable(L, (int)count, 0); /* anchors */
+  int anchors = lua_gettop(L);
+  dt_media_t *m = lua_newuserdatauv(L, count * sizeof *m, 0);
+  memset(m, 0, count * sizeof *m);
+  for (size_t i = 0; i < count; i++) {
+    const char *name;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+      name = lua_tostring(L, idx);
+    } else {
+      if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
+        luaL_error(L, "%s: prompt %d must be a string", prim, (int)i + 1);
+      name = lua_tostring(L, -1);
+      lua_pop(L, 1); /* still referenced by the table */
+    }
+    const char *uri = dt__lua_prompt_uri(L, rt, name);
+    m[i].uri = uri;
+    lua_rawseti(L, anchors, (lua_Integer)i + 1);
+  }
+  *n = count;
+  return m;
+}
+
+/* ---------------------------------------------------------------- identities */
+
+static const struct {
+  const char *lua, *graph;
+} KINDS[] = {{"user", "user"},
+             {"phone", "phone"},
+             {"application", "application"},
+             {"application_instance", "applicationInstance"},
+             {"applicationInstance", "applicationInstance"},
+             {"guest", "guest"}};
+
+/* Reads an identity table ({user="id"}, {user={id=,tenant=,name=}}, {phone="+1…"},
+   {application="id"}, {guest={name=,id=}}) at idx. Strings stay owned by the table. */
+static void check_identity(lua_State *L, int idx, const char *prim, dt_identity_t *out, const char **replaces) {
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s: an identity must be a table such as {user=\"id\"} or {phone=\"+1…\"}, got %s", prim,
+               luaL_typename(L, idx));
+  memset(out, 0, sizeof *out);
+  if (replaces) *replaces = NULL;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    if (!k) luaL_error(L, "%s: identity keys must be strings", prim);
+    bool kind = false;
+    for (size_t i = 0; i < DT_ARRAY_SIZE(KINDS); i++) {
+      if (strcmp(k, KINDS[i].lua) != 0) continue;
+      kind = true;
+      if (out->kind) luaL_error(L, "%s: an identity names one party (%s and %s given)", prim, out->kind, KINDS[i].graph);
+      out->kind = KINDS[i].graph;
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        if (strcmp(k, "guest") == 0) out->display_name = lua_tostring(L, -1);
+        else out->id = lua_tostring(L, -1);
+      } else if (lua_istable(L, -1)) {
+        int t = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+          const char *ik = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+          if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: identity field '%s' must be a string", prim, ik);
+          if (strcmp(ik, "id") == 0) out->id = lua_tostring(L, -1);
+          else if (strcmp(ik, "tenant") == 0) out->tenant_id = lua_tostring(L, -1);
+          else if (strcmp(ik, "name") == 0) out->display_name = lua_tostring(L, -1);
+          else luaL_error(L, "%s: unknown identity field '%s' (id, tenant, name)", prim, ik);
+          lua_pop(L, 1);
+        }
+      } else {
+        luaL_error(L, "%s: identity '%s' must be a string or a table", prim, k);
+      }
+    }
+    if (!kind) {
+      if (lua_type(L, -1) != LUA_TSTRING && !(replaces && strcmp(k, "replaces_call") == 0))
+        luaL_error(L, "%s: identity field '%s' must be a string", prim, k);
+      if (strcmp(k, "name") == 0) out->display_name = lua_tostring(L, -1);
+      else if (strcmp(k, "tenant") == 0) out->tenant_id = lua_tostring(L, -1);
+      else if (replaces && strcmp(k, "replaces_call") == 0) {
+        if (lua_type(L, -1) == LUA_TSTRING) *replaces = lua_tostring(L, -1);
+        else *replaces = check_call(L, -1)->id;
+      } else
+        luaL_error(L, "%s: unknown identity field '%s' (user, phone, application, application_instance, "
+                      "guest, name, tenant%s)", prim, k, replaces ? ", replaces_call" : "");
+    }
+    lua_pop(L, 1);
+  }
+  if (!out->kind) luaL_error(L, "%s: the identity names nobody (use user=, phone=, application=, guest=)", prim);
+  if (!out->id && strcmp(out->kind, "guest") != 0) luaL_error(L, "%s: the %s identity needs an id", prim, out->kind);
+}
+
+/* One identity table or a list of them at idx → an invitation array in a userdata left on
+   the stack. */
+static dt_invitation_t *check_invitations(lua_State *L, int idx, const char *prim, size_t *n, size_t maxn) {
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an identity or a list of identities", prim);
+  bool single = lua_rawlen(L, idx) == 0;
+  size_t count = single ? 1 : lua_rawlen(L, idx);
+  if (count > maxn) luaL_error(L, "%s: at most %d parties", prim, (int)maxn);
+  dt_invitation_t *inv = lua_newuserdatauv(L, count * sizeof *inv, 0);
+  memset(inv, 0, count * sizeof *inv);
+  for (size_t i = 0; i < count; i++) {
+    if (single) {
+      check_identity(L, idx, prim, &inv[i].identity, &inv[i].replaces_call_id);
+    } else {
+      lua_rawgeti(L, idx, (lua_Integer)i + 1);
+      check_identity(L, -1, prim, &inv[i].identity, &inv[i].replaces_call_id);
+      lua_pop(L, 1); /* referenced by the list */
+    }
+  }
+  *n = count;
+  return inv;
+}
+
+/* ---------------------------------------------------------------- primitives */
+
+static int k_none(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  return 0;
+}
+
+static int k_true(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int k_reason(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  lua_pushstring(L, c->result.reason ? c->result.reason : "completed");
+  return 1;
+}
+
+/* reject and redirect end the flow: the runner treats code "ended" as a normal end. */
+static int k_ended(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  dt__lua_push_error(L, "ended", c->result.reason ? c->result.reason : "ended");
+  return lua_error(L);
+}
+
+static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", NULL};
+static int l_answer(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "answer");
+  check_options(L, 2, "call:answer", ANSWER_OPTS);
+  const char *mods[4];
+  size_t nmod = 0;
+  if (get_opt(L, 2, "modalities") != LUA_TNIL) {
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) luaL_error(L, "call:answer: modalities must be a list such as {\"audio\"}");
+    size_t n = lua_rawlen(L, t);
+    if (n == 0 || n > 3) luaL_error(L, "call:answer: modalities needs 1 to 3 entries");
+    for (size_t i = 0; i < n; i++) {
+      lua_rawgeti(L, t, (lua_Integer)i + 1);
+      const char *m = lua_tostring(L, -1);
+      if (!m || (strcmp(m, "audio") && strcmp(m, "video") && strcmp(m, "videoBasedScreenSharing")))
+        luaL_error(L, "call:answer: unknown modality '%s' (audio, video, videoBasedScreenSharing)", m ? m : "?");
+      mods[nmod++] = m;
+      lua_pop(L, 1);
+    }
+  }
+  size_t npre = 0;
+  dt_media_t *pre = NULL;
+  if (get_opt(L, 2, "prefetch") != LUA_TNIL) pre = check_prompts(L, -1, "call:answer prefetch", &npre, 64);
+  int rc = dt_call_answer(c, nmod ? mods : NULL, nmod, pre, npre);
+  return wait_for(L, "answer", rc, k_true);
+}
+
+static const char *const REJECT_OPTS[] = {"reason", NULL};
+static int l_reject(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "reject");
+  check_options(L, 2, "call:reject", REJECT_OPTS);
+  const char *reason = opt_str(L, 2, "call:reject", "reason", "none");
+  if (strcmp(reason, "none") && strcmp(reason, "busy") && strcmp(reason, "forbidden"))
+    luaL_error(L, "call:reject: reason must be \"busy\", \"forbidden\" or \"none\", got '%s'", reason);
+  int rc = dt_call_reject(c, reason);
+  if (rc == DT_ESTATE) return luaL_error(L, "call:reject: only an incoming call that was not answered can be rejected (use call:hangup)");
+  return wait_for(L, "reject", rc, k_ended);
+}
+
+static const char *const REDIRECT_OPTS[] = {"targets", "timeout", NULL};
+static int l_redirect(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "redirect");
+  check_options(L, 2, "call:redirect", REDIRECT_OPTS);
+  if (get_opt(L, 2, "targets") == LUA_TNIL) luaL_error(L, "call:redirect: targets is required");
+  size_t n;
+  dt_invitation_t *t = check_invitations(L, -1, "call:redirect", &n, 25);
+  int timeout = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "timeout");
+    bool given = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!given) timeout = 0;
+  }
+  int rc = dt_call_redirect(c, t, n, timeout);
+  if (rc == DT_ESTATE) return luaL_error(L, "call:redirect: only an incoming call that was not answered can be redirected");
+  return wait_for(L, "redirect", rc, k_ended);
+}
+
+static const char *const PLAY_OPTS[] = {"barge_in", NULL};
+static int l_play(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "play");
+  check_options(L, 3, "call:play", PLAY_OPTS);
+  bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
+  size_t n;
+  dt_media_t *m = check_prompts(L, 2, "call:play", &n, 20);
+  int rc = dt_call_play(c, m, n, barge);
+  return wait_for(L, "play", rc, k_reason);
+}
+
+static int k_gather(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  lua_pushstring(L, c->result.digits ? c->result.digits : "");
+  lua_pushstring(L, c->result.reason ? c->result.reason : "timeout");
+  return 2;
+}
+
+static bool valid_tone(char t) { return (t >= '0' && t <= '9') || t == '*' || t == '#' || (t >= 'A' && t <= 'D'); }
+
+static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush", NULL};
+static int l_gather(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "gather");
+  check_options(L, 2, "call:gather", GATHER_OPTS);
+  dt_gather_params_t p = {0};
+  p.max = (unsigned)opt_num(L, 2, "call:gather", "max", 64, 1, 64);
+  p.min = (unsigned)opt_num(L, 2, "call:gather", "min", 0, 0, 64);
+  if (p.min > p.max) luaL_error(L, "call:gather: min (%d) is larger than max (%d)", (int)p.min, (int)p.max);
+  double timeout = opt_num(L, 2, "call:gather", "timeout", 5, 0.001, 3600);
+  double inter = opt_num(L, 2, "call:gather", "inter_digit", timeout, 0.001, 3600);
+  p.timeout_ms = (unsigned)(timeout * 1000);
+  p.inter_digit_ms = (unsigned)(inter * 1000);
+  p.terminators = opt_str(L, 2, "call:gather", "terminators", "#");
+  if (strlen(p.terminators) > 7) luaL_error(L, "call:gather: at most 7 terminators");
+  for (const char *t = p.terminators; *t; t++)
+    if (!valid_tone(*t)) luaL_error(L, "call:gather: '%c' is not a DTMF key (0-9 * # A-D)", *t);
+  p.flush = opt_bool(L, 2, "call:gather", "flush", 0);
+  if (get_opt(L, 2, "prompt") != LUA_TNIL) p.prompts = check_prompts(L, -1, "call:gather", &p.prompt_count, 20);
+  int rc = dt_call_gather(c, &p);
+  return wait_for(L, "gather", rc, k_gather);
+}
+
+static int k_record(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  const dt_call_result_t *r = &c->result;
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, r->reason ? r->reason : "completed");
+  lua_setfield(L, -2, "reason");
+  if (r->location) {
+    lua_pushstring(L, r->location);
+    lua_setfield(L, -2, "location");
+  }
+  if (r->file) {
+    lua_pushstring(L, r->file);
+    lua_setfield(L, -2, "file");
+  }
+  lua_pushnumber(L, r->duration);
+  lua_setfield(L, -2, "duration");
+  if (r->completion_reason) {
+    lua_pushstring(L, r->completion_reason);
+    lua_setfield(L, -2, "completion_reason");
+  }
+  return 1;
+}
+
+static const char *const RECORD_OPTS[] = {"prompt", "beep", "max_duration", "max_silence", "initial_silence",
+                                          "stop_tones", "barge_in", NULL};
+static int l_record(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "record");
+  check_options(L, 2, "call:record", RECORD_OPTS);
+  dt_graph_record_params_t p = {0};
+  p.max_duration_s = (int)opt_num(L, 2, "call:record", "max_duration", 0, 1, 120);
+  p.max_silence_s = (int)opt_num(L, 2, "call:record", "max_silence", 0, 1, 120);
+  p.initial_silence_s = (int)opt_num(L, 2, "call:record", "initial_silence", 0, 1, 120);
+  p.play_beep = opt_bool(L, 2, "call:record", "beep", -1);
+  p.barge_in = opt_bool(L, 2, "call:record", "barge_in", 0);
+  const char **stops = NULL;
+  if (get_opt(L, 2, "stop_tones") != LUA_TNIL) {
+    int t = lua_gettop(L);
+    size_t n = lua_type(L, t) == LUA_TSTRING ? lua_rawlen(L, t) : lua_istable(L, t) ? lua_rawlen(L, t) : 99;
+    if (n > 12) luaL_error(L, "call:record: stop_tones must be a string such as \"#*\" or a list of keys (at most 12)");
+    stops = lua_newuserdatauv(L, (n ? n : 1) * sizeof *stops, 0);
+    lua_createtable(L, (int)n, 0); /* anchors */
+    int anchors = lua_gettop(L);
+    for (size_t i = 0; i < n; i++) {
+      char key[2] = {0, 0};
+      if (lua_type(L, t) == LUA_TSTRING) key[0] = lua_tostring(L, t)[i];
+      else {
+        lua_rawgeti(L, t, (lua_Integer)i + 1);
+        const char *s = lua_tostring(L, -1);
+        key[0] = (s && strlen(s) == 1) ? s[0] : 0;
+        lua_pop(L, 1);
+      }
+      if (!valid_tone(key[0])) luaL_error(L, "call:record: stop tone %d is not a DTMF key (0-9 * # A-D)", (int)i + 1);
+      lua_pushstring(L, key);
+      stops[i] = lua_tostring(L, -1);
+      lua_rawseti(L, anchors, (lua_Integer)i + 1);
+    }
+    p.stop_tones = stops;
+    p.stop_tone_count = n;
+  }
+  size_t np = 0;
+  if (get_opt(L, 2, "prompt") != LUA_TNIL) p.prompt = check_prompts(L, -1, "call:record", &np, 1);
+  int rc = dt_call_record(c, &p);
+  return wait_for(L, "record", rc, k_record);
+}
+
+static const char *const TRANSFER_OPTS[] = {"target", "replaces", NULL};
+static int l_transfer(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "transfer");
+  check_options(L, 2, "call:transfer", TRANSFER_OPTS);
+  if (get_opt(L, 2, "target") == LUA_TNIL) luaL_error(L, "call:transfer: target is required");
+  dt_invitation_t target = {0};
+  check_identity(L, -1, "call:transfer", &target.identity, NULL);
+  int t = get_opt(L, 2, "replaces");
+  if (t == LUA_TSTRING) target.replaces_call_id = lua_tostring(L, -1);
+  else if (t != LUA_TNIL) target.replaces_call_id = check_call(L, -1)->id;
+  int rc = dt_call_transfer(c, &target, NULL);
+  return wait_for(L, "transfer", rc, k_reason);
+}
+
+static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL};
+static int l_invite(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "invite");
+  check_options(L, 2, "call:invite", INVITE_OPTS);
+  if (get_opt(L, 2, "participants") == LUA_TNIL) luaL_error(L, "call:invite: participants is required");
+  size_t n;
+  dt_invitation_t *inv = check_invitations(L, -1, "call:invite", &n, 5);
+  int t = get_opt(L, 2, "replaces_call");
+  const char *rep = NULL;
+  if (t == LUA_TSTRING) rep = lua_tostring(L, -1);
+  else if (t != LUA_TNIL) rep = check_call(L, -1)->id;
+  for (size_t i = 0; rep && i < n; i++)
+    if (!inv[i].replaces_call_id) inv[i].replaces_call_id = rep;
+  int rc = dt_call_invite(c, inv, n);
+  return wait_for(L, "invite", rc, k_reason);
+}
+
+static void push_json(lua_State *L, const cJSON *j) {
+  if (cJSON_IsArray(j)) {
+    lua_createtable(L, cJSON_GetArraySize(j), 0);
+    lua_Integer i = 1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      push_json(L, e);
+      lua_rawseti(L, -2, i++);
+    }
+  } else if (cJSON_IsObject(j)) {
+    lua_createtable(L, 0, 6);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      push_json(L, e);
+      lua_setfield(L, -2, e->string);
+    }
+  } else if (cJSON_IsString(j)) {
+    lua_pushstring(L, j->valuestring);
+  } else if (cJSON_IsBool(j)) {
+    lua_pushboolean(L, cJSON_IsTrue(j));
+  } else if (cJSON_IsNumber(j)) {
+    lua_pushnumber(L, j->valuedouble);
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+static int k_participants(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  if (c->result.json) push_json(L, c->result.json);
+  else lua_newtable(L);
+  return 1;
+}
+
+static int l_participants(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "participants");
+  return wait_for(L, "participants", dt_call_participants(c), k_participants);
+}
+
+static int action(lua_State *L, const char *prim, dt_action_t a, const char *arg) {
+  dt_call_t *c = check_own(L, 1, prim);
+  return wait_for(L, prim, dt_call_action(c, a, arg), k_reason);
+}
+
+static int l_mute(lua_State *L) { return action(L, "mute", DT_ACTION_MUTE, NULL); }
+static int l_unmute(lua_State *L) { return action(L, "unmute", DT_ACTION_UNMUTE, NULL); }
+static int l_mute_all(lua_State *L) { return action(L, "mute_all", DT_ACTION_MUTE_ALL, NULL); }
+static int l_cancel_media(lua_State *L) { return action(L, "cancel_media", DT_ACTION_CANCEL_MEDIA, NULL); }
+
+static int l_screen_sharing(lua_State *L) {
+  const char *role = luaL_checkstring(L, 2);
+  if (strcmp(role, "viewer") && strcmp(role, "sharer"))
+    return luaL_error(L, "call:screen_sharing: role must be \"viewer\" or \"sharer\", got '%s'", role);
+  return action(L, "screen_sharing", DT_ACTION_SCREEN_SHARING, role);
+}
+
+static int l_update_metadata(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  luaL_argcheck(L, n <= 4096, 2, "metadata longer than 4096 bytes");
+  return action(L, "update_metadata", DT_ACTION_UPDATE_METADATA, s);
+}
+
+static int l_send_dtmf(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  luaL_argcheck(L, n > 0 && n <= 64, 2, "tones must be 1 to 64 keys");
+  for (size_t i = 0; i < n; i++)
+    if (!valid_tone(s[i])) return luaL_error(L, "call:send_dtmf: '%c' is not a DTMF key (0-9 * # A-D)", s[i]);
+  return action(L, "send_dtmf", DT_ACTION_SEND_DTMF, s);
+}
+
+static int l_sleep(lua_State *L) {
+  dt_call_t *c = check_own(L, 1, "sleep");
+  double s = luaL_checknumber(L, 2);
+  luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds must be between 0 and 86400");
+  return wait_for(L, "sleep", dt_call_sleep(c, (uint64_t)(s * 1000)), k_none);
+}
+
+static int l_hangup(lua_State *L) {
+  dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
+  if (b->call == NULL) return 0; /* already gone: nothing to do */
+  if (self_call(L) != b->call) { /* a handle from dialtone.dial: hang it up without waiting */
+    int rc = dt_call_hangup_async(b->call);
+    if (rc < 0) return raise_rc(L, "hangup", rc);
+    return 0;
+  }
+  dt_call_t *c = check_own(L, 1, "hangup");
+  return wait_for(L, "hangup", dt_call_hangup(c), k_none);
+}
+
+/* ---------------------------------------------------------------- dialtone.dial */
+
+static int k_dial(lua_State *L, int status, lua_KContext ctx) {
+  dt_call_t *c = self_call(L);
+  if (c->result.err) return raise_result(L, c);
+  if (!c->result.new_call) return raise_hangup(L);
+  dt__lua_push_call(L, dt__lua_runtime(L), c->result.new_call);
+  return 1;
+}
+
+static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", NULL};
+static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest", NULL};
+static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
+
+static int l_dial(lua_State *L) {
+  dt_call_t *c = self_call(L);
+  if (!c) return luaL_error(L, "dialtone.dial can only be used from a call's flow");
+  if (!lua_isyieldable(L)) return luaL_error(L, "dialtone.dial cannot wait here; call it from the flow's own code");
+  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return raise_hangup(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  check_options(L, 1, "dialtone.dial", DIAL_OPTS);
+  dt_runtime_t *rt = dt__lua_runtime(L);
+  const char *flow = opt_str(L, 1, "dialtone.dial", "flow", NULL);
+  if (!flow) return luaL_error(L, "dialtone.dial: flow is required (the flow that runs the new call)");
+  if (dt_runtime_flow_version(rt, flow) == 0) return luaL_error(L, "dialtone.dial: no flow named '%s'", flow);
+  dt_graph_create_params_t p = {0};
+  p.subject = opt_str(L, 1, "dialtone.dial", "subject", NULL);
+  size_t n = 0;
+  dt_invitation_t *targets = NULL;
+  if (get_opt(L, 1, "targets") != LUA_TNIL) targets = check_invitations(L, -1, "dialtone.dial", &n, 25);
+  p.targets = targets;
+  p.target_count = n;
+  dt_identity_t organizer = {0};
+  if (get_opt(L, 1, "meeting") != LUA_TNIL) {
+    int m = lua_gettop(L);
+    if (!lua_istable(L, m)) return luaL_error(L, "dialtone.dial: meeting must be a table");
+    check_options(L, m, "dialtone.dial meeting", MEETING_KEYS);
+    int t = get_opt(L, m, "organizer");
+    if (t == LUA_TSTRING) {
+      p.meeting_organizer_id = lua_tostring(L, -1);
+    } else if (t == LUA_TTABLE) {
+      check_identity(L, -1, "dialtone.dial meeting.organizer", &organizer, NULL);
+      p.meeting_organizer_id = organizer.id;
+      p.meeting_organizer_tenant_id = organizer.tenant_id;
+    }
+    p.meeting_organizer_tenant_id = opt_str(L, m, "dialtone.dial", "tenant", p.meeting_organizer_tenant_id);
+    p.tenant_id = p.meeting_organizer_tenant_id;
+    p.meeting_join_id = opt_str(L, m, "dialtone.dial", "join_id", NULL);
+    p.meeting_passcode = opt_str(L, m, "dialtone.dial", "passcode", NULL);
+    p.meeting_token = opt_str(L, m, "dialtone.dial", "token", NULL);
+    t = get_opt(L, m, "guest");
+    if (t == LUA_TSTRING) {
+      p.guest_display_name = lua_tostring(L, -1);
+    } else if (t == LUA_TTABLE) {
+      p.guest_display_name = opt_str(L, -1, "dialtone.dial", "name", NULL);
+      p.guest_id = opt_str(L, -1, "dialtone.dial", "id", NULL);
+    }
+    if (!p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
+      return luaL_error(L, "dialtone.dial: meeting needs join_id (and passcode), token, or organizer");
+  }
+  if (get_opt(L, 1, "chat") != LUA_TNIL) {
+    int ch = lua_gettop(L);
+    if (!lua_istable(L, ch)) return luaL_error(L, "dialtone.dial: chat must be a table");
+    check_options(L, ch, "dialtone.dial chat", CHAT_KEYS);
+    p.chat_thread_id = opt_str(L, ch, "dialtone.dial", "thread", NULL);
+    p.chat_message_id = opt_str(L, ch, "dialtone.dial", "message", NULL);
+    p.chat_reply_chain_message_id = opt_str(L, ch, "dialtone.dial", "reply_chain", NULL);
+  }
+  if (n == 0 && !p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
+    return luaL_error(L, "dialtone.dial: give targets= (people to call) or meeting= (a meeting to join)");
+  char *to = NULL;
+  if (n > 0) {
+    const dt_identity_t *id = &targets[0].identity;
+    to = strcmp(id->kind, "phone") == 0 ? dt_xstrdup(id->id) : dt_xasprintf("%s:%s", id->kind, id->id ? id->id : "");
+  } else {
+    to = dt_xstrdup("meeting");
+  }
+  int rc = dt_call_dial(c, &p, flow, to);
+  free(to);
+  return wait_for(L, "dial", rc, k_dial);
+}
+
+static int l_log(lua_State *L) {
+  const char *level = luaL_checkstring(L, 1);
+  int lv = dt_log_level_from_name(level);
+  if (lv < 0 || lv == DT_LOG_OFF) return luaL_error(L, "dialtone.log: level must be debug, info, warn or error");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  int n = lua_gettop(L);
+  for (int i = 2; i <= n; i++) {
+    if (i > 2) luaL_addchar(&b, ' ');
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  dt_call_t *c = self_call(L);
+  dt_log((dt_log_level_t)lv, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  return 0;
+}
+
+static int l_print(lua_State *L) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1) luaL_addchar(&b, '\t');
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  dt_call_t *c = self_call(L);
+  dt_log(DT_LOG_INFO, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  return 0;
+}
+
+void dt__lua_dialtone_funcs(lua_State *L) {
+  lua_pushcfunction(L, l_dial);
+  lua_setfield(L, -2, "dial");
+  lua_pushcfunction(L, l_log);
+  lua_setfield(L, -2, "log");
+  lua_pushcfunction(L, l_print);
+  lua_setfield(L, -2, "print");
+}
+
+/* ---------------------------------------------------------------- the handle */
+
+static int call_index(lua_State *L) {
+  dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
+  const char *k = luaL_checkstring(L, 2);
+  /* methods first */
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  dt_call_t *c = b->call;
+  if (strcmp(k, "id") == 0) {
+    if (c) lua_pushstring(L, c->id);
+    else lua_pushnil(L);
+  } else if (strcmp(k, "from") == 0) {
+    lua_pushstring(L, c ? c->from : NULL);
+  } else if (strcmp(k, "to") == 0) {
+    lua_pushstring(L, c ? c->to : NULL);
+  } else if (strcmp(k, "direction") == 0) {
+    lua_pushstring(L, !c ? NULL : c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing");
+  } else if (strcmp(k, "flow") == 0) {
+    lua_pushstring(L, c ? c->flow : NULL);
+  } else if (strcmp(k, "state") == 0) {
+    lua_pushstring(L, c ? dt_call_state_name(c->state) : "terminated");
+  } else if (strcmp(k, "ended") == 0) {
+    lua_pushboolean(L, !c || dt_call_is_gone(c));
+  } else if (strcmp(k, "buffered_digits") == 0) {
+    lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
+  } else {
+    return luaL_error(L, "call has no field or method '%s'", k);
+  }
+  return 1;
+}
+
+static int call_newindex(lua_State *L) {
+  return luaL_error(L, "call handles are read-only (keep your own state in local variables)");
+}
+
+static int call_tostring(lua_State *L) {
+  dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
+  if (b->call) lua_pushfstring(L, "call %s", b->call->id);
+  else lua_pushstring(L, "call (ended)");
+  return 1;
+}
+
+static int call_eq(lua_State *L) {
+  dt_call_box_t *a = luaL_testudata(L, 1, DT_CALL_MT), *b = luaL_testudata(L, 2, DT_CALL_MT);
+  lua_pushboolean(L, a && b && a->call == b->call);
+  return 1;
+}
+
+static const luaL_Reg METHODS[] = {{"answer", l_answer},
+                                   {"reject", l_reject},
+                                   {"redirect", l_redirect},
+                                   {"play", l_play},
+                                   {"gather", l_gather},
+                                   {"record", l_record},
+                                   {"transfer", l_transfer},
+                                   {"invite", l_invite},
+                                   {"participants", l_participants},
+                                   {"mute", l_mute},
+                                   {"unmute", l_unmute},
+                                   {"mute_all", l_mute_all},
+                                   {"screen_sharing", l_screen_sharing},
+                                   {"update_metadata", l_update_metadata},
+                                   {"send_dtmf", l_send_dtmf},
+                                   {"cancel_media", l_cancel_media},
+                                   {"sleep", l_sleep},
+                                   {"hangup", l_hangup},
+                                   {NULL, NULL}};
+
+void dt__lua_call_open(lua_State *L) {
+  luaL_newmetatable(L, DT_ERROR_MT);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, DT_CALL_MT);
+  luaL_newlib(L, METHODS); /* the methods table (the prelude adds menu, on_hangup) */
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, call_index, 1);
+  lua_setfield(L, -3, "__index");
+  lua_pushcfunction(L, call_newindex);
+  lua_setfield(L, -3, "__newindex");
+  lua_pushcfunction(L, call_tostring);
+  lua_setfield(L, -3, "__tostring");
+  lua_pushcfunction(L, call_eq);
+  lua_setfield(L, -3, "__eq");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -3, "__metatable");
+  lua_remove(L, -2); /* leave the methods table */
+}

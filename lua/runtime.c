@@ -1,0 +1,625 @@
+/*
+ * runtime.c — the flow runtime (see runtime.h): the shared lua_State with a capped
+ * allocator, the embedded prelude, the flow registry with versions, the scheduler (the
+ * only caller of lua_resume, with a ready queue so resumes never nest), the per-resume
+ * instruction budget and the kill switch, and the glue between the call registry's hooks
+ * and the coroutines.
+ *
+ * Life of a call's coroutine: on_start creates it on the main state (lua_newthread,
+ * anchored with luaL_ref, the dt_call_t in its extra space, a count hook), pushes the
+ * prelude's runner, the call handle and the flow function, and queues it. The runner
+ * xpcalls the flow; each primitive yields; on_result queues the call again. When the
+ * runner returns (or an error escapes it, e.g. after a kill) the coroutine is closed and
+ * unanchored and core is told the flow is done. on_release (the call leaves the registry)
+ * closes a coroutine still alive (shutdown) and invalidates the call handle.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lualib.h>
+#include "dialtone/common.h"
+#include "dialtone/embedded.h"
+#include "dialtone/error.h"
+#include "dialtone/log.h"
+#include "rt_internal.h"
+
+#define HOOK_STEP 1000
+#define MAX_FLOW_BYTES (4u << 20)
+
+/* ---------------------------------------------------------------- allocator */
+
+static void kill_call(dt_lcall_t *lc, const char *reason);
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  dt_runtime_t *rt = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    rt->mem -= old;
+    return NULL;
+  }
+  if (nsize > old && rt->mem + (nsize - old) > rt->mem_limit) {
+    /* Lua collects garbage and tries once more before raising; the call running now is
+       the one asking, so it is the one stopped (pcall must not be able to keep it going). */
+    if (rt->running && !rt->running->killed) kill_call(rt->running, "memory limit exceeded");
+    return NULL;
+  }
+  void *p = realloc(ptr, nsize);
+  if (p == NULL) return NULL;
+  rt->mem = rt->mem - old + nsize;
+  return p;
+}
+
+dt_runtime_t *dt__lua_runtime(lua_State *L) {
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  return ud;
+}
+
+size_t dt_runtime_memory(const dt_runtime_t *rt) { return rt->mem; }
+size_t dt_runtime_active(const dt_runtime_t *rt) { return rt->active; }
+
+/* ---------------------------------------------------------------- budget */
+
+static void count_hook(lua_State *L, lua_Debug *ar) {
+  dt_runtime_t *rt = dt__lua_runtime(L);
+  if (rt->loading) {
+    rt->load_used += HOOK_STEP;
+    if (rt->load_used > rt->o.instruction_budget) luaL_error(L, "top-level code exceeded the instruction budget");
+    return;
+  }
+  dt_call_t *c = *(dt_call_t **)lua_getextraspace(L);
+  dt_lcall_t *lc = c ? c->rt : NULL;
+  if (!lc) return;
+  if (lc->killed) {
+    luaL_error(L, "flow stopped: %s", lc->kill_reason);
+    return;
+  }
+  lc->used += HOOK_STEP;
+  if (lc->used > rt->o.instruction_budget) {
+    kill_call(lc, "instruction budget exceeded (runaway loop?)");
+    luaL_error(L, "flow stopped: %s", lc->kill_reason);
+  }
+}
+
+/* After a kill every instruction raises, so neither pcall nor a message handler can keep
+   the flow alive (Redis switches to a line hook for the same reason). */
+static void kill_call(dt_lcall_t *lc, const char *reason) {
+  lc->killed = true;
+  lc->kill_reason = reason;
+  if (lc->co) lua_sethook(lc->co, count_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
+}
+
+/* ---------------------------------------------------------------- flows */
+
+static uint64_t fnv(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+
+static dt_flow_t *flow_find(dt_runtime_t *rt, const char *name) {
+  for (dt_flow_t *f = rt->flows; f; f = f->next)
+    if (strcmp(f->name, name) == 0) return f;
+  return NULL;
+}
+
+static void version_unref(dt_runtime_t *rt, dt_flow_version_t *v) {
+  if (--v->refs > 0) return;
+  if (rt->L) luaL_unref(rt->L, LUA_REGISTRYINDEX, v->fn_ref);
+  free(v);
+}
+
+unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name) {
+  dt_flow_t *f = flow_find(rt, name);
+  return f && f->current ? f->current->version : 0;
+}
+
+static int traceback_msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) msg = luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static bool valid_flow_name(const char *s, size_t n) {
+  if (n == 0 || n > 64) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* Compiles text as flow `name` in its own sandboxed _ENV, runs its top level under the
+   budget, and leaves a new version as the flow's current one. */
+static int compile_flow(dt_runtime_t *rt, const char *name, const char *chunkname, const char *text, size_t len,
+                        uint64_t hash, char *err, size_t errlen) {
+  lua_State *L = rt->L;
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, traceback_msgh);
+  int msgh = lua_gettop(L);
+  int rc = 0;
+  if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "%s", lua_tostring(L, -1));
+    goto out;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->make_env_ref);
+  lua_pushstring(L, name);
+  if (lua_pcall(L, 1, 1, msgh) != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "cannot make the sandbox for %s: %s", name, lua_tostring(L, -1));
+    goto out;
+  }
+  if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1); /* a chunk without _ENV uses no globals */
+  rt->loading = true;
+  rt->load_used = 0;
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  int st = lua_pcall(L, 0, 1, msgh);
+  lua_sethook(L, NULL, 0, 0);
+  rt->loading = false;
+  if (st != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    goto out;
+  }
+  if (!lua_isfunction(L, -1)) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "%s: the flow must return function(call), it returned %s", chunkname + 1,
+                   luaL_typename(L, -1));
+    goto out;
+  }
+  dt_flow_t *f = flow_find(rt, name);
+  if (!f) {
+    f = dt_xcalloc(1, sizeof *f);
+    f->name = dt_xstrdup(name);
+    f->next = rt->flows;
+    rt->flows = f;
+  }
+  dt_flow_version_t *v = dt_xcalloc(1, sizeof *v);
+  v->flow = f;
+  v->version = ++f->versions;
+  v->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  v->refs = 1;
+  if (f->current) version_unref(rt, f->current);
+  f->current = v;
+  f->hash = hash;
+  dt_log(DT_LOG_INFO, NULL, "flow %s: version %u loaded", name, v->version);
+out:
+  lua_settop(L, top);
+  return rc;
+}
+
+int dt_runtime_load_flow(dt_runtime_t *rt, const char *name, const char *text, size_t len, char *err, size_t errlen) {
+  if (!valid_flow_name(name, strlen(name))) return dt_seterr(err, errlen, DT_EINVAL, "bad flow name '%s'", name);
+  char chunk[96];
+  snprintf(chunk, sizeof chunk, "@%s.lua", name);
+  int rc = compile_flow(rt, name, chunk, text, len, fnv(text, len), err, errlen);
+  if (rc == 0) {
+    dt_flow_t *f = flow_find(rt, name);
+    f->mtime_ns = 0;
+    f->size = -1;
+  }
+  return rc;
+}
+
+int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t errlen) {
+  unsigned loaded = 0, failed = 0;
+  DIR *d = opendir(rt->flows_dir);
+  if (!d) return dt_seterr(err, errlen, DT_ENOENT, "cannot open flows directory %s: %s", rt->flows_dir, strerror(errno));
+  for (dt_flow_t *f = rt->flows; f; f = f->next) f->seen = false;
+  bool first_err = true;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    const char *fn = de->d_name;
+    size_t n = strlen(fn);
+    if (fn[0] == '.' || n < 5 || strcmp(fn + n - 4, ".lua") != 0) continue;
+    char name[72];
+    if (!valid_flow_name(fn, n - 4)) {
+      dt_log(DT_LOG_WARN, NULL, "%s/%s: not a valid flow name (letters, digits, _ and -); skipped", rt->flows_dir, fn);
+      continue;
+    }
+    memcpy(name, fn, n - 4);
+    name[n - 4] = '\0';
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", rt->flows_dir, fn);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    dt_flow_t *f = flow_find(rt, name);
+    if (f) f->seen = true;
+    if (f && f->current && f->mtime_ns == mtime && f->size == (int64_t)st.st_size) continue;
+    char *text = NULL;
+    size_t len = 0;
+    if (dt_read_file(path, MAX_FLOW_BYTES, &text, &len) != 0) {
+      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read", path);
+      failed++;
+      continue;
+    }
+    uint64_t h = fnv(text, len);
+    if (f && f->current && f->hash == h) { /* touched, not changed */
+      f->mtime_ns = mtime;
+      f->size = (int64_t)st.st_size;
+      free(text);
+      continue;
+    }
+    char chunk[1100], msg[1024];
+    snprintf(chunk, sizeof chunk, "@%s", path);
+    int rc = compile_flow(rt, name, chunk, text, len, h, msg, sizeof msg);
+    free(text);
+    if (rc < 0) {
+      dt_log(DT_LOG_ERROR, NULL, "flow %s not loaded: %s", name, msg);
+      if (first_err && err) snprintf(err, errlen, "%s", msg);
+      first_err = false;
+      failed++;
+      continue;
+    }
+    f = flow_find(rt, name);
+    f->seen = true;
+    f->mtime_ns = mtime;
+    f->size = (int64_t)st.st_size;
+    loaded++;
+  }
+  closedir(d);
+  for (dt_flow_t *f = rt->flows; f; f = f->next) {
+    if (f->seen || !f->current || f->size < 0) continue; /* size < 0: loaded from text */
+    dt_log(DT_LOG_INFO, NULL, "flow %s: file removed; new calls can no longer use it", f->name);
+    version_unref(rt, f->current);
+    f->current = NULL;
+  }
+  if (failed_out) *failed_out = failed;
+  return (int)loaded;
+}
+
+/* ---------------------------------------------------------------- scheduler */
+
+dt_lcall_t *dt__lcall_get(dt_runtime_t *rt, dt_call_t *call) {
+  dt_lcall_t *lc = call->rt;
+  if (lc) return lc;
+  lc = dt_xcalloc(1, sizeof *lc);
+  lc->rt = rt;
+  lc->call = call;
+  lc->co_ref = LUA_NOREF;
+  lc->ud_ref = LUA_NOREF;
+  call->rt = lc;
+  return lc;
+}
+
+static void ready_remove(dt_runtime_t *rt, dt_lcall_t *lc) {
+  if (!lc->ready) return;
+  dt_lcall_t **pp = &rt->ready_head, *prev = NULL;
+  while (*pp && *pp != lc) {
+    prev = *pp;
+    pp = &(*pp)->ready_next;
+  }
+  if (*pp) {
+    *pp = lc->ready_next;
+    if (rt->ready_tail == lc) rt->ready_tail = prev;
+  }
+  lc->ready = false;
+  lc->ready_next = NULL;
+}
+
+static void close_co(dt_runtime_t *rt, dt_lcall_t *lc) {
+  if (!lc->co) return;
+  lua_State *co = lc->co;
+  lua_sethook(co, NULL, 0, 0);
+  lua_resetthread(co); /* runs pending <close> variables of a suspended flow */
+  *(dt_call_t **)lua_getextraspace(co) = NULL;
+  luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->co_ref);
+  lc->co_ref = LUA_NOREF;
+  lc->co = NULL;
+  rt->active--;
+}
+
+static void drain(dt_runtime_t *rt);
+
+static void schedule(dt_runtime_t *rt, dt_lcall_t *lc) {
+  if (!lc->ready) {
+    lc->ready = true;
+    lc->ready_next = NULL;
+    if (rt->ready_tail) rt->ready_tail->ready_next = lc;
+    else rt->ready_head = lc;
+    rt->ready_tail = lc;
+  }
+  if (rt->depth == 0) drain(rt);
+}
+
+/* First line of a traceback, for the CDR. */
+static void first_line(const char *msg, char *out, size_t outlen) {
+  size_t n = strcspn(msg, "\n");
+  if (n >= outlen) n = outlen - 1;
+  memcpy(out, msg, n);
+  out[n] = '\0';
+}
+
+/* The flow is over: close the coroutine and tell core (which may release the call). */
+static void finish(dt_runtime_t *rt, dt_lcall_t *lc, dt_outcome_t outcome, const char *message) {
+  dt_call_t *c = lc->call;
+  close_co(rt, lc);
+  lc->done = true;
+  if (lc->ver) {
+    version_unref(rt, lc->ver);
+    lc->ver = NULL;
+  }
+  char shortmsg[512] = "";
+  const char *prompt = NULL;
+  char uri[1024];
+  if (outcome == DT_OUTCOME_ERROR) {
+    dt_log(DT_LOG_ERROR, c->id, "flow %s failed: %s", c->flow ? c->flow : "?", message ? message : "error");
+    first_line(message ? message : "error", shortmsg, sizeof shortmsg);
+    if (rt->o.metrics) dt_metrics_inc(rt->o.metrics, "dt_flow_errors_total", NULL);
+    if (!dt_call_is_gone(c) && dt__prompt_exists(rt, "error")) {
+      snprintf(uri, sizeof uri, "%s/error.wav", rt->prompts_base_url);
+      prompt = uri;
+    }
+  }
+  dt_call_flow_done(c, outcome, shortmsg[0] ? shortmsg : NULL, prompt);
+}
+
+static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
+  lua_State *co = lc->co;
+  dt_call_t *c = lc->call;
+  if (!co || lc->done) return;
+  int nargs = lc->nargs, nres = 0;
+  lc->nargs = 0;
+  lc->used = 0;
+  rt->depth++;
+  rt->running = lc;
+  int st = lua_resume(co, NULL, nargs, &nres);
+  rt->running = NULL;
+  rt->depth--;
+  if (st == LUA_YIELD) {
+    lua_pop(co, nres);
+    if (c->wait == DT_WAIT_NONE && !lc->ready) /* cannot happen: every yield is a primitive's */
+      finish(rt, lc, DT_OUTCOME_ERROR, "the flow yielded outside a primitive");
+    return;
+  }
+  if (st == LUA_OK) {
+    const char *outcome = nres >= 2 ? lua_tostring(co, -nres) : NULL;
+    const char *msg = nres >= 2 ? lua_tostring(co, -nres + 1) : NULL;
+    char *copy = msg ? dt_xstrdup(msg) : NULL;
+    dt_outcome_t o = DT_OUTCOME_COMPLETED;
+    if (outcome && strcmp(outcome, "hangup") == 0) o = DT_OUTCOME_HANGUP;
+    else if (outcome && strcmp(outcome, "error") == 0) o = DT_OUTCOME_ERROR;
+    if (lc->killed) { /* killed in the very last instructions */
+      o = DT_OUTCOME_ERROR;
+      free(copy);
+      copy = dt_xasprintf("flow stopped: %s", lc->kill_reason);
+    }
+    lua_settop(co, 0);
+    finish(rt, lc, o, copy);
+    free(copy);
+    return;
+  }
+  /* An error escaped the runner: a kill (budget, memory) or a failure in the runner. */
+  const char *msg = lua_tostring(co, -1);
+  char *tb;
+  if (lc->killed) {
+    tb = dt_xasprintf("flow stopped: %s", lc->kill_reason);
+  } else {
+    luaL_traceback(rt->L, co, msg ? msg : "(error object is not a string)", 0);
+    tb = dt_xstrdup(lua_tostring(rt->L, -1));
+    lua_pop(rt->L, 1);
+  }
+  finish(rt, lc, DT_OUTCOME_ERROR, tb);
+  free(tb);
+}
+
+static void drain(dt_runtime_t *rt) {
+  rt->depth++; /* whatever happens below queues instead of nesting */
+  dt_lcall_t *lc;
+  while ((lc = rt->ready_head) != NULL) {
+    rt->ready_head = lc->ready_next;
+    if (!rt->ready_head) rt->ready_tail = NULL;
+    lc->ready = false;
+    lc->ready_next = NULL;
+    rt->depth--;
+    run(rt, lc);
+    rt->depth++;
+  }
+  rt->depth--;
+}
+
+int dt_runtime_on_start(dt_call_t *c, void *ud) {
+  dt_runtime_t *rt = ud;
+  if (rt->closing) return DT_ECLOSED;
+  dt_flow_t *f = c->flow ? flow_find(rt, c->flow) : NULL;
+  if (!f || !f->current) return DT_ENOENT;
+  lua_State *L = rt->L;
+  if (!lua_checkstack(L, 8)) return DT_ENOMEM;
+  dt_lcall_t *lc = dt__lcall_get(rt, c);
+  if (lc->co || lc->done) return DT_EBUSY;
+  lc->ver = f->current;
+  lc->ver->refs++;
+  c->flow_version = lc->ver->version;
+  lua_State *co = lua_newthread(L);
+  lc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lc->co = co;
+  rt->active++;
+  *(dt_call_t **)lua_getextraspace(co) = c;
+  lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->run_ref);
+  dt__lua_push_call(L, rt, c);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ver->fn_ref);
+  lua_xmove(L, co, 3);
+  lc->nargs = 2;
+  schedule(rt, lc);
+  return 0;
+}
+
+void dt_runtime_on_result(dt_call_t *c, void *ud) {
+  dt_runtime_t *rt = ud;
+  dt_lcall_t *lc = c->rt;
+  if (!lc || !lc->co || lc->done) return;
+  schedule(rt, lc);
+}
+
+void dt_runtime_on_release(dt_call_t *c, void *ud) {
+  dt_runtime_t *rt = ud;
+  dt_lcall_t *lc = c->rt;
+  if (!lc) return;
+  ready_remove(rt, lc);
+  if (lc->co) close_co(rt, lc);
+  if (lc->ver) {
+    version_unref(rt, lc->ver);
+    lc->ver = NULL;
+  }
+  if (lc->ud_ref != LUA_NOREF) {
+    lua_rawgeti(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
+    dt_call_box_t *b = lua_touserdata(rt->L, -1);
+    if (b) b->call = NULL;
+    lua_pop(rt->L, 1);
+    luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
+  }
+  c->rt = NULL;
+  free(lc);
+}
+
+/* ---------------------------------------------------------------- state */
+
+static void warnf(void *ud, const char *msg, int tocont) {
+  (void)ud;
+  (void)tocont;
+  dt_log(DT_LOG_WARN, NULL, "lua: %s", msg);
+}
+
+static int l_prompt_exists(lua_State *L) {
+  lua_pushboolean(L, dt__prompt_exists(dt__lua_runtime(L), luaL_checkstring(L, 1)));
+  return 1;
+}
+
+/* require(name) for flows: Lua source from {flows_dir}/lib/NAME.lua (no C modules). */
+static int l_lib_source(lua_State *L) {
+  dt_runtime_t *rt = dt__lua_runtime(L);
+  size_t n;
+  const char *name = luaL_checklstring(L, 1, &n);
+  for (size_t i = 0; i < n; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+          (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+      return luaL_error(L, "require: bad module name '%s' (letters, digits and _)", name);
+  if (n == 0 || n > 64) return luaL_error(L, "require: bad module name");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/lib/%s.lua", rt->flows_dir, name);
+  char *text = NULL;
+  size_t len = 0;
+  if (dt_read_file(path, MAX_FLOW_BYTES, &text, &len) != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "module '%s' not found (looked for %s)", name, path);
+    return 2;
+  }
+  lua_pushlstring(L, text, len);
+  lua_pushfstring(L, "@%s", path);
+  free(text);
+  return 2;
+}
+
+static int l_is_error_mt(lua_State *L) {
+  luaL_getmetatable(L, DT_ERROR_MT);
+  lua_getmetatable(L, 1);
+  lua_pushboolean(L, lua_rawequal(L, -1, -2));
+  return 1;
+}
+
+static int load_embedded(lua_State *L, const char *name, char *err, size_t errlen) {
+  const dt_embedded_file_t *f = dt_embedded_find(name);
+  if (!f) return dt_seterr(err, errlen, DT_ENOENT, "embedded %s.lua is missing", name);
+  char chunk[64];
+  snprintf(chunk, sizeof chunk, "=%s", name);
+  if (luaL_loadbufferx(L, f->data, f->len, chunk, "t") != LUA_OK)
+    return dt_seterr(err, errlen, DT_ELUA, "%s", lua_tostring(L, -1));
+  return 0;
+}
+
+int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *err, size_t errlen) {
+  if (!opts->flows_dir || !opts->prompts_base_url)
+    return dt_seterr(err, errlen, DT_EINVAL, "flows_dir and prompts_base_url are required");
+  dt_runtime_t *rt = dt_xcalloc(1, sizeof *rt);
+  rt->o = *opts;
+  rt->flows_dir = dt_xstrdup(opts->flows_dir);
+  rt->prompts_dir = opts->prompts_dir ? dt_xstrdup(opts->prompts_dir) : NULL;
+  size_t bl = strlen(opts->prompts_base_url);
+  while (bl > 0 && opts->prompts_base_url[bl - 1] == '/') bl--;
+  rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
+  if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
+  rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
+  lua_State *L = lua_newstate(l_alloc, rt);
+  if (!L) {
+    dt_runtime_free(rt);
+    return dt_seterr(err, errlen, DT_ENOMEM, "cannot create the Lua state");
+  }
+  rt->L = L;
+  *(dt_call_t **)lua_getextraspace(L) = NULL;
+  lua_setwarnf(L, warnf, rt);
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},   {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_OSLIBNAME, luaopen_os},
+                                  {LUA_DBLIBNAME, luaopen_debug}};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(libs); i++) {
+    luaL_requiref(L, libs[i].name, libs[i].func, 1);
+    lua_pop(L, 1);
+  }
+  /* string.dump makes binary chunks; nothing in dialtone needs it. */
+  lua_getglobal(L, LUA_STRLIBNAME);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+
+  int rc;
+  dt__lua_call_open(L); /* methods */
+  lua_createtable(L, 0, 8); /* internals */
+  lua_pushcfunction(L, l_prompt_exists);
+  lua_setfield(L, -2, "prompt_exists");
+  lua_pushcfunction(L, l_lib_source);
+  lua_setfield(L, -2, "lib_source");
+  lua_pushcfunction(L, l_is_error_mt);
+  lua_setfield(L, -2, "is_error");
+  lua_createtable(L, 0, 4);
+  dt__lua_dialtone_funcs(L);
+  lua_setfield(L, -2, "dialtone");
+  if ((rc = load_embedded(L, "api_schema", err, errlen)) != 0) goto fail;
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "api_schema: %s", lua_tostring(L, -1));
+    goto fail;
+  }
+  lua_setfield(L, -2, "schema");
+  if ((rc = load_embedded(L, "prelude", err, errlen)) != 0) goto fail;
+  lua_insert(L, -3); /* prelude, methods, internals */
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "prelude: %s", lua_tostring(L, -1));
+    goto fail;
+  }
+  if (!lua_istable(L, -1)) {
+    rc = dt_seterr(err, errlen, DT_ELUA, "prelude did not return its table");
+    goto fail;
+  }
+  lua_getfield(L, -1, "run");
+  rt->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_getfield(L, -1, "make_env");
+  rt->make_env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  rt->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_settop(L, 0);
+  *out = rt;
+  return 0;
+fail:
+  dt_runtime_free(rt);
+  return rc;
+}
+
+void dt_runtime_free(dt_runtime_t *rt) {
+  if (!rt) return;
+  rt->closing = true;
+  for (dt_flow_t *f = rt->flows; f;) {
+    dt_flow_t *next = f->next;
+    if (f->current) version_unref(rt, f->current);
+    free(f->name);
+    free(f);
+    f = next;
+  }
+  if (rt->L) lua_close(rt->L);
+  free(rt->flows_dir);
+  free(rt->prompts_dir);
+  free(rt->prompts_base_url);
+  free(rt);
+}
