@@ -297,6 +297,14 @@ static void established(emu_call_t *c) {
   cJSON_AddStringToObject(ms, "audio", "active");
   cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
   cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
+  const cJSON *am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
+  if (am == NULL) {
+    /* what the call ended up with: the answer's acceptedModalities, else what was requested */
+    const cJSON *rm = dt__emu_json_get(c->res, "requestedModalities");
+    cJSON_AddItemToObject(c->res, "activeModalities", cJSON_IsArray(rm) ? cJSON_Duplicate(rm, 1) : cJSON_CreateArray());
+    am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
+  }
+  cJSON_AddItemToObject(f, "activeModalities", cJSON_Duplicate(am, 1));
   dt__emu_notify_call(c, "updated", f, "established");
 }
 
@@ -322,7 +330,8 @@ static void on_answer_timeout(dt__emu_ev_t *ev) {
 }
 
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const char *bot_url,
-                             const emu_script_t *script, const char *tenant_id) {
+                             const emu_script_t *script, const char *tenant_id,
+                             const cJSON *modalities) {
   emu_call_t *c = dt__emu_call_new(emu, true);
   c->callback_uri = dt_xstrdup(bot_url);
   const char *rid = dt__emu_identity_id(from, NULL);
@@ -351,8 +360,12 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   cJSON_AddStringToObject(t0, "@odata.type", "#microsoft.graph.invitationParticipantInfo");
   cJSON_AddItemToObject(t0, "identity", cJSON_Duplicate(to, 1));
   cJSON_AddItemToArray(tg, t0);
-  cJSON *mods = cJSON_AddArrayToObject(r, "requestedModalities");
-  cJSON_AddItemToArray(mods, cJSON_CreateString("audio"));
+  if (cJSON_IsArray(modalities)) {
+    cJSON_AddItemToObject(r, "requestedModalities", cJSON_Duplicate(modalities, 1));
+  } else {
+    cJSON *mods = cJSON_AddArrayToObject(r, "requestedModalities");
+    cJSON_AddItemToArray(mods, cJSON_CreateString("audio"));
+  }
   cJSON_AddStringToObject(r, "tenantId", tenant_id ? tenant_id : emu->tenant_id);
   cJSON_AddStringToObject(r, "myParticipantId", c->my_pid);
   cJSON *ic = cJSON_AddObjectToObject(r, "incomingContext");

@@ -511,7 +511,19 @@ static void place_call(dt_emulator_t *emu, dt_http_request_t *req) {
     return;
   }
   const char *tenant = dt__emu_json_str(body, "tenant_id");
-  emu_call_t *c = dt__emu_incoming(emu, from, to, bot, &script, tenant);
+  const cJSON *mods = cJSON_GetObjectItemCaseSensitive(body, "modalities");
+  bool mods_ok = mods == NULL || (cJSON_IsArray(mods) && cJSON_GetArraySize(mods) <= 8);
+  const cJSON *mit;
+  cJSON_ArrayForEach(mit, mods) if (!cJSON_IsString(mit)) mods_ok = false;
+  if (!mods_ok) {
+    dt__emu_script_free(&script);
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    cJSON_Delete(body);
+    bad(req, "\"modalities\" must be an array of strings such as \"audio\"%s", "");
+    return;
+  }
+  emu_call_t *c = dt__emu_incoming(emu, from, to, bot, &script, tenant, mods);
   dt__emu_script_free(&script);
   cJSON_Delete(from);
   cJSON_Delete(to);

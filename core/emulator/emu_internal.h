@@ -380,7 +380,7 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
 /* Places an incoming call to the bot (control API). */
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity,
                              const char *bot_url, const emu_script_t *script,
-                             const char *tenant_id);
+                             const char *tenant_id, const cJSON *modalities);
 /* Outgoing call from the bot (Graph create). body is the request (consumed). */
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri);
 void dt__emu_answer(emu_call_t *c, const char *callback_uri);
