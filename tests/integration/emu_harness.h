@@ -268,6 +268,7 @@ typedef struct {
   const char *odata;   /* resourceData @odata.type substring, NULL = any */
   int from;            /* search from this index */
   int found;           /* out */
+  const char *member;  /* resourceData must have this member, NULL = any */
 } h_match_t;
 
 static bool h_note_matches(const h_note_t *n, const h_match_t *m) {
@@ -275,6 +276,7 @@ static bool h_note_matches(const h_note_t *n, const h_match_t *m) {
   if (m->change && strcmp(h_note_change(n), m->change) != 0) return false;
   if (m->state && strcmp(h_note_str(n, "state"), m->state) != 0) return false;
   if (m->odata && !strstr(h_note_str(n, "@odata.type"), m->odata)) return false;
+  if (m->member && !cJSON_GetObjectItem(h_note_data(n), m->member)) return false;
   return true;
 }
 
@@ -291,7 +293,14 @@ static bool h_has_note(harness_t *h, void *arg) {
 /* Waits (at most 10 s) for a notification; returns its index or -1. */
 static int h_wait_note(harness_t *h, const char *call_id, const char *change, const char *state,
                        const char *odata, int from) {
-  h_match_t m = {call_id, change, state, odata, from, -1};
+  h_match_t m = {call_id, change, state, odata, from, -1, NULL};
+  if (!h_run_until(h, h_has_note, &m, 10000)) return -1;
+  return m.found;
+}
+
+/* Waits for a tone notification (an update of the call with toneInfo); index or -1. */
+static int h_wait_tone(harness_t *h, const char *call_id, int from) {
+  h_match_t m = {call_id, "updated", NULL, NULL, from, -1, "toneInfo"};
   if (!h_run_until(h, h_has_note, &m, 10000)) return -1;
   return m.found;
 }
@@ -338,6 +347,77 @@ static bool h_verify_note(harness_t *h, const dt_jwks_t *set, const h_note_t *n,
   }
   cJSON_Delete(claims);
   return ok;
+}
+
+/* ---- common steps ---- */
+/* Places an incoming call through the control API; returns its id (caller frees) or NULL. */
+static char *h_place(harness_t *h, const char *json) {
+  h_resp_t r = h_req(h, "POST", "/emulator/calls", json ? json : "{}", "", NULL);
+  char *id = NULL;
+  if (r.status == 201 && cJSON_IsString(cJSON_GetObjectItem(r.json, "id")))
+    id = dt_xstrdup(cJSON_GetObjectItem(r.json, "id")->valuestring);
+  else
+    fprintf(stderr, "  place call: %d %s\n", r.status, r.body ? r.body : "");
+  h_resp_free(&r);
+  return id;
+}
+
+/* POST {E}/v1.0/communications/calls/{id}/{action} with body (NULL = empty). */
+static h_resp_t h_action(harness_t *h, const char *id, const char *action, const char *body) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1.0/communications/calls/%s/%s", id, action);
+  return h_req(h, "POST", path, body, NULL, NULL);
+}
+
+/* Answers and waits for the established notification; false on any failure. */
+static bool h_answer(harness_t *h, const char *id) {
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"callbackUri\":\"%s\",\"acceptedModalities\":[\"audio\"],\"mediaConfig\":"
+           "{\"@odata.type\":\"#microsoft.graph.serviceHostedMediaConfig\"}}",
+           h->bot_url);
+  h_resp_t r = h_action(h, id, "answer", body);
+  bool ok = r.status == 202;
+  h_resp_free(&r);
+  return ok && h_wait_note(h, id, "updated", "established", NULL, 0) >= 0;
+}
+
+/* A prompt body for one WAV served by the test bot that lasts ms. */
+static char *h_prompt_body(harness_t *h, const char *name, int ms, const char *extra) {
+  char *url = dt_xasprintf("%.*s/prompts/%s_%d.wav", (int)(strlen(h->bot_url) - strlen("/api/calls")),
+                           h->bot_url, name, ms);
+  char *b = dt_xasprintf("{\"prompts\":[{\"@odata.type\":\"#microsoft.graph.mediaPrompt\",\"mediaInfo\":"
+                         "{\"@odata.type\":\"#microsoft.graph.mediaInfo\",\"uri\":\"%s\"}}]%s%s}",
+                         url, extra ? "," : "", extra ? extra : "");
+  free(url);
+  return b;
+}
+
+static const char *h_json_str(const cJSON *o, const char *name) {
+  const cJSON *v = cJSON_GetObjectItem(o, name);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The call's timeline from the control API (caller deletes). */
+static cJSON *h_timeline(harness_t *h, const char *id) {
+  char path[256];
+  snprintf(path, sizeof path, "/emulator/calls/%s/timeline", id);
+  h_resp_t r = h_req(h, "GET", path, NULL, "", NULL);
+  cJSON *j = r.json;
+  r.json = NULL;
+  h_resp_free(&r);
+  return j;
+}
+
+/* The first timeline entry of kind (and, if given, with field == value), or NULL. */
+static const cJSON *h_tl_find(const cJSON *tl, const char *kind, const char *field, const char *value) {
+  const cJSON *e;
+  cJSON_ArrayForEach(e, cJSON_GetObjectItem(tl, "entries")) {
+    if (strcmp(h_json_str(e, "kind"), kind) != 0) continue;
+    if (field && strcmp(h_json_str(e, field), value) != 0) continue;
+    return e;
+  }
+  return NULL;
 }
 
 /* ---- teardown ---- */
