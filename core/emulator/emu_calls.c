@@ -317,7 +317,7 @@ static void notify_establishing(emu_call_t *c) {
 
 void dt__emu_party_joined(emu_call_t *c) {
   c->remote_joined = true;
-  dt__emu_script_trigger(c, EMU_ON_ESTABLISHED, NULL, NULL);
+  dt__emu_script_trigger(c, EMU_ON_ESTABLISHED, NULL, NULL, dt__emu_sched_now(&c->emu->sim));
 }
 
 /* ------------------------------------------------------------------ incoming */

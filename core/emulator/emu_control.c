@@ -292,7 +292,7 @@ cJSON *dt__emu_script_json(const emu_script_t *s) {
   return arr;
 }
 
-static void on_script_tone(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i); }
+static void on_script_tone(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i, ev->due); }
 
 static void on_script_hangup(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
@@ -300,7 +300,7 @@ static void on_script_hangup(dt__emu_ev_t *ev) {
   dt__emu_hangup_by_remote(c);
 }
 
-static void script_arm(emu_call_t *c);
+static void script_arm_at(emu_call_t *c, uint64_t from);
 
 static void on_step_fire(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
@@ -310,25 +310,26 @@ static void on_step_fire(dt__emu_ev_t *ev) {
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddNumberToObject(tl, "step", (double)c->step);
   dt__emu_timeline(c, "script_step", tl);
-  int64_t t = 0;
+  uint64_t t = ev->due;
   if (st->tones) {
     for (const char *p = st->tones; *p; p++) {
-      dt__emu_ev_t *tev = dt__emu_at(&c->emu->sim, c, t, on_script_tone);
+      dt__emu_ev_t *tev = dt__emu_at_abs(&c->emu->sim, c, t, on_script_tone);
       tev->i = *p;
-      t += st->gap_ms;
+      t += (uint64_t)st->gap_ms;
     }
   }
-  if (st->speak_ms > 0) dt__emu_caller_speak(c, st->speak_ms);
-  if (st->hangup) dt__emu_at(&c->emu->sim, c, t, on_script_hangup);
-  script_arm(c);
+  if (st->speak_ms > 0) dt__emu_caller_speak(c, st->speak_ms, ev->due);
+  if (st->hangup) dt__emu_at_abs(&c->emu->sim, c, t, on_script_hangup);
+  script_arm_at(c, ev->due);
 }
 
-static void script_arm(emu_call_t *c) {
+/* Arms the current step; a step without a trigger runs after_ms after `from`. */
+static void script_arm_at(emu_call_t *c, uint64_t from) {
   c->step_waiting = false;
   if (c->step >= c->script.n || c->ended) return;
   const emu_step_t *st = &c->script.steps[c->step];
   if (st->on == EMU_ON_NONE) {
-    c->step_timer = dt__emu_at(&c->emu->sim, c, st->after_ms, on_step_fire);
+    c->step_timer = dt__emu_at_abs(&c->emu->sim, c, from + (uint64_t)st->after_ms, on_step_fire);
   } else {
     c->step_waiting = true;
   }
@@ -336,16 +337,16 @@ static void script_arm(emu_call_t *c) {
 
 void dt__emu_script_start(emu_call_t *c) {
   c->step = 0;
-  script_arm(c);
+  script_arm_at(c, dt__emu_sched_now(&c->emu->sim));
 }
 
-void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url) {
+void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url, uint64_t at) {
   if (!c->step_waiting || c->step >= c->script.n || c->ended) return;
   const emu_step_t *st = &c->script.steps[c->step];
   if (st->on != on) return;
   if (st->match && !((name && strstr(name, st->match)) || (url && strstr(url, st->match)))) return;
   c->step_waiting = false;
-  c->step_timer = dt__emu_at(&c->emu->sim, c, st->after_ms, on_step_fire);
+  c->step_timer = dt__emu_at_abs(&c->emu->sim, c, at + (uint64_t)st->after_ms, on_step_fire);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -840,7 +841,7 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
       int64_t t = 0;
       for (const char *q = tones; *q; q++) {
         if (t == 0) {
-          dt__emu_caller_tone(c, *q); /* the first key now: the response then tells it happened */
+          dt__emu_caller_tone(c, *q, 0); /* the first key now: the response then tells it happened */
         } else {
           dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, t, on_script_tone);
           ev->i = *q;
@@ -858,7 +859,7 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
         bad(req, "\"seconds\" must be a number above 0 and at most 3600%s", "");
         return;
       }
-      dt__emu_caller_speak(c, (int64_t)llround(s->valuedouble * 1000.0));
+      dt__emu_caller_speak(c, (int64_t)llround(s->valuedouble * 1000.0), 0);
       cJSON_Delete(body);
       respond_ok(req, call_summary(c));
       return;

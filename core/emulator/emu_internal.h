@@ -81,6 +81,8 @@ uint64_t dt__emu_sched_now(const dt__emu_sched_t *s);
 void dt__emu_sched_set_scale(dt__emu_sched_t *s, double scale);
 /* Schedules fn after delay ms of this clock; call (may be NULL) owns the event. */
 dt__emu_ev_t *dt__emu_at(dt__emu_sched_t *s, emu_call_t *call, int64_t delay, dt__emu_ev_fn fn);
+/* Same at an absolute time of this clock (a time already past fires on the next turn). */
+dt__emu_ev_t *dt__emu_at_abs(dt__emu_sched_t *s, emu_call_t *call, uint64_t due, dt__emu_ev_fn fn);
 void dt__emu_ev_cancel(dt__emu_ev_t *ev);
 void dt__emu_call_cancel_events(emu_call_t *call);
 /* Frees every pending event (no callbacks) and closes the timer (close_cb may be NULL). */
@@ -415,8 +417,9 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url);
 void dt__emu_prompt_cache_free(void *p);
 void dt__emu_prompt_cache_forget_known(dt_emulator_t *emu);
 void dt__emu_recording_free(void *p);
-void dt__emu_caller_tone(emu_call_t *c, char tone);
-void dt__emu_caller_speak(emu_call_t *c, int64_t ms);
+/* The simulated party presses a key / speaks for ms, at simulated time at (0 = now). */
+void dt__emu_caller_tone(emu_call_t *c, char tone, uint64_t at);
+void dt__emu_caller_speak(emu_call_t *c, int64_t ms, uint64_t at);
 void dt__emu_dtmf_start(emu_call_t *c, emu_op_t *op);
 const emu_recording_t *dt__emu_recording_find(dt_emulator_t *emu, const char *id);
 char dt__emu_tone_char(const char *name);  /* "tone1" -> '1' ... 0 if unknown */
@@ -449,7 +452,7 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
 void dt__emu_sse_close_all(dt_emulator_t *emu);
 /* Script triggers. */
 void dt__emu_script_start(emu_call_t *c);
-void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url);
+void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url, uint64_t at);
 
 /* ------------------------------------------------------------------ graph (emu_graph.c) */
 /* Handles a Graph request; rest is the path after the calls collection ("" or "/{id}..."). */

@@ -33,7 +33,7 @@
 
 enum { REC_MAXDUR = 1, REC_INITSIL, REC_MAXSIL, REC_STOPTONE };
 
-static void start_head(emu_call_t *c);
+static void start_head(emu_call_t *c, uint64_t at);
 
 /* ------------------------------------------------------------------ tones */
 char dt__emu_tone_char(const char *name) {
@@ -215,7 +215,9 @@ void dt__emu_op_finish(emu_call_t *c, emu_op_t *op, int status, int code, int su
 }
 
 /* ------------------------------------------------------------------ media queue */
-static void media_done(emu_call_t *c, emu_op_t *op) {
+static uint64_t clock_now(emu_call_t *c) { return dt__emu_sched_now(&c->emu->sim); }
+
+static void media_done(emu_call_t *c, emu_op_t *op, uint64_t at) {
   if (c->mq_head == op) {
     c->mq_head = op->qnext;
     if (c->mq_head == NULL) c->mq_tail = NULL;
@@ -229,7 +231,7 @@ static void media_done(emu_call_t *c, emu_op_t *op) {
   }
   op->qnext = NULL;
   op->queued = false;
-  start_head(c);
+  start_head(c, at);
 }
 
 static void cancel_op(emu_call_t *c, emu_op_t *op) {
@@ -288,7 +290,7 @@ void dt__emu_media_enqueue(emu_call_t *c, emu_op_t *op) {
   else c->mq_head = op;
   c->mq_tail = op;
   for (size_t i = 0; i < op->nurls; i++) dt__emu_prefetch(c->emu, op->urls[i]);
-  if (c->mq_head == op) start_head(c);
+  if (c->mq_head == op) start_head(c, clock_now(c));
 }
 
 /* ------------------------------------------------------------------ prompt cache */
@@ -323,7 +325,7 @@ static void prompt_known(dt_emulator_t *emu, const char *url, int64_t ms) {
   for (size_t i = 0; i < n; i++) {
     emu_call_t *c = w[i];
     c->waiting_fetch = false;
-    if (!c->ended) start_head(c);
+    if (!c->ended) start_head(c, clock_now(c));
     dt__emu_call_unref(c);
   }
   free(w);
@@ -440,9 +442,11 @@ static int64_t prompt_ms(dt_emulator_t *emu, const char *url) {
 
 /* ------------------------------------------------------------------ playing */
 static void on_prompt_end(dt__emu_ev_t *ev);
-static void rec_begin_beep(emu_call_t *c, emu_op_t *op);
+static void rec_begin_beep(emu_call_t *c, emu_op_t *op, uint64_t at);
 
-static void play_current(emu_call_t *c, emu_op_t *op) {
+/* Simulated times are exact: each step starts when the previous one was due, however late
+   a scaled clock delivered it. */
+static void play_current(emu_call_t *c, emu_op_t *op, uint64_t at) {
   const char *url = op->urls[op->cur];
   char name[128];
   dt__emu_prompt_name(url, name, sizeof name);
@@ -454,9 +458,9 @@ static void play_current(emu_call_t *c, emu_op_t *op) {
   cJSON_AddNumberToObject(tl, "duration_ms", (double)ms);
   if (op->type == EMU_OP_RECORD) cJSON_AddBoolToObject(tl, "record", true);
   dt__emu_timeline(c, "prompt", tl);
-  op->ev = dt__emu_at(&c->emu->sim, c, ms, on_prompt_end);
+  op->ev = dt__emu_at_abs(&c->emu->sim, c, at + (uint64_t)ms, on_prompt_end);
   op->ev->p = op;
-  dt__emu_script_trigger(c, EMU_ON_PROMPT, name, url);
+  dt__emu_script_trigger(c, EMU_ON_PROMPT, name, url, at);
 }
 
 static void on_prompt_end(dt__emu_ev_t *ev) {
@@ -464,21 +468,21 @@ static void on_prompt_end(dt__emu_ev_t *ev) {
   emu_op_t *op = ev->p;
   op->ev = NULL;
   if (op->type == EMU_OP_RECORD) {
-    rec_begin_beep(c, op);
+    rec_begin_beep(c, op, ev->due);
     return;
   }
   if (++op->cur < op->nurls) {
-    play_current(c, op);
+    play_current(c, op, ev->due);
     return;
   }
   if (op->loop) {
     op->cur = 0;
-    play_current(c, op);
+    play_current(c, op, ev->due);
     return;
   }
   dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Action completed successfully.",
                     "completedSuccessfully");
-  media_done(c, op);
+  media_done(c, op, ev->due);
 }
 
 /* ------------------------------------------------------------------ recording */
@@ -521,7 +525,7 @@ static void rec_start(emu_call_t *c, emu_op_t *op, uint64_t now) {
     op->spoke = true;
   }
   rec_update(c, op, now);
-  dt__emu_script_trigger(c, EMU_ON_RECORD, NULL, NULL);
+  dt__emu_script_trigger(c, EMU_ON_RECORD, NULL, NULL, now);
 }
 
 static void on_beep_end(dt__emu_ev_t *ev) {
@@ -531,16 +535,16 @@ static void on_beep_end(dt__emu_ev_t *ev) {
   rec_start(c, op, ev->due);
 }
 
-static void rec_begin_beep(emu_call_t *c, emu_op_t *op) {
+static void rec_begin_beep(emu_call_t *c, emu_op_t *op, uint64_t at) {
   if (!op->beep) {
-    rec_start(c, op, dt__emu_sched_now(&c->emu->sim));
+    rec_start(c, op, at);
     return;
   }
   op->phase = EMU_REC_BEEP;
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddStringToObject(tl, "op", op->id);
   dt__emu_timeline(c, "beep", tl);
-  op->ev = dt__emu_at(&c->emu->sim, c, EMU_BEEP_MS, on_beep_end);
+  op->ev = dt__emu_at_abs(&c->emu->sim, c, at + EMU_BEEP_MS, on_beep_end);
   op->ev->p = op;
 }
 
@@ -562,8 +566,9 @@ static void rec_update(emu_call_t *c, emu_op_t *op, uint64_t now) {
     due = hard;
     why = REC_MAXDUR;
   }
+  (void)now;
   if (op->ev) dt__emu_ev_cancel(op->ev);
-  op->ev = dt__emu_at(&c->emu->sim, c, due > now ? (int64_t)(due - now) : 0, on_rec_deadline);
+  op->ev = dt__emu_at_abs(&c->emu->sim, c, due, on_rec_deadline);
   op->ev->p = op;
   op->ev->i = why;
 }
@@ -623,7 +628,7 @@ static void rec_finish(emu_call_t *c, emu_op_t *op, int why, uint64_t at) {
     dt__emu_timeline(c, "recording", tl);
     dt__emu_op_finish(c, op, EMU_OPS_FAILED, 400, 0,
                       "Action failed, initial silence timeout reached.", "initialSilenceTimeout");
-    media_done(c, op);
+    media_done(c, op, at);
     return;
   }
   emu_recording_t *r = recording_add(emu, op, rel);
@@ -657,11 +662,11 @@ static void rec_finish(emu_call_t *c, emu_op_t *op, int why, uint64_t at) {
   cJSON_AddStringToObject(tl, "reason", reason);
   dt__emu_timeline(c, "recording", tl);
   dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, sub, msg, reason);
-  media_done(c, op);
+  media_done(c, op, at);
 }
 
 /* ------------------------------------------------------------------ the head of the queue */
-static void start_head(emu_call_t *c) {
+static void start_head(emu_call_t *c, uint64_t at) {
   emu_op_t *op = c->mq_head;
   if (op == NULL || op->started || c->ended) return;
   if (!prompts_ready(c, op)) {
@@ -674,17 +679,17 @@ static void start_head(emu_call_t *c) {
     if (op->nurls == 0) {
       dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Action completed successfully.",
                         "completedSuccessfully");
-      media_done(c, op);
+      media_done(c, op, at);
       return;
     }
-    play_current(c, op);
+    play_current(c, op, at);
     return;
   }
   if (op->nurls > 0) {
     op->phase = EMU_REC_PROMPT;
-    play_current(c, op);
+    play_current(c, op, at);
   } else {
-    rec_begin_beep(c, op);
+    rec_begin_beep(c, op, at);
   }
 }
 
@@ -708,11 +713,12 @@ static bool barge_into_prompt(emu_call_t *c, emu_op_t *op, uint64_t now) {
   return true;
 }
 
-void dt__emu_caller_tone(emu_call_t *c, char tone) {
+void dt__emu_caller_tone(emu_call_t *c, char tone, uint64_t at) {
   if (c->ended) return;
   const char *name = dt__emu_tone_name(tone);
   if (name == NULL) return;
-  uint64_t now = dt__emu_sched_now(&c->emu->sim);
+  /* scripted keys happen at their event's due time, which the (scaled) clock may have passed */
+  uint64_t now = at ? at : dt__emu_sched_now(&c->emu->sim);
   cJSON *tl = cJSON_CreateObject();
   char t[2] = {tone, 0};
   cJSON_AddStringToObject(tl, "tone", t);
@@ -761,10 +767,11 @@ static void on_speech_end(dt__emu_ev_t *ev) {
   }
 }
 
-void dt__emu_caller_speak(emu_call_t *c, int64_t ms) {
+void dt__emu_caller_speak(emu_call_t *c, int64_t ms, uint64_t at) {
   if (c->ended || ms <= 0) return;
   if (ms > 3600000) ms = 3600000;
-  uint64_t now = dt__emu_sched_now(&c->emu->sim);
+  uint64_t clock = dt__emu_sched_now(&c->emu->sim);
+  uint64_t now = at && at <= clock ? at : clock;
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddNumberToObject(tl, "ms", (double)ms);
   dt__emu_timeline(c, "speak", tl);
@@ -774,13 +781,13 @@ void dt__emu_caller_speak(emu_call_t *c, int64_t ms) {
     c->speaking = true;
     c->speech_until = until;
     if (c->speech_timer) dt__emu_ev_cancel(c->speech_timer);
-    c->speech_timer = dt__emu_at(&c->emu->sim, c, ms, on_speech_end);
+    c->speech_timer = dt__emu_at_abs(&c->emu->sim, c, until, on_speech_end);
   }
   if (c->state != EMU_CS_ESTABLISHED) return;
   emu_op_t *op = head_record(c);
   if (op == NULL) return;
   if (op->phase == EMU_REC_REC) {
-    seg_open(op, now - op->rec_start);
+    seg_open(op, now > op->rec_start ? now - op->rec_start : 0);
     op->spoke = true;
     rec_update(c, op, now);
   } else {

@@ -143,9 +143,13 @@ static void sched_arm(dt__emu_sched_t *s) {
 }
 
 dt__emu_ev_t *dt__emu_at(dt__emu_sched_t *s, emu_call_t *call, int64_t delay, dt__emu_ev_fn fn) {
-  dt__emu_ev_t *ev = dt_xcalloc(1, sizeof *ev);
   if (delay < 0) delay = 0;
-  ev->due = dt__emu_sched_now(s) + (uint64_t)delay;
+  return dt__emu_at_abs(s, call, dt__emu_sched_now(s) + (uint64_t)delay, fn);
+}
+
+dt__emu_ev_t *dt__emu_at_abs(dt__emu_sched_t *s, emu_call_t *call, uint64_t due, dt__emu_ev_fn fn) {
+  dt__emu_ev_t *ev = dt_xcalloc(1, sizeof *ev);
+  ev->due = due;
   ev->seq = s->seq++;
   ev->sched = s;
   ev->fn = fn;
