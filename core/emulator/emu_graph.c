@@ -702,10 +702,10 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
   emu_faults_t *f = &emu->faults;
   if (f->graph_hang) return; /* never answered: the server frees it when the connection goes */
   if (f->graph_status) {
+    int st = f->graph_status;
     if (f->graph_status_count > 0 && --f->graph_status_count == 0) f->graph_status = 0;
     char ra[16];
     snprintf(ra, sizeof ra, "%d", f->retry_after_s > 0 ? f->retry_after_s : 1);
-    int st = f->graph_status ? f->graph_status : 429;
     const char *code = st == 429 ? "TooManyRequests" : st == 503 ? "serviceNotAvailable" : "generalException";
     char body[256];
     int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"Injected fault.\"}}", code);

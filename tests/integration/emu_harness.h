@@ -61,12 +61,16 @@ typedef struct {
   size_t len;
   cJSON *json;
   char *location;
+  char *retry_after;
+  char *content_type;
   bool done;
 } h_resp_t;
 
 static void h_resp_free(h_resp_t *r) {
   free(r->body);
   free(r->location);
+  free(r->retry_after);
+  free(r->content_type);
   cJSON_Delete(r->json);
   memset(r, 0, sizeof *r);
 }
@@ -184,6 +188,10 @@ static void h_on_resp(const dt_http_response_t *res, void *ud) {
   r->json = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
   const char *loc = dt_http_response_header(res, "Location");
   r->location = loc ? dt_xstrdup(loc) : NULL;
+  const char *ra = dt_http_response_header(res, "Retry-After");
+  r->retry_after = ra ? dt_xstrdup(ra) : NULL;
+  const char *ct = dt_http_response_header(res, "Content-Type");
+  r->content_type = ct ? dt_xstrdup(ct) : NULL;
   r->done = true;
 }
 
