@@ -26,6 +26,7 @@
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
+#include "dialtone/emulator.h"
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
 #include "dialtone/log.h"
@@ -55,7 +56,8 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g);
 static int cmd_version(int argc, char **argv, const global_opts_t *g);
 static int cmd_help(int argc, char **argv, const global_opts_t *g);
 
-/* argv[0] is "check"; dt_check_main ignores it. */
+/* argv[0] is the command name; both ignore it. */
+static int cmd_emulator(int argc, char **argv, const global_opts_t *g) { return dt_emulator_main(argc, argv); }
 static int cmd_check(int argc, char **argv, const global_opts_t *g) { return dt_check_main(argc, argv); }
 
 /* The commands of this build. demo, console, emulator, test and check join this table
@@ -63,13 +65,15 @@ static int cmd_check(int argc, char **argv, const global_opts_t *g) { return dt_
 static const command_t commands[] = {
     {"run", cmd_run, "[--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]",
      "run the engine"},
+    {"emulator", cmd_emulator, "[--listen ADDR:PORT] [--bot URL] [--time-scale X] [--app-id ID] [--tenant-id ID]",
+     "run the Graph calls emulator alone (see docs/emulator.md)"},
     {"check", cmd_check, "[--format text|json] [--prompts DIR] [DIR|FILES...]",
      "compile and lint flows; exit 1 on any problem"},
     {"version", cmd_version, "", "print the versions of dialtone and its libraries"},
     {"help", cmd_help, "", "print this help"},
 };
 
-static const char *const planned_commands[] = {"demo", "console", "emulator", "test"};
+static const char *const planned_commands[] = {"demo", "console", "test"};
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dialtone [--config FILE] [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n\n"
