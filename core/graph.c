@@ -5,11 +5,16 @@
  * and graph_schema_extract.md, with the documents' "@odata.type" annotations), the URL of
  * each action in both dialects, the bearer token on each request with one retry after a
  * 401, and turning an answer into a dt_graph_result_t.
+ * Also owns the retries (graph.h, "Retries"): 429/503 and refused connections are sent
+ * again after Retry-After or a jittered backoff, timeouts/502/504/lost connections only
+ * for requests the k_repeat table calls repeatable, within max_attempts and a deadline.
  * Promises: one callback per request that was started and not cancelled, always from a
  * loop callback (never from inside the function that started it); cancelling works in
- * both waiting states (token, HTTP). The per-request path is one allocation for the
- * request and its URL, one cJSON_PrintUnformatted for the body (kept for the 401 retry),
- * and the Authorization value on the stack unless the token is unusually large.
+ * every waiting state (token, HTTP, backoff). The per-request path is one allocation for
+ * the request and its URL, one cJSON_PrintUnformatted for the body (kept for resends),
+ * and the Authorization value on the stack unless the token is unusually large; a
+ * first-try success costs the retry logic one comparison, and the backoff timer is only
+ * allocated when a request first has to wait.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,10 @@
 #define DEFAULT_TIMEOUT_MS 10000L
 #define MAX_BASE_URL 2048
 #define MAX_TONES 64
+#define DEFAULT_MAX_ATTEMPTS 4
+#define DEFAULT_BASE_BACKOFF_MS 200L
+#define DEFAULT_MAX_BACKOFF_MS 10000L
+#define MAX_OPTION_MS (24L * 3600 * 1000) /* a day: bounds every delay option */
 
 struct dt_graph_s {
   uv_loop_t *loop;
@@ -31,13 +40,18 @@ struct dt_graph_s {
   dt_token_source_t *tokens;
   dt_graph_dialect_t dialect;
   long timeout_ms;
+  long first_timeout_ms; /* timeout_ms cut to the retry deadline */
+  int max_attempts;
+  long base_backoff_ms, max_backoff_ms, retry_deadline_ms;
+  uint64_t rng; /* xorshift64 state for the backoff jitter */
+  dt_metrics_t *metrics;
   char *calls_url;
   size_t calls_url_len;
   dt_graph_req_t *reqs; /* live requests, for dt_graph_free */
   size_t pending;
 };
 
-enum { REQ_WAIT_TOKEN = 1, REQ_IN_FLIGHT, REQ_DELIVERING };
+enum { REQ_WAIT_TOKEN = 1, REQ_IN_FLIGHT, REQ_BACKOFF, REQ_DELIVERING };
 
 struct dt_graph_req_s {
   dt_graph_t *g;
@@ -53,6 +67,9 @@ struct dt_graph_req_s {
   void *ud;
   dt_token_wait_t *wait;
   dt_http_call_t *call;
+  int attempts;       /* sends so far, the 401 resend included */
+  uint64_t deadline;  /* uv_now() value past which no retry starts */
+  uv_timer_t *timer;  /* backoff; allocated on the first retry, closed by req_free */
   char url[]; /* calls_url + path */
 };
 
@@ -441,12 +458,33 @@ int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_token_source_t *tok
   if (blen > MAX_BASE_URL) return DT_EINVAL;
   if (strncmp(opts->base_url, "http://", 7) != 0 && strncmp(opts->base_url, "https://", 8) != 0) return DT_EINVAL;
   while (blen > 0 && opts->base_url[blen - 1] == '/') blen--;
+  if (opts->max_attempts < 0 || opts->max_attempts > DT_GRAPH_MAX_ATTEMPTS) return DT_EINVAL;
+  if (opts->timeout_ms < 0 || opts->timeout_ms > MAX_OPTION_MS) return DT_EINVAL;
+  if (opts->base_backoff_ms < 0 || opts->base_backoff_ms > MAX_OPTION_MS) return DT_EINVAL;
+  if (opts->max_backoff_ms < 0 || opts->max_backoff_ms > MAX_OPTION_MS) return DT_EINVAL;
+  if (opts->retry_deadline_ms < 0 || opts->retry_deadline_ms > MAX_OPTION_MS * DT_GRAPH_MAX_ATTEMPTS)
+    return DT_EINVAL;
   dt_graph_t *g = dt_xcalloc(1, sizeof *g);
   g->loop = loop;
   g->http = http;
   g->tokens = tokens;
   g->dialect = opts->dialect;
   g->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  g->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_MAX_ATTEMPTS;
+  g->max_backoff_ms = opts->max_backoff_ms > 0 ? opts->max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
+  g->base_backoff_ms = opts->base_backoff_ms > 0 ? opts->base_backoff_ms : DEFAULT_BASE_BACKOFF_MS;
+  if (g->base_backoff_ms > g->max_backoff_ms) g->base_backoff_ms = g->max_backoff_ms;
+  g->retry_deadline_ms = opts->retry_deadline_ms > 0 ? opts->retry_deadline_ms : g->timeout_ms * g->max_attempts;
+  g->first_timeout_ms = g->timeout_ms < g->retry_deadline_ms ? g->timeout_ms : g->retry_deadline_ms;
+  dt_random_bytes(&g->rng, sizeof g->rng);
+  if (g->rng == 0) g->rng = 0x9e3779b97f4a7c15ULL; /* xorshift's one fixed point */
+  g->metrics = opts->metrics;
+  if (g->metrics) {
+    dt_metrics_describe(g->metrics, "dt_graph_retries_total", "counter",
+                        "Graph requests sent again after a transient failure, by reason");
+    dt_metrics_describe(g->metrics, "dt_graph_giveups_total", "counter",
+                        "Graph requests that ended in a transient failure (retries exhausted or not repeatable)");
+  }
   g->calls_url = dt_xasprintf("%.*s%s", (int)blen, opts->base_url,
                               opts->dialect == DT_GRAPH_BETA ? "/app/calls" : "/communications/calls");
   g->calls_url_len = strlen(g->calls_url);
@@ -467,7 +505,14 @@ static void req_unlink(dt_graph_req_t *r) {
   g->pending--;
 }
 
+static void on_timer_closed(uv_handle_t *h) { free(h); }
+
+/* The timer outlives the request until its close callback; it no longer points back. */
 static void req_free(dt_graph_req_t *r) {
+  if (r->timer) {
+    r->timer->data = NULL;
+    uv_close((uv_handle_t *)r->timer, on_timer_closed);
+  }
   cJSON_free(r->body);
   free(r);
 }
@@ -512,6 +557,13 @@ static int req_send(dt_graph_req_t *r, const char *token) {
   }
   h[nh++] = (dt_http_header_t){"Accept", "application/json"};
   if (r->method[0] == 'P') h[nh++] = (dt_http_header_t){"Content-Type", "application/json"};
+  long timeout = g->first_timeout_ms;
+  if (r->attempts > 0) {
+    /* A resend gets what is left of the deadline, so the deadline bounds the request. */
+    uint64_t now = uv_now(g->loop);
+    uint64_t left = r->deadline > now ? r->deadline - now : 1;
+    if (left < (uint64_t)timeout) timeout = (long)left;
+  }
   dt_http_request_options_t o = {
       .method = r->method,
       .url = r->url,
@@ -519,12 +571,16 @@ static int req_send(dt_graph_req_t *r, const char *token) {
       .header_count = nh,
       .body = r->body,
       .body_len = r->body_len,
-      .timeout_ms = g->timeout_ms,
+      .timeout_ms = timeout,
   };
   int rc = dt_http_client_send(g->http, &o, on_response, r, &r->call);
   if (auth && auth != stack_auth) free(auth);
-  if (rc == 0) r->state = REQ_IN_FLIGHT;
-  else r->call = NULL;
+  if (rc == 0) {
+    r->state = REQ_IN_FLIGHT;
+    r->attempts++;
+  } else {
+    r->call = NULL;
+  }
   return rc;
 }
 
@@ -537,7 +593,7 @@ static void deliver(dt_graph_req_t *r, const dt_graph_result_t *res) {
 }
 
 static void deliver_error(dt_graph_req_t *r, int err, const char *msg) {
-  dt_graph_result_t res = {.error = err, .error_message = msg, .retry_after_s = -1};
+  dt_graph_result_t res = {.error = err, .error_message = msg, .retry_after_s = -1, .attempts = r->attempts};
   deliver(r, &res);
 }
 
@@ -580,6 +636,134 @@ static int parse_retry_after(const char *v) {
   return t > now ? (int)(t - now > 86400L * 365 ? 86400L * 365 : t - now) : 0;
 }
 
+/* ---- retries ---- */
+
+/* Which requests may be sent again after a failure that leaves open whether Graph acted
+   on them (timeout, connection lost after sending, 502/504). The only table of it; graph.h
+   documents it. A 429/503 (Graph refused without acting) or a refused connection (nothing
+   sent) is retried whatever this says. POST actions are matched on the path's last
+   segment; anything not listed is not repeatable. */
+static const struct {
+  const char *method;
+  const char *action; /* NULL: every path */
+  bool repeatable;
+  const char *why;
+} k_repeat[] = {
+    {"GET", NULL, true, "reads: get call, participants, operation GETs"},
+    {"DELETE", NULL, true, "a second delete finds the call or participant gone (404)"},
+    {"PUT", NULL, true, "replaces, by HTTP's definition"},
+    {"POST", "keepAlive", true, "refreshes a timer"},
+    {"POST", "subscribeToTone", true, "a subscription already there stays"},
+    {"POST", "cancelMediaProcessing", true, "nothing left to cancel the second time"},
+    {"POST", "mute", true, "call and participant mute: sets a state"},
+    {"POST", "unmute", true, "sets a state"},
+    {"POST", "muteAll", true, "sets a state"},
+    {"POST", "changeScreenSharingRole", true, "sets a state"},
+    {"POST", "updateMetadata", true, "sets a value"},
+    {"POST", "", false, "create call: a second call would ring"},
+    {"POST", "answer", false, "the second answer fails or races the first"},
+    {"POST", "reject", false, "call state changes"},
+    {"POST", "redirect", false, "rings the targets again"},
+    {"POST", "transfer", false, "transfers twice"},
+    {"POST", "playPrompt", false, "the caller hears the prompt twice"},
+    {"POST", "record", false, "a second recording starts"},
+    {"POST", "recordResponse", false, "a second recording starts"},
+    {"POST", "sendDtmfTones", false, "the far end gets the digits twice"},
+    {"POST", "invite", false, "rings the participants again"},
+};
+
+bool dt_graph_repeatable(const char *method, const char *path) {
+  if (method == NULL || path == NULL) return false;
+  const char *slash = strrchr(path, '/');
+  const char *action = slash ? slash + 1 : path;
+  size_t alen = strcspn(action, "?#");
+  for (size_t i = 0; i < DT_ARRAY_SIZE(k_repeat); i++) {
+    if (strcmp(method, k_repeat[i].method) != 0) continue;
+    const char *a = k_repeat[i].action;
+    if (a == NULL || (strlen(a) == alen && strncmp(a, action, alen) == 0)) return k_repeat[i].repeatable;
+  }
+  return false;
+}
+
+typedef struct {
+  const char *name;   /* for the log */
+  const char *label;  /* for dt_graph_retries_total */
+  bool ambiguous;     /* Graph may have acted: only repeatable requests go again */
+} reason_t;
+
+static const reason_t k_429 = {"429", "reason=\"429\"", false}, k_503 = {"503", "reason=\"503\"", false},
+                      k_502 = {"502", "reason=\"502\"", true}, k_504 = {"504", "reason=\"504\"", true},
+                      k_refused = {"connection refused", "reason=\"refused\"", false},
+                      k_timeout = {"timeout", "reason=\"timeout\"", true},
+                      k_conn = {"connection failed", "reason=\"connection\"", true};
+
+/* Why an answer might be worth another attempt, or NULL if it is final whatever the request. */
+static const reason_t *transient_reason(const dt_http_response_t *hr) {
+  if (hr->error == 0 && hr->status != 0) {
+    switch (hr->status) {
+      case 429: return &k_429;
+      case 503: return &k_503;
+      case 502: return &k_502;
+      case 504: return &k_504;
+      default: return NULL;
+    }
+  }
+  switch (hr->error) {
+    case DT_ECONNREFUSED: return &k_refused; /* curl could not connect: nothing was sent */
+    case DT_ETIMEDOUT: return &k_timeout;
+    case 0: /* status 0 without an error is reported as DT_ECONN */
+    case DT_ECONN: return &k_conn;
+    default: return NULL; /* TLS, too big, out of memory: the same again */
+  }
+}
+
+static uint64_t next_random(dt_graph_t *g) {
+  uint64_t x = g->rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return g->rng = x;
+}
+
+static void on_backoff_done(uv_timer_t *t) {
+  dt_graph_req_t *r = t->data;
+  if (r == NULL) return;
+  int rc = req_start(r);
+  if (rc != 0) deliver_error(r, rc, dt_strerror(rc));
+}
+
+/* Arms the backoff timer for the next attempt, or returns false: the budget or the
+   deadline is spent (the caller delivers the answer as the result). */
+static bool schedule_retry(dt_graph_req_t *r, const dt_http_response_t *hr, const reason_t *reason) {
+  dt_graph_t *g = r->g;
+  int used = r->attempts - (r->retried ? 1 : 0); /* the 401 resend has its own budget */
+  if (used >= g->max_attempts) return false;
+  uint64_t now = uv_now(g->loop);
+  if (now >= r->deadline) return false;
+  uint64_t left = r->deadline - now, delay;
+  int retry_after = parse_retry_after(dt_http_response_header(hr, "Retry-After"));
+  if (retry_after >= 0) {
+    delay = (uint64_t)retry_after * 1000; /* Graph: wait what it says, even past our cap */
+  } else {
+    uint64_t ceiling = (uint64_t)g->base_backoff_ms;
+    for (int i = 1; i < used && ceiling < (uint64_t)g->max_backoff_ms; i++) ceiling *= 2;
+    if (ceiling > (uint64_t)g->max_backoff_ms) ceiling = (uint64_t)g->max_backoff_ms;
+    delay = next_random(g) % (ceiling + 1); /* full jitter: spreads a burst of clients */
+  }
+  if (delay >= left) return false; /* the attempt could not start before the deadline */
+  if (r->timer == NULL) {
+    r->timer = dt_xmalloc(sizeof *r->timer);
+    uv_timer_init(g->loop, r->timer);
+  }
+  r->timer->data = r;
+  uv_timer_start(r->timer, on_backoff_done, delay, 0);
+  r->state = REQ_BACKOFF;
+  if (g->metrics) dt_metrics_inc(g->metrics, "dt_graph_retries_total", reason->label);
+  dt_log_debug("graph: %s %s: %s; attempt %d of %d in %llu ms", r->method, r->url, reason->name, used + 1,
+               g->max_attempts, (unsigned long long)delay);
+  return true;
+}
+
 /* The last path segment after marker in url, copied into buf (NULL if none or too long). */
 static const char *segment_after(const char *url, const char *marker, char *buf, size_t buflen) {
   if (url == NULL) return NULL;
@@ -619,7 +803,21 @@ static void on_response(const dt_http_response_t *hr, void *ud) {
     return;
   }
 
-  dt_graph_result_t res = {.status = hr->status, .error_message = "", .op_status = DT_OP_STATUS_UNKNOWN};
+  /* One comparison on the fast path: success skips the whole retry decision. */
+  if (hr->status >= 400 || hr->status == 0 || hr->error != 0) {
+    const reason_t *reason = transient_reason(hr);
+    if (reason) {
+      bool repeatable = !reason->ambiguous || dt_graph_repeatable(r->method, r->url + g->calls_url_len);
+      if (repeatable && schedule_retry(r, hr, reason)) return;
+      if (g->metrics) dt_metrics_inc(g->metrics, "dt_graph_giveups_total", "");
+      dt_log_warn("graph: %s %s: %s; giving up after %d attempt%s%s", r->method, r->url, reason->name,
+                  r->attempts, r->attempts == 1 ? "" : "s",
+                  repeatable ? "" : " (not safe to repeat: Graph may have acted on it)");
+    }
+  }
+
+  dt_graph_result_t res = {.status = hr->status, .error_message = "", .op_status = DT_OP_STATUS_UNKNOWN,
+                           .attempts = r->attempts};
   char msgbuf[64], opbuf[DT_GRAPH_MAX_ID + 1], callbuf[DT_GRAPH_MAX_ID + 1];
   if (hr->status == 0 || hr->error != 0) {
     res.error = hr->error ? hr->error : DT_ECONN;
@@ -702,6 +900,7 @@ int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON 
   r->cb = cb;
   r->ud = ud;
   r->is_create = plen == 0 && m[0] == 'P' && m[1] == 'O';
+  r->deadline = uv_now(g->loop) + (uint64_t)g->retry_deadline_ms;
   r->next = g->reqs;
   if (g->reqs) g->reqs->prev = r;
   g->reqs = r;

@@ -32,6 +32,15 @@ typedef struct {
   const char *base_url;        /* required */
   dt_graph_dialect_t dialect;
   long timeout_ms;             /* per request; default 10000 */
+  /* Added: retries (see "Retries" at the end of this header). 0 = the default. */
+  int max_attempts;            /* sends per request, the first included; default 4, at most
+                                  DT_GRAPH_MAX_ATTEMPTS; 1 = never retry */
+  long base_backoff_ms;        /* ceiling of the first backoff; default 200 */
+  long max_backoff_ms;         /* cap of the backoff ceiling (doubles per retry); default 10000 */
+  long retry_deadline_ms;      /* whole request, first send to last answer; default
+                                  timeout_ms * max_attempts */
+  dt_metrics_t *metrics;       /* optional, borrowed: dt_graph_retries_total{reason},
+                                  dt_graph_giveups_total */
 } dt_graph_options_t;
 
 /* Identities as the flow API writes them: {user="id"}, {phone="+1…"}, ... */
@@ -63,6 +72,8 @@ typedef struct {
   dt_op_status_t op_status;
   const char *call_id;         /* create call: the new call's id */
   int retry_after_s;           /* Retry-After header in seconds, or -1 */
+  int attempts;                /* added: HTTP requests sent for this request (the 401 resend
+                                  included); 0 if none was sent (no token, say) */
 } dt_graph_result_t;
 
 typedef void (*dt_graph_fn)(const dt_graph_result_t *res, void *ud);
@@ -242,5 +253,43 @@ int dt_graph_context_body(const char *client_context, cJSON **out);
 size_t dt_graph_pending(const dt_graph_t *g);
 /* "recordResponse" (v1.0) or "record" (beta). */
 const char *dt_graph_record_action(dt_graph_dialect_t d);
+
+/* ---- Retries (added by graph.c) ----
+
+   Which answers are tried again, on the same request (same method, URL and body; the
+   callback still runs exactly once, with the final answer):
+   - 401: the token is refreshed and the request sent again, once (above). This resend
+     does not count against max_attempts.
+   - 429 and 503: always retried, whatever the action: Graph refused the request without
+     acting on it.
+   - 502, 504, a timeout (DT_ETIMEDOUT) and a connection that failed after it was open
+     (DT_ECONN): Graph may or may not have acted, so only repeatable requests are retried
+     (dt_graph_repeatable below); for the others the failure is the result at once.
+   - Connection refused (DT_ECONNREFUSED): nothing was sent, so every request is retried.
+   - Anything else (2xx-3xx, other 4xx and 5xx, DT_ETLS, DT_ETOOBIG) is final.
+   Repeatable: every GET (get call, participants, operation GETs), DELETE and PUT, and
+   the POST actions keepAlive, subscribeToTone, cancelMediaProcessing, mute, unmute
+   (call and participant), muteAll, changeScreenSharingRole, updateMetadata. Not
+   repeatable: create call, answer, reject, redirect, transfer, playPrompt,
+   record/recordResponse, sendDtmfTones, participants/invite, and anything unknown
+   (PATCH, other POST actions).
+
+   When a retry waits: the answer's Retry-After (delta-seconds or HTTP-date) exactly,
+   even beyond max_backoff_ms; else "full jitter" backoff, a random wait in
+   [0, min(max_backoff_ms, base_backoff_ms * 2^(retry-1))].
+   When it gives up (the last answer becomes the result, with error set): after
+   max_attempts sends, or when the wait would end past retry_deadline_ms (counted from
+   the dt_graph_request call) — a Retry-After beyond the deadline gives up at once. Each
+   send's timeout is cut to what is left of the deadline, so the deadline bounds the
+   whole request.
+   While a request waits it holds a uv_timer_t; dt_graph_req_cancel and dt_graph_free
+   close it (the loop must run once more for its close callback to free it). Metrics, if
+   options.metrics: counter dt_graph_retries_total{reason="429"|"502"|"503"|"504"|
+   "timeout"|"connection"|"refused"} per retry, dt_graph_giveups_total per request that
+   ended in one of those failures (including a non-repeatable request not retried). */
+#define DT_GRAPH_MAX_ATTEMPTS 100
+/* True if method + path (relative to the calls collection, as dt_graph_request takes it)
+   may be sent again after a failure that leaves open whether Graph acted on it. */
+bool dt_graph_repeatable(const char *method, const char *path);
 
 #endif
