@@ -1538,7 +1538,14 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
     wait_finish(c, 0);
     return;
   }
-  if (res->op_id && res->op_status != DT_OP_STATUS_COMPLETED && res->op_status != DT_OP_STATUS_FAILED) {
+  /* An operation still running completes by notification. A 202 with only a Location
+     (no operation body, e.g. updateMetadata) says the action was accepted: only media
+     and invite operations are waited for then. */
+  bool media = c->wait == DT_WAIT_PLAY || c->wait == DT_WAIT_GATHER || c->wait == DT_WAIT_RECORD ||
+               c->wait == DT_WAIT_INVITE;
+  bool running = res->op_status == DT_OP_STATUS_RUNNING || res->op_status == DT_OP_STATUS_NOT_STARTED ||
+                 (res->op_status == DT_OP_STATUS_UNKNOWN && media);
+  if (res->op_id && running) {
     size_t n = strlen(res->op_id);
     op->graph_id = dt_xstrdup(res->op_id);
     op->key = dt_xmalloc(n + 1);

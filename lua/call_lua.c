@@ -769,6 +769,11 @@ static int l_dial(lua_State *L) {
   }
   int rc = dt_call_dial(c, &p, flow, to);
   free(to);
+  if (rc == DT_EUNSUPPORTED)
+    return luaL_error(L, "dialtone.dial: meeting.join_id needs the v1.0 dialect (use token or organizer)");
+  if (rc == DT_EINVAL)
+    return luaL_error(L, "dialtone.dial: Graph would refuse this call (one meeting kind only; guest and a "
+                         "source do not mix; strings at most a few KiB)");
   return wait_for(L, "dial", rc, k_dial);
 }
 
@@ -776,9 +781,9 @@ static int l_log(lua_State *L) {
   const char *level = luaL_checkstring(L, 1);
   int lv = dt_log_level_from_name(level);
   if (lv < 0 || lv == DT_LOG_OFF) return luaL_error(L, "dialtone.log: level must be debug, info, warn or error");
+  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  int n = lua_gettop(L);
   for (int i = 2; i <= n; i++) {
     if (i > 2) luaL_addchar(&b, ' ');
     luaL_tolstring(L, i, NULL);
@@ -791,9 +796,9 @@ static int l_log(lua_State *L) {
 }
 
 static int l_print(lua_State *L) {
+  int n = lua_gettop(L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  int n = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
     luaL_tolstring(L, i, NULL);
