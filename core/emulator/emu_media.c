@@ -341,6 +341,7 @@ static void on_fetched(const dt_http_response_t *res, void *ud) {
     const char *cr = dt_http_response_header(res, "Content-Range");
     const char *slash = cr ? strchr(cr, '/') : NULL;
     if (slash && slash[1] != '*') total = strtoull(slash + 1, NULL, 10);
+    if (res->status == 200) total = res->body_len; /* the whole file arrived */
     if (dt__emu_wav_duration(res->body, res->body_len, total, &ms) != 0) ms = -1;
   }
   if (ms < 0) {

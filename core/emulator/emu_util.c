@@ -269,8 +269,9 @@ int dt__emu_wav_duration(const void *data, size_t len, uint64_t total_len, int64
       uint64_t whole = total_len > len ? total_len : len;
       uint64_t avail = whole - (off + 8);
       uint64_t dlen = csize;
-      /* streamed files carry 0 or 0xFFFFFFFF: then the file's size tells */
-      if (dlen == 0 || dlen == 0xFFFFFFFFu || dlen > avail) dlen = avail;
+      /* streamed files carry 0 or 0xFFFFFFFF: then the file's size tells; a size larger
+         than the file is clamped when the file's size is known (else it is a partial read) */
+      if (dlen == 0 || dlen == 0xFFFFFFFFu || (total_len && dlen > avail)) dlen = avail;
       *ms = (int64_t)(dlen * 1000u / byte_rate);
       return 0;
     }

@@ -1,0 +1,259 @@
+/* Unit tests for the emulator's building blocks: map, ids, identities, WAV files, access
+   tokens, scripts and the scheduler's ordering. */
+#include "dt_test.h"
+#include "dialtone/error.h"
+#include "emulator/emu_internal.h"
+
+DT_TEST(map_put_get_delete_grow) {
+  dt__emu_map_t m;
+  dt__emu_map_init(&m);
+  static int vals[500];
+  char key[32];
+  for (int i = 0; i < 500; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    dt__emu_map_put(&m, key, &vals[i]);
+  }
+  DT_ASSERT_EQ_INT(m.count, 500);
+  DT_ASSERT(m.nbuckets > 64);
+  for (int i = 0; i < 500; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    DT_ASSERT(dt__emu_map_get(&m, key) == &vals[i]);
+  }
+  DT_ASSERT(dt__emu_map_del(&m, "k7") == &vals[7]);
+  DT_ASSERT(dt__emu_map_get(&m, "k7") == NULL);
+  DT_ASSERT(dt__emu_map_del(&m, "k7") == NULL);
+  dt__emu_map_put(&m, "k8", &vals[0]); /* replaces */
+  DT_ASSERT(dt__emu_map_get(&m, "k8") == &vals[0]);
+  size_t n = 0;
+  void **all = dt__emu_map_values(&m, &n);
+  DT_ASSERT_EQ_INT(n, 499);
+  free(all);
+  dt__emu_map_free(&m, NULL);
+}
+
+DT_TEST(id_keys_match_graph_spellings) {
+  char a[64], b[64], c[64], d[64];
+  dt__emu_id_key("57dab8b1-894c-409a-b240-bd8beae78896", a, sizeof a);
+  dt__emu_id_key("57DAB8B1894C409AB240BD8BEAE78896", b, sizeof b);
+  dt__emu_id_key("/app/calls/57DAB8B1894C409AB240BD8BEAE78896", c, sizeof c);
+  dt__emu_id_key("{57DAB8B1-894C-409A-B240-BD8BEAE78896}", d, sizeof d);
+  DT_ASSERT_EQ_STR(a, "57dab8b1894c409ab240bd8beae78896");
+  DT_ASSERT_EQ_STR(b, a);
+  DT_ASSERT_EQ_STR(c, a);
+  DT_ASSERT_EQ_STR(d, a);
+  char up[64];
+  dt__emu_id_upper("0fe0623f-d628-42ed-b4bd-8ac290072cc5", up, sizeof up);
+  DT_ASSERT_EQ_STR(up, "0FE0623FD62842EDB4BD8AC290072CC5");
+}
+
+DT_TEST(identities_short_and_long) {
+  cJSON *s = cJSON_CreateString("+15551234567");
+  cJSON *set = dt__emu_identity_from_short(s);
+  const char *kind = NULL;
+  DT_ASSERT_EQ_STR(dt__emu_identity_id(set, &kind), "+15551234567");
+  DT_ASSERT_EQ_STR(kind, "phone");
+  cJSON_Delete(set);
+  cJSON_Delete(s);
+  cJSON *o = cJSON_Parse("{\"user\":\"alice\"}");
+  set = dt__emu_identity_from_short(o);
+  DT_ASSERT_EQ_STR(dt__emu_identity_id(set, &kind), "alice");
+  DT_ASSERT_EQ_STR(kind, "user");
+  cJSON_Delete(set);
+  cJSON_Delete(o);
+  o = cJSON_Parse("{\"identity\":{\"application\":{\"id\":\"app\",\"displayName\":\"Bot\"}}}");
+  set = dt__emu_identity_from_short(o);
+  DT_ASSERT_EQ_STR(dt__emu_identity_id(set, &kind), "app");
+  DT_ASSERT_EQ_STR(kind, "application");
+  char desc[64];
+  dt__emu_identity_desc(set, desc, sizeof desc);
+  DT_ASSERT_EQ_STR(desc, "application:app");
+  cJSON_Delete(set);
+  cJSON_Delete(o);
+  o = cJSON_Parse("{\"guest\":{\"displayName\":\"Visitor\"}}");
+  DT_ASSERT_EQ_STR(dt__emu_identity_id(o, &kind), "Visitor");
+  cJSON_Delete(o);
+  o = cJSON_Parse("{\"nobody\":1}");
+  DT_ASSERT(dt__emu_identity_from_short(o) == NULL);
+  cJSON_Delete(o);
+  o = cJSON_CreateNumber(3);
+  DT_ASSERT(dt__emu_identity_from_short(o) == NULL);
+  cJSON_Delete(o);
+}
+
+static uint32_t rd32(const char *p) {
+  const unsigned char *u = (const unsigned char *)p;
+  return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) | ((uint32_t)u[3] << 24);
+}
+
+DT_TEST(wav_written_and_measured) {
+  emu_segment_t seg[] = {{100, 300}};
+  char *w = NULL;
+  size_t len = 0;
+  dt__emu_wav_build(500, seg, 1, &w, &len);
+  DT_ASSERT_EQ_INT(len, 44 + 500 * 16);
+  DT_ASSERT(memcmp(w, "RIFF", 4) == 0);
+  DT_ASSERT_EQ_INT(rd32(w + 40), 500 * 16);
+  /* silence outside the segment, a tone inside */
+  int16_t s0, s1;
+  memcpy(&s0, w + 44 + 2 * 400, 2);   /* 50 ms */
+  long energy = 0;
+  for (int i = 800; i < 2400; i++) {
+    memcpy(&s1, w + 44 + 2 * i, 2);
+    energy += s1 < 0 ? -s1 : s1;
+  }
+  DT_ASSERT_EQ_INT(s0, 0);
+  DT_ASSERT(energy > 1000000);
+  int64_t ms = 0;
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(w, len, 0, &ms), 0);
+  DT_ASSERT_EQ_INT(ms, 500);
+  /* only the first bytes arrived (a ranged GET), the header still tells */
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(w, 100, 0, &ms), 0);
+  DT_ASSERT_EQ_INT(ms, 500);
+  /* a streamed header (size 0xFFFFFFFF) uses the file's size */
+  memset(w + 40, 0xff, 4);
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(w, 100, len, &ms), 0);
+  DT_ASSERT_EQ_INT(ms, 500);
+  /* a size beyond the whole file is clamped to it */
+  memset(w + 40, 0, 4);
+  w[41] = 0x7f;
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(w, len, len, &ms), 0);
+  DT_ASSERT_EQ_INT(ms, 500);
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration("not a wav file at all", 21, 0, &ms), DT_EPARSE);
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(w, 10, 0, &ms), DT_EPARSE);
+  free(w);
+  /* a LIST chunk before data (as many editors write) and a 16 kHz rate */
+  unsigned char f[44 + 12 + 32000];
+  memset(f, 0, sizeof f);
+  memcpy(f, "RIFF", 4);
+  memcpy(f + 8, "WAVEfmt ", 8);
+  f[16] = 16;
+  f[20] = 1;
+  f[22] = 1;
+  uint32_t rate = 16000, br = 32000;
+  memcpy(f + 24, &rate, 4);
+  memcpy(f + 28, &br, 4);
+  f[32] = 2;
+  f[34] = 16;
+  memcpy(f + 36, "LIST", 4);
+  f[40] = 4;
+  memcpy(f + 44, "INFO", 4);
+  memcpy(f + 48, "data", 4);
+  uint32_t dl = 32000;
+  memcpy(f + 52, &dl, 4);
+  DT_ASSERT_EQ_INT(dt__emu_wav_duration(f, sizeof f, 0, &ms), 0);
+  DT_ASSERT_EQ_INT(ms, 1000);
+}
+
+DT_TEST(access_tokens) {
+  dt_emulator_t emu;
+  memset(&emu, 0, sizeof emu);
+  dt_random_bytes(emu.hmac_key, sizeof emu.hmac_key);
+  char *t = dt__emu_token_issue(&emu, 60);
+  DT_ASSERT(dt__emu_token_valid(&emu, t));
+  char *bad = dt_xstrdup(t);
+  bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'a' ? 'b' : 'a';
+  DT_ASSERT(!dt__emu_token_valid(&emu, bad));
+  DT_ASSERT(!dt__emu_token_valid(&emu, "eyJ0eXAiOiJkdGVtdSJ9.1.abc"));
+  DT_ASSERT(!dt__emu_token_valid(&emu, NULL));
+  char *expired = dt__emu_token_issue(&emu, -10);
+  DT_ASSERT(!dt__emu_token_valid(&emu, expired));
+  /* another emulator's key does not accept it */
+  dt_emulator_t other;
+  memset(&other, 0, sizeof other);
+  dt_random_bytes(other.hmac_key, sizeof other.hmac_key);
+  DT_ASSERT(!dt__emu_token_valid(&other, t));
+  free(t);
+  free(bad);
+  free(expired);
+}
+
+DT_TEST(prompt_names_and_tones) {
+  char n[64];
+  dt__emu_prompt_name("https://x.example/prompts/main_menu.wav?v=2", n, sizeof n);
+  DT_ASSERT_EQ_STR(n, "main_menu");
+  dt__emu_prompt_name("http://h/a.b/c", n, sizeof n);
+  DT_ASSERT_EQ_STR(n, "c");
+  dt__emu_prompt_name("welcome", n, sizeof n);
+  DT_ASSERT_EQ_STR(n, "welcome");
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("tone7"), '7');
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("Pound"), '#');
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("star"), '*');
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("#"), '#');
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("b"), 'B');
+  DT_ASSERT_EQ_INT(dt__emu_tone_char("tone10"), 0);
+  DT_ASSERT_EQ_STR(dt__emu_tone_name('0'), "tone0");
+  DT_ASSERT_EQ_STR(dt__emu_tone_name('#'), "pound");
+  DT_ASSERT(dt__emu_tone_name('x') == NULL);
+}
+
+DT_TEST(scripts_parse_and_reject) {
+  cJSON *a = cJSON_Parse("[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"},"
+                         "{\"on\":\"record\",\"speak_s\":3},{\"after_ms\":5000,\"hangup\":true}]");
+  emu_script_t s;
+  char err[160];
+  DT_ASSERT_EQ_INT(dt__emu_script_parse(a, &s, err, sizeof err), 0);
+  DT_ASSERT_EQ_INT(s.n, 3);
+  DT_ASSERT_EQ_INT(s.steps[0].on, EMU_ON_PROMPT);
+  DT_ASSERT_EQ_STR(s.steps[0].match, "main_menu");
+  DT_ASSERT_EQ_STR(s.steps[0].tones, "2");
+  DT_ASSERT_EQ_INT(s.steps[1].speak_ms, 3000);
+  DT_ASSERT_EQ_INT(s.steps[2].on, EMU_ON_NONE);
+  DT_ASSERT_EQ_INT(s.steps[2].after_ms, 5000);
+  DT_ASSERT(s.steps[2].hangup);
+  emu_script_t copy;
+  dt__emu_script_copy(&copy, &s);
+  cJSON *back = dt__emu_script_json(&copy);
+  char *txt = cJSON_PrintUnformatted(back);
+  DT_ASSERT_CONTAINS(txt, "\"match\":\"main_menu\"");
+  DT_ASSERT_CONTAINS(txt, "\"speak_ms\":3000");
+  free(txt);
+  cJSON_Delete(back);
+  dt__emu_script_free(&copy);
+  dt__emu_script_free(&s);
+  cJSON_Delete(a);
+  const char *bad[] = {"{}", "[1]", "[{\"on\":\"dial\"}]", "[{\"tones\":\"9z\"}]", "[{\"speak_s\":-1}]",
+                       "[{\"after_ms\":\"soon\"}]", "[{\"hangup\":1}]", "[{\"wave\":true}]"};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(bad); i++) {
+    cJSON *b = cJSON_Parse(bad[i]);
+    err[0] = '\0';
+    DT_ASSERT_MSG(dt__emu_script_parse(b, &s, err, sizeof err) == DT_EINVAL, "accepted %s", bad[i]);
+    DT_ASSERT(err[0] != '\0');
+    cJSON_Delete(b);
+  }
+}
+
+/* ---- scheduler ---- */
+static char order[64];
+static size_t norder;
+static void ev_mark(dt__emu_ev_t *ev) {
+  if (norder + 1 < sizeof order) order[norder++] = (char)ev->i;
+  order[norder] = '\0';
+}
+
+DT_TEST(scheduler_orders_by_due_then_fifo_and_cancels) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  dt_emulator_t emu;
+  memset(&emu, 0, sizeof emu);
+  dt__emu_sched_t s;
+  dt__emu_sched_init(&s, &emu, &loop, false, 0); /* instant time */
+  norder = 0;
+  order[0] = '\0';
+  dt__emu_ev_t *e;
+  e = dt__emu_at(&s, NULL, 60000, ev_mark); e->i = 'd';
+  e = dt__emu_at(&s, NULL, 10, ev_mark); e->i = 'b';
+  e = dt__emu_at(&s, NULL, 0, ev_mark); e->i = 'a';
+  e = dt__emu_at(&s, NULL, 10, ev_mark); e->i = 'c';
+  dt__emu_ev_t *x = dt__emu_at(&s, NULL, 20, ev_mark); x->i = 'x';
+  dt__emu_ev_cancel(x);
+  uint64_t t0 = dt__emu_sched_now(&s);
+  while (norder < 4 && uv_run(&loop, UV_RUN_ONCE)) {}
+  DT_ASSERT_EQ_STR(order, "abcd");
+  /* instant time jumped a minute ahead */
+  DT_ASSERT(dt__emu_sched_now(&s) - t0 >= 60000);
+  dt__emu_sched_close(&s, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+
+DT_TEST_MAIN()
