@@ -1600,6 +1600,10 @@ static void stale_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *r
 static void graph_cb(const dt_graph_result_t *res, void *ud) {
   dt_op_t *op = ud;
   dt_call_t *c = op->call;
+  if (dt_log_get_level() <= DT_LOG_DEBUG)
+    dt_log(DT_LOG_DEBUG, c->id, "response %d (role %d, op %s %s) waiting %s stage %u%s", res->status, op->role,
+           res->op_id ? res->op_id : "-", dt_op_status_name(res->op_status),
+           dt_wait_kind_name((dt_wait_kind_t)c->wait), c->stage, op->gen == c->gen ? "" : " (stale)");
   if (op->role == ROLE_MAIN && op->aux) c->reg->dials--;
   op->req = NULL;
   bool current = op->gen == c->gen && c->wait != DT_WAIT_NONE;
@@ -1870,6 +1874,11 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
 
 static void dispatch_one(dt_call_t *c, dt_event_t *ev) {
   if (c->flags & DT_CALLF_RELEASED) return;
+  if (dt_log_get_level() <= DT_LOG_DEBUG)
+    dt_log(DT_LOG_DEBUG, c->id, "event %s state %s op %s/%s tone %c seq %lld; waiting %s stage %u",
+           dt_event_type_name(ev->type), dt_call_state_name(ev->state), ev->op_id ? ev->op_id : "-",
+           dt_op_status_name(ev->op_status), ev->tone ? ev->tone : '-', (long long)ev->tone_sequence_id,
+           dt_wait_kind_name((dt_wait_kind_t)c->wait), c->stage);
   switch (ev->type) {
   case DT_EVENT_CALL_STATE: on_state(c, ev); return;
   case DT_EVENT_TONE:

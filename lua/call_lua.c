@@ -182,7 +182,11 @@ static double opt_num(lua_State *L, int idx, const char *prim, const char *key, 
   if (t != LUA_TNIL) {
     if (t != LUA_TNUMBER) luaL_error(L, "%s: option '%s' must be a number, got %s", prim, key, lua_typename(L, t));
     v = lua_tonumber(L, -1);
-    if (!(v >= min && v <= max)) luaL_error(L, "%s: option '%s' must be between %g and %g", prim, key, min, max);
+    if (!(v >= min && v <= max)) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "%s: option '%s' must be between %g and %g", prim, key, min, max);
+      luaL_error(L, "%s", msg);
+    }
   }
   lua_pop(L, 1);
   return v;

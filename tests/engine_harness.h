@@ -344,6 +344,14 @@ static __attribute__((unused)) void h_dump_timeline(dt_harness_t *h, const char 
   cJSON_Delete(tl);
 }
 
+/* Requests with this action the emulator recorded for the call so far. */
+static __attribute__((unused)) int h_count_requests(dt_harness_t *h, const char *id, const char *action) {
+  cJSON *tl = h_timeline(h, id);
+  int n = h_count(tl, "request", "action", action);
+  cJSON_Delete(tl);
+  return n;
+}
+
 /* ---- CDRs and the log ---- */
 
 static __attribute__((unused)) bool h_same_id(const char *a, const char *b) {
@@ -382,6 +390,45 @@ static __attribute__((unused)) bool h_has_cdr(dt_harness_t *h, const char *id) {
 static __attribute__((unused)) bool h_log_has(dt_harness_t *h, const char *needle) {
   fflush(h->log);
   return h->log_text && strstr(h->log_text, needle) != NULL;
+}
+
+/* ---- test definitions ----
+   H_TEST(name, options...) defines a DT_TEST whose body runs between h_start and h_stop
+   (so a failed assertion still stops everything), with h_options_t fields given as
+   designated initializers after the name: H_TEST(x, .time_scale = 0.05) { ... }.
+   The dialect is H_DIALECT (v1.0 unless the including file says otherwise). */
+#ifndef H_DIALECT
+#define H_DIALECT DT_GRAPH_V1
+#endif
+static dt_harness_t H;
+#define H_TEST(name, ...)                                              \
+  static void body_##name(void);                                       \
+  DT_TEST(name) {                                                      \
+    h_options_t h__o = {.dialect = H_DIALECT, __VA_ARGS__};            \
+    DT_ASSERT(h_start(&H, &h__o) == 0);                                \
+    body_##name();                                                     \
+    h_stop(&H);                                                        \
+  }                                                                    \
+  static void body_##name(void)
+
+/* Places one incoming call (extra JSON members or NULL), waits (bounded) for its CDR and
+   returns it (caller frees; NULL if none came). id gets the call id. */
+static __attribute__((unused)) cJSON *h_run_call(const char *extra, char id[128]) {
+  if (h_place_call(&H, extra, id) != 201) return NULL;
+  H_UNTIL(&H, 20000, h_has_cdr(&H, id));
+  cJSON *cdr = h_cdr(&H, id);
+  if (!cdr) h_dump_timeline(&H, id);
+  return cdr;
+}
+
+static __attribute__((unused)) bool h_outcome_is(const cJSON *cdr, const char *outcome) {
+  const char *o = h_str(cdr, "outcome");
+  if (!o || strcmp(o, outcome) != 0) {
+    fprintf(stderr, "  outcome %s, expected %s (error: %s)\n", o ? o : "(none)", outcome,
+            h_str(cdr, "error") ? h_str(cdr, "error") : "-");
+    return false;
+  }
+  return true;
 }
 
 #endif

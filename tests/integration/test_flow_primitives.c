@@ -8,44 +8,10 @@
 #include "dt_test.h"
 #include "engine_harness.h"
 
-#ifndef H_DIALECT
-#define H_DIALECT DT_GRAPH_V1
-#endif
-
-static dt_harness_t H;
-static h_options_t O;
-
-/* Each test body runs between start and stop, so a failed assertion still stops the
-   engine and the emulator (H_VERBOSE=1 shows the engine's log). */
-#define FLOW_TEST_SCALE(name, scale)                                   \
-  static void body_##name(void);                                       \
-  DT_TEST(name) {                                                      \
-    O = (h_options_t){.dialect = H_DIALECT, .time_scale = (scale)};    \
-    DT_ASSERT(h_start(&H, &O) == 0);                                   \
-    body_##name();                                                     \
-    h_stop(&H);                                                        \
-  }                                                                    \
-  static void body_##name(void)
-#define FLOW_TEST(name) FLOW_TEST_SCALE(name, 0)
-
-/* Places one call, waits (bounded) for its CDR and returns it; id gets the call id. */
-static cJSON *run_call(const char *extra, char id[128]) {
-  if (h_place_call(&H, extra, id) != 201) return NULL;
-  H_UNTIL(&H, 15000, h_has_cdr(&H, id));
-  cJSON *cdr = h_cdr(&H, id);
-  if (!cdr) h_dump_timeline(&H, id);
-  return cdr;
-}
-
-static bool outcome_is(const cJSON *cdr, const char *outcome) {
-  const char *o = h_str(cdr, "outcome");
-  if (!o || strcmp(o, outcome) != 0) {
-    fprintf(stderr, "  outcome %s, expected %s (error: %s)\n", o ? o : "(none)", outcome,
-            h_str(cdr, "error") ? h_str(cdr, "error") : "-");
-    return false;
-  }
-  return true;
-}
+#define FLOW_TEST_SCALE(name, scale) H_TEST(name, .time_scale = (scale))
+#define FLOW_TEST(name) H_TEST(name, .time_scale = 0)
+#define run_call h_run_call
+#define outcome_is h_outcome_is
 
 FLOW_TEST(answer_play_hangup) {
   DT_ASSERT_EQ_INT(h_flow(&H, "main",
