@@ -27,10 +27,11 @@
 /* ------------------------------------------------------------------ timeline */
 static void sse_broadcast(dt_emulator_t *emu, const char *json);
 
-static char *timeline_render(emu_call_t *c, uint64_t seq, uint64_t now, const char *kind,
-                             cJSON *fields) {
+static char *timeline_render(emu_call_t *c, uint64_t seq, uint64_t now, const char *when,
+                             const char *kind, cJSON *fields) {
   char iso[32];
-  dt__emu_iso_now(iso);
+  if (when) snprintf(iso, sizeof iso, "%s", when);
+  else dt__emu_iso_now(iso);
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "seq", (double)seq);
   cJSON_AddStringToObject(e, "call", c->id);
@@ -67,7 +68,7 @@ static bool timeline_slot(emu_timeline_t *tl) {
 
 void dt__emu_timeline(emu_call_t *c, const char *kind, cJSON *fields) {
   dt_emulator_t *emu = c->emu;
-  char *s = timeline_render(c, ++emu->tl_seq, dt__emu_sched_now(&emu->sim), kind, fields);
+  char *s = timeline_render(c, ++emu->tl_seq, dt__emu_sched_now(&emu->sim), NULL, kind, fields);
   if (!timeline_slot(&c->tl)) {
     free(s);
     return;
@@ -79,13 +80,14 @@ emu_tl_slot_t dt__emu_timeline_reserve(emu_call_t *c) {
   emu_tl_slot_t slot = {0};
   slot.seq = ++c->emu->tl_seq;
   slot.t = dt__emu_sched_now(&c->emu->sim);
+  dt__emu_iso_now(slot.time);
   slot.ok = timeline_slot(&c->tl);
   if (slot.ok) slot.idx = c->tl.n++;
   return slot;
 }
 
 void dt__emu_timeline_fill(emu_call_t *c, emu_tl_slot_t slot, const char *kind, cJSON *fields) {
-  char *s = timeline_render(c, slot.seq, slot.t, kind, fields);
+  char *s = timeline_render(c, slot.seq, slot.t, slot.time, kind, fields);
   if (!slot.ok || slot.idx >= c->tl.n || c->tl.items[slot.idx] != NULL) {
     free(s);
     return;
@@ -231,7 +233,7 @@ int dt__emu_script_parse(const cJSON *arr, emu_script_t *out, char *err, size_t 
       }
       s->tones = dt_xstrdup(tones);
     }
-    double v;
+    double v = 0;
     int r;
     if ((r = number_field(st, "after_ms", 0, 86400000, &v, err, errlen)) < 0) goto bad;
     if (r) s->after_ms = (int64_t)v;

@@ -443,6 +443,7 @@ void dt__emu_timeline(emu_call_t *c, const char *kind, cJSON *fields);
 typedef struct {
   size_t idx;
   uint64_t seq, t;
+  char time[32];
   bool ok;
 } emu_tl_slot_t;
 emu_tl_slot_t dt__emu_timeline_reserve(emu_call_t *c);
