@@ -96,7 +96,10 @@ static void on_delivered(const dt_http_response_t *res, void *ud) {
   emu_call_t *q = d->q;
   dt_emulator_t *emu = q->emu;
   dt__emu_inflight_del(emu, &d->inflight);
-  if (res->error != 0 || res->status < 200 || res->status >= 300) {
+  bool failed = res->error != 0 || res->status < 200 || res->status >= 300;
+  if (emu->metrics)
+    dt_metrics_inc(emu->metrics, "dt_emulator_notifications_total", failed ? "result=\"failed\"" : "result=\"ok\"");
+  if (failed) {
     emu->n_notify_failed++;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "url", d->item->base.url);

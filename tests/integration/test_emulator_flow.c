@@ -3,6 +3,7 @@
  * notifications of whole calls and drives them with real Graph requests over loopback.
  */
 #include "dt_test.h"
+#include "dialtone/notify.h"
 #include "emu_harness.h"
 
 /* A short label per notification, to compare sequences. */
@@ -171,6 +172,30 @@ DT_TEST(whole_call_in_order) {
   DT_ASSERT_EQ_STR(seq, "created:incoming updated:establishing updated:established tone:tone2 "
                         "op:playPromptOperation:completed op:recordOperation:completed "
                         "updated:transferring updated:established:500 deleted:terminated");
+
+  /* the engine's own parser reads every notification as the event it is */
+  const dt_event_type_t want[] = {DT_EVENT_CALL_INCOMING, DT_EVENT_CALL_STATE, DT_EVENT_CALL_STATE,
+                                  DT_EVENT_TONE, DT_EVENT_OPERATION, DT_EVENT_OPERATION,
+                                  DT_EVENT_CALL_STATE, DT_EVENT_CALL_STATE, DT_EVENT_CALL_TERMINATED};
+  DT_ASSERT_EQ_INT(h.nnotes, 9);
+  for (int k = 0; k < h.nnotes; k++) {
+    dt_event_list_t evs = {0};
+    char perr[256];
+    DT_ASSERT_MSG(dt_notify_parse(h.notes[k].body, strlen(h.notes[k].body), &evs, perr, sizeof perr) == 0,
+                  "notification %d: %s", k, perr);
+    DT_ASSERT_EQ_INT(evs.count, 1);
+    DT_ASSERT_EQ_INT(evs.events[0].type, want[k]);
+    if (want[k] == DT_EVENT_TONE) {
+      DT_ASSERT_EQ_INT(evs.events[0].tone, '2');
+      DT_ASSERT_EQ_INT(evs.events[0].tone_sequence_id, 1);
+    }
+    if (k == 5) {
+      DT_ASSERT_EQ_STR(evs.events[0].recording_location, loc);
+      DT_ASSERT_EQ_STR(evs.events[0].completion_reason, "maxSilenceTimeout");
+    }
+    if (k == 7) DT_ASSERT_EQ_INT(evs.events[0].result.code, 500);
+    dt_event_list_free(&evs);
+  }
 
   /* every notification verifies against the JWKS of the OpenID configuration */
   dt_jwks_t *set = h_fetch_jwks(&h);

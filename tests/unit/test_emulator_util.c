@@ -2,6 +2,7 @@
    tokens, scripts and the scheduler's ordering. */
 #include "dt_test.h"
 #include "dialtone/error.h"
+#include "dialtone/notify.h"
 #include "emulator/emu_internal.h"
 
 DT_TEST(map_put_get_delete_grow) {
@@ -184,6 +185,12 @@ DT_TEST(prompt_names_and_tones) {
   DT_ASSERT_EQ_STR(dt__emu_tone_name('0'), "tone0");
   DT_ASSERT_EQ_STR(dt__emu_tone_name('#'), "pound");
   DT_ASSERT(dt__emu_tone_name('x') == NULL);
+  /* the names the emulator sends are the ones the engine's parser reads */
+  const char all[] = "0123456789*#ABCDF";
+  for (const char *p = all; *p; p++) {
+    DT_ASSERT_EQ_INT(dt_tone_from_name(dt__emu_tone_name(*p)), *p);
+    DT_ASSERT_EQ_STR(dt__emu_tone_name(*p), dt_tone_name(*p));
+  }
 }
 
 DT_TEST(scripts_parse_and_reject) {
