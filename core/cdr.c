@@ -92,7 +92,7 @@ void dt_cdr_format(const dt_call_t *c, dt_buf_t *b) {
   add_str(b, "to", c->to, true);
   add_str(b, "flow", c->flow, true);
   if (c->flow_version) dt_buf_appendf(b, ",\"flow_version\":%u", c->flow_version);
-  else dt_buf_append(b, ",\"flow_version\":null", 19);
+  else dt_buf_append(b, ",\"flow_version\":null", 20);
   add_time(b, "start", c->start_ms);
   add_time(b, "answer", c->answer_ms);
   add_time(b, "end", c->end_ms);
@@ -107,7 +107,7 @@ void dt_cdr_format(const dt_call_t *c, dt_buf_t *b) {
     dt_buf_appendf(b, ",\"end_code\":%d,\"end_subcode\":%d", c->end_code, c->end_subcode);
     add_str(b, "end_message", c->end_message, true);
   } else {
-    dt_buf_append(b, ",\"end_code\":null,\"end_subcode\":null,\"end_message\":null", 53);
+    dt_buf_append(b, ",\"end_code\":null,\"end_subcode\":null,\"end_message\":null", 54);
   }
   dt_buf_append(b, "}", 1);
 }

@@ -172,7 +172,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .openid_config_url = oidc,
                              .issuers = o->inbound.issuers,
                              .issuer_count = o->inbound.issuer_count,
-                             .audience = or_default(o->inbound.audience, o->graph.client_id)};
+                             .audience = or_default(o->inbound.audience, o->graph.client_id),
+                             .min_refresh_ms = o->inbound.min_refresh_ms};
   rc = dt_ingress_start(&io, &e->ing, err, errlen);
   free(default_oidc);
   if (rc < 0) goto fail;
@@ -271,3 +272,5 @@ int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size
 unsigned dt_engine_flow_version(dt_engine_t *e, const char *name) { return dt_runtime_flow_version(e->rt, name); }
 size_t dt_engine_lua_memory(const dt_engine_t *e) { return e->rt ? dt_runtime_memory(e->rt) : 0; }
 unsigned dt_engine_jwks_fetches(const dt_engine_t *e) { return e->ing ? dt_ingress_jwks_fetches(e->ing) : 0; }
+bool dt_engine_inbound_ready(const dt_engine_t *e) { return e->ing && dt_ingress_keys_ready(e->ing); }
+uint64_t dt_engine_cdr_count(const dt_engine_t *e) { return dt_cdr_count(e->cdr); }

@@ -6,7 +6,7 @@
  * Key set: fetched at start (through the OpenID configuration or jwks_url). A request
  * that arrives before it is loaded, or whose kid is unknown, waits for one download (all
  * waiters share it: single flight). After a download the kid is either known or the
- * request is refused with 401; a kid is never retried twice in a row within a minute.
+ * request is refused with 401; downloads for unknown kids are at least min_refresh_ms apart.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,6 @@
 #include "dialtone/log.h"
 #include "dialtone/notify.h"
 
-#define REFRESH_MIN_INTERVAL_MS 60000
 #define MAX_KEYSET_BYTES (1u << 20)
 #define MAX_PROMPT_BYTES (32u << 20)
 
@@ -132,7 +131,7 @@ static void on_notification(dt_ingress_t *ing, dt_http_request_t *req) {
   if (rc == 0) {
     accept_notifications(ing, req);
   } else if (rc == DT_ENOENT && (ing->fetching || !ing->jwks ||
-                                 dt_now_ms() - ing->last_fetch_ms >= REFRESH_MIN_INTERVAL_MS)) {
+                                 dt_now_ms() - ing->last_fetch_ms >= ing->o.min_refresh_ms)) {
     park(ing, req); /* an unknown kid: the keys may have rotated */
   } else {
     refuse(ing, req, err);
@@ -321,6 +320,7 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
   dt_ingress_t *ing = dt_xcalloc(1, sizeof *ing);
   ing->o = *opts;
   if (!ing->o.max_parked) ing->o.max_parked = 4096;
+  if (!ing->o.min_refresh_ms) ing->o.min_refresh_ms = 5000;
   ing->callback_path = dt_xstrdup(opts->callback_path ? opts->callback_path : "/api/calls");
   ing->prompts_dir = opts->prompts_dir ? dt_xstrdup(opts->prompts_dir) : NULL;
   ing->jwks_url = opts->jwks_url ? dt_xstrdup(opts->jwks_url) : NULL;
@@ -362,6 +362,7 @@ int dt_ingress_port(const dt_ingress_t *ing) { return ing->srv ? dt_http_server_
 void dt_ingress_set_draining(dt_ingress_t *ing, bool d) { ing->draining = d; }
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
+bool dt_ingress_keys_ready(const dt_ingress_t *ing) { return !ing->o.auth || ing->jwks != NULL; }
 
 static void ingress_free(dt_ingress_t *ing) {
   void (*done)(void *) = ing->close_done;

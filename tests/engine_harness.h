@@ -41,6 +41,10 @@ typedef struct {
   const char *flows_dir;         /* NULL = an empty temporary directory */
   bool no_auth;                  /* inbound JWT check off */
   unsigned max_calls;
+  size_t max_body_bytes;         /* 0 = engine default */
+  unsigned min_refresh_ms;       /* 0 = engine default */
+  const dt_route_t *routes;
+  size_t route_count;
 } h_options_t;
 
 typedef struct {
@@ -56,6 +60,8 @@ typedef struct {
   char *log_text;
   size_t log_len;
   bool started;
+  bool engine_closed;
+  char engine_url[64];           /* http://127.0.0.1:PORT */
 } dt_harness_t;
 
 static __attribute__((unused)) void h__noop(uv_timer_t *t) { (void)t; }
@@ -87,19 +93,25 @@ static __attribute__((unused)) void h__resp_cb(const dt_http_response_t *r, void
   x->body = dt_xstrndup(r->body ? r->body : "", r->body_len);
 }
 
-/* Sends a request and runs the loop until its answer; returns the status (0 = failure).
-   *body_out (optional) gets the body, caller frees. */
-static __attribute__((unused)) int h_http(dt_harness_t *h, const char *method, const char *url, const char *body, char **body_out) {
+/* Sends a request with the given headers and runs the loop until its answer; returns
+   the status (0 = failure). *body_out (optional) gets the body, caller frees. */
+static __attribute__((unused)) int h_request(dt_harness_t *h, const char *method, const char *url,
+                                             const dt_http_header_t *headers, size_t nheaders,
+                                             const char *body, size_t body_len, char **body_out) {
   h_resp_t x = {0};
-  dt_http_header_t hd = {"Content-Type", "application/json"};
-  dt_http_request_options_t r = {.method = method, .url = url, .headers = body ? &hd : NULL,
-                                 .header_count = body ? 1 : 0, .body = body,
-                                 .body_len = body ? strlen(body) : 0, .timeout_ms = 20000};
+  dt_http_request_options_t r = {.method = method, .url = url, .headers = headers, .header_count = nheaders,
+                                 .body = body, .body_len = body_len, .timeout_ms = 20000};
   if (dt_http_client_send(h->http, &r, h__resp_cb, &x, NULL) != 0) return 0;
   H_UNTIL(h, 30000, x.done);
   if (body_out) *body_out = x.body;
   else free(x.body);
   return x.status;
+}
+
+/* A JSON request (body may be NULL). */
+static __attribute__((unused)) int h_http(dt_harness_t *h, const char *method, const char *url, const char *body, char **body_out) {
+  dt_http_header_t hd = {"Content-Type", "application/json"};
+  return h_request(h, method, url, body ? &hd : NULL, body ? 1 : 0, body, body ? strlen(body) : 0, body_out);
 }
 
 static __attribute__((unused)) cJSON *h_http_json(dt_harness_t *h, const char *method, const char *url, const char *body, int *status) {
@@ -169,20 +181,36 @@ static __attribute__((unused)) int h_start(dt_harness_t *h, const h_options_t *o
   en.limits.instruction_budget = o->instruction_budget;
   en.limits.lua_memory_bytes = o->lua_memory_bytes;
   en.limits.max_calls = o->max_calls;
+  en.limits.max_body_bytes = o->max_body_bytes;
+  en.inbound.min_refresh_ms = o->min_refresh_ms;
+  en.routes = o->routes;
+  en.route_count = o->route_count;
   en.limits.drain_timeout_s = 5;
   if (dt_engine_start(&h->loop, &en, &h->engine, err, sizeof err) != 0) {
     fprintf(stderr, "engine: %s\n", err);
     return -1;
   }
+  snprintf(h->engine_url, sizeof h->engine_url, "http://127.0.0.1:%d", dt_engine_port(h->engine));
   h->started = true;
   return 0;
+}
+
+/* Closes (drains) the engine now; h_stop then skips it. */
+static __attribute__((unused)) bool h_close_engine(dt_harness_t *h) {
+  int done = 0;
+  dt_engine_close(h->engine, h__closed, &done);
+  H_UNTIL(h, 20000, done);
+  h->engine_closed = true;
+  return done != 0;
 }
 
 static __attribute__((unused)) void h_stop(dt_harness_t *h) {
   if (!h->started) return;
   int done = 0;
-  dt_engine_close(h->engine, h__closed, &done);
-  H_UNTIL(h, 20000, done);
+  if (!h->engine_closed) {
+    dt_engine_close(h->engine, h__closed, &done);
+    H_UNTIL(h, 20000, done);
+  }
   done = 0;
   dt_emulator_close(h->emu, h__closed, &done);
   H_UNTIL(h, 20000, done);

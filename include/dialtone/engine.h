@@ -50,6 +50,7 @@ typedef struct {
     const char *const *issuers;     /* default api.botframework.com and graph.microsoft.com */
     size_t issuer_count;
     const char *audience;           /* default graph.client_id */
+    unsigned min_refresh_ms;        /* unknown kid: key set downloads at most this often; default 5000 */
   } inbound;
   struct {
     size_t max_body_bytes;          /* default 1 MiB */
@@ -84,5 +85,9 @@ unsigned dt_engine_flow_version(dt_engine_t *e, const char *name);
 size_t dt_engine_lua_memory(const dt_engine_t *e);
 /* Key set downloads so far (tests of the unknown-kid refresh). */
 unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
+/* True once notifications can be authenticated (the key set is loaded, or auth is off). */
+bool dt_engine_inbound_ready(const dt_engine_t *e);
+/* CDR lines written so far. */
+uint64_t dt_engine_cdr_count(const dt_engine_t *e);
 
 #endif

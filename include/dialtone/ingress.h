@@ -43,6 +43,7 @@ typedef struct {
   size_t issuer_count;
   const char *audience;               /* required when auth */
   unsigned max_parked;                /* notifications waiting for a key set; default 4096 */
+  unsigned min_refresh_ms;            /* an unknown kid refreshes the key set at most this often; default 5000 */
 } dt_ingress_options_t;
 
 int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen);
@@ -52,6 +53,8 @@ int dt_ingress_port(const dt_ingress_t *ing);
 void dt_ingress_set_draining(dt_ingress_t *ing, bool draining);
 /* Key set downloads started so far (tests of the single-flight refresh). */
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing);
+/* True once a key set is loaded (always true without authentication). */
+bool dt_ingress_keys_ready(const dt_ingress_t *ing);
 /* Notifications accepted (202) so far. */
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing);
 /* Stops listening; waiting requests get 503; done (may be NULL) runs from the loop. */
