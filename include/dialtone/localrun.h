@@ -1,0 +1,55 @@
+/*
+ * localrun.h — dialtone's engine and its Graph calls emulator in one process, on one
+ * libuv loop, talking to each other over real HTTP on loopback. It is what `dialtone demo`,
+ * `dialtone console` and `dialtone test` stand on.
+ *
+ * Promises: dt_localrun_start starts the emulator (time_scale as given; 0 = instant) and
+ * the engine with flows from flows_dir, the engine's Graph, token and inbound JWKS URLs all
+ * pointing at the emulator, the emulator's bot URL at the engine's callback. Every timeline
+ * entry the emulator records (requests received, notifications sent, prompts played,
+ * recordings, transfers, hangups — the same JSON objects GET /emulator/calls/{id}/timeline
+ * returns, see docs/emulator.md) is handed to the event hook, in order, on the loop.
+ * dt_localrun_control runs a control API request (docs/emulator.md "Control API")
+ * in-process and answers synchronously. Closing stops both and frees everything.
+ */
+#ifndef DIALTONE_LOCALRUN_H
+#define DIALTONE_LOCALRUN_H
+#include <stddef.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+#include "dialtone/engine.h"
+#include "dialtone/emulator.h"
+#include "dialtone/graph.h"
+
+typedef struct dt_localrun_s dt_localrun_t;
+
+typedef struct {
+  const char *flows_dir;        /* default "flows" */
+  const char *prompts_dir;      /* default {flows_dir}/prompts */
+  const char *recordings_dir;   /* default: a fresh temporary directory, removed at close */
+  const char *cdr_path;         /* optional */
+  double time_scale;            /* 1 real time, 0 instant */
+  dt_graph_dialect_t dialect;
+  int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
+} dt_localrun_options_t;
+
+/* One timeline entry (owned by the emulator; valid during the call only). */
+typedef void (*dt_localrun_event_fn)(const cJSON *entry, void *ud);
+
+int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_localrun_t **out,
+                      char *err, size_t errlen);
+dt_engine_t *dt_localrun_engine(dt_localrun_t *lr);
+dt_emulator_t *dt_localrun_emulator(dt_localrun_t *lr);
+const char *dt_localrun_recordings_dir(const dt_localrun_t *lr);
+/* Installs (or with fn NULL removes) the hook that sees every timeline entry of every call. */
+void dt_localrun_on_event(dt_localrun_t *lr, dt_localrun_event_fn fn, void *ud);
+/* A control API request in-process: method "GET"/"POST"/..., path as under /emulator
+   (e.g. "/calls", "/calls/ID/tones"), body JSON text or NULL. Returns the HTTP status the
+   control API would answer; *response (may be NULL) receives the parsed JSON answer, which
+   the caller frees with cJSON_Delete. */
+int dt_localrun_control(dt_localrun_t *lr, const char *method, const char *path, const char *body,
+                        cJSON **response);
+/* Closes engine then emulator; done (may be NULL) runs from the loop when all is freed. */
+void dt_localrun_close(dt_localrun_t *lr, void (*done)(void *ud), void *ud);
+
+#endif
