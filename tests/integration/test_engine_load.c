@@ -1,0 +1,160 @@
+/*
+ * test_engine_load.c — 1,000 concurrent calls through the shipped demo IVR
+ * (flows/main.lua) on the emulator at time scale 0, every call's CDR checked against the
+ * path its scripted caller took; and the memory a call parked in a gather costs.
+ */
+#include "dt_test.h"
+#include "engine_harness.h"
+#include "rt_internal.h"
+
+#define NCALLS 1000
+
+typedef struct {
+  char id[128];
+  int path;
+} placed_t;
+
+/* The four paths through the demo, one scripted caller each:
+   0 order number read back, then hang up at the menu; 1 voicemail; 2 transfer to a
+   plumber; 3 three invalid choices, then goodbye. */
+static const char *const SCRIPTS[4] = {
+    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"3\"},"
+    "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"4271#\"},"
+    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"hangup\":true}]",
+    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"1\"},{\"on\":\"record\",\"speak_s\":2}]",
+    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"}]",
+    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
+    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
+    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"}]",
+};
+
+static char flows_dir[600];
+static const char *shipped_flows(void) {
+  snprintf(flows_dir, sizeof flows_dir, "%s/flows", h_source_dir());
+  return flows_dir;
+}
+
+static int strings_are(const cJSON *arr, const char *const *want, int n) {
+  if (cJSON_GetArraySize(arr) != n) return 0;
+  for (int i = 0; i < n; i++) {
+    const cJSON *e = cJSON_GetArrayItem(arr, i);
+    if (!cJSON_IsString(e) || strcmp(e->valuestring, want[i]) != 0) return 0;
+  }
+  return 1;
+}
+
+/* Why the CDR does not match its path, or NULL. */
+static const char *check(const cJSON *cdr, int path) {
+  const char *outcome = h_str(cdr, "outcome");
+  const cJSON *digits = cJSON_GetObjectItemCaseSensitive(cdr, "digits");
+  const cJSON *recs = cJSON_GetObjectItemCaseSensitive(cdr, "recordings");
+  const cJSON *trs = cJSON_GetObjectItemCaseSensitive(cdr, "transfers");
+  if (!h_str(cdr, "flow") || strcmp(h_str(cdr, "flow"), "main") != 0) return "flow";
+  if (!h_str(cdr, "answer")) return "answer time";
+  switch (path) {
+  case 0: {
+    static const char *const d[] = {"3", "4271"};
+    if (!outcome || strcmp(outcome, "hangup") != 0) return "outcome (hangup)";
+    if (!strings_are(digits, d, 2)) return "digits (3, 4271)";
+    return NULL;
+  }
+  case 1: {
+    static const char *const d[] = {"1"};
+    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
+    if (!strings_are(digits, d, 1)) return "digits (1)";
+    if (cJSON_GetArraySize(recs) != 1) return "one recording";
+    return NULL;
+  }
+  case 2: {
+    static const char *const d[] = {"2"};
+    if (!outcome || strcmp(outcome, "transferred") != 0) return "outcome (transferred)";
+    if (!strings_are(digits, d, 1)) return "digits (2)";
+    if (cJSON_GetArraySize(trs) != 1 || strcmp(h_str(cJSON_GetArrayItem(trs, 0), "target"), "user:contoso-dispatch") != 0)
+      return "transfer target";
+    return NULL;
+  }
+  default: {
+    static const char *const d[] = {"9", "9", "9"};
+    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
+    if (!strings_are(digits, d, 3)) return "digits (9, 9, 9)";
+    return NULL;
+  }
+  }
+}
+
+H_TEST(thousand_concurrent_calls_through_the_demo, .time_scale = 0, .flows_dir = shipped_flows()) {
+  DT_ASSERT(dt_engine_flow_version(H.engine, "main") >= 1);
+  H_UNTIL(&H, 10000, dt_engine_inbound_ready(H.engine));
+  placed_t *calls = calloc(NCALLS, sizeof *calls);
+  for (int i = 0; i < NCALLS; i++) {
+    calls[i].path = i % 4;
+    DT_ASSERT_EQ_INT(h_place_call(&H, SCRIPTS[calls[i].path], calls[i].id), 201);
+  }
+  H_UNTIL(&H, 240000, dt_engine_cdr_count(H.engine) >= NCALLS && dt_engine_active_calls(H.engine) == 0);
+  DT_ASSERT_EQ_INT(dt_engine_cdr_count(H.engine), NCALLS);
+  DT_ASSERT_EQ_INT(dt_engine_active_calls(H.engine), 0);
+
+  /* every call's CDR, by id */
+  char *text = NULL;
+  size_t len = 0;
+  DT_ASSERT_EQ_INT(dt_read_file(H.cdr_path, 64 << 20, &text, &len), 0);
+  cJSON **by_line = calloc(NCALLS, sizeof *by_line);
+  int lines = 0, bad = 0;
+  for (char *line = text; line && *line && lines < NCALLS;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    by_line[lines++] = cJSON_Parse(line);
+    line = nl ? nl + 1 : NULL;
+  }
+  free(text);
+  DT_ASSERT_EQ_INT(lines, NCALLS);
+  for (int i = 0; i < NCALLS; i++) {
+    const cJSON *cdr = NULL;
+    for (int j = 0; j < lines && !cdr; j++)
+      if (by_line[j] && h_same_id(h_str(by_line[j], "call_id"), calls[i].id)) cdr = by_line[j];
+    const char *why = cdr ? check(cdr, calls[i].path) : "no CDR";
+    if (why) {
+      if (bad++ < 5) {
+        char *s = cdr ? cJSON_PrintUnformatted(cdr) : NULL;
+        fprintf(stderr, "  call %d (path %d): %s: %s\n", i, calls[i].path, why, s ? s : "");
+        free(s);
+      }
+    }
+  }
+  for (int j = 0; j < lines; j++) cJSON_Delete(by_line[j]);
+  free(by_line);
+  free(calls);
+  DT_ASSERT_EQ_INT(bad, 0);
+}
+
+/* What a call parked in a gather costs: the Lua side (coroutine, handle, frames) measured
+   by the capped allocator, plus the C structs of the registry and the runtime. */
+H_TEST(memory_of_a_call_parked_in_a_gather, .time_scale = 0) {
+  DT_ASSERT_EQ_INT(h_flow(&H, "main",
+                          "return function(call)\n"
+                          "  call:answer()\n"
+                          "  local d = call:menu{prompt = 'main_menu', options = {'1', '2'}, timeout = 60,\n"
+                          "                     invalid = 'invalid', noinput = 'noinput'}\n"
+                          "end\n"),
+                   0);
+  H_UNTIL(&H, 10000, dt_engine_inbound_ready(H.engine));
+  size_t before = dt_engine_lua_memory(H.engine);
+  enum { N = 500 };
+  char ids[N][128];
+  for (int i = 0; i < N; i++) DT_ASSERT_EQ_INT(h_place_call(&H, NULL, ids[i]), 201);
+  int parked = 0;
+  for (uint64_t end = dt_now_ms() + 60000; dt_now_ms() < end && parked < N; h_tick(&H)) {
+    parked = 0;
+    for (dt_call_t *c = dt_calls_first(dt_engine_calls(H.engine)); c; c = c->next)
+      if (c->wait == DT_WAIT_GATHER && c->stage == 2) parked++;
+  }
+  DT_ASSERT_EQ_INT(parked, N);
+  size_t after = dt_engine_lua_memory(H.engine);
+  size_t lua_per_call = after > before ? (after - before) / N : 0;
+  size_t per_call = lua_per_call + sizeof(dt_call_t) + sizeof(dt_lcall_t) + 256 /* ids, from/to, flow */;
+  fprintf(stderr, "  parked in a gather: %zu bytes of Lua + %zu of C structs = ~%zu bytes per call\n", lua_per_call,
+          sizeof(dt_call_t) + sizeof(dt_lcall_t), per_call);
+  DT_ASSERT(per_call <= 16 * 1024);
+}
+
+DT_TEST_MAIN()
