@@ -48,8 +48,9 @@ static char *timeline_render(emu_call_t *c, uint64_t seq, uint64_t now, const ch
     cJSON_Delete(fields);
   }
   char *s = cJSON_PrintUnformatted(e);
-  cJSON_Delete(e);
   if (c->emu->sse) sse_broadcast(c->emu, s);
+  if (c->emu->event_fn) dt__emu_hook_push(c->emu, e);
+  else cJSON_Delete(e);
   return s;
 }
 
@@ -138,6 +139,11 @@ void dt__emu_sse_close_all(dt_emulator_t *emu) {
 }
 
 static void sse_open(dt_emulator_t *emu, dt_http_request_t *req) {
+  if (dt__emu_in_process(req)) {
+    dt__emu_respond_error(req, 400, "BadRequest",
+                          "the event stream needs a connection; in-process, use dt_emulator_on_event");
+    return;
+  }
   emu_sse_t *s = dt_xcalloc(1, sizeof *s);
   s->req = req;
   req->user_data = emu;
@@ -433,7 +439,8 @@ static void respond_timeline(dt_http_request_t *req, emu_call_t *c) {
     dt_buf_append(&b, c->tl.items[i], strlen(c->tl.items[i]));
   }
   dt_buf_append(&b, "]}", 2);
-  dt_http_respond(req, 200, "application/json", b.data, b.len);
+  dt_http_header_t h[] = {{"Content-Type", "application/json"}};
+  dt__emu_respond_raw(req, 200, h, 1, b.data, b.len);
   dt_buf_free(&b);
 }
 
@@ -758,7 +765,7 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
   const char *m = req->method;
   bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
   bool put = strcmp(m, "PUT") == 0, del = strcmp(m, "DELETE") == 0;
-  dt_http_request_set_route(req, "/emulator");
+  dt__emu_set_route(req, "/emulator");
   char seg[4][256];
   int ns = 0;
   const char *p = path;
@@ -886,7 +893,7 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
       for (; seg[1][i] && i + 1 < sizeof key; i++) key[i] = (char)tolower((unsigned char)seg[1][i]);
       key[i] = '\0';
       dt__emu_party_free(dt__emu_map_del(&emu->parties, key));
-      dt_http_respond(req, 204, NULL, NULL, 0);
+      dt__emu_respond_raw(req, 204, NULL, 0, NULL, 0);
       return;
     }
     goto not_allowed;

@@ -324,6 +324,13 @@ struct dt_emulator_s {
   emu_inflight_t *inflight;
   emu_faults_t faults;
   uint64_t rng;
+  /* the in-process timeline hook (dt_emulator_on_event): entries wait in hook_q and are
+     delivered in seq order from hook_idle, outside the emulator's own processing */
+  dt_emulator_event_fn event_fn;
+  void *event_ud;
+  cJSON **hook_q;
+  size_t hook_n, hook_cap;
+  uv_idle_t hook_idle;
   /* counters for /emulator/stats */
   uint64_t n_requests, n_calls, n_notifications, n_notify_failed;
   /* closing */
@@ -465,6 +472,15 @@ void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body /* con
                           const char *location);
 void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Every answer of the control API goes through here: a request run in-process by
+   dt_emulator_control is captured instead of written to a connection. */
+int dt__emu_respond_raw(dt_http_request_t *req, int status, const dt_http_header_t *headers,
+                        size_t header_count, const char *body, size_t body_len);
+void dt__emu_set_route(dt_http_request_t *req, const char *route);
+/* True for a request run in-process by dt_emulator_control (no connection behind it). */
+bool dt__emu_in_process(const dt_http_request_t *req);
+/* Hands a timeline entry to the in-process hook (consumed). */
+void dt__emu_hook_push(dt_emulator_t *emu, cJSON *entry);
 /* "http://host:port" from the Host header, else the emulator's URL. Caller frees. */
 char *dt__emu_origin(dt_emulator_t *emu, const dt_http_request_t *req);
 

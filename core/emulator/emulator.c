@@ -18,6 +18,38 @@
 #include "emu_internal.h"
 
 /* ------------------------------------------------------------------ responses */
+/* A control request run in-process (dt_emulator_control): it lives on that function's
+   stack and its answer is captured here. Thread-local because several emulators may run
+   on several threads; the pointer compare keeps every real request on the normal path. */
+typedef struct {
+  dt_http_request_t req;
+  int status;
+  char *body;
+  size_t len;
+  bool answered;
+} emu_capture_t;
+
+static _Thread_local emu_capture_t *capture;
+
+bool dt__emu_in_process(const dt_http_request_t *req) { return capture && req == &capture->req; }
+
+int dt__emu_respond_raw(dt_http_request_t *req, int status, const dt_http_header_t *headers,
+                        size_t header_count, const char *body, size_t body_len) {
+  if (dt__emu_in_process(req)) {
+    if (capture->answered) return DT_ESTATE;
+    capture->answered = true;
+    capture->status = status;
+    capture->body = dt_xstrndup(body ? body : "", body ? body_len : 0);
+    capture->len = body ? body_len : 0;
+    return 0;
+  }
+  return dt_http_respond_ex(req, status, headers, header_count, body, body_len);
+}
+
+void dt__emu_set_route(dt_http_request_t *req, const char *route) {
+  if (!dt__emu_in_process(req)) dt_http_request_set_route(req, route);
+}
+
 void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const char *location) {
   char rid[37];
   dt_guid(rid);
@@ -28,7 +60,7 @@ void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const
   h[n++] = (dt_http_header_t){"Content-Type", "application/json"};
   h[n++] = (dt_http_header_t){"request-id", rid};
   if (location) h[n++] = (dt_http_header_t){"Location", location};
-  dt_http_respond_ex(req, status, h, n, text, text ? strlen(text) : 0);
+  dt__emu_respond_raw(req, status, h, n, text, text ? strlen(text) : 0);
   free(text);
 }
 
@@ -55,7 +87,7 @@ void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code,
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   dt_http_header_t h[2] = {{"Content-Type", "application/json"}, {"request-id", rid}};
-  dt_http_respond_ex(req, status, h, 2, text, strlen(text));
+  dt__emu_respond_raw(req, status, h, 2, text, strlen(text));
   free(text);
 }
 
@@ -403,6 +435,8 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   dt__emu_map_init(&emu->parties);
   dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
   dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
+  uv_idle_init(loop, &emu->hook_idle);
+  emu->hook_idle.data = emu;
   if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->time_scale);
   *out = emu;
   return 0;
@@ -433,6 +467,8 @@ static void teardown(dt_emulator_t *emu) {
   dt__emu_map_free(&emu->prompts, dt__emu_prompt_cache_free);
   dt__emu_map_free(&emu->recordings, dt__emu_recording_free);
   dt__emu_map_free(&emu->parties, dt__emu_party_free);
+  for (size_t i = 0; i < emu->hook_n; i++) cJSON_Delete(emu->hook_q[i]);
+  free(emu->hook_q);
   void (*done)(void *) = emu->close_done;
   void *ud = emu->close_ud;
   emu_free(emu);
@@ -449,18 +485,110 @@ static void on_timer_closed(uv_handle_t *h) {
   on_part_closed(s->emu);
 }
 
+static void on_idle_closed(uv_handle_t *h) { on_part_closed(h->data); }
+
 void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud) {
   if (emu == NULL || emu->closing) return;
   emu->closing = true;
   emu->close_done = done;
   emu->close_ud = ud;
-  emu->close_pending = 4;
+  emu->close_pending = 5;
+  emu->event_fn = NULL;
   dt__emu_sse_close_all(emu);
+  uv_close((uv_handle_t *)&emu->hook_idle, on_idle_closed);
   /* calls are freed in teardown regardless of references; events go now */
   dt__emu_sched_close(&emu->sim, on_timer_closed);
   dt__emu_sched_close(&emu->real, on_timer_closed);
   dt_http_server_close(emu->srv, on_part_closed, emu);
   dt_http_client_close(emu->http, on_part_closed, emu);
+}
+
+/* ------------------------------------------------------------------ in-process hooks */
+static int cmp_entry_seq(const void *a, const void *b) {
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a, "seq");
+  const cJSON *y = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)b, "seq");
+  double sx = cJSON_IsNumber(x) ? x->valuedouble : 0, sy = cJSON_IsNumber(y) ? y->valuedouble : 0;
+  return sx < sy ? -1 : sx > sy;
+}
+
+/* A request's entry takes its sequence number when the request arrives but is rendered
+   when its status is known, after what the request caused: sorting each batch by seq
+   hands the hook the timeline's own order. */
+static void on_hook_idle(uv_idle_t *h) {
+  dt_emulator_t *emu = h->data;
+  uv_idle_stop(h);
+  cJSON **q = emu->hook_q;
+  size_t n = emu->hook_n;
+  emu->hook_q = NULL;
+  emu->hook_n = emu->hook_cap = 0;
+  qsort(q, n, sizeof *q, cmp_entry_seq);
+  for (size_t i = 0; i < n; i++) {
+    /* the hook may remove itself or close the emulator: later entries are dropped then */
+    if (emu->event_fn && !emu->closing) emu->event_fn(q[i], emu->event_ud);
+    cJSON_Delete(q[i]);
+  }
+  free(q);
+}
+
+void dt__emu_hook_push(dt_emulator_t *emu, cJSON *entry) {
+  if (emu->event_fn == NULL || emu->closing) {
+    cJSON_Delete(entry);
+    return;
+  }
+  if (emu->hook_n == emu->hook_cap) {
+    emu->hook_cap = emu->hook_cap ? emu->hook_cap * 2 : 64;
+    emu->hook_q = dt_xrealloc(emu->hook_q, emu->hook_cap * sizeof *emu->hook_q);
+  }
+  emu->hook_q[emu->hook_n++] = entry;
+  if (emu->hook_n == 1) uv_idle_start(&emu->hook_idle, on_hook_idle);
+}
+
+void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud) {
+  if (emu == NULL || emu->closing) return;
+  emu->event_fn = fn;
+  emu->event_ud = ud;
+}
+
+int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
+                        size_t body_len, char **response, size_t *response_len) {
+  if (response) *response = NULL;
+  if (response_len) *response_len = 0;
+  if (emu == NULL || method == NULL || path == NULL || path[0] != '/' || strlen(path) >= 1024 ||
+      strlen(method) > 16 || (body == NULL && body_len > 0) || body_len > (1u << 20))
+    return DT_EINVAL;
+  if (emu->closing) return DT_ECLOSED;
+  const char *rest = path;
+  if (has_prefix(path, "/emulator", &rest) == false) rest = path;
+  /* the request as the HTTP server would hand it: NUL-terminated strings it owns */
+  char pathbuf[1040];
+  snprintf(pathbuf, sizeof pathbuf, "/emulator%s", rest);
+  char *q = strchr(pathbuf, '?');
+  const char *query = "";
+  if (q) {
+    *q = '\0';
+    query = q + 1;
+  }
+  size_t rl = strlen(pathbuf);
+  while (rl > 1 && pathbuf[rl - 1] == '/') pathbuf[--rl] = '\0';
+  char *bodycopy = dt_xstrndup(body ? body : "", body_len);
+  emu_capture_t cap = {0};
+  cap.req.method = method;
+  cap.req.target = pathbuf;
+  cap.req.path = pathbuf;
+  cap.req.query = query;
+  cap.req.body = bodycopy;
+  cap.req.body_len = body_len;
+  cap.req.remote_addr = "in-process";
+  emu_capture_t *saved = capture;
+  capture = &cap;
+  dt__emu_control(emu, &cap.req, pathbuf + strlen("/emulator"));
+  capture = saved;
+  free(bodycopy);
+  if (!cap.answered) return DT_ESTATE; /* every control handler answers at once */
+  if (response) *response = cap.body;
+  else free(cap.body);
+  if (response_len) *response_len = cap.len;
+  return cap.status;
 }
 
 /* ------------------------------------------------------------------ threaded embedding */

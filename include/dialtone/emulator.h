@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+#include <cjson/cJSON.h>
 #include "dialtone/metrics.h"
 
 typedef struct dt_emulator_s dt_emulator_t;
@@ -73,6 +74,27 @@ void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale);
 /* Stops listening, cancels every timer and outgoing request, frees everything, then calls
    done (may be NULL) from the loop. */
 void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud);
+
+/* In-process hooks (localrun: the demo, the console, `dialtone test`).
+
+   dt_emulator_on_event installs (fn NULL removes) the one hook that sees every timeline
+   entry of every call, in sequence order (by "seq"), as the same JSON object GET
+   /emulator/calls/{id}/timeline returns. Entries are delivered from the loop shortly after
+   they happen (an idle handle, never from inside the emulator's own processing), so the
+   hook may call dt_emulator_control or close the emulator. The entry is valid during the
+   hook call only.
+
+   dt_emulator_control runs one control API request ("Control API" in docs/emulator.md)
+   synchronously through the control API's own handlers: method "GET"/"POST"/"PUT"/
+   "DELETE", path under /emulator ("/calls", "/calls/ID/tones"; a leading "/emulator" is
+   accepted), body JSON text (body_len bytes) or NULL. Returns the HTTP status the control
+   API answers (GET /emulator/events is refused with 400: use the hook), or a negative
+   DT_E* (DT_ECLOSED once the emulator is closing, DT_EINVAL for bad arguments).
+   *response (may be NULL) receives the answer's body, NUL-terminated, caller frees. */
+typedef void (*dt_emulator_event_fn)(const cJSON *entry, void *ud);
+void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud);
+int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
+                        size_t body_len, char **response, size_t *response_len);
 
 /* Threaded embedding (for the engine): its own thread and libuv loop. Returns once the
    emulator listens (or failed to start). */
