@@ -1,0 +1,217 @@
+/*
+ * localrun.c — the engine and its Graph calls emulator in one process, on one libuv loop
+ * (include/dialtone/localrun.h). `dialtone demo`, `dialtone console` and `dialtone test`
+ * stand on it.
+ *
+ * Owns: the emulator and the engine it starts, the temporary recordings directory it
+ * creates when none is given (removed at close), and the log level while quiet.
+ * Promises: the engine talks to the emulator over real HTTP on loopback exactly as it
+ * talks to Graph — OAuth client credentials at the emulator's token endpoint, Graph
+ * requests to its /v1.0 or /beta, and every notification authenticated against the
+ * emulator's OpenID configuration and key set. The emulator's timeline reaches the event
+ * hook through dt_emulator_on_event and control requests run through
+ * dt_emulator_control, so neither repeats the emulator's own logic. Close drains the
+ * engine (its calls are hung up while the emulator still answers), then closes the
+ * emulator, then frees what is left.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "dialtone/common.h"
+#include "dialtone/error.h"
+#include "dialtone/localrun.h"
+#include "dialtone/log.h"
+
+struct dt_localrun_s {
+  uv_loop_t *loop;
+  dt_emulator_t *emu;
+  dt_engine_t *engine;
+  char *recordings_dir;
+  bool remove_recordings;      /* the directory is ours (a temporary one) */
+  dt_localrun_event_fn event_fn;
+  void *event_ud;
+  bool log_lowered;
+  dt_log_level_t saved_level;
+  bool closing;
+  void (*done)(void *ud);
+  void *done_ud;
+};
+
+/* Removes a directory tree we created (recordings and their metadata files). Symbolic
+   links are removed, never followed; the depth is bounded. */
+static void remove_tree(const char *path, int depth) {
+  DIR *d = opendir(path);
+  if (d != NULL) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char *p = dt_xasprintf("%s/%s", path, e->d_name);
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 8) remove_tree(p, depth + 1);
+      else unlink(p);
+      free(p);
+    }
+    closedir(d);
+  }
+  rmdir(path);
+}
+
+static void lr_free(dt_localrun_t *lr) {
+  if (lr->remove_recordings && lr->recordings_dir) remove_tree(lr->recordings_dir, 0);
+  if (lr->log_lowered) dt_log_set_level(lr->saved_level);
+  free(lr->recordings_dir);
+  free(lr);
+}
+
+static void lr_free_cb(void *ud) { lr_free(ud); }
+
+static void on_event(const cJSON *entry, void *ud) {
+  dt_localrun_t *lr = ud;
+  if (lr->event_fn && !lr->closing) lr->event_fn(entry, lr->event_ud);
+}
+
+int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_localrun_t **out,
+                      char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (loop == NULL || out == NULL) return dt_seterr(err, errlen, DT_EINVAL, "localrun: no loop");
+  dt_localrun_options_t defaults = {0};
+  if (opts == NULL) opts = &defaults;
+  if (!(opts->time_scale >= 0 && opts->time_scale <= 1000))
+    return dt_seterr(err, errlen, DT_EINVAL, "the time scale must be from 0 (instant) to 1000 (1 = real time)");
+  const char *flows = opts->flows_dir && opts->flows_dir[0] ? opts->flows_dir : "flows";
+  struct stat st;
+  if (stat(flows, &st) != 0)
+    return dt_seterr(err, errlen, DT_ENOENT, "flows directory %s: %s", flows, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return dt_seterr(err, errlen, DT_EINVAL, "flows directory %s: not a directory", flows);
+
+  dt_localrun_t *lr = dt_xcalloc(1, sizeof *lr);
+  lr->loop = loop;
+  if (opts->recordings_dir && opts->recordings_dir[0]) {
+    lr->recordings_dir = dt_xstrdup(opts->recordings_dir);
+  } else {
+    const char *tmp = getenv("TMPDIR");
+    char *tmpl = dt_xasprintf("%s/dialtone-recordings-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (mkdtemp(tmpl) == NULL) {
+      int e = errno;
+      free(tmpl);
+      free(lr);
+      return dt_seterr(err, errlen, DT_EIO, "cannot create a temporary recordings directory: %s", strerror(e));
+    }
+    lr->recordings_dir = tmpl;
+    lr->remove_recordings = true;
+  }
+  if (opts->quiet && dt_log_get_level() < DT_LOG_WARN) {
+    lr->saved_level = dt_log_get_level();
+    lr->log_lowered = true;
+    dt_log_set_level(DT_LOG_WARN);
+  }
+
+  dt_emulator_options_t eo;
+  dt_emulator_options_init(&eo);
+  eo.listen = "127.0.0.1:0";
+  eo.time_scale = opts->time_scale;
+  eo.quiet = opts->quiet;
+  char e2[256] = "";
+  int rc = dt_emulator_start(loop, &eo, &lr->emu, e2, sizeof e2);
+  if (rc != 0) {
+    dt_seterr(err, errlen, rc, "emulator: %s", e2);
+    lr_free(lr);
+    return rc;
+  }
+  const char *eurl = dt_emulator_url(lr->emu);
+  char *graph_url = dt_xasprintf("%s/%s", eurl, opts->dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
+  char *token_url = dt_xasprintf("%s/%s/oauth2/v2.0/token", eurl, dt_emulator_tenant_id(lr->emu));
+  char *oidc = dt_xasprintf("%s/.well-known/openid-configuration", eurl);
+
+  dt_engine_options_t en = {0};
+  en.listen = "127.0.0.1:0";
+  en.flows_dir = flows;
+  en.prompts_dir = opts->prompts_dir && opts->prompts_dir[0] ? opts->prompts_dir : NULL;
+  en.recordings_dir = lr->recordings_dir;
+  en.cdr_path = opts->cdr_path && opts->cdr_path[0] ? opts->cdr_path : NULL;
+  en.graph.base_url = graph_url;
+  en.graph.dialect = opts->dialect;
+  en.graph.token_url = token_url;
+  en.graph.tenant_id = dt_emulator_tenant_id(lr->emu);
+  en.graph.client_id = dt_emulator_app_id(lr->emu);
+  en.graph.client_secret = "localrun"; /* the emulator takes any secret unless told otherwise */
+  en.inbound.enabled = true;
+  en.inbound.openid_config_url = oidc;
+  en.limits.drain_timeout_s = 5;
+  e2[0] = '\0';
+  rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);
+  free(graph_url);
+  free(token_url);
+  free(oidc);
+  if (rc != 0) {
+    dt_seterr(err, errlen, rc, "engine: %s", e2);
+    /* the emulator frees itself from the loop; lr goes with it */
+    lr->closing = true;
+    dt_emulator_close(lr->emu, lr_free_cb, lr);
+    return rc;
+  }
+  /* a flow that did not compile does not stop the start; the caller may show why */
+  if (e2[0] && err && errlen) snprintf(err, errlen, "%s", e2);
+
+  /* the emulator's incoming calls go to the engine's callback */
+  char *body = dt_xasprintf("{\"bot_url\":\"%s\"}", dt_engine_callback_url(lr->engine));
+  int status = dt_emulator_control(lr->emu, "POST", "/config", body, strlen(body), NULL, NULL);
+  free(body);
+  if (status != 200) {
+    dt_seterr(err, errlen, DT_EIO, "emulator: cannot set the bot URL (status %d)", status);
+    dt_localrun_close(lr, NULL, NULL);
+    return DT_EIO;
+  }
+  dt_emulator_on_event(lr->emu, on_event, lr);
+  *out = lr;
+  return 0;
+}
+
+dt_engine_t *dt_localrun_engine(dt_localrun_t *lr) { return lr->engine; }
+dt_emulator_t *dt_localrun_emulator(dt_localrun_t *lr) { return lr->emu; }
+const char *dt_localrun_recordings_dir(const dt_localrun_t *lr) { return lr->recordings_dir; }
+
+void dt_localrun_on_event(dt_localrun_t *lr, dt_localrun_event_fn fn, void *ud) {
+  lr->event_fn = fn;
+  lr->event_ud = ud;
+}
+
+int dt_localrun_control(dt_localrun_t *lr, const char *method, const char *path, const char *body,
+                        cJSON **response) {
+  if (response) *response = NULL;
+  if (lr == NULL || lr->closing) return DT_ECLOSED;
+  char *text = NULL;
+  size_t len = 0;
+  int st = dt_emulator_control(lr->emu, method, path, body, body ? strlen(body) : 0, &text, &len);
+  if (response && text && len > 0) *response = cJSON_ParseWithLength(text, len);
+  free(text);
+  return st;
+}
+
+static void on_emulator_closed(void *ud) {
+  dt_localrun_t *lr = ud;
+  void (*done)(void *) = lr->done;
+  void *done_ud = lr->done_ud;
+  lr_free(lr);
+  if (done) done(done_ud);
+}
+
+static void on_engine_closed(void *ud) {
+  dt_localrun_t *lr = ud;
+  lr->engine = NULL;
+  dt_emulator_close(lr->emu, on_emulator_closed, lr);
+}
+
+void dt_localrun_close(dt_localrun_t *lr, void (*done)(void *ud), void *ud) {
+  if (lr == NULL || lr->closing) return;
+  lr->closing = true;
+  lr->done = done;
+  lr->done_ud = ud;
+  dt_emulator_on_event(lr->emu, NULL, NULL);
+  dt_engine_close(lr->engine, on_engine_closed, lr);
+}
