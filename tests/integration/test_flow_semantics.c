@@ -91,7 +91,7 @@ H_TEST(errors_stay_in_their_call, .time_scale = 0) {
                           "    local t = nil\n"
                           "    return t.field -- boom\n"
                           "  end\n"
-                          "  local d = call:gather{max = 1, timeout = 5}\n"
+                          "  local d = call:gather{max = 1, timeout = 60}\n"
                           "  dialtone.log('info', 'OTHER', d)\n"
                           "end\n"),
                    0);
@@ -130,7 +130,7 @@ H_TEST(runaway_loop_is_stopped, .time_scale = 0, .instruction_budget = 2000000) 
                           "  if call.from == '+15550000001' then\n"
                           "    while true do pcall(function() while true do end end) end\n"
                           "  end\n"
-                          "  local d = call:gather{max = 1, timeout = 5}\n"
+                          "  local d = call:gather{max = 1, timeout = 60}\n"
                           "  dialtone.log('info', 'OTHER', d)\n"
                           "end\n"),
                    0);
@@ -161,7 +161,7 @@ H_TEST(memory_hog_is_stopped, .time_scale = 0, .lua_memory_bytes = 48u << 20) {
                           "      pcall(function() for i = 1, 1e9 do t[#t + 1] = ('x'):rep(4096) .. i end end)\n"
                           "    end\n"
                           "  end\n"
-                          "  local d = call:gather{max = 1, timeout = 5}\n"
+                          "  local d = call:gather{max = 1, timeout = 60}\n"
                           "  dialtone.log('info', 'OTHER', d)\n"
                           "end\n"),
                    0);
