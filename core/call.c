@@ -526,7 +526,9 @@ static void ops_drop_wait(dt_call_t *c, uint32_t gen) {
     dt_op_t *next = op->next;
     bool of_wait = op->gen == gen && (op->role == ROLE_MAIN || op->role == ROLE_CANCEL ||
                                       op->role == ROLE_POLL || op->role == ROLE_DOWNLOAD);
-    if (of_wait) {
+    if (of_wait && op->role == ROLE_CANCEL && op->req) {
+      op->role = ROLE_FIRE; /* a cancel must still reach Graph, or the prompt plays on */
+    } else if (of_wait) {
       if (op->req || op->http || !op->key) op_free(op);
       else op->orphan = true;
     }
@@ -692,6 +694,7 @@ static void call_closed(uv_handle_t *h) {
   free(c->from);
   free(c->to);
   free(c->flow);
+  free(c->dialed_by);
   free(c->error);
   free(c->transfer_target);
   free(c->end_message);
@@ -1010,6 +1013,10 @@ static void gather_timeout(dt_call_t *c) {
     c->w.done_reason = "timeout";
     c->w.done_used = c->tone_len;
     c->w.done_digits = c->tone_len;
+    if (c->w.cancel == 2) { /* the barge-in's cancel is on its way: end when it is confirmed */
+      arm(c, op_timeout(c));
+      return;
+    }
   }
   gather_finish(c, true);
 }
@@ -1504,6 +1511,7 @@ static void dial_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   }
   dt_call_t *nc = outbound_new(r, res->call_id, op);
   op_free(op);
+  nc->dialed_by = dt_xstrdup(c->id);
   c->result.new_call = nc;
   c->result.reason = "created";
   wait_finish(c, 0);

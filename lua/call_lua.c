@@ -848,6 +848,10 @@ static int call_index(lua_State *L) {
     lua_pushstring(L, c ? dt_call_state_name(c->state) : "terminated");
   } else if (strcmp(k, "ended") == 0) {
     lua_pushboolean(L, !c || dt_call_is_gone(c));
+  } else if (strcmp(k, "dialed_by") == 0) { /* the call whose flow dialed this one, if still there */
+    dt_call_t *p = c && c->dialed_by ? dt_calls_find(c->reg, c->dialed_by) : NULL;
+    if (p) dt__lua_push_call(L, dt__lua_runtime(L), p);
+    else lua_pushnil(L);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
   } else {

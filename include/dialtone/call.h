@@ -164,6 +164,7 @@ struct dt_call_s {
   char *key;                        /* dt_graph_id_key(id) */
   char *from, *to;                  /* caller and called identity, short text ("user:id", "+1…") */
   char *flow;                       /* flow name (route or dial) */
+  char *dialed_by;                  /* outbound: id of the call whose flow dialed it */
   unsigned flow_version;            /* set by the runtime when the flow starts */
   dt_call_direction_t direction;
   dt_call_state_t state;            /* Graph's last reported state */

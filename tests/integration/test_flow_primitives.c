@@ -441,27 +441,92 @@ FLOW_TEST(dial_join_meeting_as_guest) {
   DT_ASSERT(h_log_has(&H, "JOINED outgoing"));
 }
 
-/* Escalation: a group call created by dial invites the first caller, replacing the 1:1 call. */
-FLOW_TEST(invite_with_replaces_call) {
+/* Escalation of a 1:1 call to a group call: the flow dials a group call; its flow
+   invites the first caller with replaces_call, which moves the caller over. */
+FLOW_TEST(invite_with_replaces_call_escalates) {
   DT_ASSERT_EQ_INT(h_flow(&H, "group",
                           "return function(call)\n"
-                          "  local ok, r = pcall(call.invite, call, {participants = {{user = 'carol-id'}}})\n"
-                          "  dialtone.log('info', 'INVITE', ok, ok and r or r.code)\n"
+                          "  local first = call.dialed_by\n"
+                          "  dialtone.log('info', 'GROUP dialed by', first.from)\n"
+                          "  local r = call:invite{participants = {{phone = first.from}}, replaces_call = first}\n"
+                          "  dialtone.log('info', 'INVITE', r)\n"
+                          "  call:sleep(0.2)\n"
                           "end\n"),
                    0);
   DT_ASSERT_EQ_INT(h_flow(&H, "main",
                           "return function(call)\n"
                           "  call:answer()\n"
                           "  local g = dialtone.dial{targets = {{user = 'dave-id'}, {user = 'erin-id'}}, flow = 'group'}\n"
-                          "  call:sleep(0.5)\n"
+                          "  local ok, err = pcall(call.sleep, call, 10)\n"
+                          "  dialtone.log('info', 'FIRST', ok, err and err.code)\n"
                           "end\n"),
                    0);
   char id[128];
   cJSON *cdr = run_call(NULL, id);
   DT_ASSERT(cdr != NULL);
   cJSON_Delete(cdr);
-  H_UNTIL(&H, 10000, h_log_has(&H, "INVITE"));
-  DT_ASSERT(h_log_has(&H, "INVITE true completed"));
+  H_UNTIL(&H, 10000, h_log_has(&H, "INVITE") && dt_engine_active_calls(H.engine) == 0);
+  DT_ASSERT(h_log_has(&H, "GROUP dialed by +15555550100"));
+  DT_ASSERT(h_log_has(&H, "INVITE completed"));
+  DT_ASSERT(h_log_has(&H, "FIRST false hangup")); /* the 1:1 call was replaced */
+  cJSON *tl = h_timeline(&H, id);
+  DT_ASSERT_EQ_INT(h_count(tl, "request", "method", "DELETE"), 0);
+  cJSON_Delete(tl);
+}
+
+/* Consultative transfer: the flow dials the agent first, then transfers the caller with
+   replaces = that call. */
+FLOW_TEST(consultative_transfer_with_replaces) {
+  DT_ASSERT_EQ_INT(h_flow(&H, "consult",
+                          "return function(call)\n"
+                          "  dialtone.log('info', 'CONSULT up')\n"
+                          "  pcall(call.sleep, call, 10)\n"
+                          "end\n"),
+                   0);
+  DT_ASSERT_EQ_INT(h_flow(&H, "main",
+                          "return function(call)\n"
+                          "  call:answer()\n"
+                          "  local agent = dialtone.dial{targets = {{user = 'agent-id'}}, flow = 'consult'}\n"
+                          "  call:sleep(0.3)\n"
+                          "  local r = call:transfer{target = {user = 'agent-id'}, replaces = agent}\n"
+                          "  dialtone.log('info', 'TRANSFER', r)\n"
+                          "end\n"),
+                   0);
+  char id[128];
+  cJSON *cdr = run_call(NULL, id);
+  DT_ASSERT(cdr != NULL);
+  DT_ASSERT(outcome_is(cdr, "transferred"));
+  cJSON_Delete(cdr);
+  DT_ASSERT(h_log_has(&H, "CONSULT up"));
+  DT_ASSERT(h_log_has(&H, "TRANSFER transferred"));
+  H_UNTIL(&H, 10000, dt_engine_active_calls(H.engine) == 0);
+  DT_ASSERT_EQ_INT(dt_engine_active_calls(H.engine), 0);
+}
+
+/* A dial handle can hang up the call it made (without waiting). */
+FLOW_TEST(dial_handle_hangup) {
+  DT_ASSERT_EQ_INT(h_flow(&H, "callee",
+                          "return function(call)\n"
+                          "  local ok, err = pcall(call.sleep, call, 10)\n"
+                          "  dialtone.log('info', 'CALLEE', ok, err.code)\n"
+                          "end\n"),
+                   0);
+  DT_ASSERT_EQ_INT(h_flow(&H, "main",
+                          "return function(call)\n"
+                          "  call:answer()\n"
+                          "  local out = dialtone.dial{targets = {{phone = '+15550009999'}}, flow = 'callee'}\n"
+                          "  call:sleep(0.3)\n"
+                          "  out:hangup()\n"
+                          "  call:sleep(0.3)\n"
+                          "  dialtone.log('info', 'MAIN', out.ended)\n"
+                          "end\n"),
+                   0);
+  char id[128];
+  cJSON *cdr = run_call(NULL, id);
+  DT_ASSERT(cdr != NULL);
+  cJSON_Delete(cdr);
+  DT_ASSERT(h_log_has(&H, "CALLEE false hangup"));
+  DT_ASSERT(h_log_has(&H, "MAIN true"));
 }
 
 DT_TEST_MAIN()
