@@ -8,8 +8,8 @@
  * error, never a silent success.
  *
  * `run` loads the configuration (file, DIALTONE_* environment, flags), sets up logging,
- * serves the ingress (GET /healthz, GET /metrics) on the libuv loop and stops cleanly on
- * SIGINT or SIGTERM.
+ * starts the engine (and the embedded emulator when there are no Graph credentials) on
+ * the libuv loop and drains cleanly on SIGINT or SIGTERM.
  */
 #include <curl/curl.h>
 #include <lua.h>
@@ -26,6 +26,7 @@
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
+#include "dialtone/engine.h"
 #include "dialtone/emulator.h"
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
@@ -124,51 +125,26 @@ static int cmd_help(int argc, char **argv, const global_opts_t *g) {
 
 /* ---- run -------------------------------------------------------------------------- */
 
+/* `run` is the engine (include/dialtone/engine.h) on one loop. With no Graph credentials
+   the Graph calls emulator runs beside it on its own thread and loop, and the engine talks
+   to it over loopback exactly as it would to Graph: tokens from its token endpoint,
+   notifications signed with its key and checked against its JWKS. SIGINT/SIGTERM drain:
+   new incoming calls are refused as busy, running calls get limits.drain_timeout_s to
+   finish, the rest are hung up with their CDRs written, and the process exits 0. */
 typedef struct {
   uv_loop_t loop;
   dt_config_t cfg;
   dt_metrics_t *metrics;
-  dt_http_server_t *server;
+  dt_engine_t *engine;
+  dt_emulator_thread_t *emulator;
   uv_signal_t sigint;
   uv_signal_t sigterm;
   bool stopping;
 } app_t;
 
-static void respond_text(dt_http_request_t *req, int status, const char *text) {
-  dt_http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
-}
-
-static void http_handler(dt_http_request_t *req, void *ud) {
+static void on_engine_closed(void *ud) {
   app_t *app = ud;
-  const char *path = req->path;
-  bool get = strcmp(req->method, "GET") == 0;
-  if (strcmp(path, "/healthz") == 0) {
-    dt_http_request_set_route(req, "/healthz");
-    if (!get) goto not_allowed;
-    if (app->stopping) respond_text(req, 503, "draining\n");
-    else respond_text(req, 200, "ok\n");
-    return;
-  }
-  if (strcmp(path, "/metrics") == 0) {
-    dt_http_request_set_route(req, "/metrics");
-    if (!get) goto not_allowed;
-    dt_buf_t body = {0};
-    dt_metrics_render(app->metrics, &body);
-    dt_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", body.data ? body.data : "", body.len);
-    dt_buf_free(&body);
-    return;
-  }
-  /* ENGINE: the lead routes POST {callback_path}, GET /calls and GET /prompts/ here. */
-  respond_text(req, app->stopping ? 503 : 404, app->stopping ? "draining\n" : "not found\n");
-  return;
-not_allowed:;
-  static const dt_http_header_t allow[] = {{"Allow", "GET"}, {"Content-Type", "text/plain; charset=utf-8"}};
-  dt_http_respond_ex(req, 405, allow, DT_ARRAY_SIZE(allow), "method not allowed\n", 19);
-}
-
-static void on_server_closed(void *ud) {
-  app_t *app = ud;
-  app->server = NULL;
+  app->engine = NULL;
   dt_log_info("stopped");
 }
 
@@ -176,11 +152,11 @@ static void on_signal(uv_signal_t *h, int signum) {
   app_t *app = h->data;
   if (app->stopping) return;
   app->stopping = true;
-  dt_log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  /* ENGINE: the lead drains calls here first (limits.drain_timeout_s), then closes. */
+  dt_log_info("received %s: draining (up to %.0f s), new calls are refused as busy",
+              signum == SIGINT ? "SIGINT" : "SIGTERM", app->cfg.limits.drain_timeout_s);
   uv_close((uv_handle_t *)&app->sigint, NULL);
   uv_close((uv_handle_t *)&app->sigterm, NULL);
-  if (app->server) dt_http_server_close(app->server, on_server_closed, app);
+  if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg) {
@@ -202,6 +178,35 @@ static int run_usage(const char *fmt, ...) {
 static void setup_logging(const dt_config_t *cfg) {
   dt_log_set_level((dt_log_level_t)dt_log_level_from_name(cfg->log.level));
   dt_log_set_format(strcmp(cfg->log.format, "json") == 0 ? DT_LOG_JSON : DT_LOG_TEXT);
+}
+
+static bool derived(const dt_config_t *cfg, const char *path) {
+  return strcmp(dt_config_origin(cfg, path), "derived") == 0;
+}
+
+/* Tells the emulator where incoming calls go. Once, at start-up, so a blocking request is fine. */
+static int emulator_set_bot(const char *emulator_url, const char *bot_url) {
+  CURL *h = curl_easy_init();
+  if (h == NULL) return DT_ENOMEM;
+  char *url = dt_xasprintf("%s/emulator/bot", emulator_url);
+  char *body = dt_xasprintf("{\"url\":\"%s\"}", bot_url);
+  struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+  FILE *sink = fopen("/dev/null", "w");
+  if (sink) curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+  long status = 0;
+  CURLcode cc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (sink) fclose(sink);
+  curl_slist_free_all(hdr);
+  curl_easy_cleanup(h);
+  free(url);
+  free(body);
+  return cc == CURLE_OK && status >= 200 && status < 300 ? 0 : DT_EIO;
 }
 
 static int cmd_run(int argc, char **argv, const global_opts_t *g) {
@@ -250,15 +255,16 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   }
   setup_logging(&app->cfg);
   signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is an error code, not a death */
+  const dt_config_t *c = &app->cfg;
+  bool real_graph = dt_config_has_graph_credentials(c);
 
   /* The first log line says which Graph this process talks to. */
-  if (dt_config_has_graph_credentials(&app->cfg))
-    dt_log_info("dialtone %s starting: Graph at %s (dialect %s)", DIALTONE_VERSION, app->cfg.graph.base_url,
-                app->cfg.graph.dialect);
+  if (real_graph)
+    dt_log_info("dialtone %s starting: Graph at %s (dialect %s)", DIALTONE_VERSION, c->graph.base_url,
+                c->graph.dialect);
   else
     dt_log_info("dialtone %s starting: no Graph credentials (graph.tenant_id, graph.client_id, "
-                "graph.client_secret), so calls go to the embedded Graph emulator; the call engine "
-                "and the emulator are not wired into `run` yet",
+                "graph.client_secret), so calls go to the embedded Graph emulator",
                 DIALTONE_VERSION);
 
   int rc = uv_loop_init(&app->loop);
@@ -274,32 +280,97 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   dt_metrics_describe(app->metrics, "dialtone_start_time_seconds", "gauge", "Unix time the process started");
   dt_metrics_set(app->metrics, "dialtone_start_time_seconds", NULL, (double)dt_unix_time());
 
-  const dt_config_t *c = &app->cfg;
-  dt_http_server_options_t so = {
+  /* Graph: the configured one, or the embedded emulator. */
+  char *graph_url = NULL, *token_url = NULL, *openid = NULL;
+  if (!real_graph) {
+    dt_emulator_options_t eo;
+    dt_emulator_options_init(&eo);
+    eo.listen = c->emulator.listen;
+    eo.time_scale = c->emulator.time_scale;
+    if (c->graph.client_id) eo.app_id = c->graph.client_id;
+    if (c->graph.tenant_id) eo.tenant_id = c->graph.tenant_id;
+    rc = dt_emulator_thread_start(&eo, &app->emulator, err, sizeof err);
+    if (rc != 0) {
+      dt_log_error("cannot start the embedded emulator on %s: %s", c->emulator.listen, err);
+      exit_code = EXIT_RUNTIME;
+      goto shutdown;
+    }
+    const char *eurl = dt_emulator_thread_url(app->emulator);
+    graph_url = dt_xasprintf("%s/%s", eurl, strcmp(c->graph.dialect, "beta") == 0 ? "beta" : "v1.0");
+    token_url = dt_xasprintf("%s/%s/oauth2/v2.0/token", eurl, dt_emulator_thread_tenant_id(app->emulator));
+    openid = dt_xasprintf("%s/.well-known/openid-configuration", eurl);
+    dt_log_info("embedded Graph emulator at %s (time scale %g)", eurl, c->emulator.time_scale);
+  }
+
+  dt_route_t *routes = dt_xcalloc(c->routes.count + 1, sizeof *routes);
+  for (size_t i = 0; i < c->routes.count; i++)
+    routes[i] = (dt_route_t){c->routes.items[i].match, c->routes.items[i].flow};
+  dt_engine_options_t eo = {
       .listen = c->listen,
-      .handler = http_handler,
-      .handler_ud = app,
-      .max_header_bytes = (size_t)c->limits.max_header_bytes,
-      .max_body_bytes = (size_t)c->limits.max_body_bytes,
-      .max_connections = (unsigned)c->limits.max_connections,
-      .idle_timeout_ms = (unsigned)c->limits.idle_timeout_ms,
-      .request_timeout_ms = (unsigned)c->limits.request_timeout_ms,
-      .tls_cert_file = c->tls.cert,
-      .tls_key_file = c->tls.key,
+      .public_url = derived(c, "public_url") ? NULL : c->public_url,
+      .callback_path = c->callback_path,
+      .tls_cert = c->tls.cert,
+      .tls_key = c->tls.key,
+      .flows_dir = c->flows,
+      .prompts_dir = c->prompts.dir,
+      .prompts_base_url = derived(c, "prompts.base_url") ? NULL : c->prompts.base_url,
+      .recordings_dir = c->recordings,
+      .cdr_path = c->cdr,
+      .routes = routes,
+      .route_count = c->routes.count,
+      .default_flow = c->routes.default_flow,
       .metrics = app->metrics,
   };
-  rc = dt_http_server_start(&app->loop, &so, &app->server, err, sizeof err);
+  if (real_graph) {
+    eo.graph.base_url = c->graph.base_url;
+    eo.graph.token_url = c->graph.token_url;
+    eo.graph.tenant_id = c->graph.tenant_id;
+    eo.graph.client_id = c->graph.client_id;
+    eo.graph.client_secret = c->graph.client_secret;
+    eo.inbound.jwks_url = c->inbound.jwks_url;
+    eo.inbound.openid_config_url = c->inbound.jwks_url ? NULL : c->inbound.openid_config;
+    eo.inbound.audience = c->inbound.audience;
+  } else {
+    eo.graph.base_url = graph_url;
+    eo.graph.token_url = token_url;
+    eo.graph.tenant_id = dt_emulator_thread_tenant_id(app->emulator);
+    eo.graph.client_id = dt_emulator_thread_app_id(app->emulator);
+    eo.graph.client_secret = c->graph.client_secret ? c->graph.client_secret : "embedded-emulator";
+    eo.inbound.openid_config_url = openid;
+    eo.inbound.audience = dt_emulator_thread_app_id(app->emulator);
+  }
+  eo.graph.dialect = strcmp(c->graph.dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
+  eo.inbound.enabled = true;
+  eo.inbound.issuers = (const char *const *)c->inbound.issuers.items;
+  eo.inbound.issuer_count = c->inbound.issuers.count;
+  eo.limits.max_body_bytes = (size_t)c->limits.max_body_bytes;
+  eo.limits.max_header_bytes = (size_t)c->limits.max_header_bytes;
+  eo.limits.max_connections = (unsigned)c->limits.max_connections;
+  eo.limits.instruction_budget = (uint64_t)c->limits.instruction_budget;
+  eo.limits.lua_memory_bytes = (size_t)c->limits.lua_memory_bytes;
+  eo.limits.op_timeout_s = (unsigned)(c->limits.op_timeout_s + 0.999);
+  eo.limits.drain_timeout_s = (unsigned)(c->limits.drain_timeout_s + 0.999);
+  eo.limits.max_calls = (unsigned)c->limits.max_calls;
+
+  err[0] = '\0';
+  rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);
+  free(routes);
+  free(graph_url);
+  free(token_url);
+  free(openid);
   if (rc != 0) {
-    dt_log_error("cannot listen on %s: %s", c->listen, err[0] ? err : dt_strerror(rc));
+    dt_log_error("cannot start the engine on %s: %s", c->listen, err[0] ? err : dt_strerror(rc));
     exit_code = EXIT_RUNTIME;
     goto shutdown;
   }
-  dt_config_bound_port(&app->cfg, dt_http_server_port(app->server));
-  dt_log_info("listening on %s (public URL %s)", app->cfg.listen, app->cfg.public_url);
-
-  /* ENGINE: the lead starts the flow engine here (flows from cfg.flows, routes, limits) and,
-     when !dt_config_has_graph_credentials(), the embedded emulator on cfg.emulator.listen.
-     A failure here sets exit_code = EXIT_RUNTIME and goes to shutdown. */
+  if (err[0]) dt_log_warn("%s", err); /* a flow that did not compile; the others run */
+  dt_config_bound_port(&app->cfg, dt_engine_port(app->engine));
+  dt_log_info("run: listening on %s (notifications to %s)", app->cfg.listen, dt_engine_callback_url(app->engine));
+  if (app->emulator && emulator_set_bot(dt_emulator_thread_url(app->emulator), dt_engine_callback_url(app->engine)) != 0) {
+    dt_log_error("cannot tell the embedded emulator where the engine listens");
+    exit_code = EXIT_RUNTIME;
+    goto shutdown;
+  }
 
   uv_signal_init(&app->loop, &app->sigint);
   uv_signal_init(&app->loop, &app->sigterm);
@@ -310,7 +381,7 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   uv_run(&app->loop, UV_RUN_DEFAULT);
 
 shutdown:
-  if (app->server) dt_http_server_close(app->server, on_server_closed, app);
+  if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
   uv_run(&app->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&app->loop) == UV_EBUSY) {
     /* Whatever a module left open is closed here, so the loop can be freed. */
@@ -318,6 +389,7 @@ shutdown:
     uv_run(&app->loop, UV_RUN_DEFAULT);
     uv_loop_close(&app->loop);
   }
+  if (app->emulator) dt_emulator_thread_stop(app->emulator);
   dt_metrics_free(app->metrics);
   dt_config_free(&app->cfg);
   free(app);

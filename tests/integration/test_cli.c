@@ -200,9 +200,10 @@ static char *http(int port, const char *method, const char *path) {
 
 /* The port out of a "listening on HOST:PORT" log line. */
 static int logged_port(const char *log) {
-  const char *p = log ? strstr(log, "listening on ") : NULL;
+  /* the engine's line, not the embedded emulator's */
+  const char *p = log ? strstr(log, "run: listening on ") : NULL;
   if (p == NULL) return -1;
-  p += strlen("listening on ");
+  p += strlen("run: listening on ");
   const char *space = strpbrk(p, " \"\n");
   const char *colon = NULL;
   for (const char *q = p; q < space; q++)
@@ -364,7 +365,7 @@ DT_TEST(run_serves_health_and_metrics_and_stops_on_sigterm) {
   child_t c;
   const char *args[] = {"--log-format", "json", "run", "--listen", "127.0.0.1:0", NULL};
   DT_ASSERT_EQ_INT(child_start(&c, args, NULL), 0);
-  int waited = child_wait_stderr(&c, "listening on");
+  int waited = child_wait_stderr(&c, "run: listening on");
   int port = logged_port(c.err.data);
   if (waited != 0 || port <= 0) {
     kill(c.pid, SIGKILL);
@@ -409,7 +410,7 @@ DT_TEST(run_on_a_chosen_port_stops_on_sigint) {
   child_t c;
   const char *args[] = {"run", "--listen", listen, NULL};
   DT_ASSERT_EQ_INT(child_start(&c, args, NULL), 0);
-  int waited = child_wait_stderr(&c, "listening on");
+  int waited = child_wait_stderr(&c, "run: listening on");
   if (waited != 0) {
     kill(c.pid, SIGKILL);
     child_finish(&c);
@@ -451,6 +452,8 @@ DT_TEST(run_on_a_busy_port_exits_1) {
 
 DT_TEST(zz_cleanup) {
   unlink(tmp_path("bad.conf.lua"));
+  unlink(tmp_path("cdr.jsonl"));       /* `run` writes CDRs and keeps recordings in its cwd */
+  rmdir(tmp_path("recordings"));
   DT_ASSERT_EQ_INT(rmdir(tmpdir), 0);
 }
 
