@@ -2044,6 +2044,10 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   if (r->o.metrics) {
     dt_metrics_describe(r->o.metrics, "dt_calls_active", "gauge", "Calls in the registry.");
     dt_metrics_describe(r->o.metrics, "dt_calls_total", "counter", "Calls ended, by direction and outcome.");
+    dt_metrics_describe(r->o.metrics, "dt_tones_duplicate_total", "counter",
+                        "Tone notifications dropped as duplicates (same sequence id).");
+    dt_metrics_describe(r->o.metrics, "dt_notifications_unknown_call_total", "counter",
+                        "Notifications for calls the engine does not know (ignored).");
     dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, 0);
   }
   *out = r;

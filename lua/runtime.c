@@ -544,6 +544,9 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
   if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
   rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
+  if (rt->o.metrics)
+    dt_metrics_describe(rt->o.metrics, "dt_flow_errors_total", "counter",
+                        "Flows that ended in an error (raised, stopped by a budget, or failed to start).");
   lua_State *L = lua_newstate(l_alloc, rt);
   if (!L) {
     dt_runtime_free(rt);

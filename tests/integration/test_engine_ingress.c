@@ -203,6 +203,23 @@ H_TEST(missing_flow_rejects_the_call) {
   cJSON_Delete(tl);
 }
 
+/* Beyond limits.max_calls, incoming calls are rejected "busy" without running a flow. */
+H_TEST(calls_beyond_max_calls_are_rejected, .max_calls = 1) {
+  DT_ASSERT_EQ_INT(h_flow(&H, "main", "return function(call) call:answer() call:gather{max = 1, timeout = 30} end"), 0);
+  char a[128], b[128];
+  DT_ASSERT_EQ_INT(h_place_call(&H, NULL, a), 201);
+  H_UNTIL(&H, 10000, h_count_requests(&H, a, "subscribeToTone") == 1);
+  cJSON *cdr = h_run_call(NULL, b);
+  DT_ASSERT(cdr != NULL);
+  DT_ASSERT(h_outcome_is(cdr, "rejected"));
+  DT_ASSERT_EQ_STR(h_str(cdr, "error"), "too many calls");
+  cJSON_Delete(cdr);
+  cJSON *tl = h_timeline(&H, b);
+  DT_ASSERT_EQ_INT(h_count(tl, "reject", "reason", "busy"), 1);
+  cJSON_Delete(tl);
+  DT_ASSERT(!h_has_cdr(&H, a));
+}
+
 /* Closing the engine drains: active calls are hung up (outcome drained), their flows see
    the hangup, their CDRs are written. */
 H_TEST(close_drains_active_calls) {
