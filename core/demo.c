@@ -322,7 +322,7 @@ void dt_transcript_entry(dt_transcript_t *t, const cJSON *e) {
     if (type && strcmp(type, "playPromptOperation") == 0 && status && strcmp(status, "failed") == 0 && reason &&
         strcmp(reason, "mediaOperationCanceled") == 0) {
       dt_transcript_flush(t);
-      LINE(t, ms, "dim", "(prompt stopped: the IVR moves on)");
+      LINE(t, ms, "dim", "(prompt cut short)");
     }
     return;
   }
@@ -527,13 +527,13 @@ static void on_entry(const cJSON *e, void *ud) {
   }
 }
 
-/* The engine's call record of the current call (caller frees), or NULL if not written yet. */
-static cJSON *find_cdr(demo_t *d) {
+cJSON *dt_demo_find_cdr(const char *cdr_path, const char *call_id) {
   char *text = NULL;
   size_t len = 0;
-  if (dt_read_file(d->cdr_path, 16u << 20, &text, &len) != 0) return NULL;
   char want[160];
-  dt_graph_id_key(d->call_id, want);
+  if (call_id == NULL || strlen(call_id) >= sizeof want) return NULL;
+  if (dt_read_file(cdr_path, 16u << 20, &text, &len) != 0) return NULL;
+  dt_graph_id_key(call_id, want);
   cJSON *found = NULL;
   char *line = text;
   while (line && *line && !found) {
@@ -649,7 +649,7 @@ static void on_tick(uv_timer_t *t) {
     return;
   }
   if (d->phase != PH_WAIT_CDR) return;
-  cJSON *cdr = find_cdr(d);
+  cJSON *cdr = dt_demo_find_cdr(d->cdr_path, d->call_id);
   if (cdr == NULL && dt_now_ms() < d->deadline) return;
   dt_transcript_flush(d->tr);
   finish_call(d, cdr, d->hung_up_by_us ? "the call did not end as scripted (the demo hung it up)" : NULL);
@@ -931,6 +931,7 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
   if (rc != 0 && !d->interrupted && d->lr == NULL && d->failed_calls > 0)
     fprintf(err, "dialtone demo: %u of %zu calls did not go as scripted (see above)\n", d->failed_calls, NSCEN);
   remove_workdir(d);
+  if (recordings == NULL) rmdir(d->recordings_dir); /* ours, and nothing was recorded: gone */
   dt_transcript_free(d->tr);
   dt_buf_free(&d->played);
   free(d->workdir);

@@ -143,6 +143,7 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   en.inbound.enabled = true;
   en.inbound.openid_config_url = oidc;
   en.limits.drain_timeout_s = 5;
+  en.default_flow = opts->default_flow && opts->default_flow[0] ? opts->default_flow : NULL;
   e2[0] = '\0';
   rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);
   free(graph_url);

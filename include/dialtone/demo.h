@@ -54,6 +54,10 @@ void dt_transcript_time(long long t_ms, char out[24]);
 const char *dt_transcript_style(const dt_transcript_t *t, const char *style);
 const char *dt_transcript_reset(const dt_transcript_t *t);
 
+/* The CDR line (cdr.h) of call_id in the file cdr_path, parsed (caller frees), or NULL when
+   it has not been written yet. */
+cJSON *dt_demo_find_cdr(const char *cdr_path, const char *call_id);
+
 /* Duration in seconds of a RIFF/WAVE PCM file, or a negative value if it is not one. */
 double dt_wav_file_seconds(const char *path);
 

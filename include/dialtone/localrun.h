@@ -31,11 +31,13 @@ typedef struct {
   double time_scale;            /* 1 real time, 0 instant */
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
+  const char *default_flow;     /* the flow incoming calls run; default "main" */
 } dt_localrun_options_t;
 
 /* One timeline entry (owned by the emulator; valid during the call only). */
 typedef void (*dt_localrun_event_fn)(const cJSON *entry, void *ud);
 
+/* On success err may still hold a warning: a flow that did not compile (its calls fail). */
 int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_localrun_t **out,
                       char *err, size_t errlen);
 dt_engine_t *dt_localrun_engine(dt_localrun_t *lr);
