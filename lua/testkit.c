@@ -1,0 +1,837 @@
+/*
+ * testkit.c — `dialtone test`: the C half of the flow test runner (include/dialtone/testkit.h).
+ *
+ * Owns: the command line, the list of test files, one libuv loop for the whole run, and
+ * per test file a fresh Lua state (the test's own, never the engine's) plus a fresh
+ * engine + emulator (localrun.h) with a temporary directory for CDRs. lua/testkit.lua
+ * (embedded) is the test API; this file gives it a small set of C functions.
+ *
+ * The simulated clock. The emulator runs at time scale 0, where a chain of simulated
+ * events (a prompt ends, the beep sounds, the recording starts, its initial-silence
+ * deadline passes ...) would otherwise all run in one timer callback before anyone could
+ * look. The test must be able to act *between* those events ("the recording started: now
+ * speak for 3 s, then press #"), so the runner steps the simulated clock itself:
+ *   - while test code runs, the clock is frozen (the emulator's time scale is set so large
+ *     that nothing in the future fires);
+ *   - while the test waits (drive), each loop turn unfreezes the clock for exactly one
+ *     batch of simulated events: the prepare phase unfreezes (which re-arms the emulator's
+ *     timer at 0 ms) and then arms the "watchdog" timer at 0 ms, so in the next timers
+ *     phase the emulator's batch runs first and the watchdog right after it freezes the
+ *     clock again. The emulator hands its timeline entries to the hook from its idle
+ *     handle, which runs after the timers phase and before the next prepare, so every
+ *     batch is seen (and may end the wait) before the next one runs. Requests from the
+ *     engine arrive while the clock is frozen or re-arm the emulator's timer after the
+ *     watchdog, so what they cause is seen before any later simulated time passes.
+ * When the emulator has nothing to do the loop blocks (frozen) until I/O or the 10 ms tick.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+#include "dialtone/common.h"
+#include "dialtone/embedded.h"
+#include "dialtone/error.h"
+#include "dialtone/localrun.h"
+#include "dialtone/log.h"
+#include "dialtone/testkit.h"
+
+#define TK_FROZEN_SCALE 1e9      /* 1 simulated ms per 11.6 real days: nothing fires */
+#define TK_MAX_FILES 512
+#define TK_MAX_FILE_BYTES (4u << 20)
+#define TK_TICK_MS 10
+
+typedef struct {
+  FILE *out, *err;
+  /* command line */
+  const char *flows;       /* --flows: default flows dir for files that do not name theirs */
+  const char *dialect;     /* --dialect: forced on every file (NULL = the file decides) */
+  double timeout_s;        /* --timeout: real-time bound of one wait */
+  bool timeout_given;
+  const char *filter;      /* --filter: only tests whose name contains it */
+  int verbose;
+  /* the run */
+  uv_loop_t loop;
+  uv_timer_t wd, tick;
+  uv_prepare_t prep;
+  dt_localrun_t *lr;
+  char tmpdir[128];
+  char cdr_path[192];
+  lua_State *L;            /* the state whose C function is running the loop (hook target) */
+  int entry_ref;           /* Lua function receiving every timeline entry */
+  /* one drive (a wait) */
+  bool driving;
+  bool matched, need_step, check_due, closed;
+  int check_ref;
+  uint64_t deadline;
+  int64_t target, sim;
+  const char *result;
+  char *lua_error;
+  /* log capture for one test */
+  FILE *logf;
+  char *logbuf;
+  size_t loglen;
+} tk_t;
+
+static tk_t *self(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
+
+/* ------------------------------------------------------------------ JSON <-> Lua */
+
+static void push_json(lua_State *L, const cJSON *j, int depth) {
+  if (depth > 64) {
+    lua_pushnil(L);
+    return;
+  }
+  if (cJSON_IsArray(j)) {
+    lua_createtable(L, cJSON_GetArraySize(j), 0);
+    lua_Integer i = 1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      push_json(L, e, depth + 1);
+      lua_rawseti(L, -2, i++);
+    }
+  } else if (cJSON_IsObject(j)) {
+    lua_createtable(L, 0, 8);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      if (cJSON_IsNull(e) || e->string == NULL) continue;
+      push_json(L, e, depth + 1);
+      lua_setfield(L, -2, e->string);
+    }
+  } else if (cJSON_IsString(j)) {
+    lua_pushstring(L, j->valuestring);
+  } else if (cJSON_IsBool(j)) {
+    lua_pushboolean(L, cJSON_IsTrue(j));
+  } else if (cJSON_IsNumber(j)) {
+    double d = j->valuedouble;
+    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(lua_Integer)d)
+      lua_pushinteger(L, (lua_Integer)d);
+    else
+      lua_pushnumber(L, d);
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+static int l_json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  cJSON *j = cJSON_ParseWithLength(s, n);
+  if (j == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, "invalid JSON");
+    return 2;
+  }
+  push_json(L, j, 0);
+  cJSON_Delete(j);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ the simulated clock */
+
+static void set_frozen(tk_t *tk, bool frozen) {
+  if (tk->lr) dt_emulator_set_time_scale(dt_localrun_emulator(tk->lr), frozen ? TK_FROZEN_SCALE : 0.0);
+}
+
+static int64_t sim_now(tk_t *tk) {
+  if (tk->lr == NULL) return 0;
+  cJSON *r = NULL;
+  int st = dt_localrun_control(tk->lr, "GET", "/stats", NULL, &r);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "sim_time_ms");
+  int64_t t = (st == 200 && cJSON_IsNumber(v)) ? (int64_t)v->valuedouble : 0;
+  cJSON_Delete(r);
+  return t;
+}
+
+static void drive_finish(tk_t *tk, const char *why) {
+  tk->result = why;
+  set_frozen(tk, true);
+  uv_stop(&tk->loop);
+}
+
+static void on_wd(uv_timer_t *t) {
+  tk_t *tk = t->data;
+  set_frozen(tk, true);
+  int64_t s = sim_now(tk);
+  if (s != tk->sim) {
+    tk->sim = s;
+    tk->need_step = true; /* time moved: there may be more to come */
+  }
+}
+
+static void on_tick(uv_timer_t *t) {
+  tk_t *tk = t->data;
+  tk->need_step = true;
+  tk->check_due = true;
+}
+
+static void set_lua_error(tk_t *tk, const char *msg) {
+  if (tk->lua_error == NULL) tk->lua_error = dt_xstrdup(msg ? msg : "(error object is not a string)");
+}
+
+/* Runs the wait's own condition (a Lua function); true when it holds. */
+static bool run_check(tk_t *tk) {
+  lua_State *L = tk->L;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, tk->check_ref);
+  bool ok = false;
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) set_lua_error(tk, lua_tostring(L, -1));
+  else ok = lua_toboolean(L, -1);
+  lua_settop(L, top);
+  return ok;
+}
+
+static void on_prepare(uv_prepare_t *p) {
+  tk_t *tk = p->data;
+  if (!tk->driving || tk->result) return;
+  if (tk->lua_error) return drive_finish(tk, "error");
+  if (tk->matched) return drive_finish(tk, "matched");
+  if (tk->target >= 0 && tk->sim >= tk->target) return drive_finish(tk, "target");
+  if (tk->check_ref != LUA_NOREF && tk->check_due) {
+    tk->check_due = false;
+    bool ok = run_check(tk);
+    if (tk->lua_error) return drive_finish(tk, "error");
+    if (ok) return drive_finish(tk, "check");
+  }
+  if (dt_now_ms() >= tk->deadline) return drive_finish(tk, "timeout");
+  if (tk->need_step) {
+    tk->need_step = false;
+    set_frozen(tk, false);                         /* re-arms the emulator's timer first ... */
+    uv_timer_start(&tk->wd, on_wd, 0, 0);          /* ... so the watchdog runs right after it */
+  }
+}
+
+/* The timeline hook: every entry goes to the test's Lua side, which answers whether the
+   current wait is over. */
+static void on_event(const cJSON *entry, void *ud) {
+  tk_t *tk = ud;
+  tk->need_step = true;
+  tk->check_due = true;
+  if (tk->L == NULL || tk->entry_ref == LUA_NOREF) return;
+  lua_State *L = tk->L;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 8)) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, tk->entry_ref);
+  push_json(L, entry, 0);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) set_lua_error(tk, lua_tostring(L, -1));
+  else if (tk->driving && lua_toboolean(L, -1)) tk->matched = true;
+  lua_settop(L, top);
+}
+
+/* ------------------------------------------------------------------ Lua: engine + emulator */
+
+static void remove_tmpdir(tk_t *tk) {
+  if (!tk->tmpdir[0]) return;
+  DIR *d = opendir(tk->tmpdir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", tk->tmpdir, e->d_name);
+      unlink(p);
+    }
+    closedir(d);
+  }
+  rmdir(tk->tmpdir);
+  tk->tmpdir[0] = '\0';
+}
+
+static void on_closed(void *ud) { ((tk_t *)ud)->closed = true; }
+
+static void stop_localrun(tk_t *tk) {
+  if (tk->lr == NULL) return;
+  tk->closed = false;
+  set_frozen(tk, false); /* let the engine's drain finish its calls */
+  dt_localrun_close(tk->lr, on_closed, tk);
+  uint64_t end = dt_now_ms() + 30000;
+  uv_timer_start(&tk->tick, on_tick, TK_TICK_MS, TK_TICK_MS);
+  while (!tk->closed && dt_now_ms() < end) uv_run(&tk->loop, UV_RUN_ONCE);
+  uv_timer_stop(&tk->tick);
+  if (!tk->closed) fprintf(tk->err, "dialtone test: the engine and emulator did not close within 30 s\n");
+  tk->lr = NULL;
+  remove_tmpdir(tk);
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *key) {
+  lua_getfield(L, idx, key);
+  const char *s = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1); /* the string stays referenced by the table */
+  return s;
+}
+
+/* start{flows=, prompts=, dialect=} -> true[, warning] | nil, error */
+static int l_start(lua_State *L) {
+  tk_t *tk = self(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (tk->lr) return luaL_error(L, "the engine is already running");
+  const char *flows = opt_string(L, 1, "flows");
+  const char *prompts = opt_string(L, 1, "prompts");
+  const char *dialect = opt_string(L, 1, "dialect");
+  snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
+  if (mkdtemp(tk->tmpdir) == NULL) {
+    tk->tmpdir[0] = '\0';
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot create a temporary directory: %s", strerror(errno));
+    return 2;
+  }
+  snprintf(tk->cdr_path, sizeof tk->cdr_path, "%s/cdr.jsonl", tk->tmpdir);
+  dt_localrun_options_t o = {0};
+  o.flows_dir = flows;
+  o.prompts_dir = prompts;
+  o.cdr_path = tk->cdr_path;
+  o.time_scale = 0;
+  o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
+  o.quiet = 0;
+  char err[1024] = "";
+  tk->L = L;
+  int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);
+  if (rc != 0) {
+    tk->lr = NULL;
+    remove_tmpdir(tk);
+    lua_pushnil(L);
+    lua_pushstring(L, err[0] ? err : dt_strerror(rc));
+    return 2;
+  }
+  dt_localrun_on_event(tk->lr, on_event, tk);
+  set_frozen(tk, true);
+  /* notifications are authenticated: wait for the engine to hold the emulator's keys */
+  dt_engine_t *e = dt_localrun_engine(tk->lr);
+  uint64_t end = dt_now_ms() + 30000;
+  uv_timer_start(&tk->tick, on_tick, TK_TICK_MS, TK_TICK_MS);
+  while (!dt_engine_inbound_ready(e) && dt_now_ms() < end) uv_run(&tk->loop, UV_RUN_ONCE);
+  uv_timer_stop(&tk->tick);
+  if (!dt_engine_inbound_ready(e)) {
+    stop_localrun(tk);
+    lua_pushnil(L);
+    lua_pushstring(L, "the engine did not load the emulator's key set within 30 s");
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  if (err[0]) {
+    lua_pushstring(L, err);
+    return 2;
+  }
+  return 1;
+}
+
+static int l_stop(lua_State *L) {
+  tk_t *tk = self(L);
+  tk->L = L;
+  stop_localrun(tk);
+  return 0;
+}
+
+static dt_localrun_t *need_lr(lua_State *L) {
+  tk_t *tk = self(L);
+  if (tk->lr == NULL) luaL_error(L, "the engine is not running");
+  return tk->lr;
+}
+
+/* control(method, path[, body_json_text]) -> status, decoded answer (or nil) */
+static int l_control(lua_State *L) {
+  tk_t *tk = self(L);
+  dt_localrun_t *lr = need_lr(L);
+  const char *method = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  const char *body = luaL_optstring(L, 3, NULL);
+  tk->L = L;
+  cJSON *r = NULL;
+  int st = dt_localrun_control(lr, method, path, body, &r);
+  lua_pushinteger(L, st);
+  if (r) push_json(L, r, 0);
+  else lua_pushnil(L);
+  cJSON_Delete(r);
+  return 2;
+}
+
+/* drive{timeout_ms=, target=, check=} -> "matched" | "target" | "check" | "timeout" */
+static int l_drive(lua_State *L) {
+  tk_t *tk = self(L);
+  need_lr(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (tk->driving) return luaL_error(L, "cannot wait from inside a timeline callback or wait condition");
+  lua_getfield(L, 1, "timeout_ms");
+  double timeout = luaL_optnumber(L, -1, tk->timeout_s * 1000.0);
+  lua_getfield(L, 1, "target");
+  lua_Integer target = luaL_optinteger(L, -1, -1);
+  lua_pop(L, 2);
+  lua_getfield(L, 1, "check");
+  if (lua_isfunction(L, -1)) {
+    tk->check_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    tk->check_ref = LUA_NOREF;
+  }
+  tk->L = L;
+  tk->driving = true;
+  tk->matched = false;
+  tk->need_step = true;
+  tk->check_due = true;
+  tk->result = NULL;
+  tk->target = target;
+  tk->sim = sim_now(tk);
+  tk->deadline = dt_now_ms() + (uint64_t)(timeout > 0 ? timeout : 0);
+  uv_timer_start(&tk->tick, on_tick, TK_TICK_MS, TK_TICK_MS);
+  uv_prepare_start(&tk->prep, on_prepare);
+  while (tk->result == NULL) uv_run(&tk->loop, UV_RUN_DEFAULT);
+  uv_prepare_stop(&tk->prep);
+  uv_timer_stop(&tk->tick);
+  uv_timer_stop(&tk->wd);
+  set_frozen(tk, true);
+  tk->driving = false;
+  if (tk->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, tk->check_ref);
+  tk->check_ref = LUA_NOREF;
+  if (tk->lua_error) {
+    lua_pushstring(L, tk->lua_error);
+    free(tk->lua_error);
+    tk->lua_error = NULL;
+    return lua_error(L);
+  }
+  lua_pushstring(L, tk->result);
+  return 1;
+}
+
+static int l_sim_now(lua_State *L) {
+  need_lr(L);
+  lua_pushinteger(L, (lua_Integer)sim_now(self(L)));
+  return 1;
+}
+
+static int l_on_entry(lua_State *L) {
+  tk_t *tk = self(L);
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (tk->entry_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, tk->entry_ref);
+  lua_pushvalue(L, 1);
+  tk->entry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+/* load_flow(name, text) -> true | nil, error: replaces the engine's flow of that name. */
+static int l_load_flow(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *name = luaL_checkstring(L, 1);
+  size_t len;
+  const char *text = luaL_checklstring(L, 2, &len);
+  char err[1024] = "";
+  int rc = dt_engine_load_flow(dt_localrun_engine(lr), name, text, len, err, sizeof err);
+  if (rc != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err[0] ? err : dt_strerror(rc));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* engine_call(id) -> {flow=, started=, outcome=, state=, gone=} | nil (not in the registry) */
+static int l_engine_call(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *id = luaL_checkstring(L, 1);
+  dt_call_t *c = dt_calls_find(dt_engine_calls(dt_localrun_engine(lr)), id);
+  if (c == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, c->flow ? c->flow : "");
+  lua_setfield(L, -2, "flow");
+  lua_pushboolean(L, (c->flags & DT_CALLF_STARTED) != 0);
+  lua_setfield(L, -2, "started");
+  lua_pushstring(L, dt_outcome_name(c->outcome));
+  lua_setfield(L, -2, "outcome");
+  lua_pushstring(L, dt_call_state_name(c->state));
+  lua_setfield(L, -2, "state");
+  lua_pushboolean(L, dt_call_is_gone(c));
+  lua_setfield(L, -2, "gone");
+  lua_pushstring(L, dt_wait_kind_name((dt_wait_kind_t)c->wait));
+  lua_setfield(L, -2, "waiting");
+  return 1;
+}
+
+static int l_active_calls(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  lua_pushinteger(L, (lua_Integer)dt_engine_active_calls(dt_localrun_engine(lr)));
+  return 1;
+}
+
+static int l_paths(lua_State *L) {
+  tk_t *tk = self(L);
+  dt_localrun_t *lr = need_lr(L);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, dt_localrun_recordings_dir(lr));
+  lua_setfield(L, -2, "recordings");
+  lua_pushstring(L, tk->cdr_path);
+  lua_setfield(L, -2, "cdr");
+  lua_pushstring(L, dt_emulator_url(dt_localrun_emulator(lr)));
+  lua_setfield(L, -2, "emulator");
+  return 1;
+}
+
+/* ------------------------------------------------------------------ Lua: files and output */
+
+static int l_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *text = NULL;
+  size_t len = 0;
+  int rc = dt_read_file(path, TK_MAX_FILE_BYTES, &text, &len);
+  if (rc != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, rc == DT_ENOENT ? "No such file or directory" : dt_strerror(rc));
+    return 2;
+  }
+  lua_pushlstring(L, text, len);
+  free(text);
+  return 1;
+}
+
+static int l_list_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (d == NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  lua_Integer i = 1;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && i <= 100000) {
+    if (e->d_name[0] == '.') continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, i++);
+  }
+  closedir(d);
+  return 1;
+}
+
+/* file_kind(path) -> "file" | "dir" | "other" | nil */
+static int l_file_kind(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other");
+  return 1;
+}
+
+static int l_write(lua_State *L) {
+  tk_t *tk = self(L);
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  fwrite(s, 1, n, tk->out);
+  fflush(tk->out);
+  return 0;
+}
+
+static int l_now_ms(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)dt_now_ms());
+  return 1;
+}
+
+/* log_begin(): the engine's log goes to a buffer until log_end() returns it. */
+static int l_log_begin(lua_State *L) {
+  tk_t *tk = self(L);
+  if (tk->logf) return 0;
+  tk->logbuf = NULL;
+  tk->loglen = 0;
+  tk->logf = open_memstream(&tk->logbuf, &tk->loglen);
+  if (tk->logf) dt_log_set_output(tk->logf);
+  return 0;
+}
+
+static int l_log_end(lua_State *L) {
+  tk_t *tk = self(L);
+  if (tk->logf == NULL) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  dt_log_set_output(NULL);
+  fclose(tk->logf);
+  tk->logf = NULL;
+  lua_pushlstring(L, tk->logbuf ? tk->logbuf : "", tk->logbuf ? tk->loglen : 0);
+  free(tk->logbuf);
+  tk->logbuf = NULL;
+  return 1;
+}
+
+static const luaL_Reg TK_FUNCS[] = {
+    {"start", l_start},           {"stop", l_stop},           {"control", l_control},
+    {"drive", l_drive},           {"sim_now", l_sim_now},     {"on_entry", l_on_entry},
+    {"load_flow", l_load_flow},   {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
+    {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
+    {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
+    {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
+    {NULL, NULL}};
+
+/* ------------------------------------------------------------------ one test file */
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+  return 1;
+}
+
+/* Runs one file; adds to *passed / *failed. */
+static void run_file(tk_t *tk, const char *path, int *passed, int *failed) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(tk->out, "FAIL %s: cannot create a Lua state\n", path);
+    (*failed)++;
+    return;
+  }
+  luaL_openlibs(L);
+  tk->L = L;
+  tk->entry_ref = LUA_NOREF;
+  tk->check_ref = LUA_NOREF;
+  lua_pushcfunction(L, traceback);
+  int msgh = lua_gettop(L);
+  const dt_embedded_file_t *f = dt_embedded_find("testkit");
+  if (f == NULL || luaL_loadbufferx(L, f->data, f->len, "=testkit", "t") != LUA_OK) {
+    fprintf(tk->out, "FAIL %s: the embedded testkit.lua does not load: %s\n", path,
+            f ? lua_tostring(L, -1) : "missing");
+    (*failed)++;
+    lua_close(L);
+    tk->L = NULL;
+    return;
+  }
+  luaL_newlibtable(L, TK_FUNCS);
+  lua_pushlightuserdata(L, tk);
+  luaL_setfuncs(L, TK_FUNCS, 1);
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, path);
+  lua_setfield(L, -2, "file");
+  if (tk->flows) {
+    lua_pushstring(L, tk->flows);
+    lua_setfield(L, -2, "flows");
+  }
+  if (tk->dialect) {
+    lua_pushstring(L, tk->dialect);
+    lua_setfield(L, -2, "dialect");
+  }
+  if (tk->filter) {
+    lua_pushstring(L, tk->filter);
+    lua_setfield(L, -2, "filter");
+  }
+  if (tk->timeout_given) {
+    lua_pushnumber(L, tk->timeout_s);
+    lua_setfield(L, -2, "timeout");
+  }
+  lua_pushboolean(L, tk->verbose);
+  lua_setfield(L, -2, "verbose");
+  const char *env_flows = getenv("DIALTONE_FLOWS");
+  if (env_flows && env_flows[0]) {
+    lua_pushstring(L, env_flows);
+    lua_setfield(L, -2, "env_flows");
+  }
+  if (lua_pcall(L, 2, 2, msgh) != LUA_OK) {
+    fprintf(tk->out, "FAIL %s: %s\n", path, lua_tostring(L, -1));
+    (*failed)++;
+  } else {
+    *passed += (int)lua_tointeger(L, -2);
+    *failed += (int)lua_tointeger(L, -1);
+  }
+  /* whatever happened, the engine of this file goes before its Lua state */
+  if (tk->lr) stop_localrun(tk);
+  if (tk->logf) {
+    dt_log_set_output(NULL);
+    fclose(tk->logf);
+    tk->logf = NULL;
+    free(tk->logbuf);
+    tk->logbuf = NULL;
+  }
+  free(tk->lua_error);
+  tk->lua_error = NULL;
+  tk->L = NULL;
+  tk->entry_ref = LUA_NOREF;
+  lua_close(L);
+}
+
+/* ------------------------------------------------------------------ files and the command line */
+
+typedef struct {
+  char *v[TK_MAX_FILES];
+  int n;
+  bool overflow;
+} files_t;
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void files_add(files_t *fs, const char *path) {
+  if (fs->n >= TK_MAX_FILES) {
+    fs->overflow = true;
+    return;
+  }
+  fs->v[fs->n++] = dt_xstrdup(path);
+}
+
+/* DIR's *.lua files (all_lua) or *_test.lua files, and the *_test.lua files below it. */
+static void collect_dir(files_t *fs, const char *dir, bool all_lua, int depth) {
+  DIR *d = opendir(dir);
+  if (d == NULL) return;
+  char *names[TK_MAX_FILES];
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < TK_MAX_FILES) {
+    if (e->d_name[0] == '.') continue;
+    names[n++] = dt_xstrdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  for (int i = 0; i < n; i++) {
+    char *p = dt_xasprintf("%s%s%s", dir, ends_with(dir, "/") ? "" : "/", names[i]);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+      if (S_ISREG(st.st_mode) && (all_lua ? ends_with(names[i], ".lua") : ends_with(names[i], "_test.lua")))
+        files_add(fs, p);
+      else if (S_ISDIR(st.st_mode) && depth < 4 && strcmp(names[i], "prompts") != 0)
+        collect_dir(fs, p, false, depth + 1);
+    }
+    free(p);
+    free(names[i]);
+  }
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: dialtone test [--dir DIR] [--flows DIR] [--dialect v1.0|beta] [--timeout SECONDS]\n"
+          "                     [--filter TEXT] [--verbose] [FILES|DIRS...]\n"
+          "Runs flow tests (Lua files, see docs/flow-testing.md) against the embedded emulator.\n"
+          "With no FILES: the tests of tests/flows (or --dir DIR). A directory contributes its *.lua\n"
+          "files and the *_test.lua files of its subdirectories.\n"
+          "Exit codes: 0 all passed, 1 a test failed, 2 usage error.\n");
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+int dt_test_run_ex(FILE *out, FILE *err, int argc, char **argv) {
+  tk_t tk;
+  memset(&tk, 0, sizeof tk);
+  tk.out = out;
+  tk.err = err;
+  tk.timeout_s = 30;
+  tk.entry_ref = LUA_NOREF;
+  tk.check_ref = LUA_NOREF;
+  const char *dir = NULL;
+  files_t fs = {{0}, 0, false};
+  int rc = 2;
+  bool only_dirs_given = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(out);
+      rc = 0;
+      goto done;
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+      tk.verbose = 1;
+    } else if (strcmp(a, "--dir") == 0 || strcmp(a, "--flows") == 0 || strcmp(a, "--dialect") == 0 ||
+               strcmp(a, "--timeout") == 0 || strcmp(a, "--filter") == 0) {
+      if (v == NULL) {
+        fprintf(err, "dialtone test: %s needs a value\n", a);
+        usage(err);
+        goto done;
+      }
+      i++;
+      if (strcmp(a, "--dir") == 0) dir = v;
+      else if (strcmp(a, "--flows") == 0) tk.flows = v;
+      else if (strcmp(a, "--filter") == 0) tk.filter = v;
+      else if (strcmp(a, "--dialect") == 0) {
+        if (strcmp(v, "v1.0") != 0 && strcmp(v, "beta") != 0) {
+          fprintf(err, "dialtone test: --dialect must be v1.0 or beta (got '%s')\n", v);
+          goto done;
+        }
+        tk.dialect = v;
+      } else {
+        char *endp = NULL;
+        double t = strtod(v, &endp);
+        if (endp == v || *endp != '\0' || !(t > 0 && t <= 3600)) {
+          fprintf(err, "dialtone test: --timeout must be a number of seconds from 0 to 3600 (got '%s')\n", v);
+          goto done;
+        }
+        tk.timeout_s = t;
+        tk.timeout_given = true;
+      }
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(err, "dialtone test: unknown option '%s'\n", a);
+      usage(err);
+      goto done;
+    } else {
+      struct stat st;
+      if (stat(a, &st) != 0) {
+        fprintf(err, "dialtone test: %s: %s\n", a, strerror(errno));
+        goto done;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        only_dirs_given = true;
+        collect_dir(&fs, a, true, 0);
+      } else {
+        files_add(&fs, a);
+      }
+    }
+  }
+  if (fs.n == 0 && !only_dirs_given) {
+    const char *d = dir ? dir : "tests/flows";
+    struct stat st;
+    if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      fprintf(err, "dialtone test: %s: no such directory (give test FILES or --dir DIR)\n", d);
+      goto done;
+    }
+    collect_dir(&fs, d, true, 0);
+  }
+  if (fs.overflow) {
+    fprintf(err, "dialtone test: more than %d test files\n", TK_MAX_FILES);
+    goto done;
+  }
+  if (fs.n == 0) {
+    fprintf(out, "no test files found\n0 passed, 0 failed\n");
+    rc = 1;
+    goto done;
+  }
+
+  if (uv_loop_init(&tk.loop) != 0) {
+    fprintf(err, "dialtone test: cannot create an event loop\n");
+    rc = 1;
+    goto done;
+  }
+  uv_timer_init(&tk.loop, &tk.wd);
+  uv_timer_init(&tk.loop, &tk.tick);
+  uv_prepare_init(&tk.loop, &tk.prep);
+  tk.wd.data = tk.tick.data = tk.prep.data = &tk;
+  dt_log_level_t saved_level = dt_log_get_level();
+  if (saved_level > DT_LOG_INFO) dt_log_set_level(DT_LOG_INFO);
+
+  int passed = 0, failed = 0;
+  for (int i = 0; i < fs.n; i++) run_file(&tk, fs.v[i], &passed, &failed);
+  fprintf(out, "%d passed, %d failed\n", passed, failed);
+  fflush(out);
+  rc = failed > 0 || passed == 0 ? 1 : 0;
+
+  dt_log_set_level(saved_level);
+  uv_close((uv_handle_t *)&tk.wd, on_handle_closed);
+  uv_close((uv_handle_t *)&tk.tick, on_handle_closed);
+  uv_close((uv_handle_t *)&tk.prep, on_handle_closed);
+  uint64_t end = dt_now_ms() + 10000;
+  while (uv_run(&tk.loop, UV_RUN_NOWAIT) != 0 && dt_now_ms() < end) {
+  }
+  if (uv_loop_close(&tk.loop) != 0) fprintf(err, "dialtone test: the event loop still had open handles\n");
+done:
+  for (int i = 0; i < fs.n; i++) free(fs.v[i]);
+  return rc;
+}
+
+int dt_test_main(int argc, char **argv) { return dt_test_run_ex(stdout, stderr, argc, argv); }

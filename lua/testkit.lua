@@ -1,0 +1,1027 @@
+-- testkit.lua — `dialtone test`: the flow test API (embedded into the binary; the C half is
+-- lua/testkit.c). One test file runs in its own Lua state, separate from the engine's flows,
+-- against its own engine + emulator at time scale 0. docs/flow-testing.md is the guide.
+--
+--   local test = require "dialtone.test"      -- (also the global `test`)
+--   test.options{flows = "../../flows"}        -- optional, relative to this file
+--   test("voicemail is saved", function(t)
+--     local call = t:call{from = {phone = "+15550100"}}
+--     call:expect_prompt("welcome")
+--     call:press("1")
+--     call:expect_recording_started()
+--     call:speak(3); call:press("#")
+--     local rec = call:expect_recording{duration = 3}
+--     call:expect_hangup()
+--   end)
+--
+-- Time. The emulator's clock is simulated and frozen while test code runs: an action
+-- (press, speak, hangup) happens at the simulated instant the last expectation saw. An
+-- expectation lets the simulation run, one batch of events at a time, until what it
+-- waits for appears in the call's timeline. speak(s) and wait(s) let s simulated seconds
+-- pass. The engine's own timers (gather timeouts, call:sleep) are real time.
+--
+-- Order. Expectations on a call are ordered: each one looks at the timeline after the
+-- entry the previous one matched. expect_prompt is strict: the next prompt played must be
+-- the one named.
+local C, cli = ...
+
+local DEFAULT_WITHIN = 120 -- simulated seconds an expectation waits, from the call's latest event
+local FILE = cli.file
+
+-- ---------------------------------------------------------------- small helpers
+
+local function dirname(p)
+  return p:match("^(.*)/[^/]*$") or "."
+end
+
+local function join(dir, p)
+  if p:sub(1, 1) == "/" or dir == "." or dir == "" then return p end
+  return dir .. "/" .. p
+end
+
+local ESC = {['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
+             ["\r"] = "\\r", ["\t"] = "\\t"}
+
+local function json_encode(v)
+  local t = type(v)
+  if v == nil then return "null"
+  elseif t == "boolean" then return tostring(v)
+  elseif t == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    if v ~= v or v == math.huge or v == -math.huge then error("cannot encode " .. tostring(v) .. " as JSON", 2) end
+    return ("%.17g"):format(v)
+  elseif t == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(c) return ESC[c] or ("\\u%04x"):format(c:byte()) end) .. '"'
+  elseif t == "table" then
+    local out = {}
+    if #v > 0 then
+      for i = 1, #v do out[i] = json_encode(v[i]) end
+      return "[" .. table.concat(out, ",") .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for _, k in ipairs(keys) do out[#out + 1] = json_encode(k) .. ":" .. json_encode(v[k]) end
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  error("cannot encode a " .. t .. " as JSON", 2)
+end
+
+-- A Lua literal for v (strings, numbers, booleans, tables of them): generated flows.
+local function literal(v)
+  local t = type(v)
+  if t == "string" then return ("%q"):format(v)
+  elseif t == "number" or t == "boolean" then return tostring(v)
+  elseif t == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      out[#out + 1] = "[" .. literal(k) .. "]=" .. literal(x)
+    end
+    table.sort(out)
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  error("cannot pass a " .. t .. " to a generated flow", 3)
+end
+
+local function secs(ms) return (ms or 0) / 1000 end
+
+-- "user:alice" / "phone:+1555…" for an identity written the way flows write them
+-- ({user="id"}, {user={id=}}, {phone="+1…"}, "+1…", "alice").
+local ID_KINDS = {"user", "phone", "application", "application_instance", "applicationInstance", "guest"}
+
+local function identity_desc(x)
+  if type(x) == "string" then
+    if x:find(":", 1, true) then return x:lower() end
+    if x:sub(1, 1) == "+" then return "phone:" .. x:lower() end
+    return x:lower() -- an id alone: matches any kind
+  end
+  if type(x) ~= "table" then return nil end
+  if x.identity then return identity_desc(x.identity) end
+  for _, k in ipairs(ID_KINDS) do
+    local v = x[k]
+    if v ~= nil then
+      local kind = k == "application_instance" and "applicationinstance" or k:lower()
+      if type(v) == "table" then v = v.id or v.name end
+      return kind .. ":" .. tostring(v):lower()
+    end
+  end
+  return nil
+end
+
+local function identity_id(x)
+  if type(x) == "string" then return x:match("^[%w]+:(.*)$") or x end
+  local d = identity_desc(x)
+  return d and (d:match("^[%w]+:(.*)$") or d)
+end
+
+-- Does an emulator description ("user:alice") match what the test named?
+local function identity_matches(desc, want)
+  if want == nil then return true end
+  local w = identity_desc(want)
+  if not w or type(desc) ~= "string" then return false end
+  desc = desc:lower()
+  if w:find(":", 1, true) then return desc == w end
+  return (desc:match("^[%w]+:(.*)$") or desc) == w
+end
+
+local function same(a, b)
+  if type(a) == "string" and type(b) == "string" then return a == b end
+  if type(a) == "number" and type(b) == "number" then return a == b end
+  if type(a) == "table" and type(b) == "table" then
+    if #a ~= #b then return false end
+    for i = 1, #a do if not same(a[i], b[i]) then return false end end
+    for k, v in pairs(a) do
+      if math.type(k) ~= "integer" and not same(v, b[k]) then return false end
+    end
+    return true
+  end
+  return a == b
+end
+
+local function show(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  if type(v) == "table" then
+    local ok, s = pcall(json_encode, v)
+    return ok and s or tostring(v)
+  end
+  return tostring(v)
+end
+
+-- ---------------------------------------------------------------- failures
+
+-- A failed expectation: raised with error(); the runner prints it with the timeline.
+local Failure = {}
+Failure.__index = Failure
+Failure.__tostring = function(f) return f.message end
+
+-- The file:line in the test file that made the failing call.
+local function where()
+  for level = 3, 60 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source == "@" .. FILE and info.currentline and info.currentline > 0 then
+      return FILE .. ":" .. info.currentline
+    end
+  end
+  return FILE
+end
+
+local function fail(call, message)
+  error(setmetatable({message = message, where = where(), call = call}, Failure), 0)
+end
+
+local function check_opts(name, o, allowed)
+  if o == nil then return {} end
+  if type(o) ~= "table" then error(name .. ": expected an option table, got " .. type(o), 3) end
+  for k in pairs(o) do
+    if not allowed[k] then
+      local list = {}
+      for a in pairs(allowed) do list[#list + 1] = a end
+      table.sort(list)
+      error(("%s: unknown option '%s' (options: %s)"):format(name, tostring(k), table.concat(list, ", ")), 3)
+    end
+  end
+  return o
+end
+
+-- ---------------------------------------------------------------- the run's state
+
+local S = {
+  log = {},          -- call id -> {entries = {...}, ended = entry|nil}
+  outgoing = {},     -- ids of outgoing calls, in the order they appeared
+  internal = {},     -- ids of calls the runner placed for itself (dialer triggers, clocks)
+  calls = {},        -- id -> Call object
+  waiter = nil,      -- function() -> true when the current wait is over
+  flows = nil,       -- flows dir of this file
+  main_is = nil,     -- which flow the engine's "main" currently runs (see route)
+  default_flow = "main",
+  within = DEFAULT_WITHIN,
+  timeout_ms = (cli.timeout or 30) * 1000,
+  paths = nil,
+  warnings = {},
+}
+
+local function record(id)
+  local r = S.log[id]
+  if not r then
+    r = {entries = {}}
+    S.log[id] = r
+  end
+  return r
+end
+
+C.on_entry(function(e)
+  if type(e.call) == "string" then
+    local r = record(e.call)
+    if e.kind == "outgoing" and not r.outgoing then
+      r.outgoing = e
+      S.outgoing[#S.outgoing + 1] = e.call
+    end
+    r.entries[#r.entries + 1] = e
+    if e.kind == "ended" then r.ended = e end
+  end
+  if S.waiter then return S.waiter() end
+  return false
+end)
+
+-- Runs the simulation until scan() returns something (a value) or the wait gives up.
+-- Returns value, how ("matched", "timeout", ...).
+local function wait_for(scan, o)
+  o = o or {}
+  local v = scan()
+  if v ~= nil then return v, "matched" end
+  S.waiter = function()
+    v = scan()
+    return v ~= nil
+  end
+  local ok, how = pcall(C.drive, {timeout_ms = o.timeout_ms or S.timeout_ms, check = o.check, target = o.target})
+  S.waiter = nil
+  if not ok then error(how, 0) end
+  if v == nil and how == "check" then v = scan() end
+  return v, how
+end
+
+-- ---------------------------------------------------------------- timelines, readable
+
+local HIDDEN = {notification = true, script_step = false}
+
+local function describe(e)
+  local k = e.kind
+  if k == "incoming" then return ("from %s to %s"):format(tostring(e.from), tostring(e.to))
+  elseif k == "outgoing" then
+    return ("from %s to %s%s%s"):format(tostring(e.from), tostring(e.to),
+      (e.targets or 0) > 1 and (" (+%d more)"):format(e.targets - 1) or "",
+      e.subject and (' subject "%s"'):format(e.subject) or "")
+  elseif k == "request" then
+    local what = e.action or (e.path or ""):match("([^/]+)$") or e.path or "?"
+    if not e.action and e.method == "DELETE" then what = "(hang up)" end
+    return ("%s %s -> %s"):format(e.method or "?", what, tostring(e.status))
+  elseif k == "prompt" then
+    return ("%s (%.1f s)%s"):format(e.name or e.url or "?", secs(e.duration_ms), e.record and ", before a recording" or "")
+  elseif k == "recording" then
+    if (e.url or "") == "" then return ("no audio: %s"):format(e.reason or "?") end
+    return ("%.1f s (%.1f s spoken), %s"):format(secs(e.duration_ms), secs(e.spoken_ms), e.reason or "?")
+  elseif k == "tone" then
+    return e.tone .. (e.ignored and (" (ignored: " .. e.ignored .. ")") or "")
+  elseif k == "speak" then return ("caller speaks for %.1f s"):format(secs(e.ms))
+  elseif k == "state" then return e.state
+  elseif k == "operation" then return ("%s %s%s"):format(e.type or "?", e.status or "?", e.reason and (" (" .. e.reason .. ")") or "")
+  elseif k == "transfer" then return "to " .. tostring(e.target) .. (e.replacesCallId and " replacing " .. e.replacesCallId or "")
+  elseif k == "transfer_result" then return ("%s %s%s"):format(tostring(e.target), e.outcome or "?", e.reason and (" (" .. e.reason .. ")") or "")
+  elseif k == "caller_hangup" then return "the caller hangs up"
+  elseif k == "hangup" then return "the bot hangs up"
+  elseif k == "recording_started" then return "listening"
+  elseif k == "beep" then return "beep"
+  elseif k == "barge_in" then return "the caller interrupted the prompt"
+  elseif k == "answered" then return tostring(e.callee or "") .. " answered"
+  elseif k == "ended" then
+    return ("by %s (%s/%s%s)"):format(e.by or "?", tostring(e.code), tostring(e.subcode), e.message and (" " .. e.message) or "")
+  end
+  local parts = {}
+  for key, v in pairs(e) do
+    if key ~= "seq" and key ~= "call" and key ~= "t_ms" and key ~= "time" and key ~= "kind" and key ~= "op" then
+      parts[#parts + 1] = key .. "=" .. (type(v) == "table" and show(v) or tostring(v))
+    end
+  end
+  table.sort(parts)
+  return table.concat(parts, " ")
+end
+
+local function visible(e)
+  if HIDDEN[e.kind] then return false end
+  if e.kind == "operation" and e.status == "completed" then return false end
+  return true
+end
+
+-- The timeline of a call as text lines; mark = index after which the wait was looking;
+-- upto = how many entries existed when the test ended (later ones are the runner's cleanup).
+local function timeline_text(id, mark, call, upto)
+  local r = S.log[id]
+  local lines = {}
+  local head = ("  timeline of call %s"):format(id)
+  if call then
+    head = head .. (" (%s%s)"):format(tostring(call.direction or "placed by the runner"), call.flow and (", flow " .. call.flow) or "")
+  end
+  lines[1] = head .. ":"
+  if not r or #r.entries == 0 then
+    lines[2] = "    (nothing happened)"
+    return table.concat(lines, "\n")
+  end
+  local n = math.min(upto or #r.entries, #r.entries)
+  local marked = false
+  for i = 1, n do
+    local e = r.entries[i]
+    if visible(e) then
+      lines[#lines + 1] = ("    %8.3f s  %-18s %s"):format(secs(e.t_ms), e.kind, describe(e))
+    end
+    if mark and i == mark and not marked and i < n then
+      lines[#lines + 1] = "    ---------- the expectation looked from here on"
+      marked = true
+    end
+  end
+  if mark and not marked then lines[#lines + 1] = "    ---------- the expectation was waiting here" end
+  if n < #r.entries then
+    local ended = false
+    for i = 1, n do
+      if r.entries[i].kind == "ended" then ended = true end
+    end
+    if not ended then lines[#lines + 1] = "    (then the test ended and the runner hung up the call)" end
+  end
+  return table.concat(lines, "\n")
+end
+
+-- ---------------------------------------------------------------- calls
+
+local Call = {}
+Call.__index = Call
+Call.__tostring = function(c) return "call " .. c.id end
+
+local function new_call(t, id, direction, extra)
+  local c = setmetatable({t = t, id = id, direction = direction, cursor = 0}, Call)
+  for k, v in pairs(extra or {}) do c[k] = v end
+  S.calls[id] = c
+  t._calls[#t._calls + 1] = c
+  record(id)
+  return c
+end
+
+function Call:entries() return S.log[self.id].entries end
+function Call:timeline() return S.log[self.id].entries end
+function Call:ended() return S.log[self.id].ended ~= nil end
+
+-- Names of the prompts played so far.
+function Call:prompts()
+  local out = {}
+  for _, e in ipairs(self:entries()) do
+    if e.kind == "prompt" then out[#out + 1] = e.name end
+  end
+  return out
+end
+
+function Call:_last_t()
+  local es = self:entries()
+  return es[#es] and es[#es].t_ms or 0
+end
+
+-- The core of every expectation. want(e) answers true (this entry satisfies it), a string
+-- (this entry contradicts it: the failure message), or false/nil (not about this entry).
+-- Returns the entry and its index; moves the call's cursor past it unless o.keep.
+function Call:_await(desc, want, o)
+  o = o or {}
+  local within = o.within or S.within
+  local limit = self:_last_t() + within * 1000
+  local from = self.cursor
+  local scan = function()
+    local r = S.log[self.id]
+    for i = from + 1, #r.entries do
+      local e = r.entries[i]
+      if e.t_ms and e.t_ms > limit then
+        return {fail = ("no %s within %g s (simulated)"):format(desc, within)}
+      end
+      local w = want(e)
+      if w == true then return {entry = e, idx = i} end
+      if type(w) == "string" then return {fail = w} end
+      if e.kind == "ended" then
+        return {fail = ("the call ended (%s) before %s"):format(describe(e), desc)}
+      end
+    end
+    return nil
+  end
+  local res, how = wait_for(scan, {timeout_ms = o.timeout and o.timeout * 1000})
+  if not res then
+    if how == "timeout" then
+      fail(self, ("expected %s, but nothing came within %g s (real time)"):format(desc, (o.timeout or S.timeout_ms / 1000)))
+    end
+    fail(self, ("expected %s (the wait ended: %s)"):format(desc, tostring(how)))
+  end
+  if res.fail then
+    self._mark = from
+    fail(self, "expected " .. desc .. ", but " .. res.fail)
+  end
+  if not o.keep then self.cursor = res.idx end
+  return res.entry, res.idx
+end
+
+-- ---- actions (at the simulated instant the test is at)
+
+local function control(call, what, method, path, body)
+  local st, r = C.control(method, path, body and json_encode(body) or nil)
+  if st < 200 or st > 299 then
+    local msg = r and r.error and r.error.message or ("status " .. tostring(st))
+    fail(call, ("%s: the emulator refused it (%d: %s)"):format(what, st, msg))
+  end
+  return r
+end
+
+-- Lets ms of simulated time pass (exactly: the caller's own keys and speech end then).
+local function advance(call, ms)
+  if ms <= 0 then return end
+  local target = C.sim_now() + math.floor(ms)
+  local _, how = wait_for(function() return nil end, {
+    target = target,
+    check = call and function() return S.log[call.id].ended ~= nil end,
+  })
+  if how == "timeout" then
+    fail(call, ("simulated time did not reach +%.1f s within %g s (real time)"):format(ms / 1000, S.timeout_ms / 1000))
+  end
+end
+
+-- call:press("12#", {gap = 0.15}): the caller presses keys (gap seconds apart, simulated).
+function Call:press(keys, o)
+  o = check_opts("press", o, {gap = true})
+  if type(keys) == "number" then keys = tostring(keys) end
+  if type(keys) ~= "string" or not keys:match("^[0-9*#A-D]+$") or #keys > 64 then
+    error("press: keys must be a string of 0-9 * # A-D (at most 64)", 2)
+  end
+  local gap = math.floor((o.gap or 0.15) * 1000)
+  control(self, ("press('%s')"):format(keys), "POST", "/calls/" .. self.id .. "/tones", {tones = keys, gap_ms = gap})
+  advance(self, (#keys - 1) * gap)
+  return self
+end
+
+-- call:speak(3): the caller talks for 3 simulated seconds; returns when they stop.
+function Call:speak(seconds)
+  if type(seconds) ~= "number" or seconds <= 0 or seconds > 3600 then
+    error("speak: seconds must be a number above 0 and at most 3600", 2)
+  end
+  control(self, ("speak(%g)"):format(seconds), "POST", "/calls/" .. self.id .. "/speak", {seconds = seconds})
+  advance(self, seconds * 1000)
+  return self
+end
+
+-- call:hangup(): the caller (or the callee, for outgoing calls) hangs up.
+function Call:hangup()
+  control(self, "hangup()", "POST", "/calls/" .. self.id .. "/hangup", nil)
+  return self
+end
+
+-- call:wait(2): the caller does nothing for 2 simulated seconds.
+function Call:wait(seconds)
+  self.t:wait(seconds)
+  return self
+end
+
+-- ---- expectations
+
+local PROMPT_OPTS = {within = true, timeout = true}
+
+local function prompt_is(e, name)
+  return e.name == name or (e.url and (e.url == name or e.url:sub(-#name - 5) == "/" .. name .. ".wav"))
+end
+
+-- call:expect_prompt("welcome"): the next prompt played is welcome. Returns
+-- {name=, url=, duration= seconds, record=}.
+function Call:expect_prompt(name, o)
+  o = check_opts("expect_prompt", o, PROMPT_OPTS)
+  if type(name) ~= "string" then error("expect_prompt: give the prompt's name", 2) end
+  local e = self:_await(("prompt '%s'"):format(name), function(e)
+    if e.kind ~= "prompt" then return false end
+    if prompt_is(e, name) then return true end
+    return ("the next prompt was '%s'"):format(e.name or e.url)
+  end, o)
+  return {name = e.name, url = e.url, duration = secs(e.duration_ms), record = e.record == true}
+end
+
+-- call:expect_prompts{"you_entered", "digit_4", "digit_2"}: these prompts, in order.
+function Call:expect_prompts(names, o)
+  if type(names) ~= "table" then error("expect_prompts: give a list of prompt names", 2) end
+  local out = {}
+  for i, n in ipairs(names) do out[i] = self:expect_prompt(n, o) end
+  return out
+end
+
+-- call:expect_no_prompt(["name"]): until the call ends, no prompt (of that name) plays.
+function Call:expect_no_prompt(name, o)
+  if type(name) == "table" then name, o = nil, name end
+  o = check_opts("expect_no_prompt", o, PROMPT_OPTS)
+  local from = self.cursor
+  local what = name and ("prompt '%s'"):format(name) or "prompt"
+  local res = self:_await(("the end of the call (and no %s before it)"):format(what), function(e)
+    if e.kind == "prompt" and (name == nil or prompt_is(e, name)) then
+      return ("'%s' was played"):format(e.name or e.url)
+    end
+    return e.kind == "ended"
+  end, {within = o.within, timeout = o.timeout, keep = true})
+  self.cursor = from
+  return res ~= nil
+end
+
+function Call:expect_recording_started(o)
+  o = check_opts("expect_recording_started", o, PROMPT_OPTS)
+  self:_await("the recording to start", function(e)
+    if e.kind == "recording_started" then return true end
+    if e.kind == "recording" then return "it ended without starting (" .. tostring(e.reason) .. ")" end
+    return false
+  end, o)
+  return self
+end
+
+-- The engine's stored copy of a recording (its .json beside the .wav names the location).
+local function stored_recording(url)
+  local dir = S.paths.recordings
+  local names = C.list_dir(dir) or {}
+  for _, n in ipairs(names) do
+    if n:match("%.json$") then
+      local text = C.read_file(dir .. "/" .. n)
+      local meta = text and C.json_decode(text)
+      if type(meta) == "table" and meta.location == url then return meta end
+    end
+  end
+  return nil
+end
+
+-- call:expect_recording{reason=, duration=, min=, max=, tolerance=, file=}: a recording
+-- finished. Returns {reason=, duration=, spoken=, url=, file=, bytes=} (seconds; file is
+-- the engine's stored WAV, waited for unless file=false).
+function Call:expect_recording(o)
+  o = check_opts("expect_recording", o, {reason = true, duration = true, min = true, max = true,
+                                          tolerance = true, file = true, within = true, timeout = true})
+  local e = self:_await("a recording" .. (o.reason and (" (" .. o.reason .. ")") or ""), function(e)
+    return e.kind == "recording"
+  end, o)
+  local rec = {reason = e.reason, duration = secs(e.duration_ms), spoken = secs(e.spoken_ms), url = e.url}
+  if o.reason and e.reason ~= o.reason then
+    fail(self, ("expected a recording ending with %s, but it ended with %s"):format(o.reason, tostring(e.reason)))
+  end
+  if (e.url or "") == "" then
+    if not o.reason then fail(self, ("expected a recording, but none was made (%s)"):format(tostring(e.reason))) end
+    return rec
+  end
+  local tol = o.tolerance or 0.25
+  if o.duration and math.abs(rec.duration - o.duration) > tol then
+    fail(self, ("expected a recording of about %g s, but it lasted %.3f s"):format(o.duration, rec.duration))
+  end
+  if o.min and rec.duration < o.min then
+    fail(self, ("expected a recording of at least %g s, but it lasted %.3f s"):format(o.min, rec.duration))
+  end
+  if o.max and rec.duration > o.max then
+    fail(self, ("expected a recording of at most %g s, but it lasted %.3f s"):format(o.max, rec.duration))
+  end
+  if o.file ~= false then
+    local meta = wait_for(function() return stored_recording(e.url) end, {check = function() return stored_recording(e.url) ~= nil end})
+    if not meta then fail(self, "the recording was made, but the engine did not store it in " .. S.paths.recordings) end
+    if C.file_kind(meta.file) ~= "file" then fail(self, "the engine's recording file " .. tostring(meta.file) .. " does not exist") end
+    rec.file, rec.bytes, rec.stored_duration = meta.file, meta.bytes, meta.duration_s
+  end
+  return rec
+end
+
+-- call:expect_transfer{to=, outcome="completed"|"failed"}: the flow transferred the call;
+-- waits for Graph's outcome. Returns {target=, outcome=, reason=}.
+function Call:expect_transfer(o)
+  o = check_opts("expect_transfer", o, {to = true, outcome = true, within = true, timeout = true})
+  local desc = "a transfer" .. (o.to and (" to " .. identity_desc(o.to)) or "")
+  local e = self:_await(desc, function(e)
+    if e.kind ~= "transfer" then return false end
+    if identity_matches(e.target, o.to) then return true end
+    return ("the call was transferred to %s"):format(tostring(e.target))
+  end, o)
+  local r = self:_await(("the outcome of the transfer to %s"):format(tostring(e.target)), function(x)
+    return x.kind == "transfer_result"
+  end, {within = o.within, timeout = o.timeout})
+  if o.outcome and r.outcome ~= o.outcome then
+    fail(self, ("expected the transfer to %s to be %s, but it %s (%s)"):format(tostring(e.target), o.outcome,
+      tostring(r.outcome), tostring(r.reason or "no reason given")))
+  end
+  return {target = e.target, outcome = r.outcome, reason = r.reason}
+end
+
+-- group:expect_invite{participant=, outcome="joined"|"busy"|...}: the flow invited someone.
+function Call:expect_invite(o)
+  o = check_opts("expect_invite", o, {participant = true, outcome = true, within = true, timeout = true})
+  local desc = "an invitation" .. (o.participant and (" of " .. identity_desc(o.participant)) or "")
+  local e = self:_await(desc, function(e)
+    if e.kind ~= "invite" then return false end
+    return identity_matches(e.participant, o.participant)
+  end, o)
+  local r = self:_await(("the outcome of the invitation of %s"):format(tostring(e.participant)), function(x)
+    return x.kind == "invite_result" and x.participant == e.participant
+  end, {within = o.within, timeout = o.timeout})
+  if o.outcome and r.outcome ~= o.outcome then
+    fail(self, ("expected the invitation of %s to end %s, but it ended %s"):format(tostring(e.participant),
+      o.outcome, tostring(r.outcome)))
+  end
+  return {participant = e.participant, outcome = r.outcome, replaces = e.replacesCallId}
+end
+
+-- call:expect_hangup{by=}: the call ended (by "bot", "remote", "transfer", "replaced", ...).
+-- Returns {by=, code=, subcode=, message=}.
+function Call:expect_hangup(o)
+  o = check_opts("expect_hangup", o, {by = true, within = true, timeout = true})
+  local e = self:_await("the call to end" .. (o.by and (" (by " .. o.by .. ")") or ""), function(e)
+    if e.kind ~= "ended" then return false end
+    if o.by and e.by ~= o.by then return ("it was ended by %s (%s/%s)"):format(tostring(e.by), tostring(e.code), tostring(e.subcode)) end
+    return true
+  end, o)
+  return {by = e.by, code = e.code, subcode = e.subcode, message = e.message}
+end
+
+-- call:expect(kind, {field = value, ...}): the next entry of that kind has those fields.
+function Call:expect(kind, fields, o)
+  if type(kind) ~= "string" then error("expect: give the timeline entry's kind (\"tone\", \"reject\", ...)", 2) end
+  o = check_opts("expect", o, PROMPT_OPTS)
+  fields = fields or {}
+  local parts = {}
+  for k, v in pairs(fields) do parts[#parts + 1] = k .. "=" .. show(v) end
+  table.sort(parts)
+  local desc = ("a '%s' entry%s"):format(kind, #parts > 0 and (" with " .. table.concat(parts, ", ")) or "")
+  return (self:_await(desc, function(e)
+    if e.kind ~= kind then return false end
+    for k, v in pairs(fields) do
+      if not same(e[k], v) and not (type(v) == "string" and type(e[k]) == "string" and identity_matches(e[k], v)) then
+        return false
+      end
+    end
+    return true
+  end, o))
+end
+
+-- call:expect_dtmf("123"): the flow sent these tones (call:send_dtmf).
+function Call:expect_dtmf(tones, o)
+  return self:expect("dtmf_sent", {tones = tones}, o)
+end
+
+local function read_cdrs()
+  local text = C.read_file(S.paths.cdr)
+  local out = {}
+  if text then
+    for line in text:gmatch("[^\n]+") do
+      local r = C.json_decode(line)
+      if type(r) == "table" then out[#out + 1] = r end
+    end
+  end
+  return out
+end
+
+local function find_cdr(id)
+  for _, r in ipairs(read_cdrs()) do
+    if r.call_id == id then return r end
+  end
+  return nil
+end
+
+-- call:expect_cdr{outcome=, digits=, ...}: the call's CDR line (written once the call is
+-- over) has these fields. Returns the whole record.
+function Call:expect_cdr(fields, o)
+  o = check_opts("expect_cdr", o, {timeout = true})
+  fields = fields or {}
+  local rec = wait_for(function() return find_cdr(self.id) end,
+                       {check = function() return find_cdr(self.id) ~= nil end,
+                        timeout_ms = o.timeout and o.timeout * 1000})
+  if not rec then fail(self, "expected a CDR for the call, but none was written") end
+  for k, v in pairs(fields) do
+    local got = rec[k]
+    -- `dialtone test` runs a routed flow as the engine's default flow (see route()).
+    if k == "flow" and got == "main" and self.routed_flow == v then got = v end
+    if not same(got, v) then
+      fail(self, ("expected the CDR's %s to be %s, but it is %s"):format(k, show(v), show(got)))
+    end
+  end
+  return rec
+end
+
+-- ---------------------------------------------------------------- flows and routing
+
+local function flow_path(name) return join(S.flows, name .. ".lua") end
+
+-- The engine answers every incoming call with its default flow ("main"); a test that
+-- calls another flow gets that flow compiled under the name "main" for the calls it places
+-- (calls keep the version they started on, so earlier calls are not disturbed).
+local function route(t, flow, source)
+  local key = source and ("\0" .. source) or flow
+  if S.main_is == key then return end
+  local text = source
+  if not text then
+    local err
+    text, err = C.read_file(flow_path(flow))
+    if not text then fail(nil, ("no flow named '%s' (%s)"):format(flow, err)) end
+  end
+  local ok, err = C.load_flow("main", text)
+  if not ok then fail(nil, ("flow '%s' does not compile: %s"):format(flow, err)) end
+  S.main_is = key
+end
+
+-- Waits until the engine runs a flow for an incoming call we placed.
+local function await_start(call)
+  local function started()
+    local ec = C.engine_call(call.id)
+    if ec and ec.started then return true end
+    local r = record(call.id)
+    if r.ended then return true end
+    for _, e in ipairs(r.entries) do
+      if e.kind == "request" then return true end
+    end
+    return nil
+  end
+  local ok = wait_for(started, {check = started})
+  if not ok then fail(call, "the engine did not start a flow for the call") end
+end
+
+-- ---------------------------------------------------------------- the test context
+
+local T = {}
+T.__index = T
+
+local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true}
+
+-- t:call{flow=, from=, to=, script=}: places an incoming call; returns the Call.
+function T:call(o)
+  o = check_opts("t:call", o, CALL_OPTS)
+  local flow = o.flow or S.default_flow
+  route(self, flow)
+  local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities}
+  local r = control(nil, "t:call", "POST", "/calls", body)
+  local c = new_call(self, r.id, "incoming", {flow = flow, routed_flow = flow, from = body.from})
+  await_start(c)
+  return c
+end
+
+-- t:party("agent-7", {behaviour = "busy"|"noanswer"|"answer"|"reject", answer_delay=, script=})
+function T:party(who, o)
+  o = check_opts("t:party", o, {behaviour = true, behavior = true, answer_delay = true, script = true})
+  local id = identity_id(who)
+  if type(id) ~= "string" or id == "" then error("t:party: give an identity id or table", 2) end
+  local body = {behaviour = o.behaviour or o.behavior or "answer", script = o.script}
+  if o.answer_delay then body.answer_delay_ms = math.floor(o.answer_delay * 1000) end
+  control(nil, "t:party", "PUT", "/parties/" .. id, body)
+  return self
+end
+
+-- t:expect_dial{to=, meeting=}: a flow placed an outbound call (dialtone.dial). Returns the
+-- new call's Call.
+function T:expect_dial(o)
+  o = check_opts("t:expect_dial", o, {to = true, meeting = true, timeout = true, flow = true})
+  local desc = "an outbound call" .. (o.to and (" to " .. identity_desc(o.to)) or "") .. (o.meeting and " (meeting)" or "")
+  local function scan()
+    for i = self._dial_cursor + 1, #S.outgoing do
+      local id = S.outgoing[i]
+      local e = S.log[id].outgoing
+      local ok = e and identity_matches(e.to, o.to)
+      if ok and o.meeting ~= nil then ok = (e.meeting == true) == (o.meeting == true) end
+      if ok and not S.internal[id] then return {idx = i, id = id, e = e} end
+    end
+    return nil
+  end
+  local res, how = wait_for(scan, {timeout_ms = o.timeout and o.timeout * 1000})
+  if not res then
+    local seen = {}
+    for i = self._dial_cursor + 1, #S.outgoing do
+      local e = S.log[S.outgoing[i]].outgoing
+      seen[#seen + 1] = e and tostring(e.to) or "?"
+    end
+    fail(nil, ("expected %s, but %s"):format(desc, #seen > 0 and ("only these were dialed: " .. table.concat(seen, ", "))
+      or (how == "timeout" and "none was placed within " .. (o.timeout or S.timeout_ms / 1000) .. " s (real time)" or "none was placed")))
+  end
+  self._dial_cursor = res.idx
+  return S.calls[res.id] or new_call(self, res.id, "outgoing", {to = res.e.to, flow = o.flow})
+end
+
+-- t:dial{flow=, to=, meeting=, subject=}: makes the engine place an outbound call that runs
+-- flow (as dialtone.dial{targets={to}, flow=flow} would from a flow) and returns that call.
+function T:dial(o)
+  o = check_opts("t:dial", o, {flow = true, to = true, targets = true, meeting = true, chat = true, subject = true})
+  if type(o.flow) ~= "string" then error("t:dial: flow is required (the flow the new call runs)", 2) end
+  local params = {flow = o.flow, subject = o.subject, meeting = o.meeting, chat = o.chat}
+  if o.targets then params.targets = o.targets
+  elseif o.to then params.targets = {type(o.to) == "string" and (o.to:sub(1, 1) == "+" and {phone = o.to} or {user = o.to}) or o.to}
+  end
+  if not params.targets and not params.meeting then error("t:dial: give to= (or targets=) or meeting=", 2) end
+  local src = "-- generated by dialtone test: places one outbound call\n" ..
+              "return function(call)\n" ..
+              "  local ok, err = pcall(dialtone.dial, " .. literal(params) .. ")\n" ..
+              "  if not ok then dialtone.log('error', 'dialtone test: t:dial failed: ' .. tostring(err)) end\n" ..
+              "  call:reject{reason = 'none'}\n" ..
+              "end\n"
+  route(self, "(t:dial)", src)
+  local r = control(nil, "t:dial", "POST", "/calls", {from = {phone = "+15555550199"}})
+  S.internal[r.id] = true
+  local trigger = {id = r.id}
+  await_start(setmetatable(trigger, Call))
+  local to = params.targets and params.targets[1]
+  local c = self:expect_dial{to = to, meeting = params.meeting and not params.targets and true or nil}
+  c.flow = o.flow
+  return c
+end
+
+-- t:wait(2): 2 simulated seconds pass.
+function T:wait(seconds)
+  if type(seconds) ~= "number" or seconds < 0 or seconds > 86400 then error("wait: seconds must be from 0 to 86400", 2) end
+  if seconds == 0 then return self end
+  -- A clock: a call no bot hears of (its notifications go to the emulator's own health
+  -- URL, which refuses them) whose script hangs up after exactly that long, so the
+  -- simulated clock stops there.
+  local ms = math.floor(seconds * 1000)
+  local r = control(nil, "wait", "POST", "/calls", {
+    from = {phone = "+10000000000"}, bot_url = S.paths.emulator .. "/emulator/health",
+    script = {{after_ms = ms, hangup = true, comment = "dialtone test: t:wait"}},
+  })
+  S.internal[r.id] = true
+  advance(nil, ms)
+  return self
+end
+
+-- t:calls(): every Call of this test, in order.
+function T:calls()
+  local out = {}
+  for i, c in ipairs(self._calls) do out[i] = c end
+  return out
+end
+
+function T:fail(message) fail(nil, tostring(message)) end
+
+-- t:cdrs(): every CDR written so far.
+function T:cdrs() return read_cdrs() end
+
+-- ---------------------------------------------------------------- the file
+
+local tests = {}
+local file_options = {}
+local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true}
+
+local test = setmetatable({}, {
+  __call = function(_, name, fn)
+    if type(name) ~= "string" or type(fn) ~= "function" then
+      error("test(name, function(t) ... end)", 2)
+    end
+    tests[#tests + 1] = {name = name, fn = fn}
+  end,
+})
+
+function test.skip(name, fn)
+  tests[#tests + 1] = {name = name, fn = fn, skip = true}
+end
+
+-- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=}: for the whole file;
+-- paths are relative to the test file.
+function test.options(o)
+  if type(o) ~= "table" then error("test.options expects a table", 2) end
+  for k, v in pairs(o) do
+    if not OPTION_KEYS[k] then
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout)"):format(tostring(k)), 2)
+    end
+    file_options[k] = v
+  end
+end
+
+test.json_encode = json_encode
+
+local function resolve_options()
+  local dir = dirname(FILE)
+  local base = FILE:match("([^/]+)_test%.lua$")
+  local sibling = base and C.file_kind(join(dir, base .. ".lua")) == "file"
+  if file_options.flows then S.flows = join(dir, file_options.flows)
+  elseif cli.flows then S.flows = cli.flows
+  elseif sibling then S.flows = dir
+  elseif cli.env_flows then S.flows = cli.env_flows
+  else S.flows = "flows" end
+  S.prompts = file_options.prompts and join(dir, file_options.prompts) or nil
+  S.dialect = cli.dialect or file_options.dialect or "v1.0"
+  if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
+  if file_options.flow then S.default_flow = file_options.flow
+  elseif C.file_kind(join(S.flows, "main.lua")) == "file" then S.default_flow = "main"
+  elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base
+  end
+  S.main_is = C.file_kind(join(S.flows, "main.lua")) == "file" and "main" or nil
+  if file_options.within then S.within = file_options.within end
+  if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
+end
+
+-- After a test: every call still up is hung up by its far end, the engine is left with no
+-- calls, and the emulator forgets parties and faults.
+local function cleanup()
+  local st, r = C.control("GET", "/calls")
+  if st == 200 and r and r.calls then
+    for _, c in ipairs(r.calls) do
+      if not c.ended then C.control("POST", "/calls/" .. c.id .. "/hangup") end
+    end
+  end
+  local function idle() return C.active_calls() == 0 end
+  wait_for(function() return idle() or nil end, {check = idle, timeout_ms = 15000})
+  local left = C.active_calls()
+  C.control("POST", "/reset")
+  return left
+end
+
+local function forget()
+  S.log, S.outgoing, S.internal, S.calls = {}, {}, {}, {}
+end
+
+local function indent(text, pad)
+  return (text:gsub("\n$", ""):gsub("[^\n]+", function(l) return pad .. l end))
+end
+
+local function report(tc, t, err, log, counts)
+  local out = {}
+  local function tl(c, mark) return timeline_text(c.id, mark, c, counts[c.id]) end
+  if getmetatable(err) == Failure then
+    out[#out + 1] = ("  %s: %s"):format(err.where, err.message)
+    local shown = {}
+    if err.call then
+      out[#out + 1] = tl(err.call, err.call._mark or err.call.cursor)
+      shown[err.call.id] = true
+    end
+    for _, c in ipairs(t._calls) do
+      if not shown[c.id] then
+        out[#out + 1] = tl(c)
+        shown[c.id] = true
+      end
+    end
+  else
+    out[#out + 1] = "  error: " .. indent(tostring(err), "  "):gsub("^%s+", "")
+    for _, c in ipairs(t._calls) do out[#out + 1] = tl(c) end
+  end
+  if log and log ~= "" then
+    local lines = {}
+    for l in log:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    local first = cli.verbose and 1 or math.max(1, #lines - 30)
+    out[#out + 1] = ("  engine log%s:"):format(first > 1 and (" (last %d lines)"):format(#lines - first + 1) or "")
+    for i = first, #lines do out[#out + 1] = "    " .. lines[i] end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function handler(e)
+  if getmetatable(e) == Failure then return e end
+  return debug.traceback(tostring(e), 2)
+end
+
+local function run_test(tc)
+  local t = setmetatable({name = tc.name, _calls = {}, _dial_cursor = 0, flows = S.flows}, T)
+  local ok, err = xpcall(tc.fn, handler, t)
+  local counts = {}
+  for id, r in pairs(S.log) do counts[id] = #r.entries end
+  if type(err) == "table" and err.call and not S.log[err.call.id] then err.call = nil end
+  local left = cleanup()
+  if ok and left > 0 then
+    ok, err = false, setmetatable({message = ("%d call(s) were still running in the engine 15 s after the test"):format(left),
+                                   where = FILE}, Failure)
+  end
+  local log = C.log_end()
+  C.log_begin()
+  if ok then
+    C.write(("ok   %s: %s\n"):format(FILE, tc.name))
+    if cli.verbose and log ~= "" then C.write(indent(log, "    ") .. "\n") end
+  else
+    C.write(("FAIL %s: %s\n"):format(FILE, tc.name))
+    C.write(report(tc, t, err, log, counts))
+  end
+  forget()
+  return ok
+end
+
+-- ---------------------------------------------------------------- main
+
+_G.test = test
+package.preload["dialtone.test"] = function() return test end
+
+local chunk, lerr = loadfile(FILE)
+if not chunk then
+  C.write(("FAIL %s: %s\n"):format(FILE, lerr))
+  return 0, 1
+end
+local ok, err = xpcall(chunk, debug.traceback)
+if not ok then
+  C.write(("FAIL %s: the file raised an error while loading:\n  %s\n"):format(FILE, indent(tostring(err), "  "):gsub("^%s+", "")))
+  return 0, 1
+end
+if #tests == 0 then
+  C.write(("FAIL %s: no tests in the file (declare them with test(\"name\", function(t) ... end))\n"):format(FILE))
+  return 0, 1
+end
+local selected = {}
+for _, tc in ipairs(tests) do
+  if not cli.filter or tc.name:find(cli.filter, 1, true) then selected[#selected + 1] = tc end
+end
+if #selected == 0 then return 0, 0 end
+
+ok, err = pcall(resolve_options)
+if not ok then
+  C.write(("FAIL %s: %s\n"):format(FILE, tostring(err)))
+  return 0, 1
+end
+C.log_begin()
+local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect}
+if not started then
+  local log = C.log_end()
+  C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))
+  if log ~= "" then C.write(indent(log, "    ") .. "\n") end
+  return 0, 1
+end
+S.paths = C.paths()
+if warning then C.write(("note %s: %s\n"):format(FILE, warning)) end
+C.log_end()
+C.log_begin()
+
+local passed, failed = 0, 0
+for _, tc in ipairs(selected) do
+  if tc.skip then
+    C.write(("skip %s: %s\n"):format(FILE, tc.name))
+  elseif run_test(tc) then
+    passed = passed + 1
+  else
+    failed = failed + 1
+  end
+end
+C.log_end()
+C.stop()
+return passed, failed
