@@ -112,7 +112,7 @@ struct dt_calls_s {
   tomb_t **tbuckets;
   size_t ntbuckets, ntomb;
   tomb_t *thead, *ttail;
-  limbo_t *limbo;
+  limbo_t *limbo, *limbo_tail;
   size_t nlimbo;
   unsigned dials;
   uint64_t last_dial_ms;
@@ -1953,39 +1953,49 @@ static void limbo_free(limbo_t *l) {
   free(l);
 }
 
+/* Notifications for a call not known yet, kept in arrival order (so expired ones are at
+   the head) while an outbound call is being created. */
 static void limbo_add(dt_calls_t *r, dt_event_t *ev, const char *key) {
   uint64_t now = dt_now_ms();
-  limbo_t **pp = &r->limbo;
-  while (*pp) { /* expire */
-    limbo_t *l = *pp;
-    if (now - l->at > LIMBO_TTL_MS) {
-      *pp = l->next;
-      limbo_free(l);
-      r->nlimbo--;
-      continue;
-    }
-    pp = &l->next;
+  while (r->limbo && now - r->limbo->at > LIMBO_TTL_MS) {
+    limbo_t *l = r->limbo;
+    r->limbo = l->next;
+    limbo_free(l);
+    r->nlimbo--;
   }
+  if (!r->limbo) r->limbo_tail = NULL;
   if (r->nlimbo >= LIMBO_MAX) return;
   limbo_t *l = dt_xcalloc(1, sizeof *l);
   l->at = now;
   l->key = dt_xstrdup(key);
   l->ev = *ev;
   memset(ev, 0, sizeof *ev); /* taken over */
-  *pp = l;                   /* append: keep arrival order */
+  if (r->limbo_tail) r->limbo_tail->next = l;
+  else r->limbo = l;
+  r->limbo_tail = l;
   r->nlimbo++;
 }
 
 static void limbo_replay(dt_calls_t *r, dt_call_t *c) {
-  limbo_t **pp = &r->limbo;
+  /* take this call's events out first: dispatching them may add to the list */
+  limbo_t *mine = NULL, **tail = &mine, **pp = &r->limbo, *last = NULL;
   while (*pp) {
     limbo_t *l = *pp;
     if (strcmp(l->key, c->key) != 0) {
+      last = l;
       pp = &l->next;
       continue;
     }
     *pp = l->next;
     r->nlimbo--;
+    l->next = NULL;
+    *tail = l;
+    tail = &l->next;
+  }
+  r->limbo_tail = last;
+  while (mine) {
+    limbo_t *l = mine;
+    mine = l->next;
     if (!(c->flags & DT_CALLF_RELEASED)) dispatch_one(c, &l->ev);
     limbo_free(l);
   }
