@@ -264,8 +264,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)dt_http_server_port(server));
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  /* The client closes first, so each input leaves a TIME_WAIT socket for a minute. Thousands
+     of inputs a second would exhaust one source address's ephemeral ports where the kernel
+     does not reuse them (net.ipv4.tcp_tw_reuse=0), so connections come from a rotating
+     127.1.x.y source; the port is picked at connect time, per 4-tuple. */
+  static uint32_t nconn;
+  nconn++;
+  struct sockaddr_in src;
+  memset(&src, 0, sizeof src);
+  src.sin_family = AF_INET;
+  src.sin_addr.s_addr = htonl(0x7f010000u | (nconn & 0xffffu));
+  int one = 1;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#else
+  (void)one;
+#endif
+  check(bind(c.fd, (struct sockaddr *)&src, sizeof src) == 0, "bind the client's source address");
   int rc = connect(c.fd, (struct sockaddr *)&sa, sizeof sa);
-  check(rc == 0 || errno == EINPROGRESS, "connect");
+  if (rc != 0 && errno != EINPROGRESS) {
+    perror("fuzz_http_request: connect");
+    check(0, "connect to the server");
+  }
   check(uv_poll_init(&loop, &c.poll, c.fd) == 0, "uv_poll_init");
   c.poll.data = &c;
   uv_poll_start(&c.poll, UV_READABLE | UV_WRITABLE, on_client_poll);
