@@ -369,7 +369,7 @@ void dt_transcript_entry(dt_transcript_t *t, const cJSON *e) {
     const char *target = jstr(e, "target");
     if (outcome && strcmp(outcome, "completed") == 0) {
       t->stats.transfers_completed++;
-      LINE(t, ms, "ok", "transfer completed: %s answered and has the caller", target ? target : t->transfer_target);
+      LINE(t, ms, "ok", "transfer completed: %s answered", target ? target : t->transfer_target);
     } else {
       t->stats.transfers_failed++;
       LINE(t, ms, "warn", "transfer failed: %s %s", target ? target : t->transfer_target,
