@@ -125,6 +125,24 @@ static int traceback_msgh(lua_State *L) {
   return 1;
 }
 
+/* luaL_ref may allocate; under the memory cap an unprotected failure would panic. */
+static int ref_top(lua_State *L) {
+  int *out = lua_touserdata(L, 1);
+  lua_pushvalue(L, 2);
+  *out = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int protected_ref(lua_State *L, int *out) {
+  lua_pushcfunction(L, ref_top);
+  lua_pushlightuserdata(L, out);
+  lua_pushvalue(L, -3);
+  int st = lua_pcall(L, 2, 0, 0);
+  if (st != LUA_OK) lua_pop(L, 1);
+  else lua_pop(L, 1); /* the value itself */
+  return st == LUA_OK ? 0 : DT_ENOMEM;
+}
+
 static bool valid_flow_name(const char *s, size_t n) {
   if (n == 0 || n > 64) return false;
   for (size_t i = 0; i < n; i++) {
@@ -177,10 +195,15 @@ static int compile_flow(dt_runtime_t *rt, const char *name, const char *chunknam
     f->next = rt->flows;
     rt->flows = f;
   }
+  int fn_ref = LUA_NOREF;
+  if (protected_ref(L, &fn_ref) != 0) {
+    rc = dt_seterr(err, errlen, DT_ENOMEM, "%s: out of Lua memory", chunkname + 1);
+    goto out;
+  }
   dt_flow_version_t *v = dt_xcalloc(1, sizeof *v);
   v->flow = f;
   v->version = ++f->versions;
-  v->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  v->fn_ref = fn_ref;
   v->refs = 1;
   if (f->current) version_unref(rt, f->current);
   f->current = v;
@@ -358,6 +381,11 @@ static void finish(dt_runtime_t *rt, dt_lcall_t *lc, dt_outcome_t outcome, const
   dt_call_flow_done(c, outcome, shortmsg[0] ? shortmsg : NULL, prompt);
 }
 
+static int traceback_of(lua_State *L) {
+  luaL_traceback(L, lua_touserdata(L, 1), lua_tostring(L, 2), 0);
+  return 1;
+}
+
 static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   lua_State *co = lc->co;
   dt_call_t *c = lc->call;
@@ -399,8 +427,11 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   if (lc->killed) {
     tb = dt_xasprintf("flow stopped: %s", lc->kill_reason);
   } else {
-    luaL_traceback(rt->L, co, msg ? msg : "(error object is not a string)", 0);
-    tb = dt_xstrdup(lua_tostring(rt->L, -1));
+    lua_pushcfunction(rt->L, traceback_of);
+    lua_pushlightuserdata(rt->L, co);
+    lua_pushstring(rt->L, msg ? msg : "(error object is not a string)");
+    if (lua_pcall(rt->L, 2, 1, 0) == LUA_OK && lua_tostring(rt->L, -1)) tb = dt_xstrdup(lua_tostring(rt->L, -1));
+    else tb = dt_xstrdup(msg ? msg : "flow error");
     lua_pop(rt->L, 1);
   }
   finish(rt, lc, DT_OUTCOME_ERROR, tb);
@@ -422,6 +453,25 @@ static void drain(dt_runtime_t *rt) {
   rt->depth--;
 }
 
+/* The Lua half of starting a call, run under lua_pcall: the coroutine (anchored), its
+   call in the extra space, its budget hook, and runner, handle and flow on its stack. */
+static int start_protected(lua_State *L) {
+  dt_lcall_t *lc = lua_touserdata(L, 1);
+  dt_runtime_t *rt = lc->rt;
+  lua_State *co = lua_newthread(L);
+  *(dt_call_t **)lua_getextraspace(co) = lc->call;
+  lua_pushvalue(L, -1);
+  lc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lc->co = co;
+  rt->active++;
+  lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->run_ref);
+  dt__lua_push_call(L, rt, lc->call);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ver->fn_ref);
+  lua_xmove(L, co, 3);
+  return 0;
+}
+
 int dt_runtime_on_start(dt_call_t *c, void *ud) {
   dt_runtime_t *rt = ud;
   if (rt->closing) return DT_ECLOSED;
@@ -434,16 +484,15 @@ int dt_runtime_on_start(dt_call_t *c, void *ud) {
   lc->ver = f->current;
   lc->ver->refs++;
   c->flow_version = lc->ver->version;
-  lua_State *co = lua_newthread(L);
-  lc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lc->co = co;
-  rt->active++;
-  *(dt_call_t **)lua_getextraspace(co) = c;
-  lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, rt->run_ref);
-  dt__lua_push_call(L, rt, c);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ver->fn_ref);
-  lua_xmove(L, co, 3);
+  /* Under the memory cap these allocations may fail; unprotected, that would panic. */
+  lua_pushcfunction(L, start_protected);
+  lua_pushlightuserdata(L, lc);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    dt_log(DT_LOG_ERROR, c->id, "cannot start the flow: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    lua_pop(L, 1);
+    if (lc->co) close_co(rt, lc);
+    return DT_ENOMEM;
+  }
   lc->nargs = 2;
   schedule(rt, lc);
   return 0;
