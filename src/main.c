@@ -26,6 +26,8 @@
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
+#include "dialtone/console.h"
+#include "dialtone/demo.h"
 #include "dialtone/engine.h"
 #include "dialtone/emulator.h"
 #include "dialtone/error.h"
@@ -58,6 +60,8 @@ static int cmd_version(int argc, char **argv, const global_opts_t *g);
 static int cmd_help(int argc, char **argv, const global_opts_t *g);
 
 /* argv[0] is the command name; both ignore it. */
+static int cmd_demo(int argc, char **argv, const global_opts_t *g) { return dt_demo_main(argc, argv); }
+static int cmd_console(int argc, char **argv, const global_opts_t *g) { return dt_console_main(argc, argv); }
 static int cmd_emulator(int argc, char **argv, const global_opts_t *g) { return dt_emulator_main(argc, argv); }
 static int cmd_check(int argc, char **argv, const global_opts_t *g) { return dt_check_main(argc, argv); }
 
@@ -66,6 +70,10 @@ static int cmd_check(int argc, char **argv, const global_opts_t *g) { return dt_
 static const command_t commands[] = {
     {"run", cmd_run, "[--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]",
      "run the engine"},
+    {"demo", cmd_demo, "[--time-scale X] [--flows DIR] [--beta] [--verbose]",
+     "engine + emulator + scripted calls through flows/main.lua, with a transcript"},
+    {"console", cmd_console, "[FLOW] [--time-scale X]",
+     "a terminal softphone: call a flow, press keys, read the prompts"},
     {"emulator", cmd_emulator, "[--listen ADDR:PORT] [--bot URL] [--time-scale X] [--app-id ID] [--tenant-id ID]",
      "run the Graph calls emulator alone (see docs/emulator.md)"},
     {"check", cmd_check, "[--format text|json] [--prompts DIR] [DIR|FILES...]",
@@ -74,7 +82,7 @@ static const command_t commands[] = {
     {"help", cmd_help, "", "print this help"},
 };
 
-static const char *const planned_commands[] = {"demo", "console", "test"};
+static const char *const planned_commands[] = {"test"};
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dialtone [--config FILE] [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n\n"
