@@ -490,20 +490,33 @@ function Call:expect_prompts(names, o)
   return out
 end
 
--- call:expect_no_prompt(["name"]): until the call ends, no prompt (of that name) plays.
+-- call:expect_no_prompt(["name"]): from here until the call ends, no prompt (of that name)
+-- plays. Waits for the end of the call; does not move the call's cursor.
 function Call:expect_no_prompt(name, o)
   if type(name) == "table" then name, o = nil, name end
   o = check_opts("expect_no_prompt", o, PROMPT_OPTS)
-  local from = self.cursor
   local what = name and ("prompt '%s'"):format(name) or "prompt"
-  local res = self:_await(("the end of the call (and no %s before it)"):format(what), function(e)
-    if e.kind == "prompt" and (name == nil or prompt_is(e, name)) then
-      return ("'%s' was played"):format(e.name or e.url)
+  local from = self.cursor
+  local res, how = wait_for(function()
+    local r = S.log[self.id]
+    for i = from + 1, #r.entries do
+      local e = r.entries[i]
+      if e.kind == "prompt" and (name == nil or prompt_is(e, name)) then
+        return {fail = ("'%s' was played"):format(e.name or e.url)}
+      end
     end
-    return e.kind == "ended"
-  end, {within = o.within, timeout = o.timeout, keep = true})
-  self.cursor = from
-  return res ~= nil
+    if r.ended then return {ok = true} end
+    return nil
+  end, {timeout_ms = o.timeout and o.timeout * 1000})
+  if not res then
+    fail(self, ("expected no %s until the call ends, but it did not end within %g s (real time)"):format(what,
+      o.timeout or S.timeout_ms / 1000))
+  end
+  if res.fail then
+    self._mark = from
+    fail(self, ("expected no %s until the call ends, but %s"):format(what, res.fail))
+  end
+  return true
 end
 
 function Call:expect_recording_started(o)
