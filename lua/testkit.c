@@ -679,7 +679,9 @@ static void files_add(files_t *fs, const char *path) {
   fs->v[fs->n++] = dt_xstrdup(path);
 }
 
-/* DIR's *.lua files (all_lua) or *_test.lua files, and the *_test.lua files below it. */
+/* all_lua: DIR's *.lua files (the default directory and --dir); else every *_test.lua file
+   in DIR and below it (directories given as arguments: examples/NAME/NAME.lua is a flow,
+   NAME_test.lua its test). */
 static void collect_dir(files_t *fs, const char *dir, bool all_lua, int depth) {
   DIR *d = opendir(dir);
   if (d == NULL) return;
@@ -698,7 +700,7 @@ static void collect_dir(files_t *fs, const char *dir, bool all_lua, int depth) {
     if (stat(p, &st) == 0) {
       if (S_ISREG(st.st_mode) && (all_lua ? ends_with(names[i], ".lua") : ends_with(names[i], "_test.lua")))
         files_add(fs, p);
-      else if (S_ISDIR(st.st_mode) && depth < 4 && strcmp(names[i], "prompts") != 0)
+      else if (S_ISDIR(st.st_mode) && !all_lua && depth < 4 && strcmp(names[i], "prompts") != 0)
         collect_dir(fs, p, false, depth + 1);
     }
     free(p);
@@ -711,8 +713,8 @@ static void usage(FILE *f) {
           "usage: dialtone test [--dir DIR] [--flows DIR] [--dialect v1.0|beta] [--timeout SECONDS]\n"
           "                     [--filter TEXT] [--verbose] [FILES|DIRS...]\n"
           "Runs flow tests (Lua files, see docs/flow-testing.md) against the embedded emulator.\n"
-          "With no FILES: the tests of tests/flows (or --dir DIR). A directory contributes its *.lua\n"
-          "files and the *_test.lua files of its subdirectories.\n"
+          "With no FILES: tests/flows/*.lua (or DIR/*.lua with --dir DIR). A directory given as an\n"
+          "argument contributes every *_test.lua file in it and below it.\n"
           "Exit codes: 0 all passed, 1 a test failed, 2 usage error.\n");
 }
 
@@ -778,7 +780,7 @@ int dt_test_run_ex(FILE *out, FILE *err, int argc, char **argv) {
       }
       if (S_ISDIR(st.st_mode)) {
         only_dirs_given = true;
-        collect_dir(&fs, a, true, 0);
+        collect_dir(&fs, a, false, 0);
       } else {
         files_add(&fs, a);
       }

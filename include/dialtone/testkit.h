@@ -7,8 +7,8 @@
  *   test [--dir DIR] [--flows DIR] [--dialect v1.0|beta] [--timeout SECONDS]
  *        [--filter TEXT] [--verbose] [FILES|DIRS…]
  *
- * With no FILES it runs the tests of tests/flows (or --dir DIR). A directory contributes
- * its *.lua files and the *_test.lua files of its subdirectories (so `dialtone test
+ * With no FILES it runs the *.lua files of tests/flows (or of --dir DIR). A directory given
+ * as an argument contributes every *_test.lua file in it and below it (so `dialtone test
  * examples` finds examples/NAME/NAME_test.lua and not the flows beside them).
  *
  * Each test file runs in its own Lua state (full standard library, separate from the
