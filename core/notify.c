@@ -312,6 +312,12 @@ static const char *odata_short_type(const char *t) {
 }
 
 /* Walks resourceData once and picks out everything the event types use. */
+/* A key that appears twice in one object keeps its last value; the first must not leak. */
+static void replace_str(char **slot, char *value) {
+  free(*slot);
+  *slot = value;
+}
+
 static void read_data(dt_event_t *ev, const cJSON *rd, bool is_op) {
   const cJSON *tone = NULL;
   for (const cJSON *c = rd->child; c; c = c->next) {
@@ -321,7 +327,7 @@ static void read_data(dt_event_t *ev, const cJSON *rd, bool is_op) {
     case '@':
       if (is_op && strcmp(k, "@odata.type") == 0 && cJSON_IsString(c)) {
         const char *t = odata_short_type(c->valuestring);
-        ev->op_type = dup_bounded(t, strlen(t), DT_NOTIFY_MAX_TEXT);
+        replace_str(&ev->op_type, dup_bounded(t, strlen(t), DT_NOTIFY_MAX_TEXT));
       }
       break;
     case 's':
@@ -342,19 +348,19 @@ static void read_data(dt_event_t *ev, const cJSON *rd, bool is_op) {
     case 'r':
       if (strcmp(k, "resultInfo") == 0) read_result(c, &ev->result);
       else if (is_op && strcmp(k, "recordingLocation") == 0)
-        ev->recording_location = dup_str(c, DT_NOTIFY_MAX_URL);
+        replace_str(&ev->recording_location, dup_str(c, DT_NOTIFY_MAX_URL));
       else if (is_op && strcmp(k, "recordingAccessToken") == 0)
-        ev->recording_access_token = dup_str(c, DT_NOTIFY_MAX_TOKEN);
+        replace_str(&ev->recording_access_token, dup_str(c, DT_NOTIFY_MAX_TOKEN));
       break;
     case 't':
       if (strcmp(k, "toneInfo") == 0) tone = c;
       else if (strcmp(k, "terminationReason") == 0)
-        ev->termination_reason = dup_str(c, DT_NOTIFY_MAX_TEXT);
+        replace_str(&ev->termination_reason, dup_str(c, DT_NOTIFY_MAX_TEXT));
       break;
     case 'c':
-      if (strcmp(k, "clientContext") == 0) ev->client_context = dup_str(c, DT_NOTIFY_MAX_TEXT);
+      if (strcmp(k, "clientContext") == 0) replace_str(&ev->client_context, dup_str(c, DT_NOTIFY_MAX_TEXT));
       else if (is_op && strcmp(k, "completionReason") == 0)
-        ev->completion_reason = dup_str(c, DT_NOTIFY_MAX_TEXT);
+        replace_str(&ev->completion_reason, dup_str(c, DT_NOTIFY_MAX_TEXT));
       break;
     }
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs dependencies if missing, builds dialtone twice (release and
-# ASan+UBSan), runs the whole ctest suite on both, and the integration tests under valgrind.
+# ASan+UBSan), runs the whole ctest suite on both, the integration tests under valgrind,
+# and each fuzz target for a short bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DT_WITH_CLANG=1 bash scripts/deps.sh
@@ -19,8 +20,9 @@ echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-if [ -x scripts/valgrind.sh ]; then
-  echo "== integration tests under valgrind"
-  bash scripts/valgrind.sh build
-fi
+echo "== integration tests under valgrind"
+bash scripts/valgrind.sh build
+
+echo "== fuzz targets (clang + libFuzzer, ${DT_FUZZ_SECONDS:-15} s each)"
+bash scripts/fuzz.sh "${DT_FUZZ_SECONDS:-15}"
 echo "== all tests passed"

@@ -653,4 +653,27 @@ DT_TEST(state_and_status_names) {
   DT_ASSERT_EQ_STR(dt_event_type_name(DT_EVENT_CALL_TERMINATED), "terminated");
 }
 
+/* Found by fuzz_notify: a key repeated inside resourceData leaked its first value. The last
+   one wins (cJSON keeps both), and ASan's leak check fails this test if the first leaks. */
+DT_TEST(repeated_keys_keep_the_last_value_without_leaking) {
+  const char *body =
+      "{\"value\":[{\"changeType\":\"deleted\","
+      "\"resourceUrl\":\"/communications/calls/c1/operations/o1\","
+      "\"resourceData\":{\"@odata.type\":\"#microsoft.graph.recordOperation\","
+      "\"@odata.type\":\"#microsoft.graph.recordOperation\",\"status\":\"completed\","
+      "\"clientContext\":\"first\",\"clientContext\":\"second\","
+      "\"recordingLocation\":\"https://a/1\",\"recordingLocation\":\"https://a/2\","
+      "\"recordingAccessToken\":\"t1\",\"recordingAccessToken\":\"t2\","
+      "\"completionReason\":\"x\",\"completionReason\":\"stopToneDetected\","
+      "\"terminationReason\":\"a\",\"terminationReason\":\"b\"}}]}";
+  dt_event_list_t list = {0};
+  DT_ASSERT_EQ_INT(dt_notify_parse(body, strlen(body), &list, NULL, 0), 0);
+  DT_ASSERT_EQ_INT(list.count, 1);
+  DT_ASSERT_EQ_STR(list.events[0].client_context, "second");
+  DT_ASSERT_EQ_STR(list.events[0].recording_location, "https://a/2");
+  DT_ASSERT_EQ_STR(list.events[0].recording_access_token, "t2");
+  DT_ASSERT_EQ_STR(list.events[0].completion_reason, "stopToneDetected");
+  dt_event_list_free(&list);
+}
+
 DT_TEST_MAIN()
