@@ -268,7 +268,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=} -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -276,6 +276,7 @@ static int l_start(lua_State *L) {
   const char *flows = opt_string(L, 1, "flows");
   const char *prompts = opt_string(L, 1, "prompts");
   const char *dialect = opt_string(L, 1, "dialect");
+  const char *default_flow = opt_string(L, 1, "default_flow");
   snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
   if (mkdtemp(tk->tmpdir) == NULL) {
     tk->tmpdir[0] = '\0';
@@ -291,6 +292,7 @@ static int l_start(lua_State *L) {
   o.time_scale = 0;
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
+  o.default_flow = default_flow;
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);

@@ -193,7 +193,7 @@ local S = {
   calls = {},        -- id -> Call object
   waiter = nil,      -- function() -> true when the current wait is over
   flows = nil,       -- flows dir of this file
-  main_is = nil,     -- which flow the engine's "main" currently runs (see route)
+  main_is = nil,     -- which flow the engine's default flow currently runs (see route)
   default_flow = "main",
   within = DEFAULT_WITHIN,
   timeout_ms = (cli.timeout or 30) * 1000,
@@ -684,8 +684,8 @@ function Call:expect_cdr(fields, o)
   if not rec then fail(self, "expected a CDR for the call, but none was written") end
   for k, v in pairs(fields) do
     local got = rec[k]
-    -- `dialtone test` runs a routed flow as the engine's default flow (see route()).
-    if k == "flow" and got == "main" and self.routed_flow == v then got = v end
+    -- `dialtone test` runs a routed flow under the default flow's name (see route()).
+    if k == "flow" and got == S.default_flow and self.routed_flow == v then got = v end
     if not same(got, v) then
       fail(self, ("expected the CDR's %s to be %s, but it is %s"):format(k, show(v), show(got)))
     end
@@ -697,9 +697,10 @@ end
 
 local function flow_path(name) return join(S.flows, name .. ".lua") end
 
--- The engine answers every incoming call with its default flow ("main"); a test that
--- calls another flow gets that flow compiled under the name "main" for the calls it places
--- (calls keep the version they started on, so earlier calls are not disturbed).
+-- The engine answers every incoming call with one flow (the file's default flow). A test
+-- that calls another flow gets that flow compiled under the default flow's name for the
+-- calls it places (calls keep the version they started on, so earlier calls are not
+-- disturbed); such a call's CDR names the default flow.
 local function route(t, flow, source)
   local key = source and ("\0" .. source) or flow
   if S.main_is == key then return end
@@ -709,9 +710,17 @@ local function route(t, flow, source)
     text, err = C.read_file(flow_path(flow))
     if not text then fail(nil, ("no flow named '%s' (%s)"):format(flow, err)) end
   end
-  local ok, err = C.load_flow("main", text)
+  local ok, err = C.load_flow(S.default_flow, text)
   if not ok then fail(nil, ("flow '%s' does not compile: %s"):format(flow, err)) end
   S.main_is = key
+end
+
+-- Once a routed call runs, the default flow's name goes back to the default flow, so that
+-- calls dialed by that name (dialtone.dial{flow=...}) run the real thing.
+local function unroute()
+  if S.main_is == S.default_flow then return end
+  local text = C.read_file(flow_path(S.default_flow))
+  if text and C.load_flow(S.default_flow, text) then S.main_is = S.default_flow end
 end
 
 -- Waits until the engine runs a flow for an incoming call we placed.
@@ -727,6 +736,7 @@ local function await_start(call)
     return nil
   end
   local ok = wait_for(started, {check = started})
+  unroute()
   if not ok then fail(call, "the engine did not start a flow for the call") end
 end
 
@@ -903,10 +913,9 @@ local function resolve_options()
   S.dialect = cli.dialect or file_options.dialect or "v1.0"
   if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
   if file_options.flow then S.default_flow = file_options.flow
-  elseif C.file_kind(join(S.flows, "main.lua")) == "file" then S.default_flow = "main"
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base
-  end
-  S.main_is = C.file_kind(join(S.flows, "main.lua")) == "file" and "main" or nil
+  else S.default_flow = "main" end
+  S.main_is = C.file_kind(join(S.flows, S.default_flow .. ".lua")) == "file" and S.default_flow or nil
   if file_options.within then S.within = file_options.within end
   if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
 end
@@ -970,7 +979,13 @@ end
 
 local function handler(e)
   if getmetatable(e) == Failure then return e end
-  return debug.traceback(tostring(e), 2)
+  local tb = debug.traceback(tostring(e), 2)
+  -- the runner's own frames say nothing about the test
+  local lines = {}
+  for l in tb:gmatch("[^\n]+") do
+    if not l:find("^%s*testkit:") and not l:find("^%s*%[C%]: in function 'xpcall'") then lines[#lines + 1] = l end
+  end
+  return table.concat(lines, "\n")
 end
 
 local function run_test(tc)
@@ -1028,7 +1043,8 @@ if not ok then
   return 0, 1
 end
 C.log_begin()
-local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect}
+local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
+                                 default_flow = S.default_flow}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))
