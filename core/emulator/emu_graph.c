@@ -760,6 +760,7 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
     return;
   }
   g.call = c;
+  if (emu->probe_fn) emu->probe_fn(DT_EMU_PROBE_REQUEST, c->id, uv_hrtime(), emu->probe_ud);
   dt__emu_call_ref(c);
   /* the request comes first in the timeline, before what it causes */
   g.slot = dt__emu_timeline_reserve(c);

@@ -290,6 +290,9 @@ typedef struct {
   bool ops_never_complete;
   bool pascal_case;               /* PascalCase enum values in notifications */
   bool swap_answer_notifications; /* established before establishing */
+  int recording_status;           /* answer recording downloads with this status, 0 = off */
+  int recording_status_count;     /* that many downloads (0 = all) */
+  bool recording_hang;            /* never answer recording downloads */
 } emu_faults_t;
 
 /* ------------------------------------------------------------------ the emulator */
@@ -328,11 +331,14 @@ struct dt_emulator_s {
      delivered in seq order from hook_idle, outside the emulator's own processing */
   dt_emulator_event_fn event_fn;
   void *event_ud;
+  dt_emulator_probe_fn probe_fn; /* dt_emulator_on_probe (benchmarks) */
+  void *probe_ud;
   cJSON **hook_q;
   size_t hook_n, hook_cap;
   uv_idle_t hook_idle;
   /* counters for /emulator/stats */
   uint64_t n_requests, n_calls, n_notifications, n_notify_failed;
+  uint64_t n_rec_requests, n_rec_served; /* recording downloads asked for / answered 200 */
   /* closing */
   bool closing;
   int close_pending;

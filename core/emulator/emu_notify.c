@@ -25,6 +25,7 @@ typedef struct {
   char chain[37];
   char summary[96];
   bool delayed;
+  bool duplicate; /* a copy made by the duplicate fault: never duplicated again */
 } nq_item_t;
 
 typedef struct {
@@ -156,6 +157,7 @@ static void send_item(emu_call_t *q, nq_item_t *it) {
   dt__emu_call_ref(q);
   q->nq_busy = true;
   emu->n_notifications++;
+  if (emu->probe_fn) emu->probe_fn(DT_EMU_PROBE_NOTIFY, q->id, uv_hrtime(), emu->probe_ud);
   int rc = dt_http_client_send(emu->http, &ro, on_delivered, d, NULL);
   free(auth);
   if (rc == 0) dt__emu_inflight_add(emu, &d->inflight);
@@ -211,9 +213,10 @@ static void deliver_next(emu_call_t *q) {
     deliver_next(q);
     return;
   }
-  if (f->duplicate_notifications > 0 && dt__emu_rand01(emu) < f->duplicate_notifications) {
+  if (!it->duplicate && f->duplicate_notifications > 0 && dt__emu_rand01(emu) < f->duplicate_notifications) {
     nq_item_t *dup = dt_xmalloc(sizeof *dup);
     *dup = *it;
+    dup->duplicate = true;
     dup->base.url = dt_xstrdup(it->base.url);
     dup->base.body = dt_xstrdup(it->base.body);
     dup->base.next = q->nq_head;

@@ -208,6 +208,19 @@ static void recording_get(dt_emulator_t *emu, dt_http_request_t *req, const char
     dt__emu_respond_error(req, 405, "methodNotAllowed", "Recordings are read with GET.");
     return;
   }
+  emu->n_rec_requests++;
+  emu_faults_t *f = &emu->faults;
+  if (f->recording_hang) return; /* never answered: the server frees it when the connection goes */
+  if (f->recording_status) {
+    int st = f->recording_status;
+    if (f->recording_status_count > 0 && --f->recording_status_count == 0) f->recording_status = 0;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", f->retry_after_s > 0 ? f->retry_after_s : 1);
+    static const char body[] = "{\"error\":{\"code\":\"generalException\",\"message\":\"Injected fault.\"}}";
+    dt_http_header_t h[] = {{"Content-Type", "application/json"}, {"Retry-After", ra}};
+    dt_http_respond_ex(req, st, h, 2, body, sizeof body - 1);
+    return;
+  }
   const emu_recording_t *r = dt__emu_recording_find(emu, id);
   if (r == NULL) {
     dt__emu_respond_error(req, 404, "itemNotFound", "Recording not found.");
@@ -224,6 +237,7 @@ static void recording_get(dt_emulator_t *emu, dt_http_request_t *req, const char
   dt__emu_wav_build(r->duration_ms, r->seg, r->nseg, &wav, &len);
   dt_http_header_t hh[] = {{"Content-Type", "application/octet-stream"}};
   dt_http_respond_ex(req, 200, hh, 1, wav, len);
+  emu->n_rec_served++;
   free(wav);
 }
 
@@ -547,6 +561,12 @@ void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud)
   if (emu == NULL || emu->closing) return;
   emu->event_fn = fn;
   emu->event_ud = ud;
+}
+
+void dt_emulator_on_probe(dt_emulator_t *emu, dt_emulator_probe_fn fn, void *ud) {
+  if (emu == NULL) return;
+  emu->probe_fn = fn;
+  emu->probe_ud = ud;
 }
 
 int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,

@@ -96,6 +96,16 @@ void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud)
 int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
                         size_t body_len, char **response, size_t *response_len);
 
+/* Benchmark probe (tests/bench/dt_bench.c): fn runs synchronously on the emulator's loop
+   when a notification leaves for the bot (DT_EMU_PROBE_NOTIFY: just before it is handed to
+   the HTTP client; call_id is the call whose queue sent it) and when a Graph request about
+   a live call arrives (DT_EMU_PROBE_REQUEST: as soon as the call is looked up), with
+   uv_hrtime() of that moment. It must not call back into the emulator. fn NULL removes it;
+   unset, it costs one pointer test per notification and request. */
+typedef enum { DT_EMU_PROBE_NOTIFY = 1, DT_EMU_PROBE_REQUEST = 2 } dt_emulator_probe_t;
+typedef void (*dt_emulator_probe_fn)(dt_emulator_probe_t what, const char *call_id, uint64_t ns, void *ud);
+void dt_emulator_on_probe(dt_emulator_t *emu, dt_emulator_probe_fn fn, void *ud);
+
 /* Threaded embedding (for the engine): its own thread and libuv loop. Returns once the
    emulator listens (or failed to start). */
 int dt_emulator_thread_start(const dt_emulator_options_t *opts, dt_emulator_thread_t **out,
