@@ -662,6 +662,9 @@ static cJSON *faults_json(const emu_faults_t *f) {
   cJSON_AddBoolToObject(o, "ops_never_complete", f->ops_never_complete);
   cJSON_AddBoolToObject(o, "pascal_case", f->pascal_case);
   cJSON_AddBoolToObject(o, "swap_answer_notifications", f->swap_answer_notifications);
+  cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
+  cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
+  cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
   return o;
 }
 
@@ -682,6 +685,14 @@ static void faults_post(dt_emulator_t *emu, dt_http_request_t *req) {
         if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1) goto bad_value;
         *pv[i] = it->valuedouble;
       }
+    if (strcmp(it->string, "recording_status") == 0 || strcmp(it->string, "recording_status_count") == 0) {
+      known = true;
+      if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 3600000) goto bad_value;
+      if (strcmp(it->string, "recording_status") == 0) {
+        f.recording_status = (int)it->valuedouble;
+        if (f.recording_status != 0 && (f.recording_status < 400 || f.recording_status > 599)) goto bad_value;
+      } else f.recording_status_count = (int)it->valuedouble;
+    }
     if (strcmp(it->string, "delay_ms") == 0 || strcmp(it->string, "retry_after_s") == 0 ||
         strcmp(it->string, "graph_status") == 0 || strcmp(it->string, "graph_status_count") == 0) {
       known = true;
@@ -694,8 +705,9 @@ static void faults_post(dt_emulator_t *emu, dt_http_request_t *req) {
       } else f.graph_status_count = (int)it->valuedouble;
     }
     static const char *const bools[] = {"graph_hang", "ops_never_complete", "pascal_case",
-                                        "swap_answer_notifications"};
-    bool *bv[] = {&f.graph_hang, &f.ops_never_complete, &f.pascal_case, &f.swap_answer_notifications};
+                                        "swap_answer_notifications", "recording_hang"};
+    bool *bv[] = {&f.graph_hang, &f.ops_never_complete, &f.pascal_case, &f.swap_answer_notifications,
+                  &f.recording_hang};
     for (size_t i = 0; i < DT_ARRAY_SIZE(bools); i++)
       if (strcmp(it->string, bools[i]) == 0) {
         known = true;
@@ -756,6 +768,8 @@ static void stats(dt_emulator_t *emu, dt_http_request_t *req) {
   cJSON_AddNumberToObject(o, "notifications_failed", (double)emu->n_notify_failed);
   cJSON_AddNumberToObject(o, "prompts_cached", (double)emu->prompts.count);
   cJSON_AddNumberToObject(o, "recordings", (double)emu->nrec);
+  cJSON_AddNumberToObject(o, "recording_requests", (double)emu->n_rec_requests);
+  cJSON_AddNumberToObject(o, "recording_downloads", (double)emu->n_rec_served);
   cJSON_AddNumberToObject(o, "sim_time_ms", (double)dt__emu_sched_now(&emu->sim));
   respond_ok(req, o);
 }
