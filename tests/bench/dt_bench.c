@@ -1,0 +1,909 @@
+/*
+ * dt_bench.c — the load tool of scripts/bench.sh (docs/performance.md).
+ *
+ * Owns: one process that plays Graph (the emulator library at time scale 0, on this
+ * process's loop) and the callers (scripted calls placed through the control API), and
+ * measures the engine FROM THE OUTSIDE: the engine is `dialtone run` in a child process,
+ * configured through DIALTONE_* variables against the emulator exactly as it would be
+ * against Graph (credentials, token URL, OpenID configuration, signed notifications).
+ * The two processes are pinned to different cores when there are two.
+ *
+ * Phases, in order: warm-up; parked calls (RSS of the engine before and after N calls
+ * wait in a gather); throughput (N calls kept in flight for S seconds: calls/s,
+ * notifications/s, engine CPU per 1,000 calls, latency at that load); latency at half
+ * the measured notification rate (open loop); a flow reload (SIGHUP) under the same half
+ * load, with every notification accounted for. Latency is the time from a notification
+ * leaving the emulator to the first Graph request about the same call arriving back
+ * (dt_emulator_on_probe); requests that no notification preceded are not counted.
+ *
+ * Prints a table, writes JSON, exits 0 when every phase ran (whatever the figures), 1
+ * when something failed (engine died, calls lost), 2 on a usage error.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+#include "dialtone/common.h"
+#include "dialtone/emulator.h"
+#include "dialtone/http_client.h"
+#include "dialtone/log.h"
+
+#define PARK_ROUTE "+15550199"
+#define MAX_SCRIPTS 16
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct {
+  int calls;             /* concurrent calls in the throughput phase */
+  double seconds;        /* length of the throughput and half-load phases */
+  int park;              /* calls parked in a gather for the RSS figure */
+  double rate;           /* half-load notifications/s; 0 = half of the measured maximum */
+  const char *json_path;
+  const char *flow_path;
+  const char *scripts_path;
+  const char *binary;
+  const char *log_level;
+  bool no_reload, no_pin, keep;
+} opts_t;
+
+/* ------------------------------------------------------------------ latency samples */
+
+typedef struct {
+  uint64_t sent_ns;
+  uint32_t lat_ns;
+} sample_t;
+
+typedef struct {
+  char id[37];
+  bool pending;
+  uint64_t sent_ns;
+} slot_t;
+
+typedef struct {
+  sample_t *v;
+  size_t n, cap;
+} samples_t;
+
+typedef struct {
+  opts_t o;
+  uv_loop_t loop;
+  uv_timer_t tick;
+  dt_emulator_t *emu;
+  dt_http_client_t *http;
+  char emu_url[128], engine_url[128];
+  char dir[64], flows_dir[128], cdr_path[160], log_path[160], flow_copy[160];
+  pid_t engine;
+  int engine_port;
+  char *scripts[MAX_SCRIPTS];
+  size_t nscripts, next_script;
+  /* call id -> last notification (open addressing, grows) */
+  slot_t *map;
+  size_t map_cap, map_n;
+  samples_t *rec; /* where latencies go now (NULL = not recorded) */
+  uint64_t notifies, requests, unpaired_requests;
+  cJSON *out;     /* the JSON result */
+  bool failed;
+} bench_t;
+
+static bench_t B;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "dt_bench: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  if (B.engine > 0) kill(B.engine, SIGKILL);
+  exit(1);
+}
+
+static uint64_t fnv(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static slot_t *map_get(const char *id) {
+  if ((B.map_n + 1) * 2 > B.map_cap) {
+    size_t oc = B.map_cap;
+    slot_t *old = B.map;
+    B.map_cap = oc ? oc * 2 : 4096;
+    B.map = dt_xcalloc(B.map_cap, sizeof *B.map);
+    B.map_n = 0;
+    for (size_t i = 0; i < oc; i++)
+      if (old[i].id[0]) {
+        slot_t *s = map_get(old[i].id);
+        *s = old[i];
+      }
+    free(old);
+  }
+  size_t i = fnv(id) & (B.map_cap - 1);
+  while (B.map[i].id[0] && strcmp(B.map[i].id, id) != 0) i = (i + 1) & (B.map_cap - 1);
+  if (!B.map[i].id[0]) {
+    snprintf(B.map[i].id, sizeof B.map[i].id, "%s", id);
+    B.map_n++;
+  }
+  return &B.map[i];
+}
+
+static void on_probe(dt_emulator_probe_t what, const char *call_id, uint64_t ns, void *ud) {
+  slot_t *s = map_get(call_id);
+  if (what == DT_EMU_PROBE_NOTIFY) {
+    B.notifies++;
+    s->pending = true;
+    s->sent_ns = ns;
+    return;
+  }
+  B.requests++;
+  if (!s->pending) {
+    B.unpaired_requests++;
+    return;
+  }
+  s->pending = false;
+  samples_t *r = B.rec;
+  if (!r) return;
+  if (r->n == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 65536;
+    r->v = dt_xrealloc(r->v, r->cap * sizeof *r->v);
+  }
+  uint64_t d = ns - s->sent_ns;
+  r->v[r->n++] = (sample_t){s->sent_ns, d > UINT32_MAX ? UINT32_MAX : (uint32_t)d};
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct {
+  size_t n;
+  double p50, p90, p99, max; /* ms */
+} lat_t;
+
+static lat_t lat_of(const samples_t *r, uint64_t from_ns, uint64_t to_ns) {
+  lat_t l = {0};
+  uint32_t *v = dt_xmalloc((r->n + 1) * sizeof *v);
+  for (size_t i = 0; i < r->n; i++)
+    if (r->v[i].sent_ns >= from_ns && r->v[i].sent_ns < to_ns) v[l.n++] = r->v[i].lat_ns;
+  if (l.n) {
+    qsort(v, l.n, sizeof *v, cmp_u32);
+    l.p50 = v[(l.n - 1) * 50 / 100] / 1e6;
+    l.p90 = v[(l.n - 1) * 90 / 100] / 1e6;
+    l.p99 = v[(l.n - 1) * 99 / 100] / 1e6;
+    l.max = v[l.n - 1] / 1e6;
+  }
+  free(v);
+  return l;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static void noop(uv_timer_t *t) {}
+static void tick(void) { uv_run(&B.loop, UV_RUN_ONCE); }
+static double now_s(void) { return (double)uv_hrtime() / 1e9; }
+
+typedef struct {
+  bool done;
+  int status;
+  char *body;
+} resp_t;
+
+static void on_resp(const dt_http_response_t *r, void *ud) {
+  resp_t *x = ud;
+  x->done = true;
+  x->status = r->status;
+  x->body = dt_xstrndup(r->body ? r->body : "", r->body_len);
+}
+
+/* GET url (runs the loop until the answer); returns the status, *body (optional) the body. */
+static int http_get(const char *url, char **body) {
+  resp_t x = {0};
+  dt_http_request_options_t r = {.method = "GET", .url = url, .timeout_ms = 20000, .max_response_bytes = 256u << 20};
+  if (dt_http_client_send(B.http, &r, on_resp, &x, NULL) != 0) return 0;
+  while (!x.done) tick();
+  if (body) *body = x.body;
+  else free(x.body);
+  return x.status;
+}
+
+static cJSON *emu_json(const char *method, const char *path, const char *body, int *status) {
+  char *resp = NULL;
+  int st = dt_emulator_control(B.emu, method, path, body, body ? strlen(body) : 0, &resp, NULL);
+  if (status) *status = st;
+  cJSON *j = resp ? cJSON_Parse(resp) : NULL;
+  free(resp);
+  return j;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+typedef struct {
+  double active, total, notifications, failed;
+} emu_stats_t;
+
+static emu_stats_t emu_stats(void) {
+  cJSON *j = emu_json("GET", "/stats", NULL, NULL);
+  emu_stats_t s = {jnum(j, "active_calls"), jnum(j, "calls_total"), jnum(j, "notifications_total"),
+                   jnum(j, "notifications_failed")};
+  cJSON_Delete(j);
+  return s;
+}
+
+/* Places one incoming call; to_park routes it to the parking flow. id (optional) gets its id. */
+static bool place_call(bool to_park, char id[64]) {
+  char body[4096];
+  const char *script = B.scripts[B.next_script++ % B.nscripts];
+  if (to_park)
+    snprintf(body, sizeof body, "{\"to\":{\"phone\":\"%s\"}}", PARK_ROUTE);
+  else
+    snprintf(body, sizeof body, "{\"script\":%s}", script);
+  int st = 0;
+  cJSON *j = emu_json("POST", "/calls", body, &st);
+  if (id) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
+    snprintf(id, 64, "%s", cJSON_IsString(v) ? v->valuestring : "");
+  }
+  cJSON_Delete(j);
+  if (st != 201) fprintf(stderr, "dt_bench: placing a call: HTTP %d\n", st);
+  return st == 201;
+}
+
+/* ------------------------------------------------------------------ the engine process */
+
+typedef struct {
+  double cpu_s;   /* user + system */
+  long rss_bytes;
+} proc_t;
+
+static proc_t engine_proc(void) {
+  proc_t p = {0};
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)B.engine);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+      p.cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+  }
+  snprintf(path, sizeof path, "/proc/%d/statm", (int)B.engine);
+  f = fopen(path, "r");
+  if (f) {
+    long size = 0, res = 0;
+    if (fscanf(f, "%ld %ld", &size, &res) == 2) p.rss_bytes = res * sysconf(_SC_PAGESIZE);
+    fclose(f);
+  }
+  return p;
+}
+
+static bool engine_alive(void) {
+  int st;
+  return B.engine > 0 && waitpid(B.engine, &st, WNOHANG) == 0;
+}
+
+static bool handles_sighup(void) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)B.engine);
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  bool caught = false;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "SigCgt:", 7) == 0) caught = (strtoull(line + 7, NULL, 16) & 1ull) != 0; /* bit 0 = SIGHUP */
+  fclose(f);
+  return caught;
+}
+
+static void pin(pid_t pid, int cpu) {
+  if (B.o.no_pin || sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(pid, sizeof set, &set) != 0) fprintf(stderr, "dt_bench: cannot pin to cpu %d\n", cpu);
+}
+
+static int free_port(void) {
+  uv_tcp_t t;
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  uv_tcp_init(&B.loop, &t);
+  int port = 0;
+  if (uv_tcp_bind(&t, (const struct sockaddr *)&a, 0) == 0) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(&t, (struct sockaddr *)&ss, &len) == 0) port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  }
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&B.loop, UV_RUN_NOWAIT);
+  return port;
+}
+
+static void spawn_engine(const char *prompts_dir) {
+  B.engine_port = free_port();
+  if (!B.engine_port) die("no free port");
+  snprintf(B.engine_url, sizeof B.engine_url, "http://127.0.0.1:%d", B.engine_port);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    char v[512];
+    snprintf(v, sizeof v, "%s/v1.0", B.emu_url);
+    setenv("DIALTONE_GRAPH_URL", v, 1);
+    snprintf(v, sizeof v, "%s/%s/oauth2/v2.0/token", B.emu_url, dt_emulator_tenant_id(B.emu));
+    setenv("DIALTONE_TOKEN_URL", v, 1);
+    setenv("DIALTONE_TENANT_ID", dt_emulator_tenant_id(B.emu), 1);
+    setenv("DIALTONE_CLIENT_ID", dt_emulator_app_id(B.emu), 1);
+    setenv("DIALTONE_CLIENT_SECRET", "bench-secret", 1);
+    snprintf(v, sizeof v, "%s/.well-known/openid-configuration", B.emu_url);
+    setenv("DIALTONE_INBOUND_OPENID_CONFIG", v, 1);
+    snprintf(v, sizeof v, "127.0.0.1:%d", B.engine_port);
+    setenv("DIALTONE_LISTEN", v, 1);
+    setenv("DIALTONE_FLOWS", B.flows_dir, 1);
+    setenv("DIALTONE_PROMPTS_DIR", prompts_dir, 1);
+    setenv("DIALTONE_CDR", B.cdr_path, 1);
+    snprintf(v, sizeof v, "%s/recordings", B.dir);
+    setenv("DIALTONE_RECORDINGS", v, 1);
+    setenv("DIALTONE_ROUTES", PARK_ROUTE "=bench_park", 1);
+    setenv("DIALTONE_LOG_LEVEL", B.o.log_level, 1);
+    setenv("DIALTONE_LIMITS_MAX_CALLS", "1000000", 1);
+    setenv("DIALTONE_LIMITS_MAX_CONNECTIONS", "100000", 1);
+    setenv("DIALTONE_LIMITS_DRAIN_TIMEOUT_S", "5", 1);
+    int fd = open(B.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execl(B.o.binary, B.o.binary, "run", (char *)NULL);
+    fprintf(stderr, "exec %s: %s\n", B.o.binary, strerror(errno));
+    _exit(127);
+  }
+  B.engine = pid;
+  pin(pid, 0);
+  pin(0, 1);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static size_t cdr_lines(void) {
+  char *t = NULL;
+  size_t len = 0, n = 0;
+  if (dt_read_file(B.cdr_path, 1u << 30, &t, &len) != 0) return 0;
+  for (size_t i = 0; i < len; i++) n += t[i] == '\n';
+  free(t);
+  return n;
+}
+
+static double engine_metric(const char *name) {
+  char url[192], *body = NULL;
+  snprintf(url, sizeof url, "%s/metrics", B.engine_url);
+  if (http_get(url, &body) != 200) {
+    free(body);
+    return -1;
+  }
+  double v = 0;
+  size_t nl = strlen(name);
+  for (char *l = body; l && *l;) {
+    char *e = strchr(l, '\n');
+    if (strncmp(l, name, nl) == 0 && (l[nl] == ' ' || l[nl] == '{')) {
+      char *sp = strrchr(l, ' ');
+      if (sp && (!e || sp < e)) v += strtod(sp + 1, NULL);
+    }
+    l = e ? e + 1 : NULL;
+  }
+  free(body);
+  return v;
+}
+
+static bool engine_idle(void) {
+  char url[192], *body = NULL;
+  snprintf(url, sizeof url, "%s/calls", B.engine_url);
+  bool idle = http_get(url, &body) == 200 && strcmp(body, "[]") == 0;
+  free(body);
+  return idle;
+}
+
+/* Runs the loop until neither side has a call (bounded). */
+static bool wait_idle(double timeout_s) {
+  double end = now_s() + timeout_s;
+  while (now_s() < end) {
+    if (emu_stats().active == 0 && engine_idle()) return true;
+    if (!engine_alive()) die("the engine exited (see %s)", B.log_path);
+    tick();
+  }
+  return false;
+}
+
+static cJSON *jphase(const char *name) {
+  cJSON *p = cJSON_AddObjectToObject(B.out, name);
+  return p;
+}
+
+static void jlat(cJSON *o, const char *k, lat_t l) {
+  cJSON *x = cJSON_AddObjectToObject(o, k);
+  cJSON_AddNumberToObject(x, "samples", (double)l.n);
+  cJSON_AddNumberToObject(x, "p50_ms", l.p50);
+  cJSON_AddNumberToObject(x, "p90_ms", l.p90);
+  cJSON_AddNumberToObject(x, "p99_ms", l.p99);
+  cJSON_AddNumberToObject(x, "max_ms", l.max);
+}
+
+/* ------------------------------------------------------------------ phases */
+
+/* Keeps `conc` calls in flight (closed loop) for `secs`, or places calls at `rate` per
+   second (open loop, conc = 0). Returns measurements over the window. */
+typedef struct {
+  double wall_s, cpu_s, calls_done, notifications, placed, failed_notifications;
+  uint64_t t0_ns, t1_ns;
+} window_t;
+
+static window_t drive(int conc, double call_rate, double secs, void (*at_mid)(void)) {
+  window_t w = {0};
+  emu_stats_t s0 = emu_stats();
+  size_t c0 = cdr_lines();
+  proc_t p0 = engine_proc();
+  double t0 = now_s(), end = t0 + secs, budget = 0, last = t0;
+  w.t0_ns = uv_hrtime();
+  bool mid_done = at_mid == NULL;
+  unsigned n = 0;
+  while (now_s() < end) {
+    double t = now_s();
+    if (conc > 0) {
+      emu_stats_t s = emu_stats();
+      for (int i = (int)s.active; i < conc; i++) w.placed += place_call(false, NULL);
+    } else {
+      budget += (t - last) * call_rate;
+      last = t;
+      for (; budget >= 1; budget -= 1) w.placed += place_call(false, NULL);
+    }
+    if (!mid_done && t >= t0 + secs / 2) {
+      mid_done = true;
+      at_mid();
+    }
+    if ((++n & 255) == 0 && !engine_alive()) die("the engine exited (see %s)", B.log_path);
+    tick();
+  }
+  w.t1_ns = uv_hrtime();
+  w.wall_s = now_s() - t0;
+  proc_t p1 = engine_proc();
+  emu_stats_t s1 = emu_stats();
+  w.cpu_s = p1.cpu_s - p0.cpu_s;
+  w.notifications = s1.notifications - s0.notifications;
+  w.failed_notifications = s1.failed - s0.failed;
+  w.calls_done = (double)(cdr_lines() - c0);
+  return w;
+}
+
+static void wait_ready(void) {
+  char url[192];
+  snprintf(url, sizeof url, "%s/healthz", B.engine_url);
+  double end = now_s() + 30;
+  while (now_s() < end) {
+    if (!engine_alive()) die("the engine exited at start (see %s)", B.log_path);
+    if (http_get(url, NULL) == 200) return;
+    double t = now_s() + 0.05;
+    while (now_s() < t) tick();
+  }
+  die("the engine did not answer %s within 30 s (see %s)", url, B.log_path);
+}
+
+static void warm_up(void) {
+  for (int i = 0; i < 20; i++) place_call(false, NULL);
+  if (!wait_idle(60)) die("warm-up calls did not end within 60 s (see %s)", B.log_path);
+  if (cdr_lines() < 20) die("warm-up: %zu CDRs for 20 calls (see %s)", cdr_lines(), B.log_path);
+}
+
+static int count_parked(void) {
+  char url[192], *body = NULL;
+  snprintf(url, sizeof url, "%s/calls", B.engine_url);
+  if (http_get(url, &body) != 200) {
+    free(body);
+    return -1;
+  }
+  int n = 0;
+  for (const char *p = body; (p = strstr(p, "\"waiting\":\"gather\"")); p++) n++;
+  free(body);
+  return n;
+}
+
+static void phase_park(void) {
+  int N = B.o.park;
+  proc_t before = engine_proc();
+  char (*ids)[64] = dt_xcalloc((size_t)N, 64);
+  double t0 = now_s();
+  for (int i = 0; i < N; i++) {
+    if (!place_call(true, ids[i])) die("cannot place parked call %d", i);
+    if ((i & 63) == 0) tick();
+  }
+  int parked = 0;
+  for (double end = now_s() + 120; now_s() < end;) {
+    parked = count_parked();
+    if (parked >= N) break;
+    double t = now_s() + 0.2;
+    while (now_s() < t) tick();
+  }
+  double took = now_s() - t0;
+  /* let the loop settle (the last responses, curl's connection cache) before reading RSS */
+  for (double t = now_s() + 0.5; now_s() < t;) tick();
+  proc_t after = engine_proc();
+  cJSON *p = jphase("parked");
+  cJSON_AddNumberToObject(p, "calls", N);
+  cJSON_AddNumberToObject(p, "parked", parked);
+  cJSON_AddNumberToObject(p, "rss_before_bytes", (double)before.rss_bytes);
+  cJSON_AddNumberToObject(p, "rss_after_bytes", (double)after.rss_bytes);
+  double per = parked > 0 ? (double)(after.rss_bytes - before.rss_bytes) / parked : 0;
+  cJSON_AddNumberToObject(p, "bytes_per_call", per);
+  cJSON_AddNumberToObject(p, "setup_s", took);
+  if (parked < N) {
+    fprintf(stderr, "dt_bench: only %d of %d calls parked in the gather\n", parked, N);
+    B.failed = true;
+  }
+  for (int i = 0; i < N; i++) {
+    char path[128];
+    snprintf(path, sizeof path, "/calls/%s/hangup", ids[i]);
+    cJSON_Delete(emu_json("POST", path, "{}", NULL));
+    if ((i & 63) == 0) tick();
+  }
+  free(ids);
+  if (!wait_idle(120)) die("parked calls did not end within 120 s");
+}
+
+static samples_t full_s, half_s, reload_s;
+static double max_notif_rate, notif_per_call;
+
+static void phase_throughput(void) {
+  B.rec = &full_s;
+  window_t w = drive(B.o.calls, 0, B.o.seconds, NULL);
+  B.rec = NULL;
+  if (!wait_idle(120)) die("throughput calls did not end within 120 s");
+  max_notif_rate = w.notifications / w.wall_s;
+  notif_per_call = w.calls_done > 0 ? w.notifications / w.calls_done : 10;
+  cJSON *p = jphase("throughput");
+  cJSON_AddNumberToObject(p, "concurrent_calls", B.o.calls);
+  cJSON_AddNumberToObject(p, "seconds", w.wall_s);
+  cJSON_AddNumberToObject(p, "calls_completed", w.calls_done);
+  cJSON_AddNumberToObject(p, "calls_per_s", w.calls_done / w.wall_s);
+  cJSON_AddNumberToObject(p, "notifications", w.notifications);
+  cJSON_AddNumberToObject(p, "notifications_per_s", max_notif_rate);
+  cJSON_AddNumberToObject(p, "notifications_per_call", notif_per_call);
+  cJSON_AddNumberToObject(p, "engine_cpu_s", w.cpu_s);
+  cJSON_AddNumberToObject(p, "engine_cpu_utilisation", w.cpu_s / w.wall_s);
+  cJSON_AddNumberToObject(p, "engine_cpu_s_per_1000_calls", w.calls_done > 0 ? w.cpu_s / w.calls_done * 1000 : 0);
+  cJSON_AddNumberToObject(p, "engine_cpu_us_per_notification", w.notifications > 0 ? w.cpu_s / w.notifications * 1e6 : 0);
+  cJSON_AddNumberToObject(p, "engine_capacity_notifications_per_cpu_s", w.cpu_s > 0 ? w.notifications / w.cpu_s : 0);
+  cJSON_AddNumberToObject(p, "failed_notifications", w.failed_notifications);
+  jlat(p, "latency", lat_of(&full_s, w.t0_ns, w.t1_ns));
+  if (w.failed_notifications > 0) B.failed = true;
+}
+
+static double half_rate(void) { return B.o.rate > 0 ? B.o.rate : max_notif_rate / 2; }
+
+static void phase_half(void) {
+  double rate = half_rate();
+  B.rec = &half_s;
+  window_t w = drive(0, rate / notif_per_call, B.o.seconds, NULL);
+  B.rec = NULL;
+  if (!wait_idle(120)) die("half-load calls did not end within 120 s");
+  cJSON *p = jphase("half_load");
+  cJSON_AddNumberToObject(p, "target_notifications_per_s", rate);
+  cJSON_AddNumberToObject(p, "seconds", w.wall_s);
+  cJSON_AddNumberToObject(p, "notifications_per_s", w.notifications / w.wall_s);
+  cJSON_AddNumberToObject(p, "engine_cpu_utilisation", w.cpu_s / w.wall_s);
+  cJSON_AddNumberToObject(p, "failed_notifications", w.failed_notifications);
+  jlat(p, "latency", lat_of(&half_s, w.t0_ns, w.t1_ns));
+  if (w.failed_notifications > 0) B.failed = true;
+}
+
+static uint64_t hup_ns;
+static bool hup_sent;
+static int reload_no;
+
+static void do_reload(void) {
+  /* a changed file: the reload recompiles only what changed */
+  char *text = NULL;
+  size_t len = 0;
+  if (dt_read_file(B.flow_copy, 16u << 20, &text, &len) != 0) return;
+  dt_buf_t b = {0};
+  dt_buf_append(&b, text, len);
+  dt_buf_appendf(&b, "\n-- bench reload %d\n", ++reload_no);
+  dt_write_file_atomic(B.flow_copy, b.data, b.len);
+  dt_buf_free(&b);
+  free(text);
+  hup_ns = uv_hrtime();
+  hup_sent = kill(B.engine, SIGHUP) == 0;
+}
+
+/* The engine's own account of the reload, if it logs one ("... in 12.3 ms"). */
+static double logged_reload_ms(void) {
+  char *t = NULL;
+  size_t len = 0;
+  double ms = -1;
+  if (dt_read_file(B.log_path, 256u << 20, &t, &len) != 0) return -1;
+  for (char *l = t; l && *l;) {
+    char *e = strchr(l, '\n');
+    if (e) *e = '\0';
+    if (strstr(l, "reload")) {
+      char *m = strstr(l, " ms");
+      if (m) {
+        char *s = m;
+        while (s > l && (s[-1] == '.' || (s[-1] >= '0' && s[-1] <= '9'))) s--;
+        if (s < m) ms = strtod(s, NULL);
+      }
+    }
+    l = e ? e + 1 : NULL;
+  }
+  free(t);
+  return ms;
+}
+
+static void phase_reload(void) {
+  cJSON *p = jphase("reload");
+  if (B.o.no_reload || !handles_sighup()) {
+    cJSON_AddStringToObject(p, "skipped", B.o.no_reload ? "--no-reload" : "dialtone run does not handle SIGHUP");
+    return;
+  }
+  double accepted0 = engine_metric("dt_notifications_total");
+  double rate = half_rate();
+  B.rec = &reload_s;
+  window_t w = drive(0, rate / notif_per_call, B.o.seconds < 4 ? B.o.seconds : 4, do_reload);
+  B.rec = NULL;
+  if (!wait_idle(120)) die("reload-phase calls did not end within 120 s");
+  double accepted1 = engine_metric("dt_notifications_total");
+  emu_stats_t s = emu_stats();
+  (void)s;
+  lat_t base = lat_of(&reload_s, w.t0_ns, hup_ns);
+  lat_t around = lat_of(&reload_s, hup_ns, hup_ns + 500000000ull);
+  cJSON_AddBoolToObject(p, "sighup_sent", hup_sent);
+  cJSON_AddNumberToObject(p, "engine_logged_ms", logged_reload_ms());
+  cJSON_AddNumberToObject(p, "stall_ms", around.max > base.p50 ? around.max - base.p50 : 0);
+  cJSON_AddNumberToObject(p, "max_latency_after_reload_ms", around.max);
+  cJSON_AddNumberToObject(p, "notifications_sent", w.notifications);
+  cJSON_AddNumberToObject(p, "failed_notifications", w.failed_notifications);
+  /* accepted counts the tail of the window too (the calls ran to their end) */
+  cJSON_AddNumberToObject(p, "notifications_accepted", accepted1 - accepted0);
+  cJSON_AddNumberToObject(p, "calls_placed", w.placed);
+  cJSON_AddNumberToObject(p, "flow_version_changes", reload_no);
+  if (w.failed_notifications > 0) B.failed = true;
+}
+
+/* ------------------------------------------------------------------ report */
+
+static double jget(const char *phase, const char *k1, const char *k2) {
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(B.out, phase);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, k1);
+  if (k2) v = cJSON_GetObjectItemCaseSensitive(v, k2);
+  return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static void row(const char *what, double v, const char *unit, const char *target) {
+  if (v < 0) printf("  %-48s %12s %-8s %s\n", what, "n/a", "", target);
+  else printf("  %-48s %12.*f %-8s %s\n", what, v >= 100 ? 0 : 3, v, unit, target);
+}
+
+static void print_table(void) {
+  printf("\ndialtone benchmark (%s, %d concurrent calls, %.0f s phases, log level %s)\n", B.o.flow_path,
+         B.o.calls, B.o.seconds, B.o.log_level);
+  printf("  %-48s %12s %-8s %s\n", "figure", "value", "unit", "target");
+  row("completed calls per second", jget("throughput", "calls_per_s", NULL), "calls/s", "");
+  row("notifications per second (end to end)", jget("throughput", "notifications_per_s", NULL), "notif/s",
+      ">= 20000");
+  row("engine CPU utilisation during that", jget("throughput", "engine_cpu_utilisation", NULL), "cores", "");
+  row("engine capacity (notifications per CPU second)",
+      jget("throughput", "engine_capacity_notifications_per_cpu_s", NULL), "notif/s", ">= 20000");
+  row("engine CPU seconds per 1,000 calls", jget("throughput", "engine_cpu_s_per_1000_calls", NULL), "s", "");
+  row("latency at full load p50", jget("throughput", "latency", "p50_ms"), "ms", "");
+  row("latency at full load p99", jget("throughput", "latency", "p99_ms"), "ms", "");
+  row("half load: notifications per second", jget("half_load", "notifications_per_s", NULL), "notif/s", "");
+  row("half load: latency p50", jget("half_load", "latency", "p50_ms"), "ms", "");
+  row("half load: latency p90", jget("half_load", "latency", "p90_ms"), "ms", "");
+  row("half load: latency p99", jget("half_load", "latency", "p99_ms"), "ms", "< 1");
+  row("half load: latency max", jget("half_load", "latency", "max_ms"), "ms", "");
+  row("RSS per call parked in a gather", jget("parked", "bytes_per_call", NULL), "bytes", "<= 16384");
+  row("RSS with the calls parked", jget("parked", "rss_after_bytes", NULL) / 1048576.0, "MiB", "");
+  row("flow reload: engine's own time", jget("reload", "engine_logged_ms", NULL), "ms", "< 50");
+  row("flow reload: stall seen from outside", jget("reload", "stall_ms", NULL), "ms", "< 50");
+  row("flow reload: notifications failed", jget("reload", "failed_notifications", NULL), "", "0");
+  const cJSON *skip = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(B.out, "reload"), "skipped");
+  if (cJSON_IsString(skip)) printf("  (reload not measured: %s)\n", skip->valuestring);
+  fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dt_bench --binary PATH [--calls N] [--seconds S] [--park N] [--rate R] [--flow FILE]\n"
+             "                [--scripts FILE] [--json FILE] [--log-level L] [--no-reload] [--no-pin] [--keep]\n");
+}
+
+static void load_scripts(void) {
+  if (!B.o.scripts_path) {
+    B.scripts[B.nscripts++] = dt_xstrdup("[{\"on\":\"prompt\",\"hangup\":true}]");
+    return;
+  }
+  char *t = NULL;
+  size_t len = 0;
+  if (dt_read_file(B.o.scripts_path, 1 << 20, &t, &len) != 0) die("cannot read %s", B.o.scripts_path);
+  cJSON *j = cJSON_Parse(t);
+  free(t);
+  if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0) die("%s: expected a JSON array of caller scripts", B.o.scripts_path);
+  const cJSON *s;
+  cJSON_ArrayForEach(s, j) {
+    if (B.nscripts == MAX_SCRIPTS) break;
+    B.scripts[B.nscripts++] = cJSON_PrintUnformatted(s);
+  }
+  cJSON_Delete(j);
+}
+
+static void copy_flow(const char *src, const char *dst) {
+  char *t = NULL;
+  size_t len = 0;
+  if (dt_read_file(src, 16u << 20, &t, &len) != 0) die("cannot read the flow %s", src);
+  if (dt_write_file_atomic(dst, t, len) != 0) die("cannot write %s", dst);
+  free(t);
+}
+
+static const char PARK_FLOW[] =
+    "-- bench_park.lua: answers and waits in a gather (the RSS-per-parked-call figure)\n"
+    "return function(call)\n"
+    "  call:answer()\n"
+    "  call:gather{prompt = 'main_menu', max = 4, timeout = 3600, inter_digit = 3600}\n"
+    "end\n";
+
+int main(int argc, char **argv) {
+  opts_t *o = &B.o;
+  *o = (opts_t){.calls = 1000, .seconds = 10, .park = 5000, .log_level = "info"};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(a, name) == 0 && v && ++i)
+    if (OPT("--calls")) o->calls = atoi(v);
+    else if (OPT("--seconds")) o->seconds = atof(v);
+    else if (OPT("--park")) o->park = atoi(v);
+    else if (OPT("--rate")) o->rate = atof(v);
+    else if (OPT("--json")) o->json_path = v;
+    else if (OPT("--flow")) o->flow_path = v;
+    else if (OPT("--scripts")) o->scripts_path = v;
+    else if (OPT("--binary")) o->binary = v;
+    else if (OPT("--log-level")) o->log_level = v;
+    else if (strcmp(a, "--no-reload") == 0) o->no_reload = true;
+    else if (strcmp(a, "--no-pin") == 0) o->no_pin = true;
+    else if (strcmp(a, "--keep") == 0) o->keep = true;
+    else {
+      usage(stderr);
+      return 2;
+    }
+#undef OPT
+  }
+  if (!o->binary || o->calls < 1 || o->seconds <= 0 || o->park < 1) {
+    usage(stderr);
+    return 2;
+  }
+  if (!o->flow_path) o->flow_path = "flows/main.lua";
+  signal(SIGPIPE, SIG_IGN);
+  dt_log_set_level(DT_LOG_WARN);
+  load_scripts();
+  B.out = cJSON_CreateObject();
+
+  snprintf(B.dir, sizeof B.dir, "/tmp/dt_bench_XXXXXX");
+  if (!mkdtemp(B.dir)) die("mkdtemp: %s", strerror(errno));
+  snprintf(B.flows_dir, sizeof B.flows_dir, "%s/flows", B.dir);
+  mkdir(B.flows_dir, 0755);
+  snprintf(B.cdr_path, sizeof B.cdr_path, "%s/cdr.jsonl", B.dir);
+  snprintf(B.log_path, sizeof B.log_path, "%s/engine.log", B.dir);
+  snprintf(B.flow_copy, sizeof B.flow_copy, "%s/main.lua", B.flows_dir);
+  copy_flow(o->flow_path, B.flow_copy);
+  char park_path[200];
+  snprintf(park_path, sizeof park_path, "%s/bench_park.lua", B.flows_dir);
+  dt_write_file_atomic(park_path, PARK_FLOW, strlen(PARK_FLOW));
+  char prompts[600];
+  const char *slash = strrchr(o->flow_path, '/');
+  if (slash) snprintf(prompts, sizeof prompts, "%.*s/prompts", (int)(slash - o->flow_path), o->flow_path);
+  else snprintf(prompts, sizeof prompts, "prompts");
+  char *rp = realpath(prompts, NULL);
+  if (rp) {
+    snprintf(prompts, sizeof prompts, "%s", rp);
+    free(rp);
+  }
+
+  uv_loop_init(&B.loop);
+  uv_timer_init(&B.loop, &B.tick);
+  uv_timer_start(&B.tick, noop, 1, 1); /* the loop wakes at least every ms */
+  dt_http_client_options_t ho = {0};
+  if (dt_http_client_new(&B.loop, &ho, &B.http) != 0) die("http client");
+  dt_emulator_options_t eo;
+  dt_emulator_options_init(&eo);
+  eo.time_scale = 0;
+  eo.quiet = 1;
+  eo.history = 64;
+  char err[256];
+  if (dt_emulator_start(&B.loop, &eo, &B.emu, err, sizeof err) != 0) die("emulator: %s", err);
+  snprintf(B.emu_url, sizeof B.emu_url, "%s", dt_emulator_url(B.emu));
+  dt_emulator_on_probe(B.emu, on_probe, NULL);
+  spawn_engine(prompts);
+  wait_ready();
+  char bot[192];
+  snprintf(bot, sizeof bot, "{\"url\":\"%s/api/calls\"}", B.engine_url);
+  cJSON_Delete(emu_json("POST", "/bot", bot, NULL));
+
+  double t_start = now_s();
+  warm_up();
+  fprintf(stderr, "dt_bench: engine pid %d on %s, emulator %s; parking %d calls\n", (int)B.engine, B.engine_url,
+          B.emu_url, o->park);
+  phase_park();
+  fprintf(stderr, "dt_bench: throughput, %d concurrent calls for %.0f s\n", o->calls, o->seconds);
+  phase_throughput();
+  fprintf(stderr, "dt_bench: latency at half load (%.0f notifications/s) for %.0f s\n", half_rate(), o->seconds);
+  phase_half();
+  fprintf(stderr, "dt_bench: flow reload under half load\n");
+  phase_reload();
+
+  /* the engine drains and exits; its rusage is the whole run's */
+  kill(B.engine, SIGTERM);
+  int status = 0;
+  struct rusage ru = {0};
+  pid_t got = 0;
+  for (double end = now_s() + 30; now_s() < end && (got = wait4(B.engine, &status, WNOHANG, &ru)) == 0;) tick();
+  if (got == 0) {
+    kill(B.engine, SIGKILL);
+    wait4(B.engine, &status, 0, &ru);
+    B.failed = true;
+  }
+  B.engine = 0;
+  cJSON *run = jphase("run");
+  cJSON_AddNumberToObject(run, "engine_cpu_s_total", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                                                        (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+  cJSON_AddNumberToObject(run, "engine_max_rss_bytes", (double)ru.ru_maxrss * 1024);
+  cJSON_AddNumberToObject(run, "engine_exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  cJSON_AddNumberToObject(run, "wall_s", now_s() - t_start);
+  cJSON_AddNumberToObject(run, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+  cJSON_AddBoolToObject(run, "pinned", !o->no_pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2);
+  cJSON_AddStringToObject(run, "flow", o->flow_path);
+  cJSON_AddStringToObject(run, "log_level", o->log_level);
+  cJSON_AddNumberToObject(run, "unpaired_requests", (double)B.unpaired_requests);
+  cJSON_AddBoolToObject(run, "ok", !B.failed);
+
+  int done = 0;
+  dt_emulator_close(B.emu, NULL, NULL);
+  dt_http_client_close(B.http, NULL, NULL);
+  uv_close((uv_handle_t *)&B.tick, NULL);
+  for (int i = 0; i < 1000 && uv_run(&B.loop, UV_RUN_NOWAIT); i++) done++;
+
+  print_table();
+  char *json = cJSON_Print(B.out);
+  if (o->json_path) {
+    if (dt_write_file_atomic(o->json_path, json, strlen(json)) != 0) {
+      fprintf(stderr, "dt_bench: cannot write %s\n", o->json_path);
+      B.failed = true;
+    }
+  } else {
+    puts(json);
+  }
+  free(json);
+  cJSON_Delete(B.out);
+  if (!o->keep) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", B.dir);
+    if (system(cmd) != 0) fprintf(stderr, "dt_bench: cannot remove %s\n", B.dir);
+  } else {
+    fprintf(stderr, "dt_bench: kept %s (engine log, CDRs)\n", B.dir);
+  }
+  return B.failed ? 1 : 0;
+}
