@@ -838,6 +838,8 @@ function T:dial(o)
   return c
 end
 
+T.dial_flow = T.dial
+
 -- t:wait(2): 2 simulated seconds pass.
 function T:wait(seconds)
   if type(seconds) ~= "number" or seconds < 0 or seconds > 86400 then error("wait: seconds must be from 0 to 86400", 2) end
