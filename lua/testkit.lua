@@ -537,7 +537,11 @@ local function stored_recording(url)
     if n:match("%.json$") then
       local text = C.read_file(dir .. "/" .. n)
       local meta = text and C.json_decode(text)
-      if type(meta) == "table" and meta.location == url then return meta end
+      if type(meta) == "table" and meta.location == url then
+        meta.file = meta.file or (dir .. "/" .. n:gsub("%.json$", ".wav"))
+        meta.duration_s = meta.duration_s or meta.duration
+        return meta
+      end
     end
   end
   return nil
@@ -573,6 +577,7 @@ function Call:expect_recording(o)
   if o.file ~= false then
     local meta = wait_for(function() return stored_recording(e.url) end, {check = function() return stored_recording(e.url) ~= nil end})
     if not meta then fail(self, "the recording was made, but the engine did not store it in " .. S.paths.recordings) end
+    if meta.error then fail(self, "the recording was made, but the engine could not store it: " .. tostring(meta.error)) end
     if C.file_kind(meta.file) ~= "file" then fail(self, "the engine's recording file " .. tostring(meta.file) .. " does not exist") end
     rec.file, rec.bytes, rec.stored_duration = meta.file, meta.bytes, meta.duration_s
   end
