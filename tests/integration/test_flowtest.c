@@ -283,6 +283,18 @@ DT_TEST(usage_errors_exit_2) {
   DT_ASSERT_EQ_INT(r.rc, 0);
   DT_ASSERT_CONTAINS(r.out, "usage: dialtone test");
   result_free(&r);
+  /* the command's own entry point: the same, on stdout/stderr */
+  char *argv[] = {"test", "--dialect", "v2", NULL};
+  DT_ASSERT_EQ_INT(dt_test_main(3, argv), 2);
+}
+
+DT_TEST(filter_runs_only_matching_tests) {
+  const char *fixture = src("tests/flowtest_fixtures/failing_test.lua");
+  result_t r = run_inproc((const char *[]){"--filter", "passes", fixture, NULL});
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  DT_ASSERT(strstr(r.out, "FAIL") == NULL);
+  DT_ASSERT_CONTAINS(r.out, "1 passed, 0 failed\n");
+  result_free(&r);
 }
 
 DT_TEST(binary_runs_flow_tests_when_wired) {
