@@ -1,2 +1,0 @@
-# Empty dependencies file for dt_llhttp.
-# This may be replaced when dependencies are built.
