@@ -493,8 +493,9 @@ static int l_gather(lua_State *L) {
   if (p.min > p.max) luaL_error(L, "call:gather: min (%d) is larger than max (%d)", (int)p.min, (int)p.max);
   double timeout = opt_num(L, 2, "call:gather", "timeout", 5, 0.001, 3600);
   double inter = opt_num(L, 2, "call:gather", "inter_digit", timeout, 0.001, 3600);
-  p.timeout_ms = (unsigned)(timeout * 1000);
-  p.inter_digit_ms = (unsigned)(inter * 1000);
+  /* flow timers follow the engine's timer scale (runtime.h); deadlines do not */
+  p.timeout_ms = (unsigned)dt_runtime_timer_ms(dt__lua_runtime(L), timeout);
+  p.inter_digit_ms = (unsigned)dt_runtime_timer_ms(dt__lua_runtime(L), inter);
   p.terminators = opt_str(L, 2, "call:gather", "terminators", "#");
   if (strlen(p.terminators) > 7) luaL_error(L, "call:gather: at most 7 terminators");
   for (const char *t = p.terminators; *t; t++)
@@ -679,7 +680,8 @@ static int l_sleep(lua_State *L) {
   dt_call_t *c = check_own(L, 1, "sleep");
   double s = luaL_checknumber(L, 2);
   luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds must be between 0 and 86400");
-  return wait_for(L, "sleep", dt_call_sleep(c, (uint64_t)(s * 1000)), k_none);
+  uint64_t ms = s > 0 ? dt_runtime_timer_ms(dt__lua_runtime(L), s) : 0;
+  return wait_for(L, "sleep", dt_call_sleep(c, ms), k_none);
 }
 
 static int l_hangup(lua_State *L) {

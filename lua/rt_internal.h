@@ -29,6 +29,9 @@ struct dt_flow_s {
   int64_t mtime_ns;
   int64_t size;
   uint64_t hash;                 /* of the text, so touching a file is not a new version */
+  int64_t read_ns;               /* wall clock when the file was last read (racy mtimes) */
+  uint64_t fail_hash;            /* text that last failed to compile (0 = none) */
+  char *fail_msg;                /* its error, for reports while the file stays broken */
   unsigned versions;
   dt_flow_version_t *current;
   bool seen;                     /* reload bookkeeping */
@@ -65,6 +68,8 @@ struct dt_runtime_s {
   bool loading;                  /* a flow chunk runs on the main thread */
   uint64_t load_used;
   bool closing;
+  double timer_scale;            /* flow timers: multiplier (1 = real time) */
+  bool instant_timers;           /* flow timers fire at once (time scale 0) */
 };
 
 /* The call box the call handle userdata holds. */

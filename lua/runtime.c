@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <lualib.h>
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
@@ -111,6 +112,48 @@ static void version_unref(dt_runtime_t *rt, dt_flow_version_t *v) {
   if (--v->refs > 0) return;
   if (rt->L) luaL_unref(rt->L, LUA_REGISTRYINDEX, v->fn_ref);
   free(v);
+}
+
+/* dt_calls_active{flow,version}: calls whose flow runs on that version. */
+static void version_gauge(dt_runtime_t *rt, const dt_flow_version_t *v, double delta) {
+  if (!rt->o.metrics) return;
+  char labels[128];
+  snprintf(labels, sizeof labels, "flow=\"%s\",version=\"%u\"", v->flow->name, v->version);
+  dt_metrics_add(rt->o.metrics, "dt_calls_active", labels, delta);
+}
+
+static void flow_gauge(dt_runtime_t *rt, const dt_flow_t *f) {
+  if (!rt->o.metrics) return;
+  char labels[96];
+  snprintf(labels, sizeof labels, "flow=\"%s\"", f->name);
+  dt_metrics_set(rt->o.metrics, "dt_flow_version", labels, f->current ? f->current->version : 0);
+}
+
+static void count_reload(dt_runtime_t *rt, bool ok) {
+  if (rt->o.metrics)
+    dt_metrics_inc(rt->o.metrics, "dt_flow_reloads_total", ok ? "result=\"ok\"" : "result=\"error\"");
+}
+
+/* A call's flow stops using its version (finished, or the call was released). */
+static void call_version_drop(dt_runtime_t *rt, dt_lcall_t *lc) {
+  if (!lc->ver) return;
+  version_gauge(rt, lc->ver, -1);
+  version_unref(rt, lc->ver);
+  lc->ver = NULL;
+}
+
+void dt_runtime_set_timer_scale(dt_runtime_t *rt, double scale) {
+  rt->instant_timers = !(scale > 0);
+  rt->timer_scale = scale > 0 ? scale : 1.0;
+}
+
+uint64_t dt_runtime_timer_ms(const dt_runtime_t *rt, double seconds) {
+  double ms = seconds * 1000.0;
+  if (rt->instant_timers) ms = ms < DT_INSTANT_TIMER_MS ? ms : DT_INSTANT_TIMER_MS;
+  else ms *= rt->timer_scale;
+  if (!(ms >= 1.0)) return 1; /* 0 means "default" to some primitives; NaN too */
+  if (ms > 4e9) return 4000000000u;
+  return (uint64_t)ms;
 }
 
 unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name) {
@@ -208,6 +251,10 @@ static int compile_flow(dt_runtime_t *rt, const char *name, const char *chunknam
   if (f->current) version_unref(rt, f->current);
   f->current = v;
   f->hash = hash;
+  f->fail_hash = 0;
+  free(f->fail_msg);
+  f->fail_msg = NULL;
+  flow_gauge(rt, f);
   dt_log(DT_LOG_INFO, NULL, "flow %s: version %u loaded", name, v->version);
 out:
   lua_settop(L, top);
@@ -219,6 +266,7 @@ int dt_runtime_load_flow(dt_runtime_t *rt, const char *name, const char *text, s
   char chunk[96];
   snprintf(chunk, sizeof chunk, "@%s.lua", name);
   int rc = compile_flow(rt, name, chunk, text, len, fnv(text, len), err, errlen);
+  count_reload(rt, rc == 0);
   if (rc == 0) {
     dt_flow_t *f = flow_find(rt, name);
     f->mtime_ns = 0;
@@ -226,6 +274,28 @@ int dt_runtime_load_flow(dt_runtime_t *rt, const char *name, const char *text, s
   }
   return rc;
 }
+
+static dt_flow_t *flow_get(dt_runtime_t *rt, const char *name) {
+  dt_flow_t *f = flow_find(rt, name);
+  if (!f) {
+    f = dt_xcalloc(1, sizeof *f);
+    f->name = dt_xstrdup(name);
+    f->next = rt->flows;
+    rt->flows = f;
+  }
+  return f;
+}
+
+static int64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Timestamps have the granularity of the kernel's coarse clock (a few ms), so a file
+   written twice within one tick keeps its mtime: a size and mtime seen before are only
+   trusted when the mtime is well older than the read that saw them. */
+#define RACY_NS (2 * (int64_t)1000000000)
 
 int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t errlen) {
   unsigned loaded = 0, failed = 0;
@@ -252,44 +322,86 @@ int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t 
     int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     dt_flow_t *f = flow_find(rt, name);
     if (f) f->seen = true;
-    if (f && f->current && f->mtime_ns == mtime && f->size == (int64_t)st.st_size) continue;
+    if (f && (f->current || f->fail_hash) && f->mtime_ns == mtime && f->size == (int64_t)st.st_size &&
+        mtime + RACY_NS < f->read_ns) {
+      if (f->fail_hash) { /* still broken, already reported */
+        failed++;
+        if (first_err && err && f->fail_msg) snprintf(err, errlen, "%s", f->fail_msg);
+        first_err = false;
+      }
+      continue;
+    }
+    int64_t read_ns = wall_ns();
     char *text = NULL;
     size_t len = 0;
     if (dt_read_file(path, MAX_FLOW_BYTES, &text, &len) != 0) {
-      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read", path);
+      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read (larger than %u bytes, or unreadable)", path, MAX_FLOW_BYTES);
+      count_reload(rt, false);
       failed++;
       continue;
     }
     uint64_t h = fnv(text, len);
-    if (f && f->current && f->hash == h) { /* touched, not changed */
+    if (h == 0) h = 1; /* 0 means "no failed text" */
+    if (f && f->current && f->hash == h) { /* touched, not changed (or a broken edit undone) */
+      if (f->fail_hash) {
+        dt_log(DT_LOG_INFO, NULL, "flow %s: the file is version %u again", name, f->current->version);
+        f->fail_hash = 0;
+        free(f->fail_msg);
+        f->fail_msg = NULL;
+      }
       f->mtime_ns = mtime;
       f->size = (int64_t)st.st_size;
+      f->read_ns = read_ns;
       free(text);
+      continue;
+    }
+    if (f && f->fail_hash == h) { /* the same broken text: reported when it first failed */
+      f->mtime_ns = mtime;
+      f->size = (int64_t)st.st_size;
+      f->read_ns = read_ns;
+      free(text);
+      failed++;
+      if (first_err && err && f->fail_msg) snprintf(err, errlen, "%s", f->fail_msg);
+      first_err = false;
       continue;
     }
     char chunk[1100], msg[1024];
     snprintf(chunk, sizeof chunk, "@%s", path);
     int rc = compile_flow(rt, name, chunk, text, len, h, msg, sizeof msg);
     free(text);
+    f = flow_get(rt, name);
+    f->seen = true;
+    f->mtime_ns = mtime;
+    f->size = (int64_t)st.st_size;
+    f->read_ns = read_ns;
     if (rc < 0) {
-      dt_log(DT_LOG_ERROR, NULL, "flow %s not loaded: %s", name, msg);
+      if (f->current)
+        dt_log(DT_LOG_ERROR, NULL, "flow %s not loaded (version %u stays in use): %s", name, f->current->version, msg);
+      else
+        dt_log(DT_LOG_ERROR, NULL, "flow %s not loaded: %s", name, msg);
+      f->fail_hash = h;
+      free(f->fail_msg);
+      f->fail_msg = dt_xstrdup(msg);
+      count_reload(rt, false);
       if (first_err && err) snprintf(err, errlen, "%s", msg);
       first_err = false;
       failed++;
       continue;
     }
-    f = flow_find(rt, name);
-    f->seen = true;
-    f->mtime_ns = mtime;
-    f->size = (int64_t)st.st_size;
+    count_reload(rt, true);
     loaded++;
   }
   closedir(d);
   for (dt_flow_t *f = rt->flows; f; f = f->next) {
-    if (f->seen || !f->current || f->size < 0) continue; /* size < 0: loaded from text */
-    dt_log(DT_LOG_INFO, NULL, "flow %s: file removed; new calls can no longer use it", f->name);
+    if (f->seen || f->size < 0) continue; /* size < 0: loaded from text */
+    f->fail_hash = 0; /* a file that comes back is compiled afresh */
+    if (!f->current) continue;
+    dt_log(DT_LOG_INFO, NULL, "flow %s: file removed; new calls can no longer use it (version %u ends with its calls)",
+           f->name, f->current->version);
     version_unref(rt, f->current);
     f->current = NULL;
+    f->mtime_ns = 0;
+    flow_gauge(rt, f);
   }
   if (failed_out) *failed_out = failed;
   return (int)loaded;
@@ -362,10 +474,7 @@ static void finish(dt_runtime_t *rt, dt_lcall_t *lc, dt_outcome_t outcome, const
   dt_call_t *c = lc->call;
   close_co(rt, lc);
   lc->done = true;
-  if (lc->ver) {
-    version_unref(rt, lc->ver);
-    lc->ver = NULL;
-  }
+  call_version_drop(rt, lc);
   char shortmsg[512] = "";
   const char *prompt = NULL;
   char uri[1024];
@@ -483,6 +592,7 @@ int dt_runtime_on_start(dt_call_t *c, void *ud) {
   if (lc->co || lc->done) return DT_EBUSY;
   lc->ver = f->current;
   lc->ver->refs++;
+  version_gauge(rt, lc->ver, 1);
   c->flow_version = lc->ver->version;
   /* Under the memory cap these allocations may fail; unprotected, that would panic. */
   lua_pushcfunction(L, start_protected);
@@ -511,10 +621,7 @@ void dt_runtime_on_release(dt_call_t *c, void *ud) {
   if (!lc) return;
   ready_remove(rt, lc);
   if (lc->co) close_co(rt, lc);
-  if (lc->ver) {
-    version_unref(rt, lc->ver);
-    lc->ver = NULL;
-  }
+  call_version_drop(rt, lc);
   if (lc->ud_ref != LUA_NOREF) {
     lua_rawgeti(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
     dt_call_box_t *b = lua_touserdata(rt->L, -1);
@@ -593,9 +700,17 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
   if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
   rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
-  if (rt->o.metrics)
+  rt->timer_scale = opts->timer_scale > 0 ? opts->timer_scale : 1.0;
+  rt->instant_timers = opts->instant_timers;
+  if (rt->o.metrics) {
     dt_metrics_describe(rt->o.metrics, "dt_flow_errors_total", "counter",
                         "Flows that ended in an error (raised, stopped by a budget, or failed to start).");
+    dt_metrics_describe(rt->o.metrics, "dt_flow_reloads_total", "counter",
+                        "Flow files compiled: result=ok (a new version) or error (the previous version stays).");
+    dt_metrics_describe(rt->o.metrics, "dt_flow_version", "gauge",
+                        "Current version of each flow (0 once its file was removed).");
+    dt_metrics_describe(rt->o.metrics, "dt_calls_active", "gauge", "Calls whose flow runs, per flow version.");
+  }
   lua_State *L = lua_newstate(l_alloc, rt);
   if (!L) {
     dt_runtime_free(rt);
@@ -666,6 +781,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
     dt_flow_t *next = f->next;
     if (f->current) version_unref(rt, f->current);
     free(f->name);
+    free(f->fail_msg);
     free(f);
     f = next;
   }

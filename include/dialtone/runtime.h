@@ -18,6 +18,7 @@
  */
 #ifndef DIALTONE_RUNTIME_H
 #define DIALTONE_RUNTIME_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -34,7 +35,16 @@ typedef struct {
   uint64_t instruction_budget;    /* per resume; default 10,000,000 */
   size_t memory_bytes;            /* cap of the Lua allocator; default 1 GiB */
   dt_metrics_t *metrics;          /* optional, borrowed */
+  /* Flow timers (gather/menu timeouts and inter-digit waits, call:sleep) are multiplied
+     by timer_scale; 0 or unset = 1 (real time). instant_timers: they fire at once — after
+     at most DT_INSTANT_TIMER_MS of real time, so that keys already on their way over
+     loopback still count (time scale 0 of the emulator). Operation deadlines are never
+     scaled. */
+  double timer_scale;
+  bool instant_timers;
 } dt_runtime_options_t;
+
+#define DT_INSTANT_TIMER_MS 250
 
 /* Creates the state, loads the prelude. Does not load flows. */
 int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *err, size_t errlen);
@@ -48,6 +58,10 @@ int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed, char *err, size_t errl
 /* Compiles one flow from text (tests, `dialtone test`); replaces a flow of that name. */
 int dt_runtime_load_flow(dt_runtime_t *rt, const char *name, const char *text, size_t len, char *err,
                          size_t errlen);
+/* Changes the flow timer scale for primitives started from now on (scale <= 0 = instant). */
+void dt_runtime_set_timer_scale(dt_runtime_t *rt, double scale);
+/* A flow wait of `seconds` as timer milliseconds under the timer scale (at least 1). */
+uint64_t dt_runtime_timer_ms(const dt_runtime_t *rt, double seconds);
 /* Current version of a flow (0 = no such flow). */
 unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name);
 /* Bytes held by the Lua allocator. */
