@@ -32,6 +32,11 @@
 #define MAX_REQUEST_HEADERS 128u
 #define MAX_REQUEST_HEADER_BYTES (64u * 1024u)
 #define MAX_FREE_CALLS 64u
+/* Idle keep-alive connections the multi keeps. curl's default (4 x the easy handles
+   added *now*) shrinks as soon as fewer requests are in flight and closes connections a
+   moment later needed again: under load every burst reconnected, and the peer's accept
+   queue overflowed (docs/performance.md). */
+#define MAX_IDLE_CONNECTIONS 4096L
 /* Buffers bigger than this are released when a call goes back to the free list, so one
    large download does not pin its memory for the life of the client. */
 #define KEEP_BUF_BYTES (64u * 1024u)
@@ -426,6 +431,7 @@ int dt_http_client_new(uv_loop_t *loop, const dt_http_client_options_t *opts,
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, MAX_IDLE_CONNECTIONS);
   if (c->metrics) {
     dt_metrics_describe(c->metrics, "dt_egress_requests_total", "counter",
                         "Outgoing HTTP requests by status (\"error\" on transport failure).");

@@ -50,6 +50,10 @@
 #define READ_BUF_SIZE 65536          /* one shared read buffer per server */
 #define WRITE_HIGH_WATER (1u << 20)  /* stop reading while this much output is queued */
 #define STREAM_MAX_BUFFERED (4u << 20) /* stream_write refuses beyond this backlog */
+/* Accept queue. 511 overflowed when thousands of calls opened connections together (the
+   kernel then drops SYNs and the client retries a second later: docs/performance.md);
+   the kernel caps this at net.core.somaxconn (4096 since Linux 5.4). */
+#define LISTEN_BACKLOG 65535
 #define LINGER_MS 2000               /* how long a closing connection's input is drained */
 #define MAX_WRITE_BATCH 16
 
@@ -1259,7 +1263,7 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   socklen_t sslen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, 511) != 0) {
+  if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
     int e = errno;
     close(fd);
     dt__tls_config_free(tls);
@@ -1305,7 +1309,7 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
   srv->handles_open = 2;
   rc = uv_tcp_open(&srv->listener, fd);
   if (rc != 0) close(fd); /* not adopted by the handle */
-  else rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+  else rc = uv_listen((uv_stream_t *)&srv->listener, LISTEN_BACKLOG, on_connection);
   if (rc != 0) {
     dt_seterr(err, errlen, DT_EIO, "listen %s: %s", opts->listen, uv_strerror(rc));
     dt_http_server_close(srv, NULL, NULL);

@@ -67,8 +67,8 @@ typedef struct {
 
 typedef struct {
   char id[37];
-  bool pending;
-  uint64_t sent_ns;
+  bool pending, req_pending;
+  uint64_t sent_ns, req_ns;
 } slot_t;
 
 typedef struct {
@@ -92,6 +92,7 @@ typedef struct {
   slot_t *map;
   size_t map_cap, map_n;
   samples_t *rec; /* where latencies go now (NULL = not recorded) */
+  samples_t *rec_emu; /* the emulator's own turnaround: request in -> next notification out */
   uint64_t notifies, requests, unpaired_requests;
   cJSON *out;     /* the JSON result */
   bool failed;
@@ -146,9 +147,21 @@ static void on_probe(dt_emulator_probe_t what, const char *call_id, uint64_t ns,
     B.notifies++;
     s->pending = true;
     s->sent_ns = ns;
+    if (s->req_pending && B.rec_emu) {
+      samples_t *r = B.rec_emu;
+      if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 65536;
+        r->v = dt_xrealloc(r->v, r->cap * sizeof *r->v);
+      }
+      uint64_t d = ns - s->req_ns;
+      r->v[r->n++] = (sample_t){s->req_ns, d > UINT32_MAX ? UINT32_MAX : (uint32_t)d};
+    }
+    s->req_pending = false;
     return;
   }
   B.requests++;
+  s->req_pending = true;
+  s->req_ns = ns;
   if (!s->pending) {
     B.unpaired_requests++;
     return;
@@ -450,8 +463,14 @@ static void jlat(cJSON *o, const char *k, lat_t l) {
 
 /* Keeps `conc` calls in flight (closed loop) for `secs`, or places calls at `rate` per
    second (open loop, conc = 0). Returns measurements over the window. */
+static double self_cpu(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 typedef struct {
-  double wall_s, cpu_s, calls_done, notifications, placed, failed_notifications;
+  double wall_s, cpu_s, load_cpu_s, calls_done, notifications, placed, failed_notifications;
   uint64_t t0_ns, t1_ns;
 } window_t;
 
@@ -460,6 +479,7 @@ static window_t drive(int conc, double call_rate, double secs, void (*at_mid)(vo
   emu_stats_t s0 = emu_stats();
   size_t c0 = cdr_lines();
   proc_t p0 = engine_proc();
+  double l0 = self_cpu();
   double t0 = now_s(), end = t0 + secs, budget = 0, last = t0;
   w.t0_ns = uv_hrtime();
   bool mid_done = at_mid == NULL;
@@ -486,6 +506,7 @@ static window_t drive(int conc, double call_rate, double secs, void (*at_mid)(vo
   proc_t p1 = engine_proc();
   emu_stats_t s1 = emu_stats();
   w.cpu_s = p1.cpu_s - p0.cpu_s;
+  w.load_cpu_s = self_cpu() - l0;
   w.notifications = s1.notifications - s0.notifications;
   w.failed_notifications = s1.failed - s0.failed;
   w.calls_done = (double)(cdr_lines() - c0);
@@ -566,13 +587,14 @@ static void phase_park(void) {
   if (!wait_idle(120)) die("parked calls did not end within 120 s");
 }
 
-static samples_t full_s, half_s, reload_s;
+static samples_t full_s, half_s, reload_s, full_emu_s;
 static double max_notif_rate, notif_per_call;
 
 static void phase_throughput(void) {
   B.rec = &full_s;
+  B.rec_emu = &full_emu_s;
   window_t w = drive(B.o.calls, 0, B.o.seconds, NULL);
-  B.rec = NULL;
+  B.rec = B.rec_emu = NULL;
   if (!wait_idle(120)) die("throughput calls did not end within 120 s");
   max_notif_rate = w.notifications / w.wall_s;
   notif_per_call = w.calls_done > 0 ? w.notifications / w.calls_done : 10;
@@ -586,11 +608,13 @@ static void phase_throughput(void) {
   cJSON_AddNumberToObject(p, "notifications_per_call", notif_per_call);
   cJSON_AddNumberToObject(p, "engine_cpu_s", w.cpu_s);
   cJSON_AddNumberToObject(p, "engine_cpu_utilisation", w.cpu_s / w.wall_s);
+  cJSON_AddNumberToObject(p, "load_generator_cpu_utilisation", w.load_cpu_s / w.wall_s);
   cJSON_AddNumberToObject(p, "engine_cpu_s_per_1000_calls", w.calls_done > 0 ? w.cpu_s / w.calls_done * 1000 : 0);
   cJSON_AddNumberToObject(p, "engine_cpu_us_per_notification", w.notifications > 0 ? w.cpu_s / w.notifications * 1e6 : 0);
   cJSON_AddNumberToObject(p, "engine_capacity_notifications_per_cpu_s", w.cpu_s > 0 ? w.notifications / w.cpu_s : 0);
   cJSON_AddNumberToObject(p, "failed_notifications", w.failed_notifications);
   jlat(p, "latency", lat_of(&full_s, w.t0_ns, w.t1_ns));
+  jlat(p, "emulator_turnaround", lat_of(&full_emu_s, w.t0_ns, w.t1_ns));
   if (w.failed_notifications > 0) B.failed = true;
 }
 
@@ -706,11 +730,14 @@ static void print_table(void) {
   row("notifications per second (end to end)", jget("throughput", "notifications_per_s", NULL), "notif/s",
       ">= 20000");
   row("engine CPU utilisation during that", jget("throughput", "engine_cpu_utilisation", NULL), "cores", "");
+  row("load generator (emulator) CPU utilisation", jget("throughput", "load_generator_cpu_utilisation", NULL), "cores", "");
   row("engine capacity (notifications per CPU second)",
       jget("throughput", "engine_capacity_notifications_per_cpu_s", NULL), "notif/s", ">= 20000");
   row("engine CPU seconds per 1,000 calls", jget("throughput", "engine_cpu_s_per_1000_calls", NULL), "s", "");
   row("latency at full load p50", jget("throughput", "latency", "p50_ms"), "ms", "");
   row("latency at full load p99", jget("throughput", "latency", "p99_ms"), "ms", "");
+  row("(emulator: request in -> next notification out p50)", jget("throughput", "emulator_turnaround", "p50_ms"), "ms", "");
+  row("(emulator: request in -> next notification out p99)", jget("throughput", "emulator_turnaround", "p99_ms"), "ms", "");
   row("half load: notifications per second", jget("half_load", "notifications_per_s", NULL), "notif/s", "");
   row("half load: latency p50", jget("half_load", "latency", "p50_ms"), "ms", "");
   row("half load: latency p90", jget("half_load", "latency", "p90_ms"), "ms", "");
