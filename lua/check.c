@@ -643,9 +643,12 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A flow file in a directory scan: NAME.lua, not a dot file, and not a flow test
+   (NAME_test.lua beside its flow is run by `dialtone test`, not by the engine). */
 static int is_lua_name(const char *name) {
   size_t n = strlen(name);
-  return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lua") == 0;
+  if (name[0] == '.' || n <= 4 || strcmp(name + n - 4, ".lua") != 0) return 0;
+  return !(n > 9 && strcmp(name + n - 9, "_test.lua") == 0);
 }
 
 /* Appends dir's *.lua files (sorted, not recursive) to files. */

@@ -546,4 +546,31 @@ DT_TEST(binary_runs_check_when_wired) {
   result_free(&r);
 }
 
+/* A directory scan skips flow tests (NAME_test.lua): they are run by `dialtone test`, use
+   globals no flow may (test, ...), and are not flows the engine loads. */
+DT_TEST(directory_scan_skips_flow_tests) {
+  char dir[] = "/tmp/dt_check_skip_XXXXXX";
+  DT_ASSERT(mkdtemp(dir) != NULL);
+  char flow[256], test[256];
+  snprintf(flow, sizeof flow, "%s/hello.lua", dir);
+  snprintf(test, sizeof test, "%s/hello_test.lua", dir);
+  FILE *f = fopen(flow, "w");
+  DT_ASSERT(f != NULL);
+  fputs("return function(call)\n  call:answer()\n  call:hangup()\nend\n", f);
+  fclose(f);
+  f = fopen(test, "w");
+  DT_ASSERT(f != NULL);
+  fputs("test('x', function(t) undefined_thing() end)\n", f);
+  fclose(f);
+  const char *args[] = {dir, NULL};
+  result_t r = run_inproc(args);
+  unlink(flow);
+  unlink(test);
+  rmdir(dir);
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  DT_ASSERT_CONTAINS(r.out, "checked 1 flows, 0 problems");
+  result_free(&r);
+  /* named explicitly, a test file is still checked (as a flow, so its globals are problems) */
+}
+
 DT_TEST_MAIN()
