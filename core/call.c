@@ -85,6 +85,7 @@ struct dt_op_s {
   char *graph_id;   /* as Graph wrote it */
   char *aux;        /* dial: flow name; download: the record's completion */
   char *aux2;       /* dial: target text */
+  dt_recjob_t *job; /* download: the recording store's job (forgotten, never cancelled) */
   uint64_t created_ms;
 };
 
@@ -420,6 +421,7 @@ static void op_free(dt_op_t *op) {
     dt_graph_req_cancel(op->req);
   }
   if (op->http) dt_http_call_cancel(op->http);
+  dt_recjob_forget(op->job); /* the recording is still fetched and stored */
   free(op->key);
   free(op->graph_id);
   free(op->aux);
@@ -1067,99 +1069,62 @@ static const char *record_reason(const completion_t *comp, bool *known) {
   return "completed";
 }
 
-/* Seconds of audio in a RIFF/WAVE file, 0 if it cannot tell. */
-static double wav_duration(const unsigned char *d, size_t len) {
-  if (len < 12 || memcmp(d, "RIFF", 4) != 0 || memcmp(d + 8, "WAVE", 4) != 0) return 0;
-  uint32_t byte_rate = 0;
-  size_t off = 12;
-  while (off + 8 <= len) {
-    uint32_t sz = (uint32_t)d[off + 4] | (uint32_t)d[off + 5] << 8 | (uint32_t)d[off + 6] << 16 |
-                  (uint32_t)d[off + 7] << 24;
-    if (memcmp(d + off, "fmt ", 4) == 0 && off + 8 + 16 <= len) {
-      const unsigned char *f = d + off + 8;
-      byte_rate = (uint32_t)f[8] | (uint32_t)f[9] << 8 | (uint32_t)f[10] << 16 | (uint32_t)f[11] << 24;
-    } else if (memcmp(d + off, "data", 4) == 0) {
-      size_t avail = len - off - 8;
-      size_t n = sz < avail ? sz : avail;
-      return byte_rate ? (double)n / byte_rate : 0;
-    }
-    off += 8 + (size_t)sz + (sz & 1);
-  }
-  return 0;
-}
-
-static int store_recording(dt_call_t *c, const char *body, size_t len, char **path_out) {
-  dt_calls_t *r = c->reg;
-  unsigned n = ++c->nrecord;
-  char *path = dt_xasprintf("%s/%s-%u.wav", r->recordings_dir, c->key, n);
-  int rc = dt_write_file_atomic(path, body, len);
-  if (rc < 0) {
-    free(path);
-    return rc;
-  }
-  double dur = wav_duration((const unsigned char *)body, len);
-  c->result.duration = dur;
-  char created[32];
-  dt_cdr_time_text(unix_ms(), created);
-  dt_buf_t m = {0};
-  dt_buf_append(&m, "{\"call_id\":", 11);
-  dt_cdr_json_string(&m, c->id);
-  dt_buf_append(&m, ",\"flow\":", 8);
-  dt_cdr_json_string(&m, c->flow ? c->flow : "");
-  dt_buf_append(&m, ",\"file\":", 8);
-  dt_cdr_json_string(&m, path);
-  dt_buf_append(&m, ",\"location\":", 12);
-  dt_cdr_json_string(&m, c->result.location ? c->result.location : "");
-  dt_buf_append(&m, ",\"reason\":", 10);
-  dt_cdr_json_string(&m, c->result.reason ? c->result.reason : "");
-  dt_buf_append(&m, ",\"completion_reason\":", 21);
-  if (c->result.completion_reason) dt_cdr_json_string(&m, c->result.completion_reason);
-  else dt_buf_append(&m, "null", 4);
-  dt_buf_appendf(&m, ",\"duration_s\":%.3f,\"bytes\":%zu,\"created\":", dur, len);
-  dt_cdr_json_string(&m, created);
-  dt_buf_append(&m, ",\"from\":", 8);
-  if (c->from) dt_cdr_json_string(&m, c->from);
-  else dt_buf_append(&m, "null", 4);
-  dt_buf_append(&m, ",\"to\":", 6);
-  if (c->to) dt_cdr_json_string(&m, c->to);
-  else dt_buf_append(&m, "null", 4);
-  dt_buf_append(&m, "}\n", 2);
-  char *meta = dt_xasprintf("%s/%s-%u.json", r->recordings_dir, c->key, n);
-  rc = dt_write_file_atomic(meta, m.data, m.len);
-  free(meta);
-  dt_buf_free(&m);
-  if (rc < 0) {
-    free(path);
-    return rc;
-  }
-  if (c->log.recordings.len < 8192) log_json_item(&c->log.recordings, path);
-  *path_out = path;
-  return 0;
-}
-
-static void download_cb(const dt_http_response_t *res, void *ud) {
+/* The recording store finished the download this record wait is waiting for. */
+static void recording_stored(const dt_recstore_result_t *res, void *ud) {
   dt_op_t *op = ud;
   dt_call_t *c = op->call;
-  op->http = NULL;
-  if (op->gen != c->gen || c->wait != DT_WAIT_RECORD) {
-    op_free(op);
-    return;
-  }
+  op->job = NULL;
+  bool current = op->gen == c->gen && c->wait == DT_WAIT_RECORD;
   op_free(op);
-  if (res->error || res->status != 200) {
-    wait_fail(c, DT_EIO, "recordingDownload", "recording download failed: %s (HTTP %d)",
-              res->error_message && res->error_message[0] ? res->error_message : "bad status", res->status);
+  if (!current) return;
+  if (res->err) {
+    c->result.http_status = res->http_status;
+    wait_fail(c, DT_EIO, "recordingDownload", "recording download failed: %s",
+              res->message ? res->message : dt_strerror(res->err));
     return;
   }
-  char *path = NULL;
-  int rc = store_recording(c, res->body, res->body_len, &path);
-  if (rc < 0) {
-    wait_fail(c, DT_EIO, "recordingStore", "cannot store the recording under %s: %s", c->reg->recordings_dir,
-              dt_strerror(rc));
-    return;
-  }
-  c->result.file = path;
+  c->result.file = dt_xstrdup(res->path);
+  c->result.duration = res->duration;
   wait_finish(c, 0);
+}
+
+/* Hands a recording Graph reported over to the store (journaled before it is fetched)
+   and lists it in the CDR at once: the file will be there even if the call is not.
+   Returns the job's op when cb is wanted, NULL otherwise or on failure (*rc says). */
+static dt_op_t *recording_submit(dt_call_t *c, const completion_t *comp, const char *reason, bool wait, int *rc) {
+  dt_calls_t *r = c->reg;
+  unsigned n = ++c->nrecord;
+  char name[KEY_MAX + 16];
+  snprintf(name, sizeof name, "%s-%u", c->key, n);
+  dt_recording_t rec = {.name = name,
+                        .location = comp->location,
+                        .token = comp->token,
+                        .call_id = c->id,
+                        .flow = c->flow,
+                        .from = c->from,
+                        .to = c->to,
+                        .reason = reason,
+                        .completion_reason = comp->completion_reason};
+  dt_op_t *op = wait ? op_new(c, ROLE_DOWNLOAD) : NULL;
+  *rc = dt_recstore_add(r->o.recstore, &rec, wait ? recording_stored : NULL, op, op ? &op->job : NULL);
+  if (*rc < 0) {
+    if (op) op_free(op);
+    return NULL;
+  }
+  char *path = dt_xasprintf("%s/%s.wav", r->recordings_dir, name);
+  if (c->log.recordings.len < 8192) log_json_item(&c->log.recordings, path);
+  free(path);
+  return op;
+}
+
+/* A completion that carries a recording nobody waits for any more (the wait ended first):
+   the recording is still stored. */
+static void recording_orphan(dt_call_t *c, const completion_t *comp) {
+  if (!comp->location || !c->reg->o.recstore || !c->reg->recordings_dir) return;
+  bool known;
+  int rc;
+  recording_submit(c, comp, record_reason(comp, &known), false, &rc);
+  if (rc < 0) dt_log(DT_LOG_ERROR, c->id, "a late recording could not be kept: %s", dt_strerror(rc));
 }
 
 static void record_done(dt_call_t *c, const completion_t *comp) {
@@ -1173,25 +1138,14 @@ static void record_done(dt_call_t *c, const completion_t *comp) {
   c->result.completion_reason = xstrdup_or_null(comp->completion_reason);
   c->result.location = xstrdup_or_null(comp->location);
   dt_calls_t *r = c->reg;
-  if (comp->location && r->recordings_dir && r->o.http) {
-    dt_op_t *op = op_new(c, ROLE_DOWNLOAD);
-    char *auth = comp->token ? dt_xasprintf("Bearer %s", comp->token) : NULL;
-    dt_http_header_t h = {"Authorization", auth};
-    dt_http_request_options_t req = {.method = "GET",
-                                     .url = comp->location,
-                                     .headers = auth ? &h : NULL,
-                                     .header_count = auth ? 1 : 0,
-                                     .timeout_ms = (long)op_timeout(c),
-                                     .max_response_bytes = r->o.max_recording_bytes};
-    int rc = dt_http_client_send(r->o.http, &req, download_cb, op, &op->http);
-    free(auth);
-    if (rc == 0) {
+  if (comp->location && r->recordings_dir && r->o.recstore) {
+    int rc;
+    if (recording_submit(c, comp, reason, true, &rc)) {
       c->stage = R_DOWNLOADING;
       arm(c, op_timeout(c));
       return;
     }
-    op_free(op);
-    wait_fail(c, DT_EIO, "recordingDownload", "recording download could not start: %s", dt_strerror(rc));
+    wait_fail(c, DT_EIO, "recordingStore", "the recording could not be handed to the store: %s", dt_strerror(rc));
     return;
   }
   wait_finish(c, 0);
@@ -1729,7 +1683,9 @@ static void on_timer(uv_timer_t *t) {
     break;
   case DT_WAIT_RECORD:
     if (c->stage == R_DOWNLOADING) {
-      wait_fail(c, DT_ETIMEDOUT, "timeout", "the recording download did not finish in time");
+      wait_fail(c, DT_ETIMEDOUT, "timeout",
+                "the recording download did not finish in time (it goes on in the background: the file "
+                "and its sidecar will be written under %s)", c->reg->recordings_dir);
       return;
     }
     break;
@@ -1821,6 +1777,7 @@ static void on_operation(dt_call_t *c, dt_event_t *ev) {
   }
   if (op->orphan) {
     op_free(op);
+    recording_orphan(c, &comp);
   } else if (op->role == ROLE_ERRPROMPT) {
     op_free(op);
     if (c->stage == WD_PROMPT && c->wait == DT_WAIT_NONE) send_end(c);
@@ -2036,7 +1993,6 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   r->recordings_dir = xstrdup_or_null(opts->recordings_dir);
   r->default_flow = dt_xstrdup(opts->default_flow ? opts->default_flow : "main");
   if (!r->o.op_timeout_ms) r->o.op_timeout_ms = 60000;
-  if (!r->o.max_recording_bytes) r->o.max_recording_bytes = 32u << 20;
   r->nroutes = opts->route_count;
   if (r->nroutes) {
     r->routes = dt_xcalloc(r->nroutes, sizeof *r->routes);
@@ -2088,12 +2044,28 @@ static void reg_closed(uv_handle_t *h) {
   if (done) done(ud);
 }
 
-void dt_calls_drain(dt_calls_t *r) {
+void dt_calls_drain(dt_calls_t *r) { r->draining = true; }
+
+static bool needs_drain_hangup(const dt_call_t *c) {
+  if (c->flags & (DT_CALLF_RELEASED | DT_CALLF_FLOW_DONE)) return false;
+  return !dt_call_is_gone(c) || c->wait != DT_WAIT_NONE;
+}
+
+void dt_calls_hangup_all(dt_calls_t *r) {
   r->draining = true;
-  for (dt_call_t *c = r->head; c; c = c->next) {
-    if (dt_call_is_gone(c) || (c->flags & DT_CALLF_FLOW_DONE)) continue;
+  /* Failing a wait resumes its flow, which may end calls (and take them out of the list):
+     start over from the head after each one rather than trust a saved next pointer.
+     Each call is handled once (it is gone and not waiting afterwards). */
+  for (;;) {
+    dt_call_t *c = r->head;
+    while (c && !needs_drain_hangup(c)) c = c->next;
+    if (!c) return;
     if (!c->outcome) c->outcome = DT_OUTCOME_DRAINED;
-    dt_call_hangup_async(c);
+    if (!dt_call_is_gone(c) && dt_call_hangup_async(c) < 0) {
+      c->flags |= DT_CALLF_ENDED; /* nothing could be sent: do not try again */
+      dt_log(DT_LOG_WARN, c->id, "drain: the hang-up could not be sent");
+    }
+    if (c->wait != DT_WAIT_NONE) wait_fail(c, DT_EHANGUP, "hangup", "the engine is shutting down");
   }
 }
 

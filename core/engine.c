@@ -17,6 +17,7 @@
 #include "dialtone/ingress.h"
 #include "dialtone/log.h"
 #include "dialtone/oauth.h"
+#include "dialtone/recstore.h"
 #include "dialtone/runtime.h"
 
 struct dt_engine_s {
@@ -27,13 +28,15 @@ struct dt_engine_s {
   dt_token_source_t *tokens;
   dt_graph_t *graph;
   dt_cdr_writer_t *cdr;
+  dt_recstore_t *recstore;
   dt_runtime_t *rt;
   dt_calls_t *calls;
   dt_ingress_t *ing;
   char *public_url, *callback_url;
-  unsigned drain_timeout_s;
+  uint64_t drain_ms;
   uv_timer_t drain_timer;
   uint64_t drain_deadline;
+  int drain_phase;                  /* 1: calls finish their flows; 2: the rest were hung up */
   bool closing;
   void (*done)(void *);
   void *done_ud;
@@ -71,9 +74,22 @@ static void http_closed(void *ud) {
   uv_close((uv_handle_t *)&e->drain_timer, timer_closed);
 }
 
+static void ingress_closed(void *ud);
+
+/* Recordings still downloading stay in the journal for the next start. */
+static void recstore_closed(void *ud) {
+  dt_engine_t *e = ud;
+  e->recstore = NULL;
+  ingress_closed(e);
+}
+
 static void ingress_closed(void *ud) {
   dt_engine_t *e = ud;
   e->ing = NULL;
+  if (e->recstore) {
+    dt_recstore_close(e->recstore, recstore_closed, e);
+    return;
+  }
   dt_graph_free(e->graph);
   e->graph = NULL;
   dt_token_source_free(e->tokens);
@@ -98,13 +114,33 @@ static void close_parts(dt_engine_t *e) {
   else calls_closed(e);
 }
 
+/* How long hung-up calls get to be confirmed ended before they are closed regardless. */
+#define HANGUP_GRACE_MS 5000
+
+/* The drain, every 20 ms: phase 1 lets calls run their flows (and recordings finish
+   downloading) until the drain deadline; phase 2 hangs up what is left and gives Graph
+   HANGUP_GRACE_MS to confirm before the registry closes (writing the remaining CDRs). */
 static void drain_tick(uv_timer_t *t) {
   dt_engine_t *e = t->data;
-  if (dt_calls_count(e->calls) > 0 && dt_now_ms() < e->drain_deadline) return;
+  size_t calls = dt_calls_count(e->calls);
+  uint64_t now = dt_now_ms();
+  if (e->drain_phase == 1) {
+    size_t recs = dt_recstore_pending(e->recstore);
+    if ((calls > 0 || recs > 0) && now < e->drain_deadline) return;
+    if (calls > 0) {
+      dt_log(DT_LOG_WARN, NULL, "engine: %zu call%s still running after the drain timeout; hanging up", calls,
+             calls == 1 ? "" : "s");
+      e->drain_phase = 2;
+      e->drain_deadline = now + HANGUP_GRACE_MS;
+      dt_calls_hangup_all(e->calls);
+      return;
+    }
+  } else if (calls > 0 && now < e->drain_deadline) {
+    return;
+  } else if (calls > 0) {
+    dt_log(DT_LOG_WARN, NULL, "engine: %zu call%s not confirmed ended; closing them", calls, calls == 1 ? "" : "s");
+  }
   uv_timer_stop(t);
-  if (dt_calls_count(e->calls) > 0)
-    dt_log(DT_LOG_WARN, NULL, "engine: %zu calls still active after the drain timeout; closing them",
-           dt_calls_count(e->calls));
   close_parts(e);
 }
 
@@ -119,7 +155,12 @@ void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud) {
   }
   dt_ingress_set_draining(e->ing, true);
   dt_calls_drain(e->calls);
-  e->drain_deadline = dt_now_ms() + (uint64_t)e->drain_timeout_s * 1000;
+  size_t n = dt_calls_count(e->calls);
+  if (n > 0)
+    dt_log(DT_LOG_INFO, NULL, "engine: draining: %zu call%s may run for up to %.1f s; new calls are refused", n,
+           n == 1 ? "" : "s", (double)e->drain_ms / 1000.0);
+  e->drain_deadline = dt_now_ms() + e->drain_ms;
+  e->drain_phase = 1;
   uv_timer_start(&e->drain_timer, drain_tick, 0, 20);
 }
 
@@ -130,7 +171,9 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
     return dt_seterr(err, errlen, DT_ECONFIG, "graph.client_id is required");
   dt_engine_t *e = dt_xcalloc(1, sizeof *e);
   e->loop = loop;
-  e->drain_timeout_s = o->limits.drain_timeout_s ? o->limits.drain_timeout_s : 10;
+  e->drain_ms = o->limits.drain_timeout_ms       ? o->limits.drain_timeout_ms
+                : o->limits.drain_timeout_s ? (uint64_t)o->limits.drain_timeout_s * 1000
+                                            : 10000;
   uv_timer_init(loop, &e->drain_timer);
   e->drain_timer.data = e;
   e->metrics = o->metrics;
@@ -204,6 +247,18 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   const char *recordings = or_default(o->recordings_dir, "recordings");
   if (mkdir(recordings, 0755) != 0 && errno != EEXIST)
     dt_log(DT_LOG_WARN, NULL, "engine: cannot create the recordings directory %s: %s", recordings, strerror(errno));
+  dt_recstore_options_t rso = {.loop = loop, .http = e->http, .metrics = e->metrics, .dir = recordings};
+  if ((rc = dt_recstore_new(&rso, &e->recstore)) < 0) {
+    dt_seterr(err, errlen, rc, "cannot create the recording store for %s", recordings);
+    goto fail;
+  }
+  int resumed = dt_recstore_resume(e->recstore);
+  if (resumed > 0)
+    dt_log(DT_LOG_INFO, NULL, "engine: %d recording download%s resumed from %s", resumed, resumed == 1 ? "" : "s",
+           dt_recstore_journal_dir(e->recstore));
+  else if (resumed < 0)
+    dt_log(DT_LOG_ERROR, NULL, "engine: cannot read the recordings journal %s: %s",
+           dt_recstore_journal_dir(e->recstore), dt_strerror(resumed));
 
   prompts_base = o->prompts_base_url && o->prompts_base_url[0] ? dt_xstrdup(o->prompts_base_url)
                                                                : dt_xasprintf("%s/prompts", e->public_url);
@@ -224,6 +279,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   dt_calls_options_t co = {.loop = loop,
                            .graph = e->graph,
                            .http = e->http,
+                           .recstore = e->recstore,
                            .metrics = e->metrics,
                            .cdr = e->cdr,
                            .callback_uri = e->callback_url,

@@ -363,6 +363,9 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */
   eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
   if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
+  /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */
+  eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
+  if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
   eo.limits.max_calls = (unsigned)c->limits.max_calls;
 
   err[0] = '\0';

@@ -45,6 +45,7 @@ typedef struct {
   unsigned min_refresh_ms;       /* 0 = engine default */
   const dt_route_t *routes;
   size_t route_count;
+  unsigned drain_timeout_ms;     /* 0 = 300 ms (tests that stop with calls running stay fast) */
 } h_options_t;
 
 typedef struct {
@@ -62,6 +63,7 @@ typedef struct {
   bool started;
   bool engine_closed;
   char engine_url[64];           /* http://127.0.0.1:PORT */
+  h_options_t o;
 } dt_harness_t;
 
 static __attribute__((unused)) void h__noop(uv_timer_t *t) { (void)t; }
@@ -125,6 +127,47 @@ static __attribute__((unused)) cJSON *h_http_json(dt_harness_t *h, const char *m
 
 /* ---- start / stop ---- */
 
+/* Starts the engine against the harness's emulator and directories (h->o). */
+static __attribute__((unused)) int h__engine_start(dt_harness_t *h) {
+  const h_options_t *o = &h->o;
+  char err[256];
+  char graph_url[192], token_url[256], oidc[192];
+  snprintf(graph_url, sizeof graph_url, "%s/%s", h->emu_url, o->dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
+  snprintf(token_url, sizeof token_url, "%s/%s/oauth2/v2.0/token", h->emu_url, dt_emulator_tenant_id(h->emu));
+  snprintf(oidc, sizeof oidc, "%s/.well-known/openid-configuration", h->emu_url);
+  dt_engine_options_t en = {0};
+  en.listen = "127.0.0.1:0";
+  en.flows_dir = h->flows_dir;
+  en.prompts_dir = h->prompts_dir;
+  en.recordings_dir = h->rec_dir;
+  en.cdr_path = h->cdr_path;
+  en.graph.base_url = graph_url;
+  en.graph.dialect = o->dialect;
+  en.graph.token_url = token_url;
+  en.graph.tenant_id = dt_emulator_tenant_id(h->emu);
+  en.graph.client_id = dt_emulator_app_id(h->emu);
+  en.graph.client_secret = "secret";
+  en.inbound.enabled = !o->no_auth;
+  en.inbound.openid_config_url = oidc;
+  en.limits.op_timeout_s = o->op_timeout_s;
+  en.limits.instruction_budget = o->instruction_budget;
+  en.limits.lua_memory_bytes = o->lua_memory_bytes;
+  en.limits.max_calls = o->max_calls;
+  en.limits.max_body_bytes = o->max_body_bytes;
+  en.inbound.min_refresh_ms = o->min_refresh_ms;
+  en.routes = o->routes;
+  en.route_count = o->route_count;
+  en.limits.drain_timeout_ms = o->drain_timeout_ms ? o->drain_timeout_ms : 300;
+  h->engine_closed = false;
+  if (dt_engine_start(&h->loop, &en, &h->engine, err, sizeof err) != 0) {
+    fprintf(stderr, "engine: %s\n", err);
+    h->engine_closed = true;
+    return -1;
+  }
+  snprintf(h->engine_url, sizeof h->engine_url, "http://127.0.0.1:%d", dt_engine_port(h->engine));
+  return 0;
+}
+
 static __attribute__((unused)) int h_start(dt_harness_t *h, const h_options_t *o) {
   memset(h, 0, sizeof *h);
   h->log = open_memstream(&h->log_text, &h->log_len);
@@ -159,40 +202,9 @@ static __attribute__((unused)) int h_start(dt_harness_t *h, const h_options_t *o
     return -1;
   }
   snprintf(h->emu_url, sizeof h->emu_url, "%s", dt_emulator_url(h->emu));
-  char graph_url[192], token_url[256], oidc[192];
-  snprintf(graph_url, sizeof graph_url, "%s/%s", h->emu_url, o->dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
-  snprintf(token_url, sizeof token_url, "%s/%s/oauth2/v2.0/token", h->emu_url, dt_emulator_tenant_id(h->emu));
-  snprintf(oidc, sizeof oidc, "%s/.well-known/openid-configuration", h->emu_url);
-  dt_engine_options_t en = {0};
-  en.listen = "127.0.0.1:0";
-  en.flows_dir = h->flows_dir;
-  en.prompts_dir = h->prompts_dir;
-  en.recordings_dir = h->rec_dir;
-  en.cdr_path = h->cdr_path;
-  en.graph.base_url = graph_url;
-  en.graph.dialect = o->dialect;
-  en.graph.token_url = token_url;
-  en.graph.tenant_id = dt_emulator_tenant_id(h->emu);
-  en.graph.client_id = dt_emulator_app_id(h->emu);
-  en.graph.client_secret = "secret";
-  en.inbound.enabled = !o->no_auth;
-  en.inbound.openid_config_url = oidc;
-  en.limits.op_timeout_s = o->op_timeout_s;
-  en.limits.instruction_budget = o->instruction_budget;
-  en.limits.lua_memory_bytes = o->lua_memory_bytes;
-  en.limits.max_calls = o->max_calls;
-  en.limits.max_body_bytes = o->max_body_bytes;
-  en.inbound.min_refresh_ms = o->min_refresh_ms;
-  en.routes = o->routes;
-  en.route_count = o->route_count;
-  en.limits.drain_timeout_s = 5;
-  if (dt_engine_start(&h->loop, &en, &h->engine, err, sizeof err) != 0) {
-    fprintf(stderr, "engine: %s\n", err);
-    return -1;
-  }
-  snprintf(h->engine_url, sizeof h->engine_url, "http://127.0.0.1:%d", dt_engine_port(h->engine));
+  h->o = *o;
   h->started = true;
-  return 0;
+  return h__engine_start(h);
 }
 
 /* Closes (drains) the engine now; h_stop then skips it. */
@@ -202,6 +214,13 @@ static __attribute__((unused)) bool h_close_engine(dt_harness_t *h) {
   H_UNTIL(h, 20000, done);
   h->engine_closed = true;
   return done != 0;
+}
+
+/* Closes (drains) the engine and starts a new one on the same directories (flows, recordings,
+   CDR file) and emulator: a restart. */
+static __attribute__((unused)) int h_restart_engine(dt_harness_t *h) {
+  if (!h->engine_closed && !h_close_engine(h)) return -1;
+  return h__engine_start(h);
 }
 
 static __attribute__((unused)) void h_stop(dt_harness_t *h) {

@@ -37,6 +37,7 @@
 #include "dialtone/http_client.h"
 #include "dialtone/metrics.h"
 #include "dialtone/notify.h"
+#include "dialtone/recstore.h"
 
 typedef struct dt_calls_s dt_calls_t;
 typedef struct dt_call_s dt_call_t;
@@ -131,14 +132,15 @@ typedef struct {
 typedef struct {
   uv_loop_t *loop;
   dt_graph_t *graph;                /* borrowed */
-  dt_http_client_t *http;           /* borrowed: recording downloads */
+  dt_http_client_t *http;           /* borrowed */
+  dt_recstore_t *recstore;          /* borrowed: recordings are journaled, fetched and stored
+                                       through it; NULL = recordings are not downloaded */
   dt_metrics_t *metrics;            /* optional, borrowed */
   dt_cdr_writer_t *cdr;             /* optional, borrowed */
   const char *callback_uri;         /* public_url + callback_path */
   const char *recordings_dir;       /* NULL = recordings are not downloaded */
   unsigned op_timeout_ms;           /* default 60000 */
   unsigned max_calls;               /* 0 = unlimited; excess incoming calls are rejected "busy" */
-  unsigned max_recording_bytes;     /* default 32 MiB */
   const dt_route_t *routes;         /* copied */
   size_t route_count;
   const char *default_flow;         /* default "main" */
@@ -224,8 +226,14 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out);
 /* Hangs up every call (outcome drained), waits for nothing, then frees the registry once
    every call's timer is closed; done (may be NULL) runs then from the loop. */
 void dt_calls_close(dt_calls_t *reg, void (*done)(void *ud), void *ud);
-/* Starts hanging up every call (outcome drained) without closing the registry. */
+/* Starts draining: from now on new incoming calls are rejected "busy" (CDR outcome
+   rejected, error "draining") and flows cannot dial; running calls go on with their flows. */
 void dt_calls_drain(dt_calls_t *reg);
+/* Ends the drain's patience: every call whose flow still runs is hung up (DELETE, or reject
+   if never answered) with outcome drained and its waiting primitive fails at once with
+   DT_EHANGUP, so the flow unwinds (on_hangup handlers run). The calls then leave the
+   registry as Graph confirms the end (or after op_timeout_ms), their CDRs written. */
+void dt_calls_hangup_all(dt_calls_t *reg);
 /* Processes parsed notifications; takes over the events' contents it keeps. */
 void dt_calls_dispatch(dt_calls_t *reg, dt_event_list_t *events);
 dt_call_t *dt_calls_find(dt_calls_t *reg, const char *call_id);

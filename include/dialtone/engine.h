@@ -8,9 +8,18 @@
  *
  * dt_engine_start starts listening at once and, on the loop, fetches the inbound key set;
  * it loads every flow of flows_dir before returning (flows that do not compile are logged
- * and skipped; err then names the first one but the start succeeds). dt_engine_close
- * drains: new incoming calls are rejected "busy", active calls are hung up, and once they
- * are gone (or drain_timeout_s passed) everything is closed and done runs.
+ * and skipped; err then names the first one but the start succeeds).
+ *
+ * Recordings: the engine resumes every recording download left in
+ * {recordings_dir}/.journal by an earlier process (recstore.h).
+ *
+ * dt_engine_close drains gracefully: /healthz answers 503, new incoming calls are rejected
+ * "busy", and running calls keep running their flows (their notifications are still
+ * accepted) until they end or the drain timeout passes; recordings still downloading get
+ * the same time. Calls still running then are hung up (outcome drained, their waiting
+ * primitive raises a hangup so the flow unwinds) and get a few seconds for Graph to
+ * confirm; then everything is closed (every CDR written; unfinished recording downloads
+ * stay in the journal for the next start) and done runs.
  */
 #ifndef DIALTONE_ENGINE_H
 #define DIALTONE_ENGINE_H
@@ -60,6 +69,7 @@ typedef struct {
     size_t lua_memory_bytes;        /* default 1 GiB */
     unsigned op_timeout_s;          /* default 60 */
     unsigned drain_timeout_s;       /* default 10 */
+    unsigned drain_timeout_ms;      /* when non-zero, used instead of drain_timeout_s */
     unsigned max_calls;             /* default 0 = unlimited */
   } limits;
   bool insecure_tls;                /* outbound HTTPS without certificate checks (tests) */

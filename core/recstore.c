@@ -1,0 +1,617 @@
+/*
+ * recstore.c — the recordings journal, downloads with bounded retries and atomic storage
+ * (see recstore.h).
+ *
+ * Owns: one job per recording not yet stored (its journal entry, its download or its
+ * retry timer, the caller's callback until it is forgotten), a FIFO of jobs waiting for a
+ * download slot, and the files under {dir}. Promises: the journal entry is durable
+ * (fsync of the file and of the directory) before the first byte is fetched; the .wav
+ * and its sidecar are durable before the journal entry goes; a callback runs at most
+ * once and never from inside dt_recstore_add; no access token reaches the log.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "dialtone/cdr.h"
+#include "dialtone/common.h"
+#include "dialtone/error.h"
+#include "dialtone/log.h"
+#include "dialtone/recstore.h"
+
+#define NAME_MAX_LEN 200
+#define JOURNAL_MAX_BYTES (64 * 1024)
+#define FIELD_MAX 8192 /* longest location/token/field kept */
+
+struct dt_recjob_s {
+  dt_recjob_t *prev, *next; /* every live job */
+  dt_recjob_t *qnext;       /* the ready queue */
+  dt_recstore_t *st;
+  char *name, *location, *token, *call_id, *flow, *from, *to, *reason, *completion_reason;
+  int64_t created_ms;       /* Unix ms the recording was journaled */
+  unsigned attempts;
+  int last_status;
+  dt_http_call_t *http;
+  uv_timer_t timer;         /* retry backoff; closed when the job ends */
+  bool queued;
+  dt_recstore_fn cb;
+  void *ud;
+};
+
+struct dt_recstore_s {
+  dt_recstore_options_t o;
+  char *dir, *jdir;
+  bool jdir_made;
+  dt_recjob_t *jobs;
+  dt_recjob_t *qhead, *qtail;
+  size_t pending, inflight, unfreed;
+  uint64_t stored, failed;
+  bool closing;
+  void (*close_done)(void *);
+  void *close_ud;
+};
+
+static int64_t unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *dup_or_null(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s);
+  return dt_xstrndup(s, n > FIELD_MAX ? FIELD_MAX : n);
+}
+
+static bool name_ok(const char *n) {
+  size_t len = n ? strlen(n) : 0;
+  if (len == 0 || len > NAME_MAX_LEN || n[0] == '.') return false;
+  for (size_t i = 0; i < len; i++) {
+    char ch = n[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+          ch == '_' || ch == '-'))
+      return false;
+  }
+  return true;
+}
+
+double dt_wav_duration(const void *data, size_t len) {
+  const unsigned char *d = data;
+  if (len < 12 || memcmp(d, "RIFF", 4) != 0 || memcmp(d + 8, "WAVE", 4) != 0) return 0;
+  uint32_t byte_rate = 0;
+  size_t off = 12;
+  while (off + 8 <= len) {
+    uint32_t sz = (uint32_t)d[off + 4] | (uint32_t)d[off + 5] << 8 | (uint32_t)d[off + 6] << 16 |
+                  (uint32_t)d[off + 7] << 24;
+    if (memcmp(d + off, "fmt ", 4) == 0 && off + 8 + 16 <= len) {
+      const unsigned char *f = d + off + 8;
+      byte_rate = (uint32_t)f[8] | (uint32_t)f[9] << 8 | (uint32_t)f[10] << 16 | (uint32_t)f[11] << 24;
+    } else if (memcmp(d + off, "data", 4) == 0) {
+      size_t avail = len - off - 8;
+      size_t n = sz < avail ? sz : avail;
+      return byte_rate ? (double)n / byte_rate : 0;
+    }
+    if ((size_t)sz > len - off - 8) break;
+    off += 8 + (size_t)sz + (sz & 1);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- durable files */
+
+static void fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
+}
+
+/* Temporary file, fsync, rename (the caller fsyncs the directory). */
+static int write_durable(const char *path, const void *data, size_t len, mode_t mode) {
+  char *tmp = dt_xasprintf("%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    free(tmp);
+    return DT_EIO;
+  }
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      return DT_EIO;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    unlink(tmp);
+    free(tmp);
+    return DT_EIO;
+  }
+  free(tmp);
+  return 0;
+}
+
+static bool file_exists(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static char *journal_path(const dt_recstore_t *st, const char *name) {
+  return dt_xasprintf("%s/%s.json", st->jdir, name);
+}
+
+static void add_str(cJSON *o, const char *k, const char *v) {
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static int journal_write(dt_recstore_t *st, const dt_recjob_t *j) {
+  if (!st->jdir_made) {
+    if (mkdir(st->dir, 0755) != 0 && errno != EEXIST) return DT_EIO;
+    if (mkdir(st->jdir, 0700) != 0 && errno != EEXIST) return DT_EIO;
+    st->jdir_made = true;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "name", j->name);
+  cJSON_AddStringToObject(o, "location", j->location);
+  add_str(o, "token", j->token);
+  add_str(o, "call_id", j->call_id);
+  add_str(o, "flow", j->flow);
+  add_str(o, "from", j->from);
+  add_str(o, "to", j->to);
+  add_str(o, "reason", j->reason);
+  add_str(o, "completion_reason", j->completion_reason);
+  cJSON_AddNumberToObject(o, "created_ms", (double)j->created_ms);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  char *path = journal_path(st, j->name);
+  int rc = write_durable(path, text, strlen(text), 0600);
+  if (rc == 0) fsync_dir(st->jdir);
+  free(path);
+  free(text);
+  return rc;
+}
+
+static void journal_remove(dt_recstore_t *st, const char *name) {
+  char *path = journal_path(st, name);
+  if (unlink(path) == 0) fsync_dir(st->jdir);
+  free(path);
+}
+
+/* The sidecar {dir}/{name}.json: what the recording is, or why it could not be fetched. */
+static int sidecar_write(dt_recstore_t *st, const dt_recjob_t *j, const char *wav_path, double dur, size_t bytes,
+                         const char *error) {
+  char created[32], stored[32];
+  dt_cdr_time_text(j->created_ms, created);
+  dt_cdr_time_text(unix_ms(), stored);
+  cJSON *o = cJSON_CreateObject();
+  add_str(o, "call_id", j->call_id ? j->call_id : "");
+  add_str(o, "flow", j->flow ? j->flow : "");
+  if (error) cJSON_AddNullToObject(o, "file");
+  else cJSON_AddStringToObject(o, "file", wav_path);
+  cJSON_AddStringToObject(o, "location", j->location);
+  add_str(o, "reason", j->reason ? j->reason : "");
+  add_str(o, "completion_reason", j->completion_reason);
+  cJSON_AddNumberToObject(o, "duration_s", round(dur * 1000.0) / 1000.0);
+  cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+  cJSON_AddStringToObject(o, "created", created);
+  cJSON_AddStringToObject(o, error ? "failed" : "stored", stored);
+  add_str(o, "from", j->from);
+  add_str(o, "to", j->to);
+  cJSON_AddNumberToObject(o, "attempts", j->attempts);
+  if (error) cJSON_AddStringToObject(o, "error", error);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  size_t n = strlen(text);
+  text = dt_xrealloc(text, n + 2);
+  text[n] = '\n';
+  text[n + 1] = '\0';
+  char *path = dt_xasprintf("%s/%s.json", st->dir, j->name);
+  int rc = write_durable(path, text, n + 1, 0644);
+  free(path);
+  free(text);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static void pump(dt_recstore_t *st);
+static void maybe_closed(dt_recstore_t *st);
+
+static void gauge(dt_recstore_t *st) {
+  if (st->o.metrics) dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, (double)st->pending);
+}
+
+static void job_closed(uv_handle_t *h) {
+  dt_recjob_t *j = h->data;
+  dt_recstore_t *st = j->st;
+  free(j->name);
+  free(j->location);
+  free(j->token);
+  free(j->call_id);
+  free(j->flow);
+  free(j->from);
+  free(j->to);
+  free(j->reason);
+  free(j->completion_reason);
+  free(j);
+  st->unfreed--;
+  maybe_closed(st);
+}
+
+static void dequeue(dt_recstore_t *st, dt_recjob_t *j) {
+  if (!j->queued) return;
+  dt_recjob_t **pp = &st->qhead, *prev = NULL;
+  while (*pp && *pp != j) {
+    prev = *pp;
+    pp = &(*pp)->qnext;
+  }
+  if (*pp) *pp = j->qnext;
+  if (st->qtail == j) st->qtail = prev;
+  j->qnext = NULL;
+  j->queued = false;
+}
+
+/* Takes the job out of the store and frees it from its timer's close callback. */
+static void job_unlink(dt_recjob_t *j) {
+  dt_recstore_t *st = j->st;
+  dequeue(st, j);
+  if (j->http) {
+    dt_http_call_cancel(j->http);
+    j->http = NULL;
+    st->inflight--;
+  }
+  if (j->prev) j->prev->next = j->next;
+  else st->jobs = j->next;
+  if (j->next) j->next->prev = j->prev;
+  j->prev = j->next = NULL;
+  st->pending--;
+  gauge(st);
+  uv_timer_stop(&j->timer);
+  uv_close((uv_handle_t *)&j->timer, job_closed);
+}
+
+static dt_recjob_t *job_new(dt_recstore_t *st, const dt_recording_t *r, int64_t created_ms) {
+  dt_recjob_t *j = dt_xcalloc(1, sizeof *j);
+  j->st = st;
+  j->name = dt_xstrdup(r->name);
+  j->location = dup_or_null(r->location);
+  j->token = dup_or_null(r->token);
+  j->call_id = dup_or_null(r->call_id);
+  j->flow = dup_or_null(r->flow);
+  j->from = dup_or_null(r->from);
+  j->to = dup_or_null(r->to);
+  j->reason = dup_or_null(r->reason);
+  j->completion_reason = dup_or_null(r->completion_reason);
+  j->created_ms = created_ms;
+  uv_timer_init(st->o.loop, &j->timer);
+  j->timer.data = j;
+  j->next = st->jobs;
+  if (st->jobs) st->jobs->prev = j;
+  st->jobs = j;
+  st->pending++;
+  st->unfreed++;
+  gauge(st);
+  return j;
+}
+
+static void enqueue(dt_recstore_t *st, dt_recjob_t *j) {
+  if (j->queued) return;
+  j->queued = true;
+  j->qnext = NULL;
+  if (st->qtail) st->qtail->qnext = j;
+  else st->qhead = j;
+  st->qtail = j;
+}
+
+/* The job is over: tell the caller (if still interested) and free it. */
+static void job_finish(dt_recjob_t *j, int err, const char *msg, double dur, size_t bytes) {
+  dt_recstore_t *st = j->st;
+  char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
+  if (err) {
+    st->failed++;
+    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"failed\"");
+    dt_log(DT_LOG_ERROR, j->call_id, "recording %s could not be fetched after %u attempt%s: %s", j->name,
+           j->attempts, j->attempts == 1 ? "" : "s", msg);
+    if (sidecar_write(st, j, path, 0, 0, msg) == 0) fsync_dir(st->dir);
+  } else {
+    st->stored++;
+    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"stored\"");
+    dt_log(DT_LOG_INFO, j->call_id, "recording stored as %s (%.1f s, %zu bytes, %u attempt%s)", path, dur, bytes,
+           j->attempts, j->attempts == 1 ? "" : "s");
+  }
+  journal_remove(st, j->name);
+  dt_recstore_fn cb = j->cb;
+  void *ud = j->ud;
+  dt_recstore_result_t res = {.err = err,
+                              .http_status = j->last_status,
+                              .path = path,
+                              .duration = dur,
+                              .bytes = bytes,
+                              .attempts = j->attempts,
+                              .message = err ? msg : NULL};
+  j->cb = NULL;
+  job_unlink(j);
+  if (cb) cb(&res, ud);
+  free(path);
+}
+
+static void on_retry_timer(uv_timer_t *t) {
+  dt_recjob_t *j = t->data;
+  dt_recstore_t *st = j->st;
+  if (st->closing) return;
+  enqueue(st, j);
+  pump(st);
+}
+
+static bool retryable(int status) {
+  return status == 0 || status == 408 || status == 425 || status == 429 || status >= 500;
+}
+
+static void retry_later(dt_recjob_t *j, const dt_http_response_t *res, const char *why) {
+  dt_recstore_t *st = j->st;
+  uint64_t delay = st->o.backoff_ms;
+  for (unsigned i = 1; i < j->attempts && delay < st->o.backoff_max_ms; i++) delay *= 2;
+  const char *ra = res ? dt_http_response_header(res, "Retry-After") : NULL;
+  if (ra) {
+    char *end = NULL;
+    long s = strtol(ra, &end, 10);
+    if (end != ra && s > 0 && (uint64_t)s * 1000 > delay) delay = (uint64_t)s * 1000;
+  }
+  if (delay > st->o.backoff_max_ms) delay = st->o.backoff_max_ms;
+  if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recording_fetch_retries_total", NULL);
+  dt_log(DT_LOG_WARN, j->call_id, "recording %s: attempt %u failed (%s); retrying in %llu ms", j->name,
+         j->attempts, why, (unsigned long long)delay);
+  uv_timer_start(&j->timer, on_retry_timer, delay, 0);
+}
+
+static void on_response(const dt_http_response_t *res, void *ud) {
+  dt_recjob_t *j = ud;
+  dt_recstore_t *st = j->st;
+  j->http = NULL;
+  st->inflight--;
+  j->last_status = res->status;
+  char why[256];
+  if (res->error == 0 && res->status == 200) {
+    char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
+    double dur = dt_wav_duration(res->body, res->body_len);
+    int rc = dt_write_file_atomic(path, res->body, res->body_len);
+    if (rc == 0) rc = sidecar_write(st, j, path, dur, res->body_len, NULL);
+    free(path);
+    if (rc == 0) {
+      fsync_dir(st->dir);
+      job_finish(j, 0, NULL, dur, res->body_len);
+    } else {
+      /* a full or failing disk: keep the journal entry and try again later */
+      snprintf(why, sizeof why, "cannot write under %s: %s", st->dir, strerror(errno));
+      retry_later(j, NULL, why);
+    }
+    pump(st);
+    return;
+  }
+  if (res->error) snprintf(why, sizeof why, "%s", res->error_message && res->error_message[0] ? res->error_message
+                                                                                             : dt_strerror(res->error));
+  else snprintf(why, sizeof why, "HTTP %d", res->status);
+  bool young = unix_ms() - j->created_ms < (int64_t)st->o.max_age_s * 1000;
+  if (retryable(res->error ? 0 : res->status) && young) retry_later(j, res, why);
+  else job_finish(j, res->error ? res->error : DT_EHTTP, why, 0, 0);
+  pump(st);
+}
+
+static void fetch(dt_recjob_t *j) {
+  dt_recstore_t *st = j->st;
+  j->attempts++;
+  char *auth = j->token ? dt_xasprintf("Bearer %s", j->token) : NULL;
+  dt_http_header_t h = {"Authorization", auth};
+  dt_http_request_options_t req = {.method = "GET",
+                                   .url = j->location,
+                                   .headers = auth ? &h : NULL,
+                                   .header_count = auth ? 1 : 0,
+                                   .timeout_ms = (long)st->o.attempt_timeout_ms,
+                                   .max_response_bytes = st->o.max_bytes};
+  int rc = dt_http_client_send(st->o.http, &req, on_response, j, &j->http);
+  free(auth);
+  if (rc == 0) {
+    st->inflight++;
+    return;
+  }
+  j->http = NULL;
+  char why[128];
+  snprintf(why, sizeof why, "cannot start the download: %s", dt_strerror(rc));
+  if (rc == DT_EINVAL) job_finish(j, rc, why, 0, 0); /* a URL curl refuses will never work */
+  else retry_later(j, NULL, why);
+}
+
+static void pump(dt_recstore_t *st) {
+  while (!st->closing && st->qhead && st->inflight < st->o.max_inflight) {
+    dt_recjob_t *j = st->qhead;
+    dequeue(st, j);
+    fetch(j);
+  }
+}
+
+/* ---------------------------------------------------------------- API */
+
+int dt_recstore_new(const dt_recstore_options_t *opts, dt_recstore_t **out) {
+  if (!opts->loop || !opts->http || !opts->dir || !opts->dir[0]) return DT_EINVAL;
+  dt_recstore_t *st = dt_xcalloc(1, sizeof *st);
+  st->o = *opts;
+  st->dir = dt_xstrdup(opts->dir);
+  size_t n = strlen(st->dir);
+  while (n > 1 && st->dir[n - 1] == '/') st->dir[--n] = '\0';
+  st->jdir = dt_xasprintf("%s/.journal", st->dir);
+  st->o.dir = st->dir;
+  if (!st->o.max_bytes) st->o.max_bytes = 32u << 20;
+  if (!st->o.attempt_timeout_ms) st->o.attempt_timeout_ms = 60000;
+  if (!st->o.backoff_ms) st->o.backoff_ms = 500;
+  if (!st->o.backoff_max_ms) st->o.backoff_max_ms = 30000;
+  if (st->o.backoff_max_ms < st->o.backoff_ms) st->o.backoff_max_ms = st->o.backoff_ms;
+  if (!st->o.max_age_s) st->o.max_age_s = 86400;
+  if (!st->o.max_inflight) st->o.max_inflight = 32;
+  if (st->o.metrics) {
+    dt_metrics_describe(st->o.metrics, "dt_recordings_total", "counter",
+                        "Recordings stored or failed for good, by result.");
+    dt_metrics_describe(st->o.metrics, "dt_recording_fetch_retries_total", "counter",
+                        "Recording downloads retried after a failed attempt.");
+    dt_metrics_describe(st->o.metrics, "dt_recordings_pending", "gauge",
+                        "Recordings journaled and not yet stored.");
+    dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, 0);
+  }
+  *out = st;
+  return 0;
+}
+
+int dt_recstore_add(dt_recstore_t *st, const dt_recording_t *rec, dt_recstore_fn cb, void *ud, dt_recjob_t **job) {
+  if (job) *job = NULL;
+  if (st->closing) return DT_ECLOSED;
+  if (!name_ok(rec->name) || !rec->location || !rec->location[0]) return DT_EINVAL;
+  dt_recjob_t *j = job_new(st, rec, unix_ms());
+  j->cb = cb;
+  j->ud = ud;
+  if (journal_write(st, j) != 0) {
+    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_journal_errors_total", NULL);
+    dt_log(DT_LOG_ERROR, j->call_id, "recording %s: cannot write its journal entry under %s: %s; fetching anyway",
+           j->name, st->jdir, strerror(errno));
+  }
+  if (job) *job = j;
+  enqueue(st, j);
+  pump(st);
+  return 0;
+}
+
+void dt_recjob_forget(dt_recjob_t *j) {
+  if (!j) return;
+  j->cb = NULL;
+  j->ud = NULL;
+}
+
+static char *jstr(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int dt_recstore_resume(dt_recstore_t *st) {
+  if (st->closing) return DT_ECLOSED;
+  DIR *d = opendir(st->jdir);
+  if (!d) return errno == ENOENT ? 0 : DT_EIO;
+  st->jdir_made = true;
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    const char *fn = de->d_name;
+    size_t len = strlen(fn);
+    if (fn[0] == '.') continue;
+    char *full = dt_xasprintf("%s/%s", st->jdir, fn);
+    if (strstr(fn, ".tmp.")) { /* a journal write cut short: the entry was never complete */
+      unlink(full);
+      free(full);
+      continue;
+    }
+    if (len < 6 || strcmp(fn + len - 5, ".json") != 0) {
+      free(full);
+      continue;
+    }
+    char *text = NULL;
+    size_t tl = 0;
+    cJSON *o = NULL;
+    if (dt_read_file(full, JOURNAL_MAX_BYTES, &text, &tl) == 0) o = cJSON_ParseWithLength(text, tl);
+    free(text);
+    const char *name = jstr(o, "name"), *loc = jstr(o, "location");
+    if (!o || !name_ok(name) || strncmp(fn, name, len - 5) != 0 || strlen(name) != len - 5 || !loc) {
+      dt_log(DT_LOG_ERROR, NULL, "recordings journal: %s is not a journal entry; left alone", full);
+      cJSON_Delete(o);
+      free(full);
+      continue;
+    }
+    char *wav = dt_xasprintf("%s/%s.wav", st->dir, name);
+    char *side = dt_xasprintf("%s/%s.json", st->dir, name);
+    bool done = file_exists(wav) && file_exists(side);
+    free(wav);
+    free(side);
+    if (done) { /* stored just before the process stopped */
+      journal_remove(st, name);
+    } else {
+      dt_recording_t r = {.name = name,
+                          .location = loc,
+                          .token = jstr(o, "token"),
+                          .call_id = jstr(o, "call_id"),
+                          .flow = jstr(o, "flow"),
+                          .from = jstr(o, "from"),
+                          .to = jstr(o, "to"),
+                          .reason = jstr(o, "reason"),
+                          .completion_reason = jstr(o, "completion_reason")};
+      const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "created_ms");
+      int64_t created = cJSON_IsNumber(cm) ? (int64_t)cm->valuedouble : unix_ms();
+      bool dup = false;
+      for (dt_recjob_t *j = st->jobs; j && !dup; j = j->next) dup = strcmp(j->name, name) == 0;
+      if (!dup) {
+        dt_recjob_t *j = job_new(st, &r, created);
+        enqueue(st, j);
+        n++;
+        dt_log(DT_LOG_INFO, j->call_id, "recording %s: resuming its download from the journal", name);
+      }
+    }
+    cJSON_Delete(o);
+    free(full);
+  }
+  closedir(d);
+  pump(st);
+  return n;
+}
+
+size_t dt_recstore_pending(const dt_recstore_t *st) { return st ? st->pending : 0; }
+uint64_t dt_recstore_stored(const dt_recstore_t *st) { return st ? st->stored : 0; }
+uint64_t dt_recstore_failed(const dt_recstore_t *st) { return st ? st->failed : 0; }
+const char *dt_recstore_journal_dir(const dt_recstore_t *st) { return st->jdir; }
+
+static void maybe_closed(dt_recstore_t *st) {
+  if (!st->closing || st->unfreed > 0) return;
+  rmdir(st->jdir); /* only when empty: pending entries stay for the next start */
+  void (*done)(void *) = st->close_done;
+  void *ud = st->close_ud;
+  free(st->dir);
+  free(st->jdir);
+  free(st);
+  if (done) done(ud);
+}
+
+static void close_idle(uv_handle_t *h) {
+  dt_recstore_t *st = h->data;
+  free(h);
+  st->unfreed--;
+  maybe_closed(st);
+}
+
+void dt_recstore_close(dt_recstore_t *st, void (*done)(void *ud), void *ud) {
+  if (st->closing) return;
+  st->closing = true;
+  st->close_done = done;
+  st->close_ud = ud;
+  if (st->pending)
+    dt_log(DT_LOG_WARN, NULL, "recordings: %zu download%s left in the journal for the next start", st->pending,
+           st->pending == 1 ? "" : "s");
+  while (st->jobs) {
+    dt_recjob_t *j = st->jobs;
+    j->cb = NULL;
+    job_unlink(j);
+  }
+  /* done runs from the loop even when there was nothing to close */
+  uv_idle_t *idle = dt_xmalloc(sizeof *idle);
+  uv_idle_init(st->o.loop, idle);
+  idle->data = st;
+  st->unfreed++;
+  uv_close((uv_handle_t *)idle, close_idle);
+}
