@@ -308,6 +308,7 @@ int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t 
     const char *fn = de->d_name;
     size_t n = strlen(fn);
     if (fn[0] == '.' || n < 5 || strcmp(fn + n - 4, ".lua") != 0) continue;
+    if (n > 9 && strcmp(fn + n - 9, "_test.lua") == 0) continue; /* flow tests, run by `dialtone test` */
     char name[72];
     if (!valid_flow_name(fn, n - 4)) {
       dt_log(DT_LOG_WARN, NULL, "%s/%s: not a valid flow name (letters, digits, _ and -); skipped", rt->flows_dir, fn);

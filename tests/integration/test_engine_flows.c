@@ -103,6 +103,17 @@ H_TEST(flows_that_cannot_load_are_reported, .time_scale = 0, .instruction_budget
   DT_ASSERT_EQ_INT(dt_engine_flow_version(H.engine, "endless"), 0);
 }
 
+/* NAME_test.lua beside a flow is its flow test (run by `dialtone test`), never a flow. */
+H_TEST(flow_tests_are_not_loaded_as_flows, .time_scale = 0) {
+  DT_ASSERT_EQ_INT(install("reload_v1", "main.lua"), 0);
+  DT_ASSERT_EQ_INT(install("reload_v1", "main_test.lua"), 0);
+  unsigned failed = 9;
+  DT_ASSERT_EQ_INT(dt_engine_reload(H.engine, &failed, NULL, 0), 1);
+  DT_ASSERT_EQ_INT(failed, 0);
+  DT_ASSERT_EQ_INT(dt_engine_flow_version(H.engine, "main"), 1);
+  DT_ASSERT_EQ_INT(dt_engine_flow_version(H.engine, "main_test"), 0);
+}
+
 /* A removed file: new calls can no longer use the flow (the call is rejected with an
    error outcome); calls already running on it finish. */
 H_TEST(removed_flow_file, .time_scale = 0) {
