@@ -37,12 +37,25 @@ struct dt_engine_s {
   uv_timer_t drain_timer;
   uint64_t drain_deadline;
   int drain_phase;                  /* 1: calls finish their flows; 2: the rest were hung up */
+  /* hot reload: the flows directory is watched; changes are debounced into one reload */
+  char *flows_dir;
+  uv_fs_event_t watch;
+  uv_timer_t reload_timer;
+  bool watching, reload_pending;
+  uint64_t reload_first_ms;       /* first change not yet reloaded (loop time) */
+  dev_t watch_dev;
+  ino_t watch_ino;
+  int handles_open;
   bool closing;
   void (*done)(void *);
   void *done_ud;
 };
 
 static const char *or_default(const char *v, const char *def) { return v && v[0] ? v : def; }
+
+static void watch_check(dt_engine_t *e);
+static void watch_stop(dt_engine_t *e);
+static int engine_reload(dt_engine_t *e, const char *why, unsigned *failed_out, char *err, size_t errlen);
 
 /* http://HOST:PORT from "HOST:PORT" with the port actually bound. */
 static char *url_from_listen(const char *listen, int port) {
@@ -61,16 +74,23 @@ static void engine_free_now(dt_engine_t *e) {
   void (*done)(void *) = e->done;
   void *ud = e->done_ud;
   if (e->own_metrics) dt_metrics_free(e->metrics);
+  free(e->flows_dir);
   free(e->public_url);
   free(e->callback_url);
   free(e);
   if (done) done(ud);
 }
 
-static void timer_closed(uv_handle_t *h) { engine_free_now(h->data); }
+static void timer_closed(uv_handle_t *h) {
+  dt_engine_t *e = h->data;
+  if (--e->handles_open == 0) engine_free_now(e);
+}
 
 static void http_closed(void *ud) {
   dt_engine_t *e = ud;
+  e->handles_open = 3;
+  uv_close((uv_handle_t *)&e->watch, timer_closed);
+  uv_close((uv_handle_t *)&e->reload_timer, timer_closed);
   uv_close((uv_handle_t *)&e->drain_timer, timer_closed);
 }
 
@@ -144,11 +164,106 @@ static void drain_tick(uv_timer_t *t) {
   close_parts(e);
 }
 
+/* ---------------------------------------------------------------- hot reload */
+
+static void watch_stop(dt_engine_t *e) {
+  if (e->watching) uv_fs_event_stop(&e->watch);
+  e->watching = false;
+  uv_timer_stop(&e->reload_timer);
+  e->reload_pending = false;
+}
+
+/* One reload of the flows directory, synchronous on the loop: the runtime reads only the
+   files whose size or mtime changed (or whose mtime is too recent to trust) and compiles
+   only those whose text changed, so a reload of a normal directory takes a few ms;
+   notifications arriving meanwhile wait in the socket buffers, none is lost. */
+static int engine_reload(dt_engine_t *e, const char *why, unsigned *failed_out, char *err, size_t errlen) {
+  if (!e->rt || e->closing) return dt_seterr(err, errlen, DT_ECLOSED, "the engine is closing");
+  if (e->reload_pending) { /* this reload covers the changes the watcher was waiting on */
+    uv_timer_stop(&e->reload_timer);
+    e->reload_pending = false;
+  }
+  uint64_t t0 = uv_hrtime();
+  unsigned failed = 0;
+  char msg[512] = "";
+  int n = dt_runtime_reload(e->rt, &failed, msg, sizeof msg);
+  double secs = (double)(uv_hrtime() - t0) / 1e9;
+  if (e->metrics) dt_metrics_observe(e->metrics, "dt_flow_reload_seconds", NULL, secs);
+  watch_check(e); /* the directory may have been replaced (a swapped symlink) */
+  if (n < 0)
+    dt_log(DT_LOG_ERROR, NULL, "flows: reload (%s) failed: %s", why, msg);
+  else if (n > 0 || failed > 0 || strcmp(why, "file change") != 0)
+    dt_log(failed ? DT_LOG_WARN : DT_LOG_INFO, NULL, "flows: reload (%s): %d flow%s loaded, %u not compiling, %.1f ms",
+           why, n, n == 1 ? "" : "s", failed, secs * 1000.0);
+  if (failed_out) *failed_out = failed;
+  if (err && errlen) snprintf(err, errlen, "%s", msg);
+  return n;
+}
+
+static void on_reload_timer(uv_timer_t *t) {
+  dt_engine_t *e = t->data;
+  e->reload_pending = false;
+  engine_reload(e, "file change", NULL, NULL, 0);
+}
+
+/* Editors save in several steps (truncate + write, or write a temporary file and rename
+   it into place), so events are debounced: the reload runs once nothing happened for
+   RELOAD_QUIET_MS, and at the latest RELOAD_MAX_DELAY_MS after the first change. Every
+   reload rescans the whole directory, so which file an event names does not matter and
+   coalesced events lose nothing. */
+#define RELOAD_QUIET_MS 75
+#define RELOAD_MAX_DELAY_MS 1000
+
+static void on_flows_event(uv_fs_event_t *h, const char *filename, int events, int status) {
+  dt_engine_t *e = h->data;
+  if (e->closing) return;
+  if (status < 0)
+    dt_log(DT_LOG_WARN, NULL, "flows: watching %s: %s (reloading; SIGHUP reloads too)", e->flows_dir,
+           uv_strerror(status));
+  uint64_t now = uv_now(e->loop);
+  if (!e->reload_pending) {
+    e->reload_pending = true;
+    e->reload_first_ms = now;
+  }
+  uint64_t waited = now - e->reload_first_ms;
+  uint64_t delay = RELOAD_QUIET_MS;
+  if (waited + delay > RELOAD_MAX_DELAY_MS) delay = waited >= RELOAD_MAX_DELAY_MS ? 0 : RELOAD_MAX_DELAY_MS - waited;
+  uv_timer_start(&e->reload_timer, on_reload_timer, delay, 0);
+}
+
+/* (Re)starts the watcher when it is not running or the directory is no longer the one
+   watched (replaced, or a symbolic link pointed elsewhere). */
+static void watch_check(dt_engine_t *e) {
+  if (e->closing) return;
+  struct stat st;
+  if (stat(e->flows_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (e->watching) {
+      dt_log(DT_LOG_WARN, NULL, "flows: %s is gone; not watching it until a reload finds it again", e->flows_dir);
+      uv_fs_event_stop(&e->watch);
+      e->watching = false;
+    }
+    return;
+  }
+  if (e->watching && st.st_dev == e->watch_dev && st.st_ino == e->watch_ino) return;
+  if (e->watching) uv_fs_event_stop(&e->watch);
+  e->watching = false;
+  int rc = uv_fs_event_start(&e->watch, on_flows_event, e->flows_dir, 0);
+  if (rc != 0) {
+    dt_log(DT_LOG_WARN, NULL, "flows: cannot watch %s: %s (send SIGHUP to reload)", e->flows_dir, uv_strerror(rc));
+    return;
+  }
+  e->watching = true;
+  e->watch_dev = st.st_dev;
+  e->watch_ino = st.st_ino;
+  dt_log(DT_LOG_DEBUG, NULL, "flows: watching %s", e->flows_dir);
+}
+
 void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud) {
   if (e->closing) return;
   e->closing = true;
   e->done = done;
   e->done_ud = ud;
+  watch_stop(e); /* no reloads while draining */
   if (!e->calls) {
     close_parts(e);
     return;
@@ -176,6 +291,10 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                                             : 10000;
   uv_timer_init(loop, &e->drain_timer);
   e->drain_timer.data = e;
+  uv_fs_event_init(loop, &e->watch);
+  e->watch.data = e;
+  uv_timer_init(loop, &e->reload_timer);
+  e->reload_timer.data = e;
   e->metrics = o->metrics;
   if (!e->metrics) {
     e->metrics = dt_metrics_new();
@@ -268,8 +387,15 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .prompts_base_url = prompts_base,
                              .instruction_budget = o->limits.instruction_budget,
                              .memory_bytes = o->limits.lua_memory_bytes,
-                             .metrics = e->metrics};
+                             .metrics = e->metrics,
+                             .timer_scale = o->timer_scale,
+                             .instant_timers = o->instant_timers};
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
+  if (e->metrics)
+    dt_metrics_describe(e->metrics, "dt_flow_reload_seconds", "histogram",
+                        "Time one reload of the flows directory held the loop.");
+  e->flows_dir = dt_xstrdup(flows_dir);
+  watch_check(e); /* before the first load, so no change can fall between the two */
   unsigned failed = 0;
   char ferr[512] = "";
   int n = dt_runtime_reload(e->rt, &failed, ferr, sizeof ferr);
@@ -320,7 +446,10 @@ size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls
 dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
 dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
-  return dt_runtime_reload(e->rt, failed, err, errlen);
+  return engine_reload(e, "requested", failed, err, errlen);
+}
+void dt_engine_set_timer_scale(dt_engine_t *e, double scale) {
+  if (e->rt) dt_runtime_set_timer_scale(e->rt, scale);
 }
 int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size_t len, char *err, size_t errlen) {
   return dt_runtime_load_flow(e->rt, name, text, len, err, errlen);

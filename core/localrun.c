@@ -143,6 +143,10 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   en.inbound.enabled = true;
   en.inbound.openid_config_url = oidc;
   en.limits.drain_timeout_s = 5;
+  /* the engine's flow timers follow the emulator's clock: at 0, a no-input timeout
+     does not wait real seconds */
+  en.timer_scale = opts->time_scale;
+  en.instant_timers = opts->time_scale == 0;
   en.default_flow = opts->default_flow && opts->default_flow[0] ? opts->default_flow : NULL;
   e2[0] = '\0';
   rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);

@@ -10,6 +10,15 @@
  * it loads every flow of flows_dir before returning (flows that do not compile are logged
  * and skipped; err then names the first one but the start succeeds).
  *
+ * Hot reload: flows_dir is watched (uv_fs_event); a change (a file written, added,
+ * removed or renamed into place) reloads it after 75 ms of quiet (at most 1 s after the
+ * first change): new calls get the new version, calls in progress finish on theirs, a
+ * file that does not compile leaves its previous version in place (logged with
+ * file:line, counted in dt_flow_reloads_total{result="error"}), a removed file takes
+ * its flow away from new calls. dt_engine_reload does the same at once (`dialtone run`
+ * calls it on SIGHUP). Metrics: dt_flow_version{flow}, dt_calls_active{flow,version},
+ * dt_flow_reloads_total{result}, dt_flow_reload_seconds.
+ *
  * Recordings: the engine resumes every recording download left in
  * {recordings_dir}/.journal by an earlier process (recstore.h).
  *
@@ -74,6 +83,13 @@ typedef struct {
   } limits;
   bool insecure_tls;                /* outbound HTTPS without certificate checks (tests) */
   dt_metrics_t *metrics;            /* optional, borrowed; else the engine has its own */
+  /* Flow timers (gather/menu timeouts, inter-digit waits, call:sleep) are multiplied by
+     timer_scale: 0 or unset = 1 = real time. instant_timers makes them fire at once (after
+     at most DT_INSTANT_TIMER_MS = 250 ms of real time, so keys already on their way still
+     count): the engine's side of an emulator at time scale 0. Operation deadlines
+     (limits.op_timeout_s) are never scaled. */
+  double timer_scale;
+  bool instant_timers;
 } dt_engine_options_t;
 
 int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *opts, dt_engine_t **out, char *err,
@@ -87,8 +103,12 @@ void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud);
 size_t dt_engine_active_calls(const dt_engine_t *e);
 dt_calls_t *dt_engine_calls(dt_engine_t *e);
 dt_metrics_t *dt_engine_metrics(dt_engine_t *e);
-/* Recompiles the flow files that changed; returns the number (re)loaded or DT_E*. */
+/* Recompiles the flow files that changed, now; returns the number (re)loaded or DT_E*.
+   *failed gets the number of files that do not compile (their previous version stays);
+   err the first one's message (file:line: ...). The watcher and SIGHUP call the same. */
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen);
+/* Flow timer scale for primitives started from now on (<= 0 = instant), see the options. */
+void dt_engine_set_timer_scale(dt_engine_t *e, double scale);
 /* Compiles a flow from text (tests, `dialtone test`). */
 int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size_t len, char *err, size_t errlen);
 unsigned dt_engine_flow_version(dt_engine_t *e, const char *name);

@@ -28,7 +28,8 @@ typedef struct {
   const char *prompts_dir;      /* default {flows_dir}/prompts */
   const char *recordings_dir;   /* default: a fresh temporary directory, removed at close */
   const char *cdr_path;         /* optional */
-  double time_scale;            /* 1 real time, 0 instant */
+  double time_scale;            /* 1 real time, 0 instant; the emulator's media and the engine's
+                                   flow timers (gather timeouts, call:sleep) both follow it */
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
   const char *default_flow;     /* the flow incoming calls run; default "main" */

@@ -228,7 +228,8 @@ DT_TEST(files_that_do_not_load_and_waits_that_time_out) {
   char flows[128];
   snprintf(flows, sizeof flows, "%s/flows", tmpdir);
   mkdir(flows, 0755);
-  tmpfile_with("flows/main.lua", "return function(call) call:answer() call:sleep(20) end\n");
+  /* a flow that never plays anything (its sleeps are instant at time scale 0, so it loops) */
+  tmpfile_with("flows/main.lua", "return function(call) call:answer() while true do call:sleep(20) end end\n");
   const char *syntax = tmpfile_with("syntax_test.lua", "test('x', function(t)\n  local = 1\nend)\n");
   const char *empty = tmpfile_with("empty_test.lua", "local test = require 'dialtone.test'\n");
   const char *slow = tmpfile_with("slow_test.lua",
