@@ -46,6 +46,7 @@ typedef struct {
   const dt_route_t *routes;
   size_t route_count;
   unsigned drain_timeout_ms;     /* 0 = 300 ms (tests that stop with calls running stay fast) */
+  const char *emulator_key_pem;  /* the emulator's notification signing key (PEM); NULL = a new one */
 } h_options_t;
 
 typedef struct {
@@ -196,6 +197,7 @@ static __attribute__((unused)) int h_start(dt_harness_t *h, const h_options_t *o
   eo.time_scale = o->time_scale;
   eo.quiet = 1;
   eo.key_bits = 2048;
+  eo.key_pem = o->emulator_key_pem;
   char err[256];
   if (dt_emulator_start(&h->loop, &eo, &h->emu, err, sizeof err) != 0) {
     fprintf(stderr, "emulator: %s\n", err);
