@@ -140,7 +140,8 @@ static int cmd_help(int argc, char **argv, const global_opts_t *g) {
    to it over loopback exactly as it would to Graph: tokens from its token endpoint,
    notifications signed with its key and checked against its JWKS. SIGINT/SIGTERM drain:
    new incoming calls are refused as busy, running calls get limits.drain_timeout_s to
-   finish, the rest are hung up with their CDRs written, and the process exits 0. */
+   finish, the rest are hung up with their CDRs written, and the process exits 0. SIGHUP
+   reloads the flows (the engine also watches their directory). */
 typedef struct {
   uv_loop_t loop;
   dt_config_t cfg;
@@ -149,6 +150,7 @@ typedef struct {
   dt_emulator_thread_t *emulator;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   bool stopping;
 } app_t;
 
@@ -166,7 +168,20 @@ static void on_signal(uv_signal_t *h, int signum) {
               signum == SIGINT ? "SIGINT" : "SIGTERM", app->cfg.limits.drain_timeout_s);
   uv_close((uv_handle_t *)&app->sigint, NULL);
   uv_close((uv_handle_t *)&app->sigterm, NULL);
+  uv_close((uv_handle_t *)&app->sighup, NULL);
   if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
+}
+
+/* SIGHUP reloads the flows directory now (it is also watched; SIGHUP is for changes a
+   watch cannot see, such as the directory's symbolic link pointed elsewhere). */
+static void on_sighup(uv_signal_t *h, int signum) {
+  app_t *app = h->data;
+  if (app->stopping || !app->engine) return;
+  dt_log_info("received SIGHUP: reloading the flows in %s", app->cfg.flows);
+  unsigned failed = 0;
+  char err[512] = "";
+  int n = dt_engine_reload(app->engine, &failed, err, sizeof err);
+  if (n < 0) dt_log_error("SIGHUP: reload failed: %s", err);
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg) {
@@ -350,6 +365,10 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
     eo.inbound.audience = dt_emulator_thread_app_id(app->emulator);
   }
   eo.graph.dialect = strcmp(c->graph.dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
+  if (!real_graph) { /* flow timers follow the embedded emulator's clock (0 = instant) */
+    eo.timer_scale = c->emulator.time_scale;
+    eo.instant_timers = c->emulator.time_scale == 0;
+  }
   eo.inbound.enabled = true;
   eo.inbound.issuers = (const char *const *)c->inbound.issuers.items;
   eo.inbound.issuer_count = c->inbound.issuers.count;
@@ -360,9 +379,6 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   eo.limits.lua_memory_bytes = (size_t)c->limits.lua_memory_bytes;
   eo.limits.op_timeout_s = (unsigned)(c->limits.op_timeout_s + 0.999);
   eo.limits.drain_timeout_s = (unsigned)(c->limits.drain_timeout_s + 0.999);
-  /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */
-  eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
-  if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
   /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */
   eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
   if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
@@ -393,6 +409,9 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   app->sigint.data = app->sigterm.data = app;
   uv_signal_start(&app->sigint, on_signal, SIGINT);
   uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+  uv_signal_init(&app->loop, &app->sighup);
+  app->sighup.data = app;
+  uv_signal_start(&app->sighup, on_sighup, SIGHUP);
 
   uv_run(&app->loop, UV_RUN_DEFAULT);
 
