@@ -282,6 +282,7 @@ static bool place_call(bool to_park, char id[64]) {
 
 typedef struct {
   double cpu_s;   /* user + system */
+  double sys_s;
   long rss_bytes;
 } proc_t;
 
@@ -297,7 +298,10 @@ static proc_t engine_proc(void) {
     char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
     unsigned long ut = 0, st = 0;
     if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+    {
       p.cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+      p.sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
+    }
   }
   snprintf(path, sizeof path, "/proc/%d/statm", (int)B.engine);
   f = fopen(path, "r");
@@ -470,7 +474,7 @@ static double self_cpu(void) {
 }
 
 typedef struct {
-  double wall_s, cpu_s, load_cpu_s, calls_done, notifications, placed, failed_notifications;
+  double wall_s, cpu_s, sys_s, load_cpu_s, calls_done, notifications, placed, failed_notifications;
   uint64_t t0_ns, t1_ns;
 } window_t;
 
@@ -506,6 +510,7 @@ static window_t drive(int conc, double call_rate, double secs, void (*at_mid)(vo
   proc_t p1 = engine_proc();
   emu_stats_t s1 = emu_stats();
   w.cpu_s = p1.cpu_s - p0.cpu_s;
+  w.sys_s = p1.sys_s - p0.sys_s;
   w.load_cpu_s = self_cpu() - l0;
   w.notifications = s1.notifications - s0.notifications;
   w.failed_notifications = s1.failed - s0.failed;
@@ -608,6 +613,7 @@ static void phase_throughput(void) {
   cJSON_AddNumberToObject(p, "notifications_per_call", notif_per_call);
   cJSON_AddNumberToObject(p, "engine_cpu_s", w.cpu_s);
   cJSON_AddNumberToObject(p, "engine_cpu_utilisation", w.cpu_s / w.wall_s);
+  cJSON_AddNumberToObject(p, "engine_cpu_system_share", w.cpu_s > 0 ? w.sys_s / w.cpu_s : 0);
   cJSON_AddNumberToObject(p, "load_generator_cpu_utilisation", w.load_cpu_s / w.wall_s);
   cJSON_AddNumberToObject(p, "engine_cpu_s_per_1000_calls", w.calls_done > 0 ? w.cpu_s / w.calls_done * 1000 : 0);
   cJSON_AddNumberToObject(p, "engine_cpu_us_per_notification", w.notifications > 0 ? w.cpu_s / w.notifications * 1e6 : 0);
@@ -730,6 +736,7 @@ static void print_table(void) {
   row("notifications per second (end to end)", jget("throughput", "notifications_per_s", NULL), "notif/s",
       ">= 20000");
   row("engine CPU utilisation during that", jget("throughput", "engine_cpu_utilisation", NULL), "cores", "");
+  row("share of the engine's CPU spent in the kernel", jget("throughput", "engine_cpu_system_share", NULL), "", "");
   row("load generator (emulator) CPU utilisation", jget("throughput", "load_generator_cpu_utilisation", NULL), "cores", "");
   row("engine capacity (notifications per CPU second)",
       jget("throughput", "engine_capacity_notifications_per_cpu_s", NULL), "notif/s", ">= 20000");
@@ -901,9 +908,13 @@ int main(int argc, char **argv) {
   cJSON_AddNumberToObject(run, "engine_exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   cJSON_AddNumberToObject(run, "wall_s", now_s() - t_start);
   cJSON_AddNumberToObject(run, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+  double la[3] = {0};
+  if (getloadavg(la, 3) == 3) cJSON_AddNumberToObject(run, "load_average_1min_at_end", la[0]);
   cJSON_AddBoolToObject(run, "pinned", !o->no_pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2);
   cJSON_AddStringToObject(run, "flow", o->flow_path);
   cJSON_AddStringToObject(run, "log_level", o->log_level);
+  cJSON_AddNumberToObject(run, "notifications_total", (double)B.notifies);
+  cJSON_AddNumberToObject(run, "requests_total", (double)B.requests);
   cJSON_AddNumberToObject(run, "unpaired_requests", (double)B.unpaired_requests);
   cJSON_AddBoolToObject(run, "ok", !B.failed);
 
