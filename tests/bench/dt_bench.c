@@ -670,12 +670,14 @@ static double logged_reload_ms(void) {
   for (char *l = t; l && *l;) {
     char *e = strchr(l, '\n');
     if (e) *e = '\0';
+    /* "flows: reload (SIGHUP): 1 flow loaded, 0 not compiling, 3.2 ms"; the directory
+       watcher may reload once more after the signal: the slowest one counts */
     if (strstr(l, "reload")) {
       char *m = strstr(l, " ms");
       if (m) {
         char *s = m;
         while (s > l && (s[-1] == '.' || (s[-1] >= '0' && s[-1] <= '9'))) s--;
-        if (s < m) ms = strtod(s, NULL);
+        if (s < m && strtod(s, NULL) > ms) ms = strtod(s, NULL);
       }
     }
     l = e ? e + 1 : NULL;
