@@ -42,6 +42,7 @@
 
 #define PARK_ROUTE "+15550199"
 #define MAX_SCRIPTS 16
+#define PARK_BATCH 100
 
 /* ------------------------------------------------------------------ options */
 
@@ -555,16 +556,20 @@ static void phase_park(void) {
   proc_t before = engine_proc();
   char (*ids)[64] = dt_xcalloc((size_t)N, 64);
   double t0 = now_s();
-  for (int i = 0; i < N; i++) {
-    if (!place_call(true, ids[i])) die("cannot place parked call %d", i);
-    if ((i & 63) == 0) tick();
-  }
+  /* In batches, each parked before the next: placing all at once would measure N
+     simultaneous connections (kept alive afterwards) rather than N parked calls. */
   int parked = 0;
-  for (double end = now_s() + 120; now_s() < end;) {
-    parked = count_parked();
-    if (parked >= N) break;
-    double t = now_s() + 0.2;
-    while (now_s() < t) tick();
+  for (int placed = 0; placed < N;) {
+    int batch = N - placed < PARK_BATCH ? N - placed : PARK_BATCH;
+    for (int i = 0; i < batch; i++, placed++)
+      if (!place_call(true, ids[placed])) die("cannot place parked call %d", placed);
+    for (double end = now_s() + 60; now_s() < end;) {
+      parked = count_parked();
+      if (parked >= placed) break;
+      double t = now_s() + 0.02;
+      while (now_s() < t) tick();
+    }
+    if (parked < placed) break;
   }
   double took = now_s() - t0;
   /* let the loop settle (the last responses, curl's connection cache) before reading RSS */
