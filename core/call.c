@@ -224,6 +224,28 @@ const char *dt_outcome_name(dt_outcome_t o) {
 
 /* ---------------------------------------------------------------- tones */
 
+static bool tone_seq_seen(const dt_call_t *c, int64_t seq) {
+  if (c->tone_max_seq < 0 || seq > c->tone_max_seq) return false;
+  if (seq == c->tone_max_seq) return true;
+  uint64_t d = (uint64_t)(c->tone_max_seq - 1 - seq);
+  return d < 64 && (c->tone_seen & (1ULL << d));
+}
+
+/* Sequence ids start at 1 (Graph's toneInfo.sequenceId is "an incremental identifier used
+   for ordering DTMF events"). A hole older than the 64 ids the bitmap remembers is given up. */
+static void tone_advance_contig(dt_call_t *c) {
+  if (c->tone_max_seq - c->tone_contig > 64) c->tone_contig = c->tone_max_seq - 64;
+  while (tone_seq_seen(c, c->tone_contig + 1)) c->tone_contig++;
+}
+
+/* Buffered tones a gather may use: those before the first one whose earlier sequence ids
+   have not all arrived (a reordered notification may still bring them). */
+static size_t tones_ready(const dt_call_t *c) {
+  size_t n = 0;
+  while (n < c->tone_len && (c->tone_seq[n] <= 0 || c->tone_seq[n] <= c->tone_contig)) n++;
+  return n;
+}
+
 int dt_call_tone_push(dt_call_t *c, int64_t seq, char tone) {
   if (seq > 0) {
     if (c->tone_max_seq < 0) {
@@ -241,6 +263,7 @@ int dt_call_tone_push(dt_call_t *c, int64_t seq, char tone) {
       c->tone_seen |= 1ULL << d;
     }
   }
+  if (seq > 0) tone_advance_contig(c);
   if (tone == 0) return 1; /* seen, consumed elsewhere (record stop tones) */
   if (c->tone_len == DT_TONE_BUFFER) {
     dt_log(DT_LOG_WARN, c->id, "tone buffer full; dropping the oldest digit '%c'", c->tones[0]);
@@ -944,7 +967,7 @@ static void gather_finish(dt_call_t *c, bool notify) {
 static void gather_check(dt_call_t *c, bool notify) {
   const char *reason;
   size_t nd;
-  size_t used = dt_gather_scan(c->tones, c->tone_len, c->w.max, c->w.terminators, &reason, &nd);
+  size_t used = dt_gather_scan(c->tones, tones_ready(c), c->w.max, c->w.terminators, &reason, &nd);
   if (c->tone_len > 0 && c->stage != G_COLLECT) { /* barge into the prompt */
     if (c->stage == G_PROMPT_RUNNING) send_cancel(c);
     else c->w.cancel = 1;
@@ -1011,6 +1034,27 @@ static void gather_prompt_done(dt_call_t *c, const completion_t *comp) {
 }
 
 static void gather_timeout(dt_call_t *c) {
+  if (!c->w.done_reason && tones_ready(c) < c->tone_len) {
+    /* a key before the buffered ones never came (lost, not late): go on without it */
+    dt_log(DT_LOG_WARN, c->id, "tone sequence id %lld never arrived; the later keys are used without it",
+           (long long)c->tone_contig + 1);
+    if (c->reg->o.metrics) dt_metrics_inc(c->reg->o.metrics, "dt_tones_missing_total", NULL);
+    c->tone_contig = c->tone_max_seq;
+    const char *reason;
+    size_t nd;
+    size_t used = dt_gather_scan(c->tones, c->tone_len, c->w.max, c->w.terminators, &reason, &nd);
+    if (used) {
+      c->w.done_reason = reason;
+      c->w.done_used = (uint8_t)used;
+      c->w.done_digits = (uint8_t)nd;
+      if (c->w.cancel == 2) {
+        arm(c, op_timeout(c));
+        return;
+      }
+      gather_finish(c, true);
+      return;
+    }
+  }
   if (!c->w.done_reason) {
     c->w.done_reason = "timeout";
     c->w.done_used = c->tone_len;
@@ -1483,6 +1527,16 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
       c->flags |= DT_CALLF_ENDED;
       c->result.reason = "completed";
       wait_finish(c, 0);
+      return;
+    }
+    if (res->status == 404 && c->wait != DT_WAIT_DIAL) {
+      /* the call ended under the request (its termination notification is on its way or
+         lost): that is a hangup, not a Graph failure */
+      dt_log(DT_LOG_INFO, c->id, "%s: the call is gone (404); treating it as a hangup", wait_what(c));
+      c->flags |= DT_CALLF_TERMINATED;
+      c->state = DT_CALL_STATE_TERMINATED;
+      if (!c->end_ms) c->end_ms = unix_ms();
+      wait_fail(c, DT_EHANGUP, "hangup", "the call has ended");
       return;
     }
     if (c->wait == DT_WAIT_GATHER && c->stage == G_COLLECT) { /* the prompt no longer matters */
@@ -2012,6 +2066,8 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
     dt_metrics_describe(r->o.metrics, "dt_calls_total", "counter", "Calls ended, by direction and outcome.");
     dt_metrics_describe(r->o.metrics, "dt_tones_duplicate_total", "counter",
                         "Tone notifications dropped as duplicates (same sequence id).");
+    dt_metrics_describe(r->o.metrics, "dt_tones_missing_total", "counter",
+                        "Gathers that gave up waiting for a key with an earlier sequence id.");
     dt_metrics_describe(r->o.metrics, "dt_notifications_unknown_call_total", "counter",
                         "Notifications for calls the engine does not know (ignored).");
     dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, 0);

@@ -184,6 +184,9 @@ struct dt_call_s {
   int64_t tone_seq[DT_TONE_BUFFER];
   int64_t tone_max_seq;             /* highest sequence id seen (-1: none) */
   uint64_t tone_seen;               /* bit i: sequence id tone_max_seq - 1 - i seen */
+  int64_t tone_contig;              /* every sequence id from 1 up to this one has been seen: a
+                                       gather does not complete past a missing id (reordered
+                                       notifications) until its inter-digit timeout */
   /* the waiting primitive */
   struct {
     uint8_t max, min;
