@@ -397,12 +397,13 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   }
   if (err[0]) dt_log_warn("%s", err); /* a flow that did not compile; the others run */
   dt_config_bound_port(&app->cfg, dt_engine_port(app->engine));
-  dt_log_info("run: listening on %s (notifications to %s)", app->cfg.listen, dt_engine_callback_url(app->engine));
   if (app->emulator && emulator_set_bot(dt_emulator_thread_url(app->emulator), dt_engine_callback_url(app->engine)) != 0) {
     dt_log_error("cannot tell the embedded emulator where the engine listens");
     exit_code = EXIT_RUNTIME;
     goto shutdown;
   }
+  /* Logged once the engine can take calls (the embedded emulator knows where it is). */
+  dt_log_info("run: listening on %s (notifications to %s)", app->cfg.listen, dt_engine_callback_url(app->engine));
 
   uv_signal_init(&app->loop, &app->sigint);
   uv_signal_init(&app->loop, &app->sigterm);
