@@ -45,6 +45,8 @@
 typedef struct sock_ctx_s {
   uv_poll_t poll;
   curl_socket_t fd;
+  int events;  /* what the poll handle watches now (0 = stopped) */
+  bool idle;   /* curl said CURL_POLL_REMOVE: a kept-alive connection between transfers */
   dt_http_client_t *client;
   struct sock_ctx_s *prev, *next;
 } sock_ctx_t;
@@ -128,6 +130,13 @@ static void sock_destroy(sock_ctx_t *ctx) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   sock_ctx_t *ctx = h->data;
   dt_http_client_t *c = ctx->client;
+  if (ctx->idle) {
+    /* the peer closed (or wrote to) a connection between transfers: curl's own check at
+       its next use decides; stop watching so a readable EOF does not spin the loop */
+    uv_poll_stop(&ctx->poll);
+    ctx->events = 0;
+    return;
+  }
   int flags = 0, running = 0;
   if (status < 0) {
     flags = CURL_CSELECT_ERR;
@@ -142,14 +151,23 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 /* Curl reports CURL_POLL_REMOVE for a kept-alive connection after every transfer and
    asks again for the next one. Destroying and re-creating the poll handle each time cost
    an allocation, an ioctl and three epoll_ctl calls per request (a fifth of the engine's
-   system calls under load), so the handle only stops here and lives until curl closes
-   the socket (on_close_socket). Handles are found by descriptor, never through
-   socketp: a REMOVE may follow the close. */
+   system calls under load), so the handle lives until curl closes the socket
+   (on_close_socket). And since every uv_poll_start is an epoll DEL + ADD even when
+   nothing changes, a REMOVE leaves a readable watch in place (idle: on_poll then only
+   stops it) and a start with the events already watched is skipped: a request on a
+   kept-alive connection costs no epoll_ctl at all. Handles are found by descriptor,
+   never through socketp: a REMOVE may follow the close. */
 static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp) {
   dt_http_client_t *c = userp;
   sock_ctx_t *ctx = sock_lookup(c, s);
   if (action == CURL_POLL_REMOVE) {
-    if (ctx) uv_poll_stop(&ctx->poll);
+    if (ctx) {
+      ctx->idle = true;
+      if (ctx->events != UV_READABLE && ctx->events != 0) {
+        uv_poll_stop(&ctx->poll);
+        ctx->events = 0;
+      }
+    }
     return 0;
   }
   int events = 0;
@@ -178,8 +196,12 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, 
     c->socks = ctx;
     c->open_handles++;
   }
+  ctx->idle = false;
   if (c->closing) return 0; /* close() stopped every poll; keep it that way */
-  return uv_poll_start(&ctx->poll, events, on_poll) == 0 ? 0 : -1;
+  if (events == ctx->events) return 0;
+  if (uv_poll_start(&ctx->poll, events, on_poll) != 0) return -1;
+  ctx->events = events;
+  return 0;
 }
 
 /* The poll handle goes first, while the descriptor is still open: closing it drops the
@@ -629,7 +651,10 @@ void dt_http_client_close(dt_http_client_t *c, void (*done)(void *ud), void *ud)
   c->closing = true;
   c->done = done;
   c->done_ud = ud;
-  for (sock_ctx_t *s = c->socks; s; s = s->next) uv_poll_stop(&s->poll);
+  for (sock_ctx_t *s = c->socks; s; s = s->next) {
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+  }
   uv_timer_stop(&c->timer);
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
