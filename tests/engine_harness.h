@@ -305,14 +305,14 @@ static __attribute__((unused)) int h_control(dt_harness_t *h, const char *method
 
 static __attribute__((unused)) int h_tones(dt_harness_t *h, const char *id, const char *tones) {
   char path[256], body[160];
-  snprintf(path, sizeof path, "calls/%s/tones", id);
+  snprintf(path, sizeof path, "calls/%.200s/tones", id);
   snprintf(body, sizeof body, "{\"tones\":\"%s\"}", tones);
   return h_control(h, "POST", path, body);
 }
 
 static __attribute__((unused)) int h_hangup(dt_harness_t *h, const char *id) {
   char path[256];
-  snprintf(path, sizeof path, "calls/%s/hangup", id);
+  snprintf(path, sizeof path, "calls/%.200s/hangup", id);
   return h_control(h, "POST", path, "{}");
 }
 
