@@ -219,14 +219,46 @@ static const char *opt_str(lua_State *L, int idx, const char *prim, const char *
 
 /* ---------------------------------------------------------------- prompts */
 
+/* Every play and gather checks its prompts exist; a stat per prompt was the engine's most
+   frequent system call after the network ones. An answer is reused for up to a second,
+   so a prompt file added or removed is noticed within that. */
+#define PROMPT_SEEN_SLOTS 64
+#define PROMPT_SEEN_MS 1000
+
+struct dt_prompt_seen_s {
+  char *name;
+  uint64_t at_ms;
+  bool exists;
+};
+
+void dt__prompt_seen_free(dt_runtime_t *rt) {
+  if (!rt->prompt_seen) return;
+  for (size_t i = 0; i < PROMPT_SEEN_SLOTS; i++) free(rt->prompt_seen[i].name);
+  free(rt->prompt_seen);
+  rt->prompt_seen = NULL;
+}
+
 bool dt__prompt_exists(dt_runtime_t *rt, const char *name) {
   if (!rt->prompts_dir) return false;
+  uint64_t now = dt_now_ms(), h = 1469598103934665603ull;
+  for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  struct dt_prompt_seen_s *e = rt->prompt_seen ? &rt->prompt_seen[h % PROMPT_SEEN_SLOTS] : NULL;
+  if (e && e->name && now - e->at_ms < PROMPT_SEEN_MS && strcmp(e->name, name) == 0) return e->exists;
   char path[1024];
   size_t n = strlen(name);
   bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;
   snprintf(path, sizeof path, "%s/%s%s", rt->prompts_dir, name, wav ? "" : ".wav");
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  bool exists = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  if (!rt->prompt_seen) rt->prompt_seen = dt_xcalloc(PROMPT_SEEN_SLOTS, sizeof *rt->prompt_seen);
+  e = &rt->prompt_seen[h % PROMPT_SEEN_SLOTS];
+  if (!e->name || strcmp(e->name, name) != 0) {
+    free(e->name);
+    e->name = dt_xstrdup(name);
+  }
+  e->at_ms = now;
+  e->exists = exists;
+  return exists;
 }
 
 const char *dt__lua_prompt_uri(lua_State *L, dt_runtime_t *rt, const char *name) {

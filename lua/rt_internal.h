@@ -70,6 +70,7 @@ struct dt_runtime_s {
   bool closing;
   double timer_scale;            /* flow timers: multiplier (1 = real time) */
   bool instant_timers;           /* flow timers fire at once (time scale 0) */
+  struct dt_prompt_seen_s *prompt_seen; /* dt__prompt_exists' answers of the last second */
 };
 
 /* The call box the call handle userdata holds. */
@@ -86,6 +87,7 @@ void dt__lua_push_error(lua_State *L, const char *code, const char *message);
 /* The prompt name or URL as a URL (pushed onto the stack); raises on a bad name. */
 const char *dt__lua_prompt_uri(lua_State *L, dt_runtime_t *rt, const char *name);
 bool dt__prompt_exists(dt_runtime_t *rt, const char *name);
+void dt__prompt_seen_free(dt_runtime_t *rt);
 
 /* runtime.c */
 dt_runtime_t *dt__lua_runtime(lua_State *L);        /* from the registry */

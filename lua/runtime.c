@@ -302,6 +302,7 @@ int dt_runtime_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t 
   DIR *d = opendir(rt->flows_dir);
   if (!d) return dt_seterr(err, errlen, DT_ENOENT, "cannot open flows directory %s: %s", rt->flows_dir, strerror(errno));
   for (dt_flow_t *f = rt->flows; f; f = f->next) f->seen = false;
+  dt__prompt_seen_free(rt); /* a reload also looks at the prompt files afresh */
   bool first_err = true;
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
@@ -787,6 +788,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
     f = next;
   }
   if (rt->L) lua_close(rt->L);
+  dt__prompt_seen_free(rt);
   free(rt->flows_dir);
   free(rt->prompts_dir);
   free(rt->prompts_base_url);
