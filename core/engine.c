@@ -57,8 +57,8 @@ static void watch_check(dt_engine_t *e);
 static void watch_stop(dt_engine_t *e);
 static int engine_reload(dt_engine_t *e, const char *why, unsigned *failed_out, char *err, size_t errlen);
 
-/* http://HOST:PORT from "HOST:PORT" with the port actually bound. */
-static char *url_from_listen(const char *listen, int port) {
+/* http://HOST:PORT (https:// with TLS ingress) from "HOST:PORT" with the port actually bound. */
+static char *url_from_listen(const char *listen, int port, bool tls) {
   const char *colon = strrchr(listen, ':');
   size_t hl = colon ? (size_t)(colon - listen) : strlen(listen);
   char host[256];
@@ -67,7 +67,7 @@ static char *url_from_listen(const char *listen, int port) {
   host[hl] = '\0';
   if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') snprintf(host, sizeof host, "127.0.0.1");
   else if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
-  return dt_xasprintf("http://%s:%d", host, port);
+  return dt_xasprintf("%s://%s:%d", tls ? "https" : "http", host, port);
 }
 
 static void engine_free_now(dt_engine_t *e) {
@@ -340,7 +340,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   free(default_oidc);
   if (rc < 0) goto fail;
   e->public_url = o->public_url && o->public_url[0] ? dt_xstrdup(o->public_url)
-                                                     : url_from_listen(listen, dt_ingress_port(e->ing));
+                                                     : url_from_listen(listen, dt_ingress_port(e->ing), o->tls_cert && o->tls_key);
   size_t pl = strlen(e->public_url);
   while (pl > 0 && e->public_url[pl - 1] == '/') e->public_url[--pl] = '\0';
   e->callback_url = dt_xasprintf("%s%s", e->public_url, callback_path);

@@ -47,6 +47,7 @@ typedef struct {
   size_t route_count;
   unsigned drain_timeout_ms;     /* 0 = 300 ms (tests that stop with calls running stay fast) */
   const char *emulator_key_pem;  /* the emulator's notification signing key (PEM); NULL = a new one */
+  const char *tls_cert, *tls_key; /* HTTPS ingress (PEM files) */
 } h_options_t;
 
 typedef struct {
@@ -142,6 +143,8 @@ static __attribute__((unused)) int h__engine_start(dt_harness_t *h) {
   en.prompts_dir = h->prompts_dir;
   en.recordings_dir = h->rec_dir;
   en.cdr_path = h->cdr_path;
+  en.tls_cert = o->tls_cert;
+  en.tls_key = o->tls_key;
   en.graph.base_url = graph_url;
   en.graph.dialect = o->dialect;
   en.graph.token_url = token_url;

@@ -4,10 +4,12 @@
  * (alg "none"), and tokens for another audience or issuer are refused with 401, and
  * nothing reaches Graph: the emulator's request counter and the engine's calls do not
  * move. A correctly signed token, the control, does move them. (Missing, malformed and
- * unknown-kid tokens are covered by test_engine_ingress.c.)
+ * unknown-kid tokens are covered by test_engine_ingress.c.) And HTTPS ingress, the
+ * production setting: the engine derives an https:// callback and whole calls run over it.
  */
 #include "dt_test.h"
 #include "engine_harness.h"
+#include "tls_testcert.h"
 #include "dialtone/jwt.h"
 
 static char *g_pem;
@@ -158,6 +160,36 @@ DT_TEST(forged_expired_and_unsigned_tokens_reach_nothing) {
   h_stop(&H);
   free(g_pem);
   g_pem = NULL;
+}
+
+/* HTTPS ingress: callbacks are https://, Graph's (the emulator's) notifications arrive over
+   TLS, a whole call runs; plain HTTP on the TLS port is not a notification. */
+DT_TEST(https_ingress_runs_whole_calls) {
+  dt_testcert_t tc;
+  DT_ASSERT(dt_testcert_create(&tc) == 0);
+  h_options_t o = {.time_scale = 0, .tls_cert = tc.cert_file, .tls_key = tc.key_file};
+  DT_ASSERT(h_start(&H, &o) == 0);
+  DT_ASSERT_EQ_INT(strncmp(dt_engine_callback_url(H.engine), "https://", 8), 0);
+  DT_ASSERT_EQ_INT(h_flow(&H, "main",
+                          "return function(call)\n"
+                          "  call:answer()\n"
+                          "  local d = call:gather{prompt = 'main_menu', max = 2, timeout = 5}\n"
+                          "  dialtone.log('info', 'DIGITS', d)\n"
+                          "end\n"),
+                   0);
+  char id[128];
+  cJSON *cdr = h_run_call("\"script\":[{\"on\":\"prompt\",\"tones\":\"42\"}]", id);
+  DT_ASSERT(cdr != NULL);
+  DT_ASSERT(h_outcome_is(cdr, "completed"));
+  cJSON_Delete(cdr);
+  DT_ASSERT(h_log_has(&H, "DIGITS 42"));
+  DT_ASSERT(dt_engine_jwks_fetches(H.engine) >= 1);
+  char *body = incoming_body("plain-http-call");
+  DT_ASSERT(post_with("whatever", body) != 202); /* H.engine_url is http:// */
+  free(body);
+  DT_ASSERT_EQ_INT(dt_engine_active_calls(H.engine), 0);
+  h_stop(&H);
+  dt_testcert_remove(&tc);
 }
 
 DT_TEST_MAIN()
