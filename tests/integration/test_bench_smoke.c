@@ -88,9 +88,14 @@ DT_TEST(bench_runs_every_phase_and_reports_every_figure) {
     ok &= strstr(skipped->valuestring, "SIGHUP") != NULL;
   } else {
     static const char *const rl[] = {"stall_ms", "engine_logged_ms", "notifications_sent", "failed_notifications",
-                                     "notifications_accepted"};
+                                     "notifications_accepted", "notifications_dropped"};
     for (size_t i = 0; i < DT_ARRAY_SIZE(rl); i++) ok &= is_num(j, "reload", rl[i], NULL);
-    if (ok) DT_ASSERT_EQ_INT(get(j, "reload", "failed_notifications", NULL)->valueint, 0);
+    if (ok) {
+      DT_ASSERT_EQ_INT(get(j, "reload", "failed_notifications", NULL)->valueint, 0);
+      DT_ASSERT_EQ_INT(get(j, "reload", "notifications_dropped", NULL)->valueint, 0);
+      DT_ASSERT(get(j, "reload", "notifications_accepted", NULL)->valuedouble > 0);
+      DT_ASSERT(get(j, "reload", "engine_logged_ms", NULL)->valuedouble >= 0); /* the engine logged its reload */
+    }
   }
   if (!ok) dump(out);
   DT_ASSERT(ok);
