@@ -1138,8 +1138,16 @@ static void recording_stored(const dt_recstore_result_t *res, void *ud) {
 static dt_op_t *recording_submit(dt_call_t *c, const completion_t *comp, const char *reason, bool wait, int *rc) {
   dt_calls_t *r = c->reg;
   unsigned n = ++c->nrecord;
-  char name[KEY_MAX + 16];
-  snprintf(name, sizeof name, "%s-%u", c->key, n);
+  /* the file name: the call key with anything but [A-Za-z0-9_-] replaced (a call id is
+     Graph's text: it must not pick the directory), at most 180 characters of it */
+  char name[200];
+  size_t k = 0;
+  for (const char *p = c->key; *p && k < 180; p++, k++) {
+    char ch = *p;
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    name[k] = ok ? ch : '_';
+  }
+  snprintf(name + k, sizeof name - k, "-%u", n);
   dt_recording_t rec = {.name = name,
                         .location = comp->location,
                         .token = comp->token,
