@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include "dialtone/common.h"
@@ -92,6 +93,7 @@ struct dt_http_client_s {
   unsigned free_count;
   sock_ctx_t *socks;
   sock_ctx_t **by_fd; /* the poll handle of each socket curl has open, by descriptor */
+  unsigned char *conn_fd; /* 1: a connection socket curl opened through on_open_socket */
   size_t nby_fd;
   size_t pending;
   unsigned open_handles;
@@ -119,6 +121,20 @@ static void on_sock_closed(uv_handle_t *h) {
 
 static sock_ctx_t *sock_lookup(dt_http_client_t *c, curl_socket_t s) {
   return s >= 0 && (size_t)s < c->nby_fd ? c->by_fd[s] : NULL;
+}
+
+static bool fd_table_fit(dt_http_client_t *c, curl_socket_t s) {
+  if (s < 0 || s > (1 << 24)) return false;
+  if ((size_t)s >= c->nby_fd) {
+    size_t n = c->nby_fd ? c->nby_fd : 64;
+    while (n <= (size_t)s) n *= 2;
+    c->by_fd = dt_xrealloc(c->by_fd, n * sizeof *c->by_fd);
+    memset(c->by_fd + c->nby_fd, 0, (n - c->nby_fd) * sizeof *c->by_fd);
+    c->conn_fd = dt_xrealloc(c->conn_fd, n);
+    memset(c->conn_fd + c->nby_fd, 0, n - c->nby_fd);
+    c->nby_fd = n;
+  }
+  return true;
 }
 
 static void sock_destroy(sock_ctx_t *ctx) {
@@ -159,13 +175,18 @@ static void on_poll(uv_poll_t *h, int status, int events) {
    (on_close_socket). And since every uv_poll_start is an epoll DEL + ADD even when
    nothing changes, a REMOVE leaves a readable watch in place (idle: on_poll then only
    stops it) and a start with the events already watched is skipped: a request on a
-   kept-alive connection costs no epoll_ctl at all. Handles are found by descriptor,
-   never through socketp: a REMOVE may follow the close. */
+   kept-alive connection costs no epoll_ctl at all. Only connection sockets are kept:
+   curl closes them through on_close_socket, which drops the handle first; other
+   descriptors curl watches (the threaded resolver's wake-up pipe) it closes itself, so
+   their handle goes at REMOVE as before. Handles are found by descriptor, never through
+   socketp: a REMOVE may follow the close. */
 static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp) {
   dt_http_client_t *c = userp;
   sock_ctx_t *ctx = sock_lookup(c, s);
   if (action == CURL_POLL_REMOVE) {
-    if (ctx) {
+    if (ctx && !c->conn_fd[s]) {
+      sock_destroy(ctx);
+    } else if (ctx) {
       ctx->idle = true;
       if (ctx->events != UV_READABLE && ctx->events != 0) {
         uv_poll_stop(&ctx->poll);
@@ -178,14 +199,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, 
   if (action == CURL_POLL_IN || action == CURL_POLL_INOUT) events |= UV_READABLE;
   if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT) events |= UV_WRITABLE;
   if (ctx == NULL) {
-    if (s < 0 || s > (1 << 24)) return -1;
-    if ((size_t)s >= c->nby_fd) {
-      size_t n = c->nby_fd ? c->nby_fd : 64;
-      while (n <= (size_t)s) n *= 2;
-      c->by_fd = dt_xrealloc(c->by_fd, n * sizeof *c->by_fd);
-      memset(c->by_fd + c->nby_fd, 0, (n - c->nby_fd) * sizeof *c->by_fd);
-      c->nby_fd = n;
-    }
+    if (!fd_table_fit(c, s)) return -1;
     ctx = dt_xcalloc(1, sizeof *ctx);
     if (uv_poll_init_socket(c->loop, &ctx->poll, s) != 0) {
       free(ctx);
@@ -214,7 +228,25 @@ static int on_close_socket(void *clientp, curl_socket_t s) {
   dt_http_client_t *c = clientp;
   sock_ctx_t *ctx = sock_lookup(c, s);
   if (ctx) sock_destroy(ctx);
+  if (s >= 0 && (size_t)s < c->nby_fd) c->conn_fd[s] = 0;
   return close(s);
+}
+
+/* curl's own socket opening, plus a note that this descriptor is a connection (closed
+   through on_close_socket). */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+  dt_http_client_t *c = clientp;
+  curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (s == CURL_SOCKET_BAD) return s;
+  if (!fd_table_fit(c, s)) {
+    close(s);
+    return CURL_SOCKET_BAD;
+  }
+  /* a handle left for this number means its socket was closed behind our back */
+  sock_ctx_t *stale = sock_lookup(c, s);
+  if (stale) sock_destroy(stale);
+  c->conn_fd[s] = 1;
+  return s;
 }
 
 static void on_timeout(uv_timer_t *t) {
@@ -311,6 +343,8 @@ static dt_http_call_t *call_new(dt_http_client_t *c) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call->errbuf);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, c);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, c);
   if (c->insecure_tls) {
@@ -689,6 +723,7 @@ static void maybe_finish(dt_http_client_t *c) {
   void *done_ud = c->done_ud;
   free(c->ca_file);
   free(c->by_fd);
+  free(c->conn_fd);
   free(c);
   if (done) done(done_ud);
 }
