@@ -159,6 +159,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
   int flags = 0, running = 0;
   if (status < 0) {
+    ctx->events = 0; /* libuv stopped the handle itself (POLLERR): the next start is real */
     flags = CURL_CSELECT_ERR;
   } else {
     if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
