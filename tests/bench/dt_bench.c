@@ -727,8 +727,6 @@ static void phase_reload(void) {
   if (!wait_idle(120)) die("reload-phase calls did not end within 120 s");
   double accepted1 = engine_metric("dt_http_requests_total", ok202);
   double sent = (double)(B.notifies - sent0);
-  emu_stats_t s = emu_stats();
-  (void)s;
   /* the stall: how much worse the worst latency got in the half second after the signal
      than in the half second before it (the tail of a loaded engine is not the reload's) */
   lat_t base = lat_of(&reload_s, hup_ns > 500000000ull ? hup_ns - 500000000ull : 0, hup_ns);
@@ -956,11 +954,12 @@ int main(int argc, char **argv) {
   cJSON_AddNumberToObject(run, "unpaired_requests", (double)B.unpaired_requests);
   cJSON_AddBoolToObject(run, "ok", !B.failed);
 
-  int done = 0;
+  /* close what the loop holds; a bounded number of turns (the process exits next) */
   dt_emulator_close(B.emu, NULL, NULL);
   dt_http_client_close(B.http, NULL, NULL);
   uv_close((uv_handle_t *)&B.tick, NULL);
-  for (int i = 0; i < 1000 && uv_run(&B.loop, UV_RUN_NOWAIT); i++) done++;
+  for (int i = 0; i < 1000 && uv_run(&B.loop, UV_RUN_NOWAIT); i++) {
+  }
 
   print_table();
   char *json = cJSON_Print(B.out);
