@@ -308,6 +308,7 @@ struct dt_emulator_s {
   bool quiet;
   double time_scale;
   int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
+  bool fetch_remote_prompts;
   size_t history_max;
   int port;
   dt_jwt_key_t *key;
@@ -427,6 +428,8 @@ void dt__emu_media_enqueue(emu_call_t *c, emu_op_t *op);
 void dt__emu_media_cancel_all(emu_call_t *c, bool notify);
 void dt__emu_media_abandon(emu_call_t *c);
 void dt__emu_prefetch(dt_emulator_t *emu, const char *url);
+/* Whether url's host is this machine (127.0.0.0/8, localhost, [::1]). */
+bool dt__emu_url_is_loopback(const char *url);
 void dt__emu_prompt_cache_free(void *p);
 void dt__emu_prompt_cache_forget_known(dt_emulator_t *emu);
 void dt__emu_recording_free(void *p);

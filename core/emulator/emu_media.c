@@ -355,6 +355,22 @@ static void on_fetched(const dt_http_response_t *res, void *ud) {
   fetch_free(&f->inflight);
 }
 
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
+bool dt__emu_url_is_loopback(const char *url) {
+  const char *p = strstr(url, "://");
+  if (p == NULL) return false;
+  p += 3;
+  const char *at = strpbrk(p, "@/");
+  if (at && *at == '@') p = at + 1; /* user:pass@host */
+  if (strncmp(p, "[::1]", 5) == 0) return p[5] == '\0' || p[5] == ':' || p[5] == '/';
+  size_t n = strcspn(p, ":/?#");
+  if (n == 9 && dt_strncasecmp(p, "localhost", 9) == 0) return true;
+  if (n < 4 || strncmp(p, "127.", 4) != 0) return false;
+  for (size_t i = 4; i < n; i++)
+    if (!(p[i] == '.' || (p[i] >= '0' && p[i] <= '9'))) return false;
+  return true;
+}
+
 void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
   if (url == NULL || url[0] == '\0' || strlen(url) > 2048) return;
   if (dt__emu_map_get(&emu->prompts, url)) return;
@@ -373,6 +389,13 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
   }
   if (dt_strncasecmp(url, "http://", 7) != 0 && dt_strncasecmp(url, "https://", 8) != 0) {
     e->state = 1; /* nothing to fetch: nobody waits for it yet, so decide now */
+    e->duration_ms = emu->default_prompt_ms;
+    return;
+  }
+  if (!emu->fetch_remote_prompts && !dt__emu_url_is_loopback(url)) {
+    /* An emulator is a local tool: it never reaches out to the Internet (nor resolves a
+       name) for a prompt unless told to. */
+    e->state = 1;
     e->duration_ms = emu->default_prompt_ms;
     return;
   }

@@ -389,6 +389,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->recordings_dir = opts->recordings_dir && opts->recordings_dir[0] ? dt_xstrdup(opts->recordings_dir) : NULL;
   emu->time_scale = opts->time_scale;
   emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
+  emu->fetch_remote_prompts = opts->fetch_remote_prompts != 0;
   emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
   emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
   emu->answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
@@ -729,7 +730,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
           "                         [--app-id ID] [--tenant-id ID] [--client-secret S]\n"
-          "                         [--recordings DIR] [--quiet]\n"
+          "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
           "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
 }
 
@@ -757,6 +758,10 @@ int dt_emulator_main(int argc, char **argv) {
     }
     if (strcmp(name, "--quiet") == 0) {
       o.quiet = 1;
+      continue;
+    }
+    if (strcmp(name, "--fetch-remote-prompts") == 0) {
+      o.fetch_remote_prompts = 1;
       continue;
     }
     static const char *const with_value[] = {"--listen", "--bot", "--time-scale", "--app-id",

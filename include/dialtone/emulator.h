@@ -44,6 +44,10 @@ typedef struct {
   double time_scale;           /* 1 real time, 0 instant (a zeroed struct is instant;
                                   dt_emulator_options_init sets 1) */
   int64_t default_prompt_ms;   /* prompt length when its WAV cannot be fetched; 0 = 2000 */
+  int fetch_remote_prompts;    /* non-zero: also fetch prompt WAVs from hosts that are not
+                                  loopback (by default only 127.0.0.0/8, localhost and [::1]
+                                  are fetched; other prompts last default_prompt_ms, so the
+                                  documents' example URLs never leave the machine) */
   int64_t answer_timeout_ms;   /* real ms an incoming call waits for answer/reject/redirect; 0 = 15000 */
   int64_t ring_timeout_ms;     /* simulated ms a callee that never answers rings; 0 = 60000 */
   int64_t answer_delay_ms;     /* simulated ms a callee takes to answer by default; 0 = 2000,

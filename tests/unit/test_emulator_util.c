@@ -263,4 +263,21 @@ DT_TEST(scheduler_orders_by_due_then_fifo_and_cancels) {
   uv_loop_close(&loop);
 }
 
+/* Prompt WAVs are fetched only from this machine unless --fetch-remote-prompts: the
+   documents' https://cdn.contoso.com/... examples must never cause a DNS lookup. */
+DT_TEST(only_loopback_prompt_urls_are_fetched_by_default) {
+  DT_ASSERT(dt__emu_url_is_loopback("http://127.0.0.1:8080/prompts/welcome.wav"));
+  DT_ASSERT(dt__emu_url_is_loopback("http://127.1.2.3/x.wav"));
+  DT_ASSERT(dt__emu_url_is_loopback("https://localhost/x.wav"));
+  DT_ASSERT(dt__emu_url_is_loopback("http://LOCALHOST:9/x.wav"));
+  DT_ASSERT(dt__emu_url_is_loopback("http://[::1]:8080/x.wav"));
+  DT_ASSERT(dt__emu_url_is_loopback("http://user:pw@127.0.0.1/x.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("https://cdn.contoso.com/beep.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("http://127.0.0.1.example.com/x.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("http://localhost.example.com/x.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("http://10.0.0.1/x.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("http://[::1].evil/x.wav"));
+  DT_ASSERT(!dt__emu_url_is_loopback("not a url"));
+}
+
 DT_TEST_MAIN()
