@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 src=$(pwd)
 fail=0; ran=0
-for t in tests/integration/test_*.c; do
+for t in tests/integration/test_*.c tests/hostile/test_*.c; do
+  [ -e "$t" ] || continue
   name=$(basename "$t" .c)
   case "$name" in *_beta) continue ;; esac
   exe="$build/$name"
