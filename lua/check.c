@@ -514,6 +514,14 @@ static const char sandbox_builder[] =
     "env.print = function() end\n"
     "env.dialtone = stub\n"
     "env.require = function() return stub end\n"
+    /* as in the engine: a finalizer runs at lua_close with hooks off, beyond any budget */
+    "local real_setmetatable, rawget, type, error = setmetatable, rawget, type, error\n"
+    "env.setmetatable = function(t, mt)\n"
+    "  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then\n"
+    "    error('__gc metamethods are not allowed in flows (use <close> variables or call:on_hangup)', 2)\n"
+    "  end\n"
+    "  return real_setmetatable(t, mt)\n"
+    "end\n"
     "return env\n";
 
 static void copy_string_list(lua_State *from, int idx, lua_State *to) {

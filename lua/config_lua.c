@@ -7,6 +7,11 @@
  * The walk runs inside lua_pcall (nothing it does may raise outside a protected frame),
  * but reports problems through the err buffer and a code, not by raising, so messages
  * keep the exact form "FILE: KEY.PATH: problem".
+ *
+ * The sandbox promises the file cannot hang or crash dialtone: text chunks only, an
+ * instruction budget and a memory cap while it runs, and no finalizers (setmetatable
+ * refuses a __gc field: finalizers run at lua_close with hooks off, where no budget could
+ * stop them). Every error names the file and the line that raised it, whatever was raised.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +54,44 @@ static void conf_hook(lua_State *L, lua_Debug *ar) {
     luaL_error(L, "%s:%d: the configuration ran for more than %d instructions", ar->short_src,
                ar->currentline, CONF_INSTRUCTIONS);
   luaL_error(L, "the configuration ran for more than %d instructions", CONF_INSTRUCTIONS);
+}
+
+/* setmetatable(t, mt) without __gc (upvalue 1: the real setmetatable). Lua marks an object
+   for finalization when its metatable has a __gc field at setmetatable time, whatever the
+   field's value, so any __gc field is refused; one added later never marks the object. */
+static int conf_setmetatable(lua_State *L) {
+  lua_settop(L, 2);
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL)
+      return luaL_error(L, "__gc metamethods are not allowed in the configuration (a finalizer cannot be stopped)");
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+/* Message handler: error({}), error(42) and error("x", 0) carry no position, so the
+   innermost Lua function on the stack (the line that raised) is named here. A message that
+   already starts with the chunk's name keeps its own position. __tostring is never called
+   (it could loop, and hooks would not stop it here in time). */
+static int conf_msgh(lua_State *L) {
+  int t = lua_type(L, 1);
+  const char *msg = (t == LUA_TSTRING || t == LUA_TNUMBER) ? lua_tostring(L, 1) : NULL;
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    size_t n = strlen(ar.short_src);
+    if (msg && strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':') return 1; /* positioned already */
+    if (msg) lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+    else lua_pushfstring(L, "%s:%d: (error object is a %s value)", ar.short_src, ar.currentline, lua_typename(L, t));
+    return 1;
+  }
+  if (!msg) lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, t));
+  else lua_pushvalue(L, 1);
+  return 1;
 }
 
 static int conf_getenv(lua_State *L) {
@@ -284,6 +327,9 @@ static void open_sandbox(lua_State *L) {
   }
   lua_pushcfunction(L, conf_getenv);
   lua_setglobal(L, "getenv");
+  lua_getglobal(L, "setmetatable");
+  lua_pushcclosure(L, conf_setmetatable, 1);
+  lua_setglobal(L, "setmetatable");
 }
 
 static int protected_open(lua_State *L) {
@@ -322,8 +368,10 @@ int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *
     rc = dt_seterr(err, errlen, DT_ECONFIG, "%s", lua_tostring(L, -1));
     goto out;
   }
+  lua_pushcfunction(L, conf_msgh);
+  lua_insert(L, -2);
   lua_sethook(L, conf_hook, LUA_MASKCOUNT, CONF_INSTRUCTIONS);
-  int status = lua_pcall(L, 0, 1, 0);
+  int status = lua_pcall(L, 0, 1, -2);
   lua_sethook(L, NULL, 0, 0);
   if (status != LUA_OK) {
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
