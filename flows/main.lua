@@ -65,6 +65,7 @@ end
 return function(call)
   call:answer()
   call:play("welcome", {barge_in = true})
+  local after_welcome = true
   while true do
     local choice = call:menu{
       prompt = "main_menu",
@@ -73,7 +74,12 @@ return function(call)
       timeout = 5,
       invalid = "invalid",
       noinput = "noinput",
+      -- a key that cut the welcome short is meant for this menu (type-ahead); when the
+      -- menu comes back later, keys left from before (the read-back, a failed transfer)
+      -- are dropped, as menus do by default
+      flush = not after_welcome,
     }
+    after_welcome = false
     if choice == nil then
       break
     elseif choice == "voicemail" then

@@ -24,7 +24,7 @@ return {
       prompt_options = {"prompt"},
     },
     menu = {
-      options = {"prompt", "options", "retries", "timeout", "invalid", "noinput"},
+      options = {"prompt", "options", "retries", "timeout", "invalid", "noinput", "flush"},
       prompt_options = {"prompt", "invalid", "noinput"},
     },
     record = {

@@ -9,6 +9,9 @@
  * turns call->result into return values, or raises an error object
  * {code=, message=, graph_code=, status=, result_code=, result_subcode=} that pcall can
  * catch (code "hangup" when the call ended while waiting).
+ *
+ * Both metatables are shared by every call, so neither is reachable from a flow:
+ * __metatable hides them from getmetatable and refuses setmetatable (issue 10).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -935,6 +938,12 @@ void dt__lua_call_open(lua_State *L) {
   luaL_newmetatable(L, DT_ERROR_MT);
   lua_pushcfunction(L, error_tostring);
   lua_setfield(L, -2, "__tostring");
+  /* Every error object shares this metatable: a flow that could edit it (a __gc, a
+     __tostring) would change every other call's errors, so getmetatable gives false and
+     setmetatable refuses. The runtime recognises error objects with lua_getmetatable,
+     which ignores __metatable. */
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
 
   luaL_newmetatable(L, DT_CALL_MT);

@@ -42,7 +42,7 @@ end
 -- ------------------------------------------------------------------ menus
 
 local MENU_OPTS = {prompt = true, options = true, retries = true, timeout = true,
-                   invalid = true, noinput = true}
+                   invalid = true, noinput = true, flush = true}
 
 local function check_key(k)
   if type(k) == "number" and k >= 0 and math.type(k) == "integer" then k = tostring(k) end
@@ -52,16 +52,22 @@ local function check_key(k)
   return k
 end
 
--- call:menu{prompt=, options=, retries=, timeout=, invalid=, noinput=}
+-- call:menu{prompt=, options=, retries=, timeout=, invalid=, noinput=, flush=}
 --   options: a list of keys {"1","2","0"} (returns the key pressed) or a map
 --            {["1"]="sales", ["2"]="support"} (returns the value, then the key).
 --   retries: how many more tries after the first (default 2); invalid/noinput: prompts
 --   played (interruptible) after a wrong key or silence. Returns nil when tries run out.
+--   flush (default true): keys pressed BEFORE the menu starts are dropped, so a key meant
+--   for an earlier prompt (e.g. during the previous menu's last "no input" prompt) never
+--   picks an option here and the menu's prompt is always heard (FreeSWITCH
+--   playAndGetDigits and Twilio <Gather> behave the same). Keys pressed during the menu's
+--   own prompts, its invalid/noinput prompts included, answer its next try. flush = false
+--   keeps type-ahead from before the menu (power users who know the tree).
 function methods.menu(call, o)
   if type(o) ~= "table" then error("call:menu expects an option table", 2) end
   for k in pairs(o) do
     if not MENU_OPTS[k] then
-      error(("call:menu: unknown option '%s' (options: prompt, options, retries, timeout, invalid, noinput)")
+      error(("call:menu: unknown option '%s' (options: prompt, options, retries, timeout, invalid, noinput, flush)")
         :format(tostring(k)), 2)
     end
   end
@@ -92,10 +98,16 @@ function methods.menu(call, o)
   if type(timeout) ~= "number" or timeout <= 0 then
     error("call:menu: timeout must be a positive number of seconds", 2)
   end
+  local flush = o.flush
+  if flush == nil then flush = true end
+  if type(flush) ~= "boolean" then
+    error(("call:menu: option 'flush' must be a boolean, got %s"):format(type(flush)), 2)
+  end
   local terminators = (minlen ~= maxlen) and "#" or ""
   for _ = 1, retries + 1 do
     local digits = call:gather{prompt = o.prompt, max = maxlen, timeout = timeout,
-                               terminators = terminators}
+                               terminators = terminators, flush = flush}
+    flush = false -- later tries keep what was pressed during this menu's own prompts
     if digits ~= "" then
       local v = map[digits]
       if v ~= nil then return v, digits end
@@ -108,17 +120,69 @@ function methods.menu(call, o)
 end
 
 -- ------------------------------------------------------------------ sandbox
+--
+-- Every flow shares this lua_State, so what a flow can reach must be its own or read-only
+-- and hand out nothing writable (issue 10):
+--   * library tables (string, table, math, utf8, os, dialtone) are read-only views: an
+--     empty proxy over a private snapshot (nested tables become views too). Iteration
+--     (pairs, next) walks the snapshot but returns the view as the iterator's state, so
+--     the snapshot never escapes; getmetatable gives false; rawset refuses views.
+--   * each flow's _ENV is its own; rawset refuses it too (globals raise on write).
+--   * require has one module cache per environment tree: a flow version and the modules it
+--     loads share a cache, another flow (or another version) loads its own instances.
+--     Calls of one flow version share its modules just as they share the flow file's
+--     top-level locals: both are that flow's own code.
+--   * the string metatable is hidden (getmetatable("") is nil); the error objects' and
+--     call handles' metatables are protected in C (__metatable).
+--   * no __gc: a finalizer runs with hooks off, so flow code there could hold the loop
+--     forever. setmetatable refuses a metatable with a __gc field (Lua marks an object for
+--     finalization only if the field exists when the metatable is set).
 
+local weak_keys = {__mode = "k"}
+local protected = setmetatable({}, weak_keys)    -- view or environment -> its name (rawset refuses them)
+local view_backing = setmetatable({}, weak_keys) -- view -> the private snapshot it reads from
+local view_of = {}      -- source table -> its view (one view per library, shared by all flows)
+
+local function readonly_error(name, k, level)
+  error(("%s is read-only (cannot set %s.%s)"):format(name, name, tostring(k)), level + 1)
+end
+
+local function sandbox_next(t, k)
+  local backing = view_backing[t]
+  if backing then return next(backing, k) end
+  return next(t, k)
+end
+
+-- A read-only view of t, taken once: t must not change afterwards (the libraries do not).
 local function readonly(t, name)
-  return setmetatable({}, {
-    __index = t,
-    __newindex = function(_, k)
-      error(("%s is read-only (cannot set %s.%s)"):format(name, name, tostring(k)), 2)
-    end,
-    __pairs = function() return next, t, nil end,
-    __len = function() return #t end,
+  local view = view_of[t]
+  if view then return view end
+  local backing = {}
+  view = {}
+  view_of[t] = view
+  for k, v in next, t do
+    if type(v) == "table" then v = readonly(v, name .. "." .. tostring(k)) end
+    backing[k] = v
+  end
+  view_backing[view] = backing
+  protected[view] = name
+  return setmetatable(view, {
+    __index = backing,
+    __newindex = function(_, k) readonly_error(name, k, 2) end,
+    __pairs = function(v) return sandbox_next, v, nil end,
+    __len = function() return #backing end,
     __metatable = false,
   })
+end
+
+local function safe_rawset(t, k, v)
+  local name = protected[t]
+  if name == true then
+    error(("the flow's globals are read-only (cannot rawset '%s'; declare it local)"):format(tostring(k)), 2)
+  elseif name then
+    readonly_error(name, k, 2)
+  end
+  return rawset(t, k, v)
 end
 
 local function safe_setmetatable(t, mt)
@@ -143,52 +207,68 @@ local dialtone_mod = {
   version = "0.1.0",
 }
 
-local modules = {}
 local make_env
 
-local function require_(name)
-  if type(name) ~= "string" then error("require expects a module name", 2) end
-  local m = modules[name]
-  if m ~= nil then return m end
-  local src, chunkname = internals.lib_source(name)
-  if not src then error(chunkname, 2) end
-  local fn, err = load(src, chunkname, "t", make_env("lib/" .. name))
-  if not fn then error(err, 2) end
-  local r = fn()
-  if r == nil then r = true end
-  modules[name] = r
-  return r
+-- require for one flow version: modules is that version's own cache, shared with the
+-- modules it loads (their environments get the same require).
+local function make_require(modules)
+  return function(name)
+    if type(name) ~= "string" then error("require expects a module name", 2) end
+    local m = modules[name]
+    if m ~= nil then return m end
+    local src, chunkname = internals.lib_source(name)
+    if not src then error(chunkname, 2) end
+    local fn, err = load(src, chunkname, "t", make_env("lib/" .. name, modules))
+    if not fn then error(err, 2) end
+    local r = fn()
+    if r == nil then r = true end
+    modules[name] = r
+    return r
+  end
 end
 
 local IMPL = {
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  assert = assert, error = error, ipairs = ipairs, next = sandbox_next, pairs = pairs, pcall = pcall,
   select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
-  rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
+  rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = safe_rawset,
   setmetatable = safe_setmetatable, getmetatable = safe_getmetatable,
   string = string, table = table, math = math, utf8 = utf8, os = os_safe,
-  print = C.print, dialtone = dialtone_mod, require = require_, _VERSION = _VERSION,
+  print = C.print, dialtone = dialtone_mod, _VERSION = _VERSION,
+  require = make_require, -- a factory: each environment tree gets its own require (make_env)
 }
 
-local env_mt = {
+-- The tables are turned into views once, here: every flow gets the same read-only views.
+local GLOBALS = {}
+for _, g in ipairs(schema.globals) do
+  local v = IMPL[g]
+  if type(v) == "table" then v = readonly(v, g) end
+  GLOBALS[g] = v
+end
+
+-- A miss in an environment's globals is an error, not nil (typos surface at once).
+local undefined_mt = {
   __index = function(_, k)
     error(("undefined global '%s'"):format(tostring(k)), 2)
   end,
-  __newindex = function(_, k)
-    error(("assignment to global '%s' (flows cannot set globals; declare it local)"):format(tostring(k)), 2)
-  end,
-  __metatable = false,
 }
 
--- A fresh _ENV for one flow (or library): the allow-listed globals of api_schema.lua,
--- tables read-only, undefined reads and every global write raise.
-make_env = function(name)
-  local env = {}
-  for _, g in ipairs(schema.globals) do
-    local v = IMPL[g]
-    if type(v) == "table" then v = readonly(v, g) end
-    env[g] = v
-  end
-  return setmetatable(env, env_mt)
+local function global_newindex(_, k)
+  error(("assignment to global '%s' (flows cannot set globals; declare it local)"):format(tostring(k)), 2)
+end
+
+-- A fresh _ENV for one flow version (modules nil: a new module cache) or for a library it
+-- requires (its flow's cache): the allow-listed globals of api_schema.lua, tables as
+-- read-only views, undefined reads and every global write raise. The _ENV itself stays
+-- empty (its globals sit behind __index), so assigning even an existing global such as
+-- `print = nil` reaches __newindex and raises instead of changing it for the flow's
+-- other calls; rawset refuses it.
+make_env = function(name, modules)
+  local globals = setmetatable({}, undefined_mt)
+  for g, v in next, GLOBALS do globals[g] = v end
+  if GLOBALS.require then globals.require = make_require(modules or {}) end
+  local env = setmetatable({}, {__index = globals, __newindex = global_newindex, __metatable = false})
+  protected[env] = true
+  return env
 end
 
 -- ------------------------------------------------------------------ runner
