@@ -221,6 +221,28 @@ DT_TEST(dialtone_check_does_not_run_a_flows_finalizer) {
   DT_ASSERT_EQ_INT(r.status, 1);
 }
 
+/* `dialtone check` knows call:menu's flush option (test_hostile_menu has its behaviour). */
+DT_TEST(dialtone_check_knows_the_menu_flush_option) {
+  result_t r;
+  static const char *const args[] = {"check", "@", NULL};
+  DT_ASSERT_EQ_INT(run_on("menuflush.lua",
+                          "return function(call)\n"
+                          "  call:menu{prompt = 'https://example.com/m.wav', options = {'1'}, flush = false,\n"
+                          "            invalid = 'https://example.com/i.wav', noinput = 'https://example.com/n.wav'}\n"
+                          "end\n",
+                          args, &r),
+                   0);
+  DT_ASSERT_EQ_INT(r.status, 0);
+  DT_ASSERT_EQ_INT(run_on("menuflsh.lua",
+                          "return function(call)\n"
+                          "  call:menu{prompt = 'https://example.com/m.wav', options = {'1'}, flsh = false,\n"
+                          "            invalid = 'https://example.com/i.wav', noinput = 'https://example.com/n.wav'}\n"
+                          "end\n",
+                          args, &r),
+                   0);
+  DT_ASSERT_EQ_INT(r.status, 1);
+}
+
 static void cleanup(void) {
   if (tmpdir[0]) {
     char cmd[128];
