@@ -94,6 +94,11 @@ struct conn_s {
   req_t *head, *tail;       /* response queue */
   unsigned nreqs;
   req_t *cur;               /* request whose body is being read (also the queue tail) */
+  /* An HTTP/1.0 request handed to the handler and not answered yet. Nothing after it is
+     parsed (no later request reaches the handler) until it is answered, because its answer
+     may have to end the connection (a stream has no chunked coding in HTTP/1.0), and a
+     request parsed after that could never get its response. */
+  req_t *barrier;
   dt_buf_t hbuf;            /* scratch: url and header tokens, NUL-separated */
   uint32_t *toks;           /* offsets of header names and values in hbuf */
   unsigned ntoks, toks_cap;
@@ -442,7 +447,7 @@ static void conn_close(conn_t *c) {
 
   req_t *aborts = NULL, **atail = &aborts;
   req_t *r = c->head;
-  c->head = c->tail = c->cur = NULL;
+  c->head = c->tail = c->cur = c->barrier = NULL;
   c->nreqs = 0;
   while (r) {
     req_t *next = r->next;
@@ -575,7 +580,7 @@ static void conn_flush(conn_t *c) {
              (!c->tls || dt__tls_conn_established(c->tls))) {
     timer_set(c, TM_IDLE, srv->opts.idle_timeout_ms);
   }
-  if (c->paused && c->nreqs < MAX_PIPELINE) schedule_resume(c);
+  if (c->paused && !c->barrier && c->nreqs < MAX_PIPELINE) schedule_resume(c);
   conn_update_read(c);
 }
 
@@ -652,7 +657,7 @@ static void on_resume_idle(uv_idle_t *h) {
     conn_t *c = list;
     list = c->resume_next;
     c->on_resume_list = false;
-    if (c->closing || !c->paused || c->nreqs >= MAX_PIPELINE) continue;
+    if (c->closing || !c->paused || c->barrier || c->nreqs >= MAX_PIPELINE) continue;
     c->paused = false;
     llhttp_resume(&c->parser);
     dt_buf_t in = c->pending_in;
@@ -920,8 +925,9 @@ static int cb_message_complete(llhttp_t *p) {
     c->stop_parsing = true;
   }
   r->state = RS_PENDING;
-  srv->opts.handler(&r->pub, srv->opts.handler_ud);
-  if (c->closing || c->stop_parsing || c->nreqs >= MAX_PIPELINE) return HPE_PAUSED;
+  if (r->http10 && !r->close_after) c->barrier = r; /* cleared when answered (note_answered) */
+  srv->opts.handler(&r->pub, srv->opts.handler_ud); /* may answer and free r */
+  if (c->closing || c->stop_parsing || c->barrier || c->nreqs >= MAX_PIPELINE) return HPE_PAUSED;
   return 0;
 }
 
@@ -1015,6 +1021,14 @@ static int check_headers(const dt_http_header_t *headers, size_t n) {
   return 0;
 }
 
+/* The answer to r is decided: if it ends the connection, nothing after r may be parsed
+   (the handler would get requests that can never be answered); an HTTP/1.0 barrier lifts. */
+static void note_answered(req_t *r) {
+  conn_t *c = r->conn;
+  if (r->close_after) c->stop_parsing = true;
+  if (c->barrier == r) c->barrier = NULL; /* conn_flush schedules the resume */
+}
+
 /* Common entry checks; frees an orphan that is being answered. */
 static int answer_prologue(req_t *r) {
   if (r->internal || r->state != RS_PENDING) return DT_ESTATE;
@@ -1036,6 +1050,7 @@ int dt_http_respond_ex(dt_http_request_t *req, int status, const dt_http_header_
   format_head(r, status, headers, header_count, false, body, body_len);
   count_request(r->srv, r->route, status);
   r->state = RS_DONE;
+  note_answered(r);
   conn_flush(r->conn);
   return 0;
 }
@@ -1070,6 +1085,7 @@ int dt_http_stream_begin(dt_http_request_t *req, int status, const dt_http_heade
   format_head(r, status, headers, header_count, true, NULL, 0);
   count_request(r->srv, r->route, status);
   r->state = RS_STREAMING;
+  note_answered(r);
   conn_flush(r->conn);
   return 0;
 }

@@ -6,6 +6,10 @@
  *  - Keep-alive and pipelining: requests on one connection are handed to the handler
  *    in order, and their responses are written in the same order even when the handler
  *    answers them out of order (later). Chunked request bodies are de-chunked.
+ *  - Every request handed to the handler gets its response on the wire: once an answer
+ *    ends the connection (Connection: close, an HTTP/1.0 stream), nothing behind it is
+ *    parsed; and an HTTP/1.0 request holds back the next one until it is answered, since
+ *    its answer may have to end the connection.
  *  - Limits (options): header bytes (431), body bytes (413), connections (excess ones
  *    are closed at accept), idle keep-alive timeout, and a per-request read deadline
  *    against slow clients (408, then close). Malformed requests get 400 and the

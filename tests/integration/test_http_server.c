@@ -47,6 +47,7 @@ static atomic_int g_fast_seq, g_delay_seq;
 static atomic_int g_aborts;
 static atomic_int g_orphan_rc = 1;
 static atomic_int g_never;
+static atomic_int g_fast_count;  /* /fast requests the handler saw */
 
 static void delay_closed(uv_handle_t *h) { free(h->data); }
 
@@ -143,6 +144,7 @@ static void handler(dt_http_request_t *req, void *ud) {
     dt_http_respond(req, 200, "text/plain", body, strlen(body));
     free(body);
   } else if (strcmp(req->path, "/fast") == 0) {
+    atomic_fetch_add(&g_fast_count, 1);
     atomic_store(&g_fast_seq, atomic_fetch_add(&g_answer_seq, 1) + 1);
     char body[64];
     snprintf(body, sizeof body, "fast %s", id);
@@ -954,6 +956,50 @@ DT_TEST(http10_and_connection_close) {
   DT_ASSERT_EQ_INT(c.len, 0);
   cli_close(&c);
   DT_ASSERT_EQ_INT(probe(&fx, NULL, NULL).accepted, 3);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
+/* Regression (fuzz_http_request, issue 10 point 11): an HTTP/1.0 keep-alive request answered
+   with a stream must end the connection (no chunked coding in 1.0), so a request pipelined
+   behind it must never reach the handler: it could not get its response. Before the fix the
+   handler saw and answered /fast, and its answer was never sent. */
+DT_TEST(http10_stream_in_pipeline_ends_parsing) {
+  fx_t fx;
+  dt_http_server_options_t o = {0};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  int fast_before = atomic_load(&g_fast_count);
+  cli_t c;
+  resp_t r;
+  char v[32];
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, GET("/delay?ms=100&id=1")
+                                     "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                     GET("/fast?id=3")),
+                   0);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_STR(r.body, "delayed 1");
+  resp_free(&r);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0); /* the raw stream, up to the close */
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT_EQ_STR(resp_header(&r, "Connection", v, sizeof v), "close");
+  DT_ASSERT(strstr(r.body, "data: 3") != NULL);
+  resp_free(&r);
+  DT_ASSERT(cli_wait_closed(&c));
+  cli_close(&c);
+  DT_ASSERT_EQ_INT(atomic_load(&g_fast_count), fast_before);
+  /* An HTTP/1.0 keep-alive request answered later holds back the next one until it is
+     answered; then both are answered in order on the same connection. */
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "GET /delay?ms=50&id=4 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                 GET("/fast?id=5")),
+                   0);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_STR(r.body, "delayed 4");
+  resp_free(&r);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_STR(r.body, "fast 5");
+  resp_free(&r);
+  cli_close(&c);
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
 
