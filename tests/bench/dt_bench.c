@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE /* sched_setaffinity */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@
 #include "dialtone/emulator.h"
 #include "dialtone/http_client.h"
 #include "dialtone/log.h"
+#include "fake_graph.h"
 
 #define PARK_ROUTE "+15550199"
 #define MAX_SCRIPTS 16
@@ -57,6 +59,11 @@ typedef struct {
   const char *binary;
   const char *log_level;
   bool no_reload, no_pin, keep;
+  const char *floor;      /* dt_floor_bot: with light_menu/light_demo, the light phases run */
+  const char *light_menu; /* fixed scripts of the light fake Graph (tests/bench/light_*.json) */
+  const char *light_demo;
+  double light_seconds;   /* length of each light window; 0 = seconds */
+  bool light_only;        /* skip the full-emulator phases */
 } opts_t;
 
 /* ------------------------------------------------------------------ latency samples */
@@ -363,7 +370,8 @@ static int free_port(void) {
   return port;
 }
 
-static void spawn_engine(const char *prompts_dir) {
+/* graph_url: the emulator's, or the light fake's (same app and tenant ids) */
+static void spawn_engine(const char *prompts_dir, const char *graph_url) {
   B.engine_port = free_port();
   if (!B.engine_port) die("no free port");
   snprintf(B.engine_url, sizeof B.engine_url, "http://127.0.0.1:%d", B.engine_port);
@@ -371,14 +379,14 @@ static void spawn_engine(const char *prompts_dir) {
   if (pid < 0) die("fork: %s", strerror(errno));
   if (pid == 0) {
     char v[512];
-    snprintf(v, sizeof v, "%s/v1.0", B.emu_url);
+    snprintf(v, sizeof v, "%s/v1.0", graph_url);
     setenv("DIALTONE_GRAPH_URL", v, 1);
-    snprintf(v, sizeof v, "%s/%s/oauth2/v2.0/token", B.emu_url, dt_emulator_tenant_id(B.emu));
+    snprintf(v, sizeof v, "%s/%s/oauth2/v2.0/token", graph_url, dt_emulator_tenant_id(B.emu));
     setenv("DIALTONE_TOKEN_URL", v, 1);
     setenv("DIALTONE_TENANT_ID", dt_emulator_tenant_id(B.emu), 1);
     setenv("DIALTONE_CLIENT_ID", dt_emulator_app_id(B.emu), 1);
     setenv("DIALTONE_CLIENT_SECRET", "bench-secret", 1);
-    snprintf(v, sizeof v, "%s/.well-known/openid-configuration", B.emu_url);
+    snprintf(v, sizeof v, "%s/.well-known/openid-configuration", graph_url);
     setenv("DIALTONE_INBOUND_OPENID_CONFIG", v, 1);
     snprintf(v, sizeof v, "127.0.0.1:%d", B.engine_port);
     setenv("DIALTONE_LISTEN", v, 1);
@@ -638,6 +646,8 @@ static void phase_throughput(void) {
   cJSON_AddNumberToObject(p, "engine_cpu_system_share", w.cpu_s > 0 ? w.sys_s / w.cpu_s : 0);
   cJSON_AddNumberToObject(p, "engine_runqueue_wait_share", w.wait_s / w.wall_s);
   cJSON_AddNumberToObject(p, "load_generator_cpu_utilisation", w.load_cpu_s / w.wall_s);
+  cJSON_AddNumberToObject(p, "load_generator_cpu_us_per_notification",
+                          w.notifications > 0 ? w.load_cpu_s / w.notifications * 1e6 : 0);
   cJSON_AddNumberToObject(p, "engine_cpu_s_per_1000_calls", w.calls_done > 0 ? w.cpu_s / w.calls_done * 1000 : 0);
   cJSON_AddNumberToObject(p, "engine_cpu_us_per_notification", w.notifications > 0 ? w.cpu_s / w.notifications * 1e6 : 0);
   cJSON_AddNumberToObject(p, "engine_capacity_notifications_per_cpu_s", w.cpu_s > 0 ? w.notifications / w.cpu_s : 0);
@@ -748,6 +758,211 @@ static void phase_reload(void) {
   if (w.failed_notifications > 0) B.failed = true;
 }
 
+
+/* ------------------------------------------------------------------ light phases (issue 17)
+
+   The light fixed-script fake Graph (fake_graph.c) drives, in turn and with the same
+   pinning, a fresh `dialtone run` and dt_floor_bot, for each mix: CPU per notification of
+   each (notifications answered 202 in the window), their ratio, and the engine's latency at
+   half of ITS maximum under the light tool. Nothing lost: every notification answered 202,
+   every call played to its terminated notification. */
+
+static samples_t *light_rec;
+static samples_t light_half_s;
+
+static void on_light_latency(uint64_t sent_ns, uint64_t lat_ns, void *ud) {
+  samples_t *r = light_rec;
+  if (!r) return;
+  if (r->n == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 65536;
+    r->v = dt_xrealloc(r->v, r->cap * sizeof *r->v);
+  }
+  r->v[r->n++] = (sample_t){sent_ns, lat_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)lat_ns};
+}
+
+typedef struct {
+  double wall_s, cpu_s, wait_s, load_cpu_s, notifications, failed, placed;
+  uint64_t t0_ns, t1_ns;
+} lwindow_t;
+
+/* Closed loop (conc calls in flight) or open loop (call_rate per second) for secs against
+   whatever B.engine is now. */
+static lwindow_t light_drive(fake_graph_t *g, int conc, double call_rate, double secs) {
+  lwindow_t w = {0};
+  fake_stats_t s0 = fake_graph_stats(g);
+  proc_t p0 = engine_proc();
+  double l0 = self_cpu(), t0 = now_s(), end = t0 + secs, last = t0, budget = 0;
+  w.t0_ns = uv_hrtime();
+  unsigned n = 0;
+  while (now_s() < end) {
+    if (conc > 0) {
+      for (uint64_t a = fake_graph_stats(g).calls_active; a < (uint64_t)conc; a++) fake_graph_place_call(g);
+    } else {
+      double t = now_s();
+      budget += (t - last) * call_rate;
+      last = t;
+      for (; budget >= 1; budget -= 1) fake_graph_place_call(g);
+    }
+    if ((++n & 1023) == 0 && !engine_alive()) die("the process under test exited (see %s)", B.log_path);
+    tick();
+  }
+  w.t1_ns = uv_hrtime();
+  w.wall_s = now_s() - t0;
+  proc_t p1 = engine_proc();
+  fake_stats_t s1 = fake_graph_stats(g);
+  w.cpu_s = p1.cpu_s - p0.cpu_s;
+  w.wait_s = p1.wait_s - p0.wait_s;
+  w.load_cpu_s = self_cpu() - l0;
+  w.notifications = (double)(s1.notifications_accepted - s0.notifications_accepted);
+  w.failed = (double)(s1.notifications_failed - s0.notifications_failed);
+  w.placed = (double)(s1.calls_placed - s0.calls_placed);
+  return w;
+}
+
+static bool light_wait_idle(fake_graph_t *g, double timeout_s) {
+  for (double end = now_s() + timeout_s; now_s() < end;) {
+    if (fake_graph_stats(g).calls_active == 0) return true;
+    if (!engine_alive()) die("the process under test exited (see %s)", B.log_path);
+    tick();
+  }
+  return false;
+}
+
+static void stop_under_test(void) {
+  kill(B.engine, SIGTERM);
+  int st;
+  pid_t got = 0;
+  for (double end = now_s() + 30; now_s() < end && (got = waitpid(B.engine, &st, WNOHANG)) == 0;) tick();
+  if (got == 0) {
+    kill(B.engine, SIGKILL);
+    waitpid(B.engine, &st, 0);
+  }
+  B.engine = 0;
+}
+
+/* Adds the window's figures to o; returns CPU microseconds per notification. */
+static double light_figures(cJSON *o, const lwindow_t *w, fake_graph_t *g) {
+  double per = w->notifications > 0 ? w->cpu_s / w->notifications * 1e6 : -1;
+  fake_stats_t st = fake_graph_stats(g);
+  cJSON_AddNumberToObject(o, "seconds", w->wall_s);
+  cJSON_AddNumberToObject(o, "notifications", w->notifications);
+  cJSON_AddNumberToObject(o, "notifications_per_s", w->notifications / w->wall_s);
+  cJSON_AddNumberToObject(o, "cpu_s", w->cpu_s);
+  cJSON_AddNumberToObject(o, "cpu_utilisation", w->cpu_s / w->wall_s);
+  cJSON_AddNumberToObject(o, "cpu_us_per_notification", per);
+  /* time it was runnable but another process had its core: the machine's other load */
+  cJSON_AddNumberToObject(o, "runqueue_wait_share", w->wait_s / w->wall_s);
+  cJSON_AddNumberToObject(o, "load_generator_cpu_utilisation", w->load_cpu_s / w->wall_s);
+  cJSON_AddNumberToObject(o, "load_generator_cpu_us_per_notification",
+                          w->notifications > 0 ? w->load_cpu_s / w->notifications * 1e6 : -1);
+  /* the whole run against this bot (warm-up, windows and the tails): nothing lost */
+  cJSON_AddNumberToObject(o, "calls_placed", (double)st.calls_placed);
+  cJSON_AddNumberToObject(o, "calls_terminated", (double)st.calls_terminated);
+  cJSON_AddNumberToObject(o, "calls_lost", (double)(st.calls_placed - st.calls_terminated));
+  cJSON_AddNumberToObject(o, "notifications_sent", (double)st.notifications_sent);
+  cJSON_AddNumberToObject(o, "notifications_accepted", (double)st.notifications_accepted);
+  cJSON_AddNumberToObject(o, "notifications_failed", (double)st.notifications_failed);
+  cJSON_AddNumberToObject(o, "requests", (double)st.requests);
+  cJSON_AddNumberToObject(o, "unexpected_requests", (double)st.unexpected_requests);
+  if (st.notifications_failed || st.calls_placed != st.calls_terminated ||
+      st.notifications_sent != st.notifications_accepted) {
+    fprintf(stderr, "dt_bench: light: %" PRIu64 " of %" PRIu64 " calls terminated, %" PRIu64 " of %" PRIu64
+            " notifications answered 202\n", st.calls_terminated, st.calls_placed, st.notifications_accepted,
+            st.notifications_sent);
+    B.failed = true;
+  }
+  return per;
+}
+
+static void light_warm(fake_graph_t *g, const char *who) {
+  for (int i = 0; i < 20; i++) fake_graph_place_call(g);
+  if (!light_wait_idle(g, 60)) die("light warm-up (%s): calls did not end within 60 s (see %s)", who, B.log_path);
+}
+
+static void phase_light(const char *name, const char *scripts, const char *prompts) {
+  char err[256];
+  fake_graph_t *g = NULL;
+  if (fake_graph_start(&B.loop, scripts, dt_emulator_app_id(B.emu), dt_emulator_tenant_id(B.emu), &g, err,
+                       sizeof err) != 0)
+    die("light fake Graph: %s", err);
+  fake_graph_on_latency(g, on_light_latency, NULL);
+  cJSON *p = jphase(name);
+  cJSON_AddStringToObject(p, "scripts", scripts);
+  cJSON_AddNumberToObject(p, "concurrent_calls", B.o.calls);
+
+  /* the engine */
+  snprintf(B.log_path, sizeof B.log_path, "%s/engine-%s.log", B.dir, name);
+  snprintf(B.cdr_path, sizeof B.cdr_path, "%s/cdr-%s.jsonl", B.dir, name);
+  spawn_engine(prompts, fake_graph_url(g));
+  wait_ready();
+  char bot[192];
+  snprintf(bot, sizeof bot, "%s/api/calls", B.engine_url);
+  if (fake_graph_set_bot(g, bot, false, 64) != 0) die("light fake Graph: bad bot URL %s", bot);
+  light_warm(g, "engine");
+  lwindow_t w = light_drive(g, B.o.calls, 0, B.o.light_seconds);
+  if (!light_wait_idle(g, 120)) fprintf(stderr, "dt_bench: %s: engine calls did not end within 120 s\n", name);
+  double npc = fake_graph_stats(g).calls_placed ? (double)fake_graph_stats(g).notifications_accepted /
+                                                      (double)fake_graph_stats(g).calls_placed : 12;
+  double max_rate = w.notifications / w.wall_s;
+  double half = B.o.rate > 0 ? B.o.rate : max_rate / 2;
+  light_rec = &light_half_s;
+  light_half_s.n = 0;
+  lwindow_t h = light_drive(g, 0, half / npc, B.o.light_seconds);
+  light_rec = NULL;
+  if (!light_wait_idle(g, 120)) fprintf(stderr, "dt_bench: %s: half-load calls did not end within 120 s\n", name);
+  cJSON *e = cJSON_AddObjectToObject(p, "engine");
+  double engine_us = light_figures(e, &w, g);
+  cJSON *hl = cJSON_AddObjectToObject(p, "half_load");
+  cJSON_AddNumberToObject(hl, "target_notifications_per_s", half);
+  cJSON_AddNumberToObject(hl, "notifications_per_s", h.notifications / h.wall_s);
+  cJSON_AddNumberToObject(hl, "engine_cpu_utilisation", h.cpu_s / h.wall_s);
+  jlat(hl, "latency", lat_of(&light_half_s, h.t0_ns, h.t1_ns));
+  stop_under_test();
+  fake_graph_reset(g);
+
+  /* the floor: same fake (every request counts as the bot's), same pinning, same load */
+  snprintf(B.log_path, sizeof B.log_path, "%s/floor-%s.log", B.dir, name);
+  int port = free_port();
+  char portstr[16];
+  snprintf(portstr, sizeof portstr, "%d", port);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    int fd = open(B.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execl(B.o.floor, B.o.floor, "--listen", portstr, "--upstream", fake_graph_url(g), (char *)NULL);
+    fprintf(stderr, "exec %s: %s\n", B.o.floor, strerror(errno));
+    _exit(127);
+  }
+  B.engine = pid;
+  pin(pid, 0);
+  char url[96];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+  bool up = false;
+  for (double end = now_s() + 10; !up && now_s() < end;) {
+    if (!engine_alive()) die("dt_floor_bot exited at start (see %s)", B.log_path);
+    up = http_get(url, NULL) == 202;
+    for (double t = now_s() + 0.02; !up && now_s() < t;) tick();
+  }
+  if (!up) die("dt_floor_bot did not answer within 10 s (see %s)", B.log_path);
+  snprintf(bot, sizeof bot, "http://127.0.0.1:%d/api/calls", port);
+  if (fake_graph_set_bot(g, bot, true, 64) != 0) die("light fake Graph: bad bot URL %s", bot);
+  light_warm(g, "floor");
+  lwindow_t f = light_drive(g, B.o.calls, 0, B.o.light_seconds);
+  if (!light_wait_idle(g, 120)) fprintf(stderr, "dt_bench: %s: floor calls did not end within 120 s\n", name);
+  cJSON *fl = cJSON_AddObjectToObject(p, "floor");
+  double floor_us = light_figures(fl, &f, g);
+  stop_under_test();
+  cJSON_AddNumberToObject(p, "engine_cpu_us_per_notification", engine_us);
+  cJSON_AddNumberToObject(p, "floor_cpu_us_per_notification", floor_us);
+  cJSON_AddNumberToObject(p, "ratio", engine_us > 0 && floor_us > 0 ? engine_us / floor_us : -1);
+  fake_graph_close(g);
+}
+
 /* ------------------------------------------------------------------ report */
 
 static double jget(const char *phase, const char *k1, const char *k2) {
@@ -773,6 +988,7 @@ static void print_table(void) {
   row("share of the engine's CPU spent in the kernel", jget("throughput", "engine_cpu_system_share", NULL), "", "");
   row("engine runnable but not running (other load, CPU wake-up)", jget("throughput", "engine_runqueue_wait_share", NULL), "", "");
   row("load generator (emulator) CPU utilisation", jget("throughput", "load_generator_cpu_utilisation", NULL), "cores", "");
+  row("load generator (emulator) CPU per notification", jget("throughput", "load_generator_cpu_us_per_notification", NULL), "us", "");
   row("engine capacity (notifications per CPU second)",
       jget("throughput", "engine_capacity_notifications_per_cpu_s", NULL), "notif/s", ">= 20000");
   row("engine CPU seconds per 1,000 calls", jget("throughput", "engine_cpu_s_per_1000_calls", NULL), "s", "");
@@ -791,6 +1007,29 @@ static void print_table(void) {
   row("flow reload: stall seen from outside", jget("reload", "stall_ms", NULL), "ms", "< 50");
   row("flow reload: notifications failed", jget("reload", "failed_notifications", NULL), "", "0");
   row("flow reload: notifications not answered 202", jget("reload", "notifications_dropped", NULL), "", "0");
+  static const char *const mixes[][3] = {{"light_menu", "menu mix", "<= 2"}, {"light_demo", "default mix", "<= 3"}};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(mixes); i++) {
+    if (!cJSON_GetObjectItemCaseSensitive(B.out, mixes[i][0])) continue;
+    char what[96];
+    printf("  light fake Graph, %s (engine and floor in turn, same pinning):\n", mixes[i][1]);
+    row("  engine CPU per notification", jget(mixes[i][0], "engine_cpu_us_per_notification", NULL), "us", "");
+    row("  floor (dt_floor_bot) CPU per notification", jget(mixes[i][0], "floor_cpu_us_per_notification", NULL), "us", "");
+    snprintf(what, sizeof what, "  engine / floor (%s)", mixes[i][1]);
+    row(what, jget(mixes[i][0], "ratio", NULL), "x", mixes[i][2]);
+    row("  engine notifications per second (light tool)", jget(mixes[i][0], "engine", "notifications_per_s"), "notif/s", "");
+    row("  engine CPU utilisation during that", jget(mixes[i][0], "engine", "cpu_utilisation"), "cores", "");
+    row("  engine runnable but not running (other load)", jget(mixes[i][0], "engine", "runqueue_wait_share"), "", "");
+    row("  floor CPU utilisation", jget(mixes[i][0], "floor", "cpu_utilisation"), "cores", "");
+    row("  floor runnable but not running (other load)", jget(mixes[i][0], "floor", "runqueue_wait_share"), "", "");
+    row("  light tool CPU per notification (driving the engine)",
+        jget(mixes[i][0], "engine", "load_generator_cpu_us_per_notification"), "us", "");
+    row("  half of the engine's maximum: notifications/s", jget(mixes[i][0], "half_load", "notifications_per_s"), "notif/s", "");
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(B.out, mixes[i][0]), "half_load"), "latency");
+    const cJSON *p50 = cJSON_GetObjectItemCaseSensitive(lat, "p50_ms"), *p99 = cJSON_GetObjectItemCaseSensitive(lat, "p99_ms");
+    row("  half load latency p50", cJSON_IsNumber(p50) ? p50->valuedouble : -1, "ms", "");
+    row("  half load latency p99", cJSON_IsNumber(p99) ? p99->valuedouble : -1, "ms", "< 1");
+  }
   const cJSON *skip = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(B.out, "reload"), "skipped");
   if (cJSON_IsString(skip)) printf("  (reload not measured: %s)\n", skip->valuestring);
   fflush(stdout);
@@ -800,7 +1039,8 @@ static void print_table(void) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dt_bench --binary PATH [--calls N] [--seconds S] [--park N] [--rate R] [--flow FILE]\n"
-             "                [--scripts FILE] [--json FILE] [--log-level L] [--no-reload] [--no-pin] [--keep]\n");
+             "                [--scripts FILE] [--json FILE] [--log-level L] [--no-reload] [--no-pin] [--keep]\n"
+             "                [--floor PATH --light-menu FILE --light-demo FILE [--light-seconds S] [--light-only]]\n");
 }
 
 static void load_scripts(void) {
@@ -853,6 +1093,11 @@ int main(int argc, char **argv) {
     else if (OPT("--scripts")) o->scripts_path = v;
     else if (OPT("--binary")) o->binary = v;
     else if (OPT("--log-level")) o->log_level = v;
+    else if (OPT("--floor")) o->floor = v;
+    else if (OPT("--light-menu")) o->light_menu = v;
+    else if (OPT("--light-demo")) o->light_demo = v;
+    else if (OPT("--light-seconds")) o->light_seconds = atof(v);
+    else if (strcmp(a, "--light-only") == 0) o->light_only = true;
     else if (strcmp(a, "--no-reload") == 0) o->no_reload = true;
     else if (strcmp(a, "--no-pin") == 0) o->no_pin = true;
     else if (strcmp(a, "--keep") == 0) o->keep = true;
@@ -862,7 +1107,9 @@ int main(int argc, char **argv) {
     }
 #undef OPT
   }
-  if (!o->binary || o->calls < 1 || o->seconds <= 0 || o->park < 1) {
+  if (o->light_seconds <= 0) o->light_seconds = o->seconds;
+  if (!o->binary || o->calls < 1 || o->seconds <= 0 || o->park < 1 ||
+      (o->light_only && !(o->floor && (o->light_menu || o->light_demo)))) {
     usage(stderr);
     return 2;
   }
@@ -907,51 +1154,65 @@ int main(int argc, char **argv) {
   if (dt_emulator_start(&B.loop, &eo, &B.emu, err, sizeof err) != 0) die("emulator: %s", err);
   snprintf(B.emu_url, sizeof B.emu_url, "%s", dt_emulator_url(B.emu));
   dt_emulator_on_probe(B.emu, on_probe, NULL);
-  spawn_engine(prompts);
-  wait_ready();
-  char bot[192];
-  snprintf(bot, sizeof bot, "{\"url\":\"%s/api/calls\"}", B.engine_url);
-  cJSON_Delete(emu_json("POST", "/bot", bot, NULL));
-
   double t_start = now_s();
-  warm_up();
-  fprintf(stderr, "dt_bench: engine pid %d on %s, emulator %s; parking %d calls\n", (int)B.engine, B.engine_url,
-          B.emu_url, o->park);
-  phase_park();
-  fprintf(stderr, "dt_bench: throughput, %d concurrent calls for %.0f s\n", o->calls, o->seconds);
-  phase_throughput();
-  fprintf(stderr, "dt_bench: latency at half load (%.0f notifications/s) for %.0f s\n", half_rate(), o->seconds);
-  phase_half();
-  fprintf(stderr, "dt_bench: flow reload under half load\n");
-  phase_reload();
+  if (!o->light_only) {
+    spawn_engine(prompts, B.emu_url);
+    wait_ready();
+    char bot[192];
+    snprintf(bot, sizeof bot, "{\"url\":\"%s/api/calls\"}", B.engine_url);
+    cJSON_Delete(emu_json("POST", "/bot", bot, NULL));
 
-  /* the engine drains and exits; its rusage is the whole run's */
-  kill(B.engine, SIGTERM);
-  int status = 0;
-  struct rusage ru = {0};
-  pid_t got = 0;
-  for (double end = now_s() + 30; now_s() < end && (got = wait4(B.engine, &status, WNOHANG, &ru)) == 0;) tick();
-  if (got == 0) {
-    kill(B.engine, SIGKILL);
-    wait4(B.engine, &status, 0, &ru);
-    B.failed = true;
+    warm_up();
+    fprintf(stderr, "dt_bench: engine pid %d on %s, emulator %s; parking %d calls\n", (int)B.engine, B.engine_url,
+            B.emu_url, o->park);
+    phase_park();
+    fprintf(stderr, "dt_bench: throughput, %d concurrent calls for %.0f s\n", o->calls, o->seconds);
+    phase_throughput();
+    fprintf(stderr, "dt_bench: latency at half load (%.0f notifications/s) for %.0f s\n", half_rate(), o->seconds);
+    phase_half();
+    fprintf(stderr, "dt_bench: flow reload under half load\n");
+    phase_reload();
+
+    /* the engine drains and exits; its rusage is the whole run's */
+    kill(B.engine, SIGTERM);
+    int status = 0;
+    struct rusage ru = {0};
+    pid_t got = 0;
+    for (double end = now_s() + 30; now_s() < end && (got = wait4(B.engine, &status, WNOHANG, &ru)) == 0;) tick();
+    if (got == 0) {
+      kill(B.engine, SIGKILL);
+      wait4(B.engine, &status, 0, &ru);
+      B.failed = true;
+    }
+    B.engine = 0;
+    cJSON *run = jphase("run");
+    cJSON_AddNumberToObject(run, "engine_cpu_s_total", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                                                          (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+    cJSON_AddNumberToObject(run, "engine_max_rss_bytes", (double)ru.ru_maxrss * 1024);
+    cJSON_AddNumberToObject(run, "engine_exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    cJSON_AddNumberToObject(run, "wall_s", now_s() - t_start);
+    cJSON_AddNumberToObject(run, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    double la[3] = {0};
+    if (getloadavg(la, 3) == 3) cJSON_AddNumberToObject(run, "load_average_1min_at_end", la[0]);
+    cJSON_AddBoolToObject(run, "pinned", !o->no_pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2);
+    cJSON_AddStringToObject(run, "flow", o->flow_path);
+    cJSON_AddStringToObject(run, "log_level", o->log_level);
+    cJSON_AddNumberToObject(run, "notifications_total", (double)B.notifies);
+    cJSON_AddNumberToObject(run, "requests_total", (double)B.requests);
+    cJSON_AddNumberToObject(run, "unpaired_requests", (double)B.unpaired_requests);
   }
-  B.engine = 0;
-  cJSON *run = jphase("run");
-  cJSON_AddNumberToObject(run, "engine_cpu_s_total", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                                                        (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-  cJSON_AddNumberToObject(run, "engine_max_rss_bytes", (double)ru.ru_maxrss * 1024);
-  cJSON_AddNumberToObject(run, "engine_exit_status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  cJSON_AddNumberToObject(run, "wall_s", now_s() - t_start);
-  cJSON_AddNumberToObject(run, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
-  double la[3] = {0};
-  if (getloadavg(la, 3) == 3) cJSON_AddNumberToObject(run, "load_average_1min_at_end", la[0]);
-  cJSON_AddBoolToObject(run, "pinned", !o->no_pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2);
-  cJSON_AddStringToObject(run, "flow", o->flow_path);
-  cJSON_AddStringToObject(run, "log_level", o->log_level);
-  cJSON_AddNumberToObject(run, "notifications_total", (double)B.notifies);
-  cJSON_AddNumberToObject(run, "requests_total", (double)B.requests);
-  cJSON_AddNumberToObject(run, "unpaired_requests", (double)B.unpaired_requests);
+  if (o->floor && o->light_menu) {
+    fprintf(stderr, "dt_bench: light fake Graph, menu mix: engine, then dt_floor_bot, %d concurrent calls for %.0f s\n",
+            o->calls, o->light_seconds);
+    phase_light("light_menu", o->light_menu, prompts);
+  }
+  if (o->floor && o->light_demo) {
+    fprintf(stderr, "dt_bench: light fake Graph, default mix: engine, then dt_floor_bot\n");
+    phase_light("light_demo", o->light_demo, prompts);
+  }
+  cJSON *run = cJSON_GetObjectItemCaseSensitive(B.out, "run");
+  if (!run) run = jphase("run");
+  cJSON_AddNumberToObject(run, "wall_s_with_light", now_s() - t_start);
   cJSON_AddBoolToObject(run, "ok", !B.failed);
 
   /* close what the loop holds; a bounded number of turns (the process exits next) */

@@ -1,9 +1,12 @@
 /*
  * test_bench_smoke.c — scripts/bench.sh end to end with a small load: `dialtone run` and
- * the load tool as separate processes, a few hundred calls, every phase run. Asserts
- * that it completes, that no call or notification was lost, and that the JSON carries
- * every figure docs/performance.md reports. Never asserts on speed (DESIGN.md: performance
- * is measured by the benchmark, never by a timed test).
+ * the load tool as separate processes, a few hundred calls, every phase run, then the
+ * light fake Graph driving a fresh engine and dt_floor_bot (the floor, issue 17) for both
+ * mixes. Asserts that it completes, that no call or notification was lost (every light
+ * notification answered 202, every light call played to its terminated notification), and
+ * that the JSON carries every figure docs/performance.md reports, the floor and the ratio
+ * included. Never asserts on speed (DESIGN.md: performance is measured by the benchmark,
+ * never by a timed test).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,45 @@ static bool is_num(const cJSON *root, const char *phase, const char *k1, const c
   return cJSON_IsNumber(v);
 }
 
+/* The light phase of one mix: the engine's and the floor's figures, the ratio, the half
+   load latency, and nothing lost on either side. */
+static bool light_ok(const cJSON *root, const char *phase) {
+  bool ok = true;
+  static const char *const top[] = {"engine_cpu_us_per_notification", "floor_cpu_us_per_notification", "ratio"};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(top); i++) ok &= is_num(root, phase, top[i], NULL);
+  static const char *const side[] = {"notifications", "notifications_per_s", "cpu_us_per_notification",
+                                     "cpu_utilisation", "runqueue_wait_share", "calls_placed", "calls_terminated",
+                                     "calls_lost", "notifications_sent", "notifications_accepted",
+                                     "notifications_failed", "requests"};
+  static const char *const who[] = {"engine", "floor"};
+  for (size_t w = 0; w < DT_ARRAY_SIZE(who); w++)
+    for (size_t i = 0; i < DT_ARRAY_SIZE(side); i++) ok &= is_num(root, phase, who[w], side[i]);
+  if (!ok) return false;
+  for (size_t w = 0; w < DT_ARRAY_SIZE(who); w++) {
+    const cJSON *o = get(root, phase, who[w], NULL);
+    double placed = cJSON_GetObjectItemCaseSensitive(o, "calls_placed")->valuedouble;
+    double terminated = cJSON_GetObjectItemCaseSensitive(o, "calls_terminated")->valuedouble;
+    double sent = cJSON_GetObjectItemCaseSensitive(o, "notifications_sent")->valuedouble;
+    double accepted = cJSON_GetObjectItemCaseSensitive(o, "notifications_accepted")->valuedouble;
+    double failed = cJSON_GetObjectItemCaseSensitive(o, "notifications_failed")->valuedouble;
+    double in_window = cJSON_GetObjectItemCaseSensitive(o, "notifications")->valuedouble;
+    if (placed < 20 || terminated != placed || accepted != sent || failed != 0 || in_window < 1) {
+      fprintf(stderr, "  %s.%s: %.0f calls placed, %.0f terminated; %.0f notifications sent, %.0f answered 202, "
+                      "%.0f failed, %.0f in the window\n", phase, who[w], placed, terminated, sent, accepted, failed,
+              in_window);
+      ok = false;
+    }
+  }
+  ok &= get(root, phase, "ratio", NULL)->valuedouble > 0;
+  const cJSON *hl = get(root, phase, "half_load", "latency");
+  if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(hl, "p99_ms")) ||
+      cJSON_GetObjectItemCaseSensitive(hl, "samples")->valuedouble < 1) {
+    fprintf(stderr, "  %s: no half-load latency\n", phase);
+    ok = false;
+  }
+  return ok;
+}
+
 static bool latency_ok(const cJSON *root, const char *phase) {
   bool ok = true;
   static const char *const k[] = {"samples", "p50_ms", "p90_ms", "p99_ms", "max_ms"};
@@ -61,7 +103,7 @@ static bool latency_ok(const cJSON *root, const char *phase) {
 DT_TEST(bench_runs_every_phase_and_reports_every_figure) {
   char json[128], out[600];
   snprintf(json, sizeof json, "/tmp/dt_bench_smoke_%d.json", (int)getpid());
-  int rc = run_bench("--calls 40 --seconds 1.5 --park 100", json, out);
+  int rc = run_bench("--calls 40 --seconds 1.5 --park 100 --light-seconds 1", json, out);
   if (rc != 0) dump(out);
   DT_ASSERT_EQ_INT(rc, 0);
   char *text = NULL;
@@ -97,6 +139,8 @@ DT_TEST(bench_runs_every_phase_and_reports_every_figure) {
       DT_ASSERT(get(j, "reload", "engine_logged_ms", NULL)->valuedouble >= 0); /* the engine logged its reload */
     }
   }
+  ok &= light_ok(j, "light_menu");
+  ok &= light_ok(j, "light_demo");
   if (!ok) dump(out);
   DT_ASSERT(ok);
   /* nothing lost: every parked call parked, every notification delivered */
@@ -114,6 +158,7 @@ DT_TEST(bench_refuses_bad_usage) {
   snprintf(json, sizeof json, "/tmp/dt_bench_smoke_usage_%d.json", (int)getpid());
   DT_ASSERT_EQ_INT(run_bench("--calls", json, out), 2);
   DT_ASSERT_EQ_INT(run_bench("--frobnicate 3", json, out), 2);
+  DT_ASSERT_EQ_INT(run_bench("--light-only --no-light", json, out), 2); /* nothing to run */
   DT_ASSERT(access(json, F_OK) != 0); /* no result file from a usage error */
   unlink(out);
 }
