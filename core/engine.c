@@ -16,6 +16,7 @@
 #include "dialtone/http_client.h"
 #include "dialtone/ingress.h"
 #include "dialtone/log.h"
+#include "dialtone/loop_watch.h"
 #include "dialtone/oauth.h"
 #include "dialtone/recstore.h"
 #include "dialtone/runtime.h"
@@ -30,6 +31,7 @@ struct dt_engine_s {
   dt_cdr_writer_t *cdr;
   dt_recstore_t *recstore;
   dt_runtime_t *rt;
+  dt_loop_watch_t *loop_watch;      /* stalls of the loop, blamed on the slowest call */
   dt_calls_t *calls;
   dt_ingress_t *ing;
   char *public_url, *callback_url;
@@ -123,6 +125,8 @@ static void ingress_closed(void *ud) {
 static void calls_closed(void *ud) {
   dt_engine_t *e = ud;
   e->calls = NULL;
+  dt_loop_watch_close(e->loop_watch); /* it asks the runtime who stalled the loop */
+  e->loop_watch = NULL;
   dt_runtime_free(e->rt);
   e->rt = NULL;
   if (e->ing) dt_ingress_close(e->ing, ingress_closed, e);
@@ -391,6 +395,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .timer_scale = o->timer_scale,
                              .instant_timers = o->instant_timers};
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
+  dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
+  if ((rc = dt_loop_watch_start(&lwo, &e->loop_watch)) < 0) goto fail;
   if (e->metrics)
     dt_metrics_describe(e->metrics, "dt_flow_reload_seconds", "histogram",
                         "Time one reload of the flows directory held the loop.");

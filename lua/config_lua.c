@@ -24,6 +24,7 @@
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
 #include "dialtone/error.h"
+#include "costed_lib.h"
 
 #define CONF_MEMORY_MAX (16u * 1024 * 1024)
 #define CONF_INSTRUCTIONS 1000000
@@ -332,8 +333,23 @@ static void open_sandbox(lua_State *L) {
   lua_setglobal(L, "setmetatable");
 }
 
+/* The costed library functions (costed_lib.h: patterns, rep, table.move...) charge their
+   work here, against the same bound as the instruction hook's, so one library call cannot
+   hang the loader (tests/fuzz/findings/fuzz_config-hang-string-pattern.lua). */
+static void conf_charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const char *what) {
+  uint64_t *used = m->ud;
+  *used += units;
+  if (*used <= CONF_INSTRUCTIONS) return;
+  luaL_where(L, 1); /* the line that called the library function */
+  lua_pushfstring(L, "the configuration ran for more than %d instructions (in %s)", CONF_INSTRUCTIONS, what);
+  lua_concat(L, 2);
+  lua_error(L);
+}
+
 static int protected_open(lua_State *L) {
+  dt_cost_meter_t *meter = lua_touserdata(L, 1);
   open_sandbox(L);
+  dt_costed_open(L, meter);
   return 0;
 }
 
@@ -356,8 +372,11 @@ int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *
     return dt_seterr(err, errlen, DT_ENOMEM, "%s: cannot create a Lua state", path);
   }
   walk_t w = {cfg, path, err, errlen, 0};
+  uint64_t library_units = 0;
+  dt_cost_meter_t meter = {conf_charge, &library_units};
   lua_pushcfunction(L, protected_open);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+  lua_pushlightuserdata(L, &meter);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     rc = dt_seterr(err, errlen, DT_ECONFIG, "%s: cannot set up the sandbox", path);
     goto out;
   }

@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include "dialtone/call.h"
 #include "dialtone/runtime.h"
+#include "costed_lib.h"
 
 #define DT_CALL_MT "dialtone.call"
 #define DT_ERROR_MT "dialtone.error"
@@ -50,6 +51,7 @@ typedef struct dt_lcall_s {
   uint64_t used;                 /* instructions in this resume */
   bool ready, killed, done;
   const char *kill_reason;
+  const char *kill_in;           /* the library function that spent the budget, or NULL */
 } dt_lcall_t;
 
 struct dt_runtime_s {
@@ -67,6 +69,9 @@ struct dt_runtime_s {
   int make_env_ref;              /* prelude.make_env(name) */
   bool loading;                  /* a flow chunk runs on the main thread */
   uint64_t load_used;
+  dt_cost_meter_t meter;         /* library functions' work -> the running budget */
+  uint64_t slowest_ns;           /* the longest resume since the watchdog last asked */
+  char slowest_id[128];          /* ... and its call */
   bool closing;
   double timer_scale;            /* flow timers: multiplier (1 = real time) */
   bool instant_timers;           /* flow timers fire at once (time scale 0) */

@@ -61,36 +61,75 @@ dt_runtime_t *dt__lua_runtime(lua_State *L) {
 }
 
 size_t dt_runtime_memory(const dt_runtime_t *rt) { return rt->mem; }
+
+bool dt_runtime_take_slowest(void *ud, char *id, size_t idlen, double *seconds) {
+  dt_runtime_t *rt = ud;
+  if (!rt->slowest_ns) return false;
+  snprintf(id, idlen, "%s", rt->slowest_id);
+  *seconds = (double)rt->slowest_ns / 1e9;
+  rt->slowest_ns = 0;
+  return true;
+}
 size_t dt_runtime_active(const dt_runtime_t *rt) { return rt->active; }
 
 /* ---------------------------------------------------------------- budget */
 
-static void count_hook(lua_State *L, lua_Debug *ar) {
-  dt_runtime_t *rt = dt__lua_runtime(L);
+/* "flow stopped: instruction budget exceeded in string.find" and the like. */
+static const char *kill_text(const dt_lcall_t *lc, char *buf, size_t n) {
+  snprintf(buf, n, "flow stopped: %s%s%s", lc->kill_reason, lc->kill_in ? " in " : "", lc->kill_in ? lc->kill_in : "");
+  return buf;
+}
+
+static int raise_killed(lua_State *L, const dt_lcall_t *lc) {
+  char msg[160];
+  return luaL_error(L, "%s", kill_text(lc, msg, sizeof msg));
+}
+
+/* Charges `units` of budget to whoever runs Lua now: top-level code being loaded, or the
+   call whose coroutine L is. Kills the call (see kill_call) and raises when it is spent.
+   `what` names the library function doing the work (NULL: Lua instructions). */
+static void spend(lua_State *L, dt_runtime_t *rt, uint64_t units, const char *what) {
   if (rt->loading) {
-    rt->load_used += HOOK_STEP;
-    if (rt->load_used > rt->o.instruction_budget) luaL_error(L, "top-level code exceeded the instruction budget");
+    rt->load_used += units;
+    if (rt->load_used > rt->o.instruction_budget) {
+      if (what) luaL_error(L, "top-level code exceeded the instruction budget in %s", what);
+      luaL_error(L, "top-level code exceeded the instruction budget");
+    }
     return;
   }
   dt_call_t *c = *(dt_call_t **)lua_getextraspace(L);
   dt_lcall_t *lc = c ? c->rt : NULL;
   if (!lc) return;
-  if (lc->killed) {
-    luaL_error(L, "flow stopped: %s", lc->kill_reason);
-    return;
-  }
-  lc->used += HOOK_STEP;
+  if (lc->killed) raise_killed(L, lc);
+  lc->used += units;
   if (lc->used > rt->o.instruction_budget) {
-    kill_call(lc, "instruction budget exceeded (runaway loop?)");
-    luaL_error(L, "flow stopped: %s", lc->kill_reason);
+    if (what) {
+      kill_call(lc, "instruction budget exceeded");
+      lc->kill_in = what;
+    } else {
+      kill_call(lc, "instruction budget exceeded (runaway loop?)");
+    }
+    raise_killed(L, lc);
   }
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  spend(L, dt__lua_runtime(L), HOOK_STEP, NULL);
+}
+
+/* The cost meter of the costed library functions (costed_lib.h): the same budget. */
+static void meter_charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const char *what) {
+  spend(L, m->ud, units, what);
+}
+
 /* After a kill every instruction raises, so neither pcall nor a message handler can keep
-   the flow alive (Redis switches to a line hook for the same reason). */
+   the flow alive (Redis switches to a line hook for the same reason). Library functions
+   raise too (spend), so a pcall'd string.find cannot go on spending either. */
 static void kill_call(dt_lcall_t *lc, const char *reason) {
   lc->killed = true;
   lc->kill_reason = reason;
+  lc->kill_in = NULL;
   if (lc->co) lua_sethook(lc->co, count_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
 }
 
@@ -506,9 +545,15 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   lc->used = 0;
   rt->depth++;
   rt->running = lc;
+  uint64_t t0 = uv_hrtime();
   int st = lua_resume(co, NULL, nargs, &nres);
+  uint64_t took = uv_hrtime() - t0;
   rt->running = NULL;
   rt->depth--;
+  if (took > rt->slowest_ns) { /* for the loop-stall watchdog */
+    rt->slowest_ns = took;
+    snprintf(rt->slowest_id, sizeof rt->slowest_id, "%s", c->id ? c->id : "?");
+  }
   if (st == LUA_YIELD) {
     lua_pop(co, nres);
     if (c->wait == DT_WAIT_NONE && !lc->ready) /* cannot happen: every yield is a primitive's */
@@ -523,9 +568,10 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
     if (outcome && strcmp(outcome, "hangup") == 0) o = DT_OUTCOME_HANGUP;
     else if (outcome && strcmp(outcome, "error") == 0) o = DT_OUTCOME_ERROR;
     if (lc->killed) { /* killed in the very last instructions */
+      char kmsg[160];
       o = DT_OUTCOME_ERROR;
       free(copy);
-      copy = dt_xasprintf("flow stopped: %s", lc->kill_reason);
+      copy = dt_xstrdup(kill_text(lc, kmsg, sizeof kmsg));
     }
     lua_settop(co, 0);
     finish(rt, lc, o, copy);
@@ -536,7 +582,8 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   const char *msg = lua_tostring(co, -1);
   char *tb;
   if (lc->killed) {
-    tb = dt_xasprintf("flow stopped: %s", lc->kill_reason);
+    char kmsg[160];
+    tb = dt_xstrdup(kill_text(lc, kmsg, sizeof kmsg));
   } else {
     lua_pushcfunction(rt->L, traceback_of);
     lua_pushlightuserdata(rt->L, co);
@@ -734,6 +781,11 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  /* Library functions charge their work to the same budget (issue 10, point 3). Before
+     the prelude, which snapshots the library tables for the sandbox. */
+  rt->meter.charge = meter_charge;
+  rt->meter.ud = rt;
+  dt_costed_open(L, &rt->meter);
 
   int rc;
   dt__lua_call_open(L); /* methods */

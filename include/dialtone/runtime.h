@@ -66,6 +66,9 @@ uint64_t dt_runtime_timer_ms(const dt_runtime_t *rt, double seconds);
 unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name);
 /* Bytes held by the Lua allocator. */
 size_t dt_runtime_memory(const dt_runtime_t *rt);
+/* For the loop-stall watchdog (loop_watch.h's blame, ud = the runtime): the call whose
+   single resume took longest since the last question, and its seconds; then forgets it. */
+bool dt_runtime_take_slowest(void *rt, char *id, size_t idlen, double *seconds);
 /* Coroutines alive (calls whose flow has not finished). */
 size_t dt_runtime_active(const dt_runtime_t *rt);
 
