@@ -70,6 +70,7 @@ static int write_all(uv_stream_t *s, const char *p, size_t n) {
 struct lh_server_s {
   uv_tcp_t tcp;
   uv_loop_t *loop;
+  struct lh_conn_s *conns; /* every open connection (closed with the server) */
   lh_request_fn fn;
   void *ud;
 };
@@ -77,6 +78,7 @@ struct lh_server_s {
 struct lh_conn_s {
   uv_tcp_t tcp;
   lh_server_t *srv;
+  struct lh_conn_s *next;
   llhttp_t parser;
   llhttp_settings_t settings;
   lh_buf_t target, body, out;
@@ -120,6 +122,11 @@ static void conn_free(uv_handle_t *h) {
 static void conn_close(lh_conn_t *c) {
   if (c->closing) return;
   c->closing = true;
+  for (lh_conn_t **pp = &c->srv->conns; *pp; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      break;
+    }
   uv_close((uv_handle_t *)&c->tcp, conn_free);
 }
 
@@ -155,6 +162,8 @@ static void srv_on_conn(uv_stream_t *l, int status) {
   lh_conn_t *c = calloc(1, sizeof *c);
   if (!c) return;
   c->srv = srv;
+  c->next = srv->conns;
+  srv->conns = c;
   uv_tcp_init(srv->loop, &c->tcp);
   if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
     conn_close(c);
@@ -198,8 +207,9 @@ int lh_server_start(uv_loop_t *loop, int port, lh_request_fn fn, void *ud, lh_se
 }
 
 void lh_server_close(lh_server_t *s) {
-  /* open connections close when their peer does (the process exits soon after) */
-  if (s) uv_close((uv_handle_t *)&s->tcp, (uv_close_cb)free);
+  if (!s) return;
+  while (s->conns) conn_close(s->conns);
+  uv_close((uv_handle_t *)&s->tcp, (uv_close_cb)free);
 }
 
 /* ------------------------------------------------------------------ client pool */

@@ -7,8 +7,8 @@
  * lh_respond; pipelined requests are answered in order. The client is a pool of keep-alive
  * connections to one host: a request goes out on an idle connection, a new one (up to
  * max_conns) or waits in FIFO order; its callback gets the status only (bodies are read and
- * dropped). Promises: no per-request heap allocation on the server side beyond a growing
- * per-connection buffer; limits on every input (target 2 KiB, body 1 MiB: the connection is
+ * dropped). Promises: no per-request heap allocation on the server side beyond the
+ * per-connection buffers (and a copy of the answers the socket could not take at once); limits on every input (target 2 KiB, body 1 MiB: the connection is
  * closed past them); every request's callback runs exactly once (status < 0 when the
  * connection failed). Loopback plain HTTP only: these are measuring instruments, not
  * production code.
@@ -32,6 +32,7 @@ typedef void (*lh_request_fn)(lh_conn_t *c, const char *method, const char *targ
 /* Listens on 127.0.0.1:port (0 = a free port; *bound gets it). Returns 0 or a libuv error. */
 int lh_server_start(uv_loop_t *loop, int port, lh_request_fn fn, void *ud, lh_server_t **out, int *bound);
 void lh_respond(lh_conn_t *c, int status, const char *content_type, const char *body, size_t len);
+/* Stops listening and closes every open connection. */
 void lh_server_close(lh_server_t *s);
 
 typedef struct lh_pool_s lh_pool_t;
