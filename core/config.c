@@ -41,6 +41,10 @@ static const dt_config_key_t keys[] = {
     GROUP("tls", "HTTPS ingress: both cert and key (PEM files)"),
     STR("tls.cert", tls.cert, NULL, NULL, "certificate chain, PEM"),
     STR("tls.key", tls.key, NULL, NULL, "private key, PEM"),
+    GROUP("admin", "operational endpoints (/metrics, /calls)"),
+    STR("admin.listen", admin.listen, NULL, NULL,
+        "separate plain-HTTP listener for /metrics and /calls, host:port (then not on listen)"),
+    SECRET("admin.token", admin.token, NULL, "bearer token /metrics and /calls require"),
     STR("flows", flows, "flows", NULL, "directory of flow scripts (watched)"),
     GROUP("prompts", "prompt audio"),
     STR("prompts.dir", prompts.dir, NULL, NULL, "directory of prompt files (default {flows}/prompts)"),
@@ -75,7 +79,14 @@ static const dt_config_key_t keys[] = {
     GROUP("limits", "resource limits"),
     INT("limits.max_body_bytes", limits.max_body_bytes, 1 << 20, 1024, 1 << 30, "request body size"),
     INT("limits.max_header_bytes", limits.max_header_bytes, 16 * 1024, 1024, 1 << 20, "request header size"),
-    INT("limits.max_connections", limits.max_connections, 10000, 1, 1000000, "open ingress connections"),
+    INT("limits.max_connections", limits.max_connections, 10000, 1, 1000000,
+        "open ingress connections (lowered to fit the open-file limit)"),
+    INT("limits.max_connections_per_ip", limits.max_connections_per_ip, 0, 0, 1000000,
+        "open ingress connections per client address; 0 = no cap"),
+    INT("limits.header_timeout_ms", limits.header_timeout_ms, 10000, 100, 3600000,
+        "time a new connection has to send its request headers"),
+    INT("limits.max_body_total_bytes", limits.max_body_total_bytes, 64 << 20, 1024, 1099511627776.0,
+        "request body bytes held across all connections (503 beyond)"),
     INT("limits.idle_timeout_ms", limits.idle_timeout_ms, 60000, 1, 86400000, "keep-alive idle timeout"),
     INT("limits.request_timeout_ms", limits.request_timeout_ms, 10000, 1, 3600000,
         "time to receive a whole request"),
@@ -516,6 +527,9 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
   if (parse_hostport(cfg->listen) < 0)
     return bad(cfg, err, errlen, "listen", "expected host:port (e.g. 127.0.0.1:8080), got \"%.200s\"",
                cfg->listen ? cfg->listen : "(unset)");
+  if (cfg->admin.listen && parse_hostport(cfg->admin.listen) < 0)
+    return bad(cfg, err, errlen, "admin.listen", "expected host:port (e.g. 127.0.0.1:9090), got \"%.200s\"",
+               cfg->admin.listen);
   if (parse_hostport(cfg->emulator.listen) < 0)
     return bad(cfg, err, errlen, "emulator.listen", "expected host:port (e.g. 127.0.0.1:0), got \"%.200s\"",
                cfg->emulator.listen ? cfg->emulator.listen : "(unset)");

@@ -329,6 +329,11 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .max_body_bytes = o->limits.max_body_bytes,
                              .max_header_bytes = o->limits.max_header_bytes,
                              .max_connections = o->limits.max_connections,
+                             .max_connections_per_ip = o->limits.max_connections_per_ip,
+                             .header_timeout_ms = o->limits.header_timeout_ms,
+                             .max_body_total_bytes = o->limits.max_body_total_bytes,
+                             .admin_listen = o->admin_listen,
+                             .admin_token = o->admin_token,
                              .callback_path = callback_path,
                              .prompts_dir = prompts_dir,
                              .metrics = e->metrics,
@@ -432,6 +437,11 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   dt_ingress_set_calls(e->ing, e->calls);
   dt_log(DT_LOG_INFO, NULL, "engine: listening on %s (callbacks at %s, Graph %s %s)", listen, e->callback_url,
          o->graph.base_url, o->graph.dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
+  if (o->admin_listen && *o->admin_listen)
+    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) on %s (port %d)%s; not on %s",
+           o->admin_listen, dt_ingress_admin_port(e->ing), o->admin_token ? ", token required" : "", listen);
+  else if (o->admin_token)
+    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) need the admin token");
   free(token_url);
   free(prompts_dir);
   free(prompts_base);

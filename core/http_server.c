@@ -56,12 +56,14 @@
 #define LISTEN_BACKLOG 65535
 #define LINGER_MS 2000               /* how long a closing connection's input is drained */
 #define MAX_WRITE_BATCH 16
+#define IP_BUCKETS 1024              /* per-address connection counts (only with a per-address cap) */
+#define REFUSAL_LOG_MS 1000          /* at most one warning a second about refused connections */
 
 typedef struct conn_s conn_t;
 typedef struct req_s req_t;
 
 enum { RS_READING, RS_PENDING, RS_STREAMING, RS_DONE };
-enum { TM_NONE, TM_IDLE, TM_REQUEST, TM_HANDSHAKE, TM_LINGER };
+enum { TM_NONE, TM_IDLE, TM_REQUEST, TM_HEADERS, TM_HANDSHAKE, TM_LINGER };
 enum { STREAM_CHUNKED, STREAM_RAW, STREAM_NOBODY };
 
 struct req_s {
@@ -82,6 +84,13 @@ struct req_s {
   bool keep_alive, head_method, http10, close_after, internal;
   bool expect_continue, continue_sent, orphan, in_abort, end_requested;
 };
+
+/* Open connections from one client address (the per-address cap). */
+typedef struct ip_count_s {
+  struct ip_count_s *next;
+  unsigned n;
+  char ip[48];
+} ip_count_t;
 
 struct conn_s {
   uv_tcp_t tcp;
@@ -112,6 +121,9 @@ struct conn_s {
   uint8_t timer_mode;
   bool tok_open, reading, closing, paused, stop_parsing, close_when_drained;
   bool shutting_down, lingering, in_message, on_resume_list, last_answered;
+  bool silent;              /* on the server's silent list: not one byte received yet */
+  conn_t *silent_prev, *silent_next;
+  ip_count_t *ip_count;     /* with a per-address cap */
   char remote[64];
 };
 
@@ -123,6 +135,7 @@ struct dt_http_server_s {
   llhttp_settings_t settings;
   dt__tls_config_t *tls;
   conn_t *conns;
+  conn_t *silent_head, *silent_tail; /* connections that sent nothing yet, oldest first */
   conn_t *resume_head;
   req_t *orphans;
   unsigned nconns;
@@ -132,6 +145,10 @@ struct dt_http_server_s {
   bool closing;
   void (*done)(void *ud);
   void *done_ud;
+  size_t body_bytes_held;   /* body buffers of all live requests (max_body_total_bytes) */
+  uint64_t refusal_log_ms;  /* when the last refusal warning was logged */
+  uint64_t refused_unlogged;
+  ip_count_t *ip_buckets[IP_BUCKETS];
   time_t date_sec;
   char date[32];
   char readbuf[READ_BUF_SIZE];
@@ -219,6 +236,8 @@ static void count_request(dt_http_server_t *srv, const char *route, int status) 
 
 static bool token_has_crlf(const char *s) { return strpbrk(s, "\r\n") != NULL; }
 
+static unsigned min_u(unsigned a, unsigned b) { return a < b ? a : b; }
+
 /* ---------------------------------------------------------------- requests */
 
 static void orphan_unlink(dt_http_server_t *srv, req_t *r) {
@@ -231,6 +250,7 @@ static void orphan_unlink(dt_http_server_t *srv, req_t *r) {
 
 static void req_free(req_t *r) {
   if (r->orphan) orphan_unlink(r->srv, r);
+  r->srv->body_bytes_held -= r->body_cap;
   free(r->body_buf);
   dt_buf_free(&r->out);
   free(r);
@@ -259,7 +279,7 @@ static void queue_remove(conn_t *c, req_t *r) {
 }
 
 /* A response the server makes itself (errors); queued after everything before it. */
-static void queue_error(conn_t *c, int status) {
+static void queue_error_route(conn_t *c, int status, const char *route) {
   dt_http_server_t *srv = c->srv;
   const char *reason = dt_http_status_text(status);
   req_t *r = dt_xcalloc(1, sizeof *r);
@@ -270,10 +290,92 @@ static void queue_error(conn_t *c, int status) {
   r->state = RS_DONE;
   dt_buf_appendf(&r->out,
                  "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-                 status, reason, http_date(srv), strlen(reason) + 1, reason);
-  count_request(srv, NULL, status);
+                 "%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                 status, reason, http_date(srv), status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
+                 strlen(reason) + 1, reason);
+  count_request(srv, route, status);
   queue_push(c, r);
+}
+
+static void queue_error(conn_t *c, int status) { queue_error_route(c, status, NULL); }
+
+/* Refused connections and requests: one warning a second at most, saying how many. */
+static void log_refusal(dt_http_server_t *srv, const char *what, const char *who) {
+  uint64_t now = uv_now(srv->loop);
+  srv->refused_unlogged++;
+  if (srv->refusal_log_ms && now - srv->refusal_log_ms < REFUSAL_LOG_MS) return;
+  dt_log_warn("http: refused %s from %s (%llu refusal(s) since the last such message)", what, who,
+              (unsigned long long)srv->refused_unlogged);
+  srv->refusal_log_ms = now ? now : 1;
+  srv->refused_unlogged = 0;
+}
+
+static void metric_inc(dt_http_server_t *srv, const char *name) {
+  if (srv->opts.metrics) dt_metrics_inc(srv->opts.metrics, name, NULL);
+}
+
+/* Takes bytes from the server-wide body budget; false (nothing taken) when over it. */
+static bool body_budget_take(dt_http_server_t *srv, size_t n) {
+  if (n > srv->opts.max_body_total_bytes - srv->body_bytes_held) return false;
+  srv->body_bytes_held += n;
+  return true;
+}
+
+/* ---------------------------------------------------------------- per-address counts */
+
+static ip_count_t **ip_bucket(dt_http_server_t *srv, const char *ip) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const char *p = ip; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  return &srv->ip_buckets[h % IP_BUCKETS];
+}
+
+/* Counts c against its address; false when the address is at the cap (nothing counted). */
+static bool ip_count_take(dt_http_server_t *srv, conn_t *c, const char *ip) {
+  ip_count_t **b = ip_bucket(srv, ip), *e = *b;
+  while (e && strcmp(e->ip, ip) != 0) e = e->next;
+  if (e && e->n >= srv->opts.max_connections_per_ip) return false;
+  if (!e) {
+    e = dt_xcalloc(1, sizeof *e);
+    snprintf(e->ip, sizeof e->ip, "%s", ip);
+    e->next = *b;
+    *b = e;
+  }
+  e->n++;
+  c->ip_count = e;
+  return true;
+}
+
+static void ip_count_release(dt_http_server_t *srv, conn_t *c) {
+  ip_count_t *e = c->ip_count;
+  c->ip_count = NULL;
+  if (!e || --e->n > 0) return;
+  ip_count_t **pp = ip_bucket(srv, e->ip);
+  while (*pp && *pp != e) pp = &(*pp)->next;
+  if (*pp) *pp = e->next;
+  free(e);
+}
+
+/* ---------------------------------------------------------------- the silent list */
+
+static void silent_remove(conn_t *c) {
+  if (!c->silent) return;
+  dt_http_server_t *srv = c->srv;
+  if (c->silent_prev) c->silent_prev->silent_next = c->silent_next;
+  else srv->silent_head = c->silent_next;
+  if (c->silent_next) c->silent_next->silent_prev = c->silent_prev;
+  else srv->silent_tail = c->silent_prev;
+  c->silent_prev = c->silent_next = NULL;
+  c->silent = false;
+}
+
+static void silent_append(conn_t *c) {
+  dt_http_server_t *srv = c->srv;
+  c->silent = true;
+  c->silent_next = NULL;
+  c->silent_prev = srv->silent_tail;
+  if (srv->silent_tail) srv->silent_tail->silent_next = c;
+  else srv->silent_head = c;
+  srv->silent_tail = c;
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -440,6 +542,8 @@ static void conn_close(conn_t *c) {
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->nconns--;
+  silent_remove(c);
+  ip_count_release(srv, c);
   if (srv->opts.metrics) dt_metrics_add(srv->opts.metrics, "dt_http_connections", NULL, -1);
   uv_timer_stop(&c->timer);
   if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
@@ -608,7 +712,18 @@ static void on_timer(uv_timer_t *t) {
       dt_log_debug("http: %s too slow to send its request, 408", c->remote);
       conn_fail(c, 408);
       break;
+    case TM_HEADERS:
+      dt_log_debug("http: %s did not complete its headers in time, 408", c->remote);
+      metric_inc(c->srv, "dt_http_header_timeouts_total");
+      conn_fail(c, 408);
+      break;
     case TM_IDLE:
+      if (c->silent) {
+        dt_log_debug("http: %s sent nothing within the header timeout, closed", c->remote);
+        metric_inc(c->srv, "dt_http_header_timeouts_total");
+      }
+      conn_close(c);
+      break;
     case TM_HANDSHAKE:
     case TM_LINGER:
       conn_close(c);
@@ -684,7 +799,7 @@ static void tls_input(conn_t *c, const char *data, size_t len) {
       tls_flush_output(c);
       return;
     }
-    timer_set(c, TM_IDLE, c->srv->opts.idle_timeout_ms);
+    timer_set(c, TM_IDLE, min_u(c->srv->opts.idle_timeout_ms, c->srv->opts.header_timeout_ms));
   }
   char plain[16384];
   size_t stalls = 0;
@@ -723,6 +838,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  silent_remove(c);
   if (c->lingering) return; /* discard: we already said everything */
   if (c->tls) tls_input(c, buf->base, (size_t)nread);
   else conn_parse(c, buf->base, (size_t)nread);
@@ -778,7 +894,11 @@ static int cb_message_begin(llhttp_t *p) {
   c->head_bytes = 16; /* method, version, CRLFs */
   c->fail_status = 0;
   c->in_message = true;
-  timer_set(c, TM_REQUEST, c->srv->opts.request_timeout_ms);
+  /* The headers have the shorter of the two deadlines; the body gets the request's own. */
+  if (c->srv->opts.header_timeout_ms < c->srv->opts.request_timeout_ms)
+    timer_set(c, TM_HEADERS, c->srv->opts.header_timeout_ms);
+  else
+    timer_set(c, TM_REQUEST, c->srv->opts.request_timeout_ms);
   return 0;
 }
 
@@ -822,6 +942,14 @@ static int tok_complete(llhttp_t *p) {
   }
   c->toks[c->ntoks++] = (uint32_t)c->tok_start;
   return head_limit(c, 2); /* ": " or CRLF */
+}
+
+/* The body budget is spent: 503 (the request may be retried; it is not too large). */
+static int body_budget_refused(conn_t *c) {
+  metric_inc(c->srv, "dt_http_body_budget_refusals_total");
+  log_refusal(c->srv, "a request body (request body budget spent: limits.max_body_total_bytes)", c->remote);
+  c->fail_status = 503;
+  return -1;
 }
 
 static int cb_headers_complete(llhttp_t *p) {
@@ -872,7 +1000,27 @@ static int cb_headers_complete(llhttp_t *p) {
   r->pub.tls = c->tls != NULL;
   r->head_method = p->method == HTTP_HEAD;
   r->http10 = p->http_major == 1 && p->http_minor == 0;
+  if (c->timer_mode == TM_HEADERS) timer_set(c, TM_REQUEST, srv->opts.request_timeout_ms);
+  if (srv->opts.on_headers) {
+    /* Decided before one byte of the body is read or buffered (e.g. authentication). */
+    int status = srv->opts.on_headers(&r->pub, srv->opts.handler_ud);
+    if (status != 0) {
+      if (status < 400 || status > 599) status = 500;
+      const char *route = r->route;
+      free(r);
+      c->stop_parsing = true;
+      c->in_message = false;
+      timer_clear(c);
+      queue_error_route(c, status, route);
+      conn_flush(c);
+      return -1; /* conn_parse sees stop_parsing: nothing after the headers is parsed */
+    }
+  }
   if (has_cl && p->content_length > 0) {
+    if (!body_budget_take(srv, (size_t)p->content_length + 1)) {
+      free(r);
+      return body_budget_refused(c);
+    }
     r->body_cap = (size_t)p->content_length + 1;
     r->body_buf = dt_xmalloc(r->body_cap);
   }
@@ -899,6 +1047,7 @@ static int cb_body(llhttp_t *p, const char *at, size_t len) {
     size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
     if (cap < have + len + 1) cap = have + len + 1;
     if (cap > c->srv->opts.max_body_bytes + 1) cap = c->srv->opts.max_body_bytes + 1;
+    if (!body_budget_take(c->srv, cap - r->body_cap)) return body_budget_refused(c);
     r->body_buf = dt_xrealloc(r->body_buf, cap);
     r->body_cap = cap;
   }
@@ -1140,21 +1289,22 @@ static void on_reject_closed(uv_handle_t *h) {
   server_maybe_done(srv);
 }
 
-static void format_peer(uv_tcp_t *tcp, char *out, size_t outlen) {
+/* out: "ip:port" or "[ip]:port"; ip: the address alone. */
+static void format_peer(uv_tcp_t *tcp, char *out, size_t outlen, char *ip, size_t iplen) {
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  char ip[INET6_ADDRSTRLEN] = "?";
   int port = 0;
   snprintf(out, outlen, "unknown");
+  snprintf(ip, iplen, "unknown");
   if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) != 0) return;
   if (ss.ss_family == AF_INET) {
     struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    uv_ip4_name(a, ip, sizeof ip);
+    uv_ip4_name(a, ip, iplen);
     port = ntohs(a->sin_port);
     snprintf(out, outlen, "%s:%d", ip, port);
   } else if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    uv_ip6_name(a, ip, sizeof ip);
+    uv_ip6_name(a, ip, iplen);
     port = ntohs(a->sin6_port);
     snprintf(out, outlen, "[%s]:%d", ip, port);
   }
@@ -1163,11 +1313,22 @@ static void format_peer(uv_tcp_t *tcp, char *out, size_t outlen) {
 static void on_connection(uv_stream_t *listener, int status) {
   dt_http_server_t *srv = listener->data;
   if (status < 0) {
-    dt_log_warn("http: accept failed: %s", uv_strerror(status));
+    /* EMFILE/ENFILE: libuv accepts and drops the connection with its reserve descriptor. */
+    metric_inc(srv, "dt_http_accept_errors_total");
+    log_refusal(srv, "a connection (accept failed)", uv_strerror(status));
     return;
   }
   if (srv->closing) return;
+  if (srv->nconns >= srv->opts.max_connections && srv->silent_head) {
+    /* Full: the oldest connection that has not sent a byte makes room (a client with a
+       request to send sends it at once; one that holds a slot silently is the attack). */
+    conn_t *victim = srv->silent_head;
+    dt_log_debug("http: connection limit reached, closing %s (silent since it connected)", victim->remote);
+    metric_inc(srv, "dt_http_connections_evicted_total");
+    conn_close(victim);
+  }
   if (srv->nconns >= srv->opts.max_connections) {
+    log_refusal(srv, "a connection (limits.max_connections reached)", "a client");
     uv_tcp_t *t = dt_xmalloc(sizeof *t);
     uv_tcp_init(srv->loop, t);
     t->data = srv;
@@ -1195,7 +1356,15 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   srv->accepted++;
   uv_tcp_nodelay(&c->tcp, 1);
-  format_peer(&c->tcp, c->remote, sizeof c->remote);
+  char ip[INET6_ADDRSTRLEN + 2];
+  format_peer(&c->tcp, c->remote, sizeof c->remote, ip, sizeof ip);
+  if (srv->opts.max_connections_per_ip && !ip_count_take(srv, c, ip)) {
+    metric_inc(srv, "dt_http_connections_rejected_per_ip_total");
+    log_refusal(srv, "a connection (limits.max_connections_per_ip reached)", ip);
+    conn_close(c);
+    return;
+  }
+  silent_append(c);
   llhttp_init(&c->parser, HTTP_REQUEST, &srv->settings);
   c->parser.data = c;
   if (srv->tls) {
@@ -1206,7 +1375,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     }
     timer_set(c, TM_HANDSHAKE, srv->opts.request_timeout_ms);
   } else {
-    timer_set(c, TM_IDLE, srv->opts.idle_timeout_ms);
+    timer_set(c, TM_IDLE, min_u(srv->opts.idle_timeout_ms, srv->opts.header_timeout_ms));
   }
   conn_update_read(c);
 }
@@ -1303,6 +1472,8 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
   if (!srv->opts.max_connections) srv->opts.max_connections = 10000;
   if (!srv->opts.idle_timeout_ms) srv->opts.idle_timeout_ms = 60000;
   if (!srv->opts.request_timeout_ms) srv->opts.request_timeout_ms = 10000;
+  if (!srv->opts.header_timeout_ms) srv->opts.header_timeout_ms = 10000;
+  if (!srv->opts.max_body_total_bytes) srv->opts.max_body_total_bytes = (size_t)64 << 20;
   srv->tls = tls;
   srv->port = port;
 
@@ -1337,6 +1508,16 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
     dt_metrics_describe(opts->metrics, "dt_http_connections", "gauge", "Open HTTP connections.");
     dt_metrics_describe(opts->metrics, "dt_http_connections_rejected_total", "counter",
                         "Connections closed at accept because the connection limit was reached.");
+    dt_metrics_describe(opts->metrics, "dt_http_connections_rejected_per_ip_total", "counter",
+                        "Connections closed at accept because their address had too many open.");
+    dt_metrics_describe(opts->metrics, "dt_http_connections_evicted_total", "counter",
+                        "Silent connections closed to make room at the connection limit.");
+    dt_metrics_describe(opts->metrics, "dt_http_header_timeouts_total", "counter",
+                        "Connections that sent nothing, or no complete headers, within the header timeout.");
+    dt_metrics_describe(opts->metrics, "dt_http_body_budget_refusals_total", "counter",
+                        "Requests refused (503) because the request body budget was spent.");
+    dt_metrics_describe(opts->metrics, "dt_http_accept_errors_total", "counter",
+                        "Failed accepts (e.g. out of file descriptors).");
     dt_metrics_add(opts->metrics, "dt_http_connections", NULL, 0);
   }
   dt_log_debug("http: listening on %s (port %d)%s", opts->listen, port, tls ? " with TLS" : "");

@@ -87,6 +87,9 @@ struct dt_ingress_s {
   char **issuers;
   size_t nissuers;
   dt_http_server_t *srv;
+  dt_http_server_t *admin_srv; /* NULL without admin_listen */
+  int servers_open;            /* close: freed when both are closed */
+  char *admin_token;
   dt_calls_t *calls;
   dt_jwks_t *jwks;
   bool fetching, draining, closing;
@@ -210,7 +213,7 @@ static void refuse(dt_ingress_t *ing, dt_http_request_t *req, const char *why) {
 }
 
 static void on_notification(dt_ingress_t *ing, dt_http_request_t *req) {
-  if (!ing->o.auth) {
+  if (!ing->o.auth || req->user_data == ing) { /* user_data == ing: verified at the headers */
     accept_notifications(ing, req);
     return;
   }
@@ -311,6 +314,49 @@ static void fetch_keys(dt_ingress_t *ing) {
   }
 }
 
+/* Headers complete, body not read yet: a notification without a valid token is refused
+   now, so nothing an unauthenticated client sends is ever buffered. An unknown kid goes on
+   (the keys may have rotated: the key set refresh decides), bounded by the body budget. */
+static int on_headers(dt_http_request_t *req, void *ud) {
+  dt_ingress_t *ing = ud;
+  if (!ing->o.auth || ing->closing || strcmp(req->path, ing->callback_path) != 0 ||
+      strcmp(req->method, "POST") != 0)
+    return 0;
+  char err[256];
+  int rc = verify(ing, req, err, sizeof err);
+  if (rc == 0) {
+    req->user_data = ing;
+    return 0;
+  }
+  if (rc == DT_ENOENT) return 0;
+  dt_http_request_set_route(req, "callback");
+  dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused before its body: %s", req->remote_addr, err);
+  if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
+  return 401;
+}
+
+/* Compares a presented token with the admin token without a data-dependent early exit
+   (the time taken says nothing about how much of it matched). */
+static bool admin_token_matches(const char *presented, const char *want) {
+  size_t lp = strlen(presented), lw = strlen(want);
+  unsigned char diff = lp != lw;
+  for (size_t i = 0; i < lw; i++) diff |= (unsigned char)(want[i] ^ (i < lp ? presented[i] : 0));
+  return diff == 0;
+}
+
+/* true = go on; false = answered 401. */
+static bool admin_allowed(dt_ingress_t *ing, dt_http_request_t *req) {
+  if (!ing->admin_token) return true;
+  const char *tok = bearer(req);
+  if (tok && admin_token_matches(tok, ing->admin_token)) return true;
+  if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_admin_unauthorized_total", NULL);
+  dt_log(DT_LOG_WARN, NULL, "ingress: %s %s from %s refused: %s admin token", req->method, req->path,
+         req->remote_addr, tok ? "wrong" : "no");
+  dt_http_header_t h[] = {{"Content-Type", "text/plain; charset=utf-8"}, {"WWW-Authenticate", "Bearer"}};
+  dt_http_respond_ex(req, 401, h, 2, "unauthorized\n", 13);
+  return false;
+}
+
 /* ---------------------------------------------------------------- other routes */
 
 static bool prompt_name_ok(const char *p) {
@@ -347,11 +393,13 @@ static void serve_prompt(dt_ingress_t *ing, dt_http_request_t *req, const char *
   free(data);
 }
 
-static void handler(dt_http_request_t *req, void *ud) {
-  dt_ingress_t *ing = ud;
+/* admin: this request came in on the admin listener. */
+static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
   const char *m = req->method, *p = req->path;
   bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-  if (strcmp(p, ing->callback_path) == 0) {
+  /* With a separate admin listener, each listener serves only its own routes. */
+  bool public_routes = !admin, admin_routes = admin || !ing->admin_srv;
+  if (public_routes && strcmp(p, ing->callback_path) == 0) {
     dt_http_request_set_route(req, "callback");
     if (strcmp(m, "POST") != 0) goto not_allowed;
     if (ing->closing) {
@@ -368,18 +416,20 @@ static void handler(dt_http_request_t *req, void *ud) {
     else respond_text(req, 200, "ok\n");
     return;
   }
-  if (strcmp(p, "/metrics") == 0) {
+  if (admin_routes && strcmp(p, "/metrics") == 0) {
     dt_http_request_set_route(req, "/metrics");
     if (!get) goto not_allowed;
+    if (!admin_allowed(ing, req)) return;
     dt_buf_t b = {0};
     if (ing->o.metrics) dt_metrics_render(ing->o.metrics, &b);
     dt_http_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
     dt_buf_free(&b);
     return;
   }
-  if (strcmp(p, "/calls") == 0) {
+  if (admin_routes && strcmp(p, "/calls") == 0) {
     dt_http_request_set_route(req, "/calls");
     if (!get) goto not_allowed;
+    if (!admin_allowed(ing, req)) return;
     dt_buf_t b = {0};
     if (ing->calls) dt_calls_render_json(ing->calls, &b);
     else dt_buf_append(&b, "[]", 2);
@@ -387,7 +437,7 @@ static void handler(dt_http_request_t *req, void *ud) {
     dt_buf_free(&b);
     return;
   }
-  if (strncmp(p, "/prompts/", 9) == 0) {
+  if (public_routes && strncmp(p, "/prompts/", 9) == 0) {
     dt_http_request_set_route(req, "/prompts");
     if (!get) goto not_allowed;
     serve_prompt(ing, req, p + 9);
@@ -399,6 +449,9 @@ static void handler(dt_http_request_t *req, void *ud) {
 not_allowed:
   respond_text(req, 405, "method not allowed\n");
 }
+
+static void handler(dt_http_request_t *req, void *ud) { route(ud, req, false); }
+static void admin_handler(dt_http_request_t *req, void *ud) { route(ud, req, true); }
 
 /* ---------------------------------------------------------------- life */
 
@@ -419,16 +472,39 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
   ing->nissuers = opts->issuer_count ? opts->issuer_count : 2;
   ing->issuers = dt_xcalloc(ing->nissuers, sizeof *ing->issuers);
   for (size_t i = 0; i < ing->nissuers; i++) ing->issuers[i] = dt_xstrdup(iss[i]);
+  ing->admin_token = opts->admin_token && *opts->admin_token ? dt_xstrdup(opts->admin_token) : NULL;
+  ing->o.admin_token = NULL; /* only the private copy is kept */
+  ing->o.admin_listen = NULL;
   dt_http_server_options_t so = {.listen = opts->listen,
                                  .handler = handler,
                                  .handler_ud = ing,
+                                 .on_headers = on_headers,
                                  .max_header_bytes = opts->max_header_bytes,
                                  .max_body_bytes = opts->max_body_bytes,
                                  .max_connections = opts->max_connections,
+                                 .max_connections_per_ip = opts->max_connections_per_ip,
+                                 .header_timeout_ms = opts->header_timeout_ms,
+                                 .max_body_total_bytes = opts->max_body_total_bytes,
                                  .tls_cert_file = opts->tls_cert_file,
                                  .tls_key_file = opts->tls_key_file,
                                  .metrics = opts->metrics};
   int rc = dt_http_server_start(opts->loop, &so, &ing->srv, err, errlen);
+  if (rc == 0) ing->servers_open++;
+  if (rc == 0 && opts->admin_listen && *opts->admin_listen) {
+    /* Plain HTTP, small limits: operators and scrapers on a private address. */
+    dt_http_server_options_t ao = {.listen = opts->admin_listen,
+                                   .handler = admin_handler,
+                                   .handler_ud = ing,
+                                   .max_body_bytes = 64 * 1024,
+                                   .max_body_total_bytes = 1024 * 1024,
+                                   .max_connections = 256,
+                                   .header_timeout_ms = opts->header_timeout_ms,
+                                   .metrics = opts->metrics};
+    char aerr[256];
+    rc = dt_http_server_start(opts->loop, &ao, &ing->admin_srv, aerr, sizeof aerr);
+    if (rc < 0) dt_seterr(err, errlen, rc, "admin listener: %s", aerr);
+    else ing->servers_open++;
+  }
   if (rc < 0) {
     ing->closing = true;
     dt_ingress_close(ing, NULL, NULL);
@@ -440,6 +516,8 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
     dt_metrics_describe(opts->metrics, "dt_notifications_total", "counter", "Notifications accepted.");
     dt_metrics_describe(opts->metrics, "dt_notifications_refused_total", "counter",
                         "Notification requests refused for authentication.");
+    dt_metrics_describe(opts->metrics, "dt_admin_unauthorized_total", "counter",
+                        "Admin requests (/metrics, /calls) refused for a missing or wrong admin token.");
   }
   *out = ing;
   return 0;
@@ -447,6 +525,9 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
 
 void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls) { ing->calls = calls; }
 int dt_ingress_port(const dt_ingress_t *ing) { return ing->srv ? dt_http_server_port(ing->srv) : 0; }
+int dt_ingress_admin_port(const dt_ingress_t *ing) {
+  return ing->admin_srv ? dt_http_server_port(ing->admin_srv) : 0;
+}
 void dt_ingress_set_draining(dt_ingress_t *ing, bool d) { ing->draining = d; }
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
@@ -465,11 +546,15 @@ static void ingress_free(dt_ingress_t *ing) {
   free(ing->jwks_url);
   free(ing->openid_config_url);
   free(ing->audience);
+  free(ing->admin_token);
   free(ing);
   if (done) done(ud);
 }
 
-static void server_closed(void *ud) { ingress_free(ud); }
+static void server_closed(void *ud) {
+  dt_ingress_t *ing = ud;
+  if (--ing->servers_open == 0) ingress_free(ing);
+}
 
 void dt_ingress_close(dt_ingress_t *ing, void (*done)(void *ud), void *ud) {
   ing->closing = true;
@@ -482,6 +567,11 @@ void dt_ingress_close(dt_ingress_t *ing, void (*done)(void *ud), void *ud) {
   ing->fetching = false;
   unpark_all(ing);
   ing->calls = NULL;
+  if (ing->servers_open == 0) {
+    ingress_free(ing);
+    return;
+  }
+  /* Both close callbacks come from the loop later, so neither frees ing before the other starts. */
   if (ing->srv) dt_http_server_close(ing->srv, server_closed, ing);
-  else ingress_free(ing);
+  if (ing->admin_srv) dt_http_server_close(ing->admin_srv, server_closed, ing);
 }

@@ -11,6 +11,7 @@
  * starts the engine (and the embedded emulator when there are no Graph credentials) on
  * the libuv loop and drains cleanly on SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <curl/curl.h>
 #include <lua.h>
 #include <llhttp.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 #include "dialtone/check.h"
 #include "dialtone/common.h"
@@ -234,6 +236,42 @@ static int emulator_set_bot(const char *emulator_url, const char *bot_url) {
   return cc == CURLE_OK && status >= 200 && status < 300 ? 0 : DT_EIO;
 }
 
+/* Descriptors kept back from ingress connections for everything else the engine opens:
+   Graph requests (one connection each at worst), prompt and recording files, the CDR file
+   and the recordings journal, the flow watcher, libuv's own, the embedded emulator. */
+static rlim_t fd_headroom(rlim_t limit) {
+  rlim_t quarter = limit / 4;
+  return quarter > 256 ? quarter : 256;
+}
+
+/* Raises the soft open-file limit to the hard one, then returns the connection limit that
+   fits below it with headroom, lowered from wanted (logged) when it does not. Without this
+   a flood of connections takes the descriptors Graph requests and CDR writes need, and the
+   engine fails in places far from the cause. */
+static unsigned fit_connections_to_fd_limit(int64_t wanted) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return (unsigned)wanted;
+  rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = rl.rlim_max;
+    else dt_log_warn("cannot raise the open-file limit from %llu to %llu: %s", (unsigned long long)before,
+                     (unsigned long long)rl.rlim_max, strerror(errno));
+  }
+  if (rl.rlim_cur != before)
+    dt_log_debug("open-file limit raised from %llu to %llu", (unsigned long long)before,
+                 (unsigned long long)rl.rlim_cur);
+  if (rl.rlim_cur == RLIM_INFINITY) return (unsigned)wanted;
+  rlim_t headroom = fd_headroom(rl.rlim_cur);
+  rlim_t fit = rl.rlim_cur > headroom + 16 ? rl.rlim_cur - headroom : 16;
+  if ((rlim_t)wanted <= fit) return (unsigned)wanted;
+  dt_log_warn("limits.max_connections lowered from %lld to %llu: the open-file limit is %llu (ulimit -n) "
+              "and %llu descriptors are kept for Graph requests, prompts, recordings and the journal",
+              (long long)wanted, (unsigned long long)fit, (unsigned long long)rl.rlim_cur,
+              (unsigned long long)headroom);
+  return (unsigned)fit;
+}
+
 static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   dt_config_override_t overrides[8];
   size_t n = 0;
@@ -374,7 +412,12 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   eo.inbound.issuer_count = c->inbound.issuers.count;
   eo.limits.max_body_bytes = (size_t)c->limits.max_body_bytes;
   eo.limits.max_header_bytes = (size_t)c->limits.max_header_bytes;
-  eo.limits.max_connections = (unsigned)c->limits.max_connections;
+  eo.limits.max_connections = fit_connections_to_fd_limit(c->limits.max_connections);
+  eo.limits.max_connections_per_ip = (unsigned)c->limits.max_connections_per_ip;
+  eo.limits.header_timeout_ms = (unsigned)c->limits.header_timeout_ms;
+  eo.limits.max_body_total_bytes = (size_t)c->limits.max_body_total_bytes;
+  eo.admin_listen = c->admin.listen;
+  eo.admin_token = c->admin.token;
   eo.limits.instruction_budget = (uint64_t)c->limits.instruction_budget;
   eo.limits.lua_memory_bytes = (size_t)c->limits.lua_memory_bytes;
   eo.limits.op_timeout_s = (unsigned)(c->limits.op_timeout_s + 0.999);

@@ -17,7 +17,7 @@
  * are match=flow pairs (DIALTONE_ROUTES=+15550100=sales,28:app-id=support).
  *
  * All strings in the struct are owned by it (NULL = unset) and freed by dt_config_free.
- * Secrets (graph.client_secret) are never logged: dt_config_dump masks them.
+ * Secrets (graph.client_secret, admin.token) are never logged: dt_config_dump masks them.
  */
 #ifndef DIALTONE_CONFIG_H
 #define DIALTONE_CONFIG_H
@@ -48,6 +48,10 @@ typedef struct {
     char *cert;        /* PEM files; both or neither (HTTPS ingress) */
     char *key;
   } tls;
+  struct {
+    char *listen;      /* unset: /metrics and /calls on the public listener */
+    char *token;       /* secret: bearer token for /metrics and /calls; unset = none */
+  } admin;
   char *flows;         /* "flows": directory of flow scripts, watched */
   struct {
     char *dir;         /* default "{flows}/prompts" */
@@ -86,7 +90,10 @@ typedef struct {
   struct {
     int64_t max_body_bytes;     /* 1 MiB */
     int64_t max_header_bytes;   /* 16 KiB */
-    int64_t max_connections;    /* 10000 */
+    int64_t max_connections;    /* 10000 (lowered to fit RLIMIT_NOFILE by dialtone run) */
+    int64_t max_connections_per_ip; /* 0 = no cap */
+    int64_t header_timeout_ms;  /* 10000 */
+    int64_t max_body_total_bytes; /* 64 MiB */
     int64_t idle_timeout_ms;    /* 60000 */
     int64_t request_timeout_ms; /* 10000 */
     int64_t instruction_budget; /* per resume, 10,000,000 */

@@ -47,6 +47,8 @@ typedef struct {
   const char *public_url;           /* base of every callbackUri; default http://{listen with the bound port} */
   const char *callback_path;        /* default "/api/calls" */
   const char *tls_cert, *tls_key;   /* both set = HTTPS ingress */
+  const char *admin_listen;         /* /metrics and /calls only there (plain HTTP); NULL = public listener */
+  const char *admin_token;          /* bearer token /metrics and /calls require; NULL = none */
   const char *flows_dir;            /* default "flows" */
   const char *prompts_dir;          /* default {flows_dir}/prompts; served at /prompts/ */
   const char *prompts_base_url;     /* default {public_url}/prompts */
@@ -74,6 +76,9 @@ typedef struct {
     size_t max_body_bytes;          /* default 1 MiB */
     size_t max_header_bytes;        /* default 16 KiB */
     unsigned max_connections;       /* default 10000 */
+    unsigned max_connections_per_ip; /* default 0 = no cap */
+    unsigned header_timeout_ms;     /* a new connection's headers; default 10000 */
+    size_t max_body_total_bytes;    /* request bodies held at once; default 64 MiB */
     uint64_t instruction_budget;    /* per resume; default 10,000,000 */
     size_t lua_memory_bytes;        /* default 1 GiB */
     unsigned op_timeout_s;          /* default 60 */

@@ -10,15 +10,26 @@
  *    ends the connection (Connection: close, an HTTP/1.0 stream), nothing behind it is
  *    parsed; and an HTTP/1.0 request holds back the next one until it is answered, since
  *    its answer may have to end the connection.
- *  - Limits (options): header bytes (431), body bytes (413), connections (excess ones
- *    are closed at accept), idle keep-alive timeout, and a per-request read deadline
- *    against slow clients (408, then close). Malformed requests get 400 and the
- *    connection is closed; the server keeps serving everyone else.
+ *  - Limits (options): header bytes (431), body bytes (413), connections (at the limit a
+ *    new connection displaces the oldest one that has not sent a byte yet; with none, it is
+ *    closed at accept), connections per client address (closed at accept), a header
+ *    timeout for new connections (closed silently if nothing arrives; 408 if the headers
+ *    do not complete), idle keep-alive timeout, a per-request read deadline against slow
+ *    clients (408, then close), and a budget of request body bytes held across all
+ *    connections (503 and close beyond it). Malformed requests get 400 and the connection
+ *    is closed; the server keeps serving everyone else. Refusals are logged at most once a
+ *    second (with a count) and counted in metrics.
+ *  - on_headers (option): decides on a request when its headers are complete, before any
+ *    of its body is read or buffered; a refusal is answered at once and the connection is
+ *    closed (the body that follows is read and discarded, never kept).
  *  - The handler is called once per complete request and must answer it exactly once,
  *    now or later, with dt_http_respond*() or the streaming calls. A request whose
  *    connection is gone stays valid until answered; answering it then just frees it.
  *  - Metrics (if options.metrics): counter dt_http_requests_total{route,status}. The
  *    route label is what the handler set with dt_http_request_set_route(), else "other".
+ *    Gauge dt_http_connections; counters dt_http_connections_rejected_total (limit),
+ *    dt_http_connections_rejected_per_ip_total, dt_http_connections_evicted_total,
+ *    dt_http_header_timeouts_total, dt_http_body_budget_refusals_total.
  *  - All callbacks run on the loop thread. Memory of a connection is freed in its
  *    uv_close callback only.
  */
@@ -63,6 +74,14 @@ typedef struct {
   unsigned max_connections;        /* default 10000 */
   unsigned idle_timeout_ms;        /* keep-alive idle close, default 60000 */
   unsigned request_timeout_ms;     /* from first byte to complete request, default 10000 */
+  unsigned header_timeout_ms;      /* a new connection's first request line + headers, default 10000 */
+  unsigned max_connections_per_ip; /* open connections per client address; 0 = no cap */
+  size_t max_body_total_bytes;     /* body bytes held by all requests together, default 64 MiB */
+  /* Optional: called (with handler_ud) when a request's headers are complete, before its
+     body is read. Return 0 to go on, or a status (400..599) the server answers at once
+     (401 gets "WWW-Authenticate: Bearer") before closing the connection; the handler then
+     never sees the request. It may set the route label; it must not answer the request. */
+  int (*on_headers)(dt_http_request_t *req, void *ud);
   const char *tls_cert_file;       /* PEM; both set = HTTPS */
   const char *tls_key_file;
   dt_metrics_t *metrics;           /* optional, borrowed */

@@ -1,19 +1,25 @@
 /*
  * ingress.h — the engine's HTTP routes.
  *
- *   POST {callback_path}  commsNotifications: bearer JWT checked against the JWKS
- *                         (401 and nothing else if missing or invalid), parsed (400 for a
+ *   POST {callback_path}  commsNotifications: bearer JWT checked against the JWKS as soon
+ *                         as the headers are complete, before any of the body is read
+ *                         (401 and the connection closed if missing or invalid; a token
+ *                         whose kid is unknown goes on to the refresh below), parsed (400 for a
  *                         malformed body), answered 202 at once, then dispatched to the
  *                         call registry on the loop. An unknown kid refreshes the key set
  *                         once (single flight) before the request is refused; requests
  *                         that arrive before the first key set is loaded wait for it.
  *   GET /healthz          200 "ok" (503 "draining" while the engine drains)
- *   GET /metrics          Prometheus text
- *   GET /calls            active calls as JSON (id, flow, flow_version, state, age, waiting)
+ *   GET /metrics          Prometheus text          } admin routes: with admin_listen set they
+ *   GET /calls            active calls as JSON     } are served only on that listener (404 on
+ *                         (id, flow, ...)          } the public one); with admin_token set they
+ *                                                  } need "Authorization: Bearer TOKEN" (401)
  *   GET /prompts/NAME.wav the prompt files of prompts_dir (names: letters, digits, _ - and
  *                         one level of subdirectory; nothing else is served)
- * Anything else is 404, a known path with the wrong method 405; 413 and 431 come from the
- * HTTP server's limits. Keep-alive, pipelining and chunked bodies are the server's.
+ * The admin listener serves /healthz, /metrics and /calls only.
+ * Anything else is 404, a known path with the wrong method 405; 413, 431, 408 and 503 (the
+ * request body budget) come from the HTTP server's limits. Keep-alive, pipelining and
+ * chunked bodies are the server's.
  */
 #ifndef DIALTONE_INGRESS_H
 #define DIALTONE_INGRESS_H
@@ -32,6 +38,11 @@ typedef struct {
   const char *tls_cert_file, *tls_key_file;
   size_t max_body_bytes, max_header_bytes;
   unsigned max_connections;
+  unsigned max_connections_per_ip;    /* 0 = no cap */
+  unsigned header_timeout_ms;         /* default 10000 */
+  size_t max_body_total_bytes;        /* body bytes held across connections; default 64 MiB */
+  const char *admin_listen;           /* NULL = admin routes on the public listener */
+  const char *admin_token;            /* NULL = admin routes need no token */
   const char *callback_path;          /* default "/api/calls" */
   const char *prompts_dir;            /* NULL = /prompts/ answers 404 */
   dt_metrics_t *metrics;              /* borrowed; /metrics renders it */
@@ -50,6 +61,8 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
 /* The registry notifications go to (set once, after the registry exists). */
 void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls);
 int dt_ingress_port(const dt_ingress_t *ing);
+/* The admin listener's bound port, 0 without one. */
+int dt_ingress_admin_port(const dt_ingress_t *ing);
 void dt_ingress_set_draining(dt_ingress_t *ing, bool draining);
 /* Key set downloads started so far (tests of the single-flight refresh). */
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing);
