@@ -90,6 +90,8 @@ struct dt_ingress_s {
   dt_http_server_t *admin_srv; /* NULL without admin_listen */
   int servers_open;            /* close: freed when both are closed */
   char *admin_token;
+  uint64_t early_refusal_log_ms;   /* early 401s: one warning a second at most */
+  uint64_t early_refusals_unlogged;
   dt_calls_t *calls;
   dt_jwks_t *jwks;
   bool fetching, draining, closing;
@@ -330,8 +332,18 @@ static int on_headers(dt_http_request_t *req, void *ud) {
   }
   if (rc == DT_ENOENT) return 0;
   dt_http_request_set_route(req, "callback");
-  dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused before its body: %s", req->remote_addr, err);
   if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
+  /* A flood of unauthenticated requests must not become a flood of log lines. */
+  uint64_t now = dt_now_ms();
+  ing->early_refusals_unlogged++;
+  if (!ing->early_refusal_log_ms || now - ing->early_refusal_log_ms >= 1000) {
+    dt_log(DT_LOG_WARN, NULL,
+           "ingress: notification from %s refused before its body: %s (%llu refusal(s) since the last such "
+           "message)",
+           req->remote_addr, err, (unsigned long long)ing->early_refusals_unlogged);
+    ing->early_refusal_log_ms = now ? now : 1;
+    ing->early_refusals_unlogged = 0;
+  }
   return 401;
 }
 

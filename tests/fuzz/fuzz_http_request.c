@@ -13,11 +13,18 @@
  * streams a chunked body, anything else is answered at once; "?status=N" picks the status
  * and an "X-Echo" header is sent back, as an extra header. The body is echoed.
  *
+ * The server's early checks are on: an on_headers hook refuses "/auth…" requests without
+ * "Authorization: Bearer good" (401 when the headers are complete, body unread) and
+ * "/deny…" with 503, the request body budget (max_body_total_bytes) is smaller than a few
+ * pipelined bodies held by deferred requests (503), and a header timeout is set (long: the
+ * client half-closes at once, so it is not what ends a connection here).
+ *
  * Promises checked, beyond "no crash, no leak, no UB": what the handler sees is
  * consistent (path is the target's prefix, the body is NUL-terminated at body_len, limits
  * hold); everything the server sends back parses as HTTP/1.1 responses (llhttp in response
  * mode, HEAD-aware); there is one final response per request the handler saw, plus at most
- * one the server made itself (400/408/413/431); and the connection is always closed in
+ * one the server made itself (400/401/408/413/431/503); the handler never sees a request
+ * the hook refused; and the connection is always closed in
  * bounded time (a hang aborts with a message after HANG_MS).
  */
 #include <arpa/inet.h>
@@ -40,6 +47,7 @@
 
 #define MAX_HEADER_BYTES 2048
 #define MAX_BODY_BYTES 4096
+#define MAX_BODY_TOTAL_BYTES 6144 /* two bodies near the limit held at once exhaust it */
 #define HANG_MS 20000 /* well above the server's 2 s lingering close */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -97,6 +105,21 @@ static void on_later(uv_idle_t *h) {
   while (nlater > 0) answer(later[--nlater]);
 }
 
+static bool authorized(const dt_http_request_t *req) {
+  const char *a = dt_http_request_header(req, "Authorization");
+  return a && strcmp(a, "Bearer good") == 0;
+}
+
+/* Decided at headers-complete, before the body: what the engine does for notifications. */
+static int on_headers(dt_http_request_t *req, void *ud) {
+  if (strncmp(req->path, "/auth", 5) == 0) {
+    dt_http_request_set_route(req, "/auth");
+    return authorized(req) ? 0 : 401;
+  }
+  if (strncmp(req->path, "/deny", 5) == 0) return 503;
+  return 0;
+}
+
 static void handler(dt_http_request_t *req, void *ud) {
   check(req->method && req->target && req->path && req->query && req->remote_addr, "NULL field");
   size_t plen = strlen(req->path);
@@ -109,6 +132,8 @@ static void handler(dt_http_request_t *req, void *ud) {
   for (size_t i = 0; i < req->header_count; i++)
     check(req->headers[i].name && req->headers[i].value, "NULL header");
   check(!req->tls, "tls flag on a plain connection");
+  check(strncmp(req->path, "/auth", 5) != 0 || authorized(req), "handler saw a request the hook refused");
+  check(strncmp(req->path, "/deny", 5) != 0, "handler saw a request the hook refused");
 
   if (nhandled == handled_cap) {
     handled_cap = handled_cap ? handled_cap * 2 : 64;
@@ -231,6 +256,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
       .handler = handler,
       .max_header_bytes = MAX_HEADER_BYTES,
       .max_body_bytes = MAX_BODY_BYTES,
+      .max_body_total_bytes = MAX_BODY_TOTAL_BYTES,
+      .header_timeout_ms = 60000,
+      .on_headers = on_headers,
       .max_connections = 4,
       .idle_timeout_ms = 60000,
       .request_timeout_ms = 60000, /* never the reason a connection ends here */

@@ -284,7 +284,13 @@ DT_TEST(unauthenticated_bodies_get_401_before_they_are_buffered) {
   DT_ASSERT_EQ_INT(finished, n);
   DT_ASSERT_EQ_INT(got401, n);
   DT_ASSERT(hwm_after - hwm_before < 8 * 1024);
-  DT_ASSERT(p_file_has(eng.err, "refused before its body"));
+  /* Refusals are logged once a second with a count, not once per request. */
+  char *log = p_slurp(eng.err);
+  int lines = 0;
+  for (const char *q = log; q && (q = strstr(q, "refused before its body")) != NULL; q++) lines++;
+  free(log);
+  DT_ASSERT(lines >= 1);
+  DT_ASSERT(lines < n / 2);
   /* The engine still takes notifications that carry a token. */
   char url[160];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
