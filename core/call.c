@@ -1875,10 +1875,15 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
       wait_finish(c, 0);
       return;
     case DT_WAIT_TRANSFER:
-      if (c->stage == 1 || (ev->result.present && ev->result.subcode == 7015)) {
+      /* Only Graph's "transfer completed" (7015) ends the call as transferred. stage 1 means
+         no more than that Graph accepted the request: the target may still be ringing, and
+         a caller who hangs up then was not transferred (transferAccepted, had it come, has
+         already finished this wait). */
+      if (ev->result.present && ev->result.subcode == 7015) {
         transfer_success(c);
         return;
       }
+      log_transfer(c, "hangup");
       break;
     default: break;
     }

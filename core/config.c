@@ -52,6 +52,8 @@ static const dt_config_key_t keys[] = {
                                                           "(default {public_url}/prompts)"),
     STR("recordings", recordings, "recordings", NULL, "directory where recordings are stored"),
     STR("cdr", cdr, "cdr.jsonl", NULL, "call detail records file (JSON lines)"),
+    STR("cdr_spool", cdr_spool, NULL, NULL,
+        "file for CDRs the cdr file cannot take (full or failing disk) once memory is full, and at shutdown"),
     {"routes", DT_CFG_ROUTES, NULL, 0, 0, false, "which flow answers a call: {match=, flow=} entries",
      OFF(routes), NULL, 0},
     STR("routes.default", routes.default_flow, "main", NULL, "flow for calls no route matches"),
@@ -97,6 +99,8 @@ static const dt_config_key_t keys[] = {
     NUM("limits.op_timeout_s", limits.op_timeout_s, 30, 0.001, 86400, "deadline of one Graph operation"),
     NUM("limits.drain_timeout_s", limits.drain_timeout_s, 30, 0, 3600, "wait for calls on shutdown"),
     INT("limits.max_calls", limits.max_calls, 100000, 1, 10000000, "concurrent calls"),
+    INT("limits.cdr_spool_records", limits.cdr_spool_records, 10000, 1, 10000000,
+        "CDRs kept in memory while the cdr file cannot be written"),
 };
 
 _Static_assert(DT_ARRAY_SIZE(keys) <= DT_CONFIG_MAX_KEYS, "raise DT_CONFIG_MAX_KEYS");

@@ -370,7 +370,12 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
     dt_seterr(err, errlen, rc, "bad graph.base_url '%s'", o->graph.base_url);
     goto fail;
   }
-  if (o->cdr_path && (rc = dt_cdr_open(o->cdr_path, &e->cdr, err, errlen)) < 0) goto fail;
+  dt_cdr_options_t cdro = {.path = o->cdr_path,
+                           .loop = loop,
+                           .metrics = e->metrics,
+                           .spool_records = o->cdr_spool_records,
+                           .spool_path = o->cdr_spool_path};
+  if (o->cdr_path && (rc = dt_cdr_open_opts(&cdro, &e->cdr, err, errlen)) < 0) goto fail;
 
   const char *recordings = or_default(o->recordings_dir, "recordings");
   if (mkdir(recordings, 0755) != 0 && errno != EEXIST)

@@ -7,7 +7,9 @@
  * download slot, and the files under {dir}. Promises: the journal entry is durable
  * (fsync of the file and of the directory) before the first byte is fetched; the .wav
  * and its sidecar are durable before the journal entry goes; a callback runs at most
- * once and never from inside dt_recstore_add; no access token reaches the log.
+ * once and never from inside dt_recstore_add; no access token reaches the log. A write
+ * that fails (full disk, I/O error) leaves no file behind — no temporary file, no .wav
+ * without its sidecar — keeps the journal entry, and is counted, logged and retried.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -113,35 +115,42 @@ static void fsync_dir(const char *dir) {
   close(fd);
 }
 
-/* Temporary file, fsync, rename (the caller fsyncs the directory). */
+/* Temporary file, fsync, rename (the caller fsyncs the directory). On failure the
+   temporary file is gone, path is untouched, and errno says why (kept across the clean-up,
+   for the caller's message). */
 static int write_durable(const char *path, const void *data, size_t len, mode_t mode) {
   char *tmp = dt_xasprintf("%s.tmp.%ld", path, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
+    int e = errno;
     free(tmp);
+    errno = e;
     return DT_EIO;
   }
   const char *p = data;
   size_t left = len;
-  while (left > 0) {
+  int e = 0;
+  while (left > 0 && e == 0) {
     ssize_t w = write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      close(fd);
-      unlink(tmp);
-      free(tmp);
-      return DT_EIO;
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) { /* a write that takes nothing is a full disk */
+      e = w < 0 ? errno : ENOSPC;
+      break;
     }
     p += w;
     left -= (size_t)w;
   }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-    unlink(tmp);
-    free(tmp);
-    return DT_EIO;
-  }
+  if (e == 0 && fsync(fd) != 0) e = errno;
+  if (close(fd) != 0 && e == 0) e = errno;
+  if (e == 0 && rename(tmp, path) != 0) e = errno;
+  if (e) unlink(tmp);
   free(tmp);
-  return 0;
+  errno = e;
+  return e ? DT_EIO : 0;
+}
+
+static void count_write_error(dt_recstore_t *st) {
+  if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_write_errors_total", NULL);
 }
 
 static bool file_exists(const char *path) {
@@ -320,20 +329,31 @@ static void enqueue(dt_recstore_t *st, dt_recjob_t *j) {
 /* The job is over: tell the caller (if still interested) and free it. */
 static void job_finish(dt_recjob_t *j, int err, const char *msg, double dur, size_t bytes) {
   dt_recstore_t *st = j->st;
+  bool keep_journal = false;
   char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
   if (err) {
     st->failed++;
     if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"failed\"");
     dt_log(DT_LOG_ERROR, j->call_id, "recording %s could not be fetched after %u attempt%s: %s", j->name,
            j->attempts, j->attempts == 1 ? "" : "s", msg);
-    if (sidecar_write(st, j, path, 0, 0, msg) == 0) fsync_dir(st->dir);
+    if (sidecar_write(st, j, path, 0, 0, msg) == 0) {
+      fsync_dir(st->dir);
+    } else {
+      /* the failure is not on disk: the journal entry stays, so the next start tries again */
+      int e = errno;
+      count_write_error(st);
+      dt_log(DT_LOG_ERROR, j->call_id,
+             "recording %s: cannot write its sidecar under %s: %s; its journal entry stays for the next start",
+             j->name, st->dir, strerror(e));
+      keep_journal = true;
+    }
   } else {
     st->stored++;
     if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"stored\"");
     dt_log(DT_LOG_INFO, j->call_id, "recording stored as %s (%.1f s, %zu bytes, %u attempt%s)", path, dur, bytes,
            j->attempts, j->attempts == 1 ? "" : "s");
   }
-  journal_remove(st, j->name);
+  if (!keep_journal) journal_remove(st, j->name);
   dt_recstore_fn cb = j->cb;
   void *ud = j->ud;
   dt_recstore_result_t res = {.err = err,
@@ -388,15 +408,23 @@ static void on_response(const dt_http_response_t *res, void *ud) {
   if (res->error == 0 && res->status == 200) {
     char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
     double dur = dt_wav_duration(res->body, res->body_len);
-    int rc = dt_write_file_atomic(path, res->body, res->body_len);
-    if (rc == 0) rc = sidecar_write(st, j, path, dur, res->body_len, NULL);
-    free(path);
+    int rc = write_durable(path, res->body, res->body_len, 0644);
+    if (rc == 0 && (rc = sidecar_write(st, j, path, dur, res->body_len, NULL)) != 0) {
+      /* no .wav without its sidecar: a half-stored recording would look stored */
+      int e = errno;
+      unlink(path);
+      errno = e;
+    }
     if (rc == 0) {
+      free(path);
       fsync_dir(st->dir);
       job_finish(j, 0, NULL, dur, res->body_len);
     } else {
-      /* a full or failing disk: keep the journal entry and try again later */
-      snprintf(why, sizeof why, "cannot write under %s: %s", st->dir, strerror(errno));
+      /* a full or failing disk: keep the journal entry and try again later (the download
+         is repeated: the body is not kept in memory meanwhile) */
+      snprintf(why, sizeof why, "cannot write %s or its sidecar: %s", path, strerror(errno));
+      free(path);
+      count_write_error(st);
       retry_later(j, NULL, why);
     }
     pump(st);
@@ -469,6 +497,12 @@ int dt_recstore_new(const dt_recstore_options_t *opts, dt_recstore_t **out) {
     dt_metrics_describe(st->o.metrics, "dt_recordings_pending", "gauge",
                         "Recordings journaled and not yet stored.");
     dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, 0);
+    dt_metrics_describe(st->o.metrics, "dt_recordings_write_errors_total", "counter",
+                        "Recordings or sidecars that could not be written (full or failing disk); retried.");
+    dt_metrics_add(st->o.metrics, "dt_recordings_write_errors_total", NULL, 0);
+    dt_metrics_describe(st->o.metrics, "dt_recordings_journal_errors_total", "counter",
+                        "Journal entries that could not be written (the download goes on without one).");
+    dt_metrics_add(st->o.metrics, "dt_recordings_journal_errors_total", NULL, 0);
   }
   *out = st;
   return 0;
@@ -482,7 +516,9 @@ int dt_recstore_add(dt_recstore_t *st, const dt_recording_t *rec, dt_recstore_fn
   j->cb = cb;
   j->ud = ud;
   if (journal_write(st, j) != 0) {
+    int e = errno;
     if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_journal_errors_total", NULL);
+    errno = e;
     dt_log(DT_LOG_ERROR, j->call_id, "recording %s: cannot write its journal entry under %s: %s; fetching anyway",
            j->name, st->jdir, strerror(errno));
   }

@@ -59,6 +59,7 @@ typedef struct {
   } prompts;
   char *recordings;    /* "recordings": where recordings are stored */
   char *cdr;           /* "cdr.jsonl": call detail records, one JSON object a line */
+  char *cdr_spool;     /* unset: where CDRs go that the cdr file cannot take once memory is full */
   struct {
     dt_config_route_t *items; /* tried in order; first match wins */
     size_t count;
@@ -101,6 +102,7 @@ typedef struct {
     double op_timeout_s;        /* per Graph operation, 30 */
     double drain_timeout_s;     /* on shutdown, 30 */
     int64_t max_calls;          /* 100000 */
+    int64_t cdr_spool_records;  /* CDRs kept in memory while the cdr file fails, 10000 */
   } limits;
 
   /* private: where each key's value came from ("default", "derived", a file name, a

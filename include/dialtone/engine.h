@@ -54,6 +54,8 @@ typedef struct {
   const char *prompts_base_url;     /* default {public_url}/prompts */
   const char *recordings_dir;       /* default "recordings" (created if missing) */
   const char *cdr_path;             /* NULL = no CDRs */
+  const char *cdr_spool_path;       /* CDRs the file cannot take once memory is full, and at close; NULL = none */
+  size_t cdr_spool_records;         /* CDRs kept in memory while the file fails; 0 = 10000 */
   const dt_route_t *routes;         /* incoming calls: called identity -> flow */
   size_t route_count;
   const char *default_flow;         /* default "main" */

@@ -13,10 +13,14 @@
  *      that cap) for as long as the entry is younger than max_age_s; other 4xx answers
  *      fail for good;
  *   3. {dir}/{name}.wav and its sidecar {dir}/{name}.json are each written atomically
- *      (temporary file, fsync, rename), the directory fsynced;
+ *      (temporary file, fsync, rename), the directory fsynced; when either cannot be
+ *      written (full or failing disk) neither stays, nor any temporary file, the journal
+ *      entry stays and the download is retried with the same backoff, without an age
+ *      limit (dt_recordings_write_errors_total counts these);
  *   4. the journal entry is removed.
  * A fetch that fails for good still writes the sidecar, with "error" set and no .wav, so
- * the failure is on disk too. dt_recstore_resume (at start-up) restarts every fetch still
+ * the failure is on disk too; if that sidecar cannot be written, the journal entry stays
+ * and the next start tries again. dt_recstore_resume (at start-up) restarts every fetch still
  * in the journal: the call it belonged to may be long gone, the sidecar names it. The
  * journal holds access tokens: its files are 0600 and no token is ever logged.
  *
