@@ -11,6 +11,7 @@
  * recordings directory (a new one under /tmp unless --recordings; removed if empty).
  */
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -113,40 +114,38 @@ static void place_call(con_t *c) {
     say(c, "warn", "a call is in progress (h hangs it up)");
     return;
   }
-  char *body = dt_xasprintf("{\"from\":{\"phone\":\"%s\"}}", c->from);
-  cJSON *resp = NULL;
-  int st = dt_localrun_control(c->lr, "POST", "/calls", body, &resp);
-  free(body);
-  const char *id = jstr(resp, "id");
-  if (st != 201 || id == NULL || strlen(id) >= sizeof c->call_id) {
-    const char *m = jstr(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message");
-    say(c, "bad", "cannot place the call (status %d%s%s)", st, m ? ": " : "", m ? m : "");
-    cJSON_Delete(resp);
+  cJSON *from = cJSON_CreateObject();
+  cJSON_AddStringToObject(from, "phone", c->from);
+  dt_emulator_call_options_t o = {0};
+  o.from = from;
+  char why[256] = "";
+  int rc = dt_emulator_place_call(dt_localrun_emulator(c->lr), &o, c->call_id, why, sizeof why);
+  cJSON_Delete(from);
+  if (rc != 0) {
+    say(c, "bad", "cannot place the call (%s)", why);
     return;
   }
-  snprintf(c->call_id, sizeof c->call_id, "%s", id);
-  cJSON_Delete(resp);
   c->in_call = true;
   c->calls++;
   fputc('\n', c->out);
   say(c, "title", "Calling flow %s from %s", c->flow, c->from);
 }
 
-/* A control request on the current call; prints why it was refused. */
-static void call_control(con_t *c, const char *what, const char *body) {
+typedef enum { ACT_TONES, ACT_SPEAK, ACT_HANGUP } action_t;
+
+/* An action of the caller on the current call; prints why it was refused. */
+static void call_control(con_t *c, action_t what, const char *tones, int64_t ms) {
+  static const char *const names[] = {"tones", "speak", "hangup"};
   if (!c->in_call) {
     say(c, "warn", "no call in progress (c calls %s)", c->flow);
     return;
   }
-  char path[200];
-  snprintf(path, sizeof path, "/calls/%s/%s", c->call_id, what);
-  cJSON *resp = NULL;
-  int st = dt_localrun_control(c->lr, "POST", path, body, &resp);
-  if (st != 200) {
-    const char *m = jstr(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message");
-    say(c, "warn", "%s refused (status %d%s%s)", what, st, m ? ": " : "", m ? m : "");
-  }
-  cJSON_Delete(resp);
+  dt_emulator_t *emu = dt_localrun_emulator(c->lr);
+  char why[256] = "";
+  int rc = what == ACT_TONES   ? dt_emulator_press(emu, c->call_id, tones, 150, why, sizeof why)
+           : what == ACT_SPEAK ? dt_emulator_speak(emu, c->call_id, ms, why, sizeof why)
+                               : dt_emulator_hangup(emu, c->call_id, why, sizeof why);
+  if (rc != 0) say(c, "warn", "%s refused (%s)", names[what], why);
 }
 
 static void on_poll(uv_timer_t *t) {
@@ -244,9 +243,7 @@ static bool run_command(con_t *c, char *line) {
   if (l == 0 || line[0] == ';') return true; /* blank lines and ; comments */
   char keys[80];
   if (is_keys(line, keys, 65)) {
-    char *body = dt_xasprintf("{\"tones\":\"%s\",\"gap_ms\":150}", keys);
-    call_control(c, "tones", body);
-    free(body);
+    call_control(c, ACT_TONES, keys, 0);
     return true;
   }
   char cmd[16] = "";
@@ -263,7 +260,7 @@ static bool run_command(con_t *c, char *line) {
     return false;
   }
   if (strcmp(cmd, "h") == 0 || strcmp(cmd, "hangup") == 0) {
-    call_control(c, "hangup", "{}");
+    call_control(c, ACT_HANGUP, NULL, 0);
     return true;
   }
   if (strcmp(cmd, "c") == 0 || strcmp(cmd, "call") == 0) {
@@ -281,9 +278,8 @@ static bool run_command(con_t *c, char *line) {
       say(c, "warn", "s N: speak for N seconds (0 < N <= 3600)");
       return true;
     }
-    char *body = dt_xasprintf("{\"seconds\":%g}", n);
-    call_control(c, "speak", body);
-    free(body);
+    int64_t ms = (int64_t)llround(n * 1000.0);
+    call_control(c, ACT_SPEAK, NULL, ms > 0 ? ms : 1);
     return true;
   }
   if (strcmp(cmd, "w") == 0 || strcmp(cmd, "wait") == 0) {
@@ -474,7 +470,7 @@ static void quit(con_t *c) {
     c->wait = W_NONE;
     uv_timer_stop(&c->timer);
     if (c->in_call) {
-      call_control(c, "hangup", "{}");
+      call_control(c, ACT_HANGUP, NULL, 0);
       uv_timer_start(&c->timer, on_wait_timer, CON_QUIT_WAIT_MS, 0);
       return; /* on_entry("ended") or the timer comes back */
     }

@@ -640,9 +640,7 @@ static void on_tick(uv_timer_t *t) {
   demo_t *d = t->data;
   if (d->phase == PH_IN_CALL && dt_now_ms() > d->deadline) {
     /* the call outlived its script: hang it up and record the failure */
-    char path[200];
-    snprintf(path, sizeof path, "/calls/%s/hangup", d->call_id);
-    dt_localrun_control(d->lr, "POST", path, "{}", NULL);
+    dt_emulator_hangup(dt_localrun_emulator(d->lr), d->call_id, NULL, 0);
     d->hung_up_by_us = true;
     d->phase = PH_WAIT_CDR;
     d->deadline = dt_now_ms() + 15000;
@@ -665,33 +663,33 @@ static void place_call(demo_t *d) {
   wrap_text(d->tr, 2, sc->story, false, "dim");
   fputc('\n', d->out);
   fflush(d->out);
-  char path[160];
-  snprintf(path, sizeof path, "/parties/%s", DEMO_DISPATCH);
+  dt_emulator_t *emu = dt_localrun_emulator(d->lr);
   if (sc->dispatch) {
-    char *body = dt_xasprintf("{\"behaviour\":\"%s\"}", sc->dispatch);
-    dt_localrun_control(d->lr, "PUT", path, body, NULL);
-    free(body);
+    dt_emulator_party_t party = {DT_EMULATOR_ANSWER, -1, NULL};
+    if (strcmp(sc->dispatch, "busy") == 0) party.behaviour = DT_EMULATOR_BUSY;
+    else if (strcmp(sc->dispatch, "noanswer") == 0) party.behaviour = DT_EMULATOR_NOANSWER;
+    else if (strcmp(sc->dispatch, "reject") == 0) party.behaviour = DT_EMULATOR_REJECT;
+    dt_emulator_set_party(emu, DEMO_DISPATCH, &party, NULL, 0);
   } else {
-    dt_localrun_control(d->lr, "DELETE", path, NULL, NULL);
+    dt_emulator_remove_party(emu, DEMO_DISPATCH);
   }
-  char *body = dt_xasprintf("{\"from\":{\"phone\":\"%s\"},\"script\":%s}", sc->from, sc->script);
-  cJSON *resp = NULL;
-  int st = dt_localrun_control(d->lr, "POST", "/calls", body, &resp);
-  free(body);
-  const char *id = jstr(resp, "id");
-  if (st != 201 || id == NULL || strlen(id) >= sizeof d->call_id) {
-    char why[300];
-    const char *m = jstr(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message");
-    snprintf(why, sizeof why, "the emulator refused the call (status %d%s%s)", st, m ? ": " : "", m ? m : "");
-    cJSON_Delete(resp);
+  cJSON *from = cJSON_CreateObject();
+  cJSON_AddStringToObject(from, "phone", sc->from);
+  cJSON *script = cJSON_Parse(sc->script);
+  dt_emulator_call_options_t co = {0};
+  co.from = from;
+  co.script = script;
+  char why[300] = "";
+  int rc = dt_emulator_place_call(emu, &co, d->call_id, why, sizeof why);
+  cJSON_Delete(from);
+  cJSON_Delete(script);
+  if (rc != 0) {
     d->failed_calls++;
-    fprintf(d->out, "  %s=> NOT as scripted: %s%s\n\n", S(d, "bad"), why, R(d));
+    fprintf(d->out, "  %s=> NOT as scripted: the emulator refused the call (%s)%s\n\n", S(d, "bad"), why, R(d));
     d->cur++;
     demo_next(d);
     return;
   }
-  snprintf(d->call_id, sizeof d->call_id, "%s", id);
-  cJSON_Delete(resp);
   dt_buf_reset(&d->played);
   d->hung_up_by_us = false;
   d->phase = PH_IN_CALL;

@@ -9,8 +9,10 @@
  * talks to Graph — OAuth client credentials at the emulator's token endpoint, Graph
  * requests to its /v1.0 or /beta, and every notification authenticated against the
  * emulator's OpenID configuration and key set. The emulator's timeline reaches the event
- * hook through dt_emulator_on_event and control requests run through
- * dt_emulator_control, so neither repeats the emulator's own logic. Close drains the
+ * hook through dt_emulator_on_event; callers act on the emulator through its typed control
+ * API (dt_localrun_emulator + dt_emulator_place_call, _press ...), and
+ * dt_localrun_control addresses the same API by method and path (dt_emulator_control),
+ * so nothing here repeats the emulator's own logic. Close drains the
  * engine (its calls are hung up while the emulator still answers), then closes the
  * emulator, then frees what is left.
  */
@@ -166,13 +168,12 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   if (e2[0] && err && errlen) snprintf(err, errlen, "%s", e2);
 
   /* the emulator's incoming calls go to the engine's callback */
-  char *body = dt_xasprintf("{\"bot_url\":\"%s\"}", dt_engine_callback_url(lr->engine));
-  int status = dt_emulator_control(lr->emu, "POST", "/config", body, strlen(body), NULL, NULL);
-  free(body);
-  if (status != 200) {
-    dt_seterr(err, errlen, DT_EIO, "emulator: cannot set the bot URL (status %d)", status);
+  char e3[256] = "";
+  rc = dt_emulator_set_bot_url(lr->emu, dt_engine_callback_url(lr->engine), e3, sizeof e3);
+  if (rc != 0) {
+    dt_seterr(err, errlen, rc, "emulator: cannot set the bot URL: %s", e3);
     dt_localrun_close(lr, NULL, NULL);
-    return DT_EIO;
+    return rc;
   }
   dt_emulator_on_event(lr->emu, on_event, lr);
   *out = lr;

@@ -143,12 +143,9 @@ static void set_frozen(tk_t *tk, bool frozen) {
 
 static int64_t sim_now(tk_t *tk) {
   if (tk->lr == NULL) return 0;
-  cJSON *r = NULL;
-  int st = dt_localrun_control(tk->lr, "GET", "/stats", NULL, &r);
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "sim_time_ms");
-  int64_t t = (st == 200 && cJSON_IsNumber(v)) ? (int64_t)v->valuedouble : 0;
-  cJSON_Delete(r);
-  return t;
+  dt_emulator_stats_t st;
+  dt_emulator_get_stats(dt_localrun_emulator(tk->lr), &st);
+  return (int64_t)st.sim_time_ms;
 }
 
 static void drive_finish(tk_t *tk, const char *why) {
@@ -338,21 +335,120 @@ static dt_localrun_t *need_lr(lua_State *L) {
   return tk->lr;
 }
 
-/* control(method, path[, body_json_text]) -> status, decoded answer (or nil) */
-static int l_control(lua_State *L) {
-  tk_t *tk = self(L);
-  dt_localrun_t *lr = need_lr(L);
-  const char *method = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
-  const char *body = luaL_optstring(L, 3, NULL);
-  tk->L = L;
-  cJSON *r = NULL;
-  int st = dt_localrun_control(lr, method, path, body, &r);
-  lua_pushinteger(L, st);
-  if (r) push_json(L, r, 0);
-  else lua_pushnil(L);
-  cJSON_Delete(r);
+/* The emulator's typed control API for testkit.lua. Each returns true (or a value) on
+   success, or nil and the emulator's reason. JSON-shaped arguments come as JSON text
+   (testkit.lua encodes them). */
+static int push_refusal(lua_State *L, const char *why) {
+  lua_pushnil(L);
+  lua_pushstring(L, why[0] ? why : "refused");
   return 2;
+}
+
+static cJSON *json_arg(lua_State *L, int idx) {
+  size_t n = 0;
+  const char *text = luaL_optlstring(L, idx, NULL, &n);
+  cJSON *j = text ? cJSON_ParseWithLength(text, n) : cJSON_CreateObject();
+  if (!cJSON_IsObject(j)) {
+    cJSON_Delete(j);
+    luaL_error(L, "testkit: not a JSON object");
+  }
+  return j;
+}
+
+/* place_call(json{from=, to=, script=, modalities=, bot_url=}) -> call id | nil, why */
+static int l_place_call(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  cJSON *b = json_arg(L, 1);
+  dt_emulator_call_options_t o = {0};
+  o.from = cJSON_GetObjectItemCaseSensitive(b, "from");
+  o.to = cJSON_GetObjectItemCaseSensitive(b, "to");
+  o.script = cJSON_GetObjectItemCaseSensitive(b, "script");
+  o.modalities = cJSON_GetObjectItemCaseSensitive(b, "modalities");
+  const cJSON *bot = cJSON_GetObjectItemCaseSensitive(b, "bot_url");
+  o.bot_url = cJSON_IsString(bot) ? bot->valuestring : NULL;
+  char id[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
+  int rc = dt_emulator_place_call(dt_localrun_emulator(lr), &o, id, why, sizeof why);
+  cJSON_Delete(b);
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushstring(L, id);
+  return 1;
+}
+
+/* press(id, keys, gap_ms) / speak(id, ms) / hangup(id) -> true | nil, why */
+static int l_press(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  if (dt_emulator_press(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2),
+                        (int64_t)luaL_checkinteger(L, 3), why, sizeof why) != 0)
+    return push_refusal(L, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_speak(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  if (dt_emulator_speak(dt_localrun_emulator(lr), luaL_checkstring(L, 1), (int64_t)luaL_checkinteger(L, 2),
+                        why, sizeof why) != 0)
+    return push_refusal(L, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_hangup(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  if (dt_emulator_hangup(dt_localrun_emulator(lr), luaL_checkstring(L, 1), why, sizeof why) != 0)
+    return push_refusal(L, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* set_party(id, json{behaviour=, answer_delay_ms=, script=}) -> true | nil, why */
+static int l_set_party(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *id = luaL_checkstring(L, 1);
+  cJSON *b = json_arg(L, 2);
+  dt_emulator_party_t p = {DT_EMULATOR_ANSWER, -1, cJSON_GetObjectItemCaseSensitive(b, "script")};
+  const char *beh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "behaviour"));
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(b, "answer_delay_ms");
+  char why[256] = "";
+  int rc = 0;
+  if (beh == NULL || strcmp(beh, "answer") == 0) p.behaviour = DT_EMULATOR_ANSWER;
+  else if (strcmp(beh, "busy") == 0) p.behaviour = DT_EMULATOR_BUSY;
+  else if (strcmp(beh, "noanswer") == 0 || strcmp(beh, "no_answer") == 0) p.behaviour = DT_EMULATOR_NOANSWER;
+  else if (strcmp(beh, "reject") == 0 || strcmp(beh, "decline") == 0) p.behaviour = DT_EMULATOR_REJECT;
+  else rc = dt_seterr(why, sizeof why, DT_EINVAL, "\"behaviour\" must be \"answer\", \"busy\", \"noanswer\" or \"reject\"");
+  if (rc == 0 && d) {
+    if (cJSON_IsNumber(d) && d->valuedouble >= 0) p.answer_delay_ms = (int64_t)d->valuedouble;
+    else rc = dt_seterr(why, sizeof why, DT_EINVAL, "\"answer_delay_ms\" must be a number from 0 to 86400000");
+  }
+  if (rc == 0) rc = dt_emulator_set_party(dt_localrun_emulator(lr), id, &p, why, sizeof why);
+  cJSON_Delete(b);
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* calls() -> {{id=, ended=, ...}, ...}: every call the emulator holds */
+static int l_calls(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  cJSON *r = dt_emulator_calls_json(dt_localrun_emulator(lr));
+  push_json(L, cJSON_GetObjectItemCaseSensitive(r, "calls"), 0);
+  cJSON_Delete(r);
+  return 1;
+}
+
+/* reset(): the emulator forgets calls, parties and faults */
+static int l_reset(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  dt_emulator_reset(dt_localrun_emulator(lr));
+  return 0;
 }
 
 /* drive{timeout_ms=, target=, check=} -> "matched" | "target" | "check" | "timeout" */
@@ -567,7 +663,9 @@ static int l_log_end(lua_State *L) {
 }
 
 static const luaL_Reg TK_FUNCS[] = {
-    {"start", l_start},           {"stop", l_stop},           {"control", l_control},
+    {"start", l_start},           {"stop", l_stop},           {"place_call", l_place_call},
+    {"press", l_press},           {"speak", l_speak},         {"hangup", l_hangup},
+    {"set_party", l_set_party},   {"calls", l_calls},         {"reset", l_reset},
     {"drive", l_drive},           {"sim_now", l_sim_now},     {"on_entry", l_on_entry},
     {"load_flow", l_load_flow},   {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},

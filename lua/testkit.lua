@@ -404,12 +404,11 @@ end
 
 -- ---- actions (at the simulated instant the test is at)
 
-local function control(call, what, method, path, body)
-  local st, r = C.control(method, path, body and json_encode(body) or nil)
-  if st < 200 or st > 299 then
-    local msg = r and r.error and r.error.message or ("status " .. tostring(st))
-    fail(call, ("%s: the emulator refused it (%d: %s)"):format(what, st, msg))
-  end
+-- Runs one operation of the emulator's typed control API (C.place_call, C.press ...);
+-- a refusal fails the test with the emulator's reason.
+local function control(call, what, fn, ...)
+  local r, why = fn(...)
+  if r == nil then fail(call, ("%s: the emulator refused it (%s)"):format(what, tostring(why))) end
   return r
 end
 
@@ -434,7 +433,7 @@ function Call:press(keys, o)
     error("press: keys must be a string of 0-9 * # A-D (at most 64)", 2)
   end
   local gap = math.floor((o.gap or 0.15) * 1000)
-  control(self, ("press('%s')"):format(keys), "POST", "/calls/" .. self.id .. "/tones", {tones = keys, gap_ms = gap})
+  control(self, ("press('%s')"):format(keys), C.press, self.id, keys, gap)
   advance(self, (#keys - 1) * gap)
   return self
 end
@@ -444,14 +443,14 @@ function Call:speak(seconds)
   if type(seconds) ~= "number" or seconds <= 0 or seconds > 3600 then
     error("speak: seconds must be a number above 0 and at most 3600", 2)
   end
-  control(self, ("speak(%g)"):format(seconds), "POST", "/calls/" .. self.id .. "/speak", {seconds = seconds})
+  control(self, ("speak(%g)"):format(seconds), C.speak, self.id, math.max(1, math.floor(seconds * 1000 + 0.5)))
   advance(self, seconds * 1000)
   return self
 end
 
 -- call:hangup(): the caller (or the callee, for outgoing calls) hangs up.
 function Call:hangup()
-  control(self, "hangup()", "POST", "/calls/" .. self.id .. "/hangup", nil)
+  control(self, "hangup()", C.hangup, self.id)
   return self
 end
 
@@ -758,8 +757,8 @@ function T:call(o)
   local flow = o.flow or S.default_flow
   route(self, flow)
   local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities}
-  local r = control(nil, "t:call", "POST", "/calls", body)
-  local c = new_call(self, r.id, "incoming", {flow = flow, routed_flow = flow, from = body.from})
+  local id = control(nil, "t:call", C.place_call, json_encode(body))
+  local c = new_call(self, id, "incoming", {flow = flow, routed_flow = flow, from = body.from})
   await_start(c)
   return c
 end
@@ -771,7 +770,7 @@ function T:party(who, o)
   if type(id) ~= "string" or id == "" then error("t:party: give an identity id or table", 2) end
   local body = {behaviour = o.behaviour or o.behavior or "answer", script = o.script}
   if o.answer_delay then body.answer_delay_ms = math.floor(o.answer_delay * 1000) end
-  control(nil, "t:party", "PUT", "/parties/" .. id, body)
+  control(nil, "t:party", C.set_party, id, json_encode(body))
   return self
 end
 
@@ -833,9 +832,9 @@ function T:dial(o)
               "  call:reject{reason = 'none'}\n" ..
               "end\n"
   route(self, "(t:dial)", src)
-  local r = control(nil, "t:dial", "POST", "/calls", {from = {phone = "+15555550199"}})
-  S.internal[r.id] = true
-  local trigger = {id = r.id}
+  local trigger_id = control(nil, "t:dial", C.place_call, json_encode({from = {phone = "+15555550199"}}))
+  S.internal[trigger_id] = true
+  local trigger = {id = trigger_id}
   await_start(setmetatable(trigger, Call))
   local to = params.targets and params.targets[1]
   local c = self:expect_dial{to = to, meeting = params.meeting and not params.targets and true or nil}
@@ -853,11 +852,11 @@ function T:wait(seconds)
   -- URL, which refuses them) whose script hangs up after exactly that long, so the
   -- simulated clock stops there.
   local ms = math.floor(seconds * 1000)
-  local r = control(nil, "wait", "POST", "/calls", {
+  local clock_id = control(nil, "wait", C.place_call, json_encode({
     from = {phone = "+10000000000"}, bot_url = S.paths.emulator .. "/emulator/health",
     script = {{after_ms = ms, hangup = true, comment = "dialtone test: t:wait"}},
-  })
-  S.internal[r.id] = true
+  }))
+  S.internal[clock_id] = true
   advance(nil, ms)
   return self
 end
@@ -930,16 +929,13 @@ end
 -- After a test: every call still up is hung up by its far end, the engine is left with no
 -- calls, and the emulator forgets parties and faults.
 local function cleanup()
-  local st, r = C.control("GET", "/calls")
-  if st == 200 and r and r.calls then
-    for _, c in ipairs(r.calls) do
-      if not c.ended then C.control("POST", "/calls/" .. c.id .. "/hangup") end
-    end
+  for _, c in ipairs(C.calls()) do
+    if not c.ended then C.hangup(c.id) end
   end
   local function idle() return C.active_calls() == 0 end
   wait_for(function() return idle() or nil end, {check = idle, timeout_ms = 15000})
   local left = C.active_calls()
-  C.control("POST", "/reset")
+  C.reset()
   return left
 end
 

@@ -211,31 +211,6 @@ static bool derived(const dt_config_t *cfg, const char *path) {
   return strcmp(dt_config_origin(cfg, path), "derived") == 0;
 }
 
-/* Tells the emulator where incoming calls go. Once, at start-up, so a blocking request is fine. */
-static int emulator_set_bot(const char *emulator_url, const char *bot_url) {
-  CURL *h = curl_easy_init();
-  if (h == NULL) return DT_ENOMEM;
-  char *url = dt_xasprintf("%s/emulator/bot", emulator_url);
-  char *body = dt_xasprintf("{\"url\":\"%s\"}", bot_url);
-  struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-  FILE *sink = fopen("/dev/null", "w");
-  if (sink) curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-  long status = 0;
-  CURLcode cc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (sink) fclose(sink);
-  curl_slist_free_all(hdr);
-  curl_easy_cleanup(h);
-  free(url);
-  free(body);
-  return cc == CURLE_OK && status >= 200 && status < 300 ? 0 : DT_EIO;
-}
-
 /* Descriptors kept back from ingress connections for everything else the engine opens:
    Graph requests (one connection each at worst), prompt and recording files, the CDR file
    and the recordings journal, the flow watcher, libuv's own, the embedded emulator. */
@@ -379,8 +354,6 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
       .prompts_base_url = derived(c, "prompts.base_url") ? NULL : c->prompts.base_url,
       .recordings_dir = c->recordings,
       .cdr_path = c->cdr,
-      .cdr_spool_path = c->cdr_spool,
-      .cdr_spool_records = (size_t)c->limits.cdr_spool_records,
       .routes = routes,
       .route_count = c->routes.count,
       .default_flow = c->routes.default_flow,
@@ -442,8 +415,10 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   }
   if (err[0]) dt_log_warn("%s", err); /* a flow that did not compile; the others run */
   dt_config_bound_port(&app->cfg, dt_engine_port(app->engine));
-  if (app->emulator && emulator_set_bot(dt_emulator_thread_url(app->emulator), dt_engine_callback_url(app->engine)) != 0) {
-    dt_log_error("cannot tell the embedded emulator where the engine listens");
+  char bot_err[256] = "";
+  if (app->emulator &&
+      dt_emulator_thread_set_bot_url(app->emulator, dt_engine_callback_url(app->engine), bot_err, sizeof bot_err) != 0) {
+    dt_log_error("cannot tell the embedded emulator where the engine listens: %s", bot_err);
     exit_code = EXIT_RUNTIME;
     goto shutdown;
   }

@@ -277,23 +277,7 @@ typedef struct emu_inflight_s {
 } emu_inflight_t;
 
 /* ------------------------------------------------------------------ faults (issue 6) */
-typedef struct {
-  double drop_notifications;      /* probability 0..1 */
-  double duplicate_notifications;
-  double delay_notifications;     /* probability; delayed by delay_ms */
-  int64_t delay_ms;
-  double reorder_notifications;   /* probability that two queued notifications swap */
-  int graph_status;               /* answer every Graph request with this status (429/500/503), 0 = off */
-  int graph_status_count;         /* that many requests (0 = all) */
-  int retry_after_s;
-  bool graph_hang;                /* never answer Graph requests */
-  bool ops_never_complete;
-  bool pascal_case;               /* PascalCase enum values in notifications */
-  bool swap_answer_notifications; /* established before establishing */
-  int recording_status;           /* answer recording downloads with this status, 0 = off */
-  int recording_status_count;     /* that many downloads (0 = all) */
-  bool recording_hang;            /* never answer recording downloads */
-} emu_faults_t;
+typedef dt_emulator_faults_t emu_faults_t; /* the public struct (emulator.h) */
 
 /* ------------------------------------------------------------------ the emulator */
 struct dt_emulator_s {
@@ -465,11 +449,39 @@ typedef struct {
 emu_tl_slot_t dt__emu_timeline_reserve(emu_call_t *c);
 void dt__emu_timeline_fill(emu_call_t *c, emu_tl_slot_t slot, const char *kind, cJSON *fields);
 void dt__emu_timeline_free(emu_timeline_t *tl);
+/* The control API over HTTP: GET /emulator/events opens the event stream, everything else
+   goes through dt__emu_control_route. path is the part after "/emulator". */
 void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *path);
+/* One control API answer: status and JSON body text (malloc'd, NULL for none). */
+typedef struct {
+  int status;
+  char *body;
+  size_t len;
+  char rid[37];              /* the request-id header (and an error body's innerError) */
+} emu_reply_t;
+/* The control API's route table, shared by the HTTP server and dt_emulator_control: parses
+   the request, calls the typed API (emu_api.c) and renders the answer into out.
+   client_rid (may be NULL) is echoed in error bodies. */
+void dt__emu_control_route(dt_emulator_t *emu, const char *method, const char *path,
+                           const char *body, size_t body_len, const char *client_rid,
+                           emu_reply_t *out);
 void dt__emu_sse_close_all(dt_emulator_t *emu);
 /* Script triggers. */
 void dt__emu_script_start(emu_call_t *c);
 void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url, uint64_t at);
+
+/* ------------------------------------------------------------------ typed API (emu_api.c) */
+bool dt__emu_valid_url(const char *u);     /* http(s), shorter than 2048 */
+bool dt__emu_valid_tones(const char *t);   /* up to 64 of 0-9 * # A-D */
+cJSON *dt__emu_call_summary(const emu_call_t *c);
+cJSON *dt__emu_call_detail(const emu_call_t *c);
+/* The timeline as GET /emulator/calls/{id}/timeline answers it (JSON text; caller frees). */
+char *dt__emu_timeline_text(const emu_call_t *c, size_t *len);
+cJSON *dt__emu_faults_json(const emu_faults_t *f);
+cJSON *dt__emu_stats_json(const dt_emulator_t *emu);
+cJSON *dt__emu_party_json(const char *key, const emu_party_t *p);
+/* Lower-cased identity key of a party (at most 255 bytes; false when longer). */
+bool dt__emu_party_key(const char *id, char out[260]);
 
 /* ------------------------------------------------------------------ graph (emu_graph.c) */
 /* Handles a Graph request; rest is the path after the calls collection ("" or "/{id}..."). */
@@ -481,13 +493,9 @@ void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body /* con
                           const char *location);
 void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Every answer of the control API goes through here: a request run in-process by
-   dt_emulator_control is captured instead of written to a connection. */
-int dt__emu_respond_raw(dt_http_request_t *req, int status, const dt_http_header_t *headers,
-                        size_t header_count, const char *body, size_t body_len);
-void dt__emu_set_route(dt_http_request_t *req, const char *route);
-/* True for a request run in-process by dt_emulator_control (no connection behind it). */
-bool dt__emu_in_process(const dt_http_request_t *req);
+/* A Graph error body ({"error":{"code","message","innerError":{...}}}); rid receives the
+   request-id it names. client_rid (may be NULL) is echoed. Caller frees. */
+char *dt__emu_error_text(const char *code, const char *message, const char *client_rid, char rid[37]);
 /* Hands a timeline entry to the in-process hook (consumed). */
 void dt__emu_hook_push(dt_emulator_t *emu, cJSON *entry);
 /* "http://host:port" from the Host header, else the emulator's URL. Caller frees. */

@@ -18,38 +18,6 @@
 #include "emu_internal.h"
 
 /* ------------------------------------------------------------------ responses */
-/* A control request run in-process (dt_emulator_control): it lives on that function's
-   stack and its answer is captured here. Thread-local because several emulators may run
-   on several threads; the pointer compare keeps every real request on the normal path. */
-typedef struct {
-  dt_http_request_t req;
-  int status;
-  char *body;
-  size_t len;
-  bool answered;
-} emu_capture_t;
-
-static _Thread_local emu_capture_t *capture;
-
-bool dt__emu_in_process(const dt_http_request_t *req) { return capture && req == &capture->req; }
-
-int dt__emu_respond_raw(dt_http_request_t *req, int status, const dt_http_header_t *headers,
-                        size_t header_count, const char *body, size_t body_len) {
-  if (dt__emu_in_process(req)) {
-    if (capture->answered) return DT_ESTATE;
-    capture->answered = true;
-    capture->status = status;
-    capture->body = dt_xstrndup(body ? body : "", body ? body_len : 0);
-    capture->len = body ? body_len : 0;
-    return 0;
-  }
-  return dt_http_respond_ex(req, status, headers, header_count, body, body_len);
-}
-
-void dt__emu_set_route(dt_http_request_t *req, const char *route) {
-  if (!dt__emu_in_process(req)) dt_http_request_set_route(req, route);
-}
-
 void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const char *location) {
   char rid[37];
   dt_guid(rid);
@@ -60,8 +28,27 @@ void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const
   h[n++] = (dt_http_header_t){"Content-Type", "application/json"};
   h[n++] = (dt_http_header_t){"request-id", rid};
   if (location) h[n++] = (dt_http_header_t){"Location", location};
-  dt__emu_respond_raw(req, status, h, n, text, text ? strlen(text) : 0);
+  dt_http_respond_ex(req, status, h, n, text, text ? strlen(text) : 0);
   free(text);
+}
+
+char *dt__emu_error_text(const char *code, const char *message, const char *client_rid, char rid[37]) {
+  char iso[32], crid[37];
+  dt__emu_iso_now(iso);
+  dt_guid(rid);
+  if (client_rid && strlen(client_rid) < sizeof crid) snprintf(crid, sizeof crid, "%s", client_rid);
+  else dt_guid(crid);
+  cJSON *o = cJSON_CreateObject();
+  cJSON *e = cJSON_AddObjectToObject(o, "error");
+  cJSON_AddStringToObject(e, "code", code);
+  cJSON_AddStringToObject(e, "message", message);
+  cJSON *ie = cJSON_AddObjectToObject(e, "innerError");
+  cJSON_AddStringToObject(ie, "date", iso);
+  cJSON_AddStringToObject(ie, "request-id", rid);
+  cJSON_AddStringToObject(ie, "client-request-id", crid);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
 }
 
 void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...) {
@@ -70,24 +57,10 @@ void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  char iso[32], rid[37], crid[37];
-  dt__emu_iso_now(iso);
-  dt_guid(rid);
-  const char *client_rid = dt_http_request_header(req, "client-request-id");
-  if (client_rid && strlen(client_rid) < sizeof crid) snprintf(crid, sizeof crid, "%s", client_rid);
-  else dt_guid(crid);
-  cJSON *o = cJSON_CreateObject();
-  cJSON *e = cJSON_AddObjectToObject(o, "error");
-  cJSON_AddStringToObject(e, "code", code);
-  cJSON_AddStringToObject(e, "message", msg);
-  cJSON *ie = cJSON_AddObjectToObject(e, "innerError");
-  cJSON_AddStringToObject(ie, "date", iso);
-  cJSON_AddStringToObject(ie, "request-id", rid);
-  cJSON_AddStringToObject(ie, "client-request-id", crid);
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
+  char rid[37];
+  char *text = dt__emu_error_text(code, msg, dt_http_request_header(req, "client-request-id"), rid);
   dt_http_header_t h[2] = {{"Content-Type", "application/json"}, {"request-id", rid}};
-  dt__emu_respond_raw(req, status, h, 2, text, strlen(text));
+  dt_http_respond_ex(req, status, h, 2, text, strlen(text));
   free(text);
 }
 
@@ -580,36 +553,18 @@ int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path
   if (emu->closing) return DT_ECLOSED;
   const char *rest = path;
   if (has_prefix(path, "/emulator", &rest) == false) rest = path;
-  /* the request as the HTTP server would hand it: NUL-terminated strings it owns */
-  char pathbuf[1040];
-  snprintf(pathbuf, sizeof pathbuf, "/emulator%s", rest);
-  char *q = strchr(pathbuf, '?');
-  const char *query = "";
-  if (q) {
-    *q = '\0';
-    query = q + 1;
-  }
+  /* the path as the HTTP server would hand it: no query, no trailing slash */
+  char pathbuf[1024];
+  snprintf(pathbuf, sizeof pathbuf, "%s", rest);
+  pathbuf[strcspn(pathbuf, "?")] = '\0';
   size_t rl = strlen(pathbuf);
   while (rl > 1 && pathbuf[rl - 1] == '/') pathbuf[--rl] = '\0';
-  char *bodycopy = dt_xstrndup(body ? body : "", body_len);
-  emu_capture_t cap = {0};
-  cap.req.method = method;
-  cap.req.target = pathbuf;
-  cap.req.path = pathbuf;
-  cap.req.query = query;
-  cap.req.body = bodycopy;
-  cap.req.body_len = body_len;
-  cap.req.remote_addr = "in-process";
-  emu_capture_t *saved = capture;
-  capture = &cap;
-  dt__emu_control(emu, &cap.req, pathbuf + strlen("/emulator"));
-  capture = saved;
-  free(bodycopy);
-  if (!cap.answered) return DT_ESTATE; /* every control handler answers at once */
-  if (response) *response = cap.body;
-  else free(cap.body);
-  if (response_len) *response_len = cap.len;
-  return cap.status;
+  emu_reply_t r;
+  dt__emu_control_route(emu, method, pathbuf, body, body_len, NULL, &r);
+  if (response_len) *response_len = r.len;
+  if (response) *response = r.body ? r.body : dt_xstrdup("");
+  else free(r.body);
+  return r.status;
 }
 
 /* ------------------------------------------------------------------ threaded embedding */
@@ -617,9 +572,15 @@ struct dt_emulator_thread_s {
   uv_thread_t tid;
   uv_loop_t loop;
   uv_async_t stop;
+  uv_async_t bot;            /* dt_emulator_thread_set_bot_url's handoff */
   uv_mutex_t mu;
   uv_cond_t cv;
   bool ready;
+  /* one bot URL change at a time, guarded by mu: the caller waits for bot_done */
+  bool bot_busy, bot_done;
+  const char *bot_url;
+  int bot_rc;
+  char bot_err[256];
   int rc;
   char err[256];
   const dt_emulator_options_t *opts;
@@ -633,6 +594,40 @@ static void thread_on_stop(uv_async_t *a) {
   dt_emulator_thread_t *t = a->data;
   dt_emulator_close(t->emu, thread_emu_closed, t);
   uv_close((uv_handle_t *)&t->stop, NULL);
+  uv_close((uv_handle_t *)&t->bot, NULL);
+}
+
+/* On the emulator's thread: applies the URL the caller left under mu and wakes it. */
+static void thread_on_bot(uv_async_t *a) {
+  dt_emulator_thread_t *t = a->data;
+  uv_mutex_lock(&t->mu);
+  if (t->bot_busy && !t->bot_done) {
+    t->bot_rc = dt_emulator_set_bot_url(t->emu, t->bot_url, t->bot_err, sizeof t->bot_err);
+    t->bot_done = true;
+    uv_cond_broadcast(&t->cv);
+  }
+  uv_mutex_unlock(&t->mu);
+}
+
+int dt_emulator_thread_set_bot_url(dt_emulator_thread_t *t, const char *url, char *err, size_t errlen) {
+  if (t == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no emulator thread");
+  uv_mutex_lock(&t->mu);
+  while (t->bot_busy) uv_cond_wait(&t->cv, &t->mu);
+  t->bot_busy = true;
+  t->bot_done = false;
+  t->bot_url = url;
+  t->bot_err[0] = '\0';
+  uv_mutex_unlock(&t->mu);
+  uv_async_send(&t->bot);
+  uv_mutex_lock(&t->mu);
+  while (!t->bot_done) uv_cond_wait(&t->cv, &t->mu);
+  int rc = t->bot_rc;
+  if (rc != 0) dt_seterr(err, errlen, rc, "%s", t->bot_err);
+  t->bot_busy = false;
+  t->bot_url = NULL;
+  uv_cond_broadcast(&t->cv);
+  uv_mutex_unlock(&t->mu);
+  return rc;
 }
 
 static void thread_main(void *arg) {
@@ -650,6 +645,7 @@ static void thread_main(void *arg) {
   uv_mutex_unlock(&t->mu);
   if (rc != 0) {
     uv_close((uv_handle_t *)&t->stop, NULL);
+    uv_close((uv_handle_t *)&t->bot, NULL);
     uv_run(&t->loop, UV_RUN_DEFAULT);
     return;
   }
@@ -666,10 +662,13 @@ int dt_emulator_thread_start(const dt_emulator_options_t *opts, dt_emulator_thre
   }
   uv_async_init(&t->loop, &t->stop, thread_on_stop);
   t->stop.data = t;
+  uv_async_init(&t->loop, &t->bot, thread_on_bot);
+  t->bot.data = t;
   uv_mutex_init(&t->mu);
   uv_cond_init(&t->cv);
   if (uv_thread_create(&t->tid, thread_main, t) != 0) {
     uv_close((uv_handle_t *)&t->stop, NULL);
+    uv_close((uv_handle_t *)&t->bot, NULL);
     uv_run(&t->loop, UV_RUN_DEFAULT);
     uv_loop_close(&t->loop);
     uv_mutex_destroy(&t->mu);

@@ -22,6 +22,7 @@
  */
 #ifndef DIALTONE_EMULATOR_H
 #define DIALTONE_EMULATOR_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -37,7 +38,8 @@ typedef struct dt_emulator_thread_s dt_emulator_thread_t;
 typedef struct {
   const char *listen;          /* "ADDR:PORT"; default "127.0.0.1:0" (a free port) */
   const char *bot_url;         /* where incoming-call notifications go; NULL = set later
-                                  (POST /emulator/config or /emulator/bot, or per call) */
+                                  (dt_emulator_set_bot_url, POST /emulator/config
+                                  or /emulator/bot, or per call) */
   const char *app_id;          /* the bot's app id (JWT aud); default DT_EMULATOR_DEFAULT_APP_ID */
   const char *tenant_id;       /* JWT tid and tenantId of calls; default DT_EMULATOR_DEFAULT_TENANT_ID */
   const char *client_secret;   /* NULL = the token endpoint accepts any secret */
@@ -73,28 +75,142 @@ const char *dt_emulator_url(const dt_emulator_t *emu);
 int dt_emulator_port(const dt_emulator_t *emu);
 const char *dt_emulator_app_id(const dt_emulator_t *emu);
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu);
-/* Changes the time scale at run time (same as POST /emulator/config). */
-void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale);
 /* Stops listening, cancels every timer and outgoing request, frees everything, then calls
    done (may be NULL) from the loop. */
 void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud);
 
-/* In-process hooks (localrun: the demo, the console, `dialtone test`).
+/* ------------------------------------------------------------------ control API in C
+   The typed control API: one function per operation of the HTTP control API ("Control
+   API" in docs/emulator.md). The HTTP routes under {E}/emulator/ parse their JSON, call
+   these and render the result; in-process users (localrun: the demo, the console,
+   `dialtone test`) call them directly. All of them run on the emulator's loop thread and
+   act at once (what they cause — notifications, timeline entries — follows on the loop).
+   Errors: DT_EINVAL (bad argument; nothing changed; err says why), DT_ENOENT (no such
+   call), DT_ESTATE (the call has ended), DT_ECLOSED (the emulator is closing). err may be
+   NULL. JSON-shaped arguments (identities, scripts) are borrowed cJSON values in the same
+   forms the HTTP bodies take. */
+
+#define DT_EMULATOR_CALL_ID_LEN 37  /* a call id and its NUL */
+
+typedef struct {
+  const char *bot_url;       /* where the call's notifications go; NULL = the emulator's bot URL */
+  const cJSON *from;         /* caller identity: {"user":"id"}, {"phone":"+1..."}, an
+                                identitySet or a string; NULL = +15555550100 */
+  const cJSON *to;           /* called identity, same forms; NULL = the bot's application */
+  const cJSON *script;       /* the caller's script (array of steps) or NULL */
+  const char *tenant_id;     /* NULL = the emulator's tenant */
+  const cJSON *modalities;   /* array of strings (at most 8) or NULL = ["audio"] */
+} dt_emulator_call_options_t;
+
+/* Places an incoming call to the bot; its id goes to call_id (may be NULL). */
+int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t *opts,
+                           char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* The caller presses tones (up to 64 of 0-9 * # A-D), gap_ms simulated ms apart (negative =
+   150; at most 60000); the first key is pressed now. */
+int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones, int64_t gap_ms,
+                      char *err, size_t errlen);
+/* The caller speaks for ms simulated ms (1 .. 3600000), from now. */
+int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
+/* The caller (the far end) hangs up. */
+int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
+   one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
+   another thread, use dt_emulator_thread_set_bot_url. */
+int dt_emulator_set_bot_url(dt_emulator_t *emu, const char *url, char *err, size_t errlen);
+const char *dt_emulator_bot_url(const dt_emulator_t *emu); /* NULL when unset */
+
+/* How a called party (an outgoing call's target, an invitee) behaves. */
+typedef enum {
+  DT_EMULATOR_ANSWER = 0, DT_EMULATOR_BUSY, DT_EMULATOR_NOANSWER, DT_EMULATOR_REJECT
+} dt_emulator_behaviour_t;
+typedef struct {
+  dt_emulator_behaviour_t behaviour;
+  int64_t answer_delay_ms;   /* simulated ms before it answers (0 .. 86400000); negative =
+                                the emulator's default */
+  const cJSON *script;       /* runs once the party is in the call; NULL = none */
+} dt_emulator_party_t;
+/* Sets (replaces) the behaviour of identity id (case-insensitive, at most 255 bytes). */
+int dt_emulator_set_party(dt_emulator_t *emu, const char *id, const dt_emulator_party_t *party,
+                          char *err, size_t errlen);
+/* Forgets identity id's behaviour (0 also when it had none). */
+int dt_emulator_remove_party(dt_emulator_t *emu, const char *id);
+
+/* Run-time settings (GET/POST /emulator/config). */
+typedef struct {
+  double time_scale;         /* 0 .. 1000 */
+  int64_t default_prompt_ms; /* 0 .. 3600000 */
+  int64_t answer_timeout_ms; /* 1 .. 3600000 */
+  int64_t ring_timeout_ms;   /* 0 .. 3600000 */
+  int64_t answer_delay_ms;   /* 0 .. 3600000 */
+  size_t history;            /* 1 .. 1000000 */
+} dt_emulator_config_t;
+void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out);
+/* Validates every field first: a bad one changes nothing. */
+int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *cfg, char *err, size_t errlen);
+/* Changes the time scale at run time (0 .. 1000; out of range is clamped). */
+void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale);
+
+/* Fault injection (POST /emulator/faults; docs/emulator.md "Fault injection"). */
+typedef struct {
+  double drop_notifications;      /* probabilities 0..1 */
+  double duplicate_notifications;
+  double delay_notifications;     /* delayed by delay_ms */
+  int64_t delay_ms;               /* 0 .. 3600000 */
+  double reorder_notifications;   /* two queued notifications swap */
+  int graph_status;               /* 0 or 400..599: every Graph request answers with it */
+  int graph_status_count;         /* that many requests (0 = all) */
+  int retry_after_s;
+  bool graph_hang;                /* Graph requests are never answered */
+  bool ops_never_complete;
+  bool pascal_case;               /* PascalCase enum values in notifications */
+  bool swap_answer_notifications; /* established before establishing */
+  int recording_status;           /* 0 or 400..599 for recording downloads */
+  int recording_status_count;     /* that many downloads (0 = all) */
+  bool recording_hang;            /* recording downloads are never answered */
+} dt_emulator_faults_t;
+void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out);
+/* Replaces every fault (a zeroed struct clears them); validates first. */
+int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *faults, char *err, size_t errlen);
+
+/* Ends every call at once without notifications, forgets ended calls, parties, faults and
+   what the prompt cache knew (POST /emulator/reset). Settings and the bot URL stay. */
+void dt_emulator_reset(dt_emulator_t *emu);
+
+typedef struct {
+  uint64_t active_calls, calls_total, ended_calls_kept;
+  uint64_t requests_total, notifications_total, notifications_failed;
+  uint64_t prompts_cached, recordings, recording_requests, recording_downloads;
+  uint64_t sim_time_ms;           /* the simulated clock */
+} dt_emulator_stats_t;
+void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out);
+
+/* Views as the HTTP control API renders them (new objects; the caller frees them with
+   cJSON_Delete). call and timeline return NULL for an unknown call id. */
+cJSON *dt_emulator_calls_json(const dt_emulator_t *emu);                  /* GET /calls */
+cJSON *dt_emulator_call_json(dt_emulator_t *emu, const char *call_id);     /* GET /calls/{id} */
+cJSON *dt_emulator_timeline_json(dt_emulator_t *emu, const char *call_id); /* GET /calls/{id}/timeline */
+cJSON *dt_emulator_config_json(const dt_emulator_t *emu);                 /* GET /config */
+cJSON *dt_emulator_parties_json(const dt_emulator_t *emu);                /* GET /parties */
+
+/* ------------------------------------------------------------------ in-process hooks
+   (localrun: the demo, the console, `dialtone test`).
 
    dt_emulator_on_event installs (fn NULL removes) the one hook that sees every timeline
    entry of every call, in sequence order (by "seq"), as the same JSON object GET
    /emulator/calls/{id}/timeline returns. Entries are delivered from the loop shortly after
    they happen (an idle handle, never from inside the emulator's own processing), so the
-   hook may call dt_emulator_control or close the emulator. The entry is valid during the
+   hook may call the control API or close the emulator. The entry is valid during the
    hook call only.
 
-   dt_emulator_control runs one control API request ("Control API" in docs/emulator.md)
-   synchronously through the control API's own handlers: method "GET"/"POST"/"PUT"/
-   "DELETE", path under /emulator ("/calls", "/calls/ID/tones"; a leading "/emulator" is
-   accepted), body JSON text (body_len bytes) or NULL. Returns the HTTP status the control
-   API answers (GET /emulator/events is refused with 400: use the hook), or a negative
-   DT_E* (DT_ECLOSED once the emulator is closing, DT_EINVAL for bad arguments).
-   *response (may be NULL) receives the answer's body, NUL-terminated, caller frees. */
+   dt_emulator_control is the control API addressed by method and path, for callers that
+   hold requests as text (the benchmark, dt_localrun_control): it parses method "GET"/
+   "POST"/"PUT"/"DELETE", path under /emulator ("/calls", "/calls/ID/tones"; a leading
+   "/emulator" is accepted) and body (JSON text, body_len bytes, or NULL) with the route
+   table the HTTP server uses, which calls the typed functions above. Returns the HTTP
+   status the control API answers (GET /emulator/events is refused with 400: use the
+   hook), or a negative DT_E* (DT_ECLOSED once the emulator is closing, DT_EINVAL for bad
+   arguments). *response (may be NULL) receives the answer's body, NUL-terminated, caller
+   frees. */
 typedef void (*dt_emulator_event_fn)(const cJSON *entry, void *ud);
 void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud);
 int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
@@ -117,6 +233,10 @@ int dt_emulator_thread_start(const dt_emulator_options_t *opts, dt_emulator_thre
 const char *dt_emulator_thread_url(const dt_emulator_thread_t *t);
 const char *dt_emulator_thread_app_id(const dt_emulator_thread_t *t);
 const char *dt_emulator_thread_tenant_id(const dt_emulator_thread_t *t);
+/* Sets the bot URL of the emulator on its thread (dt_emulator_set_bot_url run there, handed
+   over through a uv_async) and returns once it is in effect. Call it from any thread but
+   the emulator's own. */
+int dt_emulator_thread_set_bot_url(dt_emulator_thread_t *t, const char *url, char *err, size_t errlen);
 /* Closes the emulator on its thread, joins the thread and frees everything. */
 void dt_emulator_thread_stop(dt_emulator_thread_t *t);
 

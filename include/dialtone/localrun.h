@@ -9,8 +9,9 @@
  * entry the emulator records (requests received, notifications sent, prompts played,
  * recordings, transfers, hangups — the same JSON objects GET /emulator/calls/{id}/timeline
  * returns, see docs/emulator.md) is handed to the event hook, in order, on the loop.
- * dt_localrun_control runs a control API request (docs/emulator.md "Control API")
- * in-process and answers synchronously. Closing stops both and frees everything.
+ * Callers act on the emulator through its typed control API (dt_localrun_emulator, then
+ * dt_emulator_place_call, dt_emulator_press ...); dt_localrun_control addresses the same
+ * API by method and path (dt_emulator_control). Closing stops both and frees everything.
  */
 #ifndef DIALTONE_LOCALRUN_H
 #define DIALTONE_LOCALRUN_H

@@ -1,0 +1,465 @@
+/*
+ * emu_api.c — the emulator's typed control API (include/dialtone/emulator.h "control API
+ * in C") and the JSON views the control API renders.
+ *
+ * Owns: the operations a test or a person does to the emulator from outside — place an
+ * incoming call, press keys, speak, hang up, set the bot URL, party behaviours, settings,
+ * faults, reset — each validated completely before anything changes (a refused call
+ * changes nothing and says why in err). The HTTP routes (emu_control.c) and in-process
+ * callers (localrun, the demo, the console, `dialtone test`) both come here, so the two
+ * cannot drift apart.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dialtone/error.h"
+#include "emu_internal.h"
+
+/* ------------------------------------------------------------------ validation */
+bool dt__emu_valid_url(const char *u) {
+  return u && strlen(u) < 2048 &&
+         (dt_strncasecmp(u, "http://", 7) == 0 || dt_strncasecmp(u, "https://", 8) == 0);
+}
+
+bool dt__emu_valid_tones(const char *t) {
+  if (t == NULL || strlen(t) > 64) return false;
+  for (; *t; t++)
+    if (!dt__emu_tone_name(*t) || *t == 'F') return false;
+  return true;
+}
+
+bool dt__emu_party_key(const char *id, char out[260]) {
+  size_t n = id ? strlen(id) : 0;
+  if (n == 0 || n > 255) return false;
+  for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)id[i]);
+  out[n] = '\0';
+  return true;
+}
+
+/* The call a control operation acts on: live ones only (an ended call answers DT_ESTATE). */
+static int live_call(dt_emulator_t *emu, const char *call_id, emu_call_t **out, char *err, size_t errlen) {
+  if (emu == NULL || call_id == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no call id");
+  if (emu->closing) return dt_seterr(err, errlen, DT_ECLOSED, "the emulator is closing");
+  emu_call_t *c = strlen(call_id) < 256 ? dt__emu_call_find(emu, call_id) : NULL;
+  if (c == NULL) return dt_seterr(err, errlen, DT_ENOENT, "no call %.80s", call_id);
+  if (c->ended) return dt_seterr(err, errlen, DT_ESTATE, "call %s has ended", c->id);
+  *out = c;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ calls */
+int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t *o,
+                           char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen) {
+  if (call_id) call_id[0] = '\0';
+  if (emu == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no emulator");
+  if (emu->closing) return dt_seterr(err, errlen, DT_ECLOSED, "the emulator is closing");
+  dt_emulator_call_options_t none = {0};
+  if (o == NULL) o = &none;
+  const char *bot = o->bot_url ? o->bot_url : emu->bot_url;
+  if (!dt__emu_valid_url(bot))
+    return dt_seterr(err, errlen, DT_EINVAL,
+                     "no bot URL: give \"bot_url\" or set one with POST /emulator/config");
+  cJSON *from = o->from ? dt__emu_identity_from_short(o->from) : NULL;
+  if (o->from && from == NULL)
+    return dt_seterr(err, errlen, DT_EINVAL,
+                     "\"from\" must be an identity: {\"user\":\"id\"}, {\"phone\":\"+1...\"}, an identitySet or a string");
+  cJSON *to = o->to ? dt__emu_identity_from_short(o->to) : NULL;
+  if (o->to && to == NULL) {
+    cJSON_Delete(from);
+    return dt_seterr(err, errlen, DT_EINVAL, "\"to\" must be an identity");
+  }
+  bool mods_ok = o->modalities == NULL || (cJSON_IsArray(o->modalities) && cJSON_GetArraySize(o->modalities) <= 8);
+  const cJSON *mit;
+  if (mods_ok) cJSON_ArrayForEach(mit, o->modalities) if (!cJSON_IsString(mit)) mods_ok = false;
+  if (!mods_ok) {
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    return dt_seterr(err, errlen, DT_EINVAL, "\"modalities\" must be an array of strings such as \"audio\"");
+  }
+  if (o->tenant_id && strlen(o->tenant_id) > 200) {
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    return dt_seterr(err, errlen, DT_EINVAL, "\"tenant_id\" is too long");
+  }
+  emu_script_t script;
+  char serr[160] = "";
+  if (dt__emu_script_parse(o->script, &script, serr, sizeof serr) != 0) {
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    return dt_seterr(err, errlen, DT_EINVAL, "%s", serr);
+  }
+  if (from == NULL) {
+    cJSON *s = cJSON_CreateString("+15555550100");
+    from = dt__emu_identity_from_short(s);
+    cJSON_Delete(s);
+  }
+  if (to == NULL) {
+    to = cJSON_CreateObject();
+    cJSON *app = cJSON_AddObjectToObject(to, "application");
+    cJSON_AddStringToObject(app, "@odata.type", "#microsoft.graph.identity");
+    cJSON_AddStringToObject(app, "id", emu->app_id);
+    cJSON_AddStringToObject(app, "displayName", "Calling Bot");
+  }
+  emu_call_t *c = dt__emu_incoming(emu, from, to, bot, &script, o->tenant_id, o->modalities);
+  dt__emu_script_free(&script);
+  cJSON_Delete(from);
+  cJSON_Delete(to);
+  if (call_id) snprintf(call_id, DT_EMULATOR_CALL_ID_LEN, "%s", c->id);
+  return 0;
+}
+
+static void on_pressed_tone(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i, ev->due); }
+
+int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones, int64_t gap_ms,
+                      char *err, size_t errlen) {
+  if (tones == NULL || tones[0] == '\0' || !dt__emu_valid_tones(tones))
+    return dt_seterr(err, errlen, DT_EINVAL, "\"tones\" must be a string of up to 64 of 0-9 * # A-D");
+  if (gap_ms > 60000) return dt_seterr(err, errlen, DT_EINVAL, "\"gap_ms\" must be from 0 to 60000");
+  if (gap_ms < 0) gap_ms = 150;
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  int64_t t = 0;
+  for (const char *q = tones; *q; q++) {
+    if (q == tones) {
+      dt__emu_caller_tone(c, *q, 0); /* the first key now: the answer then tells it happened */
+    } else {
+      dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, t, on_pressed_tone);
+      ev->i = *q;
+    }
+    t += gap_ms;
+  }
+  return 0;
+}
+
+int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen) {
+  if (ms <= 0 || ms > 3600000)
+    return dt_seterr(err, errlen, DT_EINVAL, "\"seconds\" must be a number above 0 and at most 3600");
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  dt__emu_caller_speak(c, ms, 0);
+  return 0;
+}
+
+int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen) {
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  dt__emu_timeline(c, "caller_hangup", NULL);
+  dt__emu_hangup_by_remote(c);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ bot URL, parties */
+int dt_emulator_set_bot_url(dt_emulator_t *emu, const char *url, char *err, size_t errlen) {
+  if (emu == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no emulator");
+  if (url != NULL && !dt__emu_valid_url(url))
+    return dt_seterr(err, errlen, DT_EINVAL, "\"bot_url\" must be an http(s) URL or null");
+  free(emu->bot_url);
+  emu->bot_url = url ? dt_xstrdup(url) : NULL;
+  return 0;
+}
+
+const char *dt_emulator_bot_url(const dt_emulator_t *emu) { return emu ? emu->bot_url : NULL; }
+
+int dt_emulator_set_party(dt_emulator_t *emu, const char *id, const dt_emulator_party_t *party,
+                          char *err, size_t errlen) {
+  char key[260];
+  if (emu == NULL || party == NULL || !dt__emu_party_key(id, key))
+    return dt_seterr(err, errlen, DT_EINVAL, "a party needs an identity id of 1 to 255 bytes");
+  if (party->behaviour < DT_EMULATOR_ANSWER || party->behaviour > DT_EMULATOR_REJECT)
+    return dt_seterr(err, errlen, DT_EINVAL,
+                     "\"behaviour\" must be \"answer\", \"busy\", \"noanswer\" or \"reject\"");
+  if (party->answer_delay_ms > 86400000)
+    return dt_seterr(err, errlen, DT_EINVAL, "\"answer_delay_ms\" must be a number from 0 to 86400000");
+  emu_party_t *p = dt_xcalloc(1, sizeof *p);
+  p->behaviour = (int)party->behaviour;
+  p->answer_delay_ms = party->answer_delay_ms < 0 ? -1 : party->answer_delay_ms;
+  char serr[160] = "";
+  if (dt__emu_script_parse(party->script, &p->script, serr, sizeof serr) != 0) {
+    free(p);
+    return dt_seterr(err, errlen, DT_EINVAL, "%s", serr);
+  }
+  dt__emu_party_free(dt__emu_map_del(&emu->parties, key));
+  dt__emu_map_put(&emu->parties, key, p);
+  return 0;
+}
+
+int dt_emulator_remove_party(dt_emulator_t *emu, const char *id) {
+  char key[260];
+  if (emu == NULL || !dt__emu_party_key(id, key)) return DT_EINVAL;
+  dt__emu_party_free(dt__emu_map_del(&emu->parties, key));
+  return 0;
+}
+
+/* ------------------------------------------------------------------ settings, faults */
+void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out) {
+  out->time_scale = emu->time_scale;
+  out->default_prompt_ms = emu->default_prompt_ms;
+  out->answer_timeout_ms = emu->answer_timeout_ms;
+  out->ring_timeout_ms = emu->ring_timeout_ms;
+  out->answer_delay_ms = emu->answer_delay_ms;
+  out->history = emu->history_max;
+}
+
+static int out_of_range(char *err, size_t errlen, const char *name, double lo, double hi) {
+  return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %g to %g", name, lo, hi);
+}
+
+int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, char *err, size_t errlen) {
+  if (emu == NULL || c == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no settings");
+  if (!(c->time_scale >= 0 && c->time_scale <= 1000)) return out_of_range(err, errlen, "time_scale", 0, 1000);
+  if (c->default_prompt_ms < 0 || c->default_prompt_ms > 3600000)
+    return out_of_range(err, errlen, "default_prompt_ms", 0, 3600000);
+  if (c->answer_timeout_ms < 1 || c->answer_timeout_ms > 3600000)
+    return out_of_range(err, errlen, "answer_timeout_ms", 1, 3600000);
+  if (c->ring_timeout_ms < 0 || c->ring_timeout_ms > 3600000)
+    return out_of_range(err, errlen, "ring_timeout_ms", 0, 3600000);
+  if (c->answer_delay_ms < 0 || c->answer_delay_ms > 3600000)
+    return out_of_range(err, errlen, "answer_delay_ms", 0, 3600000);
+  if (c->history < 1 || c->history > 1000000) return out_of_range(err, errlen, "history", 1, 1000000);
+  if (c->time_scale != emu->time_scale) dt_emulator_set_time_scale(emu, c->time_scale);
+  emu->default_prompt_ms = c->default_prompt_ms;
+  emu->answer_timeout_ms = c->answer_timeout_ms;
+  emu->ring_timeout_ms = c->ring_timeout_ms;
+  emu->answer_delay_ms = c->answer_delay_ms;
+  emu->history_max = c->history;
+  return 0;
+}
+
+void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out) { *out = emu->faults; }
+
+int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *f, char *err, size_t errlen) {
+  if (emu == NULL || f == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no faults");
+  static const char *const pnames[] = {"drop_notifications", "duplicate_notifications",
+                                       "delay_notifications", "reorder_notifications"};
+  const double probs[] = {f->drop_notifications, f->duplicate_notifications, f->delay_notifications,
+                          f->reorder_notifications};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
+    if (!(probs[i] >= 0 && probs[i] <= 1)) return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", pnames[i]);
+  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count"};
+  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(counts); i++)
+    if (counts[i] < 0 || counts[i] > 3600000)
+      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", cnames[i]);
+  if (f->graph_status != 0 && (f->graph_status < 400 || f->graph_status > 599))
+    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"graph_status\"");
+  if (f->recording_status != 0 && (f->recording_status < 400 || f->recording_status > 599))
+    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"recording_status\"");
+  emu->faults = *f;
+  return 0;
+}
+
+cJSON *dt__emu_faults_json(const emu_faults_t *f) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "drop_notifications", f->drop_notifications);
+  cJSON_AddNumberToObject(o, "duplicate_notifications", f->duplicate_notifications);
+  cJSON_AddNumberToObject(o, "delay_notifications", f->delay_notifications);
+  cJSON_AddNumberToObject(o, "delay_ms", (double)f->delay_ms);
+  cJSON_AddNumberToObject(o, "reorder_notifications", f->reorder_notifications);
+  cJSON_AddNumberToObject(o, "graph_status", f->graph_status);
+  cJSON_AddNumberToObject(o, "graph_status_count", f->graph_status_count);
+  cJSON_AddNumberToObject(o, "retry_after_s", f->retry_after_s);
+  cJSON_AddBoolToObject(o, "graph_hang", f->graph_hang);
+  cJSON_AddBoolToObject(o, "ops_never_complete", f->ops_never_complete);
+  cJSON_AddBoolToObject(o, "pascal_case", f->pascal_case);
+  cJSON_AddBoolToObject(o, "swap_answer_notifications", f->swap_answer_notifications);
+  cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
+  cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
+  cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
+  return o;
+}
+
+/* ------------------------------------------------------------------ reset, stats */
+void dt_emulator_reset(dt_emulator_t *emu) {
+  if (emu == NULL || emu->closing) return;
+  size_t n = 0;
+  void **vals = dt__emu_map_values(&emu->calls, &n);
+  for (size_t i = 0; i < n; i++) {
+    emu_call_t *c = vals[i];
+    dt__emu_call_cancel_events(c);
+    dt__emu_media_cancel_all(c, false);
+    dt__emu_nq_free(c); /* queued, not yet sent: dropped */
+    if (!c->ended) emu->active_calls--;
+    c->ended = true;
+    c->evicted = true;
+    dt__emu_map_del(&emu->calls, c->key);
+    dt__emu_call_unref(c);
+  }
+  free(vals);
+  emu->hist_head = emu->hist_tail = NULL;
+  emu->hist_n = 0;
+  dt__emu_map_free(&emu->parties, dt__emu_party_free);
+  dt__emu_map_init(&emu->parties);
+  dt__emu_prompt_cache_forget_known(emu);
+  memset(&emu->faults, 0, sizeof emu->faults);
+}
+
+void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  out->active_calls = emu->active_calls;
+  out->calls_total = emu->n_calls;
+  out->ended_calls_kept = emu->hist_n;
+  out->requests_total = emu->n_requests;
+  out->notifications_total = emu->n_notifications;
+  out->notifications_failed = emu->n_notify_failed;
+  out->prompts_cached = emu->prompts.count;
+  out->recordings = emu->nrec;
+  out->recording_requests = emu->n_rec_requests;
+  out->recording_downloads = emu->n_rec_served;
+  out->sim_time_ms = dt__emu_sched_now(&emu->sim);
+}
+
+cJSON *dt__emu_stats_json(const dt_emulator_t *emu) {
+  dt_emulator_stats_t s;
+  dt_emulator_get_stats(emu, &s);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "active_calls", (double)s.active_calls);
+  cJSON_AddNumberToObject(o, "calls_total", (double)s.calls_total);
+  cJSON_AddNumberToObject(o, "ended_calls_kept", (double)s.ended_calls_kept);
+  cJSON_AddNumberToObject(o, "requests_total", (double)s.requests_total);
+  cJSON_AddNumberToObject(o, "notifications_total", (double)s.notifications_total);
+  cJSON_AddNumberToObject(o, "notifications_failed", (double)s.notifications_failed);
+  cJSON_AddNumberToObject(o, "prompts_cached", (double)s.prompts_cached);
+  cJSON_AddNumberToObject(o, "recordings", (double)s.recordings);
+  cJSON_AddNumberToObject(o, "recording_requests", (double)s.recording_requests);
+  cJSON_AddNumberToObject(o, "recording_downloads", (double)s.recording_downloads);
+  cJSON_AddNumberToObject(o, "sim_time_ms", (double)s.sim_time_ms);
+  return o;
+}
+
+/* ------------------------------------------------------------------ JSON views */
+cJSON *dt__emu_call_summary(const emu_call_t *c) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", c->id);
+  cJSON_AddStringToObject(o, "direction", c->incoming ? "incoming" : "outgoing");
+  cJSON_AddStringToObject(o, "state", dt__emu_state_name(c->state));
+  cJSON_AddBoolToObject(o, "ended", c->ended);
+  if (c->end_reason) cJSON_AddStringToObject(o, "ended_by", c->end_reason);
+  cJSON_AddStringToObject(o, "from", c->from_desc);
+  cJSON_AddStringToObject(o, "to", c->to_desc);
+  if (c->callback_uri) cJSON_AddStringToObject(o, "callback_uri", c->callback_uri);
+  cJSON_AddNumberToObject(o, "created", (double)c->created_unix);
+  cJSON_AddStringToObject(o, "chain_id", c->chain_id);
+  return o;
+}
+
+static const char *op_kind(int t) {
+  switch (t) {
+  case EMU_OP_PLAY: return "playPrompt";
+  case EMU_OP_RECORD: return "record";
+  default: return "other";
+  }
+}
+
+cJSON *dt__emu_call_detail(const emu_call_t *c) {
+  cJSON *o = dt__emu_call_summary(c);
+  cJSON_AddItemToObject(o, "resource", cJSON_Duplicate(c->res, 1));
+  cJSON_AddItemToObject(o, "participants", cJSON_Duplicate(c->participants, 1));
+  cJSON_AddBoolToObject(o, "tone_subscribed", c->tone_subscribed);
+  cJSON_AddNumberToObject(o, "tone_sequence", (double)c->tone_seq);
+  cJSON_AddBoolToObject(o, "muted", c->muted);
+  cJSON *mq = cJSON_AddArrayToObject(o, "media_queue");
+  for (emu_op_t *op = c->mq_head; op; op = op->qnext) {
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "op", op->id);
+    cJSON_AddStringToObject(m, "type", op_kind(op->type));
+    cJSON_AddBoolToObject(m, "started", op->started);
+    cJSON_AddItemToArray(mq, m);
+  }
+  cJSON_AddItemToObject(o, "script", dt__emu_script_json(&c->script));
+  cJSON_AddNumberToObject(o, "script_step", (double)c->step);
+  return o;
+}
+
+char *dt__emu_timeline_text(const emu_call_t *c, size_t *len) {
+  dt_buf_t b = {0};
+  dt_buf_appendf(&b, "{\"id\":\"%s\",\"state\":\"%s\",\"ended\":%s,\"dropped\":%zu,\"entries\":[",
+                 c->id, dt__emu_state_name(c->state), c->ended ? "true" : "false", c->tl.dropped);
+  bool first = true;
+  for (size_t i = 0; i < c->tl.n; i++) {
+    if (c->tl.items[i] == NULL) continue; /* a reserved slot not filled (yet) */
+    if (!first) dt_buf_append(&b, ",", 1);
+    first = false;
+    dt_buf_append(&b, c->tl.items[i], strlen(c->tl.items[i]));
+  }
+  dt_buf_append(&b, "]}", 2); /* dt_buf_t keeps its data NUL-terminated */
+  *len = b.len;
+  return b.data;
+}
+
+static int cmp_serial(const void *a, const void *b) {
+  const emu_call_t *x = *(emu_call_t *const *)a, *y = *(emu_call_t *const *)b;
+  return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+cJSON *dt_emulator_calls_json(const dt_emulator_t *emu) {
+  size_t n = 0;
+  void **vals = dt__emu_map_values(&emu->calls, &n);
+  qsort(vals, n, sizeof *vals, cmp_serial);
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "calls");
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, dt__emu_call_summary(vals[i]));
+  free(vals);
+  cJSON_AddNumberToObject(o, "active", (double)emu->active_calls);
+  return o;
+}
+
+cJSON *dt_emulator_call_json(dt_emulator_t *emu, const char *call_id) {
+  emu_call_t *c = call_id && strlen(call_id) < 256 ? dt__emu_call_find(emu, call_id) : NULL;
+  return c ? dt__emu_call_detail(c) : NULL;
+}
+
+cJSON *dt_emulator_timeline_json(dt_emulator_t *emu, const char *call_id) {
+  emu_call_t *c = call_id && strlen(call_id) < 256 ? dt__emu_call_find(emu, call_id) : NULL;
+  if (c == NULL) return NULL;
+  size_t len = 0;
+  char *text = dt__emu_timeline_text(c, &len);
+  cJSON *j = cJSON_ParseWithLength(text, len);
+  free(text);
+  return j;
+}
+
+cJSON *dt_emulator_config_json(const dt_emulator_t *emu) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "url", emu->url);
+  cJSON_AddNumberToObject(o, "time_scale", emu->time_scale);
+  if (emu->bot_url) cJSON_AddStringToObject(o, "bot_url", emu->bot_url);
+  else cJSON_AddNullToObject(o, "bot_url");
+  cJSON_AddStringToObject(o, "app_id", emu->app_id);
+  cJSON_AddStringToObject(o, "tenant_id", emu->tenant_id);
+  cJSON_AddNumberToObject(o, "default_prompt_ms", (double)emu->default_prompt_ms);
+  cJSON_AddNumberToObject(o, "answer_timeout_ms", (double)emu->answer_timeout_ms);
+  cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->ring_timeout_ms);
+  cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->answer_delay_ms);
+  cJSON_AddNumberToObject(o, "history", (double)emu->history_max);
+  char *tu = dt_xasprintf("%s/%s/oauth2/v2.0/token", emu->url, emu->tenant_id);
+  cJSON_AddStringToObject(o, "token_url", tu);
+  free(tu);
+  char *gu = dt_xasprintf("%s/v1.0", emu->url);
+  cJSON_AddStringToObject(o, "graph_url", gu);
+  free(gu);
+  return o;
+}
+
+cJSON *dt__emu_party_json(const char *key, const emu_party_t *p) {
+  static const char *const names[] = {"answer", "busy", "noanswer", "reject"};
+  cJSON *x = cJSON_CreateObject();
+  cJSON_AddStringToObject(x, "id", key);
+  cJSON_AddStringToObject(x, "behaviour", names[p->behaviour]);
+  if (p->answer_delay_ms >= 0) cJSON_AddNumberToObject(x, "answer_delay_ms", (double)p->answer_delay_ms);
+  cJSON_AddItemToObject(x, "script", dt__emu_script_json(&p->script));
+  return x;
+}
+
+cJSON *dt_emulator_parties_json(const dt_emulator_t *emu) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "parties");
+  for (size_t i = 0; i < emu->parties.nbuckets; i++)
+    for (dt__emu_map_entry_t *e = emu->parties.buckets[i]; e; e = e->next)
+      cJSON_AddItemToArray(arr, dt__emu_party_json(e->key, e->val));
+  return o;
+}
