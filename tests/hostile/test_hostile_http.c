@@ -300,6 +300,9 @@ DT_TEST(unauthenticated_bodies_get_401_before_they_are_buffered) {
   free(status);
   free(write_done);
   free(pf);
+  /* A clean shutdown (under ASan: no leak) with everything above behind it. */
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
   p_env_free(&env);
 }
 
@@ -391,6 +394,9 @@ DT_TEST(healthz_answers_while_1500_idle_connections_sit_under_ulimit_1024) {
   free(fd);
   /* And it still takes calls. */
   DT_ASSERT(call_reaches_engine(&env, url, NULL));
+  /* A clean shutdown (under ASan: no leak) with everything above behind it. */
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
   p_env_free(&env);
 }
 
@@ -444,6 +450,9 @@ DT_TEST(header_timeout_per_address_cap_and_body_budget) {
   DT_ASSERT_EQ_INT((int)metric(m, "dt_http_body_budget_refusals_total"), 1);
   free(m);
   DT_ASSERT(p_file_has(eng.err, "refused a connection (limits.max_connections_per_ip reached) from 127.0.0.2"));
+  /* A clean shutdown (under ASan: no leak) with everything above behind it. */
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
   p_env_free(&env);
 }
 
@@ -504,6 +513,9 @@ DT_TEST(admin_listener_serves_metrics_and_calls_only_there_with_the_token) {
   DT_ASSERT(p_file_has(printed, "admin"));
   DT_ASSERT(p_file_has(printed, "(masked)"));
   DT_ASSERT(!p_file_has(printed, tok));
+  /* A clean shutdown (under ASan: no leak) with everything above behind it. */
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
   p_env_free(&env);
 }
 
@@ -521,6 +533,9 @@ DT_TEST(admin_token_alone_guards_metrics_on_the_public_listener) {
   DT_ASSERT_EQ_INT(get_with_token(url, "only-the-token", NULL), 200);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
   DT_ASSERT_EQ_INT(get_with_token(url, NULL, NULL), 200);
+  /* A clean shutdown (under ASan: no leak) with everything above behind it. */
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
   p_env_free(&env);
 }
 

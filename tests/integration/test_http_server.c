@@ -1003,6 +1003,118 @@ DT_TEST(http10_stream_in_pipeline_ends_parsing) {
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
 
+/* ------------------------------------------------------------------ hostile clients (issue 10) */
+
+/* "/private…" needs "Authorization: Bearer ok", decided when the headers are complete. */
+static int private_hook(dt_http_request_t *req, void *ud) {
+  (void)ud;
+  if (strncmp(req->path, "/private", 8) != 0) return 0;
+  dt_http_request_set_route(req, "/private");
+  const char *a = dt_http_request_header(req, "Authorization");
+  return a && strcmp(a, "Bearer ok") == 0 ? 0 : 401;
+}
+
+DT_TEST(on_headers_refuses_before_the_body_and_body_budget_holds) {
+  fx_t fx;
+  dt_http_server_options_t o = {.on_headers = private_hook, .max_body_total_bytes = 4096};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  cli_t c;
+  resp_t r;
+  char v[64];
+  /* Headers of a 512 KiB body, no token: 401 at once, without waiting for the body. */
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 524288\r\n\r\n"), 0);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 401);
+  DT_ASSERT_EQ_STR(resp_header(&r, "WWW-Authenticate", v, sizeof v), "Bearer");
+  DT_ASSERT_EQ_STR(resp_header(&r, "Connection", v, sizeof v), "close");
+  resp_free(&r);
+  DT_ASSERT(cli_wait_closed(&c));
+  cli_close(&c);
+  /* With the token the handler gets it (404: the fixture has no such route). */
+  DT_ASSERT_EQ_INT(one_shot(fx.port, "GET /private HTTP/1.1\r\nAuthorization: Bearer ok\r\n\r\n", NULL, 0), 404);
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_requests_total", "route=\"/private\",status=\"401\"").value, 1);
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_requests_total", "route=\"/private\",status=\"404\"").value, 1);
+  /* The body budget (4 KiB for all requests together): 5000 bytes get 503, 3000 fit. */
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"), 0);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 503);
+  resp_free(&r);
+  cli_close(&c);
+  dt_buf_t big = {0};
+  dt_buf_appendf(&big, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n");
+  for (int i = 0; i < 3000; i++) dt_buf_append(&big, "b", 1);
+  dt_buf_append(&big, "", 0);
+  DT_ASSERT_EQ_INT(one_shot(fx.port, big.data, NULL, 0), 200);
+  /* A chunked body grows past the budget while it arrives: 503 too. */
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nbb8\r\n"), 0);
+  DT_ASSERT_EQ_INT(cli_send(&c, big.data + big.len - 3000, 3000), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "\r\nbb8\r\n"), 0);
+  (void)cli_send(&c, big.data + big.len - 3000, 3000);
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 503);
+  resp_free(&r);
+  cli_close(&c);
+  dt_buf_free(&big);
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_body_budget_refusals_total", NULL).value, 2);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
+DT_TEST(silent_connections_make_room_per_ip_cap_and_header_timeout) {
+  fx_t fx;
+  dt_http_server_options_t o = {.max_connections = 2};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  cli_t a, b, x;
+  char body[64];
+  /* Two silent connections fill the server; a third with a request takes the oldest's place. */
+  DT_ASSERT_EQ_INT(cli_open(&a, fx.port), 0);
+  DT_ASSERT(wait_conns(&fx, 1));
+  DT_ASSERT_EQ_INT(cli_open(&b, fx.port), 0);
+  DT_ASSERT(wait_conns(&fx, 2));
+  DT_ASSERT_EQ_INT(cli_open(&x, fx.port), 0);
+  DT_ASSERT_EQ_INT(roundtrip(&x, GET("/healthz"), body, sizeof body), 200);
+  DT_ASSERT(cli_wait_closed(&a));
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_connections_evicted_total", NULL).value, 1);
+  cli_close(&a);
+  cli_close(&b);
+  cli_close(&x);
+  DT_ASSERT(wait_conns(&fx, 0));
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+
+  dt_http_server_options_t o2 = {.max_connections_per_ip = 2, .header_timeout_ms = 300};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o2), 0);
+  cli_t k[3];
+  for (int i = 0; i < 2; i++) {
+    DT_ASSERT_EQ_INT(cli_open(&k[i], fx.port), 0);
+    DT_ASSERT_EQ_INT(roundtrip(&k[i], GET("/healthz"), body, sizeof body), 200);
+  }
+  DT_ASSERT_EQ_INT(cli_open(&k[2], fx.port), 0);
+  (void)cli_sends(&k[2], GET("/healthz"));
+  DT_ASSERT(cli_wait_closed(&k[2])); /* the third from 127.0.0.1: closed at accept, unanswered */
+  DT_ASSERT_EQ_INT(k[2].len, 0);
+  cli_close(&k[2]);
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_connections_rejected_per_ip_total", NULL).value, 1);
+  cli_close(&k[0]);
+  cli_close(&k[1]);
+  DT_ASSERT(wait_conns(&fx, 0));
+  /* Header timeout: silence is closed without a word, half the headers get 408. */
+  DT_ASSERT_EQ_INT(cli_open(&a, fx.port), 0);
+  DT_ASSERT(cli_wait_closed(&a));
+  DT_ASSERT_EQ_INT(a.len, 0);
+  cli_close(&a);
+  resp_t r;
+  DT_ASSERT_EQ_INT(cli_open(&a, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&a, "GET /healthz HTTP/1.1\r\nHost: x\r\n"), 0);
+  DT_ASSERT_EQ_INT(cli_response(&a, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 408);
+  resp_free(&r);
+  cli_close(&a);
+  DT_ASSERT_EQ_INT(probe(&fx, "dt_http_header_timeouts_total", NULL).value, 2);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
 DT_TEST(head_response_has_no_body) {
   fx_t fx;
   dt_http_server_options_t o = {0};
