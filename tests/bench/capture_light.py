@@ -16,6 +16,7 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,6 +150,7 @@ def main():
     dump(SRC + '/tests/bench/light_menu.json', [calls[0], calls[2], calls[3]])  # the demo without voicemail
     for c in calls:
         print('%-80s %2d steps' % (c['comment'], len(c['steps'])))
+    shutil.rmtree(work, ignore_errors=True)  # kept on failure: the engine's and emulator's logs
     return 0
 
 
