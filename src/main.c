@@ -354,6 +354,8 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
       .prompts_base_url = derived(c, "prompts.base_url") ? NULL : c->prompts.base_url,
       .recordings_dir = c->recordings,
       .cdr_path = c->cdr,
+      .cdr_spool_path = c->cdr_spool,
+      .cdr_spool_records = (size_t)c->limits.cdr_spool_records,
       .routes = routes,
       .route_count = c->routes.count,
       .default_flow = c->routes.default_flow,
