@@ -881,6 +881,7 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
   o.recordings_dir = d->recordings_dir;
   o.cdr_path = d->cdr_path;
   o.time_scale = scale;
+  o.settled_clock = 1; /* at time scale 0 the clock waits for the engine between instants */
   o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = verbose ? 0 : 1;
   char lerr[512] = "";

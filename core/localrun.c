@@ -41,7 +41,36 @@ struct dt_localrun_s {
   bool closing;
   void (*done)(void *ud);
   void *done_ud;
+  /* the settled clock (options.settled_clock): a prepare handle moves the emulator's
+     manual clock one instant at a time once everything has settled */
+  bool clock_on;
+  uv_prepare_t clock_prep;
+  uv_timer_t clock_wake;
+  int quiet;
 };
+
+#define LR_QUIET_TURNS 4
+
+bool dt_localrun_settled(dt_localrun_t *lr) {
+  if (lr == NULL || lr->closing || dt_emulator_busy(lr->emu)) return false;
+  if (lr->clock_on) uv_timer_stop(&lr->clock_wake); /* our own wake-up does not count */
+  return uv_backend_timeout(lr->loop) != 0;
+}
+
+static void on_clock_wake(uv_timer_t *t) { (void)t; }
+
+/* Each loop turn: count settled turns (polling without blocking while there is a next
+   instant), then move the clock to the next instant. With nothing scheduled the loop
+   blocks as usual; what arrives then schedules the next instant. */
+static void on_clock_prepare(uv_prepare_t *p) {
+  dt_localrun_t *lr = p->data;
+  if (lr->closing) return;
+  lr->quiet = dt_localrun_settled(lr) ? lr->quiet + 1 : 0;
+  /* nothing scheduled, or something on its way (the poll wakes us when it comes) */
+  if (lr->quiet == 0 || dt_emulator_clock_next_due(lr->emu, NULL) != 0) return;
+  if (lr->quiet >= LR_QUIET_TURNS && dt_emulator_clock_next(lr->emu) > 0) lr->quiet = 0;
+  uv_timer_start(&lr->clock_wake, on_clock_wake, 0, 0); /* poll without blocking */
+}
 
 /* Removes a directory tree we created (recordings and their metadata files). Symbolic
    links are removed, never followed; the depth is bounded. */
@@ -176,6 +205,14 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
     return rc;
   }
   dt_emulator_on_event(lr->emu, on_event, lr);
+  if (opts->settled_clock && opts->time_scale == 0) {
+    dt_emulator_set_clock_manual(lr->emu, true);
+    uv_prepare_init(loop, &lr->clock_prep);
+    uv_timer_init(loop, &lr->clock_wake);
+    lr->clock_prep.data = lr->clock_wake.data = lr;
+    uv_prepare_start(&lr->clock_prep, on_clock_prepare);
+    lr->clock_on = true;
+  }
   *out = lr;
   return 0;
 }
@@ -221,5 +258,13 @@ void dt_localrun_close(dt_localrun_t *lr, void (*done)(void *ud), void *ud) {
   lr->done = done;
   lr->done_ud = ud;
   dt_emulator_on_event(lr->emu, NULL, NULL);
+  if (lr->clock_on) {
+    /* the engine's drain needs the emulator's clock to run by itself (time scale 0); the
+       handles close long before lr is freed (after the engine and the emulator) */
+    lr->clock_on = false;
+    dt_emulator_set_clock_manual(lr->emu, false);
+    uv_close((uv_handle_t *)&lr->clock_prep, NULL);
+    uv_close((uv_handle_t *)&lr->clock_wake, NULL);
+  }
   dt_engine_close(lr->engine, on_engine_closed, lr);
 }

@@ -6,23 +6,25 @@
  * engine + emulator (localrun.h) with a temporary directory for CDRs. lua/testkit.lua
  * (embedded) is the test API; this file gives it a small set of C functions.
  *
- * The simulated clock. The emulator runs at time scale 0, where a chain of simulated
- * events (a prompt ends, the beep sounds, the recording starts, its initial-silence
- * deadline passes ...) would otherwise all run in one timer callback before anyone could
- * look. The test must be able to act *between* those events ("the recording started: now
- * speak for 3 s, then press #"), so the runner steps the simulated clock itself:
- *   - while test code runs, the clock is frozen (the emulator's time scale is set so large
- *     that nothing in the future fires);
- *   - while the test waits (drive), each loop turn unfreezes the clock for exactly one
- *     batch of simulated events: the prepare phase unfreezes (which re-arms the emulator's
- *     timer at 0 ms) and then arms the "watchdog" timer at 0 ms, so in the next timers
- *     phase the emulator's batch runs first and the watchdog right after it freezes the
- *     clock again. The emulator hands its timeline entries to the hook from its idle
- *     handle, which runs after the timers phase and before the next prepare, so every
- *     batch is seen (and may end the wait) before the next one runs. Requests from the
- *     engine arrive while the clock is frozen or re-arm the emulator's timer after the
- *     watchdog, so what they cause is seen before any later simulated time passes.
- * When the emulator has nothing to do the loop blocks (frozen) until I/O or the 10 ms tick.
+ * The simulated clock. The emulator's clock is in manual mode (dt_emulator_set_clock_manual)
+ * while a test file runs: it stands still unless the runner moves it, so test code always
+ * acts at a known simulated instant ("the recording started: now speak for 3 s, then press
+ * #"). While the test waits (drive), the runner moves it one instant at a time
+ * (dt_emulator_clock_next: the earliest scheduled event and whatever else is due then), or
+ * exactly to a wait's target (dt_emulator_clock_advance), and only once the engine and the
+ * emulator are settled (issue 12 point 10: a key's consequences must happen at the key's
+ * instant, as they do against the real-time emulator):
+ *   - the emulator owes nothing (dt_emulator_busy: no notification queued or in flight, no
+ *     prompt fetch in flight, no timeline entry the hook has not seen), and
+ *   - nothing is due on the loop (uv_backend_timeout is not 0: no idle handle, no pending
+ *     callback, no expired timer — the engine's Graph requests start from curl's 0 ms
+ *     timer, its flow resumes from the loop),
+ * for TK_QUIET_TURNS loop turns in a row, each of which polls I/O without blocking: what
+ * one side wrote on loopback is read by the other in the next turn's poll, so a request
+ * the engine sent is in the emulator before the clock moves.
+ * Timeline entries reach the hook from the emulator's idle handle, before the next
+ * prepare, so every instant is seen (and may end the wait) before the next one comes.
+ * When nothing is scheduled and no target is set the loop blocks until I/O or the tick.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,7 +46,7 @@
 #include "dialtone/log.h"
 #include "dialtone/testkit.h"
 
-#define TK_FROZEN_SCALE 1e9      /* 1 simulated ms per 11.6 real days: nothing fires */
+#define TK_QUIET_TURNS 4         /* settled loop turns before the simulated clock moves */
 #define TK_MAX_FILES 512
 #define TK_MAX_FILE_BYTES (4u << 20)
 #define TK_TICK_MS 10
@@ -69,7 +71,8 @@ typedef struct {
   int entry_ref;           /* Lua function receiving every timeline entry */
   /* one drive (a wait) */
   bool driving;
-  bool matched, need_step, check_due, closed;
+  bool matched, check_due, closed;
+  int quiet;               /* settled loop turns in a row */
   int check_ref;
   uint64_t deadline;
   int64_t target, sim;
@@ -137,37 +140,42 @@ static int l_json_decode(lua_State *L) {
 
 /* ------------------------------------------------------------------ the simulated clock */
 
-static void set_frozen(tk_t *tk, bool frozen) {
-  if (tk->lr) dt_emulator_set_time_scale(dt_localrun_emulator(tk->lr), frozen ? TK_FROZEN_SCALE : 0.0);
-}
+static dt_emulator_t *emu_of(tk_t *tk) { return tk->lr ? dt_localrun_emulator(tk->lr) : NULL; }
 
-static int64_t sim_now(tk_t *tk) {
-  if (tk->lr == NULL) return 0;
-  dt_emulator_stats_t st;
-  dt_emulator_get_stats(dt_localrun_emulator(tk->lr), &st);
-  return (int64_t)st.sim_time_ms;
-}
+static int64_t sim_now(tk_t *tk) { return tk->lr ? (int64_t)dt_emulator_clock_now(emu_of(tk)) : 0; }
 
 static void drive_finish(tk_t *tk, const char *why) {
   tk->result = why;
-  set_frozen(tk, true);
   uv_stop(&tk->loop);
 }
 
-static void on_wd(uv_timer_t *t) {
-  tk_t *tk = t->data;
-  set_frozen(tk, true);
-  int64_t s = sim_now(tk);
-  if (s != tk->sim) {
-    tk->sim = s;
-    tk->need_step = true; /* time moved: there may be more to come */
-  }
-}
+/* Wakes the loop so that its poll does not block (settling turns, a step just taken). */
+static void on_wd(uv_timer_t *t) { (void)t; }
 
 static void on_tick(uv_timer_t *t) {
   tk_t *tk = t->data;
-  tk->need_step = true;
   tk->check_due = true;
+}
+
+/* Whether the engine and the emulator are settled (see the top of this file). The
+   runner's 0 ms wake-up does not count (it has fired by now anyway); its tick counts only
+   in the turn it is due, which merely delays the next move. */
+static bool settled(tk_t *tk) {
+  uv_timer_stop(&tk->wd);
+  return dt_localrun_settled(tk->lr);
+}
+
+/* One move of the simulated clock, once settled: to the next instant, or to the target
+   when that comes first. False when there is nothing to move to. */
+static bool step_clock(tk_t *tk) {
+  dt_emulator_t *emu = emu_of(tk);
+  uint64_t now = dt_emulator_clock_now(emu), due = 0;
+  bool has = dt_emulator_clock_next_due(emu, &due) == 0;
+  if (has && (tk->target < 0 || (int64_t)due <= tk->target)) dt_emulator_clock_next(emu);
+  else if (tk->target >= 0 && (int64_t)now < tk->target) dt_emulator_clock_advance(emu, (uint64_t)tk->target - now);
+  else return false;
+  tk->sim = sim_now(tk);
+  return true;
 }
 
 static void set_lua_error(tk_t *tk, const char *msg) {
@@ -199,18 +207,23 @@ static void on_prepare(uv_prepare_t *p) {
     if (ok) return drive_finish(tk, "check");
   }
   if (dt_now_ms() >= tk->deadline) return drive_finish(tk, "timeout");
-  if (tk->need_step) {
-    tk->need_step = false;
-    set_frozen(tk, false);                         /* re-arms the emulator's timer first ... */
-    uv_timer_start(&tk->wd, on_wd, 0, 0);          /* ... so the watchdog runs right after it */
+  tk->quiet = settled(tk) ? tk->quiet + 1 : 0;
+  if (tk->quiet == 0) return; /* something is on its way: the poll wakes us when it comes */
+  if (tk->quiet < TK_QUIET_TURNS) {
+    uv_timer_start(&tk->wd, on_wd, 0, 0); /* poll, but do not block: count the next turn */
+    return;
   }
+  if (step_clock(tk)) {
+    tk->quiet = 0;
+    uv_timer_start(&tk->wd, on_wd, 0, 0);
+  }
+  /* else nothing to move to: block until I/O or the tick */
 }
 
 /* The timeline hook: every entry goes to the test's Lua side, which answers whether the
    current wait is over. */
 static void on_event(const cJSON *entry, void *ud) {
   tk_t *tk = ud;
-  tk->need_step = true;
   tk->check_due = true;
   if (tk->L == NULL || tk->entry_ref == LUA_NOREF) return;
   lua_State *L = tk->L;
@@ -247,7 +260,8 @@ static void on_closed(void *ud) { ((tk_t *)ud)->closed = true; }
 static void stop_localrun(tk_t *tk) {
   if (tk->lr == NULL) return;
   tk->closed = false;
-  set_frozen(tk, false); /* let the engine's drain finish its calls */
+  dt_emulator_set_clock_manual(emu_of(tk), false); /* the clock runs by itself (time scale 0):
+                                                      the engine's drain finishes its calls */
   dt_localrun_close(tk->lr, on_closed, tk);
   uint64_t end = dt_now_ms() + 30000;
   uv_timer_start(&tk->tick, on_tick, TK_TICK_MS, TK_TICK_MS);
@@ -301,7 +315,7 @@ static int l_start(lua_State *L) {
     return 2;
   }
   dt_localrun_on_event(tk->lr, on_event, tk);
-  set_frozen(tk, true);
+  dt_emulator_set_clock_manual(emu_of(tk), true);
   /* notifications are authenticated: wait for the engine to hold the emulator's keys */
   dt_engine_t *e = dt_localrun_engine(tk->lr);
   uint64_t end = dt_now_ms() + 30000;
@@ -472,7 +486,7 @@ static int l_drive(lua_State *L) {
   tk->L = L;
   tk->driving = true;
   tk->matched = false;
-  tk->need_step = true;
+  tk->quiet = 0;
   tk->check_due = true;
   tk->result = NULL;
   tk->target = target;
@@ -484,7 +498,6 @@ static int l_drive(lua_State *L) {
   uv_prepare_stop(&tk->prep);
   uv_timer_stop(&tk->tick);
   uv_timer_stop(&tk->wd);
-  set_frozen(tk, true);
   tk->driving = false;
   if (tk->check_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, tk->check_ref);
   tk->check_ref = LUA_NOREF;

@@ -463,3 +463,40 @@ cJSON *dt_emulator_parties_json(const dt_emulator_t *emu) {
       cJSON_AddItemToArray(arr, dt__emu_party_json(e->key, e->val));
   return o;
 }
+
+/* ------------------------------------------------------------------ the simulated clock */
+void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual) {
+  if (emu == NULL || emu->closing) return;
+  dt__emu_sched_set_manual(&emu->sim, manual);
+}
+
+uint64_t dt_emulator_clock_now(const dt_emulator_t *emu) { return dt__emu_sched_now(&emu->sim); }
+
+int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due) {
+  if (emu->sim.n == 0) return DT_ENOENT;
+  if (due) *due = emu->sim.heap[0]->due;
+  return 0;
+}
+
+int dt_emulator_clock_next(dt_emulator_t *emu) {
+  if (emu == NULL) return DT_EINVAL;
+  if (emu->closing) return DT_ECLOSED;
+  return dt__emu_sched_next(&emu->sim);
+}
+
+int dt_emulator_clock_advance(dt_emulator_t *emu, uint64_t ms) {
+  if (emu == NULL || ms > UINT64_MAX / 4) return DT_EINVAL;
+  if (emu->closing) return DT_ECLOSED;
+  return dt__emu_sched_advance(&emu->sim, ms);
+}
+
+bool dt_emulator_busy(const dt_emulator_t *emu) {
+  if (emu == NULL || emu->closing) return false;
+  if (emu->inflight != NULL || emu->hook_n > 0) return true; /* deliveries, prompt fetches */
+  for (size_t i = 0; i < emu->calls.nbuckets; i++)
+    for (dt__emu_map_entry_t *e = emu->calls.buckets[i]; e; e = e->next) {
+      const emu_call_t *c = e->val;
+      if (c->nq_busy || c->nq_head) return true;
+    }
+  return false;
+}

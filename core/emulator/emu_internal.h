@@ -73,12 +73,21 @@ struct dt__emu_sched_s {
   size_t n, cap;
   uint64_t seq;
   bool running;              /* inside the timer callback */
+  bool manual;               /* the clock moves only through _next/_advance */
 };
 
 void dt__emu_sched_init(dt__emu_sched_t *s, dt_emulator_t *emu, uv_loop_t *loop, bool real,
                         double scale);
 uint64_t dt__emu_sched_now(const dt__emu_sched_t *s);
 void dt__emu_sched_set_scale(dt__emu_sched_t *s, double scale);
+/* Manual mode (simulated clock only): the clock stands still until _next or _advance. */
+void dt__emu_sched_set_manual(dt__emu_sched_t *s, bool manual);
+/* To the earliest event; runs the events due then that were scheduled before this call.
+   Returns how many ran (0: nothing is scheduled), DT_ESTATE when not manual, DT_EBUSY
+   from inside an event. */
+int dt__emu_sched_next(dt__emu_sched_t *s);
+/* By ms: runs every event due within them in order, then the clock reads now + ms. */
+int dt__emu_sched_advance(dt__emu_sched_t *s, uint64_t ms);
 /* Schedules fn after delay ms of this clock; call (may be NULL) owns the event. */
 dt__emu_ev_t *dt__emu_at(dt__emu_sched_t *s, emu_call_t *call, int64_t delay, dt__emu_ev_fn fn);
 /* Same at an absolute time of this clock (a time already past fires on the next turn). */

@@ -8,10 +8,18 @@
  * a cancelled event never fires; every event is on its call's list so a call can drop
  * all of its timers at once. Simulated time advances to each event's due time when it
  * fires (scale 0) or follows the real clock divided by the scale.
+ *
+ * Manual mode (the simulated clock only; dt_emulator_set_clock_manual): the clock stands
+ * still and its timer is never armed; time moves only when the owner calls
+ * dt__emu_sched_next (to the earliest event, running the events due at that instant that
+ * were scheduled before the call) or dt__emu_sched_advance (by N ms, running every event
+ * due within them in order). `dialtone test` drives the clock this way so that it can
+ * wait for the engine between two instants.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dialtone/error.h"
 #include "emu_internal.h"
 
 static void sched_arm(dt__emu_sched_t *s);
@@ -31,7 +39,7 @@ void dt__emu_sched_init(dt__emu_sched_t *s, dt_emulator_t *emu, uv_loop_t *loop,
 uint64_t dt__emu_sched_now(const dt__emu_sched_t *s) {
   uint64_t real_now = uv_now(s->timer.loop);
   if (s->real) return real_now;
-  if (s->scale <= 0.0) return s->anchor_sim;
+  if (s->manual || s->scale <= 0.0) return s->anchor_sim;
   double el = (double)(real_now - s->anchor_real) / s->scale;
   return s->anchor_sim + (uint64_t)el;
 }
@@ -39,6 +47,10 @@ uint64_t dt__emu_sched_now(const dt__emu_sched_t *s) {
 void dt__emu_sched_set_scale(dt__emu_sched_t *s, double scale) {
   if (s->real) return;
   if (scale < 0) scale = 0;
+  if (s->manual) { /* the clock stands still: the scale applies once it runs again */
+    s->scale = scale;
+    return;
+  }
   s->anchor_sim = dt__emu_sched_now(s);
   s->anchor_real = uv_now(s->timer.loop);
   s->scale = scale;
@@ -96,21 +108,12 @@ static void unlink_call(dt__emu_ev_t *ev) {
   ev->cprev = ev->cnext = NULL;
 }
 
-static void on_timer(uv_timer_t *t) {
-  dt__emu_sched_t *s = t->data;
-  if (s->n == 0) return;
-  uint64_t limit_seq = s->seq; /* events scheduled from now on wait for the next turn */
-  uint64_t now;
-  if (!s->real && s->scale <= 0.0) {
-    /* instant time: jump to the earliest event */
-    if (s->heap[0]->due > s->anchor_sim) s->anchor_sim = s->heap[0]->due;
-    now = s->anchor_sim;
-  } else {
-    now = dt__emu_sched_now(s);
-  }
+/* Runs the events due at or before now, in (due, seq) order, those with seq < limit_seq
+   only (later ones were scheduled by this batch), at most budget of them. */
+static size_t run_due(dt__emu_sched_t *s, uint64_t now, uint64_t limit_seq, size_t budget) {
+  size_t ran = 0;
   s->running = true;
-  /* bound the batch so one turn never starves the loop */
-  for (int budget = 4096; budget > 0 && s->n > 0; budget--) {
+  while (ran < budget && s->n > 0) {
     dt__emu_ev_t *ev = s->heap[0];
     if (ev->due > now || ev->seq >= limit_seq) break;
     heap_remove(s, ev);
@@ -121,13 +124,71 @@ static void on_timer(uv_timer_t *t) {
     ev->fn(ev);
     free(ev);
     if (call) dt__emu_call_unref(call);
+    ran++;
   }
   s->running = false;
+  return ran;
+}
+
+static void on_timer(uv_timer_t *t) {
+  dt__emu_sched_t *s = t->data;
+  if (s->n == 0 || s->manual) return;
+  uint64_t now;
+  if (!s->real && s->scale <= 0.0) {
+    /* instant time: jump to the earliest event */
+    if (s->heap[0]->due > s->anchor_sim) s->anchor_sim = s->heap[0]->due;
+    now = s->anchor_sim;
+  } else {
+    now = dt__emu_sched_now(s);
+  }
+  /* events scheduled from now on wait for the next turn; the batch is bounded so one
+     turn never starves the loop */
+  run_due(s, now, s->seq, 4096);
   sched_arm(s);
+}
+
+void dt__emu_sched_set_manual(dt__emu_sched_t *s, bool manual) {
+  if (s->real || s->manual == manual) return;
+  if (manual) {
+    s->anchor_sim = dt__emu_sched_now(s);
+    s->manual = true;
+    uv_timer_stop(&s->timer);
+  } else {
+    s->manual = false;
+    s->anchor_real = uv_now(s->timer.loop);
+    sched_arm(s);
+  }
+}
+
+int dt__emu_sched_next(dt__emu_sched_t *s) {
+  if (!s->manual) return DT_ESTATE;
+  if (s->running) return DT_EBUSY;
+  if (s->n == 0) return 0;
+  if (s->heap[0]->due > s->anchor_sim) s->anchor_sim = s->heap[0]->due;
+  return (int)run_due(s, s->anchor_sim, s->seq, 4096);
+}
+
+int dt__emu_sched_advance(dt__emu_sched_t *s, uint64_t ms) {
+  if (!s->manual) return DT_ESTATE;
+  if (s->running) return DT_EBUSY;
+  uint64_t target = s->anchor_sim + ms;
+  size_t total = 0;
+  /* every event up to target, those the batch schedules within it included; bounded, so
+     a script that reschedules itself at the same instant cannot hang the caller */
+  while (s->n > 0 && s->heap[0]->due <= target && total < 1000000) {
+    if (s->heap[0]->due > s->anchor_sim) s->anchor_sim = s->heap[0]->due;
+    total += run_due(s, s->anchor_sim, UINT64_MAX, 4096);
+  }
+  if (s->n == 0 || s->heap[0]->due > target) s->anchor_sim = target;
+  return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 static void sched_arm(dt__emu_sched_t *s) {
   if (s->running) return;
+  if (s->manual) {
+    uv_timer_stop(&s->timer);
+    return;
+  }
   if (s->n == 0) {
     uv_timer_stop(&s->timer);
     return;

@@ -11,12 +11,14 @@ test("0: the caller is moved into a group call with the supervisor", function(t)
   call:press("0")
   call:expect_prompt("escalating")
   local group = t:expect_dial{to = SUPERVISOR}
-  group:expect("participant_joined", {target = "user:supervisor-on-duty"})
-  group:expect("participant_joined", {target = "user:account-manager"})
+  -- the flow invites the caller and speaks as soon as the group call is established; the
+  -- callees answer meanwhile (they take answer_delay, 2 s by default)
   local inv = group:expect_invite{participant = CALLER, outcome = "joined"}
   assert(inv.replaces == call.id, "the invitation replaces the 1:1 call")
   call:expect_hangup{by = "replaced"}          -- the 1:1 call is over: the caller moved
   group:expect_prompt("escalated")
+  group:expect("participant_joined", {target = "user:supervisor-on-duty"})
+  group:expect("participant_joined", {target = "user:account-manager"})
   group:expect_hangup{by = "bot"}
   call:expect_cdr{digits = {"0"}}
 end)

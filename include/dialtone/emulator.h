@@ -17,8 +17,9 @@
  *
  * Simulated time: every simulated delay (prompt durations, callee answer delays, speech,
  * recording timeouts, caller scripts) is multiplied by time_scale (1 = real time,
- * 0 = instant, still asynchronous). Timeouts that wait on the bot (the 15 s answer
- * timeout, the 45 min keepAlive rule) always run in real time.
+ * 0 = instant, still asynchronous), or, in manual mode, the simulated clock moves only when
+ * its owner moves it (dt_emulator_clock_next / _advance). Timeouts that wait on the bot
+ * (the 15 s answer timeout, the 45 min keepAlive rule) always run in real time.
  */
 #ifndef DIALTONE_EMULATOR_H
 #define DIALTONE_EMULATOR_H
@@ -183,6 +184,28 @@ typedef struct {
   uint64_t sim_time_ms;           /* the simulated clock */
 } dt_emulator_stats_t;
 void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out);
+
+/* ------------------------------------------------------------------ the simulated clock
+   By default the simulated clock runs by itself: it follows the real clock divided by
+   time_scale, and at 0 jumps from event to event on the loop's next turns. In manual mode
+   it stands still until its owner moves it — `dialtone test` does, so that it can let the
+   engine finish reacting to one instant before the next one comes:
+   dt_emulator_clock_next moves it to the earliest scheduled event and runs the events due
+   at that instant (those scheduled before the call: what they schedule for the same
+   instant runs on the next call), returning how many ran (0: nothing is scheduled);
+   dt_emulator_clock_advance moves it by ms, running every event due within them in order,
+   and leaves it at exactly now + ms. Both return DT_ESTATE outside manual mode and
+   DT_EBUSY when called from inside the emulator's own processing. What the events cause
+   (notifications, timeline entries for the hook) follows on the loop. */
+void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual);
+uint64_t dt_emulator_clock_now(const dt_emulator_t *emu);           /* simulated ms */
+/* The simulated time of the earliest scheduled event into *due; DT_ENOENT when none. */
+int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due);
+int dt_emulator_clock_next(dt_emulator_t *emu);
+int dt_emulator_clock_advance(dt_emulator_t *emu, uint64_t ms);
+/* True while the emulator owes the bot or the hook something: a notification queued or in
+   flight, a prompt fetch in flight, timeline entries not yet handed to the hook. */
+bool dt_emulator_busy(const dt_emulator_t *emu);
 
 /* Views as the HTTP control API renders them (new objects; the caller frees them with
    cJSON_Delete). call and timeline return NULL for an unknown call id. */

@@ -15,6 +15,7 @@
  */
 #ifndef DIALTONE_LOCALRUN_H
 #define DIALTONE_LOCALRUN_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
@@ -34,6 +35,12 @@ typedef struct {
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
   const char *default_flow;     /* the flow incoming calls run; default "main" */
+  int settled_clock;            /* time_scale 0 only: the emulator's clock is manual and moves
+                                   to its next instant only once the engine and the emulator
+                                   have settled (dt_localrun_settled for LR_QUIET_TURNS loop
+                                   turns), so what the engine does in answer to an event
+                                   happens at that event's simulated instant (`dialtone demo`;
+                                   `dialtone test` moves the clock itself) */
 } dt_localrun_options_t;
 
 /* One timeline entry (owned by the emulator; valid during the call only). */
@@ -53,6 +60,13 @@ void dt_localrun_on_event(dt_localrun_t *lr, dt_localrun_event_fn fn, void *ud);
    the caller frees with cJSON_Delete. */
 int dt_localrun_control(dt_localrun_t *lr, const char *method, const char *path, const char *body,
                         cJSON **response);
+/* Whether the engine and the emulator have settled: the emulator owes nothing
+   (dt_emulator_busy) and nothing is due on the loop (uv_backend_timeout is not 0: no idle
+   handle, pending callback or expired timer — the engine's Graph requests start from a 0 ms
+   timer). A caller's own timers count: stop them before asking. What one side wrote on
+   loopback is read by the other in the next loop turn's poll, so callers wait for several
+   settled turns in a row before moving the simulated clock. */
+bool dt_localrun_settled(dt_localrun_t *lr);
 /* Closes engine then emulator; done (may be NULL) runs from the loop when all is freed. */
 void dt_localrun_close(dt_localrun_t *lr, void (*done)(void *ud), void *ud);
 

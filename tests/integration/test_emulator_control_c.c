@@ -221,4 +221,73 @@ DT_TEST(thread_bot_url) {
   dt_emulator_thread_stop(t);
 }
 
+static int tone_entries(dt_emulator_t *emu, const char *id) {
+  cJSON *tl = dt_emulator_timeline_json(emu, id);
+  int n = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, cJSON_GetObjectItem(tl, "entries")) {
+    const char *kind = h_json_str(e, "kind");
+    if (kind && strcmp(kind, "tone") == 0) n++;
+  }
+  cJSON_Delete(tl);
+  return n;
+}
+
+static bool emulator_idle(harness_t *h, void *arg) {
+  (void)arg;
+  return !dt_emulator_busy(h->emu);
+}
+
+/* The explicit clock: in manual mode simulated time stands still however long the loop
+   runs, and moves only by clock_next (one instant) or clock_advance (exactly N ms). */
+DT_TEST(manual_clock) {
+  harness_t h;
+  DT_ASSERT(h_start(&h, 0, NULL));
+  DT_ASSERT(h_get_token(&h));
+  char id[DT_EMULATOR_CALL_ID_LEN], err[256] = "";
+  DT_ASSERT_EQ_INT(dt_emulator_place_call(h.emu, NULL, id, err, sizeof err), 0);
+  DT_ASSERT(h_wait_note(&h, id, "created", "incoming", NULL, 0) >= 0);
+  DT_ASSERT(h_answer(&h, id));
+  h_resp_t r = h_action(&h, id, "subscribeToTone", "{}");
+  DT_ASSERT_EQ_INT(r.status, 200);
+  h_resp_free(&r);
+  DT_ASSERT(h_run_until(&h, emulator_idle, NULL, 10000));
+  DT_ASSERT_EQ_INT(dt_emulator_clock_next(h.emu), DT_ESTATE); /* not manual yet */
+  dt_emulator_set_clock_manual(h.emu, true);
+  uint64_t t0 = dt_emulator_clock_now(h.emu), due = 0;
+  DT_ASSERT_EQ_INT(dt_emulator_press(h.emu, id, "123", 1000, err, sizeof err), 0);
+  DT_ASSERT(dt_emulator_busy(h.emu)); /* the first key's notification is on its way */
+  DT_ASSERT_EQ_INT(dt_emulator_clock_next_due(h.emu, &due), 0);
+  DT_ASSERT_EQ_INT(due, t0 + 1000);
+  h_settle(&h, 100);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_now(h.emu), t0); /* the loop ran; the clock did not */
+  DT_ASSERT_EQ_INT(tone_entries(h.emu, id), 1);
+  DT_ASSERT(h_run_until(&h, emulator_idle, NULL, 10000));
+  DT_ASSERT_EQ_INT(dt_emulator_clock_next(h.emu), 1);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_now(h.emu), t0 + 1000);
+  DT_ASSERT_EQ_INT(tone_entries(h.emu, id), 2);
+  /* exactly N ms later, running what is due on the way */
+  DT_ASSERT_EQ_INT(dt_emulator_clock_advance(h.emu, 5000), 1);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_now(h.emu), t0 + 6000);
+  DT_ASSERT_EQ_INT(tone_entries(h.emu, id), 3);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_advance(h.emu, 250), 0);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_now(h.emu), t0 + 6250);
+  /* the timeline's simulated time is the clock's */
+  cJSON *tl = dt_emulator_timeline_json(h.emu, id);
+  const cJSON *e, *last_tone = NULL;
+  cJSON_ArrayForEach(e, cJSON_GetObjectItem(tl, "entries")) if (strcmp(h_json_str(e, "kind"), "tone") == 0) last_tone = e;
+  DT_ASSERT(last_tone != NULL);
+  double first_t = 0;
+  cJSON_ArrayForEach(e, cJSON_GetObjectItem(tl, "entries")) if (strcmp(h_json_str(e, "kind"), "tone") == 0) {
+    first_t = cJSON_GetObjectItem(e, "t_ms")->valuedouble;
+    break;
+  }
+  DT_ASSERT_EQ_INT(cJSON_GetObjectItem(last_tone, "t_ms")->valuedouble - first_t, 2000);
+  cJSON_Delete(tl);
+  /* back to running by itself (time scale 0: at once) */
+  dt_emulator_set_clock_manual(h.emu, false);
+  DT_ASSERT_EQ_INT(dt_emulator_clock_advance(h.emu, 1), DT_ESTATE);
+  h_stop(&h);
+}
+
 DT_TEST_MAIN()
