@@ -96,6 +96,8 @@ static const dt_config_key_t keys[] = {
         "Lua instructions per resume of a flow"),
     INT("limits.lua_memory_bytes", limits.lua_memory_bytes, 64 << 20, 1 << 20, 68719476736.0,
         "memory of all flows together"),
+    INT("limits.call_memory", limits.call_memory, 16 << 20, 64 << 10, 68719476736.0,
+        "Lua memory of one call (bytes); a call over it is stopped"),
     NUM("limits.op_timeout_s", limits.op_timeout_s, 30, 0.001, 86400, "deadline of one Graph operation"),
     NUM("limits.drain_timeout_s", limits.drain_timeout_s, 30, 0, 3600, "wait for calls on shutdown"),
     INT("limits.max_calls", limits.max_calls, 100000, 1, 10000000, "concurrent calls"),

@@ -401,6 +401,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .prompts_base_url = prompts_base,
                              .instruction_budget = o->limits.instruction_budget,
                              .memory_bytes = o->limits.lua_memory_bytes,
+                             .call_memory_bytes = o->limits.call_memory_bytes,
                              .metrics = e->metrics,
                              .timer_scale = o->timer_scale,
                              .instant_timers = o->instant_timers};

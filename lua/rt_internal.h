@@ -52,13 +52,31 @@ typedef struct dt_lcall_s {
   bool ready, killed, done;
   const char *kill_reason;
   const char *kill_in;           /* the library function that spent the budget, or NULL */
+  uint32_t mem_slot;             /* its entry in rt->owners (0: none) */
+  bool mem_doomed;               /* stopped at the global memory cap while parked */
 } dt_lcall_t;
+
+/* Lua memory held by one call (runtime.c's allocator). */
+typedef struct {
+  dt_lcall_t *lc;                /* NULL: free slot */
+  size_t bytes;
+  uint32_t gen;                  /* bumped when the call leaves: its blocks become nobody's */
+  uint32_t next_free;
+} dt_mem_owner_t;
 
 struct dt_runtime_s {
   dt_runtime_options_t o;
   char *flows_dir, *prompts_dir, *prompts_base_url;
   lua_State *L;
   size_t mem, mem_limit;
+  size_t call_mem_limit;         /* per call (0 = none) */
+  dt_mem_owner_t *owners;        /* slot 0 is nobody */
+  uint32_t owners_len, owners_cap, owners_free;
+  bool doomed_pending;           /* a parked call was stopped at the memory cap */
+  bool refused;                  /* the last request was refused once (Lua retries after a full GC) */
+  uint64_t refusals;             /* such full collections at a cap (diagnostics) */
+  void *refused_ptr;
+  size_t refused_nsize;
   dt_lcall_t *running;           /* the call being resumed */
   dt_lcall_t *ready_head, *ready_tail;
   int depth;                     /* resume nesting guard */

@@ -34,24 +34,178 @@
 
 static void kill_call(dt_lcall_t *lc, const char *reason);
 
+/* Memory is attributed to calls (issue 10, point 4): every block carries a header naming
+   the call that owns it (a slot of rt->owners and the slot's generation, so a block that
+   outlives its call is nobody's). A new block belongs to the call running; a block grown
+   by a running call becomes that call's if it was nobody's. The per-call cap stops the
+   call that would exceed it; at the global cap Lua first collects garbage (a refused
+   request is retried after a full collection), then the call holding the most memory is
+   stopped (even parked: it is finished at the next safe point, see reap_doomed) and its
+   bytes count as free until they are collected. */
+typedef struct {
+  uint32_t slot, gen;
+} mem_hdr_t;
+#define MEM_HDR sizeof(mem_hdr_t) /* 8: keeps the 8-byte alignment Lua needs */
+
+static dt_mem_owner_t *owner_of(dt_runtime_t *rt, const mem_hdr_t *h) {
+  if (h->slot == 0 || h->slot >= rt->owners_len) return NULL;
+  dt_mem_owner_t *o = &rt->owners[h->slot];
+  return o->gen == h->gen && o->lc ? o : NULL;
+}
+
+static void owner_sub(dt_mem_owner_t *o, size_t n) { o->bytes = o->bytes > n ? o->bytes - n : 0; }
+
+/* Makes room for `grow` more bytes under the global cap, or says why not. */
+static bool global_room(dt_runtime_t *rt, size_t grow) {
+  for (;;) {
+    size_t doomed = 0, most = 0;
+    dt_lcall_t *hog = NULL;
+    for (uint32_t i = 1; i < rt->owners_len; i++) {
+      dt_mem_owner_t *o = &rt->owners[i];
+      if (!o->lc) continue;
+      if (o->lc->killed) doomed += o->bytes;
+      else if (o->bytes > most) {
+        most = o->bytes;
+        hog = o->lc;
+      }
+    }
+    size_t live = rt->mem > doomed ? rt->mem - doomed : 0;
+    if (live + grow <= rt->mem_limit) return true; /* stopped calls' bytes are as good as free */
+    if (!hog) return false;
+    kill_call(hog, "memory limit exceeded (this call held the most Lua memory)");
+    dt_log(DT_LOG_WARN, hog->call ? hog->call->id : NULL,
+           "Lua memory cap (limits.lua_memory_bytes, %zu bytes) reached: stopping the call holding the most (%zu bytes)",
+           rt->mem_limit, most);
+    if (rt->o.metrics) dt_metrics_inc(rt->o.metrics, "dt_flow_memory_stops_total", "cap=\"global\"");
+    if (hog == rt->running) return false; /* the one asking: its allocation fails */
+    hog->mem_doomed = true;              /* parked: finished at the next safe point */
+    rt->doomed_pending = true;
+  }
+}
+
+/* While stopped calls wait to be finished their bytes count as free (no collection, no
+   new victim, until they are reaped). */
+static bool global_room_if_doomed(dt_runtime_t *rt, size_t grow) {
+  size_t doomed = 0;
+  for (uint32_t i = 1; i < rt->owners_len; i++)
+    if (rt->owners[i].lc && rt->owners[i].lc->killed) doomed += rt->owners[i].bytes;
+  size_t live = rt->mem > doomed ? rt->mem - doomed : 0;
+  return live + grow <= rt->mem_limit;
+}
+
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   dt_runtime_t *rt = ud;
+  mem_hdr_t *h = ptr ? (mem_hdr_t *)ptr - 1 : NULL;
   size_t old = ptr ? osize : 0;
   if (nsize == 0) {
-    free(ptr);
+    if (h) {
+      dt_mem_owner_t *o = owner_of(rt, h);
+      if (o) owner_sub(o, old);
+      free(h);
+    }
     rt->mem -= old;
     return NULL;
   }
-  if (nsize > old && rt->mem + (nsize - old) > rt->mem_limit) {
-    /* Lua collects garbage and tries once more before raising; the call running now is
-       the one asking, so it is the one stopped (pcall must not be able to keep it going). */
-    if (rt->running && !rt->running->killed) kill_call(rt->running, "memory limit exceeded");
-    return NULL;
+  dt_lcall_t *lc = rt->running;
+  dt_mem_owner_t *cur = h ? owner_of(rt, h) : NULL;
+  dt_mem_owner_t *run = lc && lc->mem_slot ? &rt->owners[lc->mem_slot] : NULL;
+  dt_mem_owner_t *to = cur; /* who will own the block */
+  if (nsize > old) {
+    size_t grow = nsize - old;
+    if (!cur && run) to = run;
+    /* Filling new memory is work too: `big .. ""` in a loop copies megabytes per instruction. */
+    if (lc && !lc->killed) {
+      lc->used += grow / DT_COST_BYTES_PER_UNIT;
+      if (lc->used > rt->o.instruction_budget) kill_call(lc, "instruction budget exceeded (runaway loop?)");
+    } else if (rt->loading) {
+      rt->load_used += grow / DT_COST_BYTES_PER_UNIT;
+    }
+    bool retry = rt->refused && rt->refused_ptr == ptr && rt->refused_nsize == nsize;
+    rt->refused = false;
+    bool over_call = to && to == run && rt->call_mem_limit && to->bytes + (to == cur ? grow : nsize) > rt->call_mem_limit;
+    bool over_global = rt->mem + grow > rt->mem_limit;
+    if (over_global && rt->doomed_pending && global_room_if_doomed(rt, grow)) over_global = false;
+    if ((over_call || over_global) && !retry) {
+      /* Some of it may be garbage: Lua collects everything and asks again (the retry). */
+      rt->refused = true;
+      rt->refusals++;
+      rt->refused_ptr = ptr;
+      rt->refused_nsize = nsize;
+      return NULL;
+    }
+    if (over_call) {
+      if (!lc->killed) {
+        kill_call(lc, "call memory limit exceeded (limits.call_memory)");
+        if (rt->o.metrics) dt_metrics_inc(rt->o.metrics, "dt_flow_memory_stops_total", "cap=\"call\"");
+      }
+      return NULL;
+    }
+    if (over_global) {
+      if (!global_room(rt, grow)) {
+        if (lc && !lc->killed) kill_call(lc, "memory limit exceeded");
+        return NULL;
+      }
+    }
   }
-  void *p = realloc(ptr, nsize);
-  if (p == NULL) return NULL;
+  mem_hdr_t *nh = realloc(h, nsize + MEM_HDR);
+  if (nh == NULL) return NULL;
+  if (!h) {
+    nh->slot = to ? (uint32_t)(to - rt->owners) : 0;
+    nh->gen = to ? to->gen : 0;
+  } else if (to != cur) { /* nobody's block grown by the running call: now its */
+    nh->slot = (uint32_t)(to - rt->owners);
+    nh->gen = to->gen;
+  }
+  if (to == cur && cur) {
+    if (nsize > old) cur->bytes += nsize - old;
+    else owner_sub(cur, old - nsize);
+  } else if (to) {
+    to->bytes += nsize;
+  }
   rt->mem = rt->mem - old + nsize;
-  return p;
+  return nh + 1;
+}
+
+/* A memory slot for a call's allocations (0 when the table cannot grow: then nobody's). */
+static uint32_t owner_acquire(dt_runtime_t *rt, dt_lcall_t *lc) {
+  uint32_t slot = rt->owners_free;
+  if (slot) {
+    rt->owners_free = rt->owners[slot].next_free;
+  } else {
+    if (rt->owners_len == rt->owners_cap) {
+      uint32_t cap = rt->owners_cap ? rt->owners_cap * 2 : 64;
+      dt_mem_owner_t *n = realloc(rt->owners, cap * sizeof *n);
+      if (!n) return 0;
+      memset(n + rt->owners_cap, 0, (cap - rt->owners_cap) * sizeof *n);
+      rt->owners = n;
+      rt->owners_cap = cap;
+      if (rt->owners_len == 0) rt->owners_len = 1; /* slot 0 is nobody */
+    }
+    slot = rt->owners_len++;
+  }
+  dt_mem_owner_t *o = &rt->owners[slot];
+  o->lc = lc;
+  o->bytes = 0;
+  o->next_free = 0;
+  return slot;
+}
+
+/* The call leaves: what it still holds becomes nobody's (the generation changes). */
+static void owner_release(dt_runtime_t *rt, dt_lcall_t *lc) {
+  uint32_t slot = lc->mem_slot;
+  if (!slot) return;
+  dt_mem_owner_t *o = &rt->owners[slot];
+  o->lc = NULL;
+  o->bytes = 0;
+  o->gen++;
+  o->next_free = rt->owners_free;
+  rt->owners_free = slot;
+  lc->mem_slot = 0;
+}
+
+size_t dt_runtime_call_memory(const dt_runtime_t *rt, const dt_call_t *c) {
+  const dt_lcall_t *lc = c->rt;
+  return lc && lc->mem_slot ? rt->owners[lc->mem_slot].bytes : 0;
 }
 
 dt_runtime_t *dt__lua_runtime(lua_State *L) {
@@ -596,6 +750,25 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   free(tb);
 }
 
+/* Calls stopped at the global memory cap while parked (global_room) are finished here,
+   outside any resume: their coroutine is closed, so what they held becomes garbage. */
+static void reap_doomed(dt_runtime_t *rt) {
+  if (rt->running) return;
+  while (rt->doomed_pending) {
+    rt->doomed_pending = false;
+    for (uint32_t i = 1; i < rt->owners_len; i++) {
+      dt_lcall_t *lc = rt->owners[i].lc;
+      if (!lc || !lc->mem_doomed || lc->done || !lc->co) continue;
+      lc->mem_doomed = false;
+      ready_remove(rt, lc);
+      char msg[160];
+      finish(rt, lc, DT_OUTCOME_ERROR, kill_text(lc, msg, sizeof msg)); /* may free lc */
+      rt->doomed_pending = true; /* the table may have changed: look again */
+      break;
+    }
+  }
+}
+
 static void drain(dt_runtime_t *rt) {
   rt->depth++; /* whatever happens below queues instead of nesting */
   dt_lcall_t *lc;
@@ -606,6 +779,7 @@ static void drain(dt_runtime_t *rt) {
     lc->ready_next = NULL;
     rt->depth--;
     run(rt, lc);
+    reap_doomed(rt);
     rt->depth++;
   }
   rt->depth--;
@@ -643,10 +817,17 @@ int dt_runtime_on_start(dt_call_t *c, void *ud) {
   lc->ver->refs++;
   version_gauge(rt, lc->ver, 1);
   c->flow_version = lc->ver->version;
-  /* Under the memory cap these allocations may fail; unprotected, that would panic. */
+  if (!lc->mem_slot) lc->mem_slot = owner_acquire(rt, lc);
+  /* Under the memory cap these allocations may fail; unprotected, that would panic. The
+     coroutine and its stack are the call's memory. */
+  dt_lcall_t *outer = rt->running;
+  rt->running = lc;
   lua_pushcfunction(L, start_protected);
   lua_pushlightuserdata(L, lc);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  int pst = lua_pcall(L, 1, 0, 0);
+  rt->running = outer;
+  reap_doomed(rt);
+  if (pst != LUA_OK) {
     dt_log(DT_LOG_ERROR, c->id, "cannot start the flow: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_pop(L, 1);
     if (lc->co) close_co(rt, lc);
@@ -670,6 +851,7 @@ void dt_runtime_on_release(dt_call_t *c, void *ud) {
   if (!lc) return;
   ready_remove(rt, lc);
   if (lc->co) close_co(rt, lc);
+  owner_release(rt, lc);
   call_version_drop(rt, lc);
   if (lc->ud_ref != LUA_NOREF) {
     lua_rawgeti(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
@@ -749,6 +931,7 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
   if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
   rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
+  rt->call_mem_limit = opts->call_memory_bytes ? opts->call_memory_bytes : DT_CALL_MEMORY_DEFAULT;
   rt->timer_scale = opts->timer_scale > 0 ? opts->timer_scale : 1.0;
   rt->instant_timers = opts->instant_timers;
   if (rt->o.metrics) {
@@ -759,6 +942,9 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
     dt_metrics_describe(rt->o.metrics, "dt_flow_version", "gauge",
                         "Current version of each flow (0 once its file was removed).");
     dt_metrics_describe(rt->o.metrics, "dt_calls_active", "gauge", "Calls whose flow runs, per flow version.");
+    dt_metrics_describe(rt->o.metrics, "dt_flow_memory_stops_total", "counter",
+                        "Flows stopped for Lua memory: cap=call (limits.call_memory) or cap=global (the call "
+                        "holding the most when limits.lua_memory_bytes was reached).");
   }
   lua_State *L = lua_newstate(l_alloc, rt);
   if (!L) {
@@ -840,6 +1026,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
     f = next;
   }
   if (rt->L) lua_close(rt->L);
+  free(rt->owners); /* after lua_close: freeing blocks looks their owners up */
   dt__prompt_seen_free(rt);
   free(rt->flows_dir);
   free(rt->prompts_dir);

@@ -397,6 +397,7 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   eo.admin_token = c->admin.token;
   eo.limits.instruction_budget = (uint64_t)c->limits.instruction_budget;
   eo.limits.lua_memory_bytes = (size_t)c->limits.lua_memory_bytes;
+  eo.limits.call_memory_bytes = (size_t)c->limits.call_memory;
   eo.limits.op_timeout_s = (unsigned)(c->limits.op_timeout_s + 0.999);
   eo.limits.drain_timeout_s = (unsigned)(c->limits.drain_timeout_s + 0.999);
   /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */

@@ -99,6 +99,7 @@ typedef struct {
     int64_t request_timeout_ms; /* 10000 */
     int64_t instruction_budget; /* per resume, 10,000,000 */
     int64_t lua_memory_bytes;   /* all flows together, 64 MiB */
+    int64_t call_memory;        /* one call's Lua memory in bytes, 16 MiB */
     double op_timeout_s;        /* per Graph operation, 30 */
     double drain_timeout_s;     /* on shutdown, 30 */
     int64_t max_calls;          /* 100000 */

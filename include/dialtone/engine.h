@@ -83,6 +83,7 @@ typedef struct {
     size_t max_body_total_bytes;    /* request bodies held at once; default 64 MiB */
     uint64_t instruction_budget;    /* per resume; default 10,000,000 */
     size_t lua_memory_bytes;        /* default 1 GiB */
+    size_t call_memory_bytes;       /* one call's Lua memory; default 16 MiB */
     unsigned op_timeout_s;          /* default 60 */
     unsigned drain_timeout_s;       /* default 10 */
     unsigned drain_timeout_ms;      /* when non-zero, used instead of drain_timeout_s */

@@ -14,7 +14,10 @@
  *  - A flow error ends only its own call: logged with a traceback and the call id; the
  *    "error" prompt is played if prompts_dir/error.wav exists; then the call is hung up.
  *  - Per-resume instruction budget (count hook, then a line hook after a kill so pcall
- *    cannot swallow it) and a capped allocator for the whole state.
+ *    cannot swallow it); library functions charge their work to it (costed_lib.h).
+ *  - A capped allocator for the whole state, with every block attributed to the call that
+ *    allocated it: a call over its own cap (call_memory_bytes) is stopped; at the global cap
+ *    the call holding the most is stopped, even while parked in a primitive.
  */
 #ifndef DIALTONE_RUNTIME_H
 #define DIALTONE_RUNTIME_H
@@ -34,6 +37,7 @@ typedef struct {
   const char *prompts_base_url;   /* required: "welcome" -> {base}/welcome.wav */
   uint64_t instruction_budget;    /* per resume; default 10,000,000 */
   size_t memory_bytes;            /* cap of the Lua allocator; default 1 GiB */
+  size_t call_memory_bytes;       /* cap of one call's Lua memory; 0 = DT_CALL_MEMORY_DEFAULT */
   dt_metrics_t *metrics;          /* optional, borrowed */
   /* Flow timers (gather/menu timeouts and inter-digit waits, call:sleep) are multiplied
      by timer_scale; 0 or unset = 1 (real time). instant_timers: they fire at once — after
@@ -45,6 +49,7 @@ typedef struct {
 } dt_runtime_options_t;
 
 #define DT_INSTANT_TIMER_MS 250
+#define DT_CALL_MEMORY_DEFAULT ((size_t)16 << 20)
 
 /* Creates the state, loads the prelude. Does not load flows. */
 int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *err, size_t errlen);
@@ -64,6 +69,8 @@ void dt_runtime_set_timer_scale(dt_runtime_t *rt, double scale);
 uint64_t dt_runtime_timer_ms(const dt_runtime_t *rt, double seconds);
 /* Current version of a flow (0 = no such flow). */
 unsigned dt_runtime_flow_version(dt_runtime_t *rt, const char *name);
+/* Lua bytes attributed to one call (what it allocated and still holds). */
+size_t dt_runtime_call_memory(const dt_runtime_t *rt, const dt_call_t *call);
 /* Bytes held by the Lua allocator. */
 size_t dt_runtime_memory(const dt_runtime_t *rt);
 /* For the loop-stall watchdog (loop_watch.h's blame, ud = the runtime): the call whose
