@@ -331,6 +331,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .max_connections = o->limits.max_connections,
                              .max_connections_per_ip = o->limits.max_connections_per_ip,
                              .header_timeout_ms = o->limits.header_timeout_ms,
+                             .idle_timeout_ms = o->limits.idle_timeout_ms,
+                             .request_timeout_ms = o->limits.request_timeout_ms,
                              .max_body_total_bytes = o->limits.max_body_total_bytes,
                              .admin_listen = o->admin_listen,
                              .admin_token = o->admin_token,

@@ -496,6 +496,8 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
                                  .max_connections = opts->max_connections,
                                  .max_connections_per_ip = opts->max_connections_per_ip,
                                  .header_timeout_ms = opts->header_timeout_ms,
+                                 .idle_timeout_ms = opts->idle_timeout_ms,
+                                 .request_timeout_ms = opts->request_timeout_ms,
                                  .max_body_total_bytes = opts->max_body_total_bytes,
                                  .tls_cert_file = opts->tls_cert_file,
                                  .tls_key_file = opts->tls_key_file,

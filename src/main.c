@@ -392,6 +392,8 @@ static int cmd_run(int argc, char **argv, const global_opts_t *g) {
   eo.limits.max_connections = fit_connections_to_fd_limit(c->limits.max_connections);
   eo.limits.max_connections_per_ip = (unsigned)c->limits.max_connections_per_ip;
   eo.limits.header_timeout_ms = (unsigned)c->limits.header_timeout_ms;
+  eo.limits.idle_timeout_ms = (unsigned)c->limits.idle_timeout_ms;
+  eo.limits.request_timeout_ms = (unsigned)c->limits.request_timeout_ms;
   eo.limits.max_body_total_bytes = (size_t)c->limits.max_body_total_bytes;
   eo.admin_listen = c->admin.listen;
   eo.admin_token = c->admin.token;

@@ -80,6 +80,8 @@ typedef struct {
     unsigned max_connections;       /* default 10000 */
     unsigned max_connections_per_ip; /* default 0 = no cap */
     unsigned header_timeout_ms;     /* a new connection's headers; default 10000 */
+    unsigned idle_timeout_ms;       /* keep-alive idle close; default 60000 */
+    unsigned request_timeout_ms;    /* first byte to complete request; default 10000 */
     size_t max_body_total_bytes;    /* request bodies held at once; default 64 MiB */
     uint64_t instruction_budget;    /* per resume; default 10,000,000 */
     size_t lua_memory_bytes;        /* default 1 GiB */

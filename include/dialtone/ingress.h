@@ -40,6 +40,8 @@ typedef struct {
   unsigned max_connections;
   unsigned max_connections_per_ip;    /* 0 = no cap */
   unsigned header_timeout_ms;         /* default 10000 */
+  unsigned idle_timeout_ms;           /* keep-alive idle close; default 60000 */
+  unsigned request_timeout_ms;        /* first byte to complete request; default 10000 */
   size_t max_body_total_bytes;        /* body bytes held across connections; default 64 MiB */
   const char *admin_listen;           /* NULL = admin routes on the public listener */
   const char *admin_token;            /* NULL = admin routes need no token */

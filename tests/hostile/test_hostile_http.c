@@ -456,6 +456,48 @@ DT_TEST(header_timeout_per_address_cap_and_body_budget) {
   p_env_free(&env);
 }
 
+/* limits.idle_timeout_ms and limits.request_timeout_ms reach the server (they were accepted
+   and then ignored): a kept-alive connection is closed after a 300 ms idle timeout, long before
+   a 3 s receive timeout; a request whose body never completes gets 408. */
+static bool closed_by_peer(int fd) {
+  struct timeval tv = {3, 0}; /* well under the 10 s header timeout that would close it anyway */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+}
+
+DT_TEST(idle_and_request_timeouts_are_applied) {
+  p_env_t env;
+  p_proc_t emu, eng;
+  DT_ASSERT_EQ_INT(start_both(&env, &emu, &eng,
+                              "limits = {drain_timeout_s = 2, idle_timeout_ms = 300, request_timeout_ms = 700},"),
+                   0);
+  int port = port_of(env.callback);
+  int fd = tcp_open(port, NULL);
+  DT_ASSERT(fd >= 0);
+  DT_ASSERT_EQ_INT(send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35), 0);
+  DT_ASSERT_EQ_INT(read_status(fd), 200);
+  usleep(1000 * 1000); /* past the idle timeout: the next request on it finds it closed */
+  (void)send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35);
+  DT_ASSERT(closed_by_peer(fd));
+  close(fd);
+  fd = tcp_open(port, NULL);
+  DT_ASSERT(fd >= 0);
+  struct timeval tv = {3, 0}; /* the default request timeout (10 s) would not answer in time */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const char *partial = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}";
+  DT_ASSERT_EQ_INT(send_all(fd, partial, strlen(partial)), 0);
+  DT_ASSERT_EQ_INT(read_status(fd), 408);
+  close(fd);
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
+  p_env_free(&env);
+}
+
 /* ------------------------------------------------------------------ point 9 */
 
 DT_TEST(admin_listener_serves_metrics_and_calls_only_there_with_the_token) {
