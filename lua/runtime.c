@@ -634,8 +634,16 @@ static void ready_remove(dt_runtime_t *rt, dt_lcall_t *lc) {
 static void close_co(dt_runtime_t *rt, dt_lcall_t *lc) {
   if (!lc->co) return;
   lua_State *co = lc->co;
+  /* lua_resetthread runs the pending <close> variables of a suspended flow, outside any
+     resume: they get one resume's budget (a killed flow's raise at once), so a handler that
+     never returns cannot hold the loop. Errors in them are swallowed by Lua. */
+  lc->used = 0;
+  if (!lc->killed) lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  dt_lcall_t *outer = rt->running;
+  rt->running = lc;
+  lua_resetthread(co);
+  rt->running = outer;
   lua_sethook(co, NULL, 0, 0);
-  lua_resetthread(co); /* runs pending <close> variables of a suspended flow */
   *(dt_call_t **)lua_getextraspace(co) = NULL;
   luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->co_ref);
   lc->co_ref = LUA_NOREF;

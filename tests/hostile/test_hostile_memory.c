@@ -21,13 +21,17 @@ static const char FLOW[] =
     "  strings = function() local t = {} for i = 1, 14 * 1024 do t[i] = ('x'):rep(1000) .. i end return t end,\n"
     "  tables = function() local t = {} for i = 1, 130000 do t[i] = {i, i} end return t end,\n"
     "  closures = function() local t = {} for i = 1, 130000 do local v = i; t[i] = function() return v end end return t end,\n"
+    "  closer = function() local t = {} for i = 1, 14 * 1024 do t[i] = ('x'):rep(1000) .. i end return t end,\n"
     "}\n"
-    "local KIND = {['+15550000201'] = 'strings', ['+15550000202'] = 'tables', ['+15550000203'] = 'closures'}\n"
+    "local KIND = {['+15550000201'] = 'strings', ['+15550000202'] = 'tables', ['+15550000203'] = 'closures', ['+15550000204'] = 'closer'}\n"
     "return function(call)\n"
     "  call:answer()\n"
     "  local kind = KIND[call.from]\n"
     "  if kind then\n"
     "    local keep = HOARD[kind]()\n"
+    "    -- a <close> handler that never returns: it runs when the parked hoarder is stopped,\n"
+    "    -- outside any resume, and must still be bounded by the budget\n"
+    "    local guard <close> = kind == 'closer' and setmetatable({}, {__close = function() while true do end end}) or nil\n"
     "    dialtone.log('info', 'HOARDING', kind, #keep)\n"
     "    call:sleep(120)\n"
     "    dialtone.log('info', 'HOARDER WOKE', kind, #keep)\n"
@@ -61,7 +65,13 @@ static void hoarder_round(const char *hoarder_from, const char *kind, int round)
   for (int i = 0; i < 3; i++) snprintf(NORMAL[i], sizeof NORMAL[i], "+1555100%02d%02d", round, i + 2);
   DT_ASSERT_EQ_INT(place_from(hoarder_from, hoarder), 201);
   snprintf(line, sizeof line, "HOARDING %s", kind);
-  H_UNTIL(&H, 20000, h_log_has(&H, line));
+  H_UNTIL(&H, 20000, h_log_has(&H, line) || h_has_cdr(&H, hoarder));
+  if (!h_log_has(&H, line) && h_has_cdr(&H, hoarder)) {
+    cJSON *early = h_cdr(&H, hoarder);
+    fprintf(stderr, "  %s: the hoarder ended before parking: %s\n", kind,
+            early && h_str(early, "error") ? h_str(early, "error") : "-");
+    cJSON_Delete(early);
+  }
   DT_ASSERT(h_log_has(&H, line));
   fprintf(stderr, "  %s: hoarder parked, Lua memory %zu bytes\n", kind, dt_engine_lua_memory(H.engine));
   for (int i = 0; i < 3; i++) {
@@ -116,6 +126,7 @@ H_TEST(the_hoarder_is_stopped_not_the_call_that_allocates, .time_scale = 1, .lua
   hoarder_round("+15550000201", "strings", 1);
   hoarder_round("+15550000202", "tables", 2);
   hoarder_round("+15550000203", "closures", 3);
+  hoarder_round("+15550000204", "closer", 4);
   DT_ASSERT(h_log_has(&H, "reached: stopping the call holding the most"));
 }
 
