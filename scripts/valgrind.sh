@@ -22,7 +22,8 @@ for t in tests/integration/test_*.c tests/hostile/test_*.c; do
        --show-leak-kinds=definite --track-fds=no --suppressions=scripts/valgrind.supp "$exe" >"$log" 2>&1; then
     echo "valgrind ok   $name"
   else
-    echo "valgrind FAIL $name"; tail -60 "$log"; fail=1
+    # The test's own failure lines first (valgrind's leak records can push them out of the tail).
+    echo "valgrind FAIL $name"; grep -v '^==' "$log" | grep -E 'FAIL|assert|passed' | head -20; tail -60 "$log"; fail=1
   fi
   ran=$((ran+1)); rm -f "$log"
 done

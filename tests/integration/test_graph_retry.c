@@ -518,7 +518,11 @@ DT_TEST(deadline_bounds_backoff_retries) {
   DT_ASSERT_EQ_INT(c.status, 503);
   DT_ASSERT(c.attempts >= 2);
   DT_ASSERT(c.attempts < DT_GRAPH_MAX_ATTEMPTS);
-  DT_ASSERT_EQ_INT(e.fake.nrec, c.attempts);
+  /* The last attempt gets only what is left of the deadline: on a slow machine (valgrind)
+     it can time out before the server has read it, so the server saw every attempt or all
+     but the last. */
+  DT_ASSERT(e.fake.nrec <= c.attempts);
+  DT_ASSERT(e.fake.nrec >= c.attempts - 1);
   DT_ASSERT_EQ_INT(giveups(&e), 1);
   DT_ASSERT_EQ_INT(env_close(&e), 0);
 }
