@@ -24,18 +24,18 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <uv.h>
-#include "dialtone/check.h"
+#include "check.h"
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
-#include "dialtone/console.h"
-#include "dialtone/demo.h"
+#include "console.h"
+#include "demo.h"
 #include "dialtone/engine.h"
 #include "dialtone/emulator.h"
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
 #include "dialtone/log.h"
-#include "dialtone/testkit.h"
+#include "testkit.h"
 #include "dialtone/metrics.h"
 
 #define EXIT_OK 0

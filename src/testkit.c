@@ -1,5 +1,5 @@
 /*
- * testkit.c — `dialtone test`: the C half of the flow test runner (include/dialtone/testkit.h).
+ * testkit.c — `dialtone test`: the C half of the flow test runner (src/testkit.h).
  *
  * Owns: the command line, the list of test files, one libuv loop for the whole run, and
  * per test file a fresh Lua state (the test's own, never the engine's) plus a fresh
@@ -44,7 +44,7 @@
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
-#include "dialtone/testkit.h"
+#include "testkit.h"
 
 #define TK_QUIET_TURNS 4         /* settled loop turns before the simulated clock moves */
 #define TK_MAX_FILES 512

@@ -27,7 +27,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "dialtone/check.h"
+#include "check.h"
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
 

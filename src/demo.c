@@ -1,5 +1,5 @@
 /*
- * demo.c — `dialtone demo` (include/dialtone/demo.h) and the transcript printer it shares
+ * demo.c — `dialtone demo` (src/demo.h) and the transcript printer it shares
  * with `dialtone console`.
  *
  * Owns: the scripted calls that walk flows/main.lua (a voicemail; a wrong key, silence
@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 #include "dialtone/common.h"
-#include "dialtone/demo.h"
+#include "demo.h"
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
 #include "dialtone/localrun.h"

@@ -1,5 +1,5 @@
 /*
- * console.c — `dialtone console` (include/dialtone/console.h): a terminal softphone.
+ * console.c — `dialtone console` (src/console.h): a terminal softphone.
  *
  * Owns: the console's loop, its stdin handle (uv_tty for a terminal, uv_pipe for a pipe
  * or socket, uv_fs reads for a file — all on the loop, never blocking it), the command
@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <uv.h>
 #include "dialtone/common.h"
-#include "dialtone/console.h"
-#include "dialtone/demo.h"
+#include "console.h"
+#include "demo.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
