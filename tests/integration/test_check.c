@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "dialtone/check.h"
+#include "check.h"
 #include "dialtone/common.h"
 #include "dt_test.h"
 

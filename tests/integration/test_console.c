@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include "dt_test.h"
 #include "dialtone/common.h"
-#include "dialtone/console.h"
+#include "console.h"
 
 static char src_flows[600];
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "dt_test.h"
 #include "dialtone/common.h"
-#include "dialtone/demo.h"
+#include "demo.h"
 
 static char src_flows[600];
 

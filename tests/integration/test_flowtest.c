@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "dialtone/common.h"
-#include "dialtone/testkit.h"
+#include "testkit.h"
 #include "dt_test.h"
 
 typedef struct {
