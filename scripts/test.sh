@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 DT_WITH_CLANG=1 bash scripts/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
+echo "== layers (scripts/layers.sh: no include up a layer, across siblings or round a cycle)"
+bash scripts/layers.sh
+
 echo "== build (release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
