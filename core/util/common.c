@@ -178,32 +178,44 @@ int dt_read_file(const char *path, size_t limit, char **out, size_t *out_len) {
   return 0;
 }
 
-int dt_write_file_atomic(const char *path, const void *data, size_t len) {
+int dt_write_file_atomic_mode(const char *path, const void *data, size_t len, unsigned mode) {
   char *tmp = dt_xasprintf("%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
   if (fd < 0) {
+    int e = errno;
     free(tmp);
+    errno = e;
     return DT_EIO;
   }
   const char *p = data;
   size_t left = len;
+  int e = 0;
   while (left > 0) {
     ssize_t w = write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      close(fd);
-      unlink(tmp);
-      free(tmp);
-      return DT_EIO;
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) { /* a write that takes nothing is a full disk */
+      e = w < 0 ? errno : ENOSPC;
+      break;
     }
     p += w;
     left -= (size_t)w;
   }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-    unlink(tmp);
-    free(tmp);
-    return DT_EIO;
-  }
+  if (e == 0 && fsync(fd) != 0) e = errno;
+  if (close(fd) != 0 && e == 0) e = errno;
+  if (e == 0 && rename(tmp, path) != 0) e = errno;
+  if (e) unlink(tmp);
   free(tmp);
-  return 0;
+  errno = e;
+  return e ? DT_EIO : 0;
+}
+
+int dt_write_file_atomic(const char *path, const void *data, size_t len) {
+  return dt_write_file_atomic_mode(path, data, len, 0644);
+}
+
+void dt_fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 
 static dt_log_level_t dt__log_level = DT_LOG_INFO;
 static dt_log_format_t dt__log_format = DT_LOG_TEXT;
@@ -29,33 +30,6 @@ int dt_log_level_from_name(const char *name) {
   for (int i = 0; i <= DT_LOG_OFF; i++)
     if (dt_strcasecmp(name, dt__level_names[i]) == 0) return i;
   return -1;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (2..4), or 0 when the bytes there are not
-   one (stray continuation, overlong form, surrogate, above U+10FFFF, cut short). */
-static size_t dt__utf8_len(const unsigned char *p, size_t left, unsigned *cp_out) {
-  unsigned c = p[0], cp, n;
-  if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
-  else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
-  else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
-  else return 0;
-  if (left < n) return 0;
-  for (unsigned i = 1; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  *cp_out = cp;
-  return n;
-}
-
-/* Code points a terminal or a log viewer treats as control: C1 (0x9b is CSI on 8-bit
-   terminals), the Unicode line and paragraph separators, and the bidirectional overrides
-   that make text display in another order than it is stored. */
-static bool dt__unsafe_codepoint(unsigned cp) {
-  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
-         (cp >= 0x2066 && cp <= 0x2069);
 }
 
 void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len) {
@@ -83,8 +57,8 @@ void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len) {
       p++;
     } else {
       unsigned cp = 0;
-      size_t n = dt__utf8_len(p, (size_t)(end - p), &cp);
-      if (n && !dt__unsafe_codepoint(cp)) {
+      size_t n = dt_text_utf8_len(p, (size_t)(end - p), &cp);
+      if (n && !dt_text_unsafe_cp(cp)) {
         dt_buf_append(b, p, n);
         p += n;
       } else { /* not UTF-8, or a control in UTF-8: every byte shows as \xHH */
@@ -93,37 +67,6 @@ void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len) {
         p += k;
       }
     }
-  }
-}
-
-/* JSON string contents; the output is valid UTF-8 (a byte that is not UTF-8 becomes
-   U+FFFD) and shows the terminal controls of the text format as \\uXXXX too. */
-static void dt__json_escape(dt_buf_t *b, const char *str) {
-  const unsigned char *s = (const unsigned char *)str, *end = s + strlen(str);
-  while (s < end) {
-    unsigned char c = *s;
-    switch (c) {
-    case '"': dt_buf_append(b, "\\\"", 2); break;
-    case '\\': dt_buf_append(b, "\\\\", 2); break;
-    case '\n': dt_buf_append(b, "\\n", 2); break;
-    case '\r': dt_buf_append(b, "\\r", 2); break;
-    case '\t': dt_buf_append(b, "\\t", 2); break;
-    default:
-      if (c < 0x20 || c == 0x7f) {
-        dt_buf_appendf(b, "\\u%04x", c);
-      } else if (c < 0x80) {
-        dt_buf_append(b, s, 1);
-      } else {
-        unsigned cp = 0;
-        size_t n = dt__utf8_len(s, (size_t)(end - s), &cp);
-        if (n == 0) dt_buf_append(b, "\\ufffd", 6);
-        else if (dt__unsafe_codepoint(cp)) dt_buf_appendf(b, "\\u%04x", cp);
-        else dt_buf_append(b, s, n);
-        s += n ? n : 1;
-        continue;
-      }
-    }
-    s++;
   }
 }
 
@@ -141,11 +84,11 @@ void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
     dt_buf_appendf(&line, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, dt__level_names[level]);
     if (call_id) {
       dt_buf_append(&line, ",\"call_id\":\"", 12);
-      dt__json_escape(&line, call_id);
+      dt_text_json_escape_safe(&line, call_id);
       dt_buf_append(&line, "\"", 1);
     }
     dt_buf_append(&line, ",\"msg\":\"", 8);
-    dt__json_escape(&line, msg);
+    dt_text_json_escape_safe(&line, msg);
     dt_buf_append(&line, "\"}\n", 3);
   } else {
     dt_buf_appendf(&line, "%s %-5s ", ts, dt__level_names[level]);

@@ -52,7 +52,15 @@ void dt_iso8601_now(char out[32]);
 
 /* Reads a whole file (limit bytes at most); caller frees *out. Returns 0 or DT_E*. */
 int dt_read_file(const char *path, size_t limit, char **out, size_t *out_len);
-/* Writes data to path atomically (temp file in the same directory, fsync, rename). */
+/* Writes data to path atomically: a temporary file "path.tmp.PID" in the same directory with
+   permissions mode (before the umask), every byte written (a write that takes nothing is a
+   full disk: ENOSPC), fsync, close, rename over path. Returns 0 or DT_EIO; on failure the
+   temporary file is gone, path is untouched, and errno says why (kept across the clean-up).
+   The directory is not fsynced: call dt_fsync_dir when the rename itself must be durable. */
+int dt_write_file_atomic_mode(const char *path, const void *data, size_t len, unsigned mode);
+/* dt_write_file_atomic_mode(path, data, len, 0644). */
 int dt_write_file_atomic(const char *path, const void *data, size_t len);
+/* fsync of a directory (makes renames and unlinks in it durable); errors are ignored. */
+void dt_fsync_dir(const char *dir);
 
 #endif
