@@ -1,20 +1,11 @@
-/* Unit tests for error.c, common.c and log.c. */
+/* Unit tests for common.c: buffers, strings, GUIDs, clocks and the file helpers. */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
-#include "dialtone/log.h"
 #include "dt_test.h"
-
-DT_TEST(error_names_and_messages) {
-  DT_ASSERT_EQ_STR(dt_err_name(DT_EINVAL), "EINVAL");
-  DT_ASSERT_EQ_STR(dt_strerror(DT_ETIMEDOUT), "timed out");
-  DT_ASSERT_EQ_STR(dt_err_name(12345), "UNKNOWN");
-  DT_ASSERT(DT_EINVAL < 0);
-  char err[64];
-  DT_ASSERT_EQ_INT(dt_seterr(err, sizeof err, DT_ECONFIG, "key %s", "listen"), DT_ECONFIG);
-  DT_ASSERT_EQ_STR(err, "key listen");
-}
 
 DT_TEST(buffer_grows_and_terminates) {
   dt_buf_t b = {0};
@@ -52,22 +43,76 @@ DT_TEST(atomic_write_then_read) {
   DT_ASSERT_EQ_INT(dt_read_file(path, 100, &data, &len), DT_ENOENT);
 }
 
-DT_TEST(json_log_line_has_call_id_and_escapes) {
-  char *text = NULL;
+DT_TEST(strings_and_case_insensitive_compare) {
+  char *s = dt_xasprintf("%s-%d", "call", 42);
+  DT_ASSERT_EQ_STR(s, "call-42");
+  free(s);
+  s = dt_xstrndup("abcdef", 3);
+  DT_ASSERT_EQ_STR(s, "abc");
+  free(s);
+  DT_ASSERT_EQ_INT(dt_strcasecmp("Content-Type", "content-type"), 0);
+  DT_ASSERT(dt_strcasecmp("a", "B") < 0 && dt_strcasecmp("b", "A") > 0);
+  DT_ASSERT(dt_strcasecmp("ab", "a") > 0);
+  DT_ASSERT_EQ_INT(dt_strncasecmp("BEARER xyz", "bearer ", 7), 0);
+  DT_ASSERT(dt_strncasecmp("bearex", "bearer", 6) != 0);
+  dt_buf_t b = {0};
+  dt_buf_append(&b, "xy", 2);
+  dt_buf_reset(&b);
+  DT_ASSERT(b.len == 0 && b.data[0] == '\0' && b.cap > 0); /* reset keeps memory */
+  dt_buf_free(&b);
+}
+
+DT_TEST(clocks_move_forward) {
+  uint64_t a = dt_now_ms();
+  usleep(20000);
+  DT_ASSERT(dt_now_ms() >= a + 19);
+  DT_ASSERT(dt_unix_time() > 1600000000);
+  char ts[32];
+  dt_iso8601_now(ts);
+  DT_ASSERT_EQ_INT(strlen(ts), 24); /* 2024-01-02T03:04:05.678Z */
+  DT_ASSERT(ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+}
+
+DT_TEST(atomic_write_with_mode_replaces_and_fails_cleanly) {
+  char dir[] = "/tmp/dt_test_atomic_XXXXXX";
+  DT_ASSERT(mkdtemp(dir) != NULL);
+  char path[128];
+  snprintf(path, sizeof path, "%s/f.json", dir);
+  mode_t old = umask(022);
+  DT_ASSERT_EQ_INT(dt_write_file_atomic_mode(path, "one", 3, 0600), 0);
+  struct stat st;
+  DT_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, "second", 6), 0); /* replaces */
+  DT_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644 && st.st_size == 6);
+  umask(old);
+  dt_fsync_dir(dir);
+  dt_fsync_dir("/nonexistent/dir"); /* errors are ignored */
+  /* a directory that is not there: DT_EIO, errno says why, nothing left behind */
+  char bad[160];
+  snprintf(bad, sizeof bad, "%s/missing/f", dir);
+  errno = 0;
+  DT_ASSERT_EQ_INT(dt_write_file_atomic_mode(bad, "x", 1, 0644), DT_EIO);
+  DT_ASSERT_EQ_INT(errno, ENOENT);
+  /* rename onto a directory fails after the write: the temporary file is removed */
+  char sub[140];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  DT_ASSERT(mkdir(sub, 0755) == 0);
+  snprintf(bad, sizeof bad, "%s/x", sub);
+  DT_ASSERT(mkdir(bad, 0755) == 0);
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(bad, "x", 1), DT_EIO);
+  DT_ASSERT(errno == EISDIR || errno == EEXIST || errno == ENOTEMPTY);
+  char tmp[200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", bad, (long)getpid());
+  DT_ASSERT(access(tmp, F_OK) != 0);
+  DT_ASSERT(rmdir(bad) == 0 && rmdir(sub) == 0);
+  char *data = NULL;
   size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  dt_log_set_output(mem);
-  dt_log_set_format(DT_LOG_JSON);
-  dt_log(DT_LOG_INFO, "call-1", "said \"hi\"\n");
-  dt_log(DT_LOG_DEBUG, NULL, "hidden");
-  dt_log_set_output(NULL);
-  dt_log_set_format(DT_LOG_TEXT);
-  fclose(mem);
-  DT_ASSERT_CONTAINS(text, "\"level\":\"info\"");
-  DT_ASSERT_CONTAINS(text, "\"call_id\":\"call-1\"");
-  DT_ASSERT_CONTAINS(text, "said \\\"hi\\\"\\n");
-  DT_ASSERT(strstr(text, "hidden") == NULL);
-  free(text);
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, "", 0), 0); /* empty file reads as "" */
+  DT_ASSERT_EQ_INT(dt_read_file(path, 10, &data, &len), 0);
+  DT_ASSERT(data != NULL && len == 0 && data[0] == '\0');
+  free(data);
+  unlink(path);
+  DT_ASSERT(rmdir(dir) == 0);
 }
 
 DT_TEST_MAIN()
