@@ -479,6 +479,44 @@ int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size
   return dt_runtime_load_flow(e->rt, name, text, len, err, errlen);
 }
 unsigned dt_engine_flow_version(dt_engine_t *e, const char *name) { return dt_runtime_flow_version(e->rt, name); }
+
+/* A call started from C runs a flow the runtime holds, or nothing happens. */
+static int need_flow(dt_engine_t *e, const char *flow, char *err, size_t errlen) {
+  if (!flow || !flow[0]) return dt_seterr(err, errlen, DT_EINVAL, "no flow name given");
+  if (!e->rt || !e->calls || e->closing) return dt_seterr(err, errlen, DT_ECLOSED, "the engine is closing");
+  if (dt_runtime_flow_version(e->rt, flow) == 0) return dt_seterr(err, errlen, DT_ENOENT, "no flow named '%s'", flow);
+  return 0;
+}
+
+int dt_engine_route_call(dt_engine_t *e, const char *call_id, const char *flow, char *err, size_t errlen) {
+  int rc = need_flow(e, flow, err, errlen);
+  if (rc != 0) return rc;
+  rc = dt_calls_pin_flow(e->calls, call_id, flow);
+  if (rc == DT_EBUSY) return dt_seterr(err, errlen, rc, "too many calls wait for their notification");
+  if (rc != 0) return dt_seterr(err, errlen, rc, "cannot route call '%s': %s", call_id ? call_id : "", dt_strerror(rc));
+  return 0;
+}
+
+int dt_engine_dial(dt_engine_t *e, const char *flow, const dt_graph_create_params_t *p, char *err, size_t errlen) {
+  int rc = need_flow(e, flow, err, errlen);
+  if (rc != 0) return rc;
+  if (!p || (p->target_count == 0 && !p->meeting_join_id && !p->meeting_token && !p->meeting_organizer_id))
+    return dt_seterr(err, errlen, DT_EINVAL, "give a target (people to call) or a meeting to join");
+  /* the CDR's "to", as dialtone.dial writes it */
+  const dt_identity_t *id = p->target_count ? &p->targets[0].identity : NULL;
+  char *to = !id                                               ? dt_xstrdup("meeting")
+             : id->kind && strcmp(id->kind, "phone") == 0 && id->id ? dt_xstrdup(id->id)
+                                                               : dt_xasprintf("%s:%s", id->kind ? id->kind : "?", id->id ? id->id : "");
+  rc = dt_calls_dial(e->calls, p, flow, to);
+  free(to);
+  if (rc == DT_EUNSUPPORTED) return dt_seterr(err, errlen, rc, "meeting.join_id needs the v1.0 dialect (use token or organizer)");
+  if (rc == DT_EINVAL)
+    return dt_seterr(err, errlen, rc, "Graph would refuse this call (one meeting kind only; guest and a source do not "
+                                      "mix; strings at most a few KiB)");
+  if (rc == DT_ESTATE) return dt_seterr(err, errlen, rc, "the engine is draining: no new calls");
+  if (rc != 0) return dt_seterr(err, errlen, rc, "cannot dial: %s", dt_strerror(rc));
+  return 0;
+}
 size_t dt_engine_lua_memory(const dt_engine_t *e) { return e->rt ? dt_runtime_memory(e->rt) : 0; }
 unsigned dt_engine_jwks_fetches(const dt_engine_t *e) { return e->ing ? dt_ingress_jwks_fetches(e->ing) : 0; }
 bool dt_engine_inbound_ready(const dt_engine_t *e) { return e->ing && dt_ingress_keys_ready(e->ing); }

@@ -12,7 +12,10 @@
  * hook through dt_emulator_on_event; callers act on the emulator through its typed control
  * API (dt_localrun_emulator + dt_emulator_place_call, _press ...), and
  * dt_localrun_control addresses the same API by method and path (dt_emulator_control),
- * so nothing here repeats the emulator's own logic. Close drains the
+ * so nothing here repeats the emulator's own logic. Calls started from C run the flow they
+ * name through the engine's own mechanisms: an incoming call is pinned to its flow by id
+ * (dt_engine_route_call) before its notification leaves the emulator, and a dial is the
+ * registry's dial with no calling call (dt_engine_dial). Close drains the
  * engine (its calls are hung up while the emulator still answers), then closes the
  * emulator, then frees what is left.
  */
@@ -236,6 +239,31 @@ int dt_localrun_control(dt_localrun_t *lr, const char *method, const char *path,
   if (response && text && len > 0) *response = cJSON_ParseWithLength(text, len);
   free(text);
   return st;
+}
+
+int dt_localrun_place_call(dt_localrun_t *lr, const char *flow, const dt_emulator_call_options_t *call,
+                           char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen) {
+  if (call_id) call_id[0] = '\0';
+  if (lr == NULL || lr->closing) return dt_seterr(err, errlen, DT_ECLOSED, "localrun is closing");
+  bool named = flow && flow[0];
+  if (named && dt_engine_flow_version(lr->engine, flow) == 0)
+    return dt_seterr(err, errlen, DT_ENOENT, "no flow named '%s'", flow);
+  char id[DT_EMULATOR_CALL_ID_LEN];
+  int rc = dt_emulator_place_call(lr->emu, call, id, err, errlen);
+  if (rc != 0) return rc;
+  /* the notification leaves on a later loop turn: the pin is in place before it comes */
+  if (named && (rc = dt_engine_route_call(lr->engine, id, flow, err, errlen)) != 0) {
+    dt_emulator_hangup(lr->emu, id, NULL, 0);
+    return rc;
+  }
+  if (call_id) snprintf(call_id, DT_EMULATOR_CALL_ID_LEN, "%s", id);
+  return 0;
+}
+
+int dt_localrun_dial(dt_localrun_t *lr, const char *flow, const dt_graph_create_params_t *p, char *err,
+                     size_t errlen) {
+  if (lr == NULL || lr->closing) return dt_seterr(err, errlen, DT_ECLOSED, "localrun is closing");
+  return dt_engine_dial(lr->engine, flow, p, err, errlen);
 }
 
 static void on_emulator_closed(void *ud) {

@@ -369,10 +369,12 @@ static cJSON *json_arg(lua_State *L, int idx) {
   return j;
 }
 
-/* place_call(json{from=, to=, script=, modalities=, bot_url=}) -> call id | nil, why */
+/* place_call(json{from=, to=, script=, modalities=, bot_url=}, flow) -> call id
+   | nil, why[, true when no such flow]: the call runs the named flow (localrun routes it) */
 static int l_place_call(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   self(L)->L = L;
+  const char *flow = luaL_optstring(L, 2, NULL);
   cJSON *b = json_arg(L, 1);
   dt_emulator_call_options_t o = {0};
   o.from = cJSON_GetObjectItemCaseSensitive(b, "from");
@@ -382,10 +384,62 @@ static int l_place_call(lua_State *L) {
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(b, "bot_url");
   o.bot_url = cJSON_IsString(bot) ? bot->valuestring : NULL;
   char id[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
-  int rc = dt_emulator_place_call(dt_localrun_emulator(lr), &o, id, why, sizeof why);
+  int rc = dt_localrun_place_call(lr, flow, &o, id, why, sizeof why);
   cJSON_Delete(b);
+  if (rc == DT_ENOENT) {
+    push_refusal(L, why);
+    lua_pushboolean(L, 1);
+    return 3;
+  }
   if (rc != 0) return push_refusal(L, why);
   lua_pushstring(L, id);
+  return 1;
+}
+
+/* dial(flow, {targets = {{kind=, id=, tenant=, name=}, ...}, subject=, organizer=,
+   organizer_tenant=, join_id=, passcode=, token=, guest_name=, guest_id=, chat_thread=,
+   chat_message=, chat_reply_chain=}) -> true | nil, why: the engine places an outbound call
+   that runs flow (testkit.lua flattens t:dial's identities and meeting into this). */
+#define TK_MAX_TARGETS 25
+static int l_dial(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  const char *flow = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  dt_invitation_t targets[TK_MAX_TARGETS];
+  memset(targets, 0, sizeof targets);
+  size_t n = 0;
+  if (lua_getfield(L, 2, "targets") == LUA_TTABLE) {
+    int t = lua_gettop(L);
+    while (n < TK_MAX_TARGETS && lua_rawgeti(L, t, (lua_Integer)n + 1) == LUA_TTABLE) {
+      dt_identity_t *id = &targets[n].identity;
+      id->kind = opt_string(L, -1, "kind");
+      id->id = opt_string(L, -1, "id");
+      id->tenant_id = opt_string(L, -1, "tenant");
+      id->display_name = opt_string(L, -1, "name");
+      lua_pop(L, 1); /* the strings stay referenced by the table */
+      n++;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1); /* the list stays referenced by argument 2 */
+  dt_graph_create_params_t p = {0};
+  p.targets = n ? targets : NULL;
+  p.target_count = n;
+  p.subject = opt_string(L, 2, "subject");
+  p.meeting_organizer_id = opt_string(L, 2, "organizer");
+  p.meeting_organizer_tenant_id = p.tenant_id = opt_string(L, 2, "organizer_tenant");
+  p.meeting_join_id = opt_string(L, 2, "join_id");
+  p.meeting_passcode = opt_string(L, 2, "passcode");
+  p.meeting_token = opt_string(L, 2, "token");
+  p.guest_display_name = opt_string(L, 2, "guest_name");
+  p.guest_id = opt_string(L, 2, "guest_id");
+  p.chat_thread_id = opt_string(L, 2, "chat_thread");
+  p.chat_message_id = opt_string(L, 2, "chat_message");
+  p.chat_reply_chain_message_id = opt_string(L, 2, "chat_reply_chain");
+  char why[512] = "";
+  if (dt_localrun_dial(lr, flow, &p, why, sizeof why) != 0) return push_refusal(L, why);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -526,23 +580,6 @@ static int l_on_entry(lua_State *L) {
   return 0;
 }
 
-/* load_flow(name, text) -> true | nil, error: replaces the engine's flow of that name. */
-static int l_load_flow(lua_State *L) {
-  dt_localrun_t *lr = need_lr(L);
-  const char *name = luaL_checkstring(L, 1);
-  size_t len;
-  const char *text = luaL_checklstring(L, 2, &len);
-  char err[1024] = "";
-  int rc = dt_engine_load_flow(dt_localrun_engine(lr), name, text, len, err, sizeof err);
-  if (rc != 0) {
-    lua_pushnil(L);
-    lua_pushstring(L, err[0] ? err : dt_strerror(rc));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 /* engine_call(id) -> {flow=, started=, outcome=, state=, gone=} | nil (not in the registry) */
 static int l_engine_call(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
@@ -680,7 +717,7 @@ static const luaL_Reg TK_FUNCS[] = {
     {"press", l_press},           {"speak", l_speak},         {"hangup", l_hangup},
     {"set_party", l_set_party},   {"calls", l_calls},         {"reset", l_reset},
     {"drive", l_drive},           {"sim_now", l_sim_now},     {"on_entry", l_on_entry},
-    {"load_flow", l_load_flow},   {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
+    {"dial", l_dial},             {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},

@@ -67,22 +67,6 @@ local function json_encode(v)
   error("cannot encode a " .. t .. " as JSON", 2)
 end
 
--- A Lua literal for v (strings, numbers, booleans, tables of them): generated flows.
-local function literal(v)
-  local t = type(v)
-  if t == "string" then return ("%q"):format(v)
-  elseif t == "number" or t == "boolean" then return tostring(v)
-  elseif t == "table" then
-    local out = {}
-    for k, x in pairs(v) do
-      out[#out + 1] = "[" .. literal(k) .. "]=" .. literal(x)
-    end
-    table.sort(out)
-    return "{" .. table.concat(out, ",") .. "}"
-  end
-  error("cannot pass a " .. t .. " to a generated flow", 3)
-end
-
 local function secs(ms) return (ms or 0) / 1000 end
 
 -- "user:alice" / "phone:+1555…" for an identity written the way flows write them
@@ -189,11 +173,9 @@ end
 local S = {
   log = {},          -- call id -> {entries = {...}, ended = entry|nil}
   outgoing = {},     -- ids of outgoing calls, in the order they appeared
-  internal = {},     -- ids of calls the runner placed for itself (dialer triggers, clocks)
   calls = {},        -- id -> Call object
   waiter = nil,      -- function() -> true when the current wait is over
   flows = nil,       -- flows dir of this file
-  main_is = nil,     -- which flow the engine's default flow currently runs (see route)
   default_flow = "main",
   within = DEFAULT_WITHIN,
   timeout_ms = (cli.timeout or 30) * 1000,
@@ -688,8 +670,6 @@ function Call:expect_cdr(fields, o)
   if not rec then fail(self, "expected a CDR for the call, but none was written") end
   for k, v in pairs(fields) do
     local got = rec[k]
-    -- `dialtone test` runs a routed flow under the default flow's name (see route()).
-    if k == "flow" and got == S.default_flow and self.routed_flow == v then got = v end
     if not same(got, v) then
       fail(self, ("expected the CDR's %s to be %s, but it is %s"):format(k, show(v), show(got)))
     end
@@ -697,35 +677,7 @@ function Call:expect_cdr(fields, o)
   return rec
 end
 
--- ---------------------------------------------------------------- flows and routing
-
-local function flow_path(name) return join(S.flows, name .. ".lua") end
-
--- The engine answers every incoming call with one flow (the file's default flow). A test
--- that calls another flow gets that flow compiled under the default flow's name for the
--- calls it places (calls keep the version they started on, so earlier calls are not
--- disturbed); such a call's CDR names the default flow.
-local function route(t, flow, source)
-  local key = source and ("\0" .. source) or flow
-  if S.main_is == key then return end
-  local text = source
-  if not text then
-    local err
-    text, err = C.read_file(flow_path(flow))
-    if not text then fail(nil, ("no flow named '%s' (%s)"):format(flow, err)) end
-  end
-  local ok, err = C.load_flow(S.default_flow, text)
-  if not ok then fail(nil, ("flow '%s' does not compile: %s"):format(flow, err)) end
-  S.main_is = key
-end
-
--- Once a routed call runs, the default flow's name goes back to the default flow, so that
--- calls dialed by that name (dialtone.dial{flow=...}) run the real thing.
-local function unroute()
-  if S.main_is == S.default_flow then return end
-  local text = C.read_file(flow_path(S.default_flow))
-  if text and C.load_flow(S.default_flow, text) then S.main_is = S.default_flow end
-end
+-- ---------------------------------------------------------------- incoming calls
 
 -- Waits until the engine runs a flow for an incoming call we placed.
 local function await_start(call)
@@ -740,7 +692,6 @@ local function await_start(call)
     return nil
   end
   local ok = wait_for(started, {check = started})
-  unroute()
   if not ok then fail(call, "the engine did not start a flow for the call") end
 end
 
@@ -751,14 +702,16 @@ T.__index = T
 
 local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true}
 
--- t:call{flow=, from=, to=, script=}: places an incoming call; returns the Call.
+-- t:call{flow=, from=, to=, script=}: places an incoming call that runs flow (the engine
+-- routes it there by the call's id); returns the Call.
 function T:call(o)
   o = check_opts("t:call", o, CALL_OPTS)
   local flow = o.flow or S.default_flow
-  route(self, flow)
   local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities}
-  local id = control(nil, "t:call", C.place_call, json_encode(body))
-  local c = new_call(self, id, "incoming", {flow = flow, routed_flow = flow, from = body.from})
+  local id, why, no_such_flow = C.place_call(json_encode(body), flow)
+  if not id and no_such_flow then fail(nil, ("t:call: %s"):format(why)) end
+  if not id then fail(nil, ("t:call: the emulator refused it (%s)"):format(tostring(why))) end
+  local c = new_call(self, id, "incoming", {flow = flow, from = body.from})
   await_start(c)
   return c
 end
@@ -785,7 +738,7 @@ function T:expect_dial(o)
       local e = S.log[id].outgoing
       local ok = e and identity_matches(e.to, o.to)
       if ok and o.meeting ~= nil then ok = (e.meeting == true) == (o.meeting == true) end
-      if ok and not S.internal[id] then return {idx = i, id = id, e = e} end
+      if ok then return {idx = i, id = id, e = e} end
     end
     return nil
   end
@@ -808,11 +761,62 @@ end
 function T:expect_no_dial()
   local seen = {}
   for i = self._dial_cursor + 1, #S.outgoing do
-    local id = S.outgoing[i]
-    if not S.internal[id] then seen[#seen + 1] = tostring(S.log[id].outgoing.to) end
+    seen[#seen + 1] = tostring(S.log[S.outgoing[i]].outgoing.to)
   end
   if #seen > 0 then fail(nil, "expected no outbound call, but the flow dialed " .. table.concat(seen, ", ")) end
   return self
+end
+
+-- dialtone.dial's identities ({phone="+1…"}, {user="id"}, {user={id=, tenant=, name=}},
+-- {application=}, {application_instance=}, {guest=}, with name=/tenant= beside) as the
+-- {kind=, id=, tenant=, name=} records C.dial takes.
+local IDENTITY_KINDS = {user = "user", phone = "phone", application = "application",
+                        application_instance = "applicationInstance", applicationInstance = "applicationInstance",
+                        guest = "guest"}
+local function flat_identity(v)
+  if type(v) ~= "table" then error("t:dial: an identity must be a table such as {user=\"id\"} or {phone=\"+1…\"}", 4) end
+  local out = {tenant = v.tenant, name = v.name}
+  for key, kind in pairs(IDENTITY_KINDS) do
+    local x = v[key]
+    if x ~= nil then
+      if out.kind then error("t:dial: an identity names one party", 4) end
+      out.kind = kind
+      if type(x) == "table" then out.id, out.tenant, out.name = x.id, x.tenant or out.tenant, x.name or out.name
+      elseif kind == "guest" then out.name = x
+      else out.id = x end
+    end
+  end
+  if not out.kind then error("t:dial: the identity names nobody (use user=, phone=, application=, guest=)", 4) end
+  return out
+end
+
+-- t:dial's options as the flat table C.dial takes (dialtone.dial's meaning of each).
+local function flat_dial(p)
+  local d = {subject = p.subject, targets = {}}
+  local targets = p.targets
+  if targets and #targets == 0 then targets = {targets} end -- one identity, not a list
+  for i, v in ipairs(targets or {}) do d.targets[i] = flat_identity(v) end
+  local m = p.meeting
+  if m ~= nil then
+    if type(m) ~= "table" then error("t:dial: meeting must be a table", 3) end
+    if type(m.organizer) == "table" then
+      local org = flat_identity(m.organizer)
+      d.organizer, d.organizer_tenant = org.id, org.tenant
+    else
+      d.organizer = m.organizer
+    end
+    d.organizer_tenant = m.tenant or d.organizer_tenant
+    d.join_id, d.passcode, d.token = m.join_id, m.passcode, m.token
+    if type(m.guest) == "table" then d.guest_name, d.guest_id = m.guest.name, m.guest.id else d.guest_name = m.guest end
+    if not d.join_id and not d.token and not d.organizer then
+      error("t:dial: meeting needs join_id (and passcode), token, or organizer", 3)
+    end
+  end
+  if p.chat ~= nil then
+    if type(p.chat) ~= "table" then error("t:dial: chat must be a table", 3) end
+    d.chat_thread, d.chat_message, d.chat_reply_chain = p.chat.thread, p.chat.message, p.chat.reply_chain
+  end
+  return d
 end
 
 -- t:dial{flow=, to=, meeting=, subject=}: makes the engine place an outbound call that runs
@@ -825,17 +829,8 @@ function T:dial(o)
   elseif o.to then params.targets = {type(o.to) == "string" and (o.to:sub(1, 1) == "+" and {phone = o.to} or {user = o.to}) or o.to}
   end
   if not params.targets and not params.meeting then error("t:dial: give to= (or targets=) or meeting=", 2) end
-  local src = "-- generated by dialtone test: places one outbound call\n" ..
-              "return function(call)\n" ..
-              "  local ok, err = pcall(dialtone.dial, " .. literal(params) .. ")\n" ..
-              "  if not ok then dialtone.log('error', 'dialtone test: t:dial failed: ' .. tostring(err)) end\n" ..
-              "  call:reject{reason = 'none'}\n" ..
-              "end\n"
-  route(self, "(t:dial)", src)
-  local trigger_id = control(nil, "t:dial", C.place_call, json_encode({from = {phone = "+15555550199"}}))
-  S.internal[trigger_id] = true
-  local trigger = {id = trigger_id}
-  await_start(setmetatable(trigger, Call))
+  local ok, why = C.dial(o.flow, flat_dial(params))
+  if not ok then fail(nil, "t:dial: " .. tostring(why)) end
   local to = params.targets and params.targets[1]
   local c = self:expect_dial{to = to, meeting = params.meeting and not params.targets and true or nil}
   c.flow = o.flow
@@ -914,7 +909,6 @@ local function resolve_options()
   if file_options.flow then S.default_flow = file_options.flow
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base
   else S.default_flow = "main" end
-  S.main_is = C.file_kind(join(S.flows, S.default_flow .. ".lua")) == "file" and S.default_flow or nil
   if file_options.within then S.within = file_options.within end
   if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
 end
@@ -933,7 +927,7 @@ local function cleanup()
 end
 
 local function forget()
-  S.log, S.outgoing, S.internal, S.calls = {}, {}, {}, {}
+  S.log, S.outgoing, S.calls = {}, {}, {}
 end
 
 local function indent(text, pad)

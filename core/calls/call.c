@@ -102,6 +102,21 @@ typedef struct limbo_s {
   dt_event_t ev;
 } limbo_t;
 
+/* Calls started from C (dt_calls_pin_flow, dt_calls_dial). */
+typedef struct pin_s {
+  struct pin_s *next;
+  char *key;
+  char *flow;
+} pin_t;
+#define PIN_MAX 1024
+
+typedef struct bare_dial_s {
+  struct bare_dial_s *next;
+  dt_calls_t *reg;
+  dt_graph_req_t *req;
+  char *flow, *to;
+} bare_dial_t;
+
 struct dt_calls_s {
   dt_calls_options_t o;
   char *callback_uri, *recordings_dir, *default_flow;
@@ -117,6 +132,9 @@ struct dt_calls_s {
   size_t nlimbo;
   unsigned dials;
   uint64_t last_dial_ms;
+  pin_t *pins;                /* incoming calls whose flow was named from C */
+  size_t npins;
+  bare_dial_t *bare_dials;    /* dt_calls_dial requests in flight */
   size_t unfreed;
   bool draining, closing;
   uv_timer_t close_timer;
@@ -1504,7 +1522,7 @@ static cJSON *participants_json(const cJSON *body) {
 }
 
 static void limbo_replay(dt_calls_t *r, dt_call_t *c);
-static dt_call_t *outbound_new(dt_calls_t *r, const char *id, dt_op_t *op);
+static dt_call_t *outbound_new(dt_calls_t *r, const char *id, char **flow, char **to);
 
 static void dial_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res) {
   dt_calls_t *r = c->reg;
@@ -1515,7 +1533,7 @@ static void dial_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
     else fail_graph(c, res, "create call");
     return;
   }
-  dt_call_t *nc = outbound_new(r, res->call_id, op);
+  dt_call_t *nc = outbound_new(r, res->call_id, &op->aux, &op->aux2);
   op_free(op);
   nc->dialed_by = dt_xstrdup(c->id);
   c->result.new_call = nc;
@@ -1599,7 +1617,7 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
    its completion is dropped; hang up a call created for a dial nobody waits for. */
 static void stale_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res) {
   if (op->aux && op->role == ROLE_MAIN && res_ok(res) && res->call_id) {
-    dt_call_t *nc = outbound_new(c->reg, res->call_id, op);
+    dt_call_t *nc = outbound_new(c->reg, res->call_id, &op->aux, &op->aux2);
     op_free(op);
     dt_call_flow_done(nc, DT_OUTCOME_UNANSWERED, "the dialing flow ended before the call was created", NULL);
     return;
@@ -1923,6 +1941,8 @@ static void dispatch_one(dt_call_t *c, dt_event_t *ev) {
   }
 }
 
+static char *pin_take(dt_calls_t *r, const char *key);
+
 static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
   if (reg_find(r, key) || tomb_has(r, key)) return; /* a duplicate "created" */
   dt_call_t *c = call_new(r, ev->call_id, DT_CALL_INCOMING);
@@ -1945,7 +1965,8 @@ static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
       }
     }
   }
-  c->flow = dt_xstrdup(dt_calls_route(r, ids, nids));
+  char *pinned = pin_take(r, key);
+  c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, ids, nids));
   dt_log(DT_LOG_INFO, c->id, "incoming call from %s to %s: flow %s", c->from ? c->from : "?",
          c->to ? c->to : "?", c->flow);
   if (r->draining || r->closing || (r->o.max_calls && r->count > r->o.max_calls)) {
@@ -1957,13 +1978,14 @@ static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
   start_flow(c);
 }
 
-static dt_call_t *outbound_new(dt_calls_t *r, const char *id, dt_op_t *op) {
+/* Takes over *flow and *to. */
+static dt_call_t *outbound_new(dt_calls_t *r, const char *id, char **flow, char **to) {
   dt_call_t *nc = call_new(r, id, DT_CALL_OUTGOING);
   nc->state = DT_CALL_STATE_ESTABLISHING;
-  nc->flow = op->aux;
-  op->aux = NULL;
-  nc->to = op->aux2;
-  op->aux2 = NULL;
+  nc->flow = *flow;
+  *flow = NULL;
+  nc->to = *to;
+  *to = NULL;
   dt_log(DT_LOG_INFO, nc->id, "outbound call to %s created: flow %s", nc->to ? nc->to : "?",
          nc->flow ? nc->flow : "?");
   return nc;
@@ -2050,6 +2072,83 @@ void dt_calls_dispatch(dt_calls_t *r, dt_event_list_t *list) {
   }
 }
 
+/* ---------------------------------------------------------------- calls started from C */
+
+int dt_calls_pin_flow(dt_calls_t *r, const char *call_id, const char *flow) {
+  if (!call_id || !call_id[0] || strlen(call_id) >= KEY_MAX || !flow || !flow[0]) return DT_EINVAL;
+  if (r->closing) return DT_ECLOSED;
+  if (r->npins >= PIN_MAX) return DT_EBUSY;
+  pin_t *p = dt_xcalloc(1, sizeof *p);
+  p->key = dt_xmalloc(strlen(call_id) + 1);
+  dt_graph_id_key(call_id, p->key);
+  p->flow = dt_xstrdup(flow);
+  p->next = r->pins;
+  r->pins = p;
+  r->npins++;
+  return 0;
+}
+
+/* The flow pinned for this incoming call (the caller owns it), or NULL. */
+static char *pin_take(dt_calls_t *r, const char *key) {
+  for (pin_t **pp = &r->pins; *pp; pp = &(*pp)->next) {
+    pin_t *p = *pp;
+    if (strcmp(p->key, key) != 0) continue;
+    *pp = p->next;
+    r->npins--;
+    char *flow = p->flow;
+    free(p->key);
+    free(p);
+    return flow;
+  }
+  return NULL;
+}
+
+static void bare_dial_free(bare_dial_t *d) {
+  dt_calls_t *r = d->reg;
+  for (bare_dial_t **pp = &r->bare_dials; *pp; pp = &(*pp)->next)
+    if (*pp == d) {
+      *pp = d->next;
+      break;
+    }
+  r->dials--;
+  free(d->flow);
+  free(d->to);
+  free(d);
+}
+
+static void bare_dial_cb(const dt_graph_result_t *res, void *ud) {
+  bare_dial_t *d = ud;
+  dt_calls_t *r = d->reg;
+  d->req = NULL;
+  r->last_dial_ms = dt_now_ms();
+  if (!res_ok(res) || !res->call_id) {
+    dt_log(DT_LOG_WARN, NULL, "dial to %s (flow %s): create call failed: %d %s", d->to ? d->to : "?", d->flow,
+           res->status, res->error_message && res->error_message[0] ? res->error_message : "no call id");
+    bare_dial_free(d);
+    return;
+  }
+  dt_call_t *nc = outbound_new(r, res->call_id, &d->flow, &d->to);
+  bare_dial_free(d);
+  if (!(nc->flags & DT_CALLF_RELEASED)) limbo_replay(r, nc);
+}
+
+int dt_calls_dial(dt_calls_t *r, const dt_graph_create_params_t *p, const char *flow, const char *to_text) {
+  if (!p || !flow || !flow[0]) return DT_EINVAL;
+  if (r->draining || r->closing) return DT_ESTATE;
+  bare_dial_t *d = dt_xcalloc(1, sizeof *d);
+  d->reg = r;
+  d->flow = dt_xstrdup(flow);
+  d->to = xstrdup_or_null(to_text);
+  dt_graph_create_params_t q = *p;
+  q.callback_uri = r->callback_uri;
+  d->next = r->bare_dials;
+  r->bare_dials = d;
+  r->dials++;
+  int rc = dt_graph_create_call(r->o.graph, &q, bare_dial_cb, d, &d->req);
+  if (rc < 0) bare_dial_free(d);
+  return rc < 0 ? rc : 0;
+}
+
 /* ---------------------------------------------------------------- registry life */
 
 int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
@@ -2098,6 +2197,7 @@ static void reg_closed(uv_handle_t *h) {
     r->limbo = l->next;
     limbo_free(l);
   }
+  while (r->pins) free(pin_take(r, r->pins->key));
   for (size_t i = 0; i < r->nroutes; i++) {
     free((char *)r->routes[i].match);
     free((char *)r->routes[i].flow);
@@ -2143,6 +2243,10 @@ void dt_calls_close(dt_calls_t *r, void (*done)(void *ud), void *ud) {
   r->draining = true;
   r->close_done = done;
   r->close_ud = ud;
+  while (r->bare_dials) { /* the process is going away: nobody waits for these calls */
+    dt_graph_req_cancel(r->bare_dials->req);
+    bare_dial_free(r->bare_dials);
+  }
   while (r->head) {
     dt_call_t *c = r->head;
     if (c->wait != DT_WAIT_NONE) wait_end_quiet(c);

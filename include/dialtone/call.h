@@ -249,6 +249,18 @@ const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
 /* The flow for an incoming call addressed to any of the given identities (routes, then default). */
 const char *dt_calls_route(const dt_calls_t *reg, const char *const *ids, size_t n);
 
+/* ---- calls started from C (src/localrun.c, `dialtone test`); the caller checks that the
+   flow exists ---- */
+/* The incoming call with this id, whose notification has not come yet, runs `flow` instead
+   of the flow its called identity routes to. At most 1024 pins wait; one whose call never
+   comes is dropped at close. 0, DT_EINVAL, DT_EBUSY (too many waiting) or DT_ECLOSED. */
+int dt_calls_pin_flow(dt_calls_t *reg, const char *call_id, const char *flow);
+/* An outbound call no flow placed: dt_call_dial with no calling call. The new call runs
+   `flow` once Graph reports it established; to_text (may be NULL) is its CDR's "to". Returns
+   0, or at once DT_ESTATE (draining) or dt_graph_create_call's DT_EINVAL / DT_EUNSUPPORTED;
+   a create request Graph refuses is logged (warning). */
+int dt_calls_dial(dt_calls_t *reg, const dt_graph_create_params_t *p, const char *flow, const char *to_text);
+
 /* ---- the flow side ---- */
 /* The flow finished. outcome: COMPLETED, HANGUP or ERROR (NONE = keep what the call already
    says). error: message for the CDR (copied) or NULL. error_prompt_uri: played before the

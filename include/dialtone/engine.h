@@ -122,6 +122,14 @@ void dt_engine_set_timer_scale(dt_engine_t *e, double scale);
 /* Compiles a flow from text (tests, `dialtone test`). */
 int dt_engine_load_flow(dt_engine_t *e, const char *name, const char *text, size_t len, char *err, size_t errlen);
 unsigned dt_engine_flow_version(dt_engine_t *e, const char *name);
+/* Calls started from C (localrun, `dialtone test`). Both refuse a flow the engine does not
+   hold (DT_ENOENT, err "no flow named 'X'") and then change nothing.
+   dt_engine_route_call: the incoming call with this id (its notification not yet received)
+   runs `flow` whatever the routes say. dt_engine_dial: places an outbound call as
+   dialtone.dial{flow=...} would from a flow, with no calling call; the new call runs `flow`
+   once established (a create request Graph refuses is logged). */
+int dt_engine_route_call(dt_engine_t *e, const char *call_id, const char *flow, char *err, size_t errlen);
+int dt_engine_dial(dt_engine_t *e, const char *flow, const dt_graph_create_params_t *p, char *err, size_t errlen);
 size_t dt_engine_lua_memory(const dt_engine_t *e);
 /* Key set downloads so far (tests of the unknown-kid refresh). */
 unsigned dt_engine_jwks_fetches(const dt_engine_t *e);

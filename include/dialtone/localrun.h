@@ -11,7 +11,9 @@
  * returns, see docs/emulator.md) is handed to the event hook, in order, on the loop.
  * Callers act on the emulator through its typed control API (dt_localrun_emulator, then
  * dt_emulator_place_call, dt_emulator_press ...); dt_localrun_control addresses the same
- * API by method and path (dt_emulator_control). Closing stops both and frees everything.
+ * API by method and path (dt_emulator_control). dt_localrun_place_call routes an incoming
+ * call to a named flow and dt_localrun_dial places an outbound call that runs a named
+ * flow, both from C. Closing stops both and frees everything.
  */
 #ifndef DIALTONE_LOCALRUN_H
 #define DIALTONE_LOCALRUN_H
@@ -60,6 +62,19 @@ void dt_localrun_on_event(dt_localrun_t *lr, dt_localrun_event_fn fn, void *ud);
    the caller frees with cJSON_Delete. */
 int dt_localrun_control(dt_localrun_t *lr, const char *method, const char *path, const char *body,
                         cJSON **response);
+/* Places an incoming call (the emulator's dt_emulator_place_call; call may be NULL) that
+   runs the named flow whatever the engine's routes say; flow NULL or "" = the routes (and
+   the default flow) decide. A flow the engine does not hold: DT_ENOENT, err "no flow named
+   'X'", nothing placed. The call's id goes to call_id (may be NULL). */
+int dt_localrun_place_call(dt_localrun_t *lr, const char *flow, const dt_emulator_call_options_t *call,
+                           char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* Makes the engine place an outbound call, as dialtone.dial{flow=flow, ...} would from a
+   flow but with no calling call: p gives the targets or the meeting (p->callback_uri is
+   ignored); the new call runs the named flow once answered. A flow the engine does not
+   hold: DT_ENOENT, "no flow named 'X'", nothing dialed. The call shows in the emulator as
+   an "outgoing" timeline entry (dialtone test's t:expect_dial finds it there). */
+int dt_localrun_dial(dt_localrun_t *lr, const char *flow, const dt_graph_create_params_t *p, char *err,
+                     size_t errlen);
 /* Whether the engine and the emulator have settled: the emulator owes nothing
    (dt_emulator_busy) and nothing is due on the loop (uv_backend_timeout is not 0: no idle
    handle, pending callback or expired timer — the engine's Graph requests start from a 0 ms

@@ -4,6 +4,10 @@
  * hook sees every timeline entry in order (the prompts of the flow among them), control
  * requests answer as the HTTP control API does, recordings land in the recordings
  * directory, and close frees everything (the temporary recordings directory included).
+ * Calls started from C run the flow they name: dt_localrun_place_call routes an incoming
+ * call to a named flow (not the default one), dt_localrun_dial makes the engine dial out
+ * with the named flow on the new call, and an unknown flow name is refused with its name
+ * and places nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +52,7 @@ typedef struct {
   seen_t seen;
 } fx_t;
 
-static int fx_start(fx_t *f, const char *recordings_dir) {
+static int fx_start_in(fx_t *f, const char *flows, const char *recordings_dir, const char *cdr_path) {
   memset(f, 0, sizeof *f);
   dt_log_set_level(DT_LOG_WARN);
   uv_loop_init(&f->loop);
@@ -56,8 +60,12 @@ static int fx_start(fx_t *f, const char *recordings_dir) {
   uv_timer_start(&f->tick, on_tick, 5, 5);
   f->seen.entries = cJSON_CreateArray();
   dt_localrun_options_t o = {0};
-  o.flows_dir = source_flows();
+  o.flows_dir = flows;
   o.recordings_dir = recordings_dir;
+  o.cdr_path = cdr_path;
+  char prompts[700];
+  snprintf(prompts, sizeof prompts, "%s/prompts", source_flows()); /* the demo's recordings */
+  o.prompts_dir = prompts;
   o.time_scale = 0;
   o.quiet = 1;
   char err[512];
@@ -68,6 +76,10 @@ static int fx_start(fx_t *f, const char *recordings_dir) {
   }
   dt_localrun_on_event(f->lr, on_entry, &f->seen);
   return 0;
+}
+
+static int fx_start(fx_t *f, const char *recordings_dir) {
+  return fx_start_in(f, source_flows(), recordings_dir, NULL);
 }
 
 #define RUN_UNTIL(f, ms, cond) \
@@ -235,6 +247,165 @@ DT_TEST(voicemail_recorded_into_given_dir) {
   DT_ASSERT_EQ_INT(n, 1);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   DT_ASSERT_EQ_INT(system(cmd), 0);
+}
+
+/* ---- calls started from C run the flow they name ---- */
+
+/* A flows directory with two flows: main says welcome, other says goodbye (both hang up). */
+static char named_dir[64], cdr_file[128];
+
+static int write_text(const char *path, const char *text) {
+  FILE *fp = fopen(path, "w");
+  if (fp == NULL) return -1;
+  fputs(text, fp);
+  return fclose(fp);
+}
+
+static const char *named_flows(void) {
+  snprintf(named_dir, sizeof named_dir, "/tmp/dt_localrun_flows_XXXXXX");
+  if (mkdtemp(named_dir) == NULL) return NULL;
+  char p[128];
+  const char *body = "return function(call)\n"
+                     "  if call.direction == 'incoming' then call:answer() end\n"
+                     "  call:play('%s')\n"
+                     "  call:hangup()\n"
+                     "end\n";
+  char text[256];
+  snprintf(p, sizeof p, "%s/main.lua", named_dir);
+  snprintf(text, sizeof text, body, "welcome");
+  if (write_text(p, text) != 0) return NULL;
+  snprintf(p, sizeof p, "%s/other.lua", named_dir);
+  snprintf(text, sizeof text, body, "goodbye");
+  if (write_text(p, text) != 0) return NULL;
+  snprintf(cdr_file, sizeof cdr_file, "%s/cdr.jsonl", named_dir);
+  return named_dir;
+}
+
+static void remove_named_flows(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", named_dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", named_dir);
+}
+
+/* The prompt names the hook saw for one call, space-separated. */
+static void prompts_of(const cJSON *entries, const char *call, char *out, size_t outlen) {
+  out[0] = '\0';
+  const cJSON *e;
+  cJSON_ArrayForEach(e, entries) {
+    if (strcmp(str(e, "kind"), "prompt") != 0 || strcmp(str(e, "call"), call) != 0) continue;
+    size_t l = strlen(out);
+    snprintf(out + l, outlen - l, "%s%s", l ? " " : "", str(e, "name") ? str(e, "name") : "?");
+  }
+}
+
+/* The CDR line of one call (a parsed copy the caller frees), or NULL. */
+static cJSON *cdr_of(const char *call) {
+  char *text = NULL;
+  size_t len = 0;
+  if (dt_read_file(cdr_file, 1 << 20, &text, &len) != 0) return NULL;
+  cJSON *found = NULL;
+  for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
+    cJSON *r = cJSON_Parse(line);
+    if (r && str(r, "call_id") && strcmp(str(r, "call_id"), call) == 0) found = r;
+    else cJSON_Delete(r);
+  }
+  free(text);
+  return found;
+}
+
+static size_t emulator_calls(fx_t *f) {
+  cJSON *r = dt_emulator_calls_json(dt_localrun_emulator(f->lr));
+  size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "calls"));
+  cJSON_Delete(r);
+  return n;
+}
+
+DT_TEST(a_call_placed_to_a_named_flow_runs_that_flow) {
+  const char *flows = named_flows();
+  DT_ASSERT(flows != NULL);
+  fx_t f;
+  DT_ASSERT_EQ_INT(fx_start_in(&f, flows, NULL, cdr_file), 0);
+  char named[DT_EMULATOR_CALL_ID_LEN], routed[DT_EMULATOR_CALL_ID_LEN], err[256] = "";
+  DT_ASSERT_EQ_INT(dt_localrun_place_call(f.lr, "other", NULL, named, err, sizeof err), 0);
+  DT_ASSERT_EQ_STR(err, "");
+  /* no flow named: the routes decide (the default flow, main) */
+  DT_ASSERT_EQ_INT(dt_localrun_place_call(f.lr, NULL, NULL, routed, err, sizeof err), 0);
+  RUN_UNTIL(&f, 30000, f.seen.ended >= 2);
+  DT_ASSERT_EQ_INT(f.seen.ended, 2);
+  char names[256];
+  prompts_of(f.seen.entries, named, names, sizeof names);
+  DT_ASSERT_EQ_STR(names, "goodbye");
+  prompts_of(f.seen.entries, routed, names, sizeof names);
+  DT_ASSERT_EQ_STR(names, "welcome");
+  /* the CDRs name the flow each call ran */
+  RUN_UNTIL(&f, 10000, dt_engine_cdr_count(dt_localrun_engine(f.lr)) >= 2);
+  cJSON *a = cdr_of(named), *b = cdr_of(routed);
+  DT_ASSERT(a != NULL && b != NULL);
+  DT_ASSERT_EQ_STR(str(a, "flow"), "other");
+  DT_ASSERT_EQ_STR(str(a, "direction"), "incoming");
+  DT_ASSERT_EQ_STR(str(b, "flow"), "main");
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  DT_ASSERT(fx_stop(&f));
+  remove_named_flows();
+}
+
+DT_TEST(a_dial_from_c_runs_the_named_flow) {
+  const char *flows = named_flows();
+  DT_ASSERT(flows != NULL);
+  fx_t f;
+  DT_ASSERT_EQ_INT(fx_start_in(&f, flows, NULL, cdr_file), 0);
+  dt_invitation_t to = {.identity = {.kind = "phone", .id = "+15550142"}};
+  dt_graph_create_params_t p = {.targets = &to, .target_count = 1};
+  char err[256] = "";
+  DT_ASSERT_EQ_INT(dt_localrun_dial(f.lr, "other", &p, err, sizeof err), 0);
+  RUN_UNTIL(&f, 30000, f.seen.ended >= 1);
+  DT_ASSERT_EQ_INT(f.seen.ended, 1);
+  /* one call, outgoing, to the target, running other (nothing placed an incoming call) */
+  const cJSON *first = cJSON_GetArrayItem(f.seen.entries, 0);
+  DT_ASSERT_EQ_STR(str(first, "kind"), "outgoing");
+  DT_ASSERT_CONTAINS(str(first, "to"), "+15550142");
+  char id[128];
+  snprintf(id, sizeof id, "%s", str(first, "call"));
+  char names[256];
+  prompts_of(f.seen.entries, id, names, sizeof names);
+  DT_ASSERT_EQ_STR(names, "goodbye");
+  DT_ASSERT_EQ_INT(emulator_calls(&f), 1);
+  RUN_UNTIL(&f, 10000, dt_engine_cdr_count(dt_localrun_engine(f.lr)) >= 1);
+  cJSON *r = cdr_of(id);
+  DT_ASSERT(r != NULL);
+  DT_ASSERT_EQ_STR(str(r, "flow"), "other");
+  DT_ASSERT_EQ_STR(str(r, "direction"), "outgoing");
+  DT_ASSERT_EQ_STR(str(r, "to"), "+15550142");
+  cJSON_Delete(r);
+  DT_ASSERT(fx_stop(&f));
+  remove_named_flows();
+}
+
+DT_TEST(an_unknown_flow_is_refused_and_nothing_is_placed) {
+  const char *flows = named_flows();
+  DT_ASSERT(flows != NULL);
+  fx_t f;
+  DT_ASSERT_EQ_INT(fx_start_in(&f, flows, NULL, cdr_file), 0);
+  char id[DT_EMULATOR_CALL_ID_LEN] = "x", err[256] = "";
+  DT_ASSERT_EQ_INT(dt_localrun_place_call(f.lr, "nope", NULL, id, err, sizeof err), DT_ENOENT);
+  DT_ASSERT_EQ_STR(err, "no flow named 'nope'");
+  DT_ASSERT_EQ_STR(id, "");
+  dt_invitation_t to = {.identity = {.kind = "phone", .id = "+15550142"}};
+  dt_graph_create_params_t p = {.targets = &to, .target_count = 1};
+  err[0] = '\0';
+  DT_ASSERT_EQ_INT(dt_localrun_dial(f.lr, "nope", &p, err, sizeof err), DT_ENOENT);
+  DT_ASSERT_EQ_STR(err, "no flow named 'nope'");
+  /* a dial with nobody to call is refused too */
+  dt_graph_create_params_t none = {0};
+  DT_ASSERT_EQ_INT(dt_localrun_dial(f.lr, "other", &none, err, sizeof err), DT_EINVAL);
+  /* give anything that was sent time to arrive: nothing was */
+  RUN_UNTIL(&f, 300, 0);
+  DT_ASSERT_EQ_INT(emulator_calls(&f), 0);
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(f.seen.entries), 0);
+  DT_ASSERT_EQ_INT(dt_engine_active_calls(dt_localrun_engine(f.lr)), 0);
+  DT_ASSERT(fx_stop(&f));
+  remove_named_flows();
 }
 
 DT_TEST(missing_flows_dir_is_an_error) {
