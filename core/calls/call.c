@@ -21,6 +21,7 @@
 #include <time.h>
 #include "dialtone/call.h"
 #include "dialtone/cdr.h"
+#include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
@@ -143,12 +144,6 @@ struct dt_calls_s {
 };
 
 /* ---------------------------------------------------------------- small helpers */
-
-static int64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t hash_key(const char *k) {
   uint64_t h = 1469598103934665603ULL;
@@ -714,7 +709,7 @@ static dt_call_t *call_new(dt_calls_t *r, const char *id, dt_call_direction_t di
   dt_graph_id_key(id, c->key);
   c->direction = dir;
   c->tone_max_seq = -1;
-  c->start_ms = unix_ms();
+  c->start_ms = dt_clock_unix_ms();
   c->start_mono_ms = dt_now_ms();
   uv_timer_init(r->o.loop, &c->timer);
   c->timer.data = c;
@@ -762,14 +757,42 @@ static void call_release(dt_call_t *c) {
   uv_close((uv_handle_t *)&c->timer, call_closed);
 }
 
+/* The call's CDR fields, flat (borrowed from the call). */
+static void call_cdr_record(const dt_call_t *c, dt_cdr_record_t *rec) {
+  *rec = (dt_cdr_record_t){.call_id = c->id,
+                           .direction = c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing",
+                           .from = c->from,
+                           .to = c->to,
+                           .flow = c->flow,
+                           .flow_version = c->flow_version,
+                           .start_ms = c->start_ms,
+                           .answer_ms = c->answer_ms,
+                           .end_ms = c->end_ms,
+                           .outcome = dt_outcome_name(c->outcome),
+                           .digits = c->log.digits.data,
+                           .digits_len = c->log.digits.len,
+                           .recordings = c->log.recordings.data,
+                           .recordings_len = c->log.recordings.len,
+                           .transfers = c->log.transfers.data,
+                           .transfers_len = c->log.transfers.len,
+                           .error = c->error,
+                           .end_code = c->end_code,
+                           .end_subcode = c->end_subcode,
+                           .end_message = c->end_message};
+}
+
 static void call_finalize(dt_call_t *c) {
   if (c->flags & DT_CALLF_RELEASED) return;
   dt_calls_t *r = c->reg;
   if (!(c->flags & DT_CALLF_CDR)) {
     c->flags |= DT_CALLF_CDR;
-    if (!c->end_ms) c->end_ms = unix_ms();
+    if (!c->end_ms) c->end_ms = dt_clock_unix_ms();
     if (!c->outcome) c->outcome = DT_OUTCOME_COMPLETED;
-    if (r->o.cdr) dt_cdr_write(r->o.cdr, c);
+    if (r->o.cdr) {
+      dt_cdr_record_t rec;
+      call_cdr_record(c, &rec);
+      dt_cdr_write(r->o.cdr, &rec);
+    }
     if (r->o.metrics) {
       char labels[96];
       snprintf(labels, sizeof labels, "direction=\"%s\",outcome=\"%s\"",
@@ -1561,7 +1584,7 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
       dt_log(DT_LOG_INFO, c->id, "%s: the call is gone (404); treating it as a hangup", wait_what(c));
       c->flags |= DT_CALLF_TERMINATED;
       c->state = DT_CALL_STATE_TERMINATED;
-      if (!c->end_ms) c->end_ms = unix_ms();
+      if (!c->end_ms) c->end_ms = dt_clock_unix_ms();
       wait_fail(c, DT_EHANGUP, "hangup", "the call has ended");
       return;
     }
@@ -1780,7 +1803,7 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
   dt_call_state_t s = ev->state;
   if (s == DT_CALL_STATE_ESTABLISHED && !(c->flags & DT_CALLF_ESTABLISHED)) {
     c->flags |= DT_CALLF_ESTABLISHED;
-    if (!c->answer_ms) c->answer_ms = unix_ms();
+    if (!c->answer_ms) c->answer_ms = dt_clock_unix_ms();
   }
   /* establishing after established is the documented reordering, not a regression */
   if (s != DT_CALL_STATE_UNKNOWN && !(s == DT_CALL_STATE_ESTABLISHING && (c->flags & DT_CALLF_ESTABLISHED)))
@@ -1873,7 +1896,7 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
   if (c->flags & DT_CALLF_TERMINATED) return;
   c->flags |= DT_CALLF_TERMINATED;
   c->state = DT_CALL_STATE_TERMINATED;
-  c->end_ms = unix_ms();
+  c->end_ms = dt_clock_unix_ms();
   if (ev->result.present) {
     c->end_code = ev->result.code;
     c->end_subcode = ev->result.subcode;

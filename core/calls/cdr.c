@@ -1,5 +1,5 @@
 /*
- * cdr.c — call detail records (see cdr.h): formats a finished call as one JSON line and
+ * cdr.c — call detail records (see cdr.h): formats a call's flat record as one JSON line and
  * appends it with a single write(2) to a file opened O_APPEND.
  *
  * Owns the CDR file descriptor, the records that could not be written yet (a ring in
@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "dialtone/cdr.h"
+#include "dialtone/clock.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
 #include "cdr_internal.h"
@@ -450,18 +450,6 @@ void dt_cdr_close(dt_cdr_writer_t *w) {
 
 uint64_t dt_cdr_count(const dt_cdr_writer_t *w) { return w ? w->count : 0; }
 
-void dt_cdr_time_text(int64_t unix_ms, char out[32]) {
-  if (unix_ms <= 0) {
-    out[0] = '\0';
-    return;
-  }
-  time_t s = (time_t)(unix_ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03dZ", (int)(unix_ms % 1000));
-}
-
 /* Appends val as a JSON string (escaping quotes, backslashes and control bytes). */
 void dt_cdr_json_string(dt_buf_t *b, const char *val) {
   dt_buf_append(b, "\"", 1);
@@ -489,20 +477,20 @@ static void add_str(dt_buf_t *b, const char *key, const char *val, bool comma) {
 
 static void add_time(dt_buf_t *b, const char *key, int64_t ms) {
   char t[32];
-  dt_cdr_time_text(ms, t);
+  dt_clock_format_iso(ms, t);
   add_str(b, key, ms > 0 ? t : NULL, true);
 }
 
-static void add_array(dt_buf_t *b, const char *key, const dt_buf_t *items) {
+static void add_array(dt_buf_t *b, const char *key, const char *items, size_t len) {
   dt_buf_appendf(b, ",\"%s\":[", key);
-  if (items->len) dt_buf_append(b, items->data, items->len);
+  if (items && len) dt_buf_append(b, items, len);
   dt_buf_append(b, "]", 1);
 }
 
-void dt_cdr_format(const dt_call_t *c, dt_buf_t *b) {
+void dt_cdr_format(const dt_cdr_record_t *c, dt_buf_t *b) {
   dt_buf_append(b, "{", 1);
-  add_str(b, "call_id", c->id, false);
-  add_str(b, "direction", c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing", true);
+  add_str(b, "call_id", c->call_id, false);
+  add_str(b, "direction", c->direction, true);
   add_str(b, "from", c->from, true);
   add_str(b, "to", c->to, true);
   add_str(b, "flow", c->flow, true);
@@ -513,10 +501,10 @@ void dt_cdr_format(const dt_call_t *c, dt_buf_t *b) {
   add_time(b, "end", c->end_ms);
   double dur = (c->end_ms > c->start_ms && c->start_ms > 0) ? (double)(c->end_ms - c->start_ms) / 1000.0 : 0;
   dt_buf_appendf(b, ",\"duration_s\":%.3f", dur);
-  add_str(b, "outcome", dt_outcome_name(c->outcome), true);
-  add_array(b, "digits", &c->log.digits);
-  add_array(b, "recordings", &c->log.recordings);
-  add_array(b, "transfers", &c->log.transfers);
+  add_str(b, "outcome", c->outcome, true);
+  add_array(b, "digits", c->digits, c->digits_len);
+  add_array(b, "recordings", c->recordings, c->recordings_len);
+  add_array(b, "transfers", c->transfers, c->transfers_len);
   add_str(b, "error", c->error, true);
   if (c->end_code || c->end_subcode || c->end_message) {
     dt_buf_appendf(b, ",\"end_code\":%d,\"end_subcode\":%d", c->end_code, c->end_subcode);
@@ -527,10 +515,10 @@ void dt_cdr_format(const dt_call_t *c, dt_buf_t *b) {
   dt_buf_append(b, "}", 1);
 }
 
-int dt_cdr_write(dt_cdr_writer_t *w, const dt_call_t *call) {
+int dt_cdr_write(dt_cdr_writer_t *w, const dt_cdr_record_t *rec) {
   if (w == NULL) return 0;
   dt_buf_t b = {0};
-  dt_cdr_format(call, &b);
+  dt_cdr_format(rec, &b);
   dt_buf_append(&b, "\n", 1);
   /* records already waiting go first: this one queues behind them */
   if (!w->failing && w->ring_len == 0 && w->disk_len == 0) {

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "dialtone/cdr.h"
+#include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
@@ -59,12 +59,6 @@ struct dt_recstore_s {
   void (*close_done)(void *);
   void *close_ud;
 };
-
-static int64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s) {
   if (!s) return NULL;
@@ -204,8 +198,8 @@ static void journal_remove(dt_recstore_t *st, const char *name) {
 static int sidecar_write(dt_recstore_t *st, const dt_recjob_t *j, const char *wav_path, double dur, size_t bytes,
                          const char *error) {
   char created[32], stored[32];
-  dt_cdr_time_text(j->created_ms, created);
-  dt_cdr_time_text(unix_ms(), stored);
+  dt_clock_format_iso(j->created_ms, created);
+  dt_clock_format_iso(dt_clock_unix_ms(), stored);
   cJSON *o = cJSON_CreateObject();
   add_str(o, "call_id", j->call_id ? j->call_id : "");
   add_str(o, "flow", j->flow ? j->flow : "");
@@ -433,7 +427,7 @@ static void on_response(const dt_http_response_t *res, void *ud) {
   if (res->error) snprintf(why, sizeof why, "%s", res->error_message && res->error_message[0] ? res->error_message
                                                                                              : dt_strerror(res->error));
   else snprintf(why, sizeof why, "HTTP %d", res->status);
-  bool young = unix_ms() - j->created_ms < (int64_t)st->o.max_age_s * 1000;
+  bool young = dt_clock_unix_ms() - j->created_ms < (int64_t)st->o.max_age_s * 1000;
   if (retryable(res->error ? 0 : res->status) && young) retry_later(j, res, why);
   else job_finish(j, res->error ? res->error : DT_EHTTP, why, 0, 0);
   pump(st);
@@ -512,7 +506,7 @@ int dt_recstore_add(dt_recstore_t *st, const dt_recording_t *rec, dt_recstore_fn
   if (job) *job = NULL;
   if (st->closing) return DT_ECLOSED;
   if (!name_ok(rec->name) || !rec->location || !rec->location[0]) return DT_EINVAL;
-  dt_recjob_t *j = job_new(st, rec, unix_ms());
+  dt_recjob_t *j = job_new(st, rec, dt_clock_unix_ms());
   j->cb = cb;
   j->ud = ud;
   if (journal_write(st, j) != 0) {
@@ -590,7 +584,7 @@ int dt_recstore_resume(dt_recstore_t *st) {
                           .reason = jstr(o, "reason"),
                           .completion_reason = jstr(o, "completion_reason")};
       const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "created_ms");
-      int64_t created = cJSON_IsNumber(cm) ? (int64_t)cm->valuedouble : unix_ms();
+      int64_t created = cJSON_IsNumber(cm) ? (int64_t)cm->valuedouble : dt_clock_unix_ms();
       bool dup = false;
       for (dt_recjob_t *j = st->jobs; j && !dup; j = j->next) dup = strcmp(j->name, name) == 0;
       if (!dup) {

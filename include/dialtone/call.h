@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/cdr.h"
 #include "dialtone/graph.h"
 #include "dialtone/http_client.h"
 #include "dialtone/metrics.h"
@@ -42,7 +43,6 @@
 typedef struct dt_calls_s dt_calls_t;
 typedef struct dt_call_s dt_call_t;
 typedef struct dt_op_s dt_op_t;
-typedef struct dt_cdr_writer_s dt_cdr_writer_t;
 
 typedef enum { DT_CALL_INCOMING = 0, DT_CALL_OUTGOING = 1 } dt_call_direction_t;
 

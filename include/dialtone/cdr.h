@@ -32,10 +32,32 @@
  */
 #ifndef DIALTONE_CDR_H
 #define DIALTONE_CDR_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
-#include "dialtone/call.h"
 #include "dialtone/common.h"
 #include "dialtone/metrics.h"
+
+typedef struct dt_cdr_writer_s dt_cdr_writer_t;
+
+/* One call's record, flat: what the line carries, filled by the call side. Strings are
+   borrowed for the duration of the format/write call; NULL is written as null. */
+typedef struct {
+  const char *call_id;
+  const char *direction;        /* "incoming" / "outgoing" */
+  const char *from, *to, *flow;
+  unsigned flow_version;        /* 0 = null */
+  int64_t start_ms, answer_ms, end_ms; /* Unix ms; <= 0 = null */
+  const char *outcome;          /* "completed", "hangup", ... */
+  /* the items of the digits, recordings and transfers arrays, already JSON text
+     ("\"12\",\"3\""), without the brackets; NULL or length 0 = empty */
+  const char *digits, *recordings, *transfers;
+  size_t digits_len, recordings_len, transfers_len;
+  const char *error;
+  int end_code, end_subcode;    /* Graph resultInfo of the termination; all three of */
+  const char *end_message;      /* end_* are null in the line when 0, 0 and NULL */
+} dt_cdr_record_t;
 
 typedef struct {
   const char *path;          /* the CDR file (created if missing); required */
@@ -51,18 +73,16 @@ int dt_cdr_open_opts(const dt_cdr_options_t *o, dt_cdr_writer_t **out, char *err
 /* The same with the defaults and no loop (tests, tools). */
 int dt_cdr_open(const char *path, dt_cdr_writer_t **out, char *err, size_t errlen);
 void dt_cdr_close(dt_cdr_writer_t *w);
-/* Formats the call's record (without the newline) into out. */
-void dt_cdr_format(const dt_call_t *call, dt_buf_t *out);
-/* Appends the call's record as one line, or keeps it for a retry when the file cannot take
+/* Formats the record (without the newline) into out. */
+void dt_cdr_format(const dt_cdr_record_t *rec, dt_buf_t *out);
+/* Appends the record as one line, or keeps it for a retry when the file cannot take
    it. 0 = written or kept; DT_EIO = kept nowhere (the record is in the log). */
-int dt_cdr_write(dt_cdr_writer_t *w, const dt_call_t *call);
+int dt_cdr_write(dt_cdr_writer_t *w, const dt_cdr_record_t *rec);
 /* Lines written so far (tests). */
 uint64_t dt_cdr_count(const dt_cdr_writer_t *w);
 /* Records kept for a retry (in memory and in the spool file). */
 uint64_t dt_cdr_pending(const dt_cdr_writer_t *w);
 /* Appends val as a JSON string literal (quotes, escapes). */
 void dt_cdr_json_string(dt_buf_t *b, const char *val);
-/* ISO-8601 UTC text with milliseconds for a Unix time in ms ("2024-01-02T03:04:05.678Z"). */
-void dt_cdr_time_text(int64_t unix_ms, char out[32]);
 
 #endif

@@ -4,6 +4,8 @@
  * fills, a spool file kept across a close and written at the next open, a fragment left by
  * a crash. Every case checks the file holds whole JSON lines only, and every record exactly
  * once and in order once writes succeed.
+ * And the line format itself (from a flat dt_cdr_record_t): valid JSON, escaping, nulls,
+ * times, arrays, and the exact bytes the line had when cdr.c formatted a dt_call_t.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,13 +65,12 @@ static void no_faults(void) {
 static void write_record(dt_cdr_writer_t *w, int n, int expect_rc) {
   char id[32];
   snprintf(id, sizeof id, "call-%d", n);
-  dt_call_t c;
-  memset(&c, 0, sizeof c);
-  c.id = id;
-  c.flow = "main";
-  c.start_ms = 1700000000000;
-  c.end_ms = 1700000001000;
-  c.outcome = DT_OUTCOME_COMPLETED;
+  dt_cdr_record_t c = {.call_id = id,
+                       .direction = "incoming",
+                       .flow = "main",
+                       .start_ms = 1700000000000,
+                       .end_ms = 1700000001000,
+                       .outcome = "completed"};
   int rc = dt_cdr_write(w, &c);
   if (rc != expect_rc) fprintf(stderr, "  write of call-%d returned %d, expected %d\n", n, rc, expect_rc);
   DT_ASSERT_EQ_INT(rc, expect_rc);
@@ -270,6 +271,128 @@ DT_TEST(a_full_device_then_a_repointed_path_gets_every_record_once) {
   dt_cdr_close(w);
   unlink(real);
   teardown(&f);
+}
+
+/* ---- the line format ---- */
+
+DT_TEST(cdr_line_is_valid_json_with_nulls) {
+  dt_cdr_record_t c = {.call_id = "abc-123",
+                       .direction = "incoming",
+                       .from = "+15555550100",
+                       .flow = "ma\"in",
+                       .start_ms = 1700000000123,
+                       .end_ms = 1700000002623,
+                       .outcome = "hangup",
+                       .error = "line1\nline2\t\"quoted\"\x01"};
+  dt_buf_t b = {0};
+  dt_cdr_format(&c, &b);
+  cJSON *j = cJSON_Parse(b.data);
+  DT_ASSERT(j != NULL);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "call_id")->valuestring, "abc-123");
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "flow")->valuestring, "ma\"in");
+  DT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "to")));
+  DT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "flow_version")));
+  DT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "answer")));
+  DT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "end_code")));
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "start")->valuestring, "2023-11-14T22:13:20.123Z");
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "outcome")->valuestring, "hangup");
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "error")->valuestring, "line1\nline2\t\"quoted\"\x01");
+  DT_ASSERT(cJSON_GetObjectItem(j, "duration_s")->valuedouble > 2.49);
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "digits")), 0);
+  cJSON_Delete(j);
+  dt_buf_free(&b);
+}
+
+DT_TEST(cdr_arrays_and_end_result) {
+  const char *digits = "\"12\",\"3\"", *transfers = "{\"target\":\"user:a\",\"result\":\"transferred\"}";
+  dt_cdr_record_t c = {.call_id = "x",
+                       .direction = "outgoing",
+                       .flow_version = 3,
+                       .outcome = "transferred",
+                       .digits = digits,
+                       .digits_len = strlen(digits),
+                       .transfers = transfers,
+                       .transfers_len = strlen(transfers),
+                       .end_code = 0,
+                       .end_subcode = 7015,
+                       .end_message = "GracefulTransferCompleted"};
+  dt_buf_t b = {0};
+  dt_cdr_format(&c, &b);
+  cJSON *j = cJSON_Parse(b.data);
+  DT_ASSERT(j != NULL);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(j, "direction")->valuestring, "outgoing");
+  DT_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "flow_version")->valueint, 3);
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "digits")), 2);
+  DT_ASSERT_EQ_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "digits"), 1)->valuestring, "3");
+  DT_ASSERT_EQ_INT(cJSON_GetObjectItem(j, "end_subcode")->valueint, 7015);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "transfers"), 0), "result")->valuestring,
+                   "transferred");
+  cJSON_Delete(j);
+  dt_buf_free(&b);
+}
+
+DT_TEST(cdr_writer_appends_lines) {
+  char path[] = "/tmp/dt_cdr_XXXXXX";
+  int fd = mkstemp(path);
+  DT_ASSERT(fd >= 0);
+  close(fd);
+  dt_cdr_writer_t *w = NULL;
+  char err[128];
+  DT_ASSERT_EQ_INT(dt_cdr_open(path, &w, err, sizeof err), 0);
+  dt_cdr_record_t c = {.call_id = "one"};
+  DT_ASSERT_EQ_INT(dt_cdr_write(w, &c), 0);
+  c.call_id = "two";
+  DT_ASSERT_EQ_INT(dt_cdr_write(w, &c), 0);
+  DT_ASSERT_EQ_INT(dt_cdr_count(w), 2);
+  dt_cdr_close(w);
+  char *text = NULL;
+  size_t len = 0;
+  DT_ASSERT_EQ_INT(dt_read_file(path, 1 << 20, &text, &len), 0);
+  unlink(path);
+  DT_ASSERT(strstr(text, "\"call_id\":\"one\"") != NULL);
+  char *nl = strchr(text, '\n');
+  DT_ASSERT(nl != NULL && strstr(nl, "\"call_id\":\"two\"") != NULL);
+  DT_ASSERT_EQ_INT(text[len - 1], '\n');
+  free(text);
+  DT_ASSERT(dt_cdr_open("/nonexistent-dir/x.jsonl", &w, err, sizeof err) < 0);
+}
+
+#define GOLDEN_FULL \
+  "{\"call_id\":\"abc-123\",\"direction\":\"incoming\",\"from\":\"+15555550100\",\"to\":\"user:x\\u0002y\",\"flow\":\"ma\\\"in\",\"flow_version\":7,\"start\":\"2023-11-14T22:13:20.123Z\",\"answer\":\"2023-11-14T22:13:20.999Z\",\"end\":\"2023-11-14T22:13:22.623Z\",\"duration_s\":2.500,\"outcome\":\"transferred\",\"digits\":[\"12\",\"3\"],\"recordings\":[\"/rec/a-1.wav\"],\"transfers\":[{\"target\":\"user:a\",\"result\":\"transferred\"}],\"error\":\"line1\\nline2\\t\\\"quoted\\\"\\u0001\\\\\",\"end_code\":0,\"end_subcode\":7015,\"end_message\":\"Graceful\"}"
+#define GOLDEN_EMPTY \
+  "{\"call_id\":\"z\",\"direction\":\"incoming\",\"from\":null,\"to\":null,\"flow\":null,\"flow_version\":null,\"start\":null,\"answer\":null,\"end\":null,\"duration_s\":0.000,\"outcome\":\"unknown\",\"digits\":[],\"recordings\":[],\"transfers\":[],\"error\":null,\"end_code\":null,\"end_subcode\":null,\"end_message\":null}"
+
+/* The exact bytes of a full line and of an empty one, as cdr.c wrote them from a dt_call_t
+   before the record was flat (captured from that code). */
+DT_TEST(cdr_line_bytes_are_unchanged) {
+  const char *d = "\"12\",\"3\"", *r = "\"/rec/a-1.wav\"", *t = "{\"target\":\"user:a\",\"result\":\"transferred\"}";
+  dt_cdr_record_t c = {.call_id = "abc-123",
+                       .direction = "incoming",
+                       .from = "+15555550100",
+                       .to = "user:x\x02y",
+                       .flow = "ma\"in",
+                       .flow_version = 7,
+                       .start_ms = 1700000000123,
+                       .answer_ms = 1700000000999,
+                       .end_ms = 1700000002623,
+                       .outcome = "transferred",
+                       .digits = d,
+                       .digits_len = strlen(d),
+                       .recordings = r,
+                       .recordings_len = strlen(r),
+                       .transfers = t,
+                       .transfers_len = strlen(t),
+                       .error = "line1\nline2\t\"quoted\"\x01\\",
+                       .end_subcode = 7015,
+                       .end_message = "Graceful"};
+  dt_buf_t b = {0};
+  dt_cdr_format(&c, &b);
+  DT_ASSERT_EQ_STR(b.data, GOLDEN_FULL);
+  dt_buf_free(&b);
+  dt_cdr_record_t z = {.call_id = "z", .direction = "incoming", .outcome = "unknown"};
+  dt_cdr_format(&z, &b);
+  DT_ASSERT_EQ_STR(b.data, GOLDEN_EMPTY);
+  dt_buf_free(&b);
 }
 
 DT_TEST_MAIN()
