@@ -15,28 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/error.h"
-#include "emu_internal.h"
-
-/* ------------------------------------------------------------------ validation */
-bool dt__emu_valid_url(const char *u) {
-  return u && strlen(u) < 2048 &&
-         (dt_strncasecmp(u, "http://", 7) == 0 || dt_strncasecmp(u, "https://", 8) == 0);
-}
-
-bool dt__emu_valid_tones(const char *t) {
-  if (t == NULL || strlen(t) > 64) return false;
-  for (; *t; t++)
-    if (!dt__emu_tone_name(*t) || *t == 'F') return false;
-  return true;
-}
-
-bool dt__emu_party_key(const char *id, char out[260]) {
-  size_t n = id ? strlen(id) : 0;
-  if (n == 0 || n > 255) return false;
-  for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)id[i]);
-  out[n] = '\0';
-  return true;
-}
+#include "emu_api.h"
+#include "emu_calls.h"
+#include "emu_media.h"
+#include "emu_registry.h"
+#include "emu_sched.h"
+#include "emu_script.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 /* The call a control operation acts on: live ones only (an ended call answers DT_ESTATE). */
 static int live_call(dt_emulator_t *emu, const char *call_id, emu_call_t **out, char *err, size_t errlen) {
@@ -110,8 +96,6 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
   return 0;
 }
 
-static void on_pressed_tone(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i, ev->due); }
-
 int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones, int64_t gap_ms,
                       char *err, size_t errlen) {
   if (tones == NULL || tones[0] == '\0' || !dt__emu_valid_tones(tones))
@@ -121,16 +105,7 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
   emu_call_t *c = NULL;
   int rc = live_call(emu, call_id, &c, err, errlen);
   if (rc != 0) return rc;
-  int64_t t = 0;
-  for (const char *q = tones; *q; q++) {
-    if (q == tones) {
-      dt__emu_caller_tone(c, *q, 0); /* the first key now: the answer then tells it happened */
-    } else {
-      dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, t, on_pressed_tone);
-      ev->i = *q;
-    }
-    t += gap_ms;
-  }
+  dt__emu_caller_press(c, tones, gap_ms);
   return 0;
 }
 
@@ -148,8 +123,7 @@ int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_
   emu_call_t *c = NULL;
   int rc = live_call(emu, call_id, &c, err, errlen);
   if (rc != 0) return rc;
-  dt__emu_timeline(c, "caller_hangup", NULL);
-  dt__emu_hangup_by_remote(c);
+  dt__emu_caller_hangup(c);
   return 0;
 }
 
@@ -228,6 +202,12 @@ int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, ch
   emu->answer_delay_ms = c->answer_delay_ms;
   emu->history_max = c->history;
   return 0;
+}
+
+void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale) {
+  if (scale < 0) scale = 0;
+  emu->time_scale = scale;
+  dt__emu_sched_set_scale(&emu->sim, scale);
 }
 
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out) { *out = emu->faults; }
@@ -375,22 +355,6 @@ cJSON *dt__emu_call_detail(const emu_call_t *c) {
   return o;
 }
 
-char *dt__emu_timeline_text(const emu_call_t *c, size_t *len) {
-  dt_buf_t b = {0};
-  dt_buf_appendf(&b, "{\"id\":\"%s\",\"state\":\"%s\",\"ended\":%s,\"dropped\":%zu,\"entries\":[",
-                 c->id, dt__emu_state_name(c->state), c->ended ? "true" : "false", c->tl.dropped);
-  bool first = true;
-  for (size_t i = 0; i < c->tl.n; i++) {
-    if (c->tl.items[i] == NULL) continue; /* a reserved slot not filled (yet) */
-    if (!first) dt_buf_append(&b, ",", 1);
-    first = false;
-    dt_buf_append(&b, c->tl.items[i], strlen(c->tl.items[i]));
-  }
-  dt_buf_append(&b, "]}", 2); /* dt_buf_t keeps its data NUL-terminated */
-  *len = b.len;
-  return b.data;
-}
-
 static int cmp_serial(const void *a, const void *b) {
   const emu_call_t *x = *(emu_call_t *const *)a, *y = *(emu_call_t *const *)b;
   return x->serial < y->serial ? -1 : x->serial > y->serial;
@@ -473,9 +437,7 @@ void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual) {
 uint64_t dt_emulator_clock_now(const dt_emulator_t *emu) { return dt__emu_sched_now(&emu->sim); }
 
 int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due) {
-  if (emu->sim.n == 0) return DT_ENOENT;
-  if (due) *due = emu->sim.heap[0]->due;
-  return 0;
+  return dt__emu_sched_next_due(&emu->sim, due);
 }
 
 int dt_emulator_clock_next(dt_emulator_t *emu) {

@@ -10,112 +10,28 @@
  *              or back to established with resultInfo 500/7000 when the target fails
  *   hangup:    DELETE → terminating → deleted/terminated; remote hangup → deleted/terminated
  * An ended call answers 404 to every Graph request but stays readable through the control
- * API until `history` newer ended calls push it out.
+ * API until `history` newer ended calls push it out (emu_registry.c keeps them).
+ *
+ * The simulated caller's own actions (keys, speech, hang-up) are here too: the control API
+ * and caller scripts (emu_script.c hands due steps to dt__emu_caller_act) both do them.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/log.h"
-#include "emu_internal.h"
+#include "emu_calls.h"
+#include "emu_media.h"
+#include "emu_notify.h"
+#include "emu_registry.h"
+#include "emu_sched.h"
+#include "emu_script.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 /* Simulated ms between a request and the state change it causes. */
 #define EMU_SETUP_MS 200
 #define EMU_KEEPALIVE_MS (45LL * 60 * 1000)
-
-/* ------------------------------------------------------------------ lifecycle */
-emu_call_t *dt__emu_call_new(dt_emulator_t *emu, bool incoming) {
-  emu_call_t *c = dt_xcalloc(1, sizeof *c);
-  c->emu = emu;
-  c->refs = 1; /* the table's */
-  c->incoming = incoming;
-  dt_guid(c->id);
-  dt__emu_id_key(c->id, c->key, sizeof c->key);
-  dt_guid(c->chain_id);
-  dt_guid(c->my_pid);
-  c->state = incoming ? EMU_CS_INCOMING : EMU_CS_ESTABLISHING;
-  c->res = cJSON_CreateObject();
-  c->participants = cJSON_CreateArray();
-  c->created_unix = dt_unix_time();
-  c->created_sim = dt__emu_sched_now(&emu->sim);
-  c->serial = emu->n_calls;
-  dt__emu_map_put(&emu->calls, c->key, c);
-  emu->active_calls++;
-  emu->n_calls++;
-  if (emu->metrics) dt_metrics_inc(emu->metrics, "dt_emulator_calls_total", incoming ? "direction=\"incoming\"" : "direction=\"outgoing\"");
-  return c;
-}
-
-emu_call_t *dt__emu_call_find(dt_emulator_t *emu, const char *id) {
-  char key[64];
-  if (id == NULL || strlen(id) > 200) return NULL;
-  dt__emu_id_key(id, key, sizeof key);
-  return dt__emu_map_get(&emu->calls, key);
-}
-
-emu_call_t *dt__emu_call_find_live(dt_emulator_t *emu, const char *id) {
-  emu_call_t *c = dt__emu_call_find(emu, id);
-  return (c && !c->ended) ? c : NULL;
-}
-
-void dt__emu_call_ref(emu_call_t *c) { c->refs++; }
-
-void dt__emu_call_free(emu_call_t *c) {
-  dt__emu_call_cancel_events(c);
-  emu_op_t *op = c->ops;
-  while (op) {
-    emu_op_t *next = op->next;
-    dt__emu_op_free(op);
-    op = next;
-  }
-  dt__emu_nq_free(c);
-  dt__emu_timeline_free(&c->tl);
-  dt__emu_script_free(&c->script);
-  cJSON_Delete(c->res);
-  cJSON_Delete(c->participants);
-  free(c->callback_uri);
-  free(c->remote_id);
-  free(c->bot_token_hint);
-  free(c->transfer_target);
-  free(c->transfer_replaces);
-  free(c->end_reason);
-  free(c);
-}
-
-void dt__emu_call_unref(emu_call_t *c) {
-  if (--c->refs == 0) dt__emu_call_free(c);
-}
-
-static void evict_oldest(dt_emulator_t *emu) {
-  emu_call_t *c = emu->hist_head;
-  if (c == NULL) return;
-  emu->hist_head = c->hnext;
-  if (emu->hist_head == NULL) emu->hist_tail = NULL;
-  emu->hist_n--;
-  dt__emu_map_del(&emu->calls, c->key);
-  c->evicted = true;
-  dt__emu_call_unref(c);
-}
-
-/* An ended call leaves the live count and joins the history, which evicts the oldest. */
-static void to_history(emu_call_t *c) {
-  dt_emulator_t *emu = c->emu;
-  emu->active_calls--;
-  if (emu->hist_tail) emu->hist_tail->hnext = c;
-  else emu->hist_head = c;
-  emu->hist_tail = c;
-  emu->hist_n++;
-  while (emu->hist_n > emu->history_max) evict_oldest(emu);
-}
-
-void dt__emu_call_set_state(emu_call_t *c, int st) {
-  c->state = (uint8_t)st;
-  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "state");
-  cJSON_AddStringToObject(c->res, "state", dt__emu_state_name(st));
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", dt__emu_state_name(st));
-  dt__emu_timeline(c, "state", f);
-}
 
 static cJSON *result_info(int code, int subcode, const char *message) {
   cJSON *r = cJSON_CreateObject();
@@ -161,116 +77,13 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
   dt__emu_timeline(c, "ended", t);
   if (!emu->quiet)
     dt_log(DT_LOG_DEBUG, c->id, "emulator: call ended by %s (%d/%d)", c->end_reason, code, subcode);
-  to_history(c);
-}
-
-/* ------------------------------------------------------------------ parties */
-const emu_party_t *dt__emu_party(dt_emulator_t *emu, const char *identity_id) {
-  if (identity_id == NULL) return NULL;
-  char key[260];
-  size_t i = 0;
-  for (; identity_id[i] && i + 1 < sizeof key; i++) key[i] = (char)tolower((unsigned char)identity_id[i]);
-  key[i] = '\0';
-  return dt__emu_map_get(&emu->parties, key);
-}
-
-void dt__emu_party_free(void *p) {
-  emu_party_t *party = p;
-  if (party == NULL) return;
-  dt__emu_script_free(&party->script);
-  free(party);
-}
-
-static int party_behaviour(const emu_party_t *p) { return p ? p->behaviour : EMU_PARTY_ANSWER; }
-
-static int64_t party_delay(dt_emulator_t *emu, const emu_party_t *p) {
-  if (p && p->answer_delay_ms >= 0) return p->answer_delay_ms;
-  return emu->answer_delay_ms;
+  dt__emu_call_retire(c);
 }
 
 static char *lower_dup(const char *s) {
   char *d = dt_xstrdup(s ? s : "");
   for (char *q = d; *q; q++) *q = (char)tolower((unsigned char)*q);
   return d;
-}
-
-/* ------------------------------------------------------------------ participants */
-cJSON *dt__emu_participant_new(const cJSON *identity_set, const char *pid, bool muted,
-                               const char *source_id) {
-  cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "@odata.type", "#microsoft.graph.participant");
-  cJSON_AddStringToObject(p, "id", pid);
-  cJSON *info = cJSON_AddObjectToObject(p, "info");
-  cJSON_AddStringToObject(info, "@odata.type", "#microsoft.graph.participantInfo");
-  cJSON_AddItemToObject(info, "identity",
-                        identity_set ? cJSON_Duplicate(identity_set, 1) : cJSON_CreateObject());
-  cJSON_AddStringToObject(info, "endpointType", "default");
-  cJSON_AddStringToObject(info, "region", "westus");
-  cJSON_AddStringToObject(info, "languageId", "en-US");
-  cJSON *ms = cJSON_AddArrayToObject(p, "mediaStreams");
-  cJSON *s = cJSON_CreateObject();
-  cJSON_AddStringToObject(s, "@odata.type", "#microsoft.graph.mediaStream");
-  cJSON_AddStringToObject(s, "mediaType", "audio");
-  cJSON_AddStringToObject(s, "label", "main-audio");
-  cJSON_AddStringToObject(s, "sourceId", source_id ? source_id : "1");
-  cJSON_AddStringToObject(s, "direction", "sendReceive");
-  cJSON_AddBoolToObject(s, "serverMuted", false);
-  cJSON_AddItemToArray(ms, s);
-  cJSON_AddBoolToObject(p, "isMuted", muted);
-  cJSON_AddBoolToObject(p, "isInLobby", false);
-  return p;
-}
-
-cJSON *dt__emu_participant_find(emu_call_t *c, const char *pid) {
-  char k1[64], k2[64];
-  dt__emu_id_key(pid, k1, sizeof k1);
-  cJSON *p;
-  cJSON_ArrayForEach(p, c->participants) {
-    const char *id = dt__emu_json_str(p, "id");
-    if (id == NULL) continue;
-    dt__emu_id_key(id, k2, sizeof k2);
-    if (strcmp(k1, k2) == 0) return p;
-  }
-  return NULL;
-}
-
-static void add_participant(emu_call_t *c, const cJSON *identity, const char *pid) {
-  char src[16];
-  snprintf(src, sizeof src, "%d", cJSON_GetArraySize(c->participants) + 1);
-  char gen[37];
-  if (pid == NULL) {
-    dt_guid(gen);
-    pid = gen;
-  }
-  cJSON_AddItemToArray(c->participants, dt__emu_participant_new(identity, pid, false, src));
-}
-
-static void add_bot_participant(emu_call_t *c) {
-  if (dt__emu_participant_find(c, c->my_pid)) return;
-  cJSON *set = cJSON_CreateObject();
-  cJSON *app = cJSON_AddObjectToObject(set, "application");
-  cJSON_AddStringToObject(app, "@odata.type", "#microsoft.graph.identity");
-  cJSON_AddStringToObject(app, "id", c->emu->app_id);
-  cJSON_AddStringToObject(app, "displayName", "Calling Bot");
-  add_participant(c, set, c->my_pid);
-  cJSON_Delete(set);
-}
-
-void dt__emu_notify_roster(emu_call_t *c) {
-  if (!c->multiparty || c->ended) return;
-  cJSON *arr = cJSON_CreateArray();
-  cJSON *p;
-  cJSON_ArrayForEach(p, c->participants) {
-    cJSON *d = cJSON_Duplicate(p, 1);
-    char oid[160];
-    snprintf(oid, sizeof oid, "/communications/calls/%s/participants/%s", c->id,
-             dt__emu_json_str(p, "id") ? dt__emu_json_str(p, "id") : "");
-    cJSON_AddStringToObject(d, "@odata.id", oid);
-    cJSON_AddItemToArray(arr, d);
-  }
-  char summary[48];
-  snprintf(summary, sizeof summary, "roster %d", cJSON_GetArraySize(arr));
-  dt__emu_notify(c, c->callback_uri, "updated", "/participants", c, arr, summary);
 }
 
 /* ------------------------------------------------------------------ keepAlive (45 min rule) */
@@ -289,7 +102,7 @@ void dt__emu_keepalive(emu_call_t *c) {
 /* ------------------------------------------------------------------ establishing */
 static void established(emu_call_t *c) {
   dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
-  add_bot_participant(c);
+  dt__emu_participant_add_bot(c);
   cJSON *f = cJSON_CreateObject();
   cJSON_AddStringToObject(f, "state", "established");
   cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
@@ -315,7 +128,7 @@ static void notify_establishing(emu_call_t *c) {
   dt__emu_notify_call(c, "updated", f, "establishing");
 }
 
-void dt__emu_party_joined(emu_call_t *c) {
+static void party_joined(emu_call_t *c) {
   c->remote_joined = true;
   dt__emu_script_trigger(c, EMU_ON_ESTABLISHED, NULL, NULL, dt__emu_sched_now(&c->emu->sim));
 }
@@ -372,7 +185,7 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   cJSON_AddStringToObject(ic, "@odata.type", "#microsoft.graph.incomingContext");
   cJSON_AddStringToObject(ic, "sourceParticipantId", remote_pid);
   cJSON_AddStringToObject(ic, "observedParticipantId", remote_pid);
-  add_participant(c, from, remote_pid);
+  dt__emu_participant_add(c, from, remote_pid);
   c->remote_joined = true;
 
   cJSON *tl = cJSON_CreateObject();
@@ -401,7 +214,7 @@ static void on_answer_established(dt__emu_ev_t *ev) {
   } else {
     established(c);
   }
-  dt__emu_party_joined(c);
+  party_joined(c);
 }
 
 void dt__emu_answer(emu_call_t *c, const char *callback_uri) {
@@ -441,15 +254,6 @@ void dt__emu_reject(emu_call_t *c, const char *reason) {
   dt__emu_call_end(c, false, code, 0, msg, NULL, "reject");
 }
 
-static const char *behaviour_name(int b) {
-  switch (b) {
-  case EMU_PARTY_BUSY: return "busy";
-  case EMU_PARTY_NOANSWER: return "noanswer";
-  case EMU_PARTY_REJECT: return "reject";
-  default: return "answer";
-  }
-}
-
 void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
   dt_emulator_t *emu = c->emu;
   if (c->answer_timer) {
@@ -466,7 +270,7 @@ void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
     const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "target", desc);
-    cJSON_AddStringToObject(o, "outcome", behaviour_name(party_behaviour(p)));
+    cJSON_AddStringToObject(o, "outcome", dt__emu_party_behaviour_name(dt__emu_party_behaviour(p)));
     cJSON_AddItemToArray(arr, o);
   }
   if (timeout_ms > 0) cJSON_AddNumberToObject(tl, "timeout_ms", (double)timeout_ms);
@@ -544,7 +348,7 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
   }
   const emu_party_t *p = dt__emu_party(emu, tid);
   dt__emu_ev_t *ev;
-  switch (party_behaviour(p)) {
+  switch (dt__emu_party_behaviour(p)) {
   case EMU_PARTY_BUSY:
     ev = dt__emu_at(&emu->sim, c, 1000, transfer_failed);
     snprintf(ev->s, sizeof ev->s, "is busy");
@@ -558,7 +362,7 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
     snprintf(ev->s, sizeof ev->s, "did not answer");
     break;
   default:
-    dt__emu_at(&emu->sim, c, party_delay(emu, p), transfer_accepted);
+    dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), transfer_accepted);
   }
 }
 
@@ -580,7 +384,7 @@ static void on_callee_answer(dt__emu_ev_t *ev) {
   if (c->state != EMU_CS_ESTABLISHING) return;
   const cJSON *targets = dt__emu_json_get(c->res, "targets");
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
-  add_participant(c, dt__emu_json_get(t0, "identity"), NULL);
+  dt__emu_participant_add(c, dt__emu_json_get(t0, "identity"), NULL);
   established(c);
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddStringToObject(tl, "callee", c->to_desc);
@@ -591,7 +395,7 @@ static void on_callee_answer(dt__emu_ev_t *ev) {
     dt__emu_script_copy(&c->script, &p->script);
   }
   dt__emu_script_start(c);
-  dt__emu_party_joined(c);
+  party_joined(c);
 }
 
 static void on_callee_fail(dt__emu_ev_t *ev) {
@@ -625,7 +429,7 @@ static void on_group_target(dt__emu_ev_t *ev) {
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddStringToObject(tl, "target", desc);
   if (ev->p == NULL) {
-    add_participant(c, ident, NULL);
+    dt__emu_participant_add(c, ident, NULL);
     cJSON_AddStringToObject(tl, "outcome", "joined");
     dt__emu_timeline(c, "participant_joined", tl);
     dt__emu_notify_roster(c);
@@ -701,7 +505,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   dt__emu_keepalive(c);
   if (!c->multiparty) {
     const emu_party_t *p = dt__emu_party(emu, c->remote_id);
-    int b = party_behaviour(p);
+    int b = dt__emu_party_behaviour(p);
     dt__emu_ev_t *ev;
     switch (b) {
     case EMU_PARTY_BUSY:
@@ -716,25 +520,25 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
       c->ring_timer = ev;
       break;
     default:
-      c->ring_timer = dt__emu_at(&emu->sim, c, party_delay(emu, p), on_callee_answer);
+      c->ring_timer = dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), on_callee_answer);
     }
     return c;
   }
   /* conference: meeting organizer (if a user) is present; targets ring */
   const cJSON *org = dt__emu_json_get(dt__emu_json_get(r, "meetingInfo"), "organizer");
-  if (cJSON_IsObject(org)) add_participant(c, org, NULL);
+  if (cJSON_IsObject(org)) dt__emu_participant_add(c, org, NULL);
   dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_conference_joined);
   for (int i = 0; i < nt; i++) {
     const cJSON *t = cJSON_GetArrayItem(targets, i);
     const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(dt__emu_json_get(t, "identity"), NULL));
-    int b = party_behaviour(p);
+    int b = dt__emu_party_behaviour(p);
     dt__emu_ev_t *ev;
     if (b == EMU_PARTY_ANSWER) {
-      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS + party_delay(emu, p), on_group_target);
+      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS + dt__emu_party_delay(emu, p), on_group_target);
     } else {
       ev = dt__emu_at(&emu->sim, c, b == EMU_PARTY_NOANSWER ? emu->ring_timeout_ms : 1000,
                       on_group_target);
-      ev->p = (void *)behaviour_name(b);
+      ev->p = (void *)dt__emu_party_behaviour_name(b);
     }
     ev->i = i;
   }
@@ -769,7 +573,7 @@ static void end_replaced(emu_call_t *conf, emu_call_t *old) {
   dt__emu_call_cancel_events(old);
   free(old->end_reason);
   old->end_reason = dt_xstrdup("replaced");
-  to_history(old);
+  dt__emu_call_retire(old);
 }
 
 static void invite_settle(emu_call_t *c, emu_op_t *op) {
@@ -803,7 +607,7 @@ static void on_invitee(dt__emu_ev_t *ev) {
   cJSON *tl = cJSON_CreateObject();
   cJSON_AddStringToObject(tl, "participant", desc);
   if (ev->s[0] == '\0') {
-    add_participant(c, ident, NULL);
+    dt__emu_participant_add(c, ident, NULL);
     op->invite_joined++;
     cJSON_AddStringToObject(tl, "outcome", "joined");
   } else {
@@ -833,7 +637,7 @@ int dt__emu_invite(emu_call_t *c, emu_op_t *op) {
       ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_invitee); /* already in a call: moves over */
     } else {
       const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
-      switch (party_behaviour(p)) {
+      switch (dt__emu_party_behaviour(p)) {
       case EMU_PARTY_BUSY:
         ev = dt__emu_at(&emu->sim, c, 1000, on_invitee);
         snprintf(ev->s, sizeof ev->s, "busy");
@@ -846,11 +650,47 @@ int dt__emu_invite(emu_call_t *c, emu_op_t *op) {
         ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, on_invitee);
         snprintf(ev->s, sizeof ev->s, "no answer");
         break;
-      default: ev = dt__emu_at(&emu->sim, c, party_delay(emu, p), on_invitee);
+      default: ev = dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), on_invitee);
       }
     }
     ev->p = op;
     ev->i = i;
   }
   return 0;
+}
+
+/* ------------------------------------------------------------------ the caller acts */
+static void on_caller_key(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i, ev->due); }
+
+void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms) {
+  int64_t t = 0;
+  for (const char *q = tones; *q; q++) {
+    if (q == tones) {
+      dt__emu_caller_tone(c, *q, 0); /* the first key now: the answer then tells it happened */
+    } else {
+      dt__emu_ev_t *ev = dt__emu_at(&c->emu->sim, c, t, on_caller_key);
+      ev->i = *q;
+    }
+    t += gap_ms;
+  }
+}
+
+void dt__emu_caller_hangup(emu_call_t *c) {
+  dt__emu_timeline(c, "caller_hangup", NULL);
+  dt__emu_hangup_by_remote(c);
+}
+
+static void on_caller_hangup(dt__emu_ev_t *ev) { dt__emu_caller_hangup(ev->call); }
+
+void dt__emu_caller_act(emu_call_t *c, const emu_step_t *st, uint64_t at) {
+  uint64_t t = at;
+  if (st->tones) {
+    for (const char *p = st->tones; *p; p++) {
+      dt__emu_ev_t *tev = dt__emu_at_abs(&c->emu->sim, c, t, on_caller_key);
+      tev->i = *p;
+      t += (uint64_t)st->gap_ms;
+    }
+  }
+  if (st->speak_ms > 0) dt__emu_caller_speak(c, st->speak_ms, at);
+  if (st->hangup) dt__emu_at_abs(&c->emu->sim, c, t, on_caller_hangup);
 }

@@ -1,16 +1,9 @@
 /*
- * emu_control.c — the emulator's control API ({E}/emulator/..., JSON, no auth), per-call
- * timelines, server-sent events, and the caller scripts that drive simulated parties.
- *
- * Timeline: every request the call received, every notification queued for it, prompts
- * (URL and name), tones, speech, recordings (file URL), transfers, state changes, with a
- * sequence number unique in the emulator, the call's simulated time (t_ms, from the call's
- * start) and the wall-clock time. At most EMU_TIMELINE_MAX entries per call; later ones are
- * counted in "dropped". Each entry is also pushed to every GET /emulator/events listener.
- *
- * Scripts: a JSON array of steps run in order; a step waits for its trigger ("on"), then
- * "after_ms" of simulated time, then does its actions (tones, speak, hangup). See
- * docs/emulator.md "Caller scripts".
+ * emu_control.c — the control API's route table ({E}/emulator/..., JSON, no auth): the
+ * HTTP server's routes and dt_emulator_control (the same table by method and path, for
+ * in-process callers that hold requests as text). Each route parses its request, calls the
+ * typed API (emu_api.c) and renders the answer; nothing here changes the emulator by
+ * itself. GET /emulator/events opens a timeline event stream (emu_timeline.c).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -19,331 +12,20 @@
 #include <string.h>
 #include "dialtone/error.h"
 #include "dialtone/log.h"
-#include "emu_internal.h"
+#include "emu_api.h"
+#include "emu_control.h"
+#include "emu_http.h"
+#include "emu_registry.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
-#define EMU_TIMELINE_MAX 2000
-#define EMU_SCRIPT_MAX_STEPS 64
-
-/* ------------------------------------------------------------------ timeline */
-static void sse_broadcast(dt_emulator_t *emu, const char *json);
-
-static char *timeline_render(emu_call_t *c, uint64_t seq, uint64_t now, const char *when,
-                             const char *kind, cJSON *fields) {
-  char iso[32];
-  if (when) snprintf(iso, sizeof iso, "%s", when);
-  else dt__emu_iso_now(iso);
-  cJSON *e = cJSON_CreateObject();
-  cJSON_AddNumberToObject(e, "seq", (double)seq);
-  cJSON_AddStringToObject(e, "call", c->id);
-  cJSON_AddNumberToObject(e, "t_ms", (double)(now >= c->created_sim ? now - c->created_sim : 0));
-  cJSON_AddStringToObject(e, "time", iso);
-  cJSON_AddStringToObject(e, "kind", kind);
-  if (fields) {
-    cJSON *it = fields->child;
-    while (it) {
-      cJSON *next = it->next;
-      cJSON_AddItemToObject(e, it->string, cJSON_DetachItemViaPointer(fields, it));
-      it = next;
-    }
-    cJSON_Delete(fields);
-  }
-  char *s = cJSON_PrintUnformatted(e);
-  if (c->emu->sse) sse_broadcast(c->emu, s);
-  if (c->emu->event_fn) dt__emu_hook_push(c->emu, e);
-  else cJSON_Delete(e);
-  return s;
-}
-
-static bool timeline_slot(emu_timeline_t *tl) {
-  if (tl->n >= EMU_TIMELINE_MAX) {
-    tl->dropped++;
-    return false;
-  }
-  if (tl->n == tl->cap) {
-    tl->cap = tl->cap ? tl->cap * 2 : 16;
-    tl->items = dt_xrealloc(tl->items, tl->cap * sizeof *tl->items);
-  }
-  tl->items[tl->n] = NULL;
-  return true;
-}
-
-void dt__emu_timeline(emu_call_t *c, const char *kind, cJSON *fields) {
-  dt_emulator_t *emu = c->emu;
-  char *s = timeline_render(c, ++emu->tl_seq, dt__emu_sched_now(&emu->sim), NULL, kind, fields);
-  if (!timeline_slot(&c->tl)) {
-    free(s);
-    return;
-  }
-  c->tl.items[c->tl.n++] = s;
-}
-
-emu_tl_slot_t dt__emu_timeline_reserve(emu_call_t *c) {
-  emu_tl_slot_t slot = {0};
-  slot.seq = ++c->emu->tl_seq;
-  slot.t = dt__emu_sched_now(&c->emu->sim);
-  dt__emu_iso_now(slot.time);
-  slot.ok = timeline_slot(&c->tl);
-  if (slot.ok) slot.idx = c->tl.n++;
-  return slot;
-}
-
-void dt__emu_timeline_fill(emu_call_t *c, emu_tl_slot_t slot, const char *kind, cJSON *fields) {
-  char *s = timeline_render(c, slot.seq, slot.t, slot.time, kind, fields);
-  if (!slot.ok || slot.idx >= c->tl.n || c->tl.items[slot.idx] != NULL) {
-    free(s);
-    return;
-  }
-  c->tl.items[slot.idx] = s;
-}
-
-void dt__emu_timeline_free(emu_timeline_t *tl) {
-  for (size_t i = 0; i < tl->n; i++) free(tl->items[i]);
-  free(tl->items);
-  memset(tl, 0, sizeof *tl);
-}
-
-/* ------------------------------------------------------------------ server-sent events */
-static void sse_remove(dt_emulator_t *emu, emu_sse_t *s) {
-  for (emu_sse_t **pp = &emu->sse; *pp; pp = &(*pp)->next)
-    if (*pp == s) {
-      *pp = s->next;
-      return;
-    }
-}
-
-static void sse_on_abort(dt_http_request_t *req, void *ud) {
-  emu_sse_t *s = ud;
-  dt_emulator_t *emu = req->user_data;
-  sse_remove(emu, s);
-  dt_http_stream_end(req);
-  free(s);
-}
-
-static void sse_broadcast(dt_emulator_t *emu, const char *json) {
-  size_t jl = strlen(json);
-  char *msg = dt_xmalloc(jl + 32);
-  int n = snprintf(msg, jl + 32, "event: timeline\ndata: %s\n\n", json);
-  for (emu_sse_t *s = emu->sse; s; s = s->next) dt_http_stream_write(s->req, msg, (size_t)n);
-  free(msg);
-}
-
-void dt__emu_sse_close_all(dt_emulator_t *emu) {
-  emu_sse_t *s = emu->sse;
-  emu->sse = NULL;
-  while (s) {
-    emu_sse_t *next = s->next;
-    dt_http_stream_end(s->req);
-    free(s);
-    s = next;
-  }
-}
-
-static void sse_open(dt_emulator_t *emu, dt_http_request_t *req) {
-  emu_sse_t *s = dt_xcalloc(1, sizeof *s);
-  s->req = req;
-  req->user_data = emu;
-  dt_http_header_t h[] = {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}};
-  if (dt_http_stream_begin(req, 200, h, 2, sse_on_abort, s) != 0) {
-    free(s);
-    return;
-  }
-  s->next = emu->sse;
-  emu->sse = s;
-  static const char hello[] = ": dialtone emulator events\n\n";
-  dt_http_stream_write(req, hello, sizeof hello - 1);
-}
-
-/* ------------------------------------------------------------------ scripts */
-static int number_field(const cJSON *o, const char *name, double lo, double hi, double *out,
-                        char *err, size_t errlen) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-  if (v == NULL) return 0;
-  if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
-    return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %g to %g", name, lo, hi);
-  *out = v->valuedouble;
-  return 1;
-}
-
-int dt__emu_script_parse(const cJSON *arr, emu_script_t *out, char *err, size_t errlen) {
-  memset(out, 0, sizeof *out);
-  if (arr == NULL || cJSON_IsNull(arr)) return 0;
-  if (!cJSON_IsArray(arr)) return dt_seterr(err, errlen, DT_EINVAL, "script must be an array of steps");
-  int n = cJSON_GetArraySize(arr);
-  if (n > EMU_SCRIPT_MAX_STEPS)
-    return dt_seterr(err, errlen, DT_EINVAL, "script has more than %d steps", EMU_SCRIPT_MAX_STEPS);
-  out->steps = dt_xcalloc((size_t)n + 1, sizeof *out->steps);
-  const cJSON *st;
-  int i = 0;
-  cJSON_ArrayForEach(st, arr) {
-    emu_step_t *s = &out->steps[i];
-    out->n = (size_t)++i;
-    s->gap_ms = 150;
-    if (!cJSON_IsObject(st)) {
-      dt__emu_script_free(out);
-      return dt_seterr(err, errlen, DT_EINVAL, "script step %d is not an object", i);
-    }
-    const cJSON *f;
-    cJSON_ArrayForEach(f, st) {
-      static const char *const known[] = {"on", "match", "after_ms", "tones", "speak_s",
-                                          "speak_ms", "hangup", "gap_ms", "comment"};
-      bool ok = false;
-      for (size_t k = 0; k < DT_ARRAY_SIZE(known); k++)
-        if (strcmp(f->string, known[k]) == 0) ok = true;
-      if (!ok) {
-        dt_seterr(err, errlen, DT_EINVAL, "script step %d: unknown key \"%s\"", i, f->string);
-        dt__emu_script_free(out);
-        return DT_EINVAL;
-      }
-    }
-    const char *on = dt__emu_json_str(st, "on");
-    if (on) {
-      if (strcmp(on, "established") == 0 || strcmp(on, "answered") == 0) s->on = EMU_ON_ESTABLISHED;
-      else if (strcmp(on, "prompt") == 0) s->on = EMU_ON_PROMPT;
-      else if (strcmp(on, "record") == 0) s->on = EMU_ON_RECORD;
-      else {
-        dt_seterr(err, errlen, DT_EINVAL,
-                  "script step %d: \"on\" must be \"established\", \"prompt\" or \"record\"", i);
-        dt__emu_script_free(out);
-        return DT_EINVAL;
-      }
-    } else if (cJSON_GetObjectItemCaseSensitive(st, "on")) {
-      dt__emu_script_free(out);
-      return dt_seterr(err, errlen, DT_EINVAL, "script step %d: \"on\" must be a string", i);
-    }
-    const char *match = dt__emu_json_str(st, "match");
-    if (match) {
-      if (strlen(match) > 200) {
-        dt__emu_script_free(out);
-        return dt_seterr(err, errlen, DT_EINVAL, "script step %d: \"match\" is too long", i);
-      }
-      s->match = dt_xstrdup(match);
-    }
-    const char *tones = dt__emu_json_str(st, "tones");
-    if (tones) {
-      if (!dt__emu_valid_tones(tones)) {
-        dt__emu_script_free(out);
-        return dt_seterr(err, errlen, DT_EINVAL,
-                         "script step %d: \"tones\" must be up to 64 of 0-9 * # A-D", i);
-      }
-      s->tones = dt_xstrdup(tones);
-    }
-    double v = 0;
-    int r;
-    if ((r = number_field(st, "after_ms", 0, 86400000, &v, err, errlen)) < 0) goto bad;
-    if (r) s->after_ms = (int64_t)v;
-    if ((r = number_field(st, "gap_ms", 0, 60000, &v, err, errlen)) < 0) goto bad;
-    if (r) s->gap_ms = (int64_t)v;
-    if ((r = number_field(st, "speak_s", 0, 3600, &v, err, errlen)) < 0) goto bad;
-    if (r) s->speak_ms = (int64_t)llround(v * 1000.0);
-    if ((r = number_field(st, "speak_ms", 0, 3600000, &v, err, errlen)) < 0) goto bad;
-    if (r) s->speak_ms = (int64_t)v;
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(st, "hangup");
-    if (h && !cJSON_IsBool(h)) {
-      dt_seterr(err, errlen, DT_EINVAL, "script step %d: \"hangup\" must be true or false", i);
-      goto bad;
-    }
-    s->hangup = cJSON_IsTrue(h);
-    continue;
-  bad:
-    dt__emu_script_free(out);
-    return DT_EINVAL;
-  }
-  return 0;
-}
-
-void dt__emu_script_free(emu_script_t *s) {
-  for (size_t i = 0; i < s->n; i++) {
-    free(s->steps[i].match);
-    free(s->steps[i].tones);
-  }
-  free(s->steps);
-  s->steps = NULL;
-  s->n = 0;
-}
-
-void dt__emu_script_copy(emu_script_t *dst, const emu_script_t *src) {
-  dst->n = src->n;
-  dst->steps = src->n ? dt_xcalloc(src->n, sizeof *dst->steps) : NULL;
-  for (size_t i = 0; i < src->n; i++) {
-    dst->steps[i] = src->steps[i];
-    dst->steps[i].match = src->steps[i].match ? dt_xstrdup(src->steps[i].match) : NULL;
-    dst->steps[i].tones = src->steps[i].tones ? dt_xstrdup(src->steps[i].tones) : NULL;
-  }
-}
-
-cJSON *dt__emu_script_json(const emu_script_t *s) {
-  static const char *const ons[] = {NULL, "established", "prompt", "record"};
-  cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < s->n; i++) {
-    const emu_step_t *st = &s->steps[i];
-    cJSON *o = cJSON_CreateObject();
-    if (st->on) cJSON_AddStringToObject(o, "on", ons[st->on]);
-    if (st->match) cJSON_AddStringToObject(o, "match", st->match);
-    if (st->after_ms) cJSON_AddNumberToObject(o, "after_ms", (double)st->after_ms);
-    if (st->tones) cJSON_AddStringToObject(o, "tones", st->tones);
-    if (st->speak_ms) cJSON_AddNumberToObject(o, "speak_ms", (double)st->speak_ms);
-    if (st->hangup) cJSON_AddBoolToObject(o, "hangup", true);
-    cJSON_AddItemToArray(arr, o);
-  }
-  return arr;
-}
-
-static void on_script_tone(dt__emu_ev_t *ev) { dt__emu_caller_tone(ev->call, (char)ev->i, ev->due); }
-
-static void on_script_hangup(dt__emu_ev_t *ev) {
-  emu_call_t *c = ev->call;
-  dt__emu_timeline(c, "caller_hangup", NULL);
-  dt__emu_hangup_by_remote(c);
-}
-
-static void script_arm_at(emu_call_t *c, uint64_t from);
-
-static void on_step_fire(dt__emu_ev_t *ev) {
-  emu_call_t *c = ev->call;
-  c->step_timer = NULL;
-  if (c->step >= c->script.n || c->ended) return;
-  const emu_step_t *st = &c->script.steps[c->step++];
-  cJSON *tl = cJSON_CreateObject();
-  cJSON_AddNumberToObject(tl, "step", (double)c->step);
-  dt__emu_timeline(c, "script_step", tl);
-  uint64_t t = ev->due;
-  if (st->tones) {
-    for (const char *p = st->tones; *p; p++) {
-      dt__emu_ev_t *tev = dt__emu_at_abs(&c->emu->sim, c, t, on_script_tone);
-      tev->i = *p;
-      t += (uint64_t)st->gap_ms;
-    }
-  }
-  if (st->speak_ms > 0) dt__emu_caller_speak(c, st->speak_ms, ev->due);
-  if (st->hangup) dt__emu_at_abs(&c->emu->sim, c, t, on_script_hangup);
-  script_arm_at(c, ev->due);
-}
-
-/* Arms the current step; a step without a trigger runs after_ms after `from`. */
-static void script_arm_at(emu_call_t *c, uint64_t from) {
-  c->step_waiting = false;
-  if (c->step >= c->script.n || c->ended) return;
-  const emu_step_t *st = &c->script.steps[c->step];
-  if (st->on == EMU_ON_NONE) {
-    c->step_timer = dt__emu_at_abs(&c->emu->sim, c, from + (uint64_t)st->after_ms, on_step_fire);
-  } else {
-    c->step_waiting = true;
-  }
-}
-
-void dt__emu_script_start(emu_call_t *c) {
-  c->step = 0;
-  script_arm_at(c, dt__emu_sched_now(&c->emu->sim));
-}
-
-void dt__emu_script_trigger(emu_call_t *c, int on, const char *name, const char *url, uint64_t at) {
-  if (!c->step_waiting || c->step >= c->script.n || c->ended) return;
-  const emu_step_t *st = &c->script.steps[c->step];
-  if (st->on != on) return;
-  if (st->match && !((name && strstr(name, st->match)) || (url && strstr(url, st->match)))) return;
-  c->step_waiting = false;
-  c->step_timer = dt__emu_at_abs(&c->emu->sim, c, at + (uint64_t)st->after_ms, on_step_fire);
-}
+/* One control API answer: status and JSON body text (malloc'd, NULL for none). */
+typedef struct {
+  int status;
+  char *body;
+  size_t len;
+  char rid[37];              /* the request-id header (and an error body's innerError) */
+} emu_reply_t;
 
 /* ------------------------------------------------------------------ the route table
    Parse → typed call (emu_api.c) → render. Nothing here changes the emulator by itself. */
@@ -550,7 +232,7 @@ static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *act
   reply_json(out, 200, dt__emu_call_summary(c));
 }
 
-void dt__emu_control_route(dt_emulator_t *emu, const char *m, const char *path, const char *body,
+static void control_route(dt_emulator_t *emu, const char *m, const char *path, const char *body,
                            size_t body_len, const char *crid, emu_reply_t *out) {
   memset(out, 0, sizeof *out);
   dt_guid(out->rid);
@@ -685,11 +367,11 @@ static bool is_events_path(const char *path) {
 void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *path) {
   dt_http_request_set_route(req, "/emulator");
   if (strcmp(req->method, "GET") == 0 && is_events_path(path)) {
-    sse_open(emu, req);
+    dt__emu_events_open(emu, req);
     return;
   }
   emu_reply_t r;
-  dt__emu_control_route(emu, req->method, path, req->body, req->body_len,
+  control_route(emu, req->method, path, req->body, req->body_len,
                         dt_http_request_header(req, "client-request-id"), &r);
   dt_http_header_t h[2];
   size_t n = 0;
@@ -697,4 +379,28 @@ void dt__emu_control(dt_emulator_t *emu, dt_http_request_t *req, const char *pat
   h[n++] = (dt_http_header_t){"request-id", r.rid};
   dt_http_respond_ex(req, r.status, h, n, r.body, r.len);
   free(r.body);
+}
+
+int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
+                        size_t body_len, char **response, size_t *response_len) {
+  if (response) *response = NULL;
+  if (response_len) *response_len = 0;
+  if (emu == NULL || method == NULL || path == NULL || path[0] != '/' || strlen(path) >= 1024 ||
+      strlen(method) > 16 || (body == NULL && body_len > 0) || body_len > (1u << 20))
+    return DT_EINVAL;
+  if (emu->closing) return DT_ECLOSED;
+  const char *rest = path;
+  if (!dt__emu_path_under(path, "/emulator", &rest)) rest = path;
+  /* the path as the HTTP server would hand it: no query, no trailing slash */
+  char pathbuf[1024];
+  snprintf(pathbuf, sizeof pathbuf, "%s", rest);
+  pathbuf[strcspn(pathbuf, "?")] = '\0';
+  size_t rl = strlen(pathbuf);
+  while (rl > 1 && pathbuf[rl - 1] == '/') pathbuf[--rl] = '\0';
+  emu_reply_t r;
+  control_route(emu, method, pathbuf, body, body_len, NULL, &r);
+  if (response_len) *response_len = r.len;
+  if (response) *response = r.body ? r.body : dt_xstrdup("");
+  else free(r.body);
+  return r.status;
 }

@@ -11,12 +11,22 @@
  *   404 itemNotFound  unknown operation or participant
  *   405               a method the resource does not have
  * Every request on a call is written to the call's timeline with the status it got.
+ *
+ * About 800 lines, kept whole: one request surface whose context and validation helpers
+ * (gctx_t, bad_param, int_param, completed_op, ...) serve every action below.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/log.h"
-#include "emu_internal.h"
+#include "emu_calls.h"
+#include "emu_graph.h"
+#include "emu_http.h"
+#include "emu_media.h"
+#include "emu_notify.h"
+#include "emu_registry.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 #define EMU_CLIENT_CONTEXT_MAX 256
 
@@ -73,6 +83,16 @@ static int respond_op(gctx_t *g, emu_op_t *op, int status) {
   return status;
 }
 
+/* "@odata.context": {origin}{base}/$metadata#{collection}{what}. */
+static void add_context(gctx_t *g, cJSON *o, const char *what) {
+  char *origin = dt__emu_origin(g->emu, g->req);
+  char *ctx = dt_xasprintf("%s%s/$metadata#%s%s", origin, g->base[0] ? g->base : "/v1.0",
+                           g->collection + 1, what);
+  cJSON_AddStringToObject(o, "@odata.context", ctx);
+  free(ctx);
+  free(origin);
+}
+
 static const char *client_context(gctx_t *g, bool *ok) {
   const cJSON *v = dt__emu_json_get(g->body, "clientContext");
   *ok = true;
@@ -85,9 +105,15 @@ static const char *client_context(gctx_t *g, bool *ok) {
   return v->valuestring;
 }
 
-static bool is_url(const char *u) {
-  return u && strlen(u) < 2048 &&
-         (dt_strncasecmp(u, "http://", 7) == 0 || dt_strncasecmp(u, "https://", 8) == 0);
+/* An operation that is complete when answered (its clientContext checked); NULL: the
+   request was answered 400. */
+static emu_op_t *completed_op(gctx_t *g, int type) {
+  bool ok;
+  const char *cc = client_context(g, &ok);
+  if (!ok) return NULL;
+  emu_op_t *op = dt__emu_op_new(g->call, type, cc);
+  op->status = EMU_OPS_COMPLETED;
+  return op;
 }
 
 static bool identity_ok(const cJSON *inv) {
@@ -120,7 +146,8 @@ static bool bool_param(gctx_t *g, const char *name, bool *out) {
   return true;
 }
 
-/* The prompts parameter: mediaPrompt objects with mediaInfo.uri. */
+/* The prompts parameter: mediaPrompt objects with mediaInfo.uri (into op->urls; nothing
+   is left there when it fails). */
 static bool prompts_param(gctx_t *g, bool required, size_t max, emu_op_t *op) {
   const cJSON *p = dt__emu_json_get(g->body, "prompts");
   if (p == NULL || cJSON_IsNull(p)) {
@@ -141,6 +168,10 @@ static bool prompts_param(gctx_t *g, bool required, size_t max, emu_op_t *op) {
     const char *uri = dt__emu_json_str(mi, "uri");
     if (uri == NULL || uri[0] == '\0' || strlen(uri) > 2048) {
       bad_param(g, "prompts", "must be mediaPrompt objects with mediaInfo.uri");
+      for (size_t i = 0; i < op->nurls; i++) free(op->urls[i]);
+      free(op->urls);
+      op->urls = NULL;
+      op->nurls = 0;
       return false;
     }
     op->urls[op->nurls++] = dt_xstrdup(uri);
@@ -153,7 +184,7 @@ static int create_call(gctx_t *g) {
   cJSON *b = g->body;
   const char *cb = dt__emu_json_str(b, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(b, "callback"); /* legacy spelling in the documents */
-  if (!is_url(cb)) return bad_param(g, "callbackUri", "is required and must be an http(s) URL");
+  if (!dt__emu_valid_url(cb)) return bad_param(g, "callbackUri", "is required and must be an http(s) URL");
   const cJSON *targets = dt__emu_json_get(b, "targets");
   if (targets && !cJSON_IsArray(targets)) return bad_param(g, "targets", "must be an array");
   int nt = targets ? cJSON_GetArraySize(targets) : 0;
@@ -176,12 +207,7 @@ static int create_call(gctx_t *g) {
   g->call = c;
   dt__emu_call_ref(c);
   cJSON *resp = cJSON_Duplicate(c->res, 1);
-  char *origin = dt__emu_origin(g->emu, g->req);
-  char *ctx = dt_xasprintf("%s%s/$metadata#%s/$entity", origin, g->base[0] ? g->base : "/v1.0",
-                           g->collection + 1);
-  cJSON_AddStringToObject(resp, "@odata.context", ctx);
-  free(ctx);
-  free(origin);
+  add_context(g, resp, "/$entity");
   char *loc = location_of(g, c->id, NULL);
   dt__emu_respond_json(g->req, 201, resp, loc);
   free(loc);
@@ -190,12 +216,7 @@ static int create_call(gctx_t *g) {
 
 static int get_call(gctx_t *g) {
   cJSON *resp = cJSON_Duplicate(g->call->res, 1);
-  char *origin = dt__emu_origin(g->emu, g->req);
-  char *ctx = dt_xasprintf("%s%s/$metadata#%s/$entity", origin, g->base[0] ? g->base : "/v1.0",
-                           g->collection + 1);
-  cJSON_AddStringToObject(resp, "@odata.context", ctx);
-  free(ctx);
-  free(origin);
+  add_context(g, resp, "/$entity");
   dt__emu_respond_json(g->req, 200, resp, NULL);
   return 200;
 }
@@ -207,7 +228,7 @@ static int act_answer(gctx_t *g) {
   const char *cb = dt__emu_json_str(g->body, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(g->body, "callback");
   const cJSON *cbv = dt__emu_json_get(g->body, "callbackUri");
-  if ((cbv && !cJSON_IsNull(cbv) && !is_url(cb)) || (cb && !is_url(cb)))
+  if ((cbv && !cJSON_IsNull(cbv) && !dt__emu_valid_url(cb)) || (cb && !dt__emu_valid_url(cb)))
     return bad_param(g, "callbackUri", "must be an http(s) URL");
   const cJSON *mc = dt__emu_json_get(g->body, "mediaConfig");
   if (!cJSON_IsObject(mc)) return bad_param(g, "mediaConfig", "is required");
@@ -231,6 +252,20 @@ static int act_answer(gctx_t *g) {
   return 202;
 }
 
+/* An optional new callbackUri for the call (reject, redirect); false: answered 400. */
+static bool take_callback(gctx_t *g) {
+  const char *cb = dt__emu_json_str(g->body, "callbackUri");
+  if (cb && !dt__emu_valid_url(cb)) {
+    bad_param(g, "callbackUri", "must be an http(s) URL");
+    return false;
+  }
+  if (cb) {
+    free(g->call->callback_uri);
+    g->call->callback_uri = dt_xstrdup(cb);
+  }
+  return true;
+}
+
 static int act_reject(gctx_t *g) {
   if (g->call->state != EMU_CS_INCOMING) return wrong_state(g);
   const cJSON *r = dt__emu_json_get(g->body, "reason");
@@ -241,12 +276,7 @@ static int act_reject(gctx_t *g) {
                            dt_strcasecmp(reason, "forbidden") != 0))
       return bad_param(g, "reason", "must be one of none, busy, forbidden");
   }
-  const char *cb = dt__emu_json_str(g->body, "callbackUri");
-  if (cb && !is_url(cb)) return bad_param(g, "callbackUri", "must be an http(s) URL");
-  if (cb) {
-    free(g->call->callback_uri);
-    g->call->callback_uri = dt_xstrdup(cb);
-  }
+  if (!take_callback(g)) return 400;
   dt_http_respond(g->req, 202, NULL, NULL, 0);
   dt__emu_reject(g->call, reason);
   return 202;
@@ -263,12 +293,7 @@ static int act_redirect(gctx_t *g) {
   }
   int64_t timeout = 0;
   if (!int_param(g, "timeout", 15, 90, &timeout)) return 400;
-  const char *cb = dt__emu_json_str(g->body, "callbackUri");
-  if (cb && !is_url(cb)) return bad_param(g, "callbackUri", "must be an http(s) URL");
-  if (cb) {
-    free(g->call->callback_uri);
-    g->call->callback_uri = dt_xstrdup(cb);
-  }
+  if (!take_callback(g)) return 400;
   dt_http_respond(g->req, 202, NULL, NULL, 0);
   dt__emu_redirect(g->call, targets, timeout * 1000);
   return 202;
@@ -307,11 +332,7 @@ static int act_play_prompt(gctx_t *g) {
   bool loop = false;
   if (!bool_param(g, "loop", &loop)) return 400;
   emu_op_t tmp = {0};
-  if (!prompts_param(g, true, 20, &tmp)) {
-    for (size_t i = 0; i < tmp.nurls; i++) free(tmp.urls[i]);
-    free(tmp.urls);
-    return 400;
-  }
+  if (!prompts_param(g, true, 20, &tmp)) return 400;
   emu_op_t *op = dt__emu_op_new(g->call, EMU_OP_PLAY, cc);
   op->urls = tmp.urls;
   op->nurls = tmp.nurls;
@@ -347,11 +368,7 @@ static int act_record(gctx_t *g, bool beta_record) {
     }
   }
   emu_op_t tmp = {0};
-  if (!prompts_param(g, false, 1, &tmp)) {
-    for (size_t i = 0; i < tmp.nurls; i++) free(tmp.urls[i]);
-    free(tmp.urls);
-    return 400;
-  }
+  if (!prompts_param(g, false, 1, &tmp)) return 400;
   emu_op_t *op = dt__emu_op_new(g->call, EMU_OP_RECORD, cc);
   op->urls = tmp.urls;
   op->nurls = tmp.nurls;
@@ -371,11 +388,8 @@ static int act_subscribe_tone(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED && c->state != EMU_CS_ESTABLISHING) return wrong_state(g);
   if (c->app_hosted) return bad(g, "Invalid request: this action is only supported for calls with serviceHostedMediaConfig.");
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, EMU_OP_SUBSCRIBE_TONE, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, EMU_OP_SUBSCRIBE_TONE);
+  if (op == NULL) return 400;
   c->tone_subscribed = true;
   return respond_op(g, op, 200);
 }
@@ -410,11 +424,8 @@ static int act_send_dtmf(gctx_t *g) {
 static int act_cancel_media(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, EMU_OP_CANCEL_MEDIA, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, EMU_OP_CANCEL_MEDIA);
+  if (op == NULL) return 400;
   int s = respond_op(g, op, 200);
   dt__emu_media_cancel_all(c, true);
   return s;
@@ -428,11 +439,8 @@ static void set_muted(cJSON *participant, bool muted) {
 static int act_mute(gctx_t *g, bool mute) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, mute ? EMU_OP_MUTE : EMU_OP_UNMUTE, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, mute ? EMU_OP_MUTE : EMU_OP_UNMUTE);
+  if (op == NULL) return 400;
   c->muted = mute;
   cJSON *me = dt__emu_participant_find(c, c->my_pid);
   if (me) set_muted(me, mute);
@@ -459,11 +467,8 @@ static int act_update_metadata(gctx_t *g) {
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
   const char *md = dt__emu_json_str(g->body, "metadata");
   if (md == NULL || strlen(md) > 4096) return bad_param(g, "metadata", "is required (a string of at most 4096 characters)");
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, EMU_OP_UPDATE_METADATA, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_METADATA);
+  if (op == NULL) return 400;
   cJSON *me = dt__emu_participant_find(c, c->my_pid);
   if (me) {
     cJSON_DeleteItemFromObjectCaseSensitive(me, "metadata");
@@ -484,11 +489,8 @@ static int act_update_recording_status(gctx_t *g) {
   const char *st = dt__emu_json_str(g->body, "status");
   if (st == NULL || (strcmp(st, "notRecording") != 0 && strcmp(st, "recording") != 0 && strcmp(st, "failed") != 0))
     return bad_param(g, "status", "is required: notRecording, recording or failed");
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, EMU_OP_UPDATE_METADATA, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_METADATA);
+  if (op == NULL) return 400;
   return respond_op(g, op, 200);
 }
 
@@ -501,12 +503,9 @@ static int act_keep_alive(gctx_t *g) {
 /* ------------------------------------------------------------------ participants */
 static int list_participants(gctx_t *g) {
   cJSON *o = cJSON_CreateObject();
-  char *origin = dt__emu_origin(g->emu, g->req);
-  char *ctx = dt_xasprintf("%s%s/$metadata#%s('%s')/participants", origin, g->base[0] ? g->base : "/v1.0",
-                           g->collection + 1, g->call->id);
-  cJSON_AddStringToObject(o, "@odata.context", ctx);
-  free(ctx);
-  free(origin);
+  char what[96];
+  snprintf(what, sizeof what, "('%s')/participants", g->call->id);
+  add_context(g, o, what);
   cJSON_AddItemToObject(o, "value", cJSON_Duplicate(g->call->participants, 1));
   dt__emu_respond_json(g->req, 200, o, NULL);
   return 200;
@@ -537,11 +536,8 @@ static int act_invite(gctx_t *g) {
 static int act_mute_all(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-  bool ok;
-  const char *cc = client_context(g, &ok);
-  if (!ok) return 400;
-  emu_op_t *op = dt__emu_op_new(c, EMU_OP_MUTE_ALL, cc);
-  op->status = EMU_OPS_COMPLETED;
+  emu_op_t *op = completed_op(g, EMU_OP_MUTE_ALL);
+  if (op == NULL) return 400;
   cJSON *p;
   cJSON_ArrayForEach(p, c->participants) {
     const char *id = dt__emu_json_str(p, "id");
@@ -590,11 +586,8 @@ static int participant_action(gctx_t *g, const char *pid, const char *action) {
   if (strcmp(action, "mute") == 0) {
     if (p == NULL) return not_found_item(g, "Participant");
     if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-    bool ok;
-    const char *cc = client_context(g, &ok);
-    if (!ok) return 400;
-    emu_op_t *op = dt__emu_op_new(c, EMU_OP_MUTE_PARTICIPANT, cc);
-    op->status = EMU_OPS_COMPLETED;
+    emu_op_t *op = completed_op(g, EMU_OP_MUTE_PARTICIPANT);
+    if (op == NULL) return 400;
     set_muted(p, true);
     int s = respond_op(g, op, 200);
     dt__emu_notify_roster(c);
@@ -701,16 +694,10 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
   dt_http_request_set_route(req, "/graph");
   emu_faults_t *f = &emu->faults;
   if (f->graph_hang) return; /* never answered: the server frees it when the connection goes */
-  if (f->graph_status) {
-    int st = f->graph_status;
-    if (f->graph_status_count > 0 && --f->graph_status_count == 0) f->graph_status = 0;
-    char ra[16];
-    snprintf(ra, sizeof ra, "%d", f->retry_after_s > 0 ? f->retry_after_s : 1);
+  int st = dt__emu_fault_take(&f->graph_status, &f->graph_status_count);
+  if (st) {
     const char *code = st == 429 ? "TooManyRequests" : st == 503 ? "serviceNotAvailable" : "generalException";
-    char body[256];
-    int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"Injected fault.\"}}", code);
-    dt_http_header_t h[] = {{"Content-Type", "application/json"}, {"Retry-After", ra}};
-    dt_http_respond_ex(req, st, h, 2, body, (size_t)n);
+    dt__emu_respond_fault(req, st, f->retry_after_s, code);
     return;
   }
   if (!authorized(&g)) return;

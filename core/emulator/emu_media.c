@@ -24,50 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/log.h"
-#include "emu_internal.h"
+#include "emu_media.h"
+#include "emu_notify.h"
+#include "emu_registry.h"
+#include "emu_sched.h"
+#include "emu_script.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 #define EMU_BEEP_MS 300
-#define EMU_MAX_OPS 64
 #define EMU_MAX_PROMPT_CACHE 4096
 #define EMU_MAX_RECORDINGS 10000
 
 enum { REC_MAXDUR = 1, REC_INITSIL, REC_MAXSIL, REC_STOPTONE };
 
 static void start_head(emu_call_t *c, uint64_t at);
-
-/* ------------------------------------------------------------------ tones */
-char dt__emu_tone_char(const char *name) {
-  if (name == NULL || name[0] == '\0') return 0;
-  if (name[1] == '\0') {
-    char ch = name[0];
-    if ((ch >= '0' && ch <= '9') || ch == '*' || ch == '#') return ch;
-    if (ch >= 'A' && ch <= 'D') return ch;
-    if (ch >= 'a' && ch <= 'd') return (char)(ch - 32);
-    return 0;
-  }
-  if (dt_strncasecmp(name, "tone", 4) == 0 && name[4] >= '0' && name[4] <= '9' && name[5] == '\0')
-    return name[4];
-  if (dt_strcasecmp(name, "star") == 0) return '*';
-  if (dt_strcasecmp(name, "pound") == 0) return '#';
-  if (dt_strcasecmp(name, "flash") == 0) return 'F';
-  return 0;
-}
-
-const char *dt__emu_tone_name(char c) {
-  static const char *const digits[] = {"tone0", "tone1", "tone2", "tone3", "tone4",
-                                       "tone5", "tone6", "tone7", "tone8", "tone9"};
-  if (c >= '0' && c <= '9') return digits[c - '0'];
-  switch (c) {
-  case '*': return "star";
-  case '#': return "pound";
-  case 'A': case 'a': return "a";
-  case 'B': case 'b': return "b";
-  case 'C': case 'c': return "c";
-  case 'D': case 'd': return "d";
-  case 'F': return "flash";
-  default: return NULL;
-  }
-}
 
 /* ------------------------------------------------------------------ operations */
 static const char *op_type_name(int t) {
@@ -93,59 +64,6 @@ static const char *op_status_name(int s) {
   case EMU_OPS_COMPLETED: return "completed";
   default: return "failed";
   }
-}
-
-void dt__emu_op_free(emu_op_t *op) {
-  if (op == NULL) return;
-  if (op->ev) dt__emu_ev_cancel(op->ev);
-  for (size_t i = 0; i < op->nurls; i++) free(op->urls[i]);
-  free(op->urls);
-  free(op->client_context);
-  free(op->recording_location);
-  free(op->recording_token);
-  free(op->tones);
-  cJSON_Delete(op->participants);
-  free(op);
-}
-
-/* Keeps the op list bounded: the oldest finished, unqueued operation goes. */
-static void prune_ops(emu_call_t *c) {
-  if (c->nops <= EMU_MAX_OPS) return;
-  emu_op_t **victim = NULL;
-  for (emu_op_t **pp = &c->ops; *pp; pp = &(*pp)->next)
-    if (((*pp)->status == EMU_OPS_COMPLETED || (*pp)->status == EMU_OPS_FAILED) && !(*pp)->queued &&
-        (*pp)->ev == NULL && (*pp)->invite_pending == 0)
-      victim = pp;
-  if (victim == NULL) return;
-  emu_op_t *op = *victim;
-  *victim = op->next;
-  c->nops--;
-  dt__emu_op_free(op);
-}
-
-emu_op_t *dt__emu_op_new(emu_call_t *c, int type, const char *client_context) {
-  emu_op_t *op = dt_xcalloc(1, sizeof *op);
-  dt_guid(op->id);
-  op->type = (uint8_t)type;
-  op->status = EMU_OPS_RUNNING;
-  op->client_context = client_context ? dt_xstrdup(client_context) : NULL;
-  dt__emu_iso_now(op->created);
-  op->next = c->ops;
-  c->ops = op;
-  c->nops++;
-  prune_ops(c);
-  return op;
-}
-
-emu_op_t *dt__emu_op_find(emu_call_t *c, const char *id) {
-  char k1[64], k2[64];
-  if (strlen(id) > 60) return NULL;
-  dt__emu_id_key(id, k1, sizeof k1);
-  for (emu_op_t *op = c->ops; op; op = op->next) {
-    dt__emu_id_key(op->id, k2, sizeof k2);
-    if (strcmp(k1, k2) == 0) return op;
-  }
-  return NULL;
 }
 
 cJSON *dt__emu_op_json(emu_call_t *c, const emu_op_t *op, bool for_notification) {
@@ -189,6 +107,19 @@ cJSON *dt__emu_op_json(emu_call_t *c, const emu_op_t *op, bool for_notification)
   return j;
 }
 
+/* The operation's end: "deleted" on .../operations/{OPID} (upper case, no dashes). */
+static void notify_op(emu_call_t *c, const emu_op_t *op) {
+  char up[40], suffix[64], summary[96];
+  dt__emu_id_upper(op->id, up, sizeof up);
+  snprintf(suffix, sizeof suffix, "/operations/%s", up);
+  cJSON *d = dt__emu_op_json(c, op, true);
+  const char *type = dt__emu_json_str(d, "@odata.type");
+  snprintf(summary, sizeof summary, "%s %s", type ? type + 17 : "operation",
+           op->status == EMU_OPS_COMPLETED ? "completed" : op->status == EMU_OPS_FAILED ? "failed"
+                                                                                       : "running");
+  dt__emu_notify(c, c->callback_uri, "deleted", suffix, c, d, summary);
+}
+
 void dt__emu_op_finish(emu_call_t *c, emu_op_t *op, int status, int code, int subcode,
                        const char *msg, const char *reason) {
   if (op->ev) {
@@ -211,7 +142,7 @@ void dt__emu_op_finish(emu_call_t *c, emu_op_t *op, int status, int code, int su
     dt__emu_timeline(c, "fault_op_never_completes", NULL);
     return;
   }
-  dt__emu_notify_op(c, op);
+  notify_op(c, op);
 }
 
 /* ------------------------------------------------------------------ media queue */
@@ -353,22 +284,6 @@ static void on_fetched(const dt_http_response_t *res, void *ud) {
   }
   prompt_known(emu, f->url, ms);
   fetch_free(&f->inflight);
-}
-
-/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
-bool dt__emu_url_is_loopback(const char *url) {
-  const char *p = strstr(url, "://");
-  if (p == NULL) return false;
-  p += 3;
-  const char *at = strpbrk(p, "@/");
-  if (at && *at == '@') p = at + 1; /* user:pass@host */
-  if (strncmp(p, "[::1]", 5) == 0) return p[5] == '\0' || p[5] == ':' || p[5] == '/';
-  size_t n = strcspn(p, ":/?#");
-  if (n == 9 && dt_strncasecmp(p, "localhost", 9) == 0) return true;
-  if (n < 4 || strncmp(p, "127.", 4) != 0) return false;
-  for (size_t i = 4; i < n; i++)
-    if (!(p[i] == '.' || (p[i] >= '0' && p[i] <= '9'))) return false;
-  return true;
 }
 
 void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {

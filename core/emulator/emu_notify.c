@@ -18,27 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/log.h"
-#include "emu_internal.h"
-
-typedef struct {
-  emu_nq_t base;
-  char chain[37];
-  char summary[96];
-  bool delayed;
-  bool duplicate; /* a copy made by the duplicate fault: never duplicated again */
-} nq_item_t;
+#include "emu_notify.h"
+#include "emu_registry.h"
+#include "emu_sched.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 typedef struct {
   emu_inflight_t inflight; /* first: teardown frees through it */
   emu_call_t *q;
-  nq_item_t *item;
+  emu_nq_t *item;
 } delivery_t;
-
-static void item_free(nq_item_t *it);
 
 static void delivery_free(emu_inflight_t *self) {
   delivery_t *d = (delivery_t *)self;
-  item_free(d->item);
+  dt__emu_nq_item_free(d->item);
   free(d);
 }
 
@@ -86,12 +80,6 @@ static void pascalize(cJSON *node) {
 
 static void deliver_next(emu_call_t *q);
 
-static void item_free(nq_item_t *it) {
-  free(it->base.url);
-  free(it->base.body);
-  free(it);
-}
-
 static void on_delivered(const dt_http_response_t *res, void *ud) {
   delivery_t *d = ud;
   emu_call_t *q = d->q;
@@ -103,16 +91,16 @@ static void on_delivered(const dt_http_response_t *res, void *ud) {
   if (failed) {
     emu->n_notify_failed++;
     cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "url", d->item->base.url);
+    cJSON_AddStringToObject(f, "url", d->item->url);
     cJSON_AddStringToObject(f, "summary", d->item->summary);
     cJSON_AddNumberToObject(f, "status", res->status);
     if (res->error) cJSON_AddStringToObject(f, "error", res->error_message);
     dt__emu_timeline(q, "notification_failed", f);
     if (!emu->quiet)
       dt_log(DT_LOG_WARN, q->id, "emulator: notification to %s failed: status %d %s",
-             d->item->base.url, res->status, res->error_message ? res->error_message : "");
+             d->item->url, res->status, res->error_message ? res->error_message : "");
   }
-  item_free(d->item);
+  dt__emu_nq_item_free(d->item);
   free(d);
   q->nq_busy = false;
   deliver_next(q);
@@ -128,7 +116,7 @@ static void on_retry_ev(dt__emu_ev_t *ev) {
   dt__emu_call_unref(q);
 }
 
-static void send_item(emu_call_t *q, nq_item_t *it) {
+static void send_item(emu_call_t *q, emu_nq_t *it) {
   dt_emulator_t *emu = q->emu;
   char *auth = dt_xasprintf("Bearer %s", dt__emu_jwt(emu));
   char msgid[37];
@@ -143,11 +131,11 @@ static void send_item(emu_call_t *q, nq_item_t *it) {
   };
   dt_http_request_options_t ro = {
       .method = "POST",
-      .url = it->base.url,
+      .url = it->url,
       .headers = h,
       .header_count = DT_ARRAY_SIZE(h),
-      .body = it->base.body,
-      .body_len = it->base.len,
+      .body = it->body,
+      .body_len = it->len,
       .timeout_ms = 10000,
   };
   delivery_t *d = dt_xcalloc(1, sizeof *d);
@@ -163,11 +151,11 @@ static void send_item(emu_call_t *q, nq_item_t *it) {
   if (rc == 0) dt__emu_inflight_add(emu, &d->inflight);
   if (rc != 0) {
     cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "url", it->base.url);
+    cJSON_AddStringToObject(f, "url", it->url);
     cJSON_AddStringToObject(f, "summary", it->summary);
     cJSON_AddStringToObject(f, "error", "cannot send");
     dt__emu_timeline(q, "notification_failed", f);
-    item_free(it);
+    dt__emu_nq_item_free(it);
     free(d);
     emu->n_notify_failed++;
     /* keep the queue moving, but not recursively (the reference passes to the event) */
@@ -197,10 +185,10 @@ static void deliver_next(emu_call_t *q) {
     if (q->nq_tail == b) q->nq_tail = a;
     dt__emu_timeline(q, "fault_reordered", NULL);
   }
-  nq_item_t *it = (nq_item_t *)q->nq_head;
-  q->nq_head = it->base.next;
+  emu_nq_t *it = q->nq_head;
+  q->nq_head = it->next;
   if (q->nq_head == NULL) q->nq_tail = NULL;
-  it->base.next = NULL;
+  it->next = NULL;
   if (it->delayed) {
     send_item(q, it);
     return;
@@ -209,19 +197,19 @@ static void deliver_next(emu_call_t *q) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "summary", it->summary);
     dt__emu_timeline(q, "fault_dropped", j);
-    item_free(it);
+    dt__emu_nq_item_free(it);
     deliver_next(q);
     return;
   }
   if (!it->duplicate && f->duplicate_notifications > 0 && dt__emu_rand01(emu) < f->duplicate_notifications) {
-    nq_item_t *dup = dt_xmalloc(sizeof *dup);
+    emu_nq_t *dup = dt_xmalloc(sizeof *dup);
     *dup = *it;
     dup->duplicate = true;
-    dup->base.url = dt_xstrdup(it->base.url);
-    dup->base.body = dt_xstrdup(it->base.body);
-    dup->base.next = q->nq_head;
-    q->nq_head = &dup->base;
-    if (q->nq_tail == NULL) q->nq_tail = &dup->base;
+    dup->url = dt_xstrdup(it->url);
+    dup->body = dt_xstrdup(it->body);
+    dup->next = q->nq_head;
+    q->nq_head = dup;
+    if (q->nq_tail == NULL) q->nq_tail = dup;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "summary", it->summary);
     dt__emu_timeline(q, "fault_duplicated", j);
@@ -229,9 +217,9 @@ static void deliver_next(emu_call_t *q) {
   if (!it->delayed && f->delay_notifications > 0 && dt__emu_rand01(emu) < f->delay_notifications) {
     /* back at the head, so the queue (and teardown) still owns it */
     it->delayed = true;
-    it->base.next = q->nq_head;
-    q->nq_head = &it->base;
-    if (q->nq_tail == NULL) q->nq_tail = &it->base;
+    it->next = q->nq_head;
+    q->nq_head = it;
+    if (q->nq_tail == NULL) q->nq_tail = it;
     q->nq_busy = true;
     dt__emu_call_ref(q);
     dt__emu_ev_t *ev = dt__emu_at(&emu->real, NULL, f->delay_ms > 0 ? f->delay_ms : 1000, on_delay_ev);
@@ -298,16 +286,16 @@ void dt__emu_notify(emu_call_t *q, const char *url, const char *change_type,
     cJSON_Delete(env);
     return;
   }
-  nq_item_t *it = dt_xcalloc(1, sizeof *it);
-  it->base.url = dt_xstrdup(url);
-  it->base.body = cJSON_PrintUnformatted(env);
-  it->base.len = strlen(it->base.body);
+  emu_nq_t *it = dt_xcalloc(1, sizeof *it);
+  it->url = dt_xstrdup(url);
+  it->body = cJSON_PrintUnformatted(env);
+  it->len = strlen(it->body);
   snprintf(it->chain, sizeof it->chain, "%s", about->chain_id);
   snprintf(it->summary, sizeof it->summary, "%s", summary ? summary : change_type);
   cJSON_Delete(env);
-  if (q->nq_tail) q->nq_tail->next = &it->base;
-  else q->nq_head = &it->base;
-  q->nq_tail = &it->base;
+  if (q->nq_tail) q->nq_tail->next = it;
+  else q->nq_head = it;
+  q->nq_tail = it;
   deliver_next(q);
 }
 
@@ -315,36 +303,23 @@ void dt__emu_notify_call(emu_call_t *c, const char *change_type, cJSON *fields,
                          const char *summary) {
   cJSON *d = cJSON_CreateObject();
   cJSON_AddStringToObject(d, "@odata.type", "#microsoft.graph.call");
-  if (fields) {
-    cJSON *it = fields->child;
-    while (it) {
-      cJSON *next = it->next;
-      cJSON_AddItemToObject(d, it->string, cJSON_DetachItemViaPointer(fields, it));
-      it = next;
-    }
-    cJSON_Delete(fields);
-  }
+  dt__emu_json_merge(d, fields);
   dt__emu_notify(c, c->callback_uri, change_type, NULL, c, d, summary);
 }
 
-void dt__emu_notify_op(emu_call_t *c, const emu_op_t *op) {
-  char up[40], suffix[64], summary[96];
-  dt__emu_id_upper(op->id, up, sizeof up);
-  snprintf(suffix, sizeof suffix, "/operations/%s", up);
-  cJSON *d = dt__emu_op_json(c, op, true);
-  const char *type = dt__emu_json_str(d, "@odata.type");
-  snprintf(summary, sizeof summary, "%s %s", type ? type + 17 : "operation",
-           op->status == EMU_OPS_COMPLETED ? "completed" : op->status == EMU_OPS_FAILED ? "failed"
-                                                                                       : "running");
-  dt__emu_notify(c, c->callback_uri, "deleted", suffix, c, d, summary);
-}
-
-void dt__emu_nq_free(emu_call_t *c) {
-  emu_nq_t *n = c->nq_head;
-  while (n) {
-    emu_nq_t *next = n->next;
-    item_free((nq_item_t *)n);
-    n = next;
+void dt__emu_notify_roster(emu_call_t *c) {
+  if (!c->multiparty || c->ended) return;
+  cJSON *arr = cJSON_CreateArray();
+  cJSON *p;
+  cJSON_ArrayForEach(p, c->participants) {
+    cJSON *d = cJSON_Duplicate(p, 1);
+    char oid[160];
+    snprintf(oid, sizeof oid, "/communications/calls/%s/participants/%s", c->id,
+             dt__emu_json_str(p, "id") ? dt__emu_json_str(p, "id") : "");
+    cJSON_AddStringToObject(d, "@odata.id", oid);
+    cJSON_AddItemToArray(arr, d);
   }
-  c->nq_head = c->nq_tail = NULL;
+  char summary[48];
+  snprintf(summary, sizeof summary, "roster %d", cJSON_GetArraySize(arr));
+  dt__emu_notify(c, c->callback_uri, "updated", "/participants", c, arr, summary);
 }

@@ -15,12 +15,15 @@
  * were scheduled before the call) or dt__emu_sched_advance (by N ms, running every event
  * due within them in order). `dialtone test` drives the clock this way so that it can
  * wait for the engine between two instants.
+ *
+ * Calls no other emulator module: the call that owns a firing event is held through the
+ * owner hooks (s->ref/s->unref) its owner sets.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/error.h"
-#include "emu_internal.h"
+#include "emu_sched.h"
 
 static void sched_arm(dt__emu_sched_t *s);
 
@@ -119,11 +122,11 @@ static size_t run_due(dt__emu_sched_t *s, uint64_t now, uint64_t limit_seq, size
     heap_remove(s, ev);
     unlink_call(ev);
     /* the callback may end and evict its own call: keep it alive until we are done */
-    emu_call_t *call = ev->call;
-    if (call) dt__emu_call_ref(call);
+    emu_call_t *call = s->ref ? ev->call : NULL;
+    if (call) s->ref(call);
     ev->fn(ev);
     free(ev);
-    if (call) dt__emu_call_unref(call);
+    if (call) s->unref(call);
     ran++;
   }
   s->running = false;
@@ -183,6 +186,12 @@ int dt__emu_sched_advance(dt__emu_sched_t *s, uint64_t ms) {
   return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
+int dt__emu_sched_next_due(const dt__emu_sched_t *s, uint64_t *due) {
+  if (s->n == 0) return DT_ENOENT;
+  if (due) *due = s->heap[0]->due;
+  return 0;
+}
+
 static void sched_arm(dt__emu_sched_t *s) {
   if (s->running) return;
   if (s->manual) {
@@ -239,13 +248,6 @@ void dt__emu_ev_cancel(dt__emu_ev_t *ev) {
   unlink_call(ev);
   free(ev);
   if (was_top) sched_arm(s);
-}
-
-void dt__emu_call_cancel_events(emu_call_t *call) {
-  while (call->evs) dt__emu_ev_cancel(call->evs);
-  call->answer_timer = call->keepalive_timer = call->ring_timer = call->speech_timer = NULL;
-  call->step_timer = NULL;
-  for (emu_op_t *op = call->ops; op; op = op->next) op->ev = NULL;
 }
 
 void dt__emu_sched_close(dt__emu_sched_t *s, uv_close_cb close_cb) {

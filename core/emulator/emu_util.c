@@ -2,7 +2,7 @@
  * emu_util.c — small pieces the emulator is built from: a string-keyed hash map, id
  * normalisation, identity sets, WAV files (writing recordings, measuring prompts), and the
  * emulator's own access tokens (HMAC-SHA256 over the expiry, so checking one needs no
- * table and no lock).
+ * table and no lock), tone names, URL and tone validation. It calls no other emulator module.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,7 +14,7 @@
 #include <mbedtls/md.h>
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
-#include "emu_internal.h"
+#include "emu_util.h"
 
 /* ------------------------------------------------------------------ map */
 static uint64_t hash_str(const char *s) {
@@ -196,6 +196,17 @@ cJSON *dt__emu_identity_from_short(const cJSON *v) {
   return NULL;
 }
 
+void dt__emu_json_merge(cJSON *obj, cJSON *fields) {
+  if (fields == NULL) return;
+  cJSON *it = fields->child;
+  while (it) {
+    cJSON *next = it->next;
+    cJSON_AddItemToObject(obj, it->string, cJSON_DetachItemViaPointer(fields, it));
+    it = next;
+  }
+  cJSON_Delete(fields);
+}
+
 void dt__emu_identity_desc(const cJSON *set, char *out, size_t outlen) {
   const char *kind = NULL;
   const char *id = dt__emu_identity_id(set, &kind);
@@ -358,6 +369,77 @@ const char *dt__emu_state_name(int st) {
 }
 
 void dt__emu_iso_now(char out[32]) { dt_iso8601_now(out); }
+
+/* ------------------------------------------------------------------ tones */
+char dt__emu_tone_char(const char *name) {
+  if (name == NULL || name[0] == '\0') return 0;
+  if (name[1] == '\0') {
+    char ch = name[0];
+    if ((ch >= '0' && ch <= '9') || ch == '*' || ch == '#') return ch;
+    if (ch >= 'A' && ch <= 'D') return ch;
+    if (ch >= 'a' && ch <= 'd') return (char)(ch - 32);
+    return 0;
+  }
+  if (dt_strncasecmp(name, "tone", 4) == 0 && name[4] >= '0' && name[4] <= '9' && name[5] == '\0')
+    return name[4];
+  if (dt_strcasecmp(name, "star") == 0) return '*';
+  if (dt_strcasecmp(name, "pound") == 0) return '#';
+  if (dt_strcasecmp(name, "flash") == 0) return 'F';
+  return 0;
+}
+
+const char *dt__emu_tone_name(char c) {
+  static const char *const digits[] = {"tone0", "tone1", "tone2", "tone3", "tone4",
+                                       "tone5", "tone6", "tone7", "tone8", "tone9"};
+  if (c >= '0' && c <= '9') return digits[c - '0'];
+  switch (c) {
+  case '*': return "star";
+  case '#': return "pound";
+  case 'A': case 'a': return "a";
+  case 'B': case 'b': return "b";
+  case 'C': case 'c': return "c";
+  case 'D': case 'd': return "d";
+  case 'F': return "flash";
+  default: return NULL;
+  }
+}
+
+/* ------------------------------------------------------------------ validation */
+bool dt__emu_valid_url(const char *u) {
+  return u && strlen(u) < 2048 &&
+         (dt_strncasecmp(u, "http://", 7) == 0 || dt_strncasecmp(u, "https://", 8) == 0);
+}
+
+bool dt__emu_valid_tones(const char *t) {
+  if (t == NULL || strlen(t) > 64) return false;
+  for (; *t; t++)
+    if (!dt__emu_tone_name(*t) || *t == 'F') return false;
+  return true;
+}
+
+bool dt__emu_path_under(const char *path, const char *prefix, const char **rest) {
+  size_t n = strlen(prefix);
+  if (dt_strncasecmp(path, prefix, n) != 0) return false;
+  if (path[n] != '\0' && path[n] != '/') return false;
+  *rest = path + n;
+  return true;
+}
+
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
+bool dt__emu_url_is_loopback(const char *url) {
+  const char *p = strstr(url, "://");
+  if (p == NULL) return false;
+  p += 3;
+  const char *at = strpbrk(p, "@/");
+  if (at && *at == '@') p = at + 1; /* user:pass@host */
+  if (strncmp(p, "[::1]", 5) == 0) return p[5] == '\0' || p[5] == ':' || p[5] == '/';
+  size_t n = strcspn(p, ":/?#");
+  if (n == 9 && dt_strncasecmp(p, "localhost", 9) == 0) return true;
+  if (n < 4 || strncmp(p, "127.", 4) != 0) return false;
+  for (size_t i = 4; i < n; i++)
+    if (!(p[i] == '.' || (p[i] >= '0' && p[i] <= '9'))) return false;
+  return true;
+}
 
 /* ------------------------------------------------------------------ in-flight requests */
 void dt__emu_inflight_add(dt_emulator_t *emu, emu_inflight_t *f) {

@@ -3,7 +3,8 @@
  * the OAuth token endpoint, the OpenID configuration and JWKS, recordings, the threaded
  * embedding the engine uses, and the `dialtone emulator` command.
  *
- * Promises: dt_emulator_start returns with the server listening (or an error and nothing
+ * It sits on top of the emulator's modules (emu_model.h lists them) and wires the two
+ * hooks that go upward. Promises: dt_emulator_start returns with the server listening (or an error and nothing
  * left behind); dt_emulator_close frees everything once every handle has closed, then
  * calls done; no global state, so several emulators can share a process (and a loop).
  */
@@ -15,63 +16,15 @@
 #include <string.h>
 #include "dialtone/error.h"
 #include "dialtone/log.h"
-#include "emu_internal.h"
-
-/* ------------------------------------------------------------------ responses */
-void dt__emu_respond_json(dt_http_request_t *req, int status, cJSON *body, const char *location) {
-  char rid[37];
-  dt_guid(rid);
-  char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-  cJSON_Delete(body);
-  dt_http_header_t h[3];
-  size_t n = 0;
-  h[n++] = (dt_http_header_t){"Content-Type", "application/json"};
-  h[n++] = (dt_http_header_t){"request-id", rid};
-  if (location) h[n++] = (dt_http_header_t){"Location", location};
-  dt_http_respond_ex(req, status, h, n, text, text ? strlen(text) : 0);
-  free(text);
-}
-
-char *dt__emu_error_text(const char *code, const char *message, const char *client_rid, char rid[37]) {
-  char iso[32], crid[37];
-  dt__emu_iso_now(iso);
-  dt_guid(rid);
-  if (client_rid && strlen(client_rid) < sizeof crid) snprintf(crid, sizeof crid, "%s", client_rid);
-  else dt_guid(crid);
-  cJSON *o = cJSON_CreateObject();
-  cJSON *e = cJSON_AddObjectToObject(o, "error");
-  cJSON_AddStringToObject(e, "code", code);
-  cJSON_AddStringToObject(e, "message", message);
-  cJSON *ie = cJSON_AddObjectToObject(e, "innerError");
-  cJSON_AddStringToObject(ie, "date", iso);
-  cJSON_AddStringToObject(ie, "request-id", rid);
-  cJSON_AddStringToObject(ie, "client-request-id", crid);
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return text;
-}
-
-void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  char rid[37];
-  char *text = dt__emu_error_text(code, msg, dt_http_request_header(req, "client-request-id"), rid);
-  dt_http_header_t h[2] = {{"Content-Type", "application/json"}, {"request-id", rid}};
-  dt_http_respond_ex(req, status, h, 2, text, strlen(text));
-  free(text);
-}
-
-char *dt__emu_origin(dt_emulator_t *emu, const dt_http_request_t *req) {
-  const char *host = dt_http_request_header(req, "Host");
-  if (host == NULL || host[0] == '\0' || strlen(host) > 255) return dt_xstrdup(emu->url);
-  for (const char *p = host; *p; p++)
-    if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']' || *p == '_'))
-      return dt_xstrdup(emu->url);
-  return dt_xasprintf("%s://%s", req->tls ? "https" : "http", host);
-}
+#include "emu_calls.h"
+#include "emu_control.h"
+#include "emu_graph.h"
+#include "emu_http.h"
+#include "emu_media.h"
+#include "emu_registry.h"
+#include "emu_sched.h"
+#include "emu_timeline.h"
+#include "emu_util.h"
 
 /* ------------------------------------------------------------------ OAuth, OpenID, JWKS */
 static int hexval(int c) {
@@ -184,14 +137,9 @@ static void recording_get(dt_emulator_t *emu, dt_http_request_t *req, const char
   emu->n_rec_requests++;
   emu_faults_t *f = &emu->faults;
   if (f->recording_hang) return; /* never answered: the server frees it when the connection goes */
-  if (f->recording_status) {
-    int st = f->recording_status;
-    if (f->recording_status_count > 0 && --f->recording_status_count == 0) f->recording_status = 0;
-    char ra[16];
-    snprintf(ra, sizeof ra, "%d", f->retry_after_s > 0 ? f->retry_after_s : 1);
-    static const char body[] = "{\"error\":{\"code\":\"generalException\",\"message\":\"Injected fault.\"}}";
-    dt_http_header_t h[] = {{"Content-Type", "application/json"}, {"Retry-After", ra}};
-    dt_http_respond_ex(req, st, h, 2, body, sizeof body - 1);
+  int st = dt__emu_fault_take(&f->recording_status, &f->recording_status_count);
+  if (st) {
+    dt__emu_respond_fault(req, st, f->retry_after_s, "generalException");
     return;
   }
   const emu_recording_t *r = dt__emu_recording_find(emu, id);
@@ -215,14 +163,6 @@ static void recording_get(dt_emulator_t *emu, dt_http_request_t *req, const char
 }
 
 /* ------------------------------------------------------------------ the router */
-static bool has_prefix(const char *path, const char *prefix, const char **rest) {
-  size_t n = strlen(prefix);
-  if (dt_strncasecmp(path, prefix, n) != 0) return false;
-  if (path[n] != '\0' && path[n] != '/') return false;
-  *rest = path + n;
-  return true;
-}
-
 static void index_page(dt_emulator_t *emu, dt_http_request_t *req) {
   char *origin = dt__emu_origin(emu, req);
   cJSON *o = cJSON_CreateObject();
@@ -276,7 +216,7 @@ static void on_request(dt_http_request_t *req, void *ud) {
     dt_http_respond_ex(req, 200, h, 1, emu->jwks_json, strlen(emu->jwks_json));
     return;
   }
-  if (has_prefix(path, "/emulator", &rest)) {
+  if (dt__emu_path_under(path, "/emulator", &rest)) {
     dt__emu_control(emu, req, rest);
     return;
   }
@@ -292,24 +232,24 @@ static void on_request(dt_http_request_t *req, void *ud) {
   }
   const char *p = path;
   const char *base = "";
-  if (has_prefix(p, "/v1.0", &rest)) {
+  if (dt__emu_path_under(p, "/v1.0", &rest)) {
     base = "/v1.0";
     p = rest;
-  } else if (has_prefix(p, "/beta", &rest)) {
+  } else if (dt__emu_path_under(p, "/beta", &rest)) {
     base = "/beta";
     p = rest;
   }
-  if (has_prefix(p, "/communications/calls", &rest)) {
+  if (dt__emu_path_under(p, "/communications/calls", &rest)) {
     dt__emu_graph(emu, req, base, "/communications/calls", rest);
     return;
   }
-  if (has_prefix(p, "/app/calls", &rest)) {
+  if (dt__emu_path_under(p, "/app/calls", &rest)) {
     dt__emu_graph(emu, req, base, "/app/calls", rest);
     return;
   }
   if (dt_strncasecmp(p, "/applications/", 14) == 0) {
     const char *q = strchr(p + 14, '/');
-    if (q && has_prefix(q, "/calls", &rest)) {
+    if (q && dt__emu_path_under(q, "/calls", &rest)) {
       dt__emu_graph(emu, req, base, "/app/calls", rest);
       return;
     }
@@ -423,6 +363,11 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   dt__emu_map_init(&emu->parties);
   dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
   dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
+  /* the two calls that go up the modules (emu_model.h): a firing event holds its call, and
+     a due script step is done by the caller */
+  emu->sim.ref = emu->real.ref = dt__emu_call_ref;
+  emu->sim.unref = emu->real.unref = dt__emu_call_unref;
+  emu->script_act = dt__emu_caller_act;
   uv_idle_init(loop, &emu->hook_idle);
   emu->hook_idle.data = emu;
   if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->time_scale);
@@ -434,12 +379,6 @@ const char *dt_emulator_url(const dt_emulator_t *emu) { return emu->url; }
 int dt_emulator_port(const dt_emulator_t *emu) { return emu->port; }
 const char *dt_emulator_app_id(const dt_emulator_t *emu) { return emu->app_id; }
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu) { return emu->tenant_id; }
-
-void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale) {
-  if (scale < 0) scale = 0;
-  emu->time_scale = scale;
-  dt__emu_sched_set_scale(&emu->sim, scale);
-}
 
 static void teardown(dt_emulator_t *emu) {
   while (emu->inflight) {
@@ -482,7 +421,7 @@ void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud) {
   emu->close_ud = ud;
   emu->close_pending = 5;
   emu->event_fn = NULL;
-  dt__emu_sse_close_all(emu);
+  dt__emu_events_close_all(emu);
   uv_close((uv_handle_t *)&emu->hook_idle, on_idle_closed);
   /* calls are freed in teardown regardless of references; events go now */
   dt__emu_sched_close(&emu->sim, on_timer_closed);
@@ -491,80 +430,10 @@ void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud) {
   dt_http_client_close(emu->http, on_part_closed, emu);
 }
 
-/* ------------------------------------------------------------------ in-process hooks */
-static int cmp_entry_seq(const void *a, const void *b) {
-  const cJSON *x = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a, "seq");
-  const cJSON *y = cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)b, "seq");
-  double sx = cJSON_IsNumber(x) ? x->valuedouble : 0, sy = cJSON_IsNumber(y) ? y->valuedouble : 0;
-  return sx < sy ? -1 : sx > sy;
-}
-
-/* A request's entry takes its sequence number when the request arrives but is rendered
-   when its status is known, after what the request caused: sorting each batch by seq
-   hands the hook the timeline's own order. */
-static void on_hook_idle(uv_idle_t *h) {
-  dt_emulator_t *emu = h->data;
-  uv_idle_stop(h);
-  cJSON **q = emu->hook_q;
-  size_t n = emu->hook_n;
-  emu->hook_q = NULL;
-  emu->hook_n = emu->hook_cap = 0;
-  qsort(q, n, sizeof *q, cmp_entry_seq);
-  for (size_t i = 0; i < n; i++) {
-    /* the hook may remove itself or close the emulator: later entries are dropped then */
-    if (emu->event_fn && !emu->closing) emu->event_fn(q[i], emu->event_ud);
-    cJSON_Delete(q[i]);
-  }
-  free(q);
-}
-
-void dt__emu_hook_push(dt_emulator_t *emu, cJSON *entry) {
-  if (emu->event_fn == NULL || emu->closing) {
-    cJSON_Delete(entry);
-    return;
-  }
-  if (emu->hook_n == emu->hook_cap) {
-    emu->hook_cap = emu->hook_cap ? emu->hook_cap * 2 : 64;
-    emu->hook_q = dt_xrealloc(emu->hook_q, emu->hook_cap * sizeof *emu->hook_q);
-  }
-  emu->hook_q[emu->hook_n++] = entry;
-  if (emu->hook_n == 1) uv_idle_start(&emu->hook_idle, on_hook_idle);
-}
-
-void dt_emulator_on_event(dt_emulator_t *emu, dt_emulator_event_fn fn, void *ud) {
-  if (emu == NULL || emu->closing) return;
-  emu->event_fn = fn;
-  emu->event_ud = ud;
-}
-
 void dt_emulator_on_probe(dt_emulator_t *emu, dt_emulator_probe_fn fn, void *ud) {
   if (emu == NULL) return;
   emu->probe_fn = fn;
   emu->probe_ud = ud;
-}
-
-int dt_emulator_control(dt_emulator_t *emu, const char *method, const char *path, const char *body,
-                        size_t body_len, char **response, size_t *response_len) {
-  if (response) *response = NULL;
-  if (response_len) *response_len = 0;
-  if (emu == NULL || method == NULL || path == NULL || path[0] != '/' || strlen(path) >= 1024 ||
-      strlen(method) > 16 || (body == NULL && body_len > 0) || body_len > (1u << 20))
-    return DT_EINVAL;
-  if (emu->closing) return DT_ECLOSED;
-  const char *rest = path;
-  if (has_prefix(path, "/emulator", &rest) == false) rest = path;
-  /* the path as the HTTP server would hand it: no query, no trailing slash */
-  char pathbuf[1024];
-  snprintf(pathbuf, sizeof pathbuf, "%s", rest);
-  pathbuf[strcspn(pathbuf, "?")] = '\0';
-  size_t rl = strlen(pathbuf);
-  while (rl > 1 && pathbuf[rl - 1] == '/') pathbuf[--rl] = '\0';
-  emu_reply_t r;
-  dt__emu_control_route(emu, method, pathbuf, body, body_len, NULL, &r);
-  if (response_len) *response_len = r.len;
-  if (response) *response = r.body ? r.body : dt_xstrdup("");
-  else free(r.body);
-  return r.status;
 }
 
 /* ------------------------------------------------------------------ threaded embedding */

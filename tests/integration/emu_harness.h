@@ -20,7 +20,7 @@
 #include "dialtone/http_server.h"
 #include "dialtone/jwt.h"
 #include "dialtone/log.h"
-#include "emulator/emu_internal.h"
+#include "emulator/emu_util.h"
 
 /* each test uses a subset of the helpers */
 #pragma GCC diagnostic ignored "-Wunused-function"

@@ -3,7 +3,10 @@
 #include "dt_test.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
-#include "emulator/emu_internal.h"
+#include "emulator/emu_util.h"
+#include "emulator/emu_media.h"
+#include "emulator/emu_script.h"
+#include "emulator/emu_sched.h"
 
 DT_TEST(map_put_get_delete_grow) {
   dt__emu_map_t m;

@@ -1,0 +1,17 @@
+/*
+ * emu_api.h — the JSON views of the typed control API (emu_api.c; its public functions are
+ * in include/dialtone/emulator.h "control API in C"), as the HTTP control routes render
+ * them. Calls emu_util, emu_sched, emu_timeline, emu_script, emu_registry, emu_media,
+ * emu_calls.
+ */
+#ifndef DT_EMU_API_H
+#define DT_EMU_API_H
+#include "emu_model.h"
+
+cJSON *dt__emu_call_summary(const emu_call_t *c);
+cJSON *dt__emu_call_detail(const emu_call_t *c);
+cJSON *dt__emu_faults_json(const emu_faults_t *f);
+cJSON *dt__emu_stats_json(const dt_emulator_t *emu);
+cJSON *dt__emu_party_json(const char *key, const emu_party_t *p);
+
+#endif
