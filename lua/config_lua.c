@@ -9,7 +9,7 @@
  * keep the exact form "FILE: KEY.PATH: problem".
  *
  * The sandbox promises the file cannot hang or crash dialtone: text chunks only, an
- * instruction budget and a memory cap while it runs, and no finalizers (setmetatable
+ * instruction budget and a memory cap while it runs (a state from lstate.c's factory), and no finalizers (setmetatable
  * refuses a __gc field: finalizers run at lua_close with hooks off, where no budget could
  * stop them). Every error names the file and the line that raised it, whatever was raised.
  */
@@ -19,37 +19,20 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
 #include "dialtone/error.h"
+#include "dialtone/lstate.h"
 #include "costed_lib.h"
 
 #define CONF_MEMORY_MAX (16u * 1024 * 1024)
 #define CONF_INSTRUCTIONS 1000000
 #define PATH_MAX_LEN 256
 
-typedef struct {
-  size_t used;
-  size_t limit;
-} conf_alloc_t;
-
-static void *conf_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  conf_alloc_t *a = ud;
-  size_t old = ptr ? osize : 0;
-  if (nsize == 0) {
-    free(ptr);
-    a->used -= old;
-    return NULL;
-  }
-  if (nsize > old && a->used - old + nsize > a->limit) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) a->used = a->used - old + nsize;
-  return p;
-}
-
-static void conf_hook(lua_State *L, lua_Debug *ar) {
+/* The instruction budget is spent (lstate.h's over). */
+static void conf_over(lua_State *L, lua_Debug *ar, dt_lstate_cap_t *cap) {
+  (void)cap;
   /* luaL_where cannot see the running chunk from inside a hook; ar can. */
   if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
     luaL_error(L, "%s:%d: the configuration ran for more than %d instructions", ar->short_src,
@@ -313,14 +296,9 @@ static int walk_entry(lua_State *L) {
   return 0;
 }
 
-static void open_sandbox(lua_State *L) {
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},    {LUA_STRLIBNAME, luaopen_string},
-                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
-  for (const luaL_Reg *lib = libs; lib->func; lib++) {
-    luaL_requiref(L, lib->name, lib->func, 1);
-    lua_pop(L, 1);
-  }
+/* Under lua_pcall, on a state made by the factory with the libraries open: the globals a
+   configuration may not have, and getenv and the __gc-refusing setmetatable. */
+static int protected_open(lua_State *L) {
   static const char *const removed[] = {"load", "loadfile", "dofile", "print", "collectgarbage", "require"};
   for (size_t i = 0; i < DT_ARRAY_SIZE(removed); i++) {
     lua_pushnil(L);
@@ -331,6 +309,7 @@ static void open_sandbox(lua_State *L) {
   lua_getglobal(L, "setmetatable");
   lua_pushcclosure(L, conf_setmetatable, 1);
   lua_setglobal(L, "setmetatable");
+  return 0;
 }
 
 /* The costed library functions (costed_lib.h: patterns, rep, table.move...) charge their
@@ -346,13 +325,6 @@ static void conf_charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const 
   lua_error(L);
 }
 
-static int protected_open(lua_State *L) {
-  dt_cost_meter_t *meter = lua_touserdata(L, 1);
-  open_sandbox(L);
-  dt_costed_open(L, meter);
-  return 0;
-}
-
 int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *err, size_t errlen) {
   if (path == NULL) path = DT_CONFIG_DEFAULT_FILE;
   char *src = NULL;
@@ -365,18 +337,25 @@ int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *
     return dt_seterr(err, errlen, DT_ECONFIG, "%s: larger than %d bytes", path, DT_CONFIG_FILE_MAX);
   if (rc) return dt_seterr(err, errlen, DT_ECONFIG, "%s: cannot read: %s", path, dt_strerror(rc));
 
-  conf_alloc_t alloc = {0, CONF_MEMORY_MAX};
-  lua_State *L = lua_newstate(conf_alloc, &alloc);
-  if (L == NULL) {
-    free(src);
-    return dt_seterr(err, errlen, DT_ENOMEM, "%s: cannot create a Lua state", path);
-  }
   walk_t w = {cfg, path, err, errlen, 0};
   uint64_t library_units = 0;
   dt_cost_meter_t meter = {conf_charge, &library_units};
+  /* The hook runs once, after CONF_INSTRUCTIONS instructions. */
+  dt_lstate_cap_t cap = {.limit = CONF_MEMORY_MAX,
+                         .hook_every = CONF_INSTRUCTIONS,
+                         .step_limit = CONF_INSTRUCTIONS - 1,
+                         .over = conf_over};
+  dt_lstate_opts_t o = {.cap = &cap,
+                        .libs = DT_LSTATE_BASE | DT_LSTATE_STRING | DT_LSTATE_TABLE | DT_LSTATE_MATH | DT_LSTATE_UTF8,
+                        .meter = &meter};
+  char why[128];
+  lua_State *L = dt_lstate_new(&o, why, sizeof why);
+  if (L == NULL) {
+    free(src);
+    return dt_seterr(err, errlen, DT_ENOMEM, "%s: %s", path, why);
+  }
   lua_pushcfunction(L, protected_open);
-  lua_pushlightuserdata(L, &meter);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     rc = dt_seterr(err, errlen, DT_ECONFIG, "%s: cannot set up the sandbox", path);
     goto out;
   }
@@ -389,9 +368,9 @@ int dt_config_load_lua(dt_config_t *cfg, const char *path, bool required, char *
   }
   lua_pushcfunction(L, conf_msgh);
   lua_insert(L, -2);
-  lua_sethook(L, conf_hook, LUA_MASKCOUNT, CONF_INSTRUCTIONS);
+  dt_lstate_arm(L);
   int status = lua_pcall(L, 0, 1, -2);
-  lua_sethook(L, NULL, 0, 0);
+  dt_lstate_disarm(L);
   if (status != LUA_OK) {
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
     rc = dt_seterr(err, errlen, DT_ECONFIG, "%s%s%s", status == LUA_ERRMEM ? path : "",

@@ -30,6 +30,7 @@
 #include "check.h"
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
+#include "dialtone/lstate.h"
 
 #define CHECK_SANDBOX_MEM (64u << 20)        /* bytes a flow's top-level code may use */
 #define CHECK_SANDBOX_STEPS 1000000L         /* instructions it may run */
@@ -465,32 +466,9 @@ static int l_bytecode(lua_State *L) {
  * Running a flow's top-level code in a throw-away state.
  * ------------------------------------------------------------------------------------- */
 
-typedef struct {
-  size_t used, limit;
-  long steps;
-} sandbox_t;
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  sandbox_t *sb = ud;
-  if (ptr == NULL) osize = 0;
-  if (nsize == 0) {
-    free(ptr);
-    sb->used -= osize;
-    return NULL;
-  }
-  if (nsize > osize && sb->used + (nsize - osize) > sb->limit) return NULL;
-  void *q = realloc(ptr, nsize);
-  if (q == NULL) return NULL;
-  sb->used = sb->used - osize + nsize;
-  return q;
-}
-
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  sandbox_t *sb = ud;
-  sb->steps += CHECK_HOOK_EVERY;
-  if (sb->steps <= CHECK_SANDBOX_STEPS) return;
+/* The budget is spent (lstate.h's over): "flow:LINE: ..." when the line is the flow's. */
+static void budget_over(lua_State *L, lua_Debug *ar, dt_lstate_cap_t *cap) {
+  (void)cap;
   int line = 1;
   if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 && strcmp(ar->source, "=flow") == 0)
     line = ar->currentline;
@@ -546,15 +524,18 @@ static int l_run_sandboxed(lua_State *L) {
   const char *src = luaL_checklstring(L, 1, &len);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
-  sandbox_t sb = {0, CHECK_SANDBOX_MEM, 0};
-  lua_State *S = lua_newstate(capped_alloc, &sb);
+  dt_lstate_cap_t cap = {.limit = CHECK_SANDBOX_MEM,
+                         .hook_every = CHECK_HOOK_EVERY,
+                         .step_limit = CHECK_SANDBOX_STEPS,
+                         .over = budget_over};
+  dt_lstate_opts_t o = {.cap = &cap, .libs = DT_LSTATE_ALL};
+  lua_State *S = dt_lstate_new(&o, NULL, 0);
   if (S == NULL) {
     lua_pushliteral(L, "error");
     lua_pushliteral(L, "not enough memory");
     return 2;
   }
   int nret = 2;
-  luaL_openlibs(S);
   if (luaL_loadbufferx(S, sandbox_builder, sizeof sandbox_builder - 1, "=sandbox", "t") !=
       LUA_OK) {
     lua_pushliteral(L, "error");
@@ -576,9 +557,9 @@ static int l_run_sandboxed(lua_State *L) {
   lua_insert(S, -2);
   lua_setupvalue(S, -2, 1); /* the env becomes the chunk's _ENV */
   int base = lua_gettop(S) - 1;
-  lua_sethook(S, budget_hook, LUA_MASKCOUNT, CHECK_HOOK_EVERY);
+  dt_lstate_arm(S);
   int st = lua_pcall(S, 0, LUA_MULTRET, 0);
-  lua_sethook(S, NULL, 0, 0);
+  dt_lstate_disarm(S);
   if (st != LUA_OK) {
     lua_pushliteral(L, "error");
     if (st == LUA_ERRMEM)
