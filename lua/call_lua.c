@@ -12,16 +12,20 @@
  *
  * Both metatables are shared by every call, so neither is reachable from a flow:
  * __metatable hides them from getmetatable and refuses setmetatable (issue 10).
+ *
+ * Sits above rt_state, prompts and flows, below the scheduler (see rt_internal.h): it
+ * never resumes a coroutine, it only yields.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
 #include "dialtone/log.h"
-#include "rt_internal.h"
+#include "call_lua.h"
+#include "flows.h"
+#include "prompts.h"
+#include "rt_state.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -40,7 +44,7 @@ static const char *err_code_name(int err) {
   }
 }
 
-void dt__lua_push_error(lua_State *L, const char *code, const char *message) {
+static void push_error(lua_State *L, const char *code, const char *message) {
   lua_createtable(L, 0, 6);
   lua_pushstring(L, code);
   lua_setfield(L, -2, "code");
@@ -57,14 +61,14 @@ static int error_tostring(lua_State *L) {
 }
 
 static int raise_hangup(lua_State *L) {
-  dt__lua_push_error(L, "hangup", "the call has ended");
+  push_error(L, "hangup", "the call has ended");
   return lua_error(L);
 }
 
 /* Raises the failed result of the last primitive. */
 static int raise_result(lua_State *L, dt_call_t *c) {
   const dt_call_result_t *r = &c->result;
-  dt__lua_push_error(L, err_code_name(r->err), r->message ? r->message : dt_strerror(r->err));
+  push_error(L, err_code_name(r->err), r->message ? r->message : dt_strerror(r->err));
   if (r->error_code) {
     lua_pushstring(L, r->error_code);
     lua_setfield(L, -2, "graph_code");
@@ -93,7 +97,7 @@ static int raise_rc(lua_State *L, const char *prim, int rc) {
   default: {
     char msg[160];
     snprintf(msg, sizeof msg, "call:%s could not be sent: %s", prim, dt_strerror(rc));
-    dt__lua_push_error(L, err_code_name(rc), msg);
+    push_error(L, err_code_name(rc), msg);
     return lua_error(L);
   }
   }
@@ -128,8 +132,8 @@ static int wait_for(lua_State *L, const char *prim, int rc, lua_KFunction k) {
   return lua_yieldk(L, 0, 0, k);
 }
 
-void dt__lua_push_call(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
-  dt_lcall_t *lc = dt__lcall_get(rt, call);
+void dt__call_lua_push(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
+  dt_lcall_t *lc = dt__rt_state_lcall(rt, call);
   if (lc->ud_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ud_ref);
     return;
@@ -139,6 +143,27 @@ void dt__lua_push_call(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
   luaL_setmetatable(L, DT_CALL_MT);
   lua_pushvalue(L, -1);
   lc->ud_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* The call leaves: its handle (if a flow ever saw one) no longer reaches it. */
+void dt__call_lua_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
+  if (lc->ud_ref == LUA_NOREF) return;
+  lua_rawgeti(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
+  dt_call_box_t *b = lua_touserdata(rt->L, -1);
+  if (b) b->call = NULL;
+  lua_pop(rt->L, 1);
+  luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+uint64_t dt__call_lua_timer_ms(const dt_runtime_t *rt, double seconds) {
+  double ms = seconds * 1000.0;
+  if (rt->instant_timers) ms = ms < DT_INSTANT_TIMER_MS ? ms : DT_INSTANT_TIMER_MS;
+  else ms *= rt->timer_scale;
+  if (!(ms >= 1.0)) return 1; /* 0 means "default" to some primitives; NaN too */
+  if (ms > 4e9) return 4000000000u;
+  return (uint64_t)ms;
 }
 
 /* ---------------------------------------------------------------- option helpers */
@@ -220,73 +245,10 @@ static const char *opt_str(lua_State *L, int idx, const char *prim, const char *
   return v;
 }
 
-/* ---------------------------------------------------------------- prompts */
-
-/* Every play and gather checks its prompts exist; a stat per prompt was the engine's most
-   frequent system call after the network ones. An answer is reused for up to a second,
-   so a prompt file added or removed is noticed within that. */
-#define PROMPT_SEEN_SLOTS 64
-#define PROMPT_SEEN_MS 1000
-
-struct dt_prompt_seen_s {
-  char *name;
-  uint64_t at_ms;
-  bool exists;
-};
-
-void dt__prompt_seen_free(dt_runtime_t *rt) {
-  if (!rt->prompt_seen) return;
-  for (size_t i = 0; i < PROMPT_SEEN_SLOTS; i++) free(rt->prompt_seen[i].name);
-  free(rt->prompt_seen);
-  rt->prompt_seen = NULL;
-}
-
-bool dt__prompt_exists(dt_runtime_t *rt, const char *name) {
-  if (!rt->prompts_dir) return false;
-  uint64_t now = dt_now_ms(), h = 1469598103934665603ull;
-  for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
-  struct dt_prompt_seen_s *e = rt->prompt_seen ? &rt->prompt_seen[h % PROMPT_SEEN_SLOTS] : NULL;
-  if (e && e->name && now - e->at_ms < PROMPT_SEEN_MS && strcmp(e->name, name) == 0) return e->exists;
-  char path[1024];
-  size_t n = strlen(name);
-  bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;
-  snprintf(path, sizeof path, "%s/%s%s", rt->prompts_dir, name, wav ? "" : ".wav");
-  struct stat st;
-  bool exists = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-  if (!rt->prompt_seen) rt->prompt_seen = dt_xcalloc(PROMPT_SEEN_SLOTS, sizeof *rt->prompt_seen);
-  e = &rt->prompt_seen[h % PROMPT_SEEN_SLOTS];
-  if (!e->name || strcmp(e->name, name) != 0) {
-    free(e->name);
-    e->name = dt_xstrdup(name);
-  }
-  e->at_ms = now;
-  e->exists = exists;
-  return exists;
-}
-
-const char *dt__lua_prompt_uri(lua_State *L, dt_runtime_t *rt, const char *name) {
-  if (strstr(name, "://")) {
-    if (strncmp(name, "http://", 7) != 0 && strncmp(name, "https://", 8) != 0)
-      luaL_error(L, "prompt '%s': only http and https URLs are allowed", name);
-    lua_pushstring(L, name);
-    return lua_tostring(L, -1);
-  }
-  size_t n = strlen(name);
-  bool ok = n > 0 && n <= 200 && name[0] != '/' && name[0] != '.' && strstr(name, "..") == NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.' || name[i] == '/';
-  if (!ok) luaL_error(L, "bad prompt name '%s' (letters, digits, _ - . / only, or a full URL)", name);
-  if (rt->prompts_dir && !dt__prompt_exists(rt, name))
-    luaL_error(L, "unknown prompt '%s' (no %s/%s.wav)", name, rt->prompts_dir, name);
-  bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;
-  lua_pushfstring(L, "%s/%s%s", rt->prompts_base_url, name, wav ? "" : ".wav");
-  return lua_tostring(L, -1);
-}
-
 /* Reads a prompt or a list of prompts at idx into a dt_media_t array that lives in a
    userdata left on the stack (with the URI strings anchored in a table under it). */
 static dt_media_t *check_prompts(lua_State *L, int idx, const char *prim, size_t *n, size_t maxn) {
-  dt_runtime_t *rt = dt__lua_runtime(L);
+  dt_runtime_t *rt = dt__rt_state_of(L);
   idx = lua_absindex(L, idx);
   size_t count;
   if (lua_type(L, idx) == LUA_TSTRING) count = 1;
@@ -311,7 +273,7 @@ static dt_media_t *check_prompts(lua_State *L, int idx, const char *prim, size_t
       name = lua_tostring(L, -1);
       lua_pop(L, 1); /* still referenced by the table */
     }
-    const char *uri = dt__lua_prompt_uri(L, rt, name);
+    const char *uri = dt__prompts_uri(L, rt, name);
     m[i].uri = uri;
     lua_rawseti(L, anchors, (lua_Integer)i + 1);
   }
@@ -435,7 +397,7 @@ static int k_reason(lua_State *L, int status, lua_KContext ctx) {
 static int k_ended(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = self_call(L);
   if (c->result.err) return raise_result(L, c);
-  dt__lua_push_error(L, "ended", c->result.reason ? c->result.reason : "ended");
+  push_error(L, "ended", c->result.reason ? c->result.reason : "ended");
   return lua_error(L);
 }
 
@@ -529,8 +491,8 @@ static int l_gather(lua_State *L) {
   double timeout = opt_num(L, 2, "call:gather", "timeout", 5, 0.001, 3600);
   double inter = opt_num(L, 2, "call:gather", "inter_digit", timeout, 0.001, 3600);
   /* flow timers follow the engine's timer scale (runtime.h); deadlines do not */
-  p.timeout_ms = (unsigned)dt_runtime_timer_ms(dt__lua_runtime(L), timeout);
-  p.inter_digit_ms = (unsigned)dt_runtime_timer_ms(dt__lua_runtime(L), inter);
+  p.timeout_ms = (unsigned)dt__call_lua_timer_ms(dt__rt_state_of(L), timeout);
+  p.inter_digit_ms = (unsigned)dt__call_lua_timer_ms(dt__rt_state_of(L), inter);
   p.terminators = opt_str(L, 2, "call:gather", "terminators", "#");
   if (strlen(p.terminators) > 7) luaL_error(L, "call:gather: at most 7 terminators");
   for (const char *t = p.terminators; *t; t++)
@@ -715,7 +677,7 @@ static int l_sleep(lua_State *L) {
   dt_call_t *c = check_own(L, 1, "sleep");
   double s = luaL_checknumber(L, 2);
   luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds must be between 0 and 86400");
-  uint64_t ms = s > 0 ? dt_runtime_timer_ms(dt__lua_runtime(L), s) : 0;
+  uint64_t ms = s > 0 ? dt__call_lua_timer_ms(dt__rt_state_of(L), s) : 0;
   return wait_for(L, "sleep", dt_call_sleep(c, ms), k_none);
 }
 
@@ -737,7 +699,7 @@ static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = self_call(L);
   if (c->result.err) return raise_result(L, c);
   if (!c->result.new_call) return raise_hangup(L);
-  dt__lua_push_call(L, dt__lua_runtime(L), c->result.new_call);
+  dt__call_lua_push(L, dt__rt_state_of(L), c->result.new_call);
   return 1;
 }
 
@@ -752,10 +714,10 @@ static int l_dial(lua_State *L) {
   if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return raise_hangup(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   check_options(L, 1, "dialtone.dial", DIAL_OPTS);
-  dt_runtime_t *rt = dt__lua_runtime(L);
+  dt_runtime_t *rt = dt__rt_state_of(L);
   const char *flow = opt_str(L, 1, "dialtone.dial", "flow", NULL);
   if (!flow) return luaL_error(L, "dialtone.dial: flow is required (the flow that runs the new call)");
-  if (dt_runtime_flow_version(rt, flow) == 0) return luaL_error(L, "dialtone.dial: no flow named '%s'", flow);
+  if (dt__flows_version(rt, flow) == 0) return luaL_error(L, "dialtone.dial: no flow named '%s'", flow);
   dt_graph_create_params_t p = {0};
   p.subject = opt_str(L, 1, "dialtone.dial", "subject", NULL);
   size_t n = 0;
@@ -851,13 +813,9 @@ static int l_print(lua_State *L) {
   return 0;
 }
 
-void dt__lua_dialtone_funcs(lua_State *L) {
-  lua_pushcfunction(L, l_dial);
-  lua_setfield(L, -2, "dial");
-  lua_pushcfunction(L, l_log);
-  lua_setfield(L, -2, "log");
-  lua_pushcfunction(L, l_print);
-  lua_setfield(L, -2, "print");
+void dt__call_lua_dialtone_funcs(lua_State *L) {
+  static const luaL_Reg FUNCS[] = {{"dial", l_dial}, {"log", l_log}, {"print", l_print}, {NULL, NULL}};
+  luaL_setfuncs(L, FUNCS, 0);
 }
 
 /* ---------------------------------------------------------------- the handle */
@@ -887,7 +845,7 @@ static int call_index(lua_State *L) {
     lua_pushboolean(L, !c || dt_call_is_gone(c));
   } else if (strcmp(k, "dialed_by") == 0) { /* the call whose flow dialed this one, if still there */
     dt_call_t *p = c && c->dialed_by ? dt_calls_find(c->reg, c->dialed_by) : NULL;
-    if (p) dt__lua_push_call(L, dt__lua_runtime(L), p);
+    if (p) dt__call_lua_push(L, dt__rt_state_of(L), p);
     else lua_pushnil(L);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
@@ -934,7 +892,7 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {"hangup", l_hangup},
                                    {NULL, NULL}};
 
-void dt__lua_call_open(lua_State *L) {
+void dt__call_lua_open(lua_State *L) {
   luaL_newmetatable(L, DT_ERROR_MT);
   lua_pushcfunction(L, error_tostring);
   lua_setfield(L, -2, "__tostring");
@@ -951,13 +909,12 @@ void dt__lua_call_open(lua_State *L) {
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, call_index, 1);
   lua_setfield(L, -3, "__index");
-  lua_pushcfunction(L, call_newindex);
-  lua_setfield(L, -3, "__newindex");
-  lua_pushcfunction(L, call_tostring);
-  lua_setfield(L, -3, "__tostring");
-  lua_pushcfunction(L, call_eq);
-  lua_setfield(L, -3, "__eq");
   lua_pushliteral(L, "locked");
   lua_setfield(L, -3, "__metatable");
+  static const luaL_Reg META[] = {
+      {"__newindex", call_newindex}, {"__tostring", call_tostring}, {"__eq", call_eq}, {NULL, NULL}};
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, META, 0);
+  lua_pop(L, 1);
   lua_remove(L, -2); /* leave the methods table */
 }

@@ -1,6 +1,16 @@
 /*
- * rt_internal.h — what lua/runtime.c (scheduler, flows, sandbox, budgets) and
- * lua/call_lua.c (the call handle and its primitives) share. Not a public header.
+ * rt_internal.h — the data the flow runtime's modules share: the runtime, the per-call
+ * data, the flow registry's records. Types only (no functions: each module declares its
+ * own in its header beside it). Not a public header.
+ *
+ * The runtime's modules, bottom up (each uses only those below it):
+ *   rt_state   the capped lua_State: memory attributed per call, the instruction budget,
+ *              the kill switch, per-call data (made by lstate.c's factory)
+ *   prompts    prompt names -> URLs, and whether a prompt file exists (cached)
+ *   flows      the flow registry: versions, compile, reload
+ *   call_lua   the call handle and its primitives, dialtone.dial/log/print
+ *   scheduler  the only lua_resume: start, resume, finish a call's coroutine
+ *   runtime    runtime.h: makes the state, the sandbox and the prelude; the public API
  */
 #ifndef DIALTONE_RT_INTERNAL_H
 #define DIALTONE_RT_INTERNAL_H
@@ -10,9 +20,6 @@
 #include "dialtone/call.h"
 #include "dialtone/runtime.h"
 #include "costed_lib.h"
-
-#define DT_CALL_MT "dialtone.call"
-#define DT_ERROR_MT "dialtone.error"
 
 typedef struct dt_flow_s dt_flow_t;
 
@@ -93,27 +100,12 @@ struct dt_runtime_s {
   bool closing;
   double timer_scale;            /* flow timers: multiplier (1 = real time) */
   bool instant_timers;           /* flow timers fire at once (time scale 0) */
-  struct dt_prompt_seen_s *prompt_seen; /* dt__prompt_exists' answers of the last second */
+  struct dt_prompt_seen_s *prompt_seen; /* dt__prompts_exists' answers of the last second */
 };
 
 /* The call box the call handle userdata holds. */
 typedef struct {
   dt_call_t *call;               /* NULL once the call left the registry */
 } dt_call_box_t;
-
-/* call_lua.c */
-void dt__lua_call_open(lua_State *L);               /* metatables; leaves the methods table on the stack */
-void dt__lua_push_call(lua_State *L, dt_runtime_t *rt, dt_call_t *call); /* the call's handle */
-void dt__lua_dialtone_funcs(lua_State *L);          /* sets dial, log on the table at the top */
-/* Pushes an error object {code=, message=, ...} with the error metatable. */
-void dt__lua_push_error(lua_State *L, const char *code, const char *message);
-/* The prompt name or URL as a URL (pushed onto the stack); raises on a bad name. */
-const char *dt__lua_prompt_uri(lua_State *L, dt_runtime_t *rt, const char *name);
-bool dt__prompt_exists(dt_runtime_t *rt, const char *name);
-void dt__prompt_seen_free(dt_runtime_t *rt);
-
-/* runtime.c */
-dt_runtime_t *dt__lua_runtime(lua_State *L);        /* from the registry */
-dt_lcall_t *dt__lcall_get(dt_runtime_t *rt, dt_call_t *call); /* creates on demand */
 
 #endif
