@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+#include "args.h"
 #include "dialtone/common.h"
 #include "console.h"
 #include "demo.h"
@@ -527,81 +528,38 @@ static void con_free(con_t *c) {
   free(c);
 }
 
+/* The one positional argument: the flow. */
+static int take_flow(void *ud, const char *arg, FILE *err) {
+  const char **flow = ud;
+  if (*flow) return dt_args_error(err, "dialtone console", "one flow at a time (got '%s' and '%s')", *flow, arg);
+  *flow = arg;
+  return 0;
+}
+
 int dt_console_main(int argc, char **argv) {
   const char *flows = "flows", *flow = NULL, *from = "+15555550100", *recordings = NULL;
   double scale = 1;
   bool verbose = false, beta = false;
   FILE *out = stdout, *err = stderr;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    char name[32];
-    const char *val = NULL;
-    const char *eq = strchr(a, '=');
-    if (strncmp(a, "--", 2) == 0 && eq && (size_t)(eq - a) < sizeof name) {
-      memcpy(name, a, (size_t)(eq - a));
-      name[eq - a] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(name, sizeof name, "%s", a);
-    }
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
-      usage(out);
-      return 0;
-    }
-    if (strcmp(name, "--verbose") == 0 || strcmp(name, "-v") == 0) {
-      verbose = true;
-      continue;
-    }
-    if (strcmp(name, "--beta") == 0) {
-      beta = true;
-      continue;
-    }
-    if (a[0] != '-') {
-      if (flow) {
-        fprintf(err, "dialtone console: one flow at a time (got '%s' and '%s')\n", flow, a);
-        return 2;
-      }
-      flow = a;
-      continue;
-    }
-    static const char *const with_value[] = {"--flows", "--time-scale", "--from", "--recordings"};
-    bool known = false;
-    for (size_t k = 0; k < DT_ARRAY_SIZE(with_value); k++)
-      if (strcmp(name, with_value[k]) == 0) known = true;
-    if (!known) {
-      fprintf(err, "dialtone console: unknown option '%s'\n", a);
-      usage(err);
-      return 2;
-    }
-    if (val == NULL) {
-      if (i + 1 >= argc) {
-        fprintf(err, "dialtone console: %s needs a value\n", name);
-        return 2;
-      }
-      val = argv[++i];
-    }
-    if (strcmp(name, "--flows") == 0) flows = val;
-    else if (strcmp(name, "--from") == 0) from = val;
-    else if (strcmp(name, "--recordings") == 0) recordings = val;
-    else {
-      char *end = NULL;
-      errno = 0;
-      scale = strtod(val, &end);
-      if (end == val || *end != '\0' || errno != 0 || !(scale >= 0 && scale <= 100)) {
-        fprintf(err, "dialtone console: --time-scale must be a number from 0 (instant) to 100; 1 is real time\n");
-        return 2;
-      }
-    }
-  }
+  const dt_arg_t opts[] = {
+      DT_ARG_STR("--flows", &flows),
+      DT_ARG_NUM("--time-scale", &scale, 0, 100,
+                 "--time-scale must be a number from 0 (instant) to 100; 1 is real time"),
+      DT_ARG_STR("--from", &from),
+      DT_ARG_STR("--recordings", &recordings),
+      DT_ARG_BOOL("--beta", NULL, &beta),
+      DT_ARG_BOOL("--verbose", "-v", &verbose),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone console", .opts = opts, .nopts = DT_ARRAY_SIZE(opts),
+                               .usage = usage, .unknown = "unknown option '%s'", .positional = take_flow,
+                               .ud = &flow};
+  int code;
+  if (!dt_args_parse(&spec, 1, argc, argv, out, err, &code)) return code;
   if (flow == NULL) flow = "main";
-  if (!valid_flow_name(flow)) {
-    fprintf(err, "dialtone console: '%s' is not a flow name (a file name in %s without .lua)\n", flow, flows);
-    return 2;
-  }
-  if (strlen(from) > 64 || strpbrk(from, "\"\\") != NULL) {
-    fprintf(err, "dialtone console: --from must be a phone number such as +15555550100\n");
-    return 2;
-  }
+  if (!valid_flow_name(flow))
+    return dt_args_error(err, spec.prefix, "'%s' is not a flow name (a file name in %s without .lua)", flow, flows);
+  if (strlen(from) > 64 || strpbrk(from, "\"\\") != NULL)
+    return dt_args_error(err, spec.prefix, "--from must be a phone number such as +15555550100");
   char *flow_file = dt_xasprintf("%s/%s.lua", flows, flow);
   struct stat st;
   if (stat(flow_file, &st) != 0) {

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+#include "args.h"
 #include "dialtone/common.h"
 #include "demo.h"
 #include "dialtone/error.h"
@@ -772,54 +773,18 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
   const char *recordings = NULL;
   double scale = 0;
   bool verbose = false, beta = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    char name[32];
-    const char *val = NULL;
-    const char *eq = strchr(a, '=');
-    if (strncmp(a, "--", 2) == 0 && eq && (size_t)(eq - a) < sizeof name) {
-      memcpy(name, a, (size_t)(eq - a));
-      name[eq - a] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(name, sizeof name, "%s", a);
-    }
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
-      usage(out);
-      return 0;
-    }
-    if (strcmp(name, "--verbose") == 0 || strcmp(name, "-v") == 0) {
-      verbose = true;
-      continue;
-    }
-    if (strcmp(name, "--beta") == 0) {
-      beta = true;
-      continue;
-    }
-    if (strcmp(name, "--flows") != 0 && strcmp(name, "--time-scale") != 0 && strcmp(name, "--recordings") != 0) {
-      fprintf(err, "dialtone demo: unknown option '%s'\n", a);
-      usage(err);
-      return 2;
-    }
-    if (val == NULL) {
-      if (i + 1 >= argc) {
-        fprintf(err, "dialtone demo: %s needs a value\n", name);
-        return 2;
-      }
-      val = argv[++i];
-    }
-    if (strcmp(name, "--flows") == 0) flows = val;
-    else if (strcmp(name, "--recordings") == 0) recordings = val;
-    else {
-      char *end = NULL;
-      errno = 0;
-      scale = strtod(val, &end);
-      if (end == val || *end != '\0' || errno != 0 || !(scale >= 0 && scale <= 100)) {
-        fprintf(err, "dialtone demo: --time-scale must be a number from 0 (instant) to 100; 1 is real time\n");
-        return 2;
-      }
-    }
-  }
+  const dt_arg_t opts[] = {
+      DT_ARG_STR("--flows", &flows),
+      DT_ARG_NUM("--time-scale", &scale, 0, 100,
+                 "--time-scale must be a number from 0 (instant) to 100; 1 is real time"),
+      DT_ARG_STR("--recordings", &recordings),
+      DT_ARG_BOOL("--beta", NULL, &beta),
+      DT_ARG_BOOL("--verbose", "-v", &verbose),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone demo", .opts = opts, .nopts = DT_ARRAY_SIZE(opts),
+                               .usage = usage, .unknown = "unknown option '%s'"};
+  int code;
+  if (!dt_args_parse(&spec, 1, argc, argv, out, err, &code)) return code;
   char *main_lua = dt_xasprintf("%s/main.lua", flows);
   struct stat st;
   if (stat(main_lua, &st) != 0) {

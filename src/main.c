@@ -1,92 +1,69 @@
 /*
- * main.c — the `dialtone` command line (DESIGN.md "Command line").
+ * main.c — the `dialtone` command line (DESIGN.md "Command line"): the table of commands
+ * and the dispatch to them, nothing else.
  *
- * Owns argument parsing, exit codes and the process lifecycle of each command. Exit
- * codes: 0 success, 1 runtime failure, 2 usage or configuration error (with a message
- * that names the key and the fix). Global options (--config, --log-format, --log-level)
- * may come before or after the command. A command that is not in this build is a usage
- * error, never a silent success.
- *
- * `run` loads the configuration (file, DIALTONE_* environment, flags), sets up logging,
- * starts the engine (and the embedded emulator when there are no Graph credentials) on
- * the libuv loop and drains cleanly on SIGINT or SIGTERM.
+ * Owns: the global options (--config, --log-format, --log-level; before or after the
+ * command), the top-level usage and `help`. Each command lives in its own file and parses
+ * its own options with src/args.h: run (cmd_run.c), demo (demo.c), console (console.c),
+ * emulator (cmd_emulator.c), test (testkit.c), check (check.c), version (cmd_version.c).
+ * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error (with a message
+ * that names the key and the fix). A command that is not in this build is a usage error,
+ * never a silent success.
  */
-#include <errno.h>
-#include <curl/curl.h>
-#include <lua.h>
-#include <llhttp.h>
-#include <mbedtls/version.h>
-#include <cjson/cJSON.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <uv.h>
+#include "args.h"
 #include "check.h"
-#include "dialtone/common.h"
-#include "dialtone/config.h"
-#include "dialtone/config_lua.h"
+#include "cmd_emulator.h"
+#include "cmd_run.h"
+#include "cmd_version.h"
 #include "console.h"
 #include "demo.h"
-#include "dialtone/engine.h"
-#include "dialtone/emulator.h"
-#include "dialtone/error.h"
-#include "dialtone/http_server.h"
+#include "dialtone/common.h"
+#include "dialtone/config.h"
 #include "dialtone/log.h"
 #include "testkit.h"
-#include "dialtone/metrics.h"
 
-#define EXIT_OK 0
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
-/* Options valid for every command. */
-typedef struct {
-  const char *config;     /* --config FILE */
-  const char *log_format; /* --log-format text|json */
-  const char *log_level;  /* --log-level debug|info|warn|error|off */
-} global_opts_t;
-
-typedef int (*command_fn)(int argc, char **argv, const global_opts_t *g);
+typedef int (*command_fn)(int argc, char **argv, const dt_args_global_t *g);
 
 typedef struct {
   const char *name;
   command_fn fn;
+  bool no_args; /* anything after the name is a usage error */
   const char *args;
   const char *help;
 } command_t;
 
-static int cmd_run(int argc, char **argv, const global_opts_t *g);
-static int cmd_version(int argc, char **argv, const global_opts_t *g);
-static int cmd_help(int argc, char **argv, const global_opts_t *g);
+static int cmd_help(int argc, char **argv, const dt_args_global_t *g);
 
-/* argv[0] is the command name; both ignore it. */
-static int cmd_demo(int argc, char **argv, const global_opts_t *g) { return dt_demo_main(argc, argv); }
-static int cmd_console(int argc, char **argv, const global_opts_t *g) { return dt_console_main(argc, argv); }
-static int cmd_test(int argc, char **argv, const global_opts_t *g) { return dt_test_main(argc, argv); }
-static int cmd_emulator(int argc, char **argv, const global_opts_t *g) { return dt_emulator_main(argc, argv); }
-static int cmd_check(int argc, char **argv, const global_opts_t *g) { return dt_check_main(argc, argv); }
+/* argv[0] is the command name. */
+static int cmd_run(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_run_main(argc, argv, g); }
+static int cmd_demo(int argc, char **argv, const dt_args_global_t *g) { return dt_demo_main(argc, argv); }
+static int cmd_console(int argc, char **argv, const dt_args_global_t *g) { return dt_console_main(argc, argv); }
+static int cmd_test(int argc, char **argv, const dt_args_global_t *g) { return dt_test_main(argc, argv); }
+static int cmd_emulator(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_emulator_main(argc, argv); }
+static int cmd_check(int argc, char **argv, const dt_args_global_t *g) { return dt_check_main(argc, argv); }
+static int cmd_version(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_version_main(stdout); }
 
 /* The commands of this build. */
 static const command_t commands[] = {
-    {"run", cmd_run, "[--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]",
+    {"run", cmd_run, false, "[--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]",
      "run the engine"},
-    {"demo", cmd_demo, "[--time-scale X] [--flows DIR] [--beta] [--verbose]",
+    {"demo", cmd_demo, false, "[--time-scale X] [--flows DIR] [--beta] [--verbose]",
      "engine + emulator + scripted calls through flows/main.lua, with a transcript"},
-    {"console", cmd_console, "[FLOW] [--time-scale X]",
+    {"console", cmd_console, false, "[FLOW] [--time-scale X]",
      "a terminal softphone: call a flow, press keys, read the prompts"},
-    {"emulator", cmd_emulator, "[--listen ADDR:PORT] [--bot URL] [--time-scale X] [--app-id ID] [--tenant-id ID]",
+    {"emulator", cmd_emulator, false,
+     "[--listen ADDR:PORT] [--bot URL] [--time-scale X] [--app-id ID] [--tenant-id ID]",
      "run the Graph calls emulator alone (see docs/emulator.md)"},
-    {"test", cmd_test, "[--dir DIR] [--flows DIR] [--dialect v1.0|beta] [--filter TEXT] [FILES...]",
+    {"test", cmd_test, false, "[--dir DIR] [--flows DIR] [--dialect v1.0|beta] [--filter TEXT] [FILES...]",
      "run flow tests (Lua) against the embedded emulator"},
-    {"check", cmd_check, "[--format text|json] [--prompts DIR] [DIR|FILES...]",
+    {"check", cmd_check, false, "[--format text|json] [--prompts DIR] [DIR|FILES...]",
      "compile and lint flows; exit 1 on any problem"},
-    {"version", cmd_version, "", "print the versions of dialtone and its libraries"},
-    {"help", cmd_help, "", "print this help"},
+    {"version", cmd_version, true, "", "print the versions of dialtone and its libraries"},
+    {"help", cmd_help, false, "", "print this help"},
 };
-
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dialtone [--config FILE] [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]\n\n"
@@ -101,429 +78,80 @@ static void usage(FILE *out) {
                "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "dialtone: ");
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\n\n");
-  usage(stderr);
-  return EXIT_USAGE;
+/* After a usage error: a blank line, then the usage. */
+static void usage_after_error(FILE *out) {
+  fputc('\n', out);
+  usage(out);
 }
 
-/* ---- version / help --------------------------------------------------------------- */
-
-static int cmd_version(int argc, char **argv, const global_opts_t *g) {
-  if (argc > 1) return usage_error("version takes no arguments (got '%s')", argv[1]);
-  char mbed[32];
-  mbedtls_version_get_string(mbed);
-  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
-  printf("dialtone %s\n", DIALTONE_VERSION);
-  printf("  %s\n", LUA_RELEASE);
-  printf("  libuv %s\n", uv_version_string());
-  printf("  libcurl %s\n", curl && curl->version ? curl->version : "?");
-  printf("  mbedTLS %s\n", mbed);
-  printf("  cJSON %s\n", cJSON_Version());
-  printf("  llhttp %d.%d.%d\n", LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
-  return EXIT_OK;
-}
-
-static int cmd_help(int argc, char **argv, const global_opts_t *g) {
+static int cmd_help(int argc, char **argv, const dt_args_global_t *g) {
   usage(stdout);
-  return EXIT_OK;
+  return 0;
 }
 
-/* ---- run -------------------------------------------------------------------------- */
-
-/* `run` is the engine (include/dialtone/engine.h) on one loop. With no Graph credentials
-   the Graph calls emulator runs beside it on its own thread and loop, and the engine talks
-   to it over loopback exactly as it would to Graph: tokens from its token endpoint,
-   notifications signed with its key and checked against its JWKS. SIGINT/SIGTERM drain:
-   new incoming calls are refused as busy, running calls get limits.drain_timeout_s to
-   finish, the rest are hung up with their CDRs written, and the process exits 0. SIGHUP
-   reloads the flows (the engine also watches their directory). */
+/* What is not a global option: the command and its arguments, in order. */
 typedef struct {
-  uv_loop_t loop;
-  dt_config_t cfg;
-  dt_metrics_t *metrics;
-  dt_engine_t *engine;
-  dt_emulator_thread_t *emulator;
-  uv_signal_t sigint;
-  uv_signal_t sigterm;
-  uv_signal_t sighup;
-  bool stopping;
-} app_t;
+  char **v;
+  int n;
+  bool want_help;
+} rest_t;
 
-static void on_engine_closed(void *ud) {
-  app_t *app = ud;
-  app->engine = NULL;
-  dt_log_info("stopped");
-}
-
-static void on_signal(uv_signal_t *h, int signum) {
-  app_t *app = h->data;
-  if (app->stopping) return;
-  app->stopping = true;
-  dt_log_info("received %s: draining (up to %.0f s), new calls are refused as busy",
-              signum == SIGINT ? "SIGINT" : "SIGTERM", app->cfg.limits.drain_timeout_s);
-  uv_close((uv_handle_t *)&app->sigint, NULL);
-  uv_close((uv_handle_t *)&app->sigterm, NULL);
-  uv_close((uv_handle_t *)&app->sighup, NULL);
-  if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
-}
-
-/* SIGHUP reloads the flows directory now (it is also watched; SIGHUP is for changes a
-   watch cannot see, such as the directory's symbolic link pointed elsewhere). */
-static void on_sighup(uv_signal_t *h, int signum) {
-  app_t *app = h->data;
-  if (app->stopping || !app->engine) return;
-  dt_log_info("received SIGHUP: reloading the flows in %s", app->cfg.flows);
-  unsigned failed = 0;
-  char err[512] = "";
-  int n = dt_engine_reload(app->engine, &failed, err, sizeof err);
-  if (n < 0) dt_log_error("SIGHUP: reload failed: %s", err);
-}
-
-static void close_walk_cb(uv_handle_t *h, void *arg) {
-  if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
-static int run_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run_usage(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "dialtone run: ");
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nusage: dialtone run [--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]\n");
-  return EXIT_USAGE;
-}
-
-/* Applies --log-format/--log-level from cfg (already validated). */
-static void setup_logging(const dt_config_t *cfg) {
-  dt_log_set_level((dt_log_level_t)dt_log_level_from_name(cfg->log.level));
-  dt_log_set_format(strcmp(cfg->log.format, "json") == 0 ? DT_LOG_JSON : DT_LOG_TEXT);
-}
-
-static bool derived(const dt_config_t *cfg, const char *path) {
-  return strcmp(dt_config_origin(cfg, path), "derived") == 0;
-}
-
-/* Descriptors kept back from ingress connections for everything else the engine opens:
-   Graph requests (one connection each at worst), prompt and recording files, the CDR file
-   and the recordings journal, the flow watcher, libuv's own, the embedded emulator. */
-static rlim_t fd_headroom(rlim_t limit) {
-  rlim_t quarter = limit / 4;
-  return quarter > 256 ? quarter : 256;
-}
-
-/* Raises the soft open-file limit to the hard one, then returns the connection limit that
-   fits below it with headroom, lowered from wanted (logged) when it does not. Without this
-   a flood of connections takes the descriptors Graph requests and CDR writes need, and the
-   engine fails in places far from the cause. */
-static unsigned fit_connections_to_fd_limit(int64_t wanted) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return (unsigned)wanted;
-  rlim_t before = rl.rlim_cur;
-  if (rl.rlim_cur != rl.rlim_max) {
-    struct rlimit raised = {rl.rlim_max, rl.rlim_max};
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl.rlim_cur = rl.rlim_max;
-    else dt_log_warn("cannot raise the open-file limit from %llu to %llu: %s", (unsigned long long)before,
-                     (unsigned long long)rl.rlim_max, strerror(errno));
-  }
-  if (rl.rlim_cur != before)
-    dt_log_debug("open-file limit raised from %llu to %llu", (unsigned long long)before,
-                 (unsigned long long)rl.rlim_cur);
-  if (rl.rlim_cur == RLIM_INFINITY) return (unsigned)wanted;
-  rlim_t headroom = fd_headroom(rl.rlim_cur);
-  rlim_t fit = rl.rlim_cur > headroom + 16 ? rl.rlim_cur - headroom : 16;
-  if ((rlim_t)wanted <= fit) return (unsigned)wanted;
-  dt_log_warn("limits.max_connections lowered from %lld to %llu: the open-file limit is %llu (ulimit -n) "
-              "and %llu descriptors are kept for Graph requests, prompts, recordings and the journal",
-              (long long)wanted, (unsigned long long)fit, (unsigned long long)rl.rlim_cur,
-              (unsigned long long)headroom);
-  return (unsigned)fit;
-}
-
-static int cmd_run(int argc, char **argv, const global_opts_t *g) {
-  dt_config_override_t overrides[8];
-  size_t n = 0;
-  bool print_config = false;
-  if (g->log_format) overrides[n++] = (dt_config_override_t){"log.format", g->log_format, "--log-format"};
-  if (g->log_level) overrides[n++] = (dt_config_override_t){"log.level", g->log_level, "--log-level"};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--flows") == 0 || strcmp(a, "--listen") == 0) {
-      if (i + 1 >= argc) return run_usage("%s needs a value", a);
-      overrides[n++] = (dt_config_override_t){a[2] == 'f' ? "flows" : "listen", argv[++i], a};
-    } else if (strncmp(a, "--flows=", 8) == 0) {
-      overrides[n++] = (dt_config_override_t){"flows", a + 8, "--flows"};
-    } else if (strncmp(a, "--listen=", 9) == 0) {
-      overrides[n++] = (dt_config_override_t){"listen", a + 9, "--listen"};
-    } else if (strcmp(a, "--print-config") == 0) {
-      print_config = true;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      printf("usage: dialtone run [--config FILE] [--flows DIR] [--listen ADDR:PORT] [--print-config]\n");
-      return EXIT_OK;
-    } else {
-      return run_usage("unknown argument '%s'", a);
-    }
-    if (n == DT_ARRAY_SIZE(overrides)) return run_usage("too many options (at '%s')", a);
-  }
-
-  app_t *app = dt_xcalloc(1, sizeof *app);
-  char err[1024] = "";
-  int exit_code = EXIT_OK;
-  if (dt_config_load(&app->cfg, g->config, overrides, n, err, sizeof err) != 0) {
-    fprintf(stderr, "dialtone: configuration error: %s\n", err);
-    dt_config_free(&app->cfg);
-    free(app);
-    return EXIT_USAGE;
-  }
-  if (print_config) {
-    dt_buf_t out = {0};
-    dt_config_dump(&app->cfg, &out);
-    fwrite(out.data, 1, out.len, stdout);
-    dt_buf_free(&out);
-    dt_config_free(&app->cfg);
-    free(app);
-    return EXIT_OK;
-  }
-  setup_logging(&app->cfg);
-  signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is an error code, not a death */
-  const dt_config_t *c = &app->cfg;
-  bool real_graph = dt_config_has_graph_credentials(c);
-
-  /* The first log line says which Graph this process talks to. */
-  if (real_graph)
-    dt_log_info("dialtone %s starting: Graph at %s (dialect %s)", DIALTONE_VERSION, c->graph.base_url,
-                c->graph.dialect);
-  else
-    dt_log_info("dialtone %s starting: no Graph credentials (graph.tenant_id, graph.client_id, "
-                "graph.client_secret), so calls go to the embedded Graph emulator",
-                DIALTONE_VERSION);
-
-  int rc = uv_loop_init(&app->loop);
-  if (rc != 0) {
-    dt_log_error("cannot create the event loop: %s", uv_strerror(rc));
-    dt_config_free(&app->cfg);
-    free(app);
-    return EXIT_RUNTIME;
-  }
-  app->metrics = dt_metrics_new();
-  dt_metrics_describe(app->metrics, "dialtone_build_info", "gauge", "dialtone version");
-  dt_metrics_set(app->metrics, "dialtone_build_info", "version=\"" DIALTONE_VERSION "\"", 1);
-  dt_metrics_describe(app->metrics, "dialtone_start_time_seconds", "gauge", "Unix time the process started");
-  dt_metrics_set(app->metrics, "dialtone_start_time_seconds", NULL, (double)dt_unix_time());
-
-  /* Graph: the configured one, or the embedded emulator. */
-  char *graph_url = NULL, *token_url = NULL, *openid = NULL;
-  if (!real_graph) {
-    dt_emulator_options_t eo;
-    dt_emulator_options_init(&eo);
-    eo.listen = c->emulator.listen;
-    eo.time_scale = c->emulator.time_scale;
-    if (c->graph.client_id) eo.app_id = c->graph.client_id;
-    if (c->graph.tenant_id) eo.tenant_id = c->graph.tenant_id;
-    rc = dt_emulator_thread_start(&eo, &app->emulator, err, sizeof err);
-    if (rc != 0) {
-      dt_log_error("cannot start the embedded emulator on %s: %s", c->emulator.listen, err);
-      exit_code = EXIT_RUNTIME;
-      goto shutdown;
-    }
-    const char *eurl = dt_emulator_thread_url(app->emulator);
-    graph_url = dt_xasprintf("%s/%s", eurl, strcmp(c->graph.dialect, "beta") == 0 ? "beta" : "v1.0");
-    token_url = dt_xasprintf("%s/%s/oauth2/v2.0/token", eurl, dt_emulator_thread_tenant_id(app->emulator));
-    openid = dt_xasprintf("%s/.well-known/openid-configuration", eurl);
-    dt_log_info("embedded Graph emulator at %s (time scale %g)", eurl, c->emulator.time_scale);
-  }
-
-  dt_route_t *routes = dt_xcalloc(c->routes.count + 1, sizeof *routes);
-  for (size_t i = 0; i < c->routes.count; i++)
-    routes[i] = (dt_route_t){c->routes.items[i].match, c->routes.items[i].flow};
-  dt_engine_options_t eo = {
-      .listen = c->listen,
-      .public_url = derived(c, "public_url") ? NULL : c->public_url,
-      .callback_path = c->callback_path,
-      .tls_cert = c->tls.cert,
-      .tls_key = c->tls.key,
-      .flows_dir = c->flows,
-      .prompts_dir = c->prompts.dir,
-      .prompts_base_url = derived(c, "prompts.base_url") ? NULL : c->prompts.base_url,
-      .recordings_dir = c->recordings,
-      .cdr_path = c->cdr,
-      .cdr_spool_path = c->cdr_spool,
-      .cdr_spool_records = (size_t)c->limits.cdr_spool_records,
-      .routes = routes,
-      .route_count = c->routes.count,
-      .default_flow = c->routes.default_flow,
-      .metrics = app->metrics,
-  };
-  if (real_graph) {
-    eo.graph.base_url = c->graph.base_url;
-    eo.graph.token_url = c->graph.token_url;
-    eo.graph.tenant_id = c->graph.tenant_id;
-    eo.graph.client_id = c->graph.client_id;
-    eo.graph.client_secret = c->graph.client_secret;
-    eo.inbound.jwks_url = c->inbound.jwks_url;
-    eo.inbound.openid_config_url = c->inbound.jwks_url ? NULL : c->inbound.openid_config;
-    eo.inbound.audience = c->inbound.audience;
-  } else {
-    eo.graph.base_url = graph_url;
-    eo.graph.token_url = token_url;
-    eo.graph.tenant_id = dt_emulator_thread_tenant_id(app->emulator);
-    eo.graph.client_id = dt_emulator_thread_app_id(app->emulator);
-    eo.graph.client_secret = c->graph.client_secret ? c->graph.client_secret : "embedded-emulator";
-    eo.inbound.openid_config_url = openid;
-    eo.inbound.audience = dt_emulator_thread_app_id(app->emulator);
-  }
-  eo.graph.dialect = strcmp(c->graph.dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
-  if (!real_graph) { /* flow timers follow the embedded emulator's clock (0 = instant) */
-    eo.timer_scale = c->emulator.time_scale;
-    eo.instant_timers = c->emulator.time_scale == 0;
-  }
-  eo.inbound.enabled = true;
-  eo.inbound.issuers = (const char *const *)c->inbound.issuers.items;
-  eo.inbound.issuer_count = c->inbound.issuers.count;
-  eo.limits.max_body_bytes = (size_t)c->limits.max_body_bytes;
-  eo.limits.max_header_bytes = (size_t)c->limits.max_header_bytes;
-  eo.limits.max_connections = fit_connections_to_fd_limit(c->limits.max_connections);
-  eo.limits.max_connections_per_ip = (unsigned)c->limits.max_connections_per_ip;
-  eo.limits.header_timeout_ms = (unsigned)c->limits.header_timeout_ms;
-  eo.limits.idle_timeout_ms = (unsigned)c->limits.idle_timeout_ms;
-  eo.limits.request_timeout_ms = (unsigned)c->limits.request_timeout_ms;
-  eo.limits.max_body_total_bytes = (size_t)c->limits.max_body_total_bytes;
-  eo.admin_listen = c->admin.listen;
-  eo.admin_token = c->admin.token;
-  eo.limits.instruction_budget = (uint64_t)c->limits.instruction_budget;
-  eo.limits.lua_memory_bytes = (size_t)c->limits.lua_memory_bytes;
-  eo.limits.call_memory_bytes = (size_t)c->limits.call_memory;
-  eo.limits.op_timeout_s = (unsigned)(c->limits.op_timeout_s + 0.999);
-  eo.limits.drain_timeout_s = (unsigned)(c->limits.drain_timeout_s + 0.999);
-  /* to the millisecond; 0 s means "do not wait" (1 ms), not the engine's default */
-  eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
-  if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
-  eo.limits.max_calls = (unsigned)c->limits.max_calls;
-
-  err[0] = '\0';
-  rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);
-  free(routes);
-  free(graph_url);
-  free(token_url);
-  free(openid);
-  if (rc != 0) {
-    dt_log_error("cannot start the engine on %s: %s", c->listen, err[0] ? err : dt_strerror(rc));
-    exit_code = EXIT_RUNTIME;
-    goto shutdown;
-  }
-  if (err[0]) dt_log_warn("%s", err); /* a flow that did not compile; the others run */
-  dt_config_bound_port(&app->cfg, dt_engine_port(app->engine));
-  char bot_err[256] = "";
-  if (app->emulator &&
-      dt_emulator_thread_set_bot_url(app->emulator, dt_engine_callback_url(app->engine), bot_err, sizeof bot_err) != 0) {
-    dt_log_error("cannot tell the embedded emulator where the engine listens: %s", bot_err);
-    exit_code = EXIT_RUNTIME;
-    goto shutdown;
-  }
-  /* Logged once the engine can take calls (the embedded emulator knows where it is). */
-  dt_log_info("run: listening on %s (notifications to %s)", app->cfg.listen, dt_engine_callback_url(app->engine));
-
-  uv_signal_init(&app->loop, &app->sigint);
-  uv_signal_init(&app->loop, &app->sigterm);
-  app->sigint.data = app->sigterm.data = app;
-  uv_signal_start(&app->sigint, on_signal, SIGINT);
-  uv_signal_start(&app->sigterm, on_signal, SIGTERM);
-  uv_signal_init(&app->loop, &app->sighup);
-  app->sighup.data = app;
-  uv_signal_start(&app->sighup, on_sighup, SIGHUP);
-
-  uv_run(&app->loop, UV_RUN_DEFAULT);
-
-shutdown:
-  if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
-  uv_run(&app->loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&app->loop) == UV_EBUSY) {
-    /* Whatever a module left open is closed here, so the loop can be freed. */
-    uv_walk(&app->loop, close_walk_cb, NULL);
-    uv_run(&app->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&app->loop);
-  }
-  if (app->emulator) dt_emulator_thread_stop(app->emulator);
-  dt_metrics_free(app->metrics);
-  dt_config_free(&app->cfg);
-  free(app);
-  return exit_code;
-}
-
-/* ---- main ------------------------------------------------------------------------- */
-
-/* Takes "--opt VALUE" or "--opt=VALUE" at argv[*i]; returns the value, or NULL if argv[*i]
-   is not this option. Sets *missing when the value is absent. */
-static const char *take_opt(int argc, char **argv, int *i, const char *opt, bool *missing) {
-  size_t n = strlen(opt);
-  const char *a = argv[*i];
-  if (strncmp(a, opt, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
+static int take_rest(void *ud, const char *arg, FILE *err) {
+  rest_t *r = ud;
+  if (r->n == 0 && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) r->want_help = true;
+  else if (r->n == 0 && strcmp(arg, "--version") == 0) r->v[r->n++] = "version";
+  else r->v[r->n++] = (char *)arg;
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  global_opts_t g = {0};
-  char **rest = dt_xcalloc((size_t)argc + 1, sizeof *rest);
-  int nrest = 0;
-  int code = EXIT_USAGE;
-  bool want_help = false;
-  for (int i = 1; i < argc; i++) {
-    bool missing = false;
-    const char *v;
-    if ((v = take_opt(argc, argv, &i, "--config", &missing))) g.config = v;
-    else if ((v = take_opt(argc, argv, &i, "--log-format", &missing))) g.log_format = v;
-    else if ((v = take_opt(argc, argv, &i, "--log-level", &missing))) g.log_level = v;
-    else if (missing) {
-      code = usage_error("%s needs a value", argv[i]);
-      goto out;
-    } else if (nrest == 0 && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) want_help = true;
-    else if (nrest == 0 && strcmp(argv[i], "--version") == 0) rest[nrest++] = "version";
-    else rest[nrest++] = argv[i];
-  }
+  dt_args_global_t g = {0};
+  rest_t rest = {dt_xcalloc((size_t)argc + 1, sizeof *rest.v), 0, false};
+  const dt_arg_t globals[] = {
+      DT_ARG_STR("--config", &g.config),
+      DT_ARG_STR("--log-format", &g.log_format),
+      DT_ARG_STR("--log-level", &g.log_level),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone", .opts = globals, .nopts = DT_ARRAY_SIZE(globals),
+                               .usage = usage_after_error, .usage_after_missing = true, .pass_unknown = true,
+                               .positional = take_rest, .ud = &rest};
+  int code = 2;
+  if (!dt_args_parse(&spec, 1, argc, argv, stdout, stderr, &code)) goto out;
   if (g.log_format && strcmp(g.log_format, "text") != 0 && strcmp(g.log_format, "json") != 0) {
-    code = usage_error("--log-format must be text or json (got '%s')", g.log_format);
+    code = dt_args_usage_error(&spec, stderr, "--log-format must be text or json (got '%s')", g.log_format);
     goto out;
   }
   if (g.log_level && dt_log_level_from_name(g.log_level) < 0) {
-    code = usage_error("--log-level must be debug, info, warn, error or off (got '%s')", g.log_level);
+    code = dt_args_usage_error(&spec, stderr, "--log-level must be debug, info, warn, error or off (got '%s')",
+                               g.log_level);
     goto out;
   }
   if (g.log_format) dt_log_set_format(strcmp(g.log_format, "json") == 0 ? DT_LOG_JSON : DT_LOG_TEXT);
   if (g.log_level) dt_log_set_level((dt_log_level_t)dt_log_level_from_name(g.log_level));
-  if (want_help) {
+  if (rest.want_help) {
     usage(stdout);
-    code = EXIT_OK;
+    code = 0;
     goto out;
   }
-  if (nrest == 0) {
+  if (rest.n == 0) {
     usage(stderr);
+    code = 2;
     goto out;
   }
-  if (rest[0][0] == '-') {
-    code = usage_error("unknown option '%s'", rest[0]);
+  if (rest.v[0][0] == '-') {
+    code = dt_args_usage_error(&spec, stderr, "unknown option '%s'", rest.v[0]);
     goto out;
   }
-  for (size_t i = 0; i < DT_ARRAY_SIZE(commands); i++) {
-    if (strcmp(rest[0], commands[i].name) == 0) {
-      code = commands[i].fn(nrest, rest, &g);
-      goto out;
-    }
-  }
-  code = usage_error("unknown command '%s'", rest[0]);
+  const command_t *cmd = NULL;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(commands) && cmd == NULL; i++)
+    if (strcmp(rest.v[0], commands[i].name) == 0) cmd = &commands[i];
+  if (cmd == NULL)
+    code = dt_args_usage_error(&spec, stderr, "unknown command '%s'", rest.v[0]);
+  else if (cmd->no_args && rest.n > 1)
+    code = dt_args_usage_error(&spec, stderr, "%s takes no arguments (got '%s')", cmd->name, rest.v[1]);
+  else
+    code = cmd->fn(rest.n, rest.v, &g);
 out:
-  free(rest);
+  free(rest.v);
   return code;
 }

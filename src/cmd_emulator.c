@@ -1,0 +1,89 @@
+/*
+ * cmd_emulator.c — `dialtone emulator` (cmd_emulator.h): the Graph calls emulator
+ * (include/dialtone/emulator.h) on this process's loop until SIGINT or SIGTERM.
+ *
+ * Owns: the command's options (src/args.h), the loop and the two signal handles.
+ * Promises: the emulator's URL is the first line of stdout (scripts read it); a signal
+ * closes the emulator, and the command returns once its handles are closed.
+ */
+#include "cmd_emulator.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+#include "args.h"
+#include "dialtone/common.h"
+#include "dialtone/emulator.h"
+#include "dialtone/error.h"
+
+typedef struct {
+  dt_emulator_t *emu;
+  uv_signal_t sigint, sigterm;
+} emu_cmd_t;
+
+static void on_signal(uv_signal_t *s, int signum) {
+  emu_cmd_t *m = s->data;
+  uv_close((uv_handle_t *)&m->sigint, NULL);
+  uv_close((uv_handle_t *)&m->sigterm, NULL);
+  dt_emulator_close(m->emu, NULL, NULL);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
+          "                         [--app-id ID] [--tenant-id ID] [--client-secret S]\n"
+          "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
+          "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
+}
+
+int dt_cmd_emulator_main(int argc, char **argv) {
+  dt_emulator_options_t o;
+  dt_emulator_options_init(&o);
+  o.listen = "127.0.0.1:9090";
+  bool quiet = false, fetch_remote = false;
+  double scale = o.time_scale;
+  const dt_arg_t opts[] = {
+      DT_ARG_STR("--listen", &o.listen),
+      DT_ARG_STR("--bot", &o.bot_url),
+      DT_ARG_NUM("--time-scale", &scale, 0, 1000,
+                 "--time-scale must be a number from 0 to 1000 (1 = real time, 0 = instant)"),
+      DT_ARG_STR("--app-id", &o.app_id),
+      DT_ARG_STR("--tenant-id", &o.tenant_id),
+      DT_ARG_STR("--client-secret", &o.client_secret),
+      DT_ARG_STR("--recordings", &o.recordings_dir),
+      DT_ARG_BOOL("--fetch-remote-prompts", NULL, &fetch_remote),
+      DT_ARG_BOOL("--quiet", NULL, &quiet),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone emulator", .opts = opts, .nopts = DT_ARRAY_SIZE(opts),
+                               .usage = usage, .unknown = "unknown option %s"};
+  int first = argc > 1 && strcmp(argv[1], "emulator") == 0 ? 2 : 1;
+  int code;
+  if (!dt_args_parse(&spec, first, argc, argv, stdout, stderr, &code)) return code;
+  o.time_scale = scale;
+  o.quiet = quiet;
+  o.fetch_remote_prompts = fetch_remote;
+
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return 1;
+  emu_cmd_t m = {0};
+  char err[256];
+  int rc = dt_emulator_start(&loop, &o, &m.emu, err, sizeof err);
+  if (rc != 0) {
+    fprintf(stderr, "dialtone emulator: %s\n", err);
+    uv_loop_close(&loop);
+    return rc == DT_EINVAL ? 2 : 1;
+  }
+  printf("%s\n", dt_emulator_url(m.emu));
+  fflush(stdout);
+  uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sigterm);
+  m.sigint.data = m.sigterm.data = &m;
+  uv_signal_start(&m.sigint, on_signal, SIGINT);
+  uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return 0;
+}
