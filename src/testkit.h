@@ -13,7 +13,7 @@
  *
  * Each test file runs in its own Lua state (full standard library, separate from the
  * engine's flows) with its own engine + emulator; the Lua API is documented in
- * docs/flow-testing.md and lua/testkit.lua. Output on `out`: one line per test
+ * docs/flow-testing.md and src/testkit.lua. Output on `out`: one line per test
  * ("ok   FILE: NAME" / "FAIL FILE: NAME" followed by the failure: the expectation, the
  * file:line that made it, the call's timeline and the engine's log), then exactly one
  * closing line "N passed, N failed".

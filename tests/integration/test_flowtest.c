@@ -1,5 +1,5 @@
 /*
- * Integration tests for `dialtone test` (lua/testkit.c, lua/testkit.lua): the flow tests of
+ * Integration tests for `dialtone test` (src/testkit.c, src/testkit_api.c, src/testkit.lua): the flow tests of
  * tests/flows and of every example pass (exit 0), in-process through dt_test_run_ex() and,
  * once src/main.c wires the command in, through the real binary ($DT_BINARY test …); a
  * deliberately failing fixture (tests/flowtest_fixtures/failing_test.lua) is reported with
