@@ -5,6 +5,7 @@
  */
 #include "dt_test.h"
 #include "engine_harness.h"
+#include "harness/demo_paths.h"
 #include "rt_internal.h"
 
 /* 1,000 calls; a tenth under valgrind (DT_UNDER_VALGRIND), which is ~30x slower. */
@@ -16,72 +17,15 @@ typedef struct {
   int path;
 } placed_t;
 
-/* The four paths through the demo, one scripted caller each:
-   0 order number read back, then hang up at the menu; 1 voicemail; 2 transfer to a
-   plumber; 3 three invalid choices, then goodbye. */
-static const char *const SCRIPTS[4] = {
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"3\"},"
-    "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"4271#\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"hangup\":true}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"1\"},{\"on\":\"record\",\"speak_s\":2}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"}]",
-};
-
 static char flows_dir[600];
 static const char *shipped_flows(void) {
   snprintf(flows_dir, sizeof flows_dir, "%s/flows", h_source_dir());
   return flows_dir;
 }
 
-static int strings_are(const cJSON *arr, const char *const *want, int n) {
-  if (cJSON_GetArraySize(arr) != n) return 0;
-  for (int i = 0; i < n; i++) {
-    const cJSON *e = cJSON_GetArrayItem(arr, i);
-    if (!cJSON_IsString(e) || strcmp(e->valuestring, want[i]) != 0) return 0;
-  }
-  return 1;
-}
-
 /* Why the CDR does not match its path, or NULL. */
 static const char *check(const cJSON *cdr, int path) {
-  const char *outcome = h_str(cdr, "outcome");
-  const cJSON *digits = cJSON_GetObjectItemCaseSensitive(cdr, "digits");
-  const cJSON *recs = cJSON_GetObjectItemCaseSensitive(cdr, "recordings");
-  const cJSON *trs = cJSON_GetObjectItemCaseSensitive(cdr, "transfers");
-  if (!h_str(cdr, "flow") || strcmp(h_str(cdr, "flow"), "main") != 0) return "flow";
-  if (!h_str(cdr, "answer")) return "answer time";
-  switch (path) {
-  case 0: {
-    static const char *const d[] = {"3", "4271"};
-    if (!outcome || strcmp(outcome, "hangup") != 0) return "outcome (hangup)";
-    if (!strings_are(digits, d, 2)) return "digits (3, 4271)";
-    return NULL;
-  }
-  case 1: {
-    static const char *const d[] = {"1"};
-    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
-    if (!strings_are(digits, d, 1)) return "digits (1)";
-    if (cJSON_GetArraySize(recs) != 1) return "one recording";
-    return NULL;
-  }
-  case 2: {
-    static const char *const d[] = {"2"};
-    if (!outcome || strcmp(outcome, "transferred") != 0) return "outcome (transferred)";
-    if (!strings_are(digits, d, 1)) return "digits (2)";
-    if (cJSON_GetArraySize(trs) != 1 || strcmp(h_str(cJSON_GetArrayItem(trs, 0), "target"), "user:contoso-dispatch") != 0)
-      return "transfer target";
-    return NULL;
-  }
-  default: {
-    static const char *const d[] = {"9", "9", "9"};
-    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
-    if (!strings_are(digits, d, 3)) return "digits (9, 9, 9)";
-    return NULL;
-  }
-  }
+  return demo_path_check(cdr, path, &(demo_path_expect_t){.flow = "main", .transfer_target = "user:contoso-dispatch"});
 }
 
 H_TEST(thousand_concurrent_calls_through_the_demo, .time_scale = 0, .flows_dir = shipped_flows()) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include "dt_test.h"
 #include "engine_harness.h"
+#include "harness/demo_paths.h"
 
 static char flows_dir[600];
 static const char *shipped_flows(void) {
@@ -20,29 +21,6 @@ static const char *shipped_flows(void) {
 }
 
 #define FAULT_TEST(name, ...) H_TEST(name, .time_scale = 0, .flows_dir = shipped_flows(), __VA_ARGS__)
-
-/* The four paths through the demo (as in test_engine_load.c):
-   0 order number read back, then hang up at the menu; 1 voicemail; 2 transfer to a
-   plumber; 3 three invalid choices, then goodbye. */
-static const char *const SCRIPTS[4] = {
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"3\"},"
-    "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"4271#\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"hangup\":true}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"1\"},{\"on\":\"record\",\"speak_s\":2}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"}]",
-};
-
-static int strings_are(const cJSON *arr, const char *const *want, int n) {
-  if (cJSON_GetArraySize(arr) != n) return 0;
-  for (int i = 0; i < n; i++) {
-    const cJSON *e = cJSON_GetArrayItem(arr, i);
-    if (!cJSON_IsString(e) || strcmp(e->valuestring, want[i]) != 0) return 0;
-  }
-  return 1;
-}
 
 static bool is_file(const char *p) {
   struct stat sb;
@@ -64,40 +42,7 @@ static bool recordings_on_disk(const cJSON *cdr) {
 
 /* Why the CDR does not match its path, or NULL. */
 static const char *check(const cJSON *cdr, int path) {
-  const char *outcome = h_str(cdr, "outcome");
-  const cJSON *digits = cJSON_GetObjectItemCaseSensitive(cdr, "digits");
-  const cJSON *recs = cJSON_GetObjectItemCaseSensitive(cdr, "recordings");
-  const cJSON *trs = cJSON_GetObjectItemCaseSensitive(cdr, "transfers");
-  if (!h_str(cdr, "answer")) return "answer time";
-  switch (path) {
-  case 0: {
-    static const char *const d[] = {"3", "4271"};
-    if (!outcome || strcmp(outcome, "hangup") != 0) return "outcome (hangup)";
-    if (!strings_are(digits, d, 2)) return "digits (3, 4271)";
-    return NULL;
-  }
-  case 1: {
-    static const char *const d[] = {"1"};
-    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
-    if (!strings_are(digits, d, 1)) return "digits (1)";
-    if (cJSON_GetArraySize(recs) != 1) return "one recording";
-    if (!recordings_on_disk(cdr)) return "the recording on disk";
-    return NULL;
-  }
-  case 2: {
-    static const char *const d[] = {"2"};
-    if (!outcome || strcmp(outcome, "transferred") != 0) return "outcome (transferred)";
-    if (!strings_are(digits, d, 1)) return "digits (2)";
-    if (cJSON_GetArraySize(trs) != 1) return "one transfer";
-    return NULL;
-  }
-  default: {
-    static const char *const d[] = {"9", "9", "9"};
-    if (!outcome || strcmp(outcome, "completed") != 0) return "outcome (completed)";
-    if (!strings_are(digits, d, 3)) return "digits (9, 9, 9)";
-    return NULL;
-  }
-  }
+  return demo_path_check(cdr, path, &(demo_path_expect_t){.recordings_ok = recordings_on_disk});
 }
 
 /* The Graph requests of a call as "action:count" items in timeline order of first use,

@@ -24,27 +24,8 @@
 #include "dialtone/metrics.h"
 #include "dialtone/oauth.h"
 #include "dt_test.h"
-
-/* ---- loop helpers ---- */
-
-static void on_wake(uv_timer_t *t) { (void)t; }
-
-/* Runs the loop until *flag is non-zero or `seconds` pass; returns the flag. */
-static int run_until(uv_loop_t *loop, const int *flag, double seconds) {
-  uv_timer_t wake;
-  uv_timer_init(loop, &wake);
-  uv_timer_start(&wake, on_wake, 10, 10);
-  uint64_t deadline = dt_now_ms() + (uint64_t)(seconds * 1000);
-  while (!*flag && dt_now_ms() < deadline) uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&wake, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag;
-}
-
-static void run_for(uv_loop_t *loop, unsigned ms) {
-  int never = 0;
-  run_until(loop, &never, ms / 1000.0);
-}
+#include "harness/fake_token.h"
+#include "harness/loop.h"
 
 static bool under_valgrind(void) { return getenv("DT_UNDER_VALGRIND") != NULL; }
 
@@ -85,21 +66,6 @@ typedef struct {
   int nheld;
 } fake_t;
 
-static void respond(dt_http_request_t *req, int status, const char *location, const char *retry_after,
-                    const char *body) {
-  dt_http_header_t h[3];
-  size_t n = 0;
-  if (body) h[n++] = (dt_http_header_t){"Content-Type", "application/json"};
-  if (location) h[n++] = (dt_http_header_t){"Location", location};
-  if (retry_after) h[n++] = (dt_http_header_t){"Retry-After", retry_after};
-  dt_http_respond_ex(req, status, h, n, body, body ? strlen(body) : 0);
-}
-
-static bool ends_with(const char *s, const char *suffix) {
-  size_t a = strlen(s), b = strlen(suffix);
-  return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static void answer_default(fake_t *f, dt_http_request_t *req) {
   char loc[256];
   const char *p = req->path;
@@ -121,15 +87,7 @@ static void answer_default(fake_t *f, dt_http_request_t *req) {
 
 static void fake_handler(dt_http_request_t *req, void *ud) {
   fake_t *f = ud;
-  if (strcmp(req->path, "/token") == 0) {
-    char body[128];
-    f->token_requests++;
-    snprintf(f->valid_token, sizeof f->valid_token, "tok-%d", f->token_requests);
-    snprintf(body, sizeof body, "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"access_token\":\"%s\"}",
-             f->valid_token);
-    respond(req, 200, NULL, NULL, body);
-    return;
-  }
+  if (fake_token_serve(req, &f->token_requests, f->valid_token, sizeof f->valid_token)) return;
   if (f->nrec < MAX_RECORDED) {
     recorded_t *r = &f->rec[f->nrec++];
     r->method = dt_xstrdup(req->method);
@@ -139,15 +97,9 @@ static void fake_handler(dt_http_request_t *req, void *ud) {
     r->body = req->body_len ? dt_xstrndup(req->body, req->body_len) : NULL;
     r->at_ms = dt_now_ms();
   }
-  if (f->check_auth) {
-    char want[64];
-    snprintf(want, sizeof want, "Bearer %s", f->valid_token);
-    const char *auth = dt_http_request_header(req, "Authorization");
-    if (f->always_401 || auth == NULL || strcmp(auth, want) != 0) {
-      respond(req, 401, NULL, NULL,
-              "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"Access token validation failure.\"}}");
-      return;
-    }
+  if (f->check_auth && (f->always_401 || !fake_token_accepts(req, f->valid_token))) {
+    fake_token_reject(req);
+    return;
   }
   action_t a = f->next < f->nscript ? f->script[f->next++] : f->fallback;
   switch (a.kind) {
@@ -188,8 +140,6 @@ static int fake_start(uv_loop_t *loop, fake_t *f, const char *listen) {
   f->port = dt_http_server_port(f->srv);
   return 0;
 }
-
-static void on_done_flag(void *ud) { *(int *)ud = 1; }
 
 static void fake_stop(uv_loop_t *loop, fake_t *f) {
   if (f->srv == NULL) return;

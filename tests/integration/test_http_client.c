@@ -8,30 +8,8 @@
 #include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
 #include "dt_test.h"
+#include "harness/loop.h"
 #include "tls_testcert.h"
-
-/* ---- loop helpers ---- */
-
-static void on_wake(uv_timer_t *t) { (void)t; }
-static void on_wake_closed(uv_handle_t *h) { (void)h; }
-
-/* Runs the loop until *flag is non-zero or `seconds` pass; returns the flag. */
-static int run_until(uv_loop_t *loop, const int *flag, double seconds) {
-  uv_timer_t wake;
-  uv_timer_init(loop, &wake);
-  uv_timer_start(&wake, on_wake, 20, 20);
-  uint64_t deadline = dt_now_ms() + (uint64_t)(seconds * 1000);
-  while (!*flag && dt_now_ms() < deadline) uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&wake, on_wake_closed);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag;
-}
-
-/* Runs the loop for about ms milliseconds. */
-static void run_for(uv_loop_t *loop, unsigned ms) {
-  int never = 0;
-  run_until(loop, &never, ms / 1000.0);
-}
 
 static void on_client_closed(void *ud) { *(int *)ud = 1; }
 

@@ -16,17 +16,7 @@
 #include <dirent.h>
 #include "dt_test.h"
 #include "proc_harness.h"
-
-static const char *const SCRIPTS[4] = {
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"3\"},"
-    "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"4271#\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"hangup\":true}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"1\"},{\"on\":\"record\",\"speak_s\":2}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"}]",
-    "\"script\":[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"},"
-    "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"9\"}]",
-};
+#include "harness/demo_paths.h"
 
 /* The fault sets the soak cycles through, 10 s each (POST replaces the set in force). */
 #define BASE_FAULTS "\"duplicate_notifications\":0.05,\"reorder_notifications\":0.05,\"delay_notifications\":0.02,\"delay_ms\":200"

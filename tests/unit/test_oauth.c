@@ -10,31 +10,12 @@
 #include "dialtone/log.h"
 #include "dialtone/oauth.h"
 #include "dt_test.h"
+#include "harness/loop.h"
 
 #define CLIENT_ID "6b6f0e2a-app"
 /* every character class the form encoder must get right */
 #define CLIENT_SECRET "s3cr&t=+/ %~\xc3\xa9!"
 #define SCOPE "api://dialtone-test/.default"
-
-/* ---- loop helpers ---- */
-
-static void on_wake(uv_timer_t *t) { (void)t; }
-
-static int run_until(uv_loop_t *loop, const int *flag, double seconds) {
-  uv_timer_t wake;
-  uv_timer_init(loop, &wake);
-  uv_timer_start(&wake, on_wake, 20, 20);
-  uint64_t deadline = dt_now_ms() + (uint64_t)(seconds * 1000);
-  while (!*flag && dt_now_ms() < deadline) uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&wake, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return *flag;
-}
-
-static void run_for(uv_loop_t *loop, unsigned ms) {
-  int never = 0;
-  run_until(loop, &never, ms / 1000.0);
-}
 
 /* ---- the token endpoint ---- */
 
