@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "dt_test.h"
 #include "engine_harness.h"
+#include "harness/files.h"
 
 /* The call ids in the CDR file, in file order, into ids (each line must be a JSON object). */
 static int cdr_ids(char ids[][128], int max, bool *whole) {
@@ -157,11 +158,6 @@ static int files_with(const char *dir, const char *needle) {
   while ((de = readdir(d)) != NULL) n += strstr(de->d_name, needle) != NULL;
   closedir(d);
   return n;
-}
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 H_TEST(a_sidecar_that_cannot_be_written_leaves_no_half_stored_recording, .time_scale = 0, .op_timeout_s = 1) {

@@ -13,6 +13,7 @@
 #include "dt_test.h"
 #include "engine_harness.h"
 #include "harness/demo_paths.h"
+#include "harness/files.h"
 
 static char flows_dir[600];
 static const char *shipped_flows(void) {
@@ -21,11 +22,6 @@ static const char *shipped_flows(void) {
 }
 
 #define FAULT_TEST(name, ...) H_TEST(name, .time_scale = 0, .flows_dir = shipped_flows(), __VA_ARGS__)
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
 
 /* Waits (bounded) until every recording the CDR lists is on disk with its sidecar. */
 static bool recordings_on_disk(const cJSON *cdr) {

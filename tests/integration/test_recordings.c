@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "dt_test.h"
 #include "engine_harness.h"
+#include "harness/files.h"
 
 #define REC_TEST(name) H_TEST(name, .time_scale = 0)
 
@@ -21,21 +22,6 @@ static const char RECORD_FLOW[] =
     "end\n";
 
 static const char SPEAK[] = "\"script\":[{\"on\":\"record\",\"speak_s\":2}]";
-
-/* Files in dir whose names end with suffix. */
-static int count_files(const char *dir, const char *suffix) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  int n = 0;
-  size_t sl = strlen(suffix);
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    size_t l = strlen(de->d_name);
-    if (de->d_name[0] != '.' && l > sl && strcmp(de->d_name + l - sl, suffix) == 0) n++;
-  }
-  closedir(d);
-  return n;
-}
 
 static const char *journal_dir(void) {
   static char p[256];
@@ -66,11 +52,6 @@ static cJSON *sidecar_of(const char *wav) {
   cJSON *j = cJSON_Parse(text);
   free(text);
   return j;
-}
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 /* The first (only) entry of the journal, its text (caller frees), or NULL. */

@@ -14,20 +14,7 @@
 #include <dirent.h>
 #include "dt_test.h"
 #include "proc_harness.h"
-
-static int count_files(const char *dir, const char *suffix) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  int n = 0;
-  size_t sl = strlen(suffix);
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    size_t l = strlen(de->d_name);
-    if (de->d_name[0] != '.' && l > sl && strcmp(de->d_name + l - sl, suffix) == 0) n++;
-  }
-  closedir(d);
-  return n;
-}
+#include "harness/files.h"
 
 static const char RECORD_FLOW[] =
     "return function(call)\n"

@@ -17,6 +17,7 @@
 #include "dt_test.h"
 #include "proc_harness.h"
 #include "harness/demo_paths.h"
+#include "harness/files.h"
 
 /* The fault sets the soak cycles through, 10 s each (POST replaces the set in force). */
 #define BASE_FAULTS "\"duplicate_notifications\":0.05,\"reorder_notifications\":0.05,\"delay_notifications\":0.02,\"delay_ms\":200"
@@ -146,11 +147,6 @@ static double median(long *v, size_t n) {
 static int env_int(const char *name, int def) {
   const char *v = getenv(name);
   return v && atoi(v) > 0 ? atoi(v) : def;
-}
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 DT_TEST(soak_concurrent_calls_with_faults) {
