@@ -1,12 +1,9 @@
-/* Unit tests for the emulator's building blocks: map, ids, identities, WAV files, access
-   tokens, scripts and the scheduler's ordering. */
+/* Unit tests of emu_util.c: map, ids, identities, JSON, WAV files, access tokens, tone
+   names, validation, paths. */
 #include "dt_test.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
 #include "emulator/emu_util.h"
-#include "emulator/emu_media.h"
-#include "emulator/emu_script.h"
-#include "emulator/emu_sched.h"
 
 DT_TEST(map_put_get_delete_grow) {
   dt__emu_map_t m;
@@ -196,76 +193,6 @@ DT_TEST(prompt_names_and_tones) {
   }
 }
 
-DT_TEST(scripts_parse_and_reject) {
-  cJSON *a = cJSON_Parse("[{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"2\"},"
-                         "{\"on\":\"record\",\"speak_s\":3},{\"after_ms\":5000,\"hangup\":true}]");
-  emu_script_t s;
-  char err[160];
-  DT_ASSERT_EQ_INT(dt__emu_script_parse(a, &s, err, sizeof err), 0);
-  DT_ASSERT_EQ_INT(s.n, 3);
-  DT_ASSERT_EQ_INT(s.steps[0].on, EMU_ON_PROMPT);
-  DT_ASSERT_EQ_STR(s.steps[0].match, "main_menu");
-  DT_ASSERT_EQ_STR(s.steps[0].tones, "2");
-  DT_ASSERT_EQ_INT(s.steps[1].speak_ms, 3000);
-  DT_ASSERT_EQ_INT(s.steps[2].on, EMU_ON_NONE);
-  DT_ASSERT_EQ_INT(s.steps[2].after_ms, 5000);
-  DT_ASSERT(s.steps[2].hangup);
-  emu_script_t copy;
-  dt__emu_script_copy(&copy, &s);
-  cJSON *back = dt__emu_script_json(&copy);
-  char *txt = cJSON_PrintUnformatted(back);
-  DT_ASSERT_CONTAINS(txt, "\"match\":\"main_menu\"");
-  DT_ASSERT_CONTAINS(txt, "\"speak_ms\":3000");
-  free(txt);
-  cJSON_Delete(back);
-  dt__emu_script_free(&copy);
-  dt__emu_script_free(&s);
-  cJSON_Delete(a);
-  const char *bad[] = {"{}", "[1]", "[{\"on\":\"dial\"}]", "[{\"tones\":\"9z\"}]", "[{\"speak_s\":-1}]",
-                       "[{\"after_ms\":\"soon\"}]", "[{\"hangup\":1}]", "[{\"wave\":true}]"};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(bad); i++) {
-    cJSON *b = cJSON_Parse(bad[i]);
-    err[0] = '\0';
-    DT_ASSERT_MSG(dt__emu_script_parse(b, &s, err, sizeof err) == DT_EINVAL, "accepted %s", bad[i]);
-    DT_ASSERT(err[0] != '\0');
-    cJSON_Delete(b);
-  }
-}
-
-/* ---- scheduler ---- */
-static char order[64];
-static size_t norder;
-static void ev_mark(dt__emu_ev_t *ev) {
-  if (norder + 1 < sizeof order) order[norder++] = (char)ev->i;
-  order[norder] = '\0';
-}
-
-DT_TEST(scheduler_orders_by_due_then_fifo_and_cancels) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  dt_emulator_t emu;
-  memset(&emu, 0, sizeof emu);
-  dt__emu_sched_t s;
-  dt__emu_sched_init(&s, &emu, &loop, false, 0); /* instant time */
-  norder = 0;
-  order[0] = '\0';
-  dt__emu_ev_t *e;
-  e = dt__emu_at(&s, NULL, 60000, ev_mark); e->i = 'd';
-  e = dt__emu_at(&s, NULL, 10, ev_mark); e->i = 'b';
-  e = dt__emu_at(&s, NULL, 0, ev_mark); e->i = 'a';
-  e = dt__emu_at(&s, NULL, 10, ev_mark); e->i = 'c';
-  dt__emu_ev_t *x = dt__emu_at(&s, NULL, 20, ev_mark); x->i = 'x';
-  dt__emu_ev_cancel(x);
-  uint64_t t0 = dt__emu_sched_now(&s);
-  while (norder < 4 && uv_run(&loop, UV_RUN_ONCE)) {}
-  DT_ASSERT_EQ_STR(order, "abcd");
-  /* instant time jumped a minute ahead */
-  DT_ASSERT(dt__emu_sched_now(&s) - t0 >= 60000);
-  dt__emu_sched_close(&s, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-}
-
 /* Prompt WAVs are fetched only from this machine unless --fetch-remote-prompts: the
    documents' https://cdn.contoso.com/... examples must never cause a DNS lookup. */
 DT_TEST(only_loopback_prompt_urls_are_fetched_by_default) {
@@ -281,6 +208,30 @@ DT_TEST(only_loopback_prompt_urls_are_fetched_by_default) {
   DT_ASSERT(!dt__emu_url_is_loopback("http://10.0.0.1/x.wav"));
   DT_ASSERT(!dt__emu_url_is_loopback("http://[::1].evil/x.wav"));
   DT_ASSERT(!dt__emu_url_is_loopback("not a url"));
+}
+
+DT_TEST(json_merge_validation_and_paths) {
+  cJSON *o = cJSON_Parse("{\"a\":1}");
+  dt__emu_json_merge(o, cJSON_Parse("{\"b\":\"x\",\"c\":[1]}"));
+  dt__emu_json_merge(o, NULL);
+  char *t = cJSON_PrintUnformatted(o);
+  DT_ASSERT_EQ_STR(t, "{\"a\":1,\"b\":\"x\",\"c\":[1]}");
+  free(t);
+  cJSON_Delete(o);
+  DT_ASSERT(dt__emu_valid_url("https://bot.example/cb"));
+  DT_ASSERT(dt__emu_valid_url("HTTP://127.0.0.1:9/x"));
+  DT_ASSERT(!dt__emu_valid_url("ftp://x"));
+  DT_ASSERT(!dt__emu_valid_url(NULL));
+  DT_ASSERT(dt__emu_valid_tones("0123456789*#ABCD"));
+  DT_ASSERT(dt__emu_valid_tones(""));
+  DT_ASSERT(!dt__emu_valid_tones("F"));
+  DT_ASSERT(!dt__emu_valid_tones("9z"));
+  const char *rest = NULL;
+  DT_ASSERT(dt__emu_path_under("/emulator/calls", "/emulator", &rest));
+  DT_ASSERT_EQ_STR(rest, "/calls");
+  DT_ASSERT(dt__emu_path_under("/EMULATOR", "/emulator", &rest));
+  DT_ASSERT_EQ_STR(rest, "");
+  DT_ASSERT(!dt__emu_path_under("/emulatorx", "/emulator", &rest));
 }
 
 DT_TEST_MAIN()
