@@ -27,6 +27,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "args.h"
 #include "check.h"
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
@@ -727,38 +728,31 @@ fail:
   return -1;
 }
 
+/* A path to check (a positional argument). */
+static int take_path(void *ud, const char *arg, FILE *err) {
+  strv_push(ud, dt_xstrdup(arg));
+  return 0;
+}
+
 int dt_check_run_ex(FILE *out, FILE *err, int argc, char **argv) {
   const char *format = "text", *prompts = NULL;
   strv_t paths = {0}, files = {0};
-  int rc = 2, only_paths = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!only_paths && strcmp(a, "--") == 0) {
-      only_paths = 1;
-    } else if (!only_paths && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-      usage(out);
-      rc = 0;
-      goto done;
-    } else if (!only_paths && (strcmp(a, "--format") == 0 || strcmp(a, "--prompts") == 0)) {
-      if (i + 1 >= argc) {
-        fprintf(err, "dialtone check: %s needs a value\n", a);
-        goto usage_error;
-      }
-      if (a[2] == 'f') format = argv[++i]; else prompts = argv[++i];
-    } else if (!only_paths && strncmp(a, "--format=", 9) == 0) {
-      format = a + 9;
-    } else if (!only_paths && strncmp(a, "--prompts=", 10) == 0) {
-      prompts = a + 10;
-    } else if (!only_paths && a[0] == '-' && a[1] != '\0') {
-      fprintf(err, "dialtone check: unknown option %s\n", a);
-      goto usage_error;
-    } else {
-      strv_push(&paths, dt_xstrdup(a));
-    }
+  int rc = 2;
+  const dt_arg_t opts[] = {
+      DT_ARG_STR("--format", &format),
+      DT_ARG_STR("--prompts", &prompts),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone check", .opts = opts, .nopts = DT_ARRAY_SIZE(opts),
+                               .usage = usage, .unknown = "unknown option %s", .usage_after_missing = true,
+                               .double_dash = true, .positional = take_path, .ud = &paths};
+  int code;
+  if (!dt_args_parse(&spec, 1, argc, argv, out, err, &code)) {
+    rc = code;
+    goto done;
   }
   if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-    fprintf(err, "dialtone check: --format must be text or json, not '%s'\n", format);
-    goto usage_error;
+    rc = dt_args_usage_error(&spec, err, "--format must be text or json, not '%s'", format);
+    goto done;
   }
   struct stat st;
   if (prompts != NULL && (stat(prompts, &st) != 0 || !S_ISDIR(st.st_mode))) {
@@ -787,9 +781,6 @@ int dt_check_run_ex(FILE *out, FILE *err, int argc, char **argv) {
   if (bad) goto done;
   long problems = run_checks(out, err, &files, format, prompts);
   rc = problems == 0 ? 0 : 1;
-  goto done;
-usage_error:
-  usage(err);
 done:
   strv_free(&paths);
   strv_free(&files);

@@ -5,7 +5,7 @@
  * or socket, uv_fs reads for a file — all on the loop, never blocking it), the command
  * queue, and the one call at a time it places through the emulator's control API.
  * Promises: what the caller hears and does is printed from the emulator's timeline
- * (demo.h's transcript printer), stamped with the call's simulated time; commands run in
+ * (transcript.h), stamped with the call's simulated time; commands run in
  * the order they were typed, a `w` (wait) holding the ones after it; end of input hangs
  * up and quits with status 0; q and Ctrl-C do the same. Recordings stay in the
  * recordings directory (a new one under /tmp unless --recordings; removed if empty).
@@ -25,10 +25,14 @@
 #include "args.h"
 #include "dialtone/common.h"
 #include "console.h"
-#include "demo.h"
+#include "cdr_file.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
+#include "dialtone/wav.h"
+#include "logcap.h"
+#include "scratch.h"
+#include "transcript.h"
 
 #define CON_LINE_MAX 1024      /* longer input lines are refused */
 #define CON_QUEUE_MAX 4096     /* commands waiting behind a `w` */
@@ -60,8 +64,8 @@ typedef struct {
   dt_localrun_t *lr;
   dt_transcript_t *tr;
   FILE *out, *err;
-  char *flow, *from, *prompts_dir, *workdir, *cdr_path, *recordings_dir;
-  bool own_recordings;
+  char *flow, *from, *prompts_dir;
+  dt_scratch_t dirs;             /* the CDR file and the recordings */
   double time_scale;
   char call_id[128];
   bool in_call;                  /* a call is up (placed and not ended) */
@@ -151,14 +155,17 @@ static void call_control(con_t *c, action_t what, const char *tones, int64_t ms)
 
 static void on_poll(uv_timer_t *t) {
   con_t *c = t->data;
-  cJSON *cdr = dt_demo_find_cdr(c->cdr_path, c->cdr_call);
+  cJSON *cdr = dt_cdr_file_find(c->dirs.cdr_path, c->cdr_call);
   if (cdr == NULL && dt_now_ms() < c->cdr_deadline) return;
   uv_timer_stop(t);
   const cJSON *r;
   cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(cdr, "recordings")) {
     if (!cJSON_IsString(r)) continue;
-    double secs = dt_wav_file_seconds(r->valuestring);
-    if (secs >= 0) dt_transcript_note(c->tr, -1, "ok", "recording saved to %s (%.1f s WAV)", r->valuestring, secs);
+    dt_wav_info_t w;
+    uint64_t flen = 0;
+    if (dt_wav_parse_file(r->valuestring, &w, &flen, NULL, 0) == 0)
+      dt_transcript_note(c->tr, -1, "ok", "recording saved to %s (%.1f s WAV)", r->valuestring,
+                         dt_wav_seconds(&w, flen));
   }
   const char *err = jstr(cdr, "error");
   if (err && err[0]) dt_transcript_note(c->tr, -1, "bad", "the flow failed: %s", err);
@@ -515,16 +522,11 @@ static void con_free(con_t *c) {
     free(c->q_head);
     c->q_head = n;
   }
-  if (c->cdr_path) unlink(c->cdr_path);
-  if (c->workdir) rmdir(c->workdir);
-  if (c->own_recordings && c->recordings_dir) rmdir(c->recordings_dir); /* only when empty */
+  dt_scratch_remove(&c->dirs); /* our recordings directory too when nothing was recorded */
   dt_transcript_free(c->tr);
   free(c->flow);
   free(c->from);
   free(c->prompts_dir);
-  free(c->workdir);
-  free(c->cdr_path);
-  free(c->recordings_dir);
   free(c);
 }
 
@@ -576,49 +578,22 @@ int dt_console_main(int argc, char **argv) {
   c->from = dt_xstrdup(from);
   c->time_scale = scale;
   c->prompts_dir = dt_xasprintf("%s/prompts", flows);
-  const char *tmp = getenv("TMPDIR");
-  if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
-  c->workdir = dt_xasprintf("%s/dialtone-console-XXXXXX", tmp);
-  if (mkdtemp(c->workdir) == NULL) {
-    fprintf(err, "dialtone console: cannot create a directory under %s: %s\n", tmp, strerror(errno));
-    free(c->workdir);
-    c->workdir = NULL;
+  if (dt_scratch_make(&c->dirs, "console", recordings, "recordings", "dialtone console", err) != 0) {
     con_free(c);
     return 1;
   }
-  c->cdr_path = dt_xasprintf("%s/cdr.jsonl", c->workdir);
-  if (recordings) {
-    c->recordings_dir = dt_xstrdup(recordings);
-  } else {
-    c->recordings_dir = dt_xasprintf("%s/dialtone-recordings-XXXXXX", tmp);
-    if (mkdtemp(c->recordings_dir) == NULL) {
-      fprintf(err, "dialtone console: cannot create a directory under %s: %s\n", tmp, strerror(errno));
-      free(c->recordings_dir);
-      c->recordings_dir = NULL;
-      con_free(c);
-      return 1;
-    }
-    c->own_recordings = true;
-  }
-  const char *nc = getenv("NO_COLOR");
-  bool color = isatty(fileno(out)) && !(nc && nc[0]);
-  c->tr = dt_transcript_new(out, c->prompts_dir, color, true);
+  c->tr = dt_transcript_new(out, c->prompts_dir, dt_transcript_color_wanted(out), true);
 
-  char *logtext = NULL;
-  size_t loglen = 0;
-  FILE *logf = NULL;
-  if (!verbose) {
-    /* the engine's log would tear the transcript apart: it is shown only on failure */
-    logf = open_memstream(&logtext, &loglen);
-    if (logf) dt_log_set_output(logf);
-  }
+  /* the engine's log would tear the transcript apart: it is shown only on failure */
+  dt_logcap_t log = {0};
+  if (!verbose) dt_logcap_start(&log);
   signal(SIGPIPE, SIG_IGN);
   uv_loop_init(&c->loop);
   int rc = 0;
   dt_localrun_options_t o = {0};
   o.flows_dir = flows;
-  o.recordings_dir = c->recordings_dir;
-  o.cdr_path = c->cdr_path;
+  o.recordings_dir = c->dirs.recordings_dir;
+  o.cdr_path = c->dirs.cdr_path;
   o.time_scale = scale;
   o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = verbose ? 0 : 1;
@@ -652,12 +627,7 @@ int dt_console_main(int argc, char **argv) {
   }
   uv_loop_close(&c->loop);
   if (c->in_flags >= 0 && !c->in_file) fcntl(0, F_SETFL, c->in_flags); /* libuv made it non-blocking */
-  if (logf) {
-    dt_log_set_output(NULL);
-    fclose(logf);
-    if (rc != 0 && logtext && loglen > 0) fprintf(err, "dialtone console: the log of the run:\n%s", logtext);
-    free(logtext);
-  }
+  dt_logcap_end(&log, rc != 0, err, "dialtone console", 0);
   con_free(c);
   return rc;
 }

@@ -15,6 +15,7 @@
 #include "dt_test.h"
 #include "dialtone/common.h"
 #include "demo.h"
+#include "dialtone/wav.h"
 
 static char src_flows[600];
 
@@ -123,7 +124,10 @@ DT_TEST(demo_walks_every_branch) {
   size_t n = fread(hdr, 1, sizeof hdr, f);
   fclose(f);
   DT_ASSERT(n == 12 && memcmp(hdr, "RIFF", 4) == 0 && memcmp(hdr + 8, "WAVE", 4) == 0);
-  double secs = dt_wav_file_seconds(path);
+  dt_wav_info_t w;
+  uint64_t flen = 0;
+  DT_ASSERT_EQ_INT(dt_wav_parse_file(path, &w, &flen, NULL, 0), 0);
+  double secs = dt_wav_seconds(&w, flen);
   DT_ASSERT(secs > 4.0 && secs < 10.0); /* the caller spoke 4 s */
   DT_ASSERT(printed > secs - 0.06 && printed < secs + 0.06);
 

@@ -1,0 +1,51 @@
+/*
+ * scratch.c — the throw-away directories of `dialtone demo` and `dialtone console`
+ * (scratch.h). Promises: removal takes only what was made here (the CDR file, the work
+ * directory, an empty recordings directory of our own); recordings are never deleted.
+ */
+#include "scratch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dialtone/common.h"
+
+static char *make_dir(const char *tmp, const char *name, const char *prefix, FILE *err) {
+  char *dir = dt_xasprintf("%s/dialtone-%s-XXXXXX", tmp, name);
+  if (mkdtemp(dir) != NULL) return dir;
+  fprintf(err, "%s: cannot create a directory under %s: %s\n", prefix, tmp, strerror(errno));
+  free(dir);
+  return NULL;
+}
+
+int dt_scratch_make(dt_scratch_t *s, const char *name, const char *recordings, const char *rec_name,
+                    const char *prefix, FILE *err) {
+  *s = (dt_scratch_t){0};
+  const char *tmp = getenv("TMPDIR");
+  if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
+  s->workdir = make_dir(tmp, name, prefix, err);
+  if (s->workdir == NULL) return -1;
+  s->cdr_path = dt_xasprintf("%s/cdr.jsonl", s->workdir);
+  if (recordings) {
+    s->recordings_dir = dt_xstrdup(recordings);
+    return 0;
+  }
+  s->recordings_dir = make_dir(tmp, rec_name, prefix, err);
+  if (s->recordings_dir == NULL) {
+    dt_scratch_remove(s);
+    return -1;
+  }
+  s->own_recordings = true;
+  return 0;
+}
+
+void dt_scratch_remove(dt_scratch_t *s) {
+  if (s->cdr_path) unlink(s->cdr_path);
+  if (s->workdir) rmdir(s->workdir);
+  if (s->own_recordings && s->recordings_dir) rmdir(s->recordings_dir); /* only when empty */
+  free(s->workdir);
+  free(s->cdr_path);
+  free(s->recordings_dir);
+  *s = (dt_scratch_t){0};
+}
