@@ -16,18 +16,7 @@
 #include "dialtone/common.h"
 #include "testkit.h"
 #include "dt_test.h"
-
-typedef struct {
-  int rc;
-  char *out;
-  char *err;
-} result_t;
-
-static void result_free(result_t *r) {
-  free(r->out);
-  free(r->err);
-  r->out = r->err = NULL;
-}
+#include "harness/command.h"
 
 /* A path under the source tree (rotating static buffers). */
 static const char *src(const char *rel) {
@@ -40,61 +29,10 @@ static const char *src(const char *rel) {
 }
 
 /* `test ARGS…` in-process, argv[0] being the command name as src/main.c passes it. */
-static result_t run_inproc(const char *const *args) {
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = "test";
-  for (int i = 0; args[i] != NULL && argc < 63; i++) argv[argc++] = (char *)args[i];
-  argv[argc] = NULL;
-  result_t r = {0};
-  size_t ol = 0, el = 0;
-  FILE *o = open_memstream(&r.out, &ol), *e = open_memstream(&r.err, &el);
-  r.rc = dt_test_run_ex(o, e, argc, argv);
-  fclose(o);
-  fclose(e);
-  return r;
-}
-
-static char *slurp_fd(int fd) {
-  dt_buf_t b = {0};
-  char chunk[4096];
-  lseek(fd, 0, SEEK_SET);
-  ssize_t n;
-  while ((n = read(fd, chunk, sizeof chunk)) > 0) dt_buf_append(&b, chunk, (size_t)n);
-  dt_buf_append(&b, "", 0);
-  return b.data;
-}
+static result_t run_inproc(const char *const *args) { return run_command_inproc(dt_test_run_ex, "test", args); }
 
 /* `$DT_BINARY test ARGS…` with stdout and stderr captured. */
-static result_t run_binary(const char *const *args) {
-  result_t r = {-1, NULL, NULL};
-  const char *bin = getenv("DT_BINARY");
-  char opath[] = "/tmp/dt_flowtest_out_XXXXXX", epath[] = "/tmp/dt_flowtest_err_XXXXXX";
-  int ofd = mkstemp(opath), efd = mkstemp(epath);
-  if (bin == NULL || ofd < 0 || efd < 0) return r;
-  unlink(opath);
-  unlink(epath);
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = "dialtone";
-  argv[argc++] = "test";
-  for (int i = 0; args[i] != NULL && argc < 63; i++) argv[argc++] = (char *)args[i];
-  argv[argc] = NULL;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(ofd, 1);
-    dup2(efd, 2);
-    execv(bin, argv);
-    _exit(127);
-  }
-  int status = 0;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) r.rc = WEXITSTATUS(status);
-  r.out = slurp_fd(ofd);
-  r.err = slurp_fd(efd);
-  close(ofd);
-  close(efd);
-  return r;
-}
+static result_t run_binary(const char *const *args) { return run_command_binary("test", args); }
 
 /* True once src/main.c dispatches `test` to dt_test_main (the lead wires it in). */
 static int binary_has_test(void) {
