@@ -5,8 +5,8 @@
  * ("beta": {base}/app/calls, and `record` instead of `recordResponse`). base_url is
  * e.g. "https://graph.microsoft.com/v1.0" or "http://127.0.0.1:9090/v1.0".
  *
- * Bodies follow reference/graph_schema_extract.md (with @odata.type annotations as the
- * documents show). Every request carries "Authorization: Bearer <token>" from the token
+ * Bodies are built by graph_body.c (dialtone/graph_body.h: the types they take, the
+ * validation rules and one function per body). Every request carries "Authorization: Bearer <token>" from the token
  * source (fetched first if needed; a 401 answer invalidates the token and is retried once
  * with a fresh one). The result callback runs exactly once, later on the loop, unless the
  * request is cancelled. The result has the status, the parsed body, the Location header,
@@ -19,11 +19,10 @@
 #include <stddef.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/graph_body.h"
 #include "dialtone/http_client.h"
 #include "dialtone/notify.h"
 #include "dialtone/oauth.h"
-
-typedef enum { DT_GRAPH_V1 = 0, DT_GRAPH_BETA = 1 } dt_graph_dialect_t;
 
 typedef struct dt_graph_s dt_graph_t;
 typedef struct dt_graph_req_s dt_graph_req_t;
@@ -42,24 +41,6 @@ typedef struct {
   dt_metrics_t *metrics;       /* optional, borrowed: dt_graph_retries_total{reason},
                                   dt_graph_giveups_total */
 } dt_graph_options_t;
-
-/* Identities as the flow API writes them: {user="id"}, {phone="+1…"}, ... */
-typedef struct {
-  const char *kind;            /* "user", "phone", "application", "applicationInstance", "guest" */
-  const char *id;              /* may be NULL for guest */
-  const char *tenant_id;       /* optional */
-  const char *display_name;    /* optional */
-} dt_identity_t;
-
-typedef struct {
-  dt_identity_t identity;
-  const char *replaces_call_id; /* optional (invite escalation, consultative transfer) */
-} dt_invitation_t;
-
-typedef struct {
-  const char *uri;
-  const char *resource_id;     /* optional */
-} dt_media_t;
 
 typedef struct {
   int status;                  /* HTTP status; 0 = transport failure */
@@ -84,51 +65,17 @@ void dt_graph_free(dt_graph_t *g);           /* cancels everything in flight */
 void dt_graph_req_cancel(dt_graph_req_t *r); /* its callback is never called */
 const char *dt_graph_calls_url(const dt_graph_t *g); /* ".../communications/calls" or ".../app/calls" */
 
-/* Normalises a call or operation id for lookups: lower case, dashes removed.
-   out must hold strlen(id)+1 bytes. */
-void dt_graph_id_key(const char *id, char *out);
-
 /* Generic: method + path relative to the calls collection ("" or "/{id}/answer"),
    body consumed (may be NULL). The typed functions below all use it. */
 int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Calls ---- */
-typedef struct {
-  const char *callback_uri;           /* required */
-  const dt_invitation_t *targets;     /* peer-to-peer: one; group: several */
-  size_t target_count;
-  const dt_identity_t *source;        /* optional (application instance for PSTN) */
-  const char *const *modalities;      /* default {"audio"} */
-  size_t modality_count;
-  const char *tenant_id;              /* optional */
-  const char *subject;                /* optional */
-  /* Meeting join (any of these set = a meeting call): */
-  const char *meeting_organizer_id;
-  const char *meeting_organizer_tenant_id;
-  const char *meeting_join_id;        /* joinMeetingIdMeetingInfo (v1.0) */
-  const char *meeting_passcode;
-  const char *meeting_token;          /* tokenMeetingInfo */
-  const char *chat_thread_id;         /* chatInfo */
-  const char *chat_message_id;
-  const char *chat_reply_chain_message_id;
-  const char *guest_display_name;     /* join as guest: source.identity.guest */
-  const char *guest_id;
-  const char *client_context;         /* optional; dialtone correlates with it */
-} dt_graph_create_params_t;
 int dt_graph_create_call(dt_graph_t *g, const dt_graph_create_params_t *p, dt_graph_fn cb, void *ud,
                          dt_graph_req_t **out);
 int dt_graph_get_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_delete_call(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
-typedef struct {
-  const char *callback_uri;           /* required */
-  const char *const *modalities;      /* default {"audio"} */
-  size_t modality_count;
-  const dt_media_t *prefetch;
-  size_t prefetch_count;
-  int participant_capacity;           /* 0 = omit */
-} dt_graph_answer_params_t;
 int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* reason: "none", "busy", "forbidden". */
@@ -144,17 +91,6 @@ int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t 
 /* ---- Media (service-hosted) ---- */
 int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
                          const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-typedef struct {
-  const dt_media_t *prompt;           /* optional, at most one */
-  bool barge_in;
-  int initial_silence_s;              /* 0 = omit (Graph default 5) */
-  int max_silence_s;                  /* 0 = omit */
-  int max_duration_s;                 /* 0 = omit */
-  int play_beep;                      /* -1 omit, 0 false, 1 true */
-  const char *const *stop_tones;      /* "#", "*", "1" ... as the docs show */
-  size_t stop_tone_count;
-  const char *client_context;
-} dt_graph_record_params_t;
 /* recordResponse (v1.0) or record (beta). */
 int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
@@ -196,12 +132,6 @@ int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
                            dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
-/* Body builders (exposed for tests and the emulator's own tests); each returns a new
-   cJSON object the caller owns. */
-cJSON *dt_graph_identity_set_json(const dt_identity_t *id);
-cJSON *dt_graph_invitation_json(const dt_invitation_t *inv);
-cJSON *dt_graph_media_prompt_json(const dt_media_t *m);
-
 /* ---- Added by graph.c (not in the original contract) ----
 
    Request rules the typed functions apply (a violation returns the code and no callback):
@@ -228,31 +158,9 @@ cJSON *dt_graph_media_prompt_json(const dt_media_t *m);
      (from the body's id, else the Location's last segment); result.op_id comes from the
      body when it is an operation ({"id","status"}), else from a Location ending in
      /operations/{id}. */
-#define DT_GRAPH_MAX_ID 256
-#define DT_GRAPH_MAX_STRING 8192
-#define DT_GRAPH_MAX_ITEMS 100
-
-/* Full request bodies: 0 and a new object in *out, or DT_EINVAL / DT_EUNSUPPORTED. */
-int dt_graph_create_call_body(dt_graph_dialect_t d, const dt_graph_create_params_t *p, cJSON **out);
-int dt_graph_answer_body(const dt_graph_answer_params_t *p, cJSON **out);
-int dt_graph_reject_body(const char *reason, const char *callback_uri, cJSON **out);
-int dt_graph_redirect_body(const dt_invitation_t *targets, size_t n, int timeout_s,
-                           const char *callback_uri, cJSON **out);
-int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
-                           const dt_identity_t *transferee, cJSON **out);
-int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context,
-                              cJSON **out);
-int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out);
-int dt_graph_send_dtmf_body(const char *tones, int delay_ms, const char *client_context, cJSON **out);
-int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const char *client_context,
-                         cJSON **out);
-/* {"clientContext": ...} or {} — the body of subscribeToTone, cancelMediaProcessing, mute... */
-int dt_graph_context_body(const char *client_context, cJSON **out);
 
 /* Requests started and not yet finished or cancelled (tests). */
 size_t dt_graph_pending(const dt_graph_t *g);
-/* "recordResponse" (v1.0) or "record" (beta). */
-const char *dt_graph_record_action(dt_graph_dialect_t d);
 
 /* ---- Retries (added by graph.c) ----
 
