@@ -75,7 +75,11 @@ static int fx_start_in(fx_t *f, const char *flows, const char *recordings_dir, c
     return rc;
   }
   dt_localrun_on_event(f->lr, on_entry, &f->seen);
-  return 0;
+  /* notifications are authenticated: a call placed before the engine holds the emulator's
+     key set would be refused (slow machines, valgrind) */
+  for (uint64_t end = dt_now_ms() + 30000; !dt_engine_inbound_ready(dt_localrun_engine(f->lr)) && dt_now_ms() < end;)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  return dt_engine_inbound_ready(dt_localrun_engine(f->lr)) ? 0 : DT_ETIMEDOUT;
 }
 
 static int fx_start(fx_t *f, const char *recordings_dir) {
