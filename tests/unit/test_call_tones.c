@@ -1,7 +1,6 @@
 /*
- * test_sched.c — the engine-neutral parts of the call registry that need no network:
- * the tone buffer (deduplication by sequence id, sequence order, overflow), the gather
- * scanner (max, terminators), names, and routing.
+ * test_call_tones.c — core/calls/call_tones.c: the tone buffer (deduplication by sequence
+ * id, sequence order, overflow) and the gather scanner (max, terminators).
  */
 #include <string.h>
 #include "dialtone/call.h"
@@ -90,13 +89,6 @@ DT_TEST(gather_scan_max_and_terminators) {
   DT_ASSERT_EQ_STR(reason, "max");
   DT_ASSERT_EQ_INT(dt_gather_scan("1#", 2, 1, "#", &reason, &nd), 1); /* max comes first */
   DT_ASSERT_EQ_STR(reason, "max");
-}
-
-DT_TEST(names) {
-  DT_ASSERT_EQ_STR(dt_wait_kind_name(DT_WAIT_GATHER), "gather");
-  DT_ASSERT_EQ_STR(dt_wait_kind_name((dt_wait_kind_t)99), "unknown");
-  DT_ASSERT_EQ_STR(dt_outcome_name(DT_OUTCOME_TRANSFERRED), "transferred");
-  DT_ASSERT_EQ_STR(dt_outcome_name(DT_OUTCOME_DRAINED), "drained");
 }
 
 DT_TEST_MAIN()
