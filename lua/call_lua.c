@@ -153,6 +153,7 @@ void dt__call_lua_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
   if (b) b->call = NULL;
   lua_pop(rt->L, 1);
   luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
+  lc->ud_ref = LUA_NOREF;
 }
 
 /* ---------------------------------------------------------------- timers */

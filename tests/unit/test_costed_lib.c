@@ -9,16 +9,8 @@
 #include "costed_lib.h"
 #include "dialtone/common.h"
 #include "dt_test.h"
+#include "meter_fixture.h"
 
-typedef struct {
-  uint64_t used, limit;
-} budget_t;
-
-static void charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const char *what) {
-  budget_t *b = m->ud;
-  b->used += units;
-  if (b->used > b->limit) luaL_error(L, "budget spent in %s", what);
-}
 
 /* A state whose `orig` global holds Lua's own string/table/utf8 functions, the libraries
    themselves being costed. */
