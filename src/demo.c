@@ -1,10 +1,10 @@
 /*
- * demo.c — `dialtone demo` (src/demo.h) and the transcript printer it shares
- * with `dialtone console`.
+ * demo.c — `dialtone demo` (src/demo.h).
  *
- * Owns: the scripted calls that walk flows/main.lua (a voicemail; a wrong key, silence
- * and an order number read back; a plumber who is busy; a plumber who answers), the
- * transcript of each call, the check that each call went as scripted, and the summary.
+ * Owns: placing the scripted calls of FLOWS/main.demo.json (demo_callers.h: for the
+ * shipped flows/main.lua a voicemail; a wrong key, silence and an order number read back;
+ * a plumber who is busy; a plumber who answers) one after the other, their transcripts
+ * (transcript.h), the check that each call went as its data says, and the summary.
  * Promises: everything runs in this process on one loop (localrun.h): the engine runs the
  * real flow against the embedded emulator over loopback HTTP; callers are emulator caller
  * scripts (docs/emulator.md), so nothing here presses keys on a timer of its own. Lines are
@@ -28,6 +28,7 @@
 #include "dialtone/common.h"
 #include "cdr_file.h"
 #include "demo.h"
+#include "demo_callers.h"
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
 #include "dialtone/localrun.h"
@@ -44,57 +45,6 @@ static const char *jstr(const cJSON *o, const char *k) {
 
 /* ================================================================== the scripted calls */
 
-typedef struct {
-  const char *title;
-  const char *story;             /* what the caller does */
-  const char *from;
-  const char *dispatch;          /* behaviour of the plumber on duty; NULL = answers */
-  const char *script;            /* emulator caller script (JSON) */
-  const char *outcome;           /* the CDR outcome expected */
-  const char *must_play;         /* prompts played, in this order (space-separated) */
-  int recordings;                /* recordings stored */
-  const char *transfer;          /* CDR transfer result expected, NULL = no transfer */
-} scenario_t;
-
-/* The id of the plumber on duty in flows/main.lua (DISPATCH). */
-#define DEMO_DISPATCH "contoso-dispatch"
-
-static const scenario_t scenarios[] = {
-    {"A voicemail",
-     "Presses 1 for the opening hours, leaves a message after the beep and presses # to finish.",
-     "+15551230001", NULL,
-     "[{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":2500,\"tones\":\"1\"},"
-     "{\"on\":\"record\",\"after_ms\":600,\"speak_s\":4},"
-     "{\"after_ms\":4800,\"tones\":\"#\"}]",
-     "completed", "welcome main_menu voicemail_intro voicemail_saved goodbye", 1, NULL},
-    {"A wrong key, silence, then an order number",
-     "Presses 9 (not an option), then says nothing, then presses 3 and types order number 427 and #; "
-     "hangs up at the menu after the read-back.",
-     "+15551230002", NULL,
-     "[{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":3000,\"tones\":\"9\"},"
-     "{\"on\":\"prompt\",\"match\":\"noinput\",\"comment\":\"silence before this\"},"
-     "{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":2000,\"tones\":\"3\"},"
-     "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"after_ms\":3800,\"tones\":\"427#\",\"gap_ms\":450},"
-     "{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":1500,\"hangup\":true}]",
-     "hangup", "welcome main_menu invalid main_menu noinput main_menu enter_digits you_entered digit_4 digit_2 "
-               "digit_7 main_menu",
-     0, NULL},
-    {"A plumber, but all are busy",
-     "Presses 2 for a plumber; the plumber on duty is busy, so the caller hangs up at the menu.",
-     "+15551230003", "busy",
-     "[{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":4000,\"tones\":\"2\"},"
-     "{\"on\":\"prompt\",\"match\":\"transfer_failed\"},"
-     "{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":1200,\"hangup\":true}]",
-     "hangup", "welcome main_menu transferring transfer_failed main_menu", 0, "failed"},
-    {"A plumber who answers",
-     "Presses 2 for a plumber; the plumber on duty answers and takes the call.",
-     "+15551230004", "answer",
-     "[{\"on\":\"prompt\",\"match\":\"main_menu\",\"after_ms\":4000,\"tones\":\"2\"}]",
-     "transferred", "welcome main_menu transferring", 0, "transferred"},
-};
-
-#define NSCEN DT_ARRAY_SIZE(scenarios)
-
 typedef enum { PH_IDLE, PH_IN_CALL, PH_WAIT_CDR, PH_CLOSING } phase_t;
 
 typedef struct {
@@ -106,6 +56,8 @@ typedef struct {
   FILE *out, *err;
   dt_scratch_t dirs;             /* the CDR file and the recordings */
   char *prompts_dir;
+  dt_demo_callers_t callers;     /* FLOWS/main.demo.json */
+  const dt_demo_call_t *prev;    /* the call before (its parties are forgotten) */
   double time_scale;
   size_t cur;
   phase_t phase;
@@ -170,7 +122,7 @@ static bool played_in_order(const char *have, const char *want, char *missing, s
 
 /* Prints the call's results and whether it went as scripted. */
 static void finish_call(demo_t *d, cJSON *cdr, const char *problem) {
-  const scenario_t *sc = &scenarios[d->cur];
+  const dt_demo_call_t *sc = &d->callers.calls[d->cur];
   char reason[512] = "";
   if (problem) snprintf(reason, sizeof reason, "%s", problem);
   const char *outcome = jstr(cdr, "outcome");
@@ -247,31 +199,27 @@ static void on_tick(uv_timer_t *t) {
 }
 
 static void place_call(demo_t *d) {
-  const scenario_t *sc = &scenarios[d->cur];
-  fprintf(d->out, "%sCall %zu of %zu: %s%s\n", S(d, "title"), d->cur + 1, NSCEN, sc->title, R(d));
+  const dt_demo_call_t *sc = &d->callers.calls[d->cur];
+  fprintf(d->out, "%sCall %zu of %zu: %s%s\n", S(d, "title"), d->cur + 1, d->callers.count, sc->title, R(d));
   dt_transcript_paragraph(d->tr, 2, sc->story, "dim");
   fputc('\n', d->out);
   fflush(d->out);
   dt_emulator_t *emu = dt_localrun_emulator(d->lr);
-  if (sc->dispatch) {
-    dt_emulator_party_t party = {DT_EMULATOR_ANSWER, -1, NULL};
-    if (strcmp(sc->dispatch, "busy") == 0) party.behaviour = DT_EMULATOR_BUSY;
-    else if (strcmp(sc->dispatch, "noanswer") == 0) party.behaviour = DT_EMULATOR_NOANSWER;
-    else if (strcmp(sc->dispatch, "reject") == 0) party.behaviour = DT_EMULATOR_REJECT;
-    dt_emulator_set_party(emu, DEMO_DISPATCH, &party, NULL, 0);
-  } else {
-    dt_emulator_remove_party(emu, DEMO_DISPATCH);
-  }
+  /* the parties of the call before go; this call's come (the one scripted transfer
+     target of each call, e.g. a plumber who is busy) */
+  for (size_t i = 0; d->prev && i < d->prev->nparties; i++) dt_emulator_remove_party(emu, d->prev->parties[i].id);
+  d->prev = sc;
+  char why[300] = "";
+  int rc = 0;
+  for (size_t i = 0; i < sc->nparties && rc == 0; i++)
+    rc = dt_emulator_set_party(emu, sc->parties[i].id, &sc->parties[i].party, why, sizeof why);
   cJSON *from = cJSON_CreateObject();
   cJSON_AddStringToObject(from, "phone", sc->from);
-  cJSON *script = cJSON_Parse(sc->script);
   dt_emulator_call_options_t co = {0};
   co.from = from;
-  co.script = script;
-  char why[300] = "";
-  int rc = dt_emulator_place_call(emu, &co, d->call_id, why, sizeof why);
+  co.script = sc->script;
+  if (rc == 0) rc = dt_emulator_place_call(emu, &co, d->call_id, why, sizeof why);
   cJSON_Delete(from);
-  cJSON_Delete(script);
   if (rc != 0) {
     d->failed_calls++;
     fprintf(d->out, "  %s=> NOT as scripted: the emulator refused the call (%s)%s\n\n", S(d, "bad"), why, R(d));
@@ -290,7 +238,7 @@ static void place_call(demo_t *d) {
 static void print_summary(demo_t *d) {
   const dt_transcript_stats_t *s = dt_transcript_stats(d->tr);
   fprintf(d->out, "%sSummary%s\n", S(d, "title"), R(d));
-  fprintf(d->out, "  calls:       %zu placed, %u as scripted", NSCEN, d->ok_calls);
+  fprintf(d->out, "  calls:       %zu placed, %u as scripted", d->callers.count, d->ok_calls);
   if (d->failed_calls) fprintf(d->out, ", %s%u not%s", S(d, "bad"), d->failed_calls, R(d));
   fputc('\n', d->out);
   fprintf(d->out, "  prompts:     %u played\n", s->prompts);
@@ -306,7 +254,7 @@ static void demo_next(demo_t *d) {
     demo_close(d);
     return;
   }
-  if (d->cur < NSCEN) {
+  if (d->cur < d->callers.count) {
     place_call(d);
     return;
   }
@@ -340,7 +288,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: dialtone demo [--flows DIR] [--time-scale X] [--recordings DIR] [--beta] [--verbose]\n"
           "Runs the engine and the embedded Graph emulator in this process and places scripted calls\n"
-          "through DIR/main.lua (default flows/main.lua), printing a transcript of each call.\n"
+          "through DIR/main.lua (default flows/main.lua), printing a transcript of each call. The\n"
+          "callers and what should come of each call are in DIR/main.demo.json.\n"
           "  --time-scale X   simulated time runs X times slower than real time: 0 = instant\n"
           "                   (default), 1 = real time\n"
           "  --recordings DIR where recordings are stored (default: a new directory under /tmp)\n"
@@ -374,13 +323,25 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     return 2;
   }
   free(main_lua);
+  /* the callers: data beside the flow, so that editing the demo never means editing C */
+  dt_demo_callers_t callers;
+  char *callers_path = dt_xasprintf("%s/main.demo.json", flows);
+  char cerr[600];
+  int crc = dt_demo_callers_load(callers_path, &callers, cerr, sizeof cerr);
+  free(callers_path);
+  if (crc != 0) {
+    fprintf(err, "dialtone demo: %s\n  (the demo's callers; docs/operator.md, \"The demo's callers\")\n", cerr);
+    return 2;
+  }
 
   demo_t *d = dt_xcalloc(1, sizeof *d);
+  d->callers = callers;
   d->out = out;
   d->err = err;
   d->time_scale = scale;
   d->prompts_dir = dt_xasprintf("%s/prompts", flows);
   if (dt_scratch_make(&d->dirs, "demo", recordings, "demo-recordings", "dialtone demo", err) != 0) {
+    dt_demo_callers_free(&d->callers);
     free(d->prompts_dir);
     free(d);
     return 1;
@@ -428,7 +389,7 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
     demo_next(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (d->interrupted) rc = 1;
-    else if (d->failed_calls > 0 || d->ok_calls != NSCEN) rc = 1;
+    else if (d->failed_calls > 0 || d->ok_calls != d->callers.count) rc = 1;
   }
   /* anything left (a failed start) closes here */
   while (uv_run(&d->loop, UV_RUN_NOWAIT) != 0) {
@@ -437,9 +398,10 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
 
   dt_logcap_end(&log, rc != 0, err, "dialtone demo", 6000); /* the end of the log says why */
   if (rc != 0 && !d->interrupted && d->lr == NULL && d->failed_calls > 0)
-    fprintf(err, "dialtone demo: %u of %zu calls did not go as scripted (see above)\n", d->failed_calls, NSCEN);
+    fprintf(err, "dialtone demo: %u of %zu calls did not go as scripted (see above)\n", d->failed_calls, d->callers.count);
   dt_scratch_remove(&d->dirs); /* our recordings directory too when nothing was recorded */
   dt_transcript_free(d->tr);
+  dt_demo_callers_free(&d->callers);
   dt_buf_free(&d->played);
   free(d->prompts_dir);
   free(d);

@@ -3,8 +3,9 @@
  * it walks every branch of flows/main.lua and prints each call's transcript: the prompts
  * with their transcript text, the keys, the voicemail saved as a real WAV file, the
  * transfers (busy, then answered) and how each call ended; then a summary and exit 0. A
- * flow that fails makes it exit 1 with the reason; bad options exit 2. The binary runs it
- * too once src/main.c dispatches `demo`.
+ * flow that fails makes it exit 1 with the reason; bad options exit 2. The callers come
+ * from the data file beside the flow (main.demo.json): a changed copy changes the calls,
+ * a malformed one exits 2 naming the problem. The binary runs it too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,12 +176,117 @@ static void write_file(const char *path, const char *text) {
   }
 }
 
+/* Copies flows/NAME into dir. */
+static void copy_flow_file(const char *dir, const char *name) {
+  char from[800], to[400];
+  snprintf(from, sizeof from, "%s/%s", flows(), name);
+  snprintf(to, sizeof to, "%s/%s", dir, name);
+  char *text = NULL;
+  size_t len = 0;
+  if (dt_read_file(from, 1u << 20, &text, &len) == 0) write_file(to, text);
+  free(text);
+}
+
+static void copy_callers(const char *dir) { copy_flow_file(dir, "main.demo.json"); }
+
+/* dir gets the shipped flow and its prompts (a link), and callers as its main.demo.json
+   (NULL: none). */
+static void flow_dir_with_callers(const char *dir, const char *callers) {
+  copy_flow_file(dir, "main.lua");
+  char link[400], prompts[800];
+  snprintf(link, sizeof link, "%s/prompts", dir);
+  snprintf(prompts, sizeof prompts, "%s/prompts", flows());
+  if (symlink(prompts, link) != 0) perror("symlink");
+  if (callers) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/main.demo.json", dir);
+    write_file(p, callers);
+  }
+}
+
+static void remove_dir(const char *dir) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "  cannot remove %s\n", dir);
+}
+
+/* Editing the demo means editing its data: a copy with one caller who presses 3 (not the
+   shipped callers' keys) and types order number 12 gets that call, its read-back and its
+   own verdict. */
+DT_TEST(changed_callers_change_the_calls) {
+  char dir[] = "/tmp/dt_demo_data_XXXXXX";
+  DT_ASSERT(mkdtemp(dir) != NULL);
+  flow_dir_with_callers(dir,
+      "{\"calls\": [{\"title\": \"An order number\", \"story\": \"Presses 3, types 12 and #.\",\n"
+      "  \"from\": \"+15559990001\",\n"
+      "  \"script\": [{\"on\": \"prompt\", \"match\": \"main_menu\", \"after_ms\": 500, \"tones\": \"3\"},\n"
+      "             {\"on\": \"prompt\", \"match\": \"enter_digits\", \"after_ms\": 500, \"tones\": \"12#\"},\n"
+      "             {\"on\": \"prompt\", \"match\": \"main_menu\", \"after_ms\": 500, \"hangup\": true}],\n"
+      "  \"expect\": {\"outcome\": \"hangup\",\n"
+      "             \"prompts\": [\"main_menu\", \"enter_digits\", \"you_entered\", \"digit_1\", \"digit_2\"]}},\n"
+      " {\"title\": \"A wrong expectation\", \"from\": \"+15559990002\",\n"
+      "  \"script\": [{\"on\": \"prompt\", \"match\": \"main_menu\", \"after_ms\": 500, \"hangup\": true}],\n"
+      "  \"expect\": {\"outcome\": \"completed\", \"prompts\": [\"main_menu\"]}}]}\n");
+  char rec[300];
+  snprintf(rec, sizeof rec, "%s/rec", dir);
+  run_t r = run_demo((const char *[]){"--flows", dir, "--recordings", rec, NULL});
+  DT_ASSERT_EQ_INT(r.rc, 1); /* the second call did not go as its data says */
+  ASSERT_IN_ORDER(r.out, "Call 1 of 2: An order number", "Presses 3, types 12 and #.",
+                  "incoming call from +15559990001", "caller presses 3", "plays enter_digits:",
+                  "caller presses 1", "caller presses 2 #", "plays digit_1: \"one\"", "plays digit_2: \"two\"",
+                  "=> as scripted (outcome: hangup)", "Call 2 of 2: A wrong expectation",
+                  "incoming call from +15559990002", "caller hangs up",
+                  "=> NOT as scripted: the call ended 'hangup', expected 'completed'",
+                  "calls:       2 placed, 1 as scripted, 1 not", "keys:        4 pressed");
+  DT_ASSERT(strstr(r.out, "+15551230001") == NULL); /* none of the shipped callers */
+  DT_ASSERT_CONTAINS(r.err, "1 of 2 calls did not go as scripted");
+  run_free(&r);
+  remove_dir(dir);
+}
+
+/* A callers file that is missing, not JSON, or of the wrong shape: exit 2 before any call,
+   with the file, the place and what is wrong. */
+DT_TEST(bad_callers_file_exits_2_naming_the_problem) {
+  static const struct {
+    const char *text; /* NULL: no file */
+    const char *want, *also;
+  } cases[] = {
+      {NULL, "main.demo.json: no such file", NULL},
+      {"{\"calls\": [\n  {\"title\": \"x\",,}\n]}\n", "main.demo.json:2:", "not valid JSON"},
+      {"{\"calls\": []}", "main.demo.json: calls: expected an array of 1 to 100 calls", NULL},
+      {"{\"calls\": [{\"title\": \"x\", \"from\": \"+1\", \"script\": [], \"expect\": {\"outcom\": \"hangup\"}}]}",
+       "main.demo.json: calls[0].expect: unknown key 'outcom' (the keys are outcome, prompts, recordings, transfer)", NULL},
+      {"{\"calls\": [{\"title\": \"x\", \"from\": \"+1\", \"script\": [],\n"
+       "  \"parties\": {\"contoso-dispatch\": {\"behaviour\": \"bussy\"}},\n"
+       "  \"expect\": {\"outcome\": \"hangup\", \"prompts\": []}}]}",
+       "main.demo.json: calls[0].parties.contoso-dispatch: behaviour 'bussy' is not answer, busy, noanswer or reject", NULL},
+      {"{\"calls\": [{\"title\": \"x\", \"from\": \"+1\", \"script\": \"press 1\", \"expect\": {}}]}",
+       "main.demo.json: calls[0]: script: expected an array (a caller script)", NULL},
+      {"{\"calls\": [{\"title\": \"x\", \"script\": [], \"expect\": {\"outcome\": \"hangup\", \"prompts\": []}}]}",
+       "main.demo.json: calls[0].from: missing (a string)", NULL},
+  };
+  for (size_t i = 0; i < DT_ARRAY_SIZE(cases); i++) {
+    char dir[] = "/tmp/dt_demo_badc_XXXXXX";
+    DT_ASSERT(mkdtemp(dir) != NULL);
+    flow_dir_with_callers(dir, cases[i].text);
+    run_t r = run_demo((const char *[]){"--flows", dir, NULL});
+    DT_ASSERT_MSG(r.rc == 2, "case %zu: exit %d, stderr: %s", i, r.rc, r.err);
+    DT_ASSERT_CONTAINS(r.err, cases[i].want);
+    if (cases[i].also) DT_ASSERT_CONTAINS(r.err, cases[i].also);
+    DT_ASSERT_CONTAINS(r.err, "The demo's callers");
+    DT_ASSERT(strstr(r.out, "Call 1") == NULL); /* nothing was placed */
+    run_free(&r);
+    remove_dir(dir);
+  }
+}
+
 DT_TEST(a_failing_flow_exits_1_with_the_reason) {
   char dir[] = "/tmp/dt_demo_bad_XXXXXX";
   DT_ASSERT(mkdtemp(dir) != NULL);
   char p[256], rec[256];
   snprintf(p, sizeof p, "%s/main.lua", dir);
   write_file(p, "return function(call)\n  call:answer()\n  error('the demo flow broke')\nend\n");
+  copy_callers(dir); /* the shipped callers, beside the broken flow */
   snprintf(rec, sizeof rec, "%s/rec", dir);
   run_t r = run_demo((const char *[]){"--flows", dir, "--recordings", rec, NULL});
   DT_ASSERT_EQ_INT(r.rc, 1);
