@@ -348,23 +348,18 @@ end
 -- The checks of one file.
 ---------------------------------------------------------------------------------------------
 
+-- A primitive's option names as a set, made once per spec.
 local OPTION_SETS, PROMPT_OPTION_SETS = {}, {}
-local function option_set(spec)
-  local s = OPTION_SETS[spec]
+local function memo_set(cache, spec, names)
+  local s = cache[spec]
   if s == nil then
-    s = set(spec.options)
-    OPTION_SETS[spec] = s
+    s = set(names)
+    cache[spec] = s
   end
   return s
 end
-local function prompt_option_set(spec)
-  local s = PROMPT_OPTION_SETS[spec]
-  if s == nil then
-    s = set(spec.prompt_options)
-    PROMPT_OPTION_SETS[spec] = s
-  end
-  return s
-end
+local function option_set(spec) return memo_set(OPTION_SETS, spec, spec.options) end
+local function prompt_option_set(spec) return memo_set(PROMPT_OPTION_SETS, spec, spec.prompt_options) end
 
 local function problem(ctx, line, check, message)
   local list = ctx.problems

@@ -592,18 +592,13 @@ int dt_console_main(int argc, char **argv) {
   int rc = 0;
   dt_localrun_options_t o = {0};
   o.flows_dir = flows;
-  o.recordings_dir = c->dirs.recordings_dir;
-  o.cdr_path = c->dirs.cdr_path;
   o.time_scale = scale;
   o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = verbose ? 0 : 1;
   o.default_flow = flow;
-  char lerr[512] = "";
-  if (dt_localrun_start(&c->loop, &o, &c->lr, lerr, sizeof lerr) != 0) {
-    fprintf(err, "dialtone console: cannot start: %s\n", lerr);
+  if (dt_scratch_start(&c->dirs, &c->loop, &o, &c->lr, "dialtone console", err) != 0) {
     rc = 1;
   } else {
-    if (lerr[0]) fprintf(err, "dialtone console: warning: %s\n", lerr);
     uv_timer_init(&c->loop, &c->timer);
     uv_timer_init(&c->loop, &c->poll);
     c->timer.data = c->poll.data = c;

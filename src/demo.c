@@ -357,18 +357,13 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
   uv_loop_init(&d->loop);
   dt_localrun_options_t o = {0};
   o.flows_dir = flows;
-  o.recordings_dir = d->dirs.recordings_dir;
-  o.cdr_path = d->dirs.cdr_path;
   o.time_scale = scale;
   o.settled_clock = 1; /* at time scale 0 the clock waits for the engine between instants */
   o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = verbose ? 0 : 1;
-  char lerr[512] = "";
-  if (dt_localrun_start(&d->loop, &o, &d->lr, lerr, sizeof lerr) != 0) {
-    fprintf(err, "dialtone demo: cannot start: %s\n", lerr);
+  if (dt_scratch_start(&d->dirs, &d->loop, &o, &d->lr, "dialtone demo", err) != 0) {
     rc = 1;
   } else {
-    if (lerr[0]) fprintf(err, "dialtone demo: warning: %s\n", lerr);
     fprintf(out, "%sdialtone demo%s: flows from %s, Graph emulator at %s, engine at %s\n", S(d, "bold"), R(d), flows,
             dt_emulator_url(dt_localrun_emulator(d->lr)), dt_engine_callback_url(dt_localrun_engine(d->lr)));
     if (scale == 0)

@@ -40,6 +40,19 @@ int dt_scratch_make(dt_scratch_t *s, const char *name, const char *recordings, c
   return 0;
 }
 
+int dt_scratch_start(const dt_scratch_t *s, uv_loop_t *loop, dt_localrun_options_t *o, dt_localrun_t **lr,
+                     const char *prefix, FILE *err) {
+  o->recordings_dir = s->recordings_dir;
+  o->cdr_path = s->cdr_path;
+  char why[512] = "";
+  if (dt_localrun_start(loop, o, lr, why, sizeof why) != 0) {
+    fprintf(err, "%s: cannot start: %s\n", prefix, why);
+    return -1;
+  }
+  if (why[0]) fprintf(err, "%s: warning: %s\n", prefix, why);
+  return 0;
+}
+
 void dt_scratch_remove(dt_scratch_t *s) {
   if (s->cdr_path) unlink(s->cdr_path);
   if (s->workdir) rmdir(s->workdir);

@@ -1,12 +1,15 @@
 /*
  * scratch.h — the throw-away directories of a command that runs the engine and the
  * emulator in this process (`dialtone demo`, `dialtone console`; src/scratch.c): a work
- * directory holding the CDR file, and a recordings directory (given, or a new one).
+ * directory holding the CDR file, and a recordings directory (given, or a new one); and
+ * the start of the engine and the emulator on them.
  */
 #ifndef DIALTONE_SCRATCH_H
 #define DIALTONE_SCRATCH_H
 #include <stdbool.h>
 #include <stdio.h>
+#include <uv.h>
+#include "dialtone/localrun.h"
 
 typedef struct {
   char *workdir;        /* $TMPDIR/dialtone-NAME-XXXXXX (or under /tmp) */
@@ -20,6 +23,12 @@ typedef struct {
    T: why" on err, with nothing left behind. */
 int dt_scratch_make(dt_scratch_t *s, const char *name, const char *recordings, const char *rec_name,
                     const char *prefix, FILE *err);
+/* Starts the engine and the emulator (dt_localrun_start) on loop with o (flows, time
+   scale, dialect ...) and these directories for the CDR file and the recordings. Returns 0
+   (a warning, such as a flow that did not compile, printed as "PREFIX: warning: ..." on
+   err), or -1 after "PREFIX: cannot start: why". */
+int dt_scratch_start(const dt_scratch_t *s, uv_loop_t *loop, dt_localrun_options_t *o, dt_localrun_t **lr,
+                     const char *prefix, FILE *err);
 /* Removes the CDR file and the work directory (nothing else in it), and the recordings
    directory when it was made here and is empty; frees the strings. */
 void dt_scratch_remove(dt_scratch_t *s);
