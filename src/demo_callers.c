@@ -34,6 +34,19 @@ static int fail(ld_t *l, const char *where, const char *fmt, ...) {
   return DT_EINVAL;
 }
 
+/* The same at where.key. */
+static int fail_at(ld_t *l, const char *where, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(ld_t *l, const char *where, const char *key, const char *fmt, ...) {
+  char at[400], msg[256];
+  snprintf(at, sizeof at, "%s%s%s", where, where[0] ? "." : "", key);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return fail(l, at, "%s", msg);
+}
+
 /* Every key of o is in keys (NULL-terminated) or "comment". */
 static int only_keys(ld_t *l, const cJSON *o, const char *where, const char *const *keys) {
   const cJSON *k;
@@ -55,10 +68,8 @@ static int get_str(ld_t *l, const cJSON *o, const char *key, const char *where, 
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   *out = NULL;
   if (v == NULL && !required) return 0;
-  char at[400];
-  snprintf(at, sizeof at, "%s.%s", where, key);
   if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
-    return fail(l, at, "%s", v == NULL ? "missing (a string)" : "expected a non-empty string");
+    return fail_at(l, where, key, "%s", v == NULL ? "missing (a string)" : "expected a non-empty string");
   *out = v->valuestring;
   return 0;
 }
@@ -76,17 +87,17 @@ static int load_party(ld_t *l, const cJSON *p, const char *where, dt_demo_party_
   size_t i = 0;
   while (i < DT_ARRAY_SIZE(behaviours) && strcmp(behaviours[i].name, b) != 0) i++;
   if (i == DT_ARRAY_SIZE(behaviours))
-    return fail(l, where, "behaviour '%s' is not answer, busy, noanswer or reject", b);
+    return fail_at(l, where, "behaviour", "'%s' is not answer, busy, noanswer or reject", b);
   out->id = p->string;
   out->party = (dt_emulator_party_t){behaviours[i].b, -1, NULL};
   const cJSON *delay = cJSON_GetObjectItemCaseSensitive(p, "answer_delay_ms");
   if (delay) {
     if (!cJSON_IsNumber(delay) || delay->valuedouble < 0 || delay->valuedouble > 86400000)
-      return fail(l, where, "answer_delay_ms: expected a number of milliseconds from 0 to 86400000");
+      return fail_at(l, where, "answer_delay_ms", "expected a number of milliseconds from 0 to 86400000");
     out->party.answer_delay_ms = (int64_t)delay->valuedouble;
   }
   const cJSON *script = cJSON_GetObjectItemCaseSensitive(p, "script");
-  if (script && !cJSON_IsArray(script)) return fail(l, where, "script: expected an array (a caller script)");
+  if (script && !cJSON_IsArray(script)) return fail_at(l, where, "script", "expected an array (a caller script)");
   out->party.script = script;
   return 0;
 }
@@ -101,10 +112,10 @@ static int load_expect(ld_t *l, const cJSON *e, const char *where, dt_demo_call_
   const cJSON *recs = cJSON_GetObjectItemCaseSensitive(e, "recordings");
   if (recs && (!cJSON_IsNumber(recs) || recs->valuedouble < 0 || recs->valuedouble > 1000 ||
                recs->valuedouble != (int)recs->valuedouble))
-    return fail(l, where, "recordings: expected a whole number from 0 to 1000");
+    return fail_at(l, where, "recordings", "expected a whole number from 0 to 1000");
   c->recordings = recs ? (int)recs->valuedouble : 0;
   const cJSON *prompts = cJSON_GetObjectItemCaseSensitive(e, "prompts");
-  if (!cJSON_IsArray(prompts)) return fail(l, where, "prompts: expected an array of prompt names");
+  if (!cJSON_IsArray(prompts)) return fail_at(l, where, "prompts", "expected an array of prompt names");
   dt_buf_t b = {0};
   dt_buf_append(&b, "", 0);
   const cJSON *p;
@@ -112,7 +123,9 @@ static int load_expect(ld_t *l, const cJSON *e, const char *where, dt_demo_call_
   cJSON_ArrayForEach(p, prompts) {
     if (!cJSON_IsString(p) || p->valuestring[0] == '\0' || strpbrk(p->valuestring, " \t\r\n") != NULL) {
       dt_buf_free(&b);
-      return fail(l, where, "prompts[%d]: expected a prompt name (one word)", i);
+      char key[32];
+      snprintf(key, sizeof key, "prompts[%d]", i);
+      return fail_at(l, where, key, "expected a prompt name (one word)");
     }
     dt_buf_appendf(&b, "%s%s", b.len ? " " : "", p->valuestring);
     i++;
@@ -131,14 +144,17 @@ static int load_call(ld_t *l, const cJSON *j, size_t n, dt_demo_call_t *c) {
   if (rc == 0) rc = get_str(l, j, "story", where, false, &c->story);
   if (rc == 0) rc = get_str(l, j, "from", where, true, &c->from);
   if (rc != 0) return rc;
-  if (strlen(c->from) > 64) return fail(l, where, "from: a phone number such as +15551230001 (at most 64 bytes)");
+  if (strlen(c->from) > 64)
+    return fail_at(l, where, "from", "a phone number such as +15551230001 (at most 64 bytes)");
   if (c->story == NULL) c->story = "";
   c->script = cJSON_GetObjectItemCaseSensitive(j, "script");
   if (!cJSON_IsArray(c->script))
-    return fail(l, where, "script: %s", c->script ? "expected an array (a caller script)" : "missing (a caller script)");
+    return fail_at(l, where, "script", "%s",
+                c->script ? "expected an array (a caller script)" : "missing (a caller script)");
   const cJSON *parties = cJSON_GetObjectItemCaseSensitive(j, "parties");
   if (parties) {
-    if (!cJSON_IsObject(parties)) return fail(l, where, "parties: expected an object {\"ID\": {\"behaviour\": ...}}");
+    if (!cJSON_IsObject(parties))
+      return fail_at(l, where, "parties", "expected an object {\"ID\": {\"behaviour\": ...}}");
     c->parties = dt_xcalloc((size_t)cJSON_GetArraySize(parties) + 1, sizeof *c->parties);
     const cJSON *p;
     cJSON_ArrayForEach(p, parties) {

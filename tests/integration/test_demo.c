@@ -259,9 +259,9 @@ DT_TEST(bad_callers_file_exits_2_naming_the_problem) {
       {"{\"calls\": [{\"title\": \"x\", \"from\": \"+1\", \"script\": [],\n"
        "  \"parties\": {\"contoso-dispatch\": {\"behaviour\": \"bussy\"}},\n"
        "  \"expect\": {\"outcome\": \"hangup\", \"prompts\": []}}]}",
-       "main.demo.json: calls[0].parties.contoso-dispatch: behaviour 'bussy' is not answer, busy, noanswer or reject", NULL},
+       "main.demo.json: calls[0].parties.contoso-dispatch.behaviour: 'bussy' is not answer, busy, noanswer or reject", NULL},
       {"{\"calls\": [{\"title\": \"x\", \"from\": \"+1\", \"script\": \"press 1\", \"expect\": {}}]}",
-       "main.demo.json: calls[0]: script: expected an array (a caller script)", NULL},
+       "main.demo.json: calls[0].script: expected an array (a caller script)", NULL},
       {"{\"calls\": [{\"title\": \"x\", \"script\": [], \"expect\": {\"outcome\": \"hangup\", \"prompts\": []}}]}",
        "main.demo.json: calls[0].from: missing (a string)", NULL},
   };
