@@ -26,7 +26,7 @@ struct dt_engine_s {
   dt_metrics_t *metrics;
   bool own_metrics;
   dt_http_client_t *http;
-  dt_token_source_t *tokens;
+  dt_oauth_source_t *tokens;
   dt_graph_t *graph;
   dt_cdr_writer_t *cdr;
   dt_recstore_t *recstore;
@@ -114,7 +114,7 @@ static void ingress_closed(void *ud) {
   }
   dt_graph_free(e->graph);
   e->graph = NULL;
-  dt_token_source_free(e->tokens);
+  dt_oauth_source_free(e->tokens);
   e->tokens = NULL;
   dt_cdr_close(e->cdr);
   e->cdr = NULL;
@@ -360,10 +360,10 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                   ? dt_xstrdup(o->graph.token_url)
                   : dt_xasprintf("https://login.microsoftonline.com/%s/oauth2/v2.0/token",
                                  or_default(o->graph.tenant_id, "common"));
-  dt_token_options_t to = {.token_url = token_url,
+  dt_oauth_options_t to = {.token_url = token_url,
                            .client_id = o->graph.client_id,
                            .client_secret = or_default(o->graph.client_secret, "")};
-  if ((rc = dt_token_source_new(loop, e->http, &to, &e->tokens)) < 0) {
+  if ((rc = dt_oauth_source_new(loop, e->http, &to, &e->tokens)) < 0) {
     dt_seterr(err, errlen, rc, "cannot create the token source for %s", token_url);
     goto fail;
   }

@@ -8,14 +8,8 @@
  * waiters share it: single flight). After a download the kid is either known or the
  * request is refused with 401; downloads for unknown kids are at least min_refresh_ms apart.
  *
- * Parse arena: a notification body's cJSON tree (a node and a string per value) lives
- * only while accept_notifications runs, and allocating and freeing it piece by piece cost
- * a third of the parse. So cJSON's hooks are installed once, before main (no thread
- * runs cJSON yet): while dt_notify_parse runs on a thread whose ingress lent it an arena,
- * cJSON allocates by bumping a pointer; a free of arena memory is a no-op and the arena
- * is reset when the events are freed. Everywhere else, and on every other thread, the
- * hooks are plain malloc and free. (cJSON then prints through malloc + copy rather than
- * realloc: a few hundred bytes per Graph request.)
+ * Parse arena: each ingress lends notify.c's parser an arena (dt_notify_parse_arena), reset
+ * when the events are freed.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,41 +29,6 @@
 /* Graph reuses one token for many notifications until close to its expiry; verifying its
    RS256 signature once is enough (the dominant cost of a notification otherwise). */
 #define TOKEN_CACHE 8
-#define PARSE_ARENA_BYTES (64u << 10) /* a typical notification's tree takes 4-8 KiB */
-
-/* ---------------------------------------------------------------- parse arena */
-
-typedef struct {
-  char *base;
-  size_t used, cap;
-} parse_arena_t;
-
-static _Thread_local parse_arena_t *tl_arena;  /* allocating from it (dt_notify_parse runs) */
-static _Thread_local uintptr_t tl_lo, tl_hi;   /* its memory: frees there are no-ops */
-
-static void *arena_malloc(size_t n) {
-  parse_arena_t *a = tl_arena;
-  if (a) {
-    size_t need = (n + 15) & ~(size_t)15; /* malloc's alignment */
-    if (need >= n && need <= a->cap - a->used) {
-      void *p = a->base + a->used;
-      a->used += need;
-      return p;
-    }
-  }
-  return malloc(n); /* a body bigger than the arena spills over; freed normally */
-}
-
-static void arena_free(void *p) {
-  uintptr_t u = (uintptr_t)p;
-  if (u >= tl_lo && u < tl_hi) return;
-  free(p);
-}
-
-__attribute__((constructor)) static void install_cjson_hooks(void) {
-  cJSON_Hooks h = {.malloc_fn = arena_malloc, .free_fn = arena_free};
-  cJSON_InitHooks(&h);
-}
 
 typedef struct {
   char *token;
@@ -105,7 +64,7 @@ struct dt_ingress_s {
   void *close_ud;
   cached_token_t tokens[TOKEN_CACHE];
   unsigned next_token;
-  parse_arena_t arena;
+  dt_notify_arena_t arena;
 };
 
 static void respond_text(dt_http_request_t *req, int status, const char *text) {
@@ -121,25 +80,10 @@ static void respond_json_error(dt_http_request_t *req, int status, const char *c
 
 /* ---------------------------------------------------------------- notifications */
 
-static void arena_done(dt_ingress_t *ing) {
-  ing->arena.used = 0;
-  tl_lo = tl_hi = 0;
-}
-
 static void accept_notifications(dt_ingress_t *ing, dt_http_request_t *req) {
   dt_event_list_t list;
   char err[256];
-  if (!ing->arena.base) {
-    ing->arena.base = dt_xmalloc(PARSE_ARENA_BYTES);
-    ing->arena.cap = PARSE_ARENA_BYTES;
-  }
-  ing->arena.used = 0;
-  tl_lo = (uintptr_t)ing->arena.base;
-  tl_hi = tl_lo + ing->arena.cap;
-  tl_arena = &ing->arena;
-  int rc = dt_notify_parse(req->body, req->body_len, &list, err, sizeof err);
-  tl_arena = NULL; /* the tree stays valid until dt_event_list_free below */
-  if (rc < 0) arena_done(ing);
+  int rc = dt_notify_parse_arena(&ing->arena, req->body, req->body_len, &list, err, sizeof err);
   if (rc == DT_ETOOBIG) {
     respond_json_error(req, 413, "payloadTooLarge", "notification body too large");
     return;
@@ -155,7 +99,7 @@ static void accept_notifications(dt_ingress_t *ing, dt_http_request_t *req) {
   if (ing->o.metrics) dt_metrics_add(ing->o.metrics, "dt_notifications_total", NULL, (double)list.count);
   if (ing->calls) dt_calls_dispatch(ing->calls, &list);
   dt_event_list_free(&list);
-  arena_done(ing);
+  dt_notify_arena_reset(&ing->arena);
 }
 
 static const char *bearer(dt_http_request_t *req) {

@@ -35,7 +35,7 @@
 struct dt_graph_s {
   uv_loop_t *loop;
   dt_http_client_t *http;
-  dt_token_source_t *tokens;
+  dt_oauth_source_t *tokens;
   dt_graph_dialect_t dialect;
   long timeout_ms;
   long first_timeout_ms; /* timeout_ms cut to the retry deadline */
@@ -63,7 +63,7 @@ struct dt_graph_req_s {
   uint64_t token_hash; /* of the token this request was sent with */
   dt_graph_fn cb;
   void *ud;
-  dt_token_wait_t *wait;
+  dt_oauth_wait_t *wait;
   dt_http_call_t *call;
   int attempts;       /* sends so far, the 401 resend included */
   uint64_t deadline;  /* uv_now() value past which no retry starts */
@@ -91,7 +91,7 @@ static bool path_id_ok(const char *id) {
 
 /* ---- client ---- */
 
-int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_token_source_t *tokens,
+int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_oauth_source_t *tokens,
                  const dt_graph_options_t *opts, dt_graph_t **out) {
   *out = NULL;
   if (loop == NULL || http == NULL || opts == NULL || !set(opts->base_url)) return DT_EINVAL;
@@ -161,7 +161,7 @@ static void req_free(dt_graph_req_t *r) {
 
 void dt_graph_req_cancel(dt_graph_req_t *r) {
   if (r == NULL || r->state == REQ_DELIVERING) return;
-  if (r->wait) dt_token_wait_cancel(r->wait);
+  if (r->wait) dt_oauth_wait_cancel(r->wait);
   if (r->call) dt_http_call_cancel(r->call);
   req_unlink(r);
   req_free(r);
@@ -254,10 +254,10 @@ static void on_token(int err, const char *token, void *ud) {
 static int req_start(dt_graph_req_t *r) {
   dt_graph_t *g = r->g;
   if (g->tokens == NULL) return req_send(r, NULL);
-  const char *token = dt_token_cached(g->tokens);
+  const char *token = dt_oauth_cached(g->tokens);
   if (token) return req_send(r, token);
   r->state = REQ_WAIT_TOKEN;
-  return dt_token_get(g->tokens, on_token, r, &r->wait);
+  return dt_oauth_get(g->tokens, on_token, r, &r->wait);
 }
 
 /* Retry-After is delta-seconds or an HTTP-date. */
@@ -429,9 +429,9 @@ static void on_response(const dt_http_response_t *hr, void *ud) {
     /* Once: the token may have been revoked or rotated early. Drop it only if it is
        still the cached one; a concurrent request may already have fetched a new one. */
     r->retried = true;
-    const char *cached = dt_token_cached(g->tokens);
+    const char *cached = dt_oauth_cached(g->tokens);
     if (cached == NULL || token_hash(cached) == r->token_hash) {
-      dt_token_invalidate(g->tokens);
+      dt_oauth_invalidate(g->tokens);
       cached = NULL;
     }
     int rc;
@@ -439,7 +439,7 @@ static void on_response(const dt_http_response_t *hr, void *ud) {
       rc = req_send(r, cached);
     } else {
       r->state = REQ_WAIT_TOKEN;
-      rc = dt_token_get(g->tokens, on_token, r, &r->wait);
+      rc = dt_oauth_get(g->tokens, on_token, r, &r->wait);
     }
     if (rc != 0) deliver_error(r, rc, dt_strerror(rc));
     return;

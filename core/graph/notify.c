@@ -11,14 +11,67 @@
  * every notification the engine receives (20,000+ a second), so each resourceData object
  * is walked once instead of looked up key by key, and resourceData is detached from the
  * parsed tree rather than copied.
+ * Also owns cJSON's process-wide allocation hooks (installed before main) and the parse
+ * arena they serve (dt_notify_parse_arena, see notify.h).
  */
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
+
+/* ---- parse arena and cJSON's hooks ---- */
+
+static _Thread_local dt_notify_arena_t *tl_arena; /* allocating from it (a parse runs) */
+static _Thread_local uintptr_t tl_lo, tl_hi;      /* its memory: frees there are no-ops */
+
+static void *arena_malloc(size_t n) {
+  dt_notify_arena_t *a = tl_arena;
+  if (a) {
+    size_t need = (n + 15) & ~(size_t)15; /* malloc's alignment */
+    if (need >= n && need <= a->cap - a->used) {
+      void *p = a->base + a->used;
+      a->used += need;
+      return p;
+    }
+  }
+  return malloc(n); /* a body bigger than the arena spills over; freed normally */
+}
+
+static void arena_free(void *p) {
+  uintptr_t u = (uintptr_t)p;
+  if (u >= tl_lo && u < tl_hi) return;
+  free(p);
+}
+
+__attribute__((constructor)) static void install_cjson_hooks(void) {
+  cJSON_Hooks h = {.malloc_fn = arena_malloc, .free_fn = arena_free};
+  cJSON_InitHooks(&h);
+}
+
+int dt_notify_parse_arena(dt_notify_arena_t *a, const char *body, size_t len, dt_event_list_t *out,
+                          char *err, size_t errlen) {
+  if (!a->base) {
+    a->base = dt_xmalloc(DT_NOTIFY_ARENA_BYTES);
+    a->cap = DT_NOTIFY_ARENA_BYTES;
+  }
+  a->used = 0;
+  tl_lo = (uintptr_t)a->base;
+  tl_hi = tl_lo + a->cap;
+  tl_arena = a;
+  int rc = dt_notify_parse(body, len, out, err, errlen);
+  tl_arena = NULL; /* the tree stays valid until dt_event_list_free */
+  if (rc < 0) dt_notify_arena_reset(a);
+  return rc;
+}
+
+void dt_notify_arena_reset(dt_notify_arena_t *a) {
+  a->used = 0;
+  tl_lo = tl_hi = 0;
+}
 
 /* ---- small ASCII helpers (locale-independent) ---- */
 

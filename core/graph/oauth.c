@@ -2,7 +2,7 @@
  * oauth.c — OAuth 2.0 client-credentials token source (see oauth.h).
  *
  * Owns: the cached access token and its deadlines, at most one token request in flight,
- * and the waiters for it. Promises: many concurrent dt_token_get() calls cause exactly
+ * and the waiters for it. Promises: many concurrent dt_oauth_get() calls cause exactly
  * one request; a token is refreshed ahead of expiry (refresh_margin_s before it runs out,
  * or at half its lifetime when that is shorter) while the old one keeps being served;
  * callbacks always run later on the loop; the secret and tokens are never logged (only
@@ -10,7 +10,7 @@
  *
  * Waiters for a fetch need no handle (the HTTP completion runs them). A waiter served
  * from the cache gets a one-shot uv_timer_t so its callback runs later on the loop; such
- * a waiter is freed in the timer's close callback, so dt_token_source_free() stays
+ * a waiter is freed in the timer's close callback, so dt_oauth_source_free() stays
  * synchronous for the source itself.
  */
 #include <stdio.h>
@@ -32,11 +32,11 @@
 
 enum { LIST_NONE = 0, LIST_FETCH, LIST_DEFERRED, LIST_DELIVERING };
 
-struct dt_token_wait_s {
-  dt_token_source_t *ts; /* NULL once finished */
-  dt_token_fn cb;
+struct dt_oauth_wait_s {
+  dt_oauth_source_t *ts; /* NULL once finished */
+  dt_oauth_fn cb;
   void *ud;
-  struct dt_token_wait_s *prev, *next;
+  struct dt_oauth_wait_s *prev, *next;
   int list;
   bool finished; /* delivered or cancelled: the caller's handle is dead */
   bool timer_open;
@@ -44,10 +44,10 @@ struct dt_token_wait_s {
 };
 
 typedef struct {
-  dt_token_wait_t *head, *tail;
+  dt_oauth_wait_t *head, *tail;
 } wait_list_t;
 
-struct dt_token_source_s {
+struct dt_oauth_source_s {
   uv_loop_t *loop;
   dt_http_client_t *http;
   char *token_url, *client_id, *client_secret, *scope;
@@ -62,7 +62,7 @@ struct dt_token_source_s {
   bool dispatching, free_requested;
 };
 
-static wait_list_t *list_of(dt_token_source_t *ts, int which) {
+static wait_list_t *list_of(dt_oauth_source_t *ts, int which) {
   switch (which) {
     case LIST_FETCH: return &ts->fetch;
     case LIST_DEFERRED: return &ts->deferred;
@@ -71,7 +71,7 @@ static wait_list_t *list_of(dt_token_source_t *ts, int which) {
   }
 }
 
-static void list_push(dt_token_source_t *ts, int which, dt_token_wait_t *w) {
+static void list_push(dt_oauth_source_t *ts, int which, dt_oauth_wait_t *w) {
   wait_list_t *l = list_of(ts, which);
   w->list = which;
   w->next = NULL;
@@ -81,7 +81,7 @@ static void list_push(dt_token_source_t *ts, int which, dt_token_wait_t *w) {
   l->tail = w;
 }
 
-static void list_unlink(dt_token_wait_t *w) {
+static void list_unlink(dt_oauth_wait_t *w) {
   if (w->ts == NULL || w->list == LIST_NONE) return;
   wait_list_t *l = list_of(w->ts, w->list);
   if (w->prev) w->prev->next = w->next;
@@ -92,18 +92,18 @@ static void list_unlink(dt_token_wait_t *w) {
   w->list = LIST_NONE;
 }
 
-static void wait_maybe_free(dt_token_wait_t *w) {
+static void wait_maybe_free(dt_oauth_wait_t *w) {
   if (w->finished && !w->timer_open) free(w);
 }
 
 static void on_wait_timer_closed(uv_handle_t *h) {
-  dt_token_wait_t *w = h->data;
+  dt_oauth_wait_t *w = h->data;
   w->timer_open = false;
   wait_maybe_free(w);
 }
 
 /* Marks w finished (detached from its source); the memory goes when the timer is closed. */
-static void wait_finish(dt_token_wait_t *w) {
+static void wait_finish(dt_oauth_wait_t *w) {
   list_unlink(w);
   w->ts = NULL;
   w->finished = true;
@@ -132,11 +132,11 @@ static void form_append(dt_buf_t *b, const char *key, const char *value) {
 
 /* ---- fetching ---- */
 
-static void deliver_all(dt_token_source_t *ts, int err, const char *token);
-static void source_destroy(dt_token_source_t *ts);
+static void deliver_all(dt_oauth_source_t *ts, int err, const char *token);
+static void source_destroy(dt_oauth_source_t *ts);
 
 /* Parses a token endpoint answer. On success *token is a fresh copy. */
-static int parse_token_response(dt_token_source_t *ts, const dt_http_response_t *res, char **token,
+static int parse_token_response(dt_oauth_source_t *ts, const dt_http_response_t *res, char **token,
                                 double *expires_in) {
   if (res->error != 0) {
     dt_log_warn("oauth: token request to %s failed: %s (%s)", ts->token_url,
@@ -176,7 +176,7 @@ static int parse_token_response(dt_token_source_t *ts, const dt_http_response_t 
 }
 
 static void on_token_response(const dt_http_response_t *res, void *ud) {
-  dt_token_source_t *ts = ud;
+  dt_oauth_source_t *ts = ud;
   ts->call = NULL;
   char *token = NULL;
   double secs = 0;
@@ -198,7 +198,7 @@ static void on_token_response(const dt_http_response_t *res, void *ud) {
   free(copy);
 }
 
-static int start_fetch(dt_token_source_t *ts) {
+static int start_fetch(dt_oauth_source_t *ts) {
   if (ts->call) return 0;
   dt_buf_t form = {0};
   form_append(&form, "client_id", ts->client_id);
@@ -233,16 +233,16 @@ static int start_fetch(dt_token_source_t *ts) {
 }
 
 /* Calls every fetch waiter. Callbacks may get, cancel, invalidate or free the source. */
-static void deliver_all(dt_token_source_t *ts, int err, const char *token) {
+static void deliver_all(dt_oauth_source_t *ts, int err, const char *token) {
   while (ts->fetch.head) {
-    dt_token_wait_t *w = ts->fetch.head;
+    dt_oauth_wait_t *w = ts->fetch.head;
     list_unlink(w);
     list_push(ts, LIST_DELIVERING, w);
   }
   ts->dispatching = true;
   while (ts->delivering.head) {
-    dt_token_wait_t *w = ts->delivering.head;
-    dt_token_fn cb = w->cb;
+    dt_oauth_wait_t *w = ts->delivering.head;
+    dt_oauth_fn cb = w->cb;
     void *ud = w->ud;
     wait_finish(w);
     wait_maybe_free(w);
@@ -253,11 +253,11 @@ static void deliver_all(dt_token_source_t *ts, int err, const char *token) {
 }
 
 static void on_deferred(uv_timer_t *t) {
-  dt_token_wait_t *w = t->data;
-  dt_token_source_t *ts = w->ts;
+  dt_oauth_wait_t *w = t->data;
+  dt_oauth_source_t *ts = w->ts;
   list_unlink(w);
   if (ts->token && dt_now_ms() < ts->expires_at) {
-    dt_token_fn cb = w->cb;
+    dt_oauth_fn cb = w->cb;
     void *ud = w->ud;
     char *copy = dt_xstrdup(ts->token);
     wait_finish(w); /* closes the timer; w is freed in its close callback */
@@ -272,7 +272,7 @@ static void on_deferred(uv_timer_t *t) {
     list_push(ts, LIST_FETCH, w);
     return;
   }
-  dt_token_fn cb = w->cb;
+  dt_oauth_fn cb = w->cb;
   void *ud = w->ud;
   wait_finish(w);
   cb(rc, NULL, ud);
@@ -280,14 +280,14 @@ static void on_deferred(uv_timer_t *t) {
 
 /* ---- public API ---- */
 
-int dt_token_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_token_options_t *opts,
-                        dt_token_source_t **out) {
+int dt_oauth_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_oauth_options_t *opts,
+                        dt_oauth_source_t **out) {
   if (out) *out = NULL;
   if (loop == NULL || http == NULL || opts == NULL || out == NULL) return DT_EINVAL;
   if (opts->token_url == NULL || *opts->token_url == '\0' || opts->client_id == NULL ||
       *opts->client_id == '\0' || opts->client_secret == NULL)
     return DT_EINVAL;
-  dt_token_source_t *ts = dt_xcalloc(1, sizeof *ts);
+  dt_oauth_source_t *ts = dt_xcalloc(1, sizeof *ts);
   ts->loop = loop;
   ts->http = http;
   ts->token_url = dt_xstrdup(opts->token_url);
@@ -300,17 +300,17 @@ int dt_token_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_token_
   return 0;
 }
 
-const char *dt_token_cached(dt_token_source_t *ts) {
+const char *dt_oauth_cached(dt_oauth_source_t *ts) {
   if (ts == NULL || ts->token == NULL || dt_now_ms() >= ts->refresh_at) return NULL;
   return ts->token;
 }
 
-int dt_token_get(dt_token_source_t *ts, dt_token_fn cb, void *ud, dt_token_wait_t **out_wait) {
+int dt_oauth_get(dt_oauth_source_t *ts, dt_oauth_fn cb, void *ud, dt_oauth_wait_t **out_wait) {
   if (out_wait) *out_wait = NULL;
   if (ts == NULL || cb == NULL) return DT_EINVAL;
   if (ts->free_requested) return DT_ECLOSED;
   uint64_t now = dt_now_ms();
-  dt_token_wait_t *w = dt_xcalloc(1, sizeof *w);
+  dt_oauth_wait_t *w = dt_xcalloc(1, sizeof *w);
   w->ts = ts;
   w->cb = cb;
   w->ud = ud;
@@ -335,13 +335,13 @@ int dt_token_get(dt_token_source_t *ts, dt_token_fn cb, void *ud, dt_token_wait_
   return 0;
 }
 
-void dt_token_wait_cancel(dt_token_wait_t *w) {
+void dt_oauth_wait_cancel(dt_oauth_wait_t *w) {
   if (w == NULL || w->finished) return;
   wait_finish(w);
   wait_maybe_free(w);
 }
 
-void dt_token_invalidate(dt_token_source_t *ts) {
+void dt_oauth_invalidate(dt_oauth_source_t *ts) {
   if (ts == NULL || ts->token == NULL) return;
   explicit_bzero(ts->token, strlen(ts->token));
   free(ts->token);
@@ -349,18 +349,18 @@ void dt_token_invalidate(dt_token_source_t *ts) {
   ts->refresh_at = ts->expires_at = 0;
 }
 
-unsigned dt_token_fetch_count(const dt_token_source_t *ts) { return ts ? ts->fetch_count : 0; }
+unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts) { return ts ? ts->fetch_count : 0; }
 
 static void cancel_list(wait_list_t *l) {
   while (l->head) {
-    dt_token_wait_t *w = l->head;
+    dt_oauth_wait_t *w = l->head;
     wait_finish(w);
     wait_maybe_free(w);
   }
 }
 
-static void source_destroy(dt_token_source_t *ts) {
-  dt_token_invalidate(ts);
+static void source_destroy(dt_oauth_source_t *ts) {
+  dt_oauth_invalidate(ts);
   explicit_bzero(ts->client_secret, strlen(ts->client_secret));
   free(ts->token_url);
   free(ts->client_id);
@@ -369,7 +369,7 @@ static void source_destroy(dt_token_source_t *ts) {
   free(ts);
 }
 
-void dt_token_source_free(dt_token_source_t *ts) {
+void dt_oauth_source_free(dt_oauth_source_t *ts) {
   if (ts == NULL || ts->free_requested) return;
   ts->free_requested = true;
   if (ts->call) {

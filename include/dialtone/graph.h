@@ -59,7 +59,7 @@ typedef struct {
 
 typedef void (*dt_graph_fn)(const dt_graph_result_t *res, void *ud);
 
-int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_token_source_t *tokens,
+int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_oauth_source_t *tokens,
                  const dt_graph_options_t *opts, dt_graph_t **out);
 void dt_graph_free(dt_graph_t *g);           /* cancels everything in flight */
 void dt_graph_req_cancel(dt_graph_req_t *r); /* its callback is never called */

@@ -12,8 +12,8 @@
 #include <uv.h>
 #include "dialtone/http_client.h"
 
-typedef struct dt_token_source_s dt_token_source_t;
-typedef struct dt_token_wait_s dt_token_wait_t;
+typedef struct dt_oauth_source_s dt_oauth_source_t;
+typedef struct dt_oauth_wait_s dt_oauth_wait_t;
 
 typedef struct {
   const char *token_url;
@@ -22,23 +22,23 @@ typedef struct {
   const char *scope;          /* default "https://graph.microsoft.com/.default" */
   unsigned refresh_margin_s;  /* default 300 */
   long timeout_ms;            /* default 10000 */
-} dt_token_options_t;
+} dt_oauth_options_t;
 
 /* err != 0 means no token (token is NULL); token is valid during the callback only. */
-typedef void (*dt_token_fn)(int err, const char *token, void *ud);
+typedef void (*dt_oauth_fn)(int err, const char *token, void *ud);
 
-int dt_token_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_token_options_t *opts,
-                        dt_token_source_t **out);
-/* A valid cached token, or NULL (then call dt_token_get). No I/O. */
-const char *dt_token_cached(dt_token_source_t *ts);
+int dt_oauth_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_oauth_options_t *opts,
+                        dt_oauth_source_t **out);
+/* A valid cached token, or NULL (then call dt_oauth_get). No I/O. */
+const char *dt_oauth_cached(dt_oauth_source_t *ts);
 /* Asks for a token. The callback always runs later on the loop. out_wait may be NULL. */
-int dt_token_get(dt_token_source_t *ts, dt_token_fn cb, void *ud, dt_token_wait_t **out_wait);
-void dt_token_wait_cancel(dt_token_wait_t *w);
+int dt_oauth_get(dt_oauth_source_t *ts, dt_oauth_fn cb, void *ud, dt_oauth_wait_t **out_wait);
+void dt_oauth_wait_cancel(dt_oauth_wait_t *w);
 /* Forgets the cached token (after a 401), so the next get fetches a new one. */
-void dt_token_invalidate(dt_token_source_t *ts);
+void dt_oauth_invalidate(dt_oauth_source_t *ts);
 /* Number of token requests sent so far (tests). */
-unsigned dt_token_fetch_count(const dt_token_source_t *ts);
+unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts);
 /* Cancels waiters (no callbacks) and frees. */
-void dt_token_source_free(dt_token_source_t *ts);
+void dt_oauth_source_free(dt_oauth_source_t *ts);
 
 #endif

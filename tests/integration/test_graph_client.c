@@ -131,7 +131,7 @@ typedef struct {
   uv_loop_t loop;
   fake_t fake;
   dt_http_client_t *http;
-  dt_token_source_t *tokens;
+  dt_oauth_source_t *tokens;
   dt_graph_t *g;
   char base[128];
 } env_t;
@@ -153,8 +153,8 @@ static int env_init(env_t *e, dt_graph_dialect_t dialect) {
   if ((rc = dt_http_client_new(&e->loop, &(dt_http_client_options_t){0}, &e->http)) != 0) return rc;
   char token_url[128];
   snprintf(token_url, sizeof token_url, "http://127.0.0.1:%d/token", e->fake.port);
-  dt_token_options_t to = {.token_url = token_url, .client_id = "app", .client_secret = "secret"};
-  if ((rc = dt_token_source_new(&e->loop, e->http, &to, &e->tokens)) != 0) return rc;
+  dt_oauth_options_t to = {.token_url = token_url, .client_id = "app", .client_secret = "secret"};
+  if ((rc = dt_oauth_source_new(&e->loop, e->http, &to, &e->tokens)) != 0) return rc;
   snprintf(e->base, sizeof e->base, "http://127.0.0.1:%d/%s", e->fake.port, dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
   dt_graph_options_t go = {.base_url = e->base, .dialect = dialect, .timeout_ms = 10000,
                            .max_attempts = env_max_attempts};
@@ -163,7 +163,7 @@ static int env_init(env_t *e, dt_graph_dialect_t dialect) {
 
 static int env_close(env_t *e) {
   dt_graph_free(e->g);
-  dt_token_source_free(e->tokens);
+  dt_oauth_source_free(e->tokens);
   int client_closed = 0, server_closed = 0;
   for (int i = 0; i < e->fake.nheld; i++) respond(e->fake.held[i], 503, NULL, NULL, NULL);
   dt_http_client_close(e->http, on_done_flag, &client_closed);
@@ -389,7 +389,7 @@ static void every_typed_function(dt_graph_dialect_t d) {
   }
   /* One token fetch served every request. */
   DT_ASSERT_EQ_INT(e.fake.token_requests, 1);
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(e.tokens), 1);
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(e.tokens), 1);
   DT_ASSERT_EQ_INT(dt_graph_pending(e.g), 0);
   DT_ASSERT_EQ_INT(env_close(&e), 0);
 }

@@ -158,7 +158,7 @@ typedef struct {
   uv_loop_t loop;
   fake_t fake;
   dt_http_client_t *http;
-  dt_token_source_t *tokens;
+  dt_oauth_source_t *tokens;
   dt_metrics_t *metrics;
   dt_graph_t *g;
   char base[128];
@@ -186,8 +186,8 @@ static int env_init_with(env_t *e, const dt_graph_options_t *custom) {
   if ((rc = dt_http_client_new(&e->loop, &(dt_http_client_options_t){0}, &e->http)) != 0) return rc;
   char token_url[128];
   snprintf(token_url, sizeof token_url, "http://127.0.0.1:%d/token", e->fake.port);
-  dt_token_options_t to = {.token_url = token_url, .client_id = "app", .client_secret = "secret"};
-  if ((rc = dt_token_source_new(&e->loop, e->http, &to, &e->tokens)) != 0) return rc;
+  dt_oauth_options_t to = {.token_url = token_url, .client_id = "app", .client_secret = "secret"};
+  if ((rc = dt_oauth_source_new(&e->loop, e->http, &to, &e->tokens)) != 0) return rc;
   snprintf(e->base, sizeof e->base, "http://127.0.0.1:%d/v1.0", e->fake.port);
   dt_graph_options_t go = test_options(e);
   if (custom) {
@@ -203,7 +203,7 @@ static int env_init(env_t *e) { return env_init_with(e, NULL); }
 static int env_close(env_t *e) {
   dt_graph_free(e->g);
   e->g = NULL;
-  dt_token_source_free(e->tokens);
+  dt_oauth_source_free(e->tokens);
   for (int i = 0; i < e->fake.nheld; i++) respond(e->fake.held[i], 503, NULL, NULL, NULL);
   e->fake.nheld = 0;
   int client_closed = 0;

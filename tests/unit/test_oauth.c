@@ -96,7 +96,7 @@ typedef struct {
   uv_loop_t loop;
   dt_http_server_t *srv;
   dt_http_client_t *http;
-  dt_token_source_t *ts;
+  dt_oauth_source_t *ts;
   endpoint_t ep;
   char url[96];
 } fixture_t;
@@ -113,15 +113,15 @@ static int fixture_start(fixture_t *f, int expires_in) {
   snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/tenant/oauth2/v2.0/token",
            dt_http_server_port(f->srv));
   if ((rc = dt_http_client_new(&f->loop, NULL, &f->http)) != 0) return rc;
-  dt_token_options_t o = {.token_url = f->url, .client_id = CLIENT_ID,
+  dt_oauth_options_t o = {.token_url = f->url, .client_id = CLIENT_ID,
                           .client_secret = CLIENT_SECRET, .scope = SCOPE};
-  return dt_token_source_new(&f->loop, f->http, &o, &f->ts);
+  return dt_oauth_source_new(&f->loop, f->http, &o, &f->ts);
 }
 
 static void on_flag(void *ud) { *(int *)ud = 1; }
 
 static int fixture_stop(fixture_t *f) {
-  dt_token_source_free(f->ts);
+  dt_oauth_source_free(f->ts);
   int a = 0, b = 0;
   dt_http_client_close(f->http, on_flag, &a);
   dt_http_server_close(f->srv, on_flag, &b);
@@ -150,22 +150,22 @@ static void on_token(int err, const char *token, void *ud) {
 DT_TEST(token_is_fetched_then_cached) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
-  DT_ASSERT(dt_token_cached(f.ts) == NULL);
+  DT_ASSERT(dt_oauth_cached(f.ts) == NULL);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT_EQ_INT(g.calls, 0); /* later, on the loop */
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   DT_ASSERT_EQ_INT(g.err, 0);
   DT_ASSERT_EQ_STR(g.token, "token-1");
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(f.ts), 1);
-  DT_ASSERT_EQ_STR(dt_token_cached(f.ts), "token-1");
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(f.ts), 1);
+  DT_ASSERT_EQ_STR(dt_oauth_cached(f.ts), "token-1");
   got_t g2 = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g2, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g2, NULL), 0);
   DT_ASSERT_EQ_INT(g2.calls, 0); /* even from the cache, the callback runs later */
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_STR(g2.token, "token-1");
   DT_ASSERT_EQ_INT(f.ep.requests, 1);
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(f.ts), 1);
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(f.ts), 1);
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
 }
 
@@ -176,7 +176,7 @@ DT_TEST(concurrent_gets_share_one_request) {
   got_t g[N];
   memset(g, 0, sizeof g);
   int total = 0;
-  for (int i = 0; i < N; i++) DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g[i], NULL), 0);
+  for (int i = 0; i < N; i++) DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g[i], NULL), 0);
   uint64_t deadline = dt_now_ms() + 20000;
   while (dt_now_ms() < deadline) {
     total = 0;
@@ -191,7 +191,7 @@ DT_TEST(concurrent_gets_share_one_request) {
     DT_ASSERT_EQ_STR(g[i].token, "token-1");
   }
   DT_ASSERT_EQ_INT(f.ep.requests, 1);
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(f.ts), 1);
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(f.ts), 1);
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
 }
 
@@ -201,15 +201,15 @@ DT_TEST(token_is_refreshed_ahead_of_expiry) {
   DT_ASSERT_EQ_INT(fixture_start(&f, 2), 0);
   uint64_t t0 = dt_now_ms();
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   DT_ASSERT_EQ_STR(g.token, "token-1");
   run_for(&f.loop, 1200);
   /* inside the refresh window: the cache no longer offers it, a get refreshes */
-  DT_ASSERT(dt_token_cached(f.ts) == NULL);
+  DT_ASSERT(dt_oauth_cached(f.ts) == NULL);
   got_t g2 = {0};
   uint64_t asked = dt_now_ms();
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g2, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g2, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_INT(g2.err, 0);
   /* while the old token is still valid it is served at once, not after the refresh */
@@ -218,8 +218,8 @@ DT_TEST(token_is_refreshed_ahead_of_expiry) {
   while (f.ep.requests < 2 && dt_now_ms() < deadline) run_for(&f.loop, 20);
   run_for(&f.loop, 50);
   DT_ASSERT_EQ_INT(f.ep.requests, 2);
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(f.ts), 2);
-  DT_ASSERT_EQ_STR(dt_token_cached(f.ts), "token-2");
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(f.ts), 2);
+  DT_ASSERT_EQ_STR(dt_oauth_cached(f.ts), "token-2");
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
 }
 
@@ -227,17 +227,17 @@ DT_TEST(invalidate_forces_a_new_fetch) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   DT_ASSERT_EQ_STR(g.token, "token-1");
-  dt_token_invalidate(f.ts); /* e.g. Graph answered 401 */
-  DT_ASSERT(dt_token_cached(f.ts) == NULL);
+  dt_oauth_invalidate(f.ts); /* e.g. Graph answered 401 */
+  DT_ASSERT(dt_oauth_cached(f.ts) == NULL);
   got_t g2 = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g2, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g2, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_STR(g2.token, "token-2");
-  DT_ASSERT_EQ_INT(dt_token_fetch_count(f.ts), 2);
-  DT_ASSERT_EQ_STR(dt_token_cached(f.ts), "token-2");
+  DT_ASSERT_EQ_INT(dt_oauth_fetch_count(f.ts), 2);
+  DT_ASSERT_EQ_STR(dt_oauth_cached(f.ts), "token-2");
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
 }
 
@@ -245,11 +245,11 @@ DT_TEST(invalidate_between_get_and_delivery_fetches) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   got_t g2 = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g2, NULL), 0); /* would be served from cache */
-  dt_token_invalidate(f.ts);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g2, NULL), 0); /* would be served from cache */
+  dt_oauth_invalidate(f.ts);
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_STR(g2.token, "token-2");
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
@@ -264,7 +264,7 @@ DT_TEST(error_body_becomes_eauth_and_is_logged_without_secret) {
   FILE *mem = open_memstream(&logtext, &loglen);
   dt_log_set_output(mem);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   run_until(&f.loop, &g.calls, 20);
   dt_log_set_output(NULL);
   fclose(mem);
@@ -275,11 +275,11 @@ DT_TEST(error_body_becomes_eauth_and_is_logged_without_secret) {
   DT_ASSERT_CONTAINS(logtext, "AADSTS7000215: Invalid client secret provided");
   DT_ASSERT(strstr(logtext, "s3cr") == NULL);
   free(logtext);
-  DT_ASSERT(dt_token_cached(f.ts) == NULL);
+  DT_ASSERT(dt_oauth_cached(f.ts) == NULL);
   /* failures are not cached: the next get asks again and succeeds */
   f.ep.fail = 0;
   got_t g2 = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g2, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g2, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_INT(g2.err, 0);
   DT_ASSERT_EQ_STR(g2.token, "token-2");
@@ -290,7 +290,7 @@ DT_TEST(form_fields_are_url_encoded) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   DT_ASSERT_EQ_INT(f.ep.requests, 1);
   DT_ASSERT_EQ_INT(f.ep.form_ok, 1); /* the server decoded exactly the configured values */
@@ -304,11 +304,11 @@ DT_TEST(form_fields_are_url_encoded) {
 DT_TEST(default_scope_is_graph) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
-  dt_token_source_free(f.ts);
-  dt_token_options_t o = {.token_url = f.url, .client_id = CLIENT_ID, .client_secret = "x"};
-  DT_ASSERT_EQ_INT(dt_token_source_new(&f.loop, f.http, &o, &f.ts), 0);
+  dt_oauth_source_free(f.ts);
+  dt_oauth_options_t o = {.token_url = f.url, .client_id = CLIENT_ID, .client_secret = "x"};
+  DT_ASSERT_EQ_INT(dt_oauth_source_new(&f.loop, f.http, &o, &f.ts), 0);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &g.calls, 20));
   DT_ASSERT_CONTAINS(f.ep.raw_body, "scope=https%3A%2F%2Fgraph.microsoft.com%2F.default");
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
@@ -318,15 +318,15 @@ DT_TEST(cancelled_waiter_is_never_called) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   got_t a = {0}, b = {0}, c = {0};
-  dt_token_wait_t *wa = NULL, *wc = NULL;
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &a, &wa), 0);
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &b, NULL), 0);
-  dt_token_wait_cancel(wa);
+  dt_oauth_wait_t *wa = NULL, *wc = NULL;
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &a, &wa), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &b, NULL), 0);
+  dt_oauth_wait_cancel(wa);
   DT_ASSERT(run_until(&f.loop, &b.calls, 20));
   DT_ASSERT_EQ_STR(b.token, "token-1");
   /* a waiter served from the cache can be cancelled too */
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &c, &wc), 0);
-  dt_token_wait_cancel(wc);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &c, &wc), 0);
+  dt_oauth_wait_cancel(wc);
   run_for(&f.loop, 100);
   DT_ASSERT_EQ_INT(a.calls, 0);
   DT_ASSERT_EQ_INT(c.calls, 0);
@@ -337,21 +337,21 @@ DT_TEST(free_with_waiters_pending_calls_nobody) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   got_t a = {0}, b = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &a, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &a, NULL), 0);
   DT_ASSERT(run_until(&f.loop, &a.calls, 20));
   got_t c = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &c, NULL), 0); /* from cache, pending */
-  dt_token_invalidate(f.ts);
-  dt_token_source_free(f.ts);
-  DT_ASSERT_EQ_INT(dt_token_source_new(&f.loop, f.http,
-                                       &(dt_token_options_t){.token_url = f.url,
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &c, NULL), 0); /* from cache, pending */
+  dt_oauth_invalidate(f.ts);
+  dt_oauth_source_free(f.ts);
+  DT_ASSERT_EQ_INT(dt_oauth_source_new(&f.loop, f.http,
+                                       &(dt_oauth_options_t){.token_url = f.url,
                                                              .client_id = CLIENT_ID,
                                                              .client_secret = CLIENT_SECRET,
                                                              .scope = SCOPE},
                                        &f.ts),
                    0);
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &b, NULL), 0); /* fetch in flight */
-  dt_token_source_free(f.ts);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &b, NULL), 0); /* fetch in flight */
+  dt_oauth_source_free(f.ts);
   f.ts = NULL;
   run_for(&f.loop, 200);
   DT_ASSERT_EQ_INT(b.calls, 0);
@@ -368,7 +368,7 @@ static void on_token_then_free(int err, const char *token, void *ud) {
   freer_t *fr = ud;
   fr->calls++;
   if (fr->f->ts) {
-    dt_token_source_free(fr->f->ts);
+    dt_oauth_source_free(fr->f->ts);
     fr->f->ts = NULL;
   }
 }
@@ -377,7 +377,7 @@ DT_TEST(free_from_inside_a_callback) {
   fixture_t f;
   DT_ASSERT_EQ_INT(fixture_start(&f, 3600), 0);
   freer_t fr[3] = {{&f, 0}, {&f, 0}, {&f, 0}};
-  for (int i = 0; i < 3; i++) DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token_then_free, &fr[i], NULL), 0);
+  for (int i = 0; i < 3; i++) DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token_then_free, &fr[i], NULL), 0);
   DT_ASSERT(run_until(&f.loop, &fr[0].calls, 20));
   run_for(&f.loop, 50);
   DT_ASSERT(f.ts == NULL);
@@ -397,7 +397,7 @@ DT_TEST(unreachable_endpoint_reports_transport_error) {
   FILE *mem = open_memstream(&logtext, &loglen);
   dt_log_set_output(mem);
   got_t g = {0};
-  DT_ASSERT_EQ_INT(dt_token_get(f.ts, on_token, &g, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_oauth_get(f.ts, on_token, &g, NULL), 0);
   run_until(&f.loop, &g.calls, 20);
   dt_log_set_output(NULL);
   fclose(mem);
