@@ -1,20 +1,16 @@
 /*
- * call_lua.c — the call handle a flow sees (userdata "dialtone.call") and every primitive
- * on it, plus dialtone.dial and dialtone.log.
+ * call_lua.c — every primitive on the call handle (call_handle.c), plus dialtone.dial, log
+ * and print.
  *
  * Each primitive validates all its arguments first (raising with a clear message, unknown
  * option names included) while nothing is allocated outside Lua, then starts the
- * engine-neutral primitive in core/call.c and yields with a continuation (lua_yieldk).
+ * engine-neutral primitive in core/calls and yields with a continuation (lua_yieldk).
  * The scheduler resumes the coroutine when core reports the result; the continuation
- * turns call->result into return values, or raises an error object
- * {code=, message=, graph_code=, status=, result_code=, result_subcode=} that pcall can
- * catch (code "hangup" when the call ended while waiting).
+ * turns call->result into return values, or raises an error object that pcall can catch
+ * (code "hangup" when the call ended while waiting).
  *
- * Both metatables are shared by every call, so neither is reachable from a flow:
- * __metatable hides them from getmetatable and refuses setmetatable (issue 10).
- *
- * Sits above rt_state, prompts and flows, below the scheduler (see rt_internal.h): it
- * never resumes a coroutine, it only yields.
+ * Sits above rt_state, prompts, flows and call_handle, below the scheduler (see
+ * rt_internal.h): it never resumes a coroutine, it only yields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,139 +18,11 @@
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
-
-/* ---------------------------------------------------------------- errors */
-
-static const char *err_code_name(int err) {
-  switch (err) {
-  case DT_EHANGUP: return "hangup";
-  case DT_ETIMEDOUT: return "timeout";
-  case DT_EGRAPH: return "graph";
-  case DT_EIO: return "io";
-  case DT_ECANCELED: return "cancelled";
-  case DT_ECONN:
-  case DT_ECONNREFUSED:
-  case DT_ETLS: return "network";
-  case DT_EAUTH: return "auth";
-  default: return "error";
-  }
-}
-
-static void push_error(lua_State *L, const char *code, const char *message) {
-  lua_createtable(L, 0, 6);
-  lua_pushstring(L, code);
-  lua_setfield(L, -2, "code");
-  lua_pushstring(L, message ? message : code);
-  lua_setfield(L, -2, "message");
-  luaL_setmetatable(L, DT_ERROR_MT);
-}
-
-static int error_tostring(lua_State *L) {
-  lua_getfield(L, 1, "code");
-  lua_getfield(L, 1, "message");
-  lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "error"), luaL_optstring(L, -1, ""));
-  return 1;
-}
-
-static int raise_hangup(lua_State *L) {
-  push_error(L, "hangup", "the call has ended");
-  return lua_error(L);
-}
-
-/* Raises the failed result of the last primitive. */
-static int raise_result(lua_State *L, dt_call_t *c) {
-  const dt_call_result_t *r = &c->result;
-  push_error(L, err_code_name(r->err), r->message ? r->message : dt_strerror(r->err));
-  if (r->error_code) {
-    lua_pushstring(L, r->error_code);
-    lua_setfield(L, -2, "graph_code");
-  }
-  if (r->http_status) {
-    lua_pushinteger(L, r->http_status);
-    lua_setfield(L, -2, "status");
-  }
-  if (r->code || r->subcode) {
-    lua_pushinteger(L, r->code);
-    lua_setfield(L, -2, "result_code");
-    lua_pushinteger(L, r->subcode);
-    lua_setfield(L, -2, "result_subcode");
-  }
-  return lua_error(L);
-}
-
-/* A primitive could not start. */
-static int raise_rc(lua_State *L, const char *prim, int rc) {
-  switch (rc) {
-  case DT_EHANGUP: return raise_hangup(L);
-  case DT_ESTATE:
-    return luaL_error(L, "call:%s is not allowed in the call's current state", prim);
-  case DT_EBUSY: return luaL_error(L, "call:%s: another primitive is already waiting on this call", prim);
-  case DT_EINVAL: return luaL_error(L, "call:%s: invalid arguments", prim);
-  default: {
-    char msg[160];
-    snprintf(msg, sizeof msg, "call:%s could not be sent: %s", prim, dt_strerror(rc));
-    push_error(L, err_code_name(rc), msg);
-    return lua_error(L);
-  }
-  }
-}
-
-/* ---------------------------------------------------------------- handles */
-
-static dt_call_t *self_call(lua_State *L) { return *(dt_call_t **)lua_getextraspace(L); }
-
-static dt_call_t *check_call(lua_State *L, int idx) {
-  dt_call_box_t *b = luaL_checkudata(L, idx, DT_CALL_MT);
-  if (b->call == NULL) raise_hangup(L);
-  return b->call;
-}
-
-/* The handle at idx must be the running flow's own call, and we must be able to yield. */
-static dt_call_t *check_own(lua_State *L, int idx, const char *prim) {
-  dt_call_t *c = check_call(L, idx);
-  if (self_call(L) != c)
-    luaL_error(L, "call:%s: this call handle belongs to another call's flow (use it there)", prim);
-  if (!lua_isyieldable(L))
-    luaL_error(L, "call:%s cannot wait here (inside a metamethod, iterator, sort comparator or __close?); "
-                  "call primitives from the flow's own code", prim);
-  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) raise_hangup(L);
-  return c;
-}
-
-/* Yields until core reports the result, or continues at once on the fast path. */
-static int wait_for(lua_State *L, const char *prim, int rc, lua_KFunction k) {
-  if (rc < 0) return raise_rc(L, prim, rc);
-  if (rc == 1) return k(L, LUA_OK, 0);
-  return lua_yieldk(L, 0, 0, k);
-}
-
-void dt__call_lua_push(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
-  dt_lcall_t *lc = dt__rt_state_lcall(rt, call);
-  if (lc->ud_ref != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ud_ref);
-    return;
-  }
-  dt_call_box_t *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->call = call;
-  luaL_setmetatable(L, DT_CALL_MT);
-  lua_pushvalue(L, -1);
-  lc->ud_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
-/* The call leaves: its handle (if a flow ever saw one) no longer reaches it. */
-void dt__call_lua_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
-  if (lc->ud_ref == LUA_NOREF) return;
-  lua_rawgeti(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
-  dt_call_box_t *b = lua_touserdata(rt->L, -1);
-  if (b) b->call = NULL;
-  lua_pop(rt->L, 1);
-  luaL_unref(rt->L, LUA_REGISTRYINDEX, lc->ud_ref);
-  lc->ud_ref = LUA_NOREF;
-}
 
 /* ---------------------------------------------------------------- timers */
 
@@ -338,7 +206,7 @@ static void check_identity(lua_State *L, int idx, const char *prim, dt_identity_
       else if (strcmp(k, "tenant") == 0) out->tenant_id = lua_tostring(L, -1);
       else if (replaces && strcmp(k, "replaces_call") == 0) {
         if (lua_type(L, -1) == LUA_TSTRING) *replaces = lua_tostring(L, -1);
-        else *replaces = check_call(L, -1)->id;
+        else *replaces = dt__call_handle_check(L, -1)->id;
       } else
         luaL_error(L, "%s: unknown identity field '%s' (user, phone, application, application_instance, "
                       "guest, name, tenant%s)", prim, k, replaces ? ", replaces_call" : "");
@@ -375,36 +243,36 @@ static dt_invitation_t *check_invitations(lua_State *L, int idx, const char *pri
 /* ---------------------------------------------------------------- primitives */
 
 static int k_none(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   return 0;
 }
 
 static int k_true(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int k_reason(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   lua_pushstring(L, c->result.reason ? c->result.reason : "completed");
   return 1;
 }
 
 /* reject and redirect end the flow: the runner treats code "ended" as a normal end. */
 static int k_ended(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
-  push_error(L, "ended", c->result.reason ? c->result.reason : "ended");
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
+  dt__call_handle_error(L, "ended", c->result.reason ? c->result.reason : "ended");
   return lua_error(L);
 }
 
 static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", NULL};
 static int l_answer(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "answer");
+  dt_call_t *c = dt__call_handle_own(L, 1, "answer");
   check_options(L, 2, "call:answer", ANSWER_OPTS);
   const char *mods[4];
   size_t nmod = 0;
@@ -426,24 +294,24 @@ static int l_answer(lua_State *L) {
   dt_media_t *pre = NULL;
   if (get_opt(L, 2, "prefetch") != LUA_TNIL) pre = check_prompts(L, -1, "call:answer prefetch", &npre, 64);
   int rc = dt_call_answer(c, nmod ? mods : NULL, nmod, pre, npre);
-  return wait_for(L, "answer", rc, k_true);
+  return dt__call_handle_wait(L, "answer", rc, k_true);
 }
 
 static const char *const REJECT_OPTS[] = {"reason", NULL};
 static int l_reject(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "reject");
+  dt_call_t *c = dt__call_handle_own(L, 1, "reject");
   check_options(L, 2, "call:reject", REJECT_OPTS);
   const char *reason = opt_str(L, 2, "call:reject", "reason", "none");
   if (strcmp(reason, "none") && strcmp(reason, "busy") && strcmp(reason, "forbidden"))
     luaL_error(L, "call:reject: reason must be \"busy\", \"forbidden\" or \"none\", got '%s'", reason);
   int rc = dt_call_reject(c, reason);
   if (rc == DT_ESTATE) return luaL_error(L, "call:reject: only an incoming call that was not answered can be rejected (use call:hangup)");
-  return wait_for(L, "reject", rc, k_ended);
+  return dt__call_handle_wait(L, "reject", rc, k_ended);
 }
 
 static const char *const REDIRECT_OPTS[] = {"targets", "timeout", NULL};
 static int l_redirect(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "redirect");
+  dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
   check_options(L, 2, "call:redirect", REDIRECT_OPTS);
   if (get_opt(L, 2, "targets") == LUA_TNIL) luaL_error(L, "call:redirect: targets is required");
   size_t n;
@@ -457,23 +325,23 @@ static int l_redirect(lua_State *L) {
   }
   int rc = dt_call_redirect(c, t, n, timeout);
   if (rc == DT_ESTATE) return luaL_error(L, "call:redirect: only an incoming call that was not answered can be redirected");
-  return wait_for(L, "redirect", rc, k_ended);
+  return dt__call_handle_wait(L, "redirect", rc, k_ended);
 }
 
 static const char *const PLAY_OPTS[] = {"barge_in", NULL};
 static int l_play(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "play");
+  dt_call_t *c = dt__call_handle_own(L, 1, "play");
   check_options(L, 3, "call:play", PLAY_OPTS);
   bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
   size_t n;
   dt_media_t *m = check_prompts(L, 2, "call:play", &n, 20);
   int rc = dt_call_play(c, m, n, barge);
-  return wait_for(L, "play", rc, k_reason);
+  return dt__call_handle_wait(L, "play", rc, k_reason);
 }
 
 static int k_gather(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   lua_pushstring(L, c->result.digits ? c->result.digits : "");
   lua_pushstring(L, c->result.reason ? c->result.reason : "timeout");
   return 2;
@@ -483,7 +351,7 @@ static bool valid_tone(char t) { return (t >= '0' && t <= '9') || t == '*' || t 
 
 static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush", NULL};
 static int l_gather(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "gather");
+  dt_call_t *c = dt__call_handle_own(L, 1, "gather");
   check_options(L, 2, "call:gather", GATHER_OPTS);
   dt_gather_params_t p = {0};
   p.max = (unsigned)opt_num(L, 2, "call:gather", "max", 64, 1, 64);
@@ -501,12 +369,12 @@ static int l_gather(lua_State *L) {
   p.flush = opt_bool(L, 2, "call:gather", "flush", 0);
   if (get_opt(L, 2, "prompt") != LUA_TNIL) p.prompts = check_prompts(L, -1, "call:gather", &p.prompt_count, 20);
   int rc = dt_call_gather(c, &p);
-  return wait_for(L, "gather", rc, k_gather);
+  return dt__call_handle_wait(L, "gather", rc, k_gather);
 }
 
 static int k_record(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   const dt_call_result_t *r = &c->result;
   lua_createtable(L, 0, 5);
   lua_pushstring(L, r->reason ? r->reason : "completed");
@@ -531,7 +399,7 @@ static int k_record(lua_State *L, int status, lua_KContext ctx) {
 static const char *const RECORD_OPTS[] = {"prompt", "beep", "max_duration", "max_silence", "initial_silence",
                                           "stop_tones", "barge_in", NULL};
 static int l_record(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "record");
+  dt_call_t *c = dt__call_handle_own(L, 1, "record");
   check_options(L, 2, "call:record", RECORD_OPTS);
   dt_graph_record_params_t p = {0};
   p.max_duration_s = (int)opt_num(L, 2, "call:record", "max_duration", 0, 1, 120);
@@ -567,26 +435,26 @@ static int l_record(lua_State *L) {
   size_t np = 0;
   if (get_opt(L, 2, "prompt") != LUA_TNIL) p.prompt = check_prompts(L, -1, "call:record", &np, 1);
   int rc = dt_call_record(c, &p);
-  return wait_for(L, "record", rc, k_record);
+  return dt__call_handle_wait(L, "record", rc, k_record);
 }
 
 static const char *const TRANSFER_OPTS[] = {"target", "replaces", NULL};
 static int l_transfer(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "transfer");
+  dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
   check_options(L, 2, "call:transfer", TRANSFER_OPTS);
   if (get_opt(L, 2, "target") == LUA_TNIL) luaL_error(L, "call:transfer: target is required");
   dt_invitation_t target = {0};
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
   int t = get_opt(L, 2, "replaces");
   if (t == LUA_TSTRING) target.replaces_call_id = lua_tostring(L, -1);
-  else if (t != LUA_TNIL) target.replaces_call_id = check_call(L, -1)->id;
+  else if (t != LUA_TNIL) target.replaces_call_id = dt__call_handle_check(L, -1)->id;
   int rc = dt_call_transfer(c, &target, NULL);
-  return wait_for(L, "transfer", rc, k_reason);
+  return dt__call_handle_wait(L, "transfer", rc, k_reason);
 }
 
 static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL};
 static int l_invite(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "invite");
+  dt_call_t *c = dt__call_handle_own(L, 1, "invite");
   check_options(L, 2, "call:invite", INVITE_OPTS);
   if (get_opt(L, 2, "participants") == LUA_TNIL) luaL_error(L, "call:invite: participants is required");
   size_t n;
@@ -594,11 +462,11 @@ static int l_invite(lua_State *L) {
   int t = get_opt(L, 2, "replaces_call");
   const char *rep = NULL;
   if (t == LUA_TSTRING) rep = lua_tostring(L, -1);
-  else if (t != LUA_TNIL) rep = check_call(L, -1)->id;
+  else if (t != LUA_TNIL) rep = dt__call_handle_check(L, -1)->id;
   for (size_t i = 0; rep && i < n; i++)
     if (!inv[i].replaces_call_id) inv[i].replaces_call_id = rep;
   int rc = dt_call_invite(c, inv, n);
-  return wait_for(L, "invite", rc, k_reason);
+  return dt__call_handle_wait(L, "invite", rc, k_reason);
 }
 
 static void push_json(lua_State *L, const cJSON *j) {
@@ -629,21 +497,21 @@ static void push_json(lua_State *L, const cJSON *j) {
 }
 
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
   if (c->result.json) push_json(L, c->result.json);
   else lua_newtable(L);
   return 1;
 }
 
 static int l_participants(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "participants");
-  return wait_for(L, "participants", dt_call_participants(c), k_participants);
+  dt_call_t *c = dt__call_handle_own(L, 1, "participants");
+  return dt__call_handle_wait(L, "participants", dt_call_participants(c), k_participants);
 }
 
 static int action(lua_State *L, const char *prim, dt_action_t a, const char *arg) {
-  dt_call_t *c = check_own(L, 1, prim);
-  return wait_for(L, prim, dt_call_action(c, a, arg), k_reason);
+  dt_call_t *c = dt__call_handle_own(L, 1, prim);
+  return dt__call_handle_wait(L, prim, dt_call_action(c, a, arg), k_reason);
 }
 
 static int l_mute(lua_State *L) { return action(L, "mute", DT_ACTION_MUTE, NULL); }
@@ -675,32 +543,32 @@ static int l_send_dtmf(lua_State *L) {
 }
 
 static int l_sleep(lua_State *L) {
-  dt_call_t *c = check_own(L, 1, "sleep");
+  dt_call_t *c = dt__call_handle_own(L, 1, "sleep");
   double s = luaL_checknumber(L, 2);
   luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds must be between 0 and 86400");
   uint64_t ms = s > 0 ? dt__call_lua_timer_ms(dt__rt_state_of(L), s) : 0;
-  return wait_for(L, "sleep", dt_call_sleep(c, ms), k_none);
+  return dt__call_handle_wait(L, "sleep", dt_call_sleep(c, ms), k_none);
 }
 
 static int l_hangup(lua_State *L) {
   dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
   if (b->call == NULL) return 0; /* already gone: nothing to do */
-  if (self_call(L) != b->call) { /* a handle from dialtone.dial: hang it up without waiting */
+  if (dt__call_handle_self(L) != b->call) { /* a handle from dialtone.dial: hang it up without waiting */
     int rc = dt_call_hangup_async(b->call);
-    if (rc < 0) return raise_rc(L, "hangup", rc);
+    if (rc < 0) return dt__call_handle_raise_rc(L, "hangup", rc);
     return 0;
   }
-  dt_call_t *c = check_own(L, 1, "hangup");
-  return wait_for(L, "hangup", dt_call_hangup(c), k_none);
+  dt_call_t *c = dt__call_handle_own(L, 1, "hangup");
+  return dt__call_handle_wait(L, "hangup", dt_call_hangup(c), k_none);
 }
 
 /* ---------------------------------------------------------------- dialtone.dial */
 
 static int k_dial(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = self_call(L);
-  if (c->result.err) return raise_result(L, c);
-  if (!c->result.new_call) return raise_hangup(L);
-  dt__call_lua_push(L, dt__rt_state_of(L), c->result.new_call);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
+  if (!c->result.new_call) return dt__call_handle_hangup(L);
+  dt__call_handle_push(L, dt__rt_state_of(L), c->result.new_call);
   return 1;
 }
 
@@ -709,10 +577,10 @@ static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "pa
 static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
 
 static int l_dial(lua_State *L) {
-  dt_call_t *c = self_call(L);
+  dt_call_t *c = dt__call_handle_self(L);
   if (!c) return luaL_error(L, "dialtone.dial can only be used from a call's flow");
   if (!lua_isyieldable(L)) return luaL_error(L, "dialtone.dial cannot wait here; call it from the flow's own code");
-  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return raise_hangup(L);
+  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return dt__call_handle_hangup(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   check_options(L, 1, "dialtone.dial", DIAL_OPTS);
   dt_runtime_t *rt = dt__rt_state_of(L);
@@ -778,7 +646,7 @@ static int l_dial(lua_State *L) {
   if (rc == DT_EINVAL)
     return luaL_error(L, "dialtone.dial: Graph would refuse this call (one meeting kind only; guest and a "
                          "source do not mix; strings at most a few KiB)");
-  return wait_for(L, "dial", rc, k_dial);
+  return dt__call_handle_wait(L, "dial", rc, k_dial);
 }
 
 static int l_log(lua_State *L) {
@@ -794,7 +662,7 @@ static int l_log(lua_State *L) {
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
-  dt_call_t *c = self_call(L);
+  dt_call_t *c = dt__call_handle_self(L);
   dt_log((dt_log_level_t)lv, c ? c->id : NULL, "%s", lua_tostring(L, -1));
   return 0;
 }
@@ -809,7 +677,7 @@ static int l_print(lua_State *L) {
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
-  dt_call_t *c = self_call(L);
+  dt_call_t *c = dt__call_handle_self(L);
   dt_log(DT_LOG_INFO, c ? c->id : NULL, "%s", lua_tostring(L, -1));
   return 0;
 }
@@ -817,60 +685,6 @@ static int l_print(lua_State *L) {
 void dt__call_lua_dialtone_funcs(lua_State *L) {
   static const luaL_Reg FUNCS[] = {{"dial", l_dial}, {"log", l_log}, {"print", l_print}, {NULL, NULL}};
   luaL_setfuncs(L, FUNCS, 0);
-}
-
-/* ---------------------------------------------------------------- the handle */
-
-static int call_index(lua_State *L) {
-  dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
-  const char *k = luaL_checkstring(L, 2);
-  /* methods first */
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
-  lua_pop(L, 1);
-  dt_call_t *c = b->call;
-  if (strcmp(k, "id") == 0) {
-    if (c) lua_pushstring(L, c->id);
-    else lua_pushnil(L);
-  } else if (strcmp(k, "from") == 0) {
-    lua_pushstring(L, c ? c->from : NULL);
-  } else if (strcmp(k, "to") == 0) {
-    lua_pushstring(L, c ? c->to : NULL);
-  } else if (strcmp(k, "direction") == 0) {
-    lua_pushstring(L, !c ? NULL : c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing");
-  } else if (strcmp(k, "flow") == 0) {
-    lua_pushstring(L, c ? c->flow : NULL);
-  } else if (strcmp(k, "state") == 0) {
-    lua_pushstring(L, c ? dt_call_state_name(c->state) : "terminated");
-  } else if (strcmp(k, "ended") == 0) {
-    lua_pushboolean(L, !c || dt_call_is_gone(c));
-  } else if (strcmp(k, "dialed_by") == 0) { /* the call whose flow dialed this one, if still there */
-    dt_call_t *p = c && c->dialed_by ? dt_calls_find(c->reg, c->dialed_by) : NULL;
-    if (p) dt__call_lua_push(L, dt__rt_state_of(L), p);
-    else lua_pushnil(L);
-  } else if (strcmp(k, "buffered_digits") == 0) {
-    lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
-  } else {
-    return luaL_error(L, "call has no field or method '%s'", k);
-  }
-  return 1;
-}
-
-static int call_newindex(lua_State *L) {
-  return luaL_error(L, "call handles are read-only (keep your own state in local variables)");
-}
-
-static int call_tostring(lua_State *L) {
-  dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
-  if (b->call) lua_pushfstring(L, "call %s", b->call->id);
-  else lua_pushstring(L, "call (ended)");
-  return 1;
-}
-
-static int call_eq(lua_State *L) {
-  dt_call_box_t *a = luaL_testudata(L, 1, DT_CALL_MT), *b = luaL_testudata(L, 2, DT_CALL_MT);
-  lua_pushboolean(L, a && b && a->call == b->call);
-  return 1;
 }
 
 static const luaL_Reg METHODS[] = {{"answer", l_answer},
@@ -894,28 +708,5 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {NULL, NULL}};
 
 void dt__call_lua_open(lua_State *L) {
-  luaL_newmetatable(L, DT_ERROR_MT);
-  lua_pushcfunction(L, error_tostring);
-  lua_setfield(L, -2, "__tostring");
-  /* Every error object shares this metatable: a flow that could edit it (a __gc, a
-     __tostring) would change every other call's errors, so getmetatable gives false and
-     setmetatable refuses. The runtime recognises error objects with lua_getmetatable,
-     which ignores __metatable. */
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-
-  luaL_newmetatable(L, DT_CALL_MT);
-  luaL_newlib(L, METHODS); /* the methods table (the prelude adds menu, on_hangup) */
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, call_index, 1);
-  lua_setfield(L, -3, "__index");
-  lua_pushliteral(L, "locked");
-  lua_setfield(L, -3, "__metatable");
-  static const luaL_Reg META[] = {
-      {"__newindex", call_newindex}, {"__tostring", call_tostring}, {"__eq", call_eq}, {NULL, NULL}};
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, META, 0);
-  lua_pop(L, 1);
-  lua_remove(L, -2); /* leave the methods table */
+  dt__call_handle_open(L, METHODS); /* leaves the methods table (the prelude adds menu, on_hangup) */
 }

@@ -4,13 +4,16 @@
  * own in its header beside it). Not a public header.
  *
  * The runtime's modules, bottom up (each uses only those below it):
- *   rt_state   the capped lua_State: memory attributed per call, the instruction budget,
- *              the kill switch, per-call data (made by lstate.c's factory)
- *   prompts    prompt names -> URLs, and whether a prompt file exists (cached)
- *   flows      the flow registry: versions, compile, reload
- *   call_lua   the call handle and its primitives, dialtone.dial/log/print
- *   scheduler  the only lua_resume: start, resume, finish a call's coroutine
- *   runtime    runtime.h: makes the state, the sandbox and the prelude; the public API
+ *   lstate       the one capped lua_State factory (also config_lua's and check's)
+ *   rt_state     the runtime's capped state: memory attributed per call, the instruction
+ *                budget, the kill switch, per-call data
+ *   prompts      prompt names -> URLs, and whether a prompt file exists (cached)
+ *   flows        the flow registry: versions, compile, reload
+ *   call_handle  the call handle, error objects, the checks and the wait of primitives
+ *   call_lua     the primitives, dialtone.dial/log/print
+ *   scheduler    the only lua_resume: start, resume, finish a call's coroutine
+ *   sandbox      the bindings, the API schema and the prelude loaded into the state
+ *   runtime      runtime.h: options, metrics, composition, the public API
  */
 #ifndef DIALTONE_RT_INTERNAL_H
 #define DIALTONE_RT_INTERNAL_H

@@ -15,6 +15,7 @@
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
 #include "dialtone/error.h"
+#include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
 #include "prompts.h"

@@ -21,7 +21,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
-#include "call_lua.h"
+#include "call_handle.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
@@ -217,7 +217,7 @@ static int start_protected(lua_State *L) {
   rt->active++;
   lua_sethook(co, dt__rt_state_hook, LUA_MASKCOUNT, DT_RT_HOOK_STEP);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rt->run_ref);
-  dt__call_lua_push(L, rt, lc->call);
+  dt__call_handle_push(L, rt, lc->call);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ver->fn_ref);
   lua_xmove(L, co, 3);
   return 0;
@@ -267,7 +267,7 @@ void dt__scheduler_release(dt_runtime_t *rt, dt_call_t *c) {
   if (lc->co) close_co(rt, lc);
   dt__rt_state_owner_release(rt, lc);
   dt__flows_drop(rt, lc);
-  dt__call_lua_forget(rt, lc);
+  dt__call_handle_forget(rt, lc);
   c->rt = NULL;
   free(lc);
 }

@@ -1,0 +1,50 @@
+/*
+ * test_call_handle.c — the call handle (lua/call_handle.c) as Lua sees it: read-only
+ * fields, a hidden metatable, one handle per call, and a handle that outlives its call.
+ */
+#include "call_handle.h"
+#include "dt_test.h"
+#include "rt_fixture.h"
+
+static void push_handle(rt_fixture_t *f, dt_call_t *c, const char *global) {
+  dt__call_handle_push(f->rt->L, f->rt, c);
+  lua_setglobal(f->rt->L, global);
+}
+
+DT_TEST(the_handle_shows_the_call_read_only) {
+  rt_fixture_t f;
+  DT_ASSERT_EQ_INT(rtf_open(&f, NULL), 0);
+  dt_call_t c;
+  rtf_call(&c, "call-1", "main");
+  push_handle(&f, &c, "h");
+  push_handle(&f, &c, "h2");
+  const char *e = rtf_eval(&f, "assert(h.id == 'call-1' and h.flow == 'main' and h.direction == 'incoming')\n"
+                               "assert(h.ended == true and h.buffered_digits == '' and h.dialed_by == nil)\n"
+                               "assert(tostring(h) == 'call call-1')\n"
+                               "assert(rawequal(h, h2), 'one handle per call')\n"
+                               "assert(getmetatable(h) == 'locked')\n"
+                               "assert(type(h.play) == 'function')");
+  DT_ASSERT_MSG(e == NULL, "%s", e);
+  DT_ASSERT_CONTAINS(rtf_eval(&f, "h.id = 'x'"), "call handles are read-only");
+  DT_ASSERT_CONTAINS(rtf_eval(&f, "return h.nosuch"), "call has no field or method 'nosuch'");
+  DT_ASSERT_CONTAINS(rtf_eval(&f, "setmetatable(h, {})"), "table expected");
+  dt_runtime_on_release(&c, f.rt);
+  rtf_close(&f);
+}
+
+DT_TEST(a_handle_outlives_its_call) {
+  rt_fixture_t f;
+  DT_ASSERT_EQ_INT(rtf_open(&f, NULL), 0);
+  dt_call_t c;
+  rtf_call(&c, "call-3", "main");
+  push_handle(&f, &c, "h");
+  dt_runtime_on_release(&c, f.rt); /* forgets the handle */
+  const char *e = rtf_eval(&f, "assert(h.id == nil and h.state == 'terminated' and h.ended)\n"
+                               "assert(tostring(h) == 'call (ended)')\n"
+                               "h:hangup() -- nothing to do");
+  DT_ASSERT_MSG(e == NULL, "%s", e);
+  DT_ASSERT_CONTAINS(rtf_eval(&f, "h:play('welcome')"), "hangup: the call has ended");
+  rtf_close(&f);
+}
+
+DT_TEST_MAIN()
