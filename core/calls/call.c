@@ -19,65 +19,35 @@
 #include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
+#include "dialtone/hashmap.h"
 #include "dialtone/log.h"
 #include "call_internal.h"
 
-static uint64_t hash_key(const char *k) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-  return h;
-}
-
-static void reg_grow(dt_calls_t *r) {
-  size_t n = r->nbuckets ? r->nbuckets * 2 : 64;
-  dt_call_t **b = dt_xcalloc(n, sizeof *b);
-  for (size_t i = 0; i < r->nbuckets; i++) {
-    dt_call_t *c = r->buckets[i];
-    while (c) {
-      dt_call_t *next = c->hnext;
-      size_t h = hash_key(c->key) & (n - 1);
-      c->hnext = b[h];
-      b[h] = c;
-      c = next;
-    }
-  }
-  free(r->buckets);
-  r->buckets = b;
-  r->nbuckets = n;
-}
-
 dt_call_t *dt__calls_lookup(dt_calls_t *r, const char *key) {
-  if (r->nbuckets == 0) return NULL;
-  for (dt_call_t *c = r->buckets[hash_key(key) & (r->nbuckets - 1)]; c; c = c->hnext)
-    if (strcmp(c->key, key) == 0) return c;
-  return NULL;
+  dt_hashmap_node_t *n = dt_hashmap_find(&r->calls, key);
+  return n ? DT_CONTAINER_OF(n, dt_call_t, hnode) : NULL;
+}
+
+static void gauge(dt_calls_t *r) {
+  if (r->o.metrics) dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, (double)dt_hashmap_count(&r->calls));
 }
 
 static void reg_insert(dt_calls_t *r, dt_call_t *c) {
-  if (r->count + 1 > r->nbuckets) reg_grow(r);
-  size_t h = hash_key(c->key) & (r->nbuckets - 1);
-  c->hnext = r->buckets[h];
-  r->buckets[h] = c;
-  r->count++;
+  dt_hashmap_insert(&r->calls, &c->hnode, c->key);
   c->prev = NULL;
   c->next = r->head;
   if (r->head) r->head->prev = c;
   r->head = c;
-  if (r->o.metrics) dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, (double)r->count);
+  gauge(r);
 }
 
 void dt__calls_remove(dt_calls_t *r, dt_call_t *c) {
-  dt_call_t **pp = &r->buckets[hash_key(c->key) & (r->nbuckets - 1)];
-  while (*pp && *pp != c) pp = &(*pp)->hnext;
-  if (*pp) {
-    *pp = c->hnext;
-    r->count--;
-  }
+  dt_hashmap_remove(&r->calls, &c->hnode);
   if (c->prev) c->prev->next = c->next;
   else if (r->head == c) r->head = c->next;
   if (c->next) c->next->prev = c->prev;
-  c->prev = c->next = c->hnext = NULL;
-  if (r->o.metrics) dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, (double)r->count);
+  c->prev = c->next = NULL;
+  gauge(r);
 }
 
 dt_call_t *dt_calls_find(dt_calls_t *r, const char *call_id) {
@@ -88,7 +58,7 @@ dt_call_t *dt_calls_find(dt_calls_t *r, const char *call_id) {
   return dt__calls_lookup(r, key);
 }
 
-size_t dt_calls_count(const dt_calls_t *r) { return r->count; }
+size_t dt_calls_count(const dt_calls_t *r) { return dt_hashmap_count(&r->calls); }
 
 dt_call_t *dt_calls_first(dt_calls_t *r) { return r->head; }
 
@@ -97,43 +67,31 @@ static void tomb_pop(dt_calls_t *r) {
   tomb_t *t = r->thead;
   r->thead = t->fnext;
   if (!r->thead) r->ttail = NULL;
-  tomb_t **pp = &r->tbuckets[hash_key(t->key) & (r->ntbuckets - 1)];
-  while (*pp && *pp != t) pp = &(*pp)->hnext;
-  if (*pp) *pp = t->hnext;
-  r->ntomb--;
+  dt_hashmap_remove(&r->tombs, &t->hnode);
   free(t);
 }
 
 static void tomb_expire(dt_calls_t *r, uint64_t now) {
-  while (r->thead && (r->thead->expires <= now || r->ntomb > TOMB_MAX)) tomb_pop(r);
+  while (r->thead && (r->thead->expires <= now || dt_hashmap_count(&r->tombs) > TOMB_MAX)) tomb_pop(r);
 }
 
 bool dt__calls_tomb_has(dt_calls_t *r, const char *key) {
-  if (!r->ntbuckets) return false;
-  for (tomb_t *t = r->tbuckets[hash_key(key) & (r->ntbuckets - 1)]; t; t = t->hnext)
-    if (strcmp(t->key, key) == 0) return t->expires > dt_now_ms();
-  return false;
+  dt_hashmap_node_t *n = dt_hashmap_find(&r->tombs, key);
+  return n && DT_CONTAINER_OF(n, tomb_t, hnode)->expires > dt_now_ms();
 }
 
 void dt__calls_tomb_add(dt_calls_t *r, const char *key) {
   uint64_t now = dt_now_ms();
   tomb_expire(r, now);
-  if (!r->ntbuckets) {
-    r->ntbuckets = 1024;
-    r->tbuckets = dt_xcalloc(r->ntbuckets, sizeof *r->tbuckets);
-  }
   size_t klen = strlen(key);
   tomb_t *t = dt_xmalloc(sizeof *t + klen + 1);
   memcpy(t->key, key, klen + 1);
   t->expires = now + TOMB_TTL_MS;
   t->fnext = NULL;
-  size_t h = hash_key(key) & (r->ntbuckets - 1);
-  t->hnext = r->tbuckets[h];
-  r->tbuckets[h] = t;
+  dt_hashmap_insert(&r->tombs, &t->hnode, t->key);
   if (r->ttail) r->ttail->fnext = t;
   else r->thead = t;
   r->ttail = t;
-  r->ntomb++;
 }
 
 void dt__call_result_clear(dt_call_result_t *r) {
@@ -202,7 +160,7 @@ dt_call_t *dt__call_new(dt_calls_t *r, const char *id, dt_call_direction_t dir) 
 void dt__calls_closed(uv_handle_t *h) {
   dt_calls_t *r = h->data;
   while (r->thead) tomb_pop(r);
-  free(r->tbuckets);
+  dt_hashmap_free(&r->tombs);
   while (r->limbo) {
     limbo_t *l = r->limbo;
     r->limbo = l->next;
@@ -214,7 +172,7 @@ void dt__calls_closed(uv_handle_t *h) {
     free((char *)r->routes[i].flow);
   }
   free(r->routes);
-  free(r->buckets);
+  dt_hashmap_free(&r->calls);
   free(r->callback_uri);
   free(r->recordings_dir);
   free(r->default_flow);

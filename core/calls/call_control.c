@@ -94,11 +94,8 @@ int dt_call_transfer(dt_call_t *c, const dt_invitation_t *target, const dt_ident
 }
 
 void dt__call_transfer_success(dt_call_t *c) {
-  c->flags |= DT_CALLF_ENDED;
-  if (!c->outcome) c->outcome = DT_OUTCOME_TRANSFERRED;
   dt__call_log_transfer(c, "transferred");
-  c->result.reason = "transferred";
-  dt__call_wait_finish(c, 0);
+  dt__call_wait_finish_ended(c, DT_OUTCOME_TRANSFERRED, "transferred");
 }
 
 int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {

@@ -129,9 +129,7 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
       dt__call_accepted(c);
       return;
     case DT_WAIT_HANGUP:
-      c->flags |= DT_CALLF_ENDED;
-      c->result.reason = "completed";
-      dt__call_wait_finish(c, 0);
+      dt__call_wait_finish_ended(c, DT_OUTCOME_NONE, "completed");
       return;
     case DT_WAIT_TRANSFER:
       /* Only Graph's "transfer completed" (7015) ends the call as transferred. stage 1 means
@@ -204,7 +202,7 @@ static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
   c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, ids, nids));
   dt_log(DT_LOG_INFO, c->id, "incoming call from %s to %s: flow %s", c->from ? c->from : "?",
          c->to ? c->to : "?", c->flow);
-  if (r->draining || r->closing || (r->o.max_calls && r->count > r->o.max_calls)) {
+  if (r->draining || r->closing || (r->o.max_calls && dt_calls_count(r) > r->o.max_calls)) {
     c->flags |= DT_CALLF_STARTED;
     c->outcome = DT_OUTCOME_REJECTED;
     dt_call_flow_done(c, DT_OUTCOME_REJECTED, r->draining || r->closing ? "draining" : "too many calls", NULL);

@@ -16,13 +16,14 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 #include "call_internal.h"
 
 static void wind_down(dt_call_t *c, const char *prompt);
 
 void dt__call_log_item(dt_buf_t *b, const char *text) {
   if (b->len) dt_buf_append(b, ",", 1);
-  dt_cdr_json_string(b, text);
+  dt_text_json_string(b, text);
 }
 
 void dt_call_log_digits(dt_call_t *c, const char *digits) {
@@ -34,9 +35,9 @@ void dt__call_log_transfer(dt_call_t *c, const char *result) {
   if (b->len > 8192) return;
   if (b->len) dt_buf_append(b, ",", 1);
   dt_buf_append(b, "{\"target\":", 10);
-  dt_cdr_json_string(b, c->transfer_target ? c->transfer_target : "");
+  dt_text_json_string(b, c->transfer_target ? c->transfer_target : "");
   dt_buf_append(b, ",\"result\":", 10);
-  dt_cdr_json_string(b, result);
+  dt_text_json_string(b, result);
   dt_buf_append(b, "}", 1);
 }
 

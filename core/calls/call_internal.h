@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include "dialtone/call.h"
 #include "dialtone/common.h"
+#include "dialtone/hashmap.h"
 
 #define EARLY_MAX 8              /* early completions kept per call */
 #define EARLY_TTL_MS 30000
@@ -100,7 +101,8 @@ struct dt_op_s {
 };
 
 typedef struct tomb_s {
-  struct tomb_s *hnext, *fnext;
+  dt_hashmap_node_t hnode;          /* in dt_calls_s.tombs, keyed by key */
+  struct tomb_s *fnext;             /* the expiry FIFO */
   uint64_t expires;
   char key[];
 } tomb_t;
@@ -131,12 +133,10 @@ struct dt_calls_s {
   char *callback_uri, *recordings_dir, *default_flow;
   dt_route_t *routes;
   size_t nroutes;
-  dt_call_t **buckets;
-  size_t nbuckets, count;
-  dt_call_t *head;
-  tomb_t **tbuckets;
-  size_t ntbuckets, ntomb;
-  tomb_t *thead, *ttail;
+  dt_hashmap_t calls;         /* by key (dt_call_t.hnode) */
+  dt_call_t *head;            /* every call, newest first */
+  dt_hashmap_t tombs;         /* tomb_t by key */
+  tomb_t *thead, *ttail;      /* the same, oldest first */
   limbo_t *limbo, *limbo_tail;
   size_t nlimbo;
   unsigned dials;
@@ -211,6 +211,9 @@ void dt__call_arm(dt_call_t *c, uint64_t ms);
 void dt__call_wait_begin(dt_call_t *c, dt_wait_kind_t k);
 void dt__call_wait_end_quiet(dt_call_t *c);
 void dt__call_wait_finish(dt_call_t *c, int err);
+/* We ended the call (hangup, reject, redirect, transfer): marks it ended, sets its outcome
+   unless it has one (DT_OUTCOME_NONE: leave it), and finishes the wait with reason. */
+void dt__call_wait_finish_ended(dt_call_t *c, dt_outcome_t outcome, const char *reason);
 void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void dt__call_fail_graph(dt_call_t *c, const dt_graph_result_t *res, const char *what);

@@ -11,6 +11,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 #include "call_internal.h"
 
 int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
@@ -102,20 +103,20 @@ void dt_calls_render_json(dt_calls_t *r, dt_buf_t *b) {
   for (dt_call_t *c = r->head; c; c = c->next) {
     if (c != r->head) dt_buf_append(b, ",", 1);
     dt_buf_append(b, "{\"id\":", 6);
-    dt_cdr_json_string(b, c->id);
+    dt_text_json_string(b, c->id);
     dt_buf_append(b, ",\"direction\":", 13);
-    dt_cdr_json_string(b, c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing");
+    dt_text_json_string(b, c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing");
     dt_buf_append(b, ",\"flow\":", 8);
-    if (c->flow) dt_cdr_json_string(b, c->flow);
+    if (c->flow) dt_text_json_string(b, c->flow);
     else dt_buf_append(b, "null", 4);
     dt_buf_appendf(b, ",\"flow_version\":%u,\"state\":", c->flow_version);
-    dt_cdr_json_string(b, dt_call_state_name(c->state));
+    dt_text_json_string(b, dt_call_state_name(c->state));
     dt_buf_appendf(b, ",\"age_s\":%.3f,\"waiting\":", (double)(now - c->start_mono_ms) / 1000.0);
     if (c->wait != DT_WAIT_NONE) {
-      dt_cdr_json_string(b, dt_wait_kind_name((dt_wait_kind_t)c->wait));
+      dt_text_json_string(b, dt_wait_kind_name((dt_wait_kind_t)c->wait));
       dt_buf_appendf(b, ",\"waiting_s\":%.3f", (double)(now - c->wait_since_ms) / 1000.0);
     } else {
-      dt_cdr_json_string(b, (c->flags & DT_CALLF_FLOW_DONE) ? "ending" : "running");
+      dt_text_json_string(b, (c->flags & DT_CALLF_FLOW_DONE) ? "ending" : "running");
       dt_buf_append(b, ",\"waiting_s\":null", 17);
     }
     dt_buf_appendf(b, ",\"buffered_digits\":%u}", (unsigned)c->tone_len);

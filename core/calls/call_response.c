@@ -29,17 +29,11 @@ void dt__call_accepted(dt_call_t *c) {
     }
     return;
   case DT_WAIT_REJECT:
-    c->flags |= DT_CALLF_ENDED;
-    if (!c->outcome) c->outcome = DT_OUTCOME_REJECTED;
-    c->result.reason = "rejected";
-    dt__call_wait_finish(c, 0);
+    dt__call_wait_finish_ended(c, DT_OUTCOME_REJECTED, "rejected");
     return;
   case DT_WAIT_REDIRECT:
-    c->flags |= DT_CALLF_ENDED;
-    if (!c->outcome) c->outcome = DT_OUTCOME_REDIRECTED;
     dt__call_log_transfer(c, "redirected");
-    c->result.reason = "redirected";
-    dt__call_wait_finish(c, 0);
+    dt__call_wait_finish_ended(c, DT_OUTCOME_REDIRECTED, "redirected");
     return;
   case DT_WAIT_PLAY:
     c->result.reason = c->w.cancel ? "barged" : "completed";
@@ -53,9 +47,7 @@ void dt__call_accepted(dt_call_t *c) {
     c->stage = 1; /* the outcome comes as call state notifications */
     return;
   case DT_WAIT_HANGUP:
-    c->flags |= DT_CALLF_ENDED;
-    c->result.reason = "completed";
-    dt__call_wait_finish(c, 0);
+    dt__call_wait_finish_ended(c, DT_OUTCOME_NONE, "completed");
     return;
   default:
     c->result.reason = "completed";
@@ -146,9 +138,7 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   if (!dt__call_res_ok(res)) {
     dt__call_op_free(op);
     if (c->wait == DT_WAIT_HANGUP && res->status == 404) { /* already gone */
-      c->flags |= DT_CALLF_ENDED;
-      c->result.reason = "completed";
-      dt__call_wait_finish(c, 0);
+      dt__call_wait_finish_ended(c, DT_OUTCOME_NONE, "completed");
       return;
     }
     if (res->status == 404 && c->wait != DT_WAIT_DIAL) {

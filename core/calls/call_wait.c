@@ -48,6 +48,13 @@ void dt__call_wait_finish(dt_call_t *c, int err) {
   c->reg->o.hooks.on_result(c, c->reg->o.hooks.ud);
 }
 
+void dt__call_wait_finish_ended(dt_call_t *c, dt_outcome_t outcome, const char *reason) {
+  c->flags |= DT_CALLF_ENDED;
+  if (outcome && !c->outcome) c->outcome = outcome;
+  c->result.reason = reason;
+  dt__call_wait_finish(c, 0);
+}
+
 void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt, ...) {

@@ -21,6 +21,7 @@
 #include "dialtone/clock.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 #include "cdr_internal.h"
 
 #define DEFAULT_SPOOL_RECORDS 10000
@@ -450,29 +451,11 @@ void dt_cdr_close(dt_cdr_writer_t *w) {
 
 uint64_t dt_cdr_count(const dt_cdr_writer_t *w) { return w ? w->count : 0; }
 
-/* Appends val as a JSON string (escaping quotes, backslashes and control bytes). */
-void dt_cdr_json_string(dt_buf_t *b, const char *val) {
-  dt_buf_append(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
-    switch (*p) {
-    case '"': dt_buf_append(b, "\\\"", 2); break;
-    case '\\': dt_buf_append(b, "\\\\", 2); break;
-    case '\n': dt_buf_append(b, "\\n", 2); break;
-    case '\r': dt_buf_append(b, "\\r", 2); break;
-    case '\t': dt_buf_append(b, "\\t", 2); break;
-    default:
-      if (*p < 0x20) dt_buf_appendf(b, "\\u%04x", *p);
-      else dt_buf_append(b, p, 1);
-    }
-  }
-  dt_buf_append(b, "\"", 1);
-}
-
 static void add_str(dt_buf_t *b, const char *key, const char *val, bool comma) {
   if (comma) dt_buf_append(b, ",", 1);
   dt_buf_appendf(b, "\"%s\":", key);
   if (val == NULL) dt_buf_append(b, "null", 4);
-  else dt_cdr_json_string(b, val);
+  else dt_text_json_string(b, val);
 }
 
 static void add_time(dt_buf_t *b, const char *key, int64_t ms) {

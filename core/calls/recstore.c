@@ -27,6 +27,7 @@
 #include "dialtone/error.h"
 #include "dialtone/log.h"
 #include "dialtone/recstore.h"
+#include "dialtone/wav.h"
 
 #define NAME_MAX_LEN 200
 #define JOURNAL_MAX_BYTES (64 * 1024)
@@ -78,70 +79,15 @@ static bool name_ok(const char *n) {
   return true;
 }
 
-double dt_wav_duration(const void *data, size_t len) {
-  const unsigned char *d = data;
-  if (len < 12 || memcmp(d, "RIFF", 4) != 0 || memcmp(d + 8, "WAVE", 4) != 0) return 0;
-  uint32_t byte_rate = 0;
-  size_t off = 12;
-  while (off + 8 <= len) {
-    uint32_t sz = (uint32_t)d[off + 4] | (uint32_t)d[off + 5] << 8 | (uint32_t)d[off + 6] << 16 |
-                  (uint32_t)d[off + 7] << 24;
-    if (memcmp(d + off, "fmt ", 4) == 0 && off + 8 + 16 <= len) {
-      const unsigned char *f = d + off + 8;
-      byte_rate = (uint32_t)f[8] | (uint32_t)f[9] << 8 | (uint32_t)f[10] << 16 | (uint32_t)f[11] << 24;
-    } else if (memcmp(d + off, "data", 4) == 0) {
-      size_t avail = len - off - 8;
-      size_t n = sz < avail ? sz : avail;
-      return byte_rate ? (double)n / byte_rate : 0;
-    }
-    if ((size_t)sz > len - off - 8) break;
-    off += 8 + (size_t)sz + (sz & 1);
-  }
-  return 0;
+/* Seconds of audio in a RIFF/WAVE buffer, 0 if it cannot tell. */
+static double wav_seconds(const void *data, size_t len) {
+  dt_wav_info_t w;
+  return dt_wav_parse(data, len, &w, NULL, 0) == 0 ? dt_wav_seconds(&w, len) : 0;
 }
 
 /* ---------------------------------------------------------------- durable files */
-
-static void fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)fsync(fd);
-  close(fd);
-}
-
-/* Temporary file, fsync, rename (the caller fsyncs the directory). On failure the
-   temporary file is gone, path is untouched, and errno says why (kept across the clean-up,
-   for the caller's message). */
-static int write_durable(const char *path, const void *data, size_t len, mode_t mode) {
-  char *tmp = dt_xasprintf("%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return DT_EIO;
-  }
-  const char *p = data;
-  size_t left = len;
-  int e = 0;
-  while (left > 0 && e == 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) { /* a write that takes nothing is a full disk */
-      e = w < 0 ? errno : ENOSPC;
-      break;
-    }
-    p += w;
-    left -= (size_t)w;
-  }
-  if (e == 0 && fsync(fd) != 0) e = errno;
-  if (close(fd) != 0 && e == 0) e = errno;
-  if (e == 0 && rename(tmp, path) != 0) e = errno;
-  if (e) unlink(tmp);
-  free(tmp);
-  errno = e;
-  return e ? DT_EIO : 0;
-}
+/* dt_write_file_atomic_mode (temporary file, fsync, rename; on failure no temporary file
+   stays, path is untouched and errno says why) and dt_fsync_dir, from common.h. */
 
 static void count_write_error(dt_recstore_t *st) {
   if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_write_errors_total", NULL);
@@ -181,8 +127,8 @@ static int journal_write(dt_recstore_t *st, const dt_recjob_t *j) {
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   char *path = journal_path(st, j->name);
-  int rc = write_durable(path, text, strlen(text), 0600);
-  if (rc == 0) fsync_dir(st->jdir);
+  int rc = dt_write_file_atomic_mode(path, text, strlen(text), 0600);
+  if (rc == 0) dt_fsync_dir(st->jdir);
   free(path);
   free(text);
   return rc;
@@ -190,7 +136,7 @@ static int journal_write(dt_recstore_t *st, const dt_recjob_t *j) {
 
 static void journal_remove(dt_recstore_t *st, const char *name) {
   char *path = journal_path(st, name);
-  if (unlink(path) == 0) fsync_dir(st->jdir);
+  if (unlink(path) == 0) dt_fsync_dir(st->jdir);
   free(path);
 }
 
@@ -223,7 +169,7 @@ static int sidecar_write(dt_recstore_t *st, const dt_recjob_t *j, const char *wa
   text[n] = '\n';
   text[n + 1] = '\0';
   char *path = dt_xasprintf("%s/%s.json", st->dir, j->name);
-  int rc = write_durable(path, text, n + 1, 0644);
+  int rc = dt_write_file_atomic_mode(path, text, n + 1, 0644);
   free(path);
   free(text);
   return rc;
@@ -331,7 +277,7 @@ static void job_finish(dt_recjob_t *j, int err, const char *msg, double dur, siz
     dt_log(DT_LOG_ERROR, j->call_id, "recording %s could not be fetched after %u attempt%s: %s", j->name,
            j->attempts, j->attempts == 1 ? "" : "s", msg);
     if (sidecar_write(st, j, path, 0, 0, msg) == 0) {
-      fsync_dir(st->dir);
+      dt_fsync_dir(st->dir);
     } else {
       /* the failure is not on disk: the journal entry stays, so the next start tries again */
       int e = errno;
@@ -401,8 +347,8 @@ static void on_response(const dt_http_response_t *res, void *ud) {
   char why[256];
   if (res->error == 0 && res->status == 200) {
     char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
-    double dur = dt_wav_duration(res->body, res->body_len);
-    int rc = write_durable(path, res->body, res->body_len, 0644);
+    double dur = wav_seconds(res->body, res->body_len);
+    int rc = dt_write_file_atomic_mode(path, res->body, res->body_len, 0644);
     if (rc == 0 && (rc = sidecar_write(st, j, path, dur, res->body_len, NULL)) != 0) {
       /* no .wav without its sidecar: a half-stored recording would look stored */
       int e = errno;
@@ -411,7 +357,7 @@ static void on_response(const dt_http_response_t *res, void *ud) {
     }
     if (rc == 0) {
       free(path);
-      fsync_dir(st->dir);
+      dt_fsync_dir(st->dir);
       job_finish(j, 0, NULL, dur, res->body_len);
     } else {
       /* a full or failing disk: keep the journal entry and try again later (the download

@@ -35,6 +35,7 @@
 #include <cjson/cJSON.h>
 #include "dialtone/cdr.h"
 #include "dialtone/graph.h"
+#include "dialtone/hashmap.h"
 #include "dialtone/http_client.h"
 #include "dialtone/metrics.h"
 #include "dialtone/notify.h"
@@ -160,7 +161,7 @@ typedef struct {
 /* A call. Fields are read-only outside core/call.c unless said otherwise. */
 struct dt_call_s {
   dt_calls_t *reg;
-  dt_call_t *hnext;                 /* hash chain */
+  dt_hashmap_node_t hnode;          /* in the registry's map, keyed by key */
   dt_call_t *prev, *next;           /* list of every call (GET /calls, shutdown) */
   char *id;                         /* as Graph wrote it */
   char *key;                        /* dt_graph_id_key(id) */

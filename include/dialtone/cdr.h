@@ -82,7 +82,5 @@ int dt_cdr_write(dt_cdr_writer_t *w, const dt_cdr_record_t *rec);
 uint64_t dt_cdr_count(const dt_cdr_writer_t *w);
 /* Records kept for a retry (in memory and in the spool file). */
 uint64_t dt_cdr_pending(const dt_cdr_writer_t *w);
-/* Appends val as a JSON string literal (quotes, escapes). */
-void dt_cdr_json_string(dt_buf_t *b, const char *val);
 
 #endif

@@ -94,7 +94,4 @@ const char *dt_recstore_journal_dir(const dt_recstore_t *st);
    directory if it is empty, frees the store; done (may be NULL) runs from the loop. */
 void dt_recstore_close(dt_recstore_t *st, void (*done)(void *ud), void *ud);
 
-/* Seconds of audio in a RIFF/WAVE buffer, 0 if it cannot tell. */
-double dt_wav_duration(const void *data, size_t len);
-
 #endif
