@@ -71,6 +71,18 @@ static int get_opt(lua_State *L, int idx, const char *key) {
   return lua_getfield(L, idx, key);
 }
 
+/* Pushes the required option t[key], or raises "PRIM: KEY is required". */
+static void need_opt(lua_State *L, int idx, const char *prim, const char *key) {
+  if (get_opt(L, idx, key) == LUA_TNIL) luaL_error(L, "%s: %s is required", prim, key);
+}
+
+/* The call id at idx: a string as it is, or a call handle's call (NULL for nil). */
+static const char *call_id_at(lua_State *L, int idx) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TNIL) return NULL;
+  return t == LUA_TSTRING ? lua_tostring(L, idx) : dt__call_handle_check(L, idx)->id;
+}
+
 static double opt_num(lua_State *L, int idx, const char *prim, const char *key, double def, double min,
                       double max) {
   idx = lua_absindex(L, idx);
@@ -205,8 +217,7 @@ static void check_identity(lua_State *L, int idx, const char *prim, dt_identity_
       if (strcmp(k, "name") == 0) out->display_name = lua_tostring(L, -1);
       else if (strcmp(k, "tenant") == 0) out->tenant_id = lua_tostring(L, -1);
       else if (replaces && strcmp(k, "replaces_call") == 0) {
-        if (lua_type(L, -1) == LUA_TSTRING) *replaces = lua_tostring(L, -1);
-        else *replaces = dt__call_handle_check(L, -1)->id;
+        *replaces = call_id_at(L, -1);
       } else
         luaL_error(L, "%s: unknown identity field '%s' (user, phone, application, application_instance, "
                       "guest, name, tenant%s)", prim, k, replaces ? ", replaces_call" : "");
@@ -313,7 +324,7 @@ static const char *const REDIRECT_OPTS[] = {"targets", "timeout", NULL};
 static int l_redirect(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
   check_options(L, 2, "call:redirect", REDIRECT_OPTS);
-  if (get_opt(L, 2, "targets") == LUA_TNIL) luaL_error(L, "call:redirect: targets is required");
+  need_opt(L, 2, "call:redirect", "targets");
   size_t n;
   dt_invitation_t *t = check_invitations(L, -1, "call:redirect", &n, 25);
   int timeout = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
@@ -442,12 +453,11 @@ static const char *const TRANSFER_OPTS[] = {"target", "replaces", NULL};
 static int l_transfer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
   check_options(L, 2, "call:transfer", TRANSFER_OPTS);
-  if (get_opt(L, 2, "target") == LUA_TNIL) luaL_error(L, "call:transfer: target is required");
+  need_opt(L, 2, "call:transfer", "target");
   dt_invitation_t target = {0};
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
-  int t = get_opt(L, 2, "replaces");
-  if (t == LUA_TSTRING) target.replaces_call_id = lua_tostring(L, -1);
-  else if (t != LUA_TNIL) target.replaces_call_id = dt__call_handle_check(L, -1)->id;
+  get_opt(L, 2, "replaces");
+  target.replaces_call_id = call_id_at(L, -1);
   int rc = dt_call_transfer(c, &target, NULL);
   return dt__call_handle_wait(L, "transfer", rc, k_reason);
 }
@@ -456,13 +466,11 @@ static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL}
 static int l_invite(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "invite");
   check_options(L, 2, "call:invite", INVITE_OPTS);
-  if (get_opt(L, 2, "participants") == LUA_TNIL) luaL_error(L, "call:invite: participants is required");
+  need_opt(L, 2, "call:invite", "participants");
   size_t n;
   dt_invitation_t *inv = check_invitations(L, -1, "call:invite", &n, 5);
-  int t = get_opt(L, 2, "replaces_call");
-  const char *rep = NULL;
-  if (t == LUA_TSTRING) rep = lua_tostring(L, -1);
-  else if (t != LUA_TNIL) rep = dt__call_handle_check(L, -1)->id;
+  get_opt(L, 2, "replaces_call");
+  const char *rep = call_id_at(L, -1);
   for (size_t i = 0; rep && i < n; i++)
     if (!inv[i].replaces_call_id) inv[i].replaces_call_id = rep;
   int rc = dt_call_invite(c, inv, n);
