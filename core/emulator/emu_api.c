@@ -157,15 +157,15 @@ int dt_emulator_set_party(dt_emulator_t *emu, const char *id, const dt_emulator_
     free(p);
     return dt_seterr(err, errlen, DT_EINVAL, "%s", serr);
   }
-  dt__emu_party_free(dt__emu_map_del(&emu->parties, key));
-  dt__emu_map_put(&emu->parties, key, p);
+  dt__emu_party_free(dt_hashmap_del(&emu->parties, key));
+  dt_hashmap_put(&emu->parties, key, p);
   return 0;
 }
 
 int dt_emulator_remove_party(dt_emulator_t *emu, const char *id) {
   char key[260];
   if (emu == NULL || !dt__emu_party_key(id, key)) return DT_EINVAL;
-  dt__emu_party_free(dt__emu_map_del(&emu->parties, key));
+  dt__emu_party_free(dt_hashmap_del(&emu->parties, key));
   return 0;
 }
 
@@ -257,7 +257,7 @@ cJSON *dt__emu_faults_json(const emu_faults_t *f) {
 void dt_emulator_reset(dt_emulator_t *emu) {
   if (emu == NULL || emu->closing) return;
   size_t n = 0;
-  void **vals = dt__emu_map_values(&emu->calls, &n);
+  void **vals = dt_hashmap_values(&emu->calls, &n);
   for (size_t i = 0; i < n; i++) {
     emu_call_t *c = vals[i];
     dt__emu_call_cancel_events(c);
@@ -266,14 +266,13 @@ void dt_emulator_reset(dt_emulator_t *emu) {
     if (!c->ended) emu->active_calls--;
     c->ended = true;
     c->evicted = true;
-    dt__emu_map_del(&emu->calls, c->key);
+    dt_hashmap_del(&emu->calls, c->key);
     dt__emu_call_unref(c);
   }
   free(vals);
   emu->hist_head = emu->hist_tail = NULL;
   emu->hist_n = 0;
-  dt__emu_map_free(&emu->parties, dt__emu_party_free);
-  dt__emu_map_init(&emu->parties);
+  dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   dt__emu_prompt_cache_forget_known(emu);
   memset(&emu->faults, 0, sizeof emu->faults);
 }
@@ -286,7 +285,7 @@ void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out) {
   out->requests_total = emu->n_requests;
   out->notifications_total = emu->n_notifications;
   out->notifications_failed = emu->n_notify_failed;
-  out->prompts_cached = emu->prompts.count;
+  out->prompts_cached = dt_hashmap_count(&emu->prompts);
   out->recordings = emu->nrec;
   out->recording_requests = emu->n_rec_requests;
   out->recording_downloads = emu->n_rec_served;
@@ -362,7 +361,7 @@ static int cmp_serial(const void *a, const void *b) {
 
 cJSON *dt_emulator_calls_json(const dt_emulator_t *emu) {
   size_t n = 0;
-  void **vals = dt__emu_map_values(&emu->calls, &n);
+  void **vals = dt_hashmap_values(&emu->calls, &n);
   qsort(vals, n, sizeof *vals, cmp_serial);
   cJSON *o = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(o, "calls");
@@ -422,9 +421,9 @@ cJSON *dt__emu_party_json(const char *key, const emu_party_t *p) {
 cJSON *dt_emulator_parties_json(const dt_emulator_t *emu) {
   cJSON *o = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(o, "parties");
-  for (size_t i = 0; i < emu->parties.nbuckets; i++)
-    for (dt__emu_map_entry_t *e = emu->parties.buckets[i]; e; e = e->next)
-      cJSON_AddItemToArray(arr, dt__emu_party_json(e->key, e->val));
+  dt_hashmap_iter_t it = dt_hashmap_iter(&emu->parties);
+  for (dt_hashmap_node_t *n; (n = dt_hashmap_next(&it)) != NULL;)
+    cJSON_AddItemToArray(arr, dt__emu_party_json(n->key, dt_hashmap_entry(n)->val));
   return o;
 }
 
@@ -455,10 +454,10 @@ int dt_emulator_clock_advance(dt_emulator_t *emu, uint64_t ms) {
 bool dt_emulator_busy(const dt_emulator_t *emu) {
   if (emu == NULL || emu->closing) return false;
   if (emu->inflight != NULL || emu->hook_n > 0) return true; /* deliveries, prompt fetches */
-  for (size_t i = 0; i < emu->calls.nbuckets; i++)
-    for (dt__emu_map_entry_t *e = emu->calls.buckets[i]; e; e = e->next) {
-      const emu_call_t *c = e->val;
-      if (c->nq_busy || c->nq_head) return true;
-    }
+  dt_hashmap_iter_t it = dt_hashmap_iter(&emu->calls);
+  for (dt_hashmap_node_t *n; (n = dt_hashmap_next(&it)) != NULL;) {
+    const emu_call_t *c = dt_hashmap_entry(n)->val;
+    if (c->nq_busy || c->nq_head) return true;
+  }
   return false;
 }

@@ -115,7 +115,7 @@ static void route_party_put(dt_emulator_t *emu, const char *id, const cJSON *bod
   if (rc != 0) return reply_rc(out, crid, rc, err);
   char key[260];
   dt__emu_party_key(id, key);
-  reply_json(out, 200, dt__emu_party_json(key, dt__emu_map_get(&emu->parties, key)));
+  reply_json(out, 200, dt__emu_party_json(key, dt_hashmap_get(&emu->parties, key)));
 }
 
 static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {

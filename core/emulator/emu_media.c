@@ -245,7 +245,7 @@ void dt__emu_prompt_cache_free(void *p) {
 }
 
 static void prompt_known(dt_emulator_t *emu, const char *url, int64_t ms) {
-  emu_prompt_t *e = dt__emu_map_get(&emu->prompts, url);
+  emu_prompt_t *e = dt_hashmap_get(&emu->prompts, url);
   if (e == NULL) return;
   e->state = 1;
   e->duration_ms = ms;
@@ -288,10 +288,10 @@ static void on_fetched(const dt_http_response_t *res, void *ud) {
 
 void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
   if (url == NULL || url[0] == '\0' || strlen(url) > 2048) return;
-  if (dt__emu_map_get(&emu->prompts, url)) return;
-  if (emu->prompts.count >= EMU_MAX_PROMPT_CACHE) dt__emu_prompt_cache_forget_known(emu);
+  if (dt_hashmap_get(&emu->prompts, url)) return;
+  if (dt_hashmap_count(&emu->prompts) >= EMU_MAX_PROMPT_CACHE) dt__emu_prompt_cache_forget_known(emu);
   emu_prompt_t *e = dt_xcalloc(1, sizeof *e);
-  dt__emu_map_put(&emu->prompts, url, e);
+  dt_hashmap_put(&emu->prompts, url, e);
   /* our own recordings are known without a fetch (they need a token anyway) */
   size_t ul = strlen(emu->url);
   if (strncmp(url, emu->url, ul) == 0 && strncmp(url + ul, "/recordings/", 12) == 0) {
@@ -334,21 +334,11 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
 /* Forgets every known duration; entries that calls wait on stay (their waiters hold
    references that only the fetch's end releases). */
 void dt__emu_prompt_cache_forget_known(dt_emulator_t *emu) {
-  for (size_t i = 0; i < emu->prompts.nbuckets; i++) {
-    dt__emu_map_entry_t **pp = &emu->prompts.buckets[i];
-    while (*pp) {
-      emu_prompt_t *e = (*pp)->val;
-      if (e->state == 1) {
-        dt__emu_map_entry_t *dead = *pp;
-        *pp = dead->next;
-        free(dead->key);
-        free(dead);
-        dt__emu_prompt_cache_free(e);
-        emu->prompts.count--;
-      } else {
-        pp = &(*pp)->next;
-      }
-    }
+  dt_hashmap_iter_t it = dt_hashmap_iter(&emu->prompts);
+  for (dt_hashmap_node_t *n; (n = dt_hashmap_next(&it)) != NULL;) {
+    dt_hashmap_entry_t *e = dt_hashmap_entry(n);
+    emu_prompt_t *p = e->val;
+    if (p->state == 1) dt__emu_prompt_cache_free(dt_hashmap_entry_remove(&emu->prompts, e));
   }
 }
 
@@ -357,7 +347,7 @@ static bool prompts_ready(emu_call_t *c, emu_op_t *op) {
   dt_emulator_t *emu = c->emu;
   for (size_t i = 0; i < op->nurls; i++) {
     dt__emu_prefetch(emu, op->urls[i]);
-    emu_prompt_t *e = dt__emu_map_get(&emu->prompts, op->urls[i]);
+    emu_prompt_t *e = dt_hashmap_get(&emu->prompts, op->urls[i]);
     if (e && e->state == 0) {
       if (!c->waiting_fetch) {
         if (e->nwaiters == e->capwaiters) {
@@ -375,7 +365,7 @@ static bool prompts_ready(emu_call_t *c, emu_op_t *op) {
 }
 
 static int64_t prompt_ms(dt_emulator_t *emu, const char *url) {
-  emu_prompt_t *e = dt__emu_map_get(&emu->prompts, url);
+  emu_prompt_t *e = dt_hashmap_get(&emu->prompts, url);
   return (e && e->state == 1) ? e->duration_ms : emu->default_prompt_ms;
 }
 
@@ -519,14 +509,14 @@ static emu_recording_t *recording_add(dt_emulator_t *emu, emu_op_t *op, uint64_t
   r->duration_ms = duration;
   r->nseg = op->nseg;
   memcpy(r->seg, op->seg, sizeof r->seg);
-  dt__emu_map_put(&emu->recordings, r->id, r);
+  dt_hashmap_put(&emu->recordings, r->id, r);
   if (emu->rec_tail) emu->rec_tail->fnext = r;
   else emu->rec_head = r;
   emu->rec_tail = r;
   if (++emu->nrec > EMU_MAX_RECORDINGS) {
     emu_recording_t *old = emu->rec_head;
     emu->rec_head = old->fnext;
-    dt__emu_map_del(&emu->recordings, old->id);
+    dt_hashmap_del(&emu->recordings, old->id);
     free(old);
     emu->nrec--;
   }
@@ -549,7 +539,7 @@ const emu_recording_t *dt__emu_recording_find(dt_emulator_t *emu, const char *id
   if (n >= sizeof key) return NULL;
   memcpy(key, id, n);
   key[n] = '\0';
-  return dt__emu_map_get(&emu->recordings, key);
+  return dt_hashmap_get(&emu->recordings, key);
 }
 
 void dt__emu_recording_free(void *p) { free(p); }

@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 #include "dialtone/common.h"
 #include "dialtone/emulator.h"
+#include "dialtone/hashmap.h"
 #include "dialtone/http_client.h"
 #include "dialtone/http_server.h"
 #include "dialtone/jwt.h"
@@ -37,18 +38,6 @@
 typedef struct emu_call_s emu_call_t;
 typedef struct emu_op_s emu_op_t;
 
-/* ------------------------------------------------------------------ string map */
-typedef struct dt__emu_map_entry_s {
-  char *key;
-  void *val;
-  struct dt__emu_map_entry_s *next;
-} dt__emu_map_entry_t;
-
-typedef struct {
-  dt__emu_map_entry_t **buckets;
-  size_t nbuckets; /* power of two */
-  size_t count;
-} dt__emu_map_t;
 
 
 /* ------------------------------------------------------------------ scheduler */
@@ -310,7 +299,7 @@ struct dt_emulator_s {
   int64_t jwt_exp;
   unsigned char hmac_key[32];
   dt__emu_sched_t sim, real;
-  dt__emu_map_t calls, prompts, recordings, parties;
+  dt_hashmap_t calls, prompts, recordings, parties; /* value maps (dialtone/hashmap.h) */
   emu_recording_t *rec_head, *rec_tail;
   size_t nrec;
   emu_call_t *hist_head, *hist_tail;

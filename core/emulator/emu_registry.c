@@ -36,7 +36,7 @@ emu_call_t *dt__emu_call_new(dt_emulator_t *emu, bool incoming) {
   c->created_unix = dt_unix_time();
   c->created_sim = dt__emu_sched_now(&emu->sim);
   c->serial = emu->n_calls;
-  dt__emu_map_put(&emu->calls, c->key, c);
+  dt_hashmap_put(&emu->calls, c->key, c);
   emu->active_calls++;
   emu->n_calls++;
   if (emu->metrics) dt_metrics_inc(emu->metrics, "dt_emulator_calls_total", incoming ? "direction=\"incoming\"" : "direction=\"outgoing\"");
@@ -47,7 +47,7 @@ emu_call_t *dt__emu_call_find(dt_emulator_t *emu, const char *id) {
   char key[64];
   if (id == NULL || strlen(id) > 200) return NULL;
   dt__emu_id_key(id, key, sizeof key);
-  return dt__emu_map_get(&emu->calls, key);
+  return dt_hashmap_get(&emu->calls, key);
 }
 
 emu_call_t *dt__emu_call_find_live(dt_emulator_t *emu, const char *id) {
@@ -96,7 +96,7 @@ static void evict_oldest(dt_emulator_t *emu) {
   emu->hist_head = c->hnext;
   if (emu->hist_head == NULL) emu->hist_tail = NULL;
   emu->hist_n--;
-  dt__emu_map_del(&emu->calls, c->key);
+  dt_hashmap_del(&emu->calls, c->key);
   c->evicted = true;
   dt__emu_call_unref(c);
 }
@@ -186,7 +186,7 @@ bool dt__emu_party_key(const char *id, char out[260]) {
 const emu_party_t *dt__emu_party(dt_emulator_t *emu, const char *identity_id) {
   if (identity_id == NULL) return NULL;
   char key[260];
-  return dt__emu_party_key(identity_id, key) ? dt__emu_map_get(&emu->parties, key) : NULL;
+  return dt__emu_party_key(identity_id, key) ? dt_hashmap_get(&emu->parties, key) : NULL;
 }
 
 void dt__emu_party_free(void *p) {

@@ -1,8 +1,9 @@
 /*
- * emu_util.c — small pieces the emulator is built from: a string-keyed hash map, id
- * normalisation, identity sets, WAV files (writing recordings, measuring prompts), and the
- * emulator's own access tokens (HMAC-SHA256 over the expiry, so checking one needs no
- * table and no lock), tone names, URL and tone validation. It calls no other emulator module.
+ * emu_util.c — small pieces the emulator is built from: id normalisation, identity sets,
+ * WAV files (writing recordings, measuring prompts; the RIFF parsing and header are
+ * core/util/wav.c's), the emulator's own access tokens (HMAC-SHA256 over the expiry, so
+ * checking one needs no table and no lock), tone names, URL and tone validation. It calls
+ * no other emulator module; its maps are core/util/hashmap.c's value maps.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,107 +15,8 @@
 #include <mbedtls/md.h>
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
+#include "dialtone/wav.h"
 #include "emu_util.h"
-
-/* ------------------------------------------------------------------ map */
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-void dt__emu_map_init(dt__emu_map_t *m) {
-  m->nbuckets = 64;
-  m->count = 0;
-  m->buckets = dt_xcalloc(m->nbuckets, sizeof *m->buckets);
-}
-
-static void map_grow(dt__emu_map_t *m) {
-  size_t nb = m->nbuckets * 2;
-  dt__emu_map_entry_t **b = dt_xcalloc(nb, sizeof *b);
-  for (size_t i = 0; i < m->nbuckets; i++) {
-    dt__emu_map_entry_t *e = m->buckets[i];
-    while (e) {
-      dt__emu_map_entry_t *next = e->next;
-      size_t j = hash_str(e->key) & (nb - 1);
-      e->next = b[j];
-      b[j] = e;
-      e = next;
-    }
-  }
-  free(m->buckets);
-  m->buckets = b;
-  m->nbuckets = nb;
-}
-
-void *dt__emu_map_get(const dt__emu_map_t *m, const char *key) {
-  if (m->buckets == NULL) return NULL;
-  for (dt__emu_map_entry_t *e = m->buckets[hash_str(key) & (m->nbuckets - 1)]; e; e = e->next)
-    if (strcmp(e->key, key) == 0) return e->val;
-  return NULL;
-}
-
-void dt__emu_map_put(dt__emu_map_t *m, const char *key, void *val) {
-  size_t i = hash_str(key) & (m->nbuckets - 1);
-  for (dt__emu_map_entry_t *e = m->buckets[i]; e; e = e->next)
-    if (strcmp(e->key, key) == 0) {
-      e->val = val;
-      return;
-    }
-  dt__emu_map_entry_t *e = dt_xmalloc(sizeof *e);
-  e->key = dt_xstrdup(key);
-  e->val = val;
-  e->next = m->buckets[i];
-  m->buckets[i] = e;
-  if (++m->count > m->nbuckets * 2) map_grow(m);
-}
-
-void *dt__emu_map_del(dt__emu_map_t *m, const char *key) {
-  if (m->buckets == NULL) return NULL;
-  dt__emu_map_entry_t **pp = &m->buckets[hash_str(key) & (m->nbuckets - 1)];
-  for (; *pp; pp = &(*pp)->next) {
-    if (strcmp((*pp)->key, key) == 0) {
-      dt__emu_map_entry_t *e = *pp;
-      void *val = e->val;
-      *pp = e->next;
-      free(e->key);
-      free(e);
-      m->count--;
-      return val;
-    }
-  }
-  return NULL;
-}
-
-void **dt__emu_map_values(const dt__emu_map_t *m, size_t *n) {
-  void **out = dt_xmalloc((m->count + 1) * sizeof *out);
-  size_t k = 0;
-  for (size_t i = 0; i < m->nbuckets; i++)
-    for (dt__emu_map_entry_t *e = m->buckets[i]; e; e = e->next) out[k++] = e->val;
-  *n = k;
-  return out;
-}
-
-void dt__emu_map_free(dt__emu_map_t *m, void (*free_val)(void *)) {
-  if (m->buckets == NULL) return;
-  for (size_t i = 0; i < m->nbuckets; i++) {
-    dt__emu_map_entry_t *e = m->buckets[i];
-    while (e) {
-      dt__emu_map_entry_t *next = e->next;
-      if (free_val) free_val(e->val);
-      free(e->key);
-      free(e);
-      e = next;
-    }
-  }
-  free(m->buckets);
-  m->buckets = NULL;
-  m->count = 0;
-  m->nbuckets = 0;
-}
 
 /* ------------------------------------------------------------------ ids */
 void dt__emu_id_key(const char *id, char *out, size_t outlen) {
@@ -218,16 +120,6 @@ static void put_le16(unsigned char *p, unsigned v) {
   p[0] = (unsigned char)(v & 0xff);
   p[1] = (unsigned char)((v >> 8) & 0xff);
 }
-static void put_le32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v & 0xff);
-  p[1] = (unsigned char)((v >> 8) & 0xff);
-  p[2] = (unsigned char)((v >> 16) & 0xff);
-  p[3] = (unsigned char)((v >> 24) & 0xff);
-}
-static uint32_t get_le32(const unsigned char *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static unsigned get_le16(const unsigned char *p) { return (unsigned)p[0] | ((unsigned)p[1] << 8); }
 
 #define WAV_RATE 8000u
 
@@ -236,19 +128,8 @@ void dt__emu_wav_build(uint64_t duration_ms, const emu_segment_t *seg, size_t ns
   if (duration_ms > 10u * 60u * 1000u) duration_ms = 10u * 60u * 1000u; /* never more than 10 min */
   uint32_t samples = (uint32_t)(duration_ms * WAV_RATE / 1000u);
   uint32_t data_len = samples * 2u;
-  unsigned char *w = dt_xcalloc(1, 44 + (size_t)data_len);
-  memcpy(w, "RIFF", 4);
-  put_le32(w + 4, 36 + data_len);
-  memcpy(w + 8, "WAVEfmt ", 8);
-  put_le32(w + 16, 16);
-  put_le16(w + 20, 1);           /* PCM */
-  put_le16(w + 22, 1);           /* mono */
-  put_le32(w + 24, WAV_RATE);
-  put_le32(w + 28, WAV_RATE * 2);
-  put_le16(w + 32, 2);
-  put_le16(w + 34, 16);
-  memcpy(w + 36, "data", 4);
-  put_le32(w + 40, data_len);
+  unsigned char *w = dt_xcalloc(1, DT_WAV_HEADER_LEN + (size_t)data_len);
+  dt_wav_header_write(w, 1, WAV_RATE, 16, data_len); /* PCM, mono, 16-bit */
   for (size_t s = 0; s < nseg; s++) {
     uint64_t a = seg[s].start * WAV_RATE / 1000u, b = seg[s].end * WAV_RATE / 1000u;
     if (b > samples) b = samples;
@@ -256,41 +137,24 @@ void dt__emu_wav_build(uint64_t duration_ms, const emu_segment_t *seg, size_t ns
       /* a 440 Hz tone stands in for the caller's voice */
       double v = sin(2.0 * M_PI * 440.0 * (double)i / WAV_RATE) * 8000.0;
       int16_t sv = (int16_t)lrint(v);
-      put_le16(w + 44 + i * 2, (unsigned)(uint16_t)sv);
+      put_le16(w + DT_WAV_HEADER_LEN + i * 2, (unsigned)(uint16_t)sv);
     }
   }
   *out = (char *)w;
-  *len = 44 + (size_t)data_len;
+  *len = DT_WAV_HEADER_LEN + (size_t)data_len;
 }
 
 int dt__emu_wav_duration(const void *data, size_t len, uint64_t total_len, int64_t *ms) {
-  const unsigned char *p = data;
-  if (len < 12 || memcmp(p, "RIFF", 4) != 0 || memcmp(p + 8, "WAVE", 4) != 0) return DT_EPARSE;
-  size_t off = 12;
-  uint32_t byte_rate = 0;
-  while (off + 8 <= len) {
-    uint32_t csize = get_le32(p + off + 4);
-    if (memcmp(p + off, "fmt ", 4) == 0) {
-      if (off + 8 + 16 > len) return DT_EPARSE;
-      byte_rate = get_le32(p + off + 8 + 8);
-      unsigned block_align = get_le16(p + off + 8 + 12);
-      if (byte_rate == 0 || block_align == 0) return DT_EPARSE;
-    } else if (memcmp(p + off, "data", 4) == 0) {
-      if (byte_rate == 0) return DT_EPARSE;
-      uint64_t whole = total_len > len ? total_len : len;
-      uint64_t avail = whole - (off + 8);
-      uint64_t dlen = csize;
-      /* streamed files carry 0 or 0xFFFFFFFF: then the file's size tells; a size larger
-         than the file is clamped when the file's size is known (else it is a partial read) */
-      if (dlen == 0 || dlen == 0xFFFFFFFFu || (total_len && dlen > avail)) dlen = avail;
-      *ms = (int64_t)(dlen * 1000u / byte_rate);
-      return 0;
-    }
-    uint64_t next = (uint64_t)off + 8u + csize + (csize & 1u);
-    if (next > len) break;
-    off = (size_t)next;
-  }
-  return DT_EPARSE;
+  dt_wav_info_t w;
+  if (dt_wav_parse(data, len, &w, NULL, 0) != 0 || w.block_align == 0) return DT_EPARSE;
+  uint64_t whole = total_len > len ? total_len : len;
+  uint64_t avail = whole - w.data_offset;
+  uint64_t dlen = w.data_size;
+  /* streamed files carry 0 or 0xFFFFFFFF: then the file's size tells; a size larger than the
+     file is clamped when the file's size is known (else it is a partial read) */
+  if (dlen == 0 || dlen == 0xFFFFFFFFu || (total_len && dlen > avail)) dlen = avail;
+  *ms = (int64_t)(dlen * 1000u / w.byte_rate);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ tokens */

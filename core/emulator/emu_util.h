@@ -1,21 +1,11 @@
 /*
- * emu_util.h — small pieces the emulator is built from (emu_util.c): a string-keyed hash
- * map, id normalisation, identity sets, JSON lookups, WAV files, the emulator's access
- * tokens, tone names, URL and tone validation, the list of outgoing requests in flight.
+ * emu_util.h — small pieces the emulator is built from (emu_util.c): id normalisation,
+ * identity sets, JSON lookups, WAV files, the emulator's access tokens, tone names, URL and tone validation, the list of outgoing requests in flight.
  * Nothing here calls another emulator module.
  */
 #ifndef DT_EMU_UTIL_H
 #define DT_EMU_UTIL_H
 #include "emu_model.h"
-
-/* ------------------------------------------------------------------ string map */
-void dt__emu_map_init(dt__emu_map_t *m);
-void *dt__emu_map_get(const dt__emu_map_t *m, const char *key);
-void dt__emu_map_put(dt__emu_map_t *m, const char *key, void *val); /* key copied; replaces */
-void *dt__emu_map_del(dt__emu_map_t *m, const char *key);          /* returns the old value */
-/* Values into a new array (caller frees the array); safe to mutate the map afterwards. */
-void **dt__emu_map_values(const dt__emu_map_t *m, size_t *n);
-void dt__emu_map_free(dt__emu_map_t *m, void (*free_val)(void *));
 
 /* ------------------------------------------------------------------ ids, identities, JSON */
 /* Lower case, dashes removed; "/app/calls/ID" style paths use their last segment. */

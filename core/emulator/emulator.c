@@ -357,10 +357,6 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     emu_free(emu);
     return dt_seterr(err, errlen, rc, "cannot create the HTTP client");
   }
-  dt__emu_map_init(&emu->calls);
-  dt__emu_map_init(&emu->prompts);
-  dt__emu_map_init(&emu->recordings);
-  dt__emu_map_init(&emu->parties);
   dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
   dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
   /* the two calls that go up the modules (emu_model.h): a firing event holds its call, and
@@ -387,13 +383,13 @@ static void teardown(dt_emulator_t *emu) {
     f->free_fn(f);
   }
   size_t n = 0;
-  void **vals = dt__emu_map_values(&emu->calls, &n);
+  void **vals = dt_hashmap_values(&emu->calls, &n);
   for (size_t i = 0; i < n; i++) dt__emu_call_free(vals[i]);
   free(vals);
-  dt__emu_map_free(&emu->calls, NULL);
-  dt__emu_map_free(&emu->prompts, dt__emu_prompt_cache_free);
-  dt__emu_map_free(&emu->recordings, dt__emu_recording_free);
-  dt__emu_map_free(&emu->parties, dt__emu_party_free);
+  dt_hashmap_clear(&emu->calls, NULL);
+  dt_hashmap_clear(&emu->prompts, dt__emu_prompt_cache_free);
+  dt_hashmap_clear(&emu->recordings, dt__emu_recording_free);
+  dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   for (size_t i = 0; i < emu->hook_n; i++) cJSON_Delete(emu->hook_q[i]);
   free(emu->hook_q);
   void (*done)(void *) = emu->close_done;

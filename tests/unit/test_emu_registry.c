@@ -16,19 +16,17 @@ static void fix_init(reg_fix_t *f) {
   uv_loop_init(&f->loop);
   dt__emu_sched_init(&f->emu.sim, &f->emu, &f->loop, false, 0);
   dt__emu_sched_init(&f->emu.real, &f->emu, &f->loop, true, 1);
-  dt__emu_map_init(&f->emu.calls);
-  dt__emu_map_init(&f->emu.parties);
   f->emu.history_max = 1;
   f->emu.app_id = "app-1";
 }
 
 static void fix_close(reg_fix_t *f) {
   size_t n = 0;
-  void **vals = dt__emu_map_values(&f->emu.calls, &n);
+  void **vals = dt_hashmap_values(&f->emu.calls, &n);
   for (size_t i = 0; i < n; i++) dt__emu_call_free(vals[i]);
   free(vals);
-  dt__emu_map_free(&f->emu.calls, NULL);
-  dt__emu_map_free(&f->emu.parties, dt__emu_party_free);
+  dt_hashmap_clear(&f->emu.calls, NULL);
+  dt_hashmap_clear(&f->emu.parties, dt__emu_party_free);
   dt__emu_sched_close(&f->emu.sim, NULL);
   dt__emu_sched_close(&f->emu.real, NULL);
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -146,7 +144,7 @@ DT_TEST(participants_and_parties) {
   emu_party_t *busy = dt_xcalloc(1, sizeof *busy);
   busy->behaviour = EMU_PARTY_BUSY;
   busy->answer_delay_ms = 10;
-  dt__emu_map_put(&f.emu.parties, "bob@example.com", busy);
+  dt_hashmap_put(&f.emu.parties, "bob@example.com", busy);
   const emu_party_t *got = dt__emu_party(&f.emu, "BOB@example.COM");
   DT_ASSERT(got == busy);
   DT_ASSERT_EQ_INT(dt__emu_party_behaviour(got), EMU_PARTY_BUSY);

@@ -1,36 +1,9 @@
-/* Unit tests of emu_util.c: map, ids, identities, JSON, WAV files, access tokens, tone
+/* Unit tests of emu_util.c (its map is core/util/hashmap.c now: test_hashmap): ids, identities, JSON, WAV files, access tokens, tone
    names, validation, paths. */
 #include "dt_test.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
 #include "emulator/emu_util.h"
-
-DT_TEST(map_put_get_delete_grow) {
-  dt__emu_map_t m;
-  dt__emu_map_init(&m);
-  static int vals[500];
-  char key[32];
-  for (int i = 0; i < 500; i++) {
-    snprintf(key, sizeof key, "k%d", i);
-    dt__emu_map_put(&m, key, &vals[i]);
-  }
-  DT_ASSERT_EQ_INT(m.count, 500);
-  DT_ASSERT(m.nbuckets > 64);
-  for (int i = 0; i < 500; i++) {
-    snprintf(key, sizeof key, "k%d", i);
-    DT_ASSERT(dt__emu_map_get(&m, key) == &vals[i]);
-  }
-  DT_ASSERT(dt__emu_map_del(&m, "k7") == &vals[7]);
-  DT_ASSERT(dt__emu_map_get(&m, "k7") == NULL);
-  DT_ASSERT(dt__emu_map_del(&m, "k7") == NULL);
-  dt__emu_map_put(&m, "k8", &vals[0]); /* replaces */
-  DT_ASSERT(dt__emu_map_get(&m, "k8") == &vals[0]);
-  size_t n = 0;
-  void **all = dt__emu_map_values(&m, &n);
-  DT_ASSERT_EQ_INT(n, 499);
-  free(all);
-  dt__emu_map_free(&m, NULL);
-}
 
 DT_TEST(id_keys_match_graph_spellings) {
   char a[64], b[64], c[64], d[64];
