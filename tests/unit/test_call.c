@@ -1,8 +1,7 @@
 /*
- * test_call.c — core/calls/call.c (the registry's index) and call_registry.c (its life):
- * names, routing, calls found by id and counted, a duplicate or late "created" starting
- * nothing (live call, then tombstone), flows pinned from C, GET /calls rendering, and a
- * close that hangs up and frees every call.
+ * test_call.c — core/calls/call.c (the registry's index): names, routing, calls found by id
+ * and counted, a duplicate or late "created" starting nothing (live call, then tombstone),
+ * flows pinned from C.
  */
 #include "call_fixture.h"
 #include "dialtone/error.h"
@@ -78,42 +77,6 @@ DT_TEST(a_pinned_flow_wins_over_the_route_once) {
   DT_ASSERT_EQ_INT(fx_incoming(&f, "call-q", "u", APP), 0);
   DT_ASSERT_EQ_STR(f.started->flow, "routed");
   free(fx_close(&f));
-}
-
-DT_TEST(calls_render_as_json) {
-  call_fx_t f;
-  fx_open(&f, NULL, false);
-  dt_buf_t b = {0};
-  dt_calls_render_json(f.reg, &b);
-  DT_ASSERT_EQ_STR(b.data, "[]");
-  dt_buf_free(&b);
-  DT_ASSERT_EQ_INT(fx_incoming(&f, "call-j", "u", APP), 0);
-  dt_calls_render_json(f.reg, &b);
-  cJSON *j = cJSON_Parse(b.data);
-  DT_ASSERT(cJSON_GetArraySize(j) == 1);
-  cJSON *o = cJSON_GetArrayItem(j, 0);
-  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "id")->valuestring, "call-j");
-  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "flow")->valuestring, "main");
-  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "direction")->valuestring, "incoming");
-  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "waiting")->valuestring, "running");
-  DT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "waiting_s")));
-  DT_ASSERT_EQ_INT(cJSON_GetObjectItem(o, "buffered_digits")->valueint, 0);
-  cJSON_Delete(j);
-  dt_buf_free(&b);
-  free(fx_close(&f));
-}
-
-DT_TEST(close_ends_every_call_with_outcome_drained) {
-  call_fx_t f;
-  fx_open(&f, NULL, true);
-  DT_ASSERT_EQ_INT(fx_incoming(&f, "call-a", "u", APP), 0);
-  DT_ASSERT_EQ_INT(fx_incoming(&f, "call-b", "u", APP), 0);
-  char *cdr = fx_close(&f);
-  DT_ASSERT(cdr != NULL);
-  DT_ASSERT_EQ_INT(f.releases, 2);
-  DT_ASSERT(strstr(cdr, "\"call_id\":\"call-a\"") && strstr(cdr, "\"call_id\":\"call-b\""));
-  DT_ASSERT(strstr(cdr, "\"outcome\":\"drained\"") != NULL);
-  free(cdr);
 }
 
 DT_TEST_MAIN()
