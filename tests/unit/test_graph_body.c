@@ -15,6 +15,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
+#include "dialtone/graph_body.h"
 #include "dialtone/http_client.h"
 #include "dt_test.h"
 
@@ -694,6 +695,40 @@ DT_TEST(calls_url_per_dialect) {
   dt_http_client_close(http, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   DT_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+}
+
+static char *print_body(cJSON *o) {
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+DT_TEST(screen_sharing_role_and_metadata_bodies) {
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_screen_sharing_role_body("viewer", &o), 0);
+  char *s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"role\":\"viewer\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_screen_sharing_role_body("owner", &o), DT_EINVAL);
+  DT_ASSERT(o == NULL);
+  DT_ASSERT_EQ_INT(dt_graph_screen_sharing_role_body(NULL, &o), DT_EINVAL);
+
+  DT_ASSERT_EQ_INT(dt_graph_update_metadata_body("m1", "ctx", &o), 0);
+  s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"metadata\":\"m1\",\"clientContext\":\"ctx\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_update_metadata_body("m1", NULL, &o), 0);
+  s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"metadata\":\"m1\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_update_metadata_body(NULL, "ctx", &o), DT_EINVAL);
+  DT_ASSERT(o == NULL);
+  char *big = malloc(DT_GRAPH_MAX_STRING + 2);
+  memset(big, 'x', DT_GRAPH_MAX_STRING + 1);
+  big[DT_GRAPH_MAX_STRING + 1] = '\0';
+  DT_ASSERT_EQ_INT(dt_graph_update_metadata_body(big, NULL, &o), DT_EINVAL);
+  DT_ASSERT_EQ_INT(dt_graph_update_metadata_body("m", big, &o), DT_EINVAL);
+  free(big);
 }
 
 DT_TEST_MAIN()

@@ -676,4 +676,30 @@ DT_TEST(repeated_keys_keep_the_last_value_without_leaking) {
   dt_event_list_free(&list);
 }
 
+DT_TEST(arena_parse_gives_the_same_events_and_resets) {
+  const char *body =
+      "{\"value\":[{\"changeType\":\"updated\",\"resourceUrl\":\"/communications/calls/AB-cd\","
+      "\"resourceData\":{\"@odata.type\":\"#microsoft.graph.call\",\"state\":\"established\"}}]}";
+  dt_notify_arena_t arena = {0};
+  dt_event_list_t a, b;
+  char err[256];
+  DT_ASSERT_EQ_INT(dt_notify_parse_arena(&arena, body, strlen(body), &a, err, sizeof err), 0);
+  DT_ASSERT(arena.base != NULL && arena.cap == DT_NOTIFY_ARENA_BYTES);
+  DT_ASSERT(arena.used > 0); /* the tree came from the arena */
+  DT_ASSERT_EQ_INT(dt_notify_parse(body, strlen(body), &b, err, sizeof err), 0);
+  DT_ASSERT_EQ_INT(a.count, b.count);
+  DT_ASSERT_EQ_INT(a.events[0].type, b.events[0].type);
+  DT_ASSERT_EQ_STR(a.events[0].call_id, b.events[0].call_id);
+  DT_ASSERT(a.events[0].resource_data != NULL); /* detached from the tree, still readable */
+  dt_event_list_free(&a);
+  dt_event_list_free(&b);
+  dt_notify_arena_reset(&arena);
+  DT_ASSERT_EQ_INT(arena.used, 0);
+  /* a failed parse resets the arena itself */
+  DT_ASSERT_EQ_INT(dt_notify_parse_arena(&arena, "{\"value\":[", 11, &a, err, sizeof err), DT_EPARSE);
+  DT_ASSERT_EQ_INT(arena.used, 0);
+  DT_ASSERT_EQ_INT(a.count, 0);
+  free(arena.base);
+}
+
 DT_TEST_MAIN()

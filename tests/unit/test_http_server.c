@@ -1,7 +1,7 @@
 /*
- * Integration tests for http_server.c: the server runs on a uv loop in a background thread;
- * the tests talk to it over loopback with raw blocking sockets (and a mbedTLS client, and
- * curl) so they control every byte. All waits are bounded (socket timeouts, polling
+ * Unit tests for core/net/http_server.c (and the modules below it, end to end): the server
+ * runs on a uv loop in a background thread; the tests talk to it over loopback with raw
+ * blocking sockets (and a mbedTLS client, and curl) so they control every byte. All waits are bounded (socket timeouts, polling
  * deadlines); nothing asserts on elapsed time.
  */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * Integration tests for core/graph.c: the Graph client against a fake Graph built on
+ * Unit tests for core/graph/graph.c (the client): the Graph client against a fake Graph built on
  * dt_http_server, over real HTTP on 127.0.0.1 (port 0), with the real http client and
  * the real OAuth token source (the fake serves the token endpoint too).
  *

@@ -1,4 +1,4 @@
-/* Integration tests for http_client.c: the client and servers on one uv loop over loopback. */
+/* Unit tests for core/net/http_client.c: the client and servers on one uv loop over loopback. */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
