@@ -180,17 +180,29 @@ out:
   return rc;
 }
 
+/* A downloaded document (JWKS, OpenID configuration) as a JSON object in *doc (the caller
+   deletes it): DT_EINVAL without one, DT_ETOOBIG over limit bytes, DT_EPARSE if it is not a
+   JSON object. what names the document in the messages, short_what in the last one. */
+static int parse_document(const char *json, size_t len, int limit, const char *what,
+                          const char *short_what, cJSON **doc, char *err, size_t errlen) {
+  *doc = NULL;
+  if (json == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no %s", what);
+  if (len > (size_t)limit)
+    return dt_seterr(err, errlen, DT_ETOOBIG, "%s of %zu bytes (limit %d)", what, len, limit);
+  cJSON *d = cJSON_ParseWithLength(json, len);
+  if (d == NULL || !cJSON_IsObject(d)) {
+    cJSON_Delete(d);
+    return dt_seterr(err, errlen, DT_EPARSE, "%s is not a JSON object", short_what);
+  }
+  *doc = d;
+  return 0;
+}
+
 int dt_jwks_parse(const char *json, size_t len, dt_jwks_t **out, char *err, size_t errlen) {
   *out = NULL;
-  if (json == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no JWKS document");
-  if (len > JWKS_MAX_BYTES)
-    return dt_seterr(err, errlen, DT_ETOOBIG, "JWKS document of %zu bytes (limit %d)", len,
-                     JWKS_MAX_BYTES);
-  cJSON *doc = cJSON_ParseWithLength(json, len);
-  if (doc == NULL || !cJSON_IsObject(doc)) {
-    cJSON_Delete(doc);
-    return dt_seterr(err, errlen, DT_EPARSE, "JWKS is not a JSON object");
-  }
+  cJSON *doc;
+  int prc = parse_document(json, len, JWKS_MAX_BYTES, "JWKS document", "JWKS", &doc, err, errlen);
+  if (prc != 0) return prc;
   const cJSON *keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
   if (!cJSON_IsArray(keys)) {
     cJSON_Delete(doc);
@@ -589,15 +601,10 @@ int dt_openid_config_parse(const char *json, size_t len, char **jwks_uri, char *
                            char *err, size_t errlen) {
   *jwks_uri = NULL;
   *issuer = NULL;
-  if (json == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no OpenID configuration");
-  if (len > OPENID_MAX_BYTES)
-    return dt_seterr(err, errlen, DT_ETOOBIG, "OpenID configuration of %zu bytes (limit %d)", len,
-                     OPENID_MAX_BYTES);
-  cJSON *doc = cJSON_ParseWithLength(json, len);
-  if (doc == NULL || !cJSON_IsObject(doc)) {
-    cJSON_Delete(doc);
-    return dt_seterr(err, errlen, DT_EPARSE, "OpenID configuration is not a JSON object");
-  }
+  cJSON *doc;
+  int prc = parse_document(json, len, OPENID_MAX_BYTES, "OpenID configuration", "OpenID configuration",
+                           &doc, err, errlen);
+  if (prc != 0) return prc;
   const char *uri = json_string(doc, "jwks_uri");
   const char *iss = json_string(doc, "issuer");
   int rc = 0;
