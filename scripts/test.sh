@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs dependencies if missing, builds dialtone twice (release and
-# ASan+UBSan), runs the whole ctest suite on both, the integration tests under valgrind,
+# ASan+UBSan), runs the whole ctest suite on both, the unit, integration and hostile tests under valgrind,
 # and each fuzz target for a short bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-echo "== integration tests under valgrind"
+echo "== unit, integration and hostile tests under valgrind"
 bash scripts/valgrind.sh build
 
 echo "== fuzz targets (clang + libFuzzer, ${DT_FUZZ_SECONDS:-15} s each)"

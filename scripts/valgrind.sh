@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every integration test executable of a build under valgrind memcheck; any error or
-# definite leak fails the run. Tests see DT_UNDER_VALGRIND=1 and may scale their load down
+# Runs every unit, integration and hostile test executable of a build under valgrind memcheck;
+# any error or definite leak fails the run. Tests see DT_UNDER_VALGRIND=1 and may scale their load down
 # (valgrind is ~30x slower); they still assert the same outcomes. The *_beta programs are the
 # same tests in the other Graph dialect (only URLs and bodies differ); they run under ASan and
 # UBSan in both builds and are skipped here to keep CI within its time budget.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 src=$(pwd)
 fail=0; ran=0
-for t in tests/integration/test_*.c tests/hostile/test_*.c; do
+for t in tests/unit/test_*.c tests/integration/test_*.c tests/hostile/test_*.c; do
   [ -e "$t" ] || continue
   name=$(basename "$t" .c)
   case "$name" in *_beta) continue ;; esac
@@ -27,5 +27,5 @@ for t in tests/integration/test_*.c tests/hostile/test_*.c; do
   fi
   ran=$((ran+1)); rm -f "$log"
 done
-echo "valgrind: $ran integration test programs checked"
+echo "valgrind: $ran test programs checked"
 exit $fail

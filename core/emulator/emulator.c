@@ -1,15 +1,14 @@
 /*
  * emulator.c — the emulator's lifecycle and front door: start/close, the request router,
- * the OAuth token endpoint, the OpenID configuration and JWKS, recordings, the threaded
- * embedding the engine uses, and the `dialtone emulator` command.
+ * the OAuth token endpoint, the OpenID configuration and JWKS, recordings, and the threaded
+ * embedding the engine uses (the `dialtone emulator` command is src/cmd_emulator.c).
  *
  * It sits on top of the emulator's modules (emu_model.h lists them) and wires the two
- * hooks that go upward. Promises: dt_emulator_start returns with the server listening (or an error and nothing
- * left behind); dt_emulator_close frees everything once every handle has closed, then
+ * hooks that go upward. Promises: dt_emulator_start returns with the server listening (or
+ * an error and nothing left behind); dt_emulator_close frees everything once every handle has closed, then
  * calls done; no global state, so several emulators can share a process (and a loop).
  */
 #include <ctype.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,112 +573,4 @@ void dt_emulator_thread_stop(dt_emulator_thread_t *t) {
   free(t->app_id);
   free(t->tenant_id);
   free(t);
-}
-
-/* ------------------------------------------------------------------ `dialtone emulator` */
-typedef struct {
-  dt_emulator_t *emu;
-  uv_signal_t sigint, sigterm;
-} main_ctx_t;
-
-static void main_on_signal(uv_signal_t *s, int signum) {
-  main_ctx_t *m = s->data;
-  (void)signum;
-  uv_close((uv_handle_t *)&m->sigint, NULL);
-  uv_close((uv_handle_t *)&m->sigterm, NULL);
-  dt_emulator_close(m->emu, NULL, NULL);
-}
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
-          "                         [--app-id ID] [--tenant-id ID] [--client-secret S]\n"
-          "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
-          "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
-}
-
-int dt_emulator_main(int argc, char **argv) {
-  dt_emulator_options_t o;
-  dt_emulator_options_init(&o);
-  o.listen = "127.0.0.1:9090";
-  int i = 1;
-  if (i < argc && strcmp(argv[i], "emulator") == 0) i++;
-  for (; i < argc; i++) {
-    const char *a = argv[i];
-    const char *val = NULL;
-    char name[64];
-    const char *eq = strchr(a, '=');
-    if (strncmp(a, "--", 2) == 0 && eq && (size_t)(eq - a) < sizeof name) {
-      memcpy(name, a, (size_t)(eq - a));
-      name[eq - a] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(name, sizeof name, "%s", a);
-    }
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (strcmp(name, "--quiet") == 0) {
-      o.quiet = 1;
-      continue;
-    }
-    if (strcmp(name, "--fetch-remote-prompts") == 0) {
-      o.fetch_remote_prompts = 1;
-      continue;
-    }
-    static const char *const with_value[] = {"--listen", "--bot", "--time-scale", "--app-id",
-                                             "--tenant-id", "--client-secret", "--recordings"};
-    bool known = false;
-    for (size_t k = 0; k < DT_ARRAY_SIZE(with_value); k++)
-      if (strcmp(name, with_value[k]) == 0) known = true;
-    if (!known) {
-      fprintf(stderr, "dialtone emulator: unknown option %s\n", a);
-      usage(stderr);
-      return 2;
-    }
-    if (val == NULL) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "dialtone emulator: %s needs a value\n", name);
-        return 2;
-      }
-      val = argv[++i];
-    }
-    if (strcmp(name, "--listen") == 0) o.listen = val;
-    else if (strcmp(name, "--bot") == 0) o.bot_url = val;
-    else if (strcmp(name, "--app-id") == 0) o.app_id = val;
-    else if (strcmp(name, "--tenant-id") == 0) o.tenant_id = val;
-    else if (strcmp(name, "--client-secret") == 0) o.client_secret = val;
-    else if (strcmp(name, "--recordings") == 0) o.recordings_dir = val;
-    else {
-      char *end = NULL;
-      double x = strtod(val, &end);
-      if (end == val || *end != '\0' || x < 0 || x > 1000) {
-        fprintf(stderr, "dialtone emulator: --time-scale must be a number from 0 to 1000 (1 = real time, 0 = instant)\n");
-        return 2;
-      }
-      o.time_scale = x;
-    }
-  }
-  signal(SIGPIPE, SIG_IGN);
-  uv_loop_t loop;
-  if (uv_loop_init(&loop) != 0) return 1;
-  main_ctx_t m = {0};
-  char err[256];
-  int rc = dt_emulator_start(&loop, &o, &m.emu, err, sizeof err);
-  if (rc != 0) {
-    fprintf(stderr, "dialtone emulator: %s\n", err);
-    uv_loop_close(&loop);
-    return rc == DT_EINVAL ? 2 : 1;
-  }
-  printf("%s\n", dt_emulator_url(m.emu));
-  fflush(stdout);
-  uv_signal_init(&loop, &m.sigint);
-  uv_signal_init(&loop, &m.sigterm);
-  m.sigint.data = m.sigterm.data = &m;
-  uv_signal_start(&m.sigint, main_on_signal, SIGINT);
-  uv_signal_start(&m.sigterm, main_on_signal, SIGTERM);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  return 0;
 }

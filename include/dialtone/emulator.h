@@ -263,10 +263,4 @@ int dt_emulator_thread_set_bot_url(dt_emulator_thread_t *t, const char *url, cha
 /* Closes the emulator on its thread, joins the thread and frees everything. */
 void dt_emulator_thread_stop(dt_emulator_thread_t *t);
 
-/* `dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X] [--app-id ID]
-   [--tenant-id ID] [--client-secret S] [--recordings DIR]`: prints its URL on the first
-   line of stdout, runs until SIGINT/SIGTERM, returns 0 (2 on a usage error, 1 when it
-   cannot start). argv[0] is the program name; argv[1] may be "emulator". */
-int dt_emulator_main(int argc, char **argv);
-
 #endif

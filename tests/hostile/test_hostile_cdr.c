@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "harness/files.h"
 
 /* The call ids in the CDR file, in file order, into ids (each line must be a JSON object). */

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "dialtone/common.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 #define WAIT_MS 20000
 

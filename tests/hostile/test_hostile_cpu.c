@@ -11,8 +11,8 @@
  * with its call id and in /metrics.
  */
 #include <stdio.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include <sys/wait.h>
 
 /* Each hostile case is selected by the caller's number; the pcall must not save it. */

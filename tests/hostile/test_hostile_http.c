@@ -1,6 +1,6 @@
 /*
  * test_hostile_http.c — hostile clients against the real `dialtone run` (issue 10, points 6,
- * 7 and 9), with `dialtone emulator` as Graph (tests/proc_harness.h).
+ * 7 and 9), with `dialtone emulator` as Graph (tests/harness/proc_harness.h).
  *
  *  - Unauthenticated notification bodies are never buffered: 250 connections each start a
  *    1 MiB POST to the callback route without a token; every one gets 401 when its headers
@@ -32,8 +32,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include "dt_test.h"
-#include "proc_harness.h"
+#include "harness/dt_test.h"
+#include "harness/proc_harness.h"
 
 static bool under_valgrind(void) { return getenv("DT_UNDER_VALGRIND") != NULL; }
 

@@ -9,8 +9,8 @@
  * all; the JSON log must stay one parseable object per line.
  */
 #include <stdio.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "dialtone/jwt.h"
 
 #define FORGED "2026-01-01T00:00:00.000Z error forged"

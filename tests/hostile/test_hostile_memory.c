@@ -13,8 +13,8 @@
  * the global cap, is stopped too (pcall cannot keep it), and only it.
  */
 #include <stdio.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 static const char FLOW[] =
     "local HOARD = {\n"

@@ -8,8 +8,8 @@
  * invalid/noinput prompts still answer the next try of the SAME menu.
  */
 #include <stdio.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 /* Two menus, one try each; `second_opts` adds options to the second menu's table. */
 static int two_menus(const char *second_opts) {

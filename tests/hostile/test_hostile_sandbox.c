@@ -10,8 +10,8 @@
  * code (the engine is closed, which runs every pending finalizer, and the log is read).
  */
 #include <stdio.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 #define HOSTILE_FROM "\"to\":{\"phone\":\"+18005550100\"}"
 static const dt_route_t ROUTES[] = {{"+18005550100", "hostile"}};

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "dialtone/common.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static const char *env_or(const char *k, const char *def) {
   const char *v = getenv(k);

@@ -20,7 +20,7 @@
 
 #include "check.h"
 #include "dialtone/common.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/command.h"
 
 static const char *fixtures(void) {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "dialtone/common.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 extern char **environ;
 

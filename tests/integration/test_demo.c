@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/common.h"
 #include "demo.h"
 #include "dialtone/wav.h"

@@ -7,8 +7,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "dt_test.h"
-#include "emu_harness.h"
+#include "harness/dt_test.h"
+#include "harness/emu_harness.h"
+#include "cmd_emulator.h"
 
 /* A Graph error body: {"error":{"code","message","innerError":{"date","request-id"}}}. */
 static bool graph_error(const h_resp_t *r, int status, const char *code) {
@@ -562,9 +563,9 @@ DT_TEST(threaded_embedding_next_to_another_emulator) {
 
 DT_TEST(command_line) {
   char *bad_args[] = {"dialtone", "emulator", "--frobnicate", NULL};
-  DT_ASSERT_EQ_INT(dt_emulator_main(3, bad_args), 2);
+  DT_ASSERT_EQ_INT(dt_cmd_emulator_main(3, bad_args), 2);
   char *bad_scale[] = {"dialtone", "emulator", "--time-scale", "fast", NULL};
-  DT_ASSERT_EQ_INT(dt_emulator_main(4, bad_scale), 2);
+  DT_ASSERT_EQ_INT(dt_cmd_emulator_main(4, bad_scale), 2);
   int fds[2];
   DT_ASSERT(pipe(fds) == 0);
   fflush(stdout);
@@ -575,7 +576,7 @@ DT_TEST(command_line) {
     close(fds[0]);
     close(fds[1]);
     char *args[] = {"dialtone", "emulator", "--listen", "127.0.0.1:0", "--time-scale=0", "--quiet", NULL};
-    _exit(dt_emulator_main(6, args));
+    _exit(dt_cmd_emulator_main(6, args));
   }
   close(fds[1]);
   char line[256] = "";

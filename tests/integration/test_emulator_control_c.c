@@ -4,8 +4,8 @@
  * says why, dt_emulator_control (method + path) goes through the same route table, and
  * the threaded embedding takes its bot URL through a handoff instead of an HTTP request.
  */
-#include "dt_test.h"
-#include "emu_harness.h"
+#include "harness/dt_test.h"
+#include "harness/emu_harness.h"
 #include "dialtone/error.h"
 
 static size_t call_count(dt_emulator_t *emu) {

@@ -11,8 +11,8 @@
  * takes (see the DOC-DEVIATION comments).
  */
 #include <ctype.h>
-#include "dt_test.h"
-#include "emu_harness.h"
+#include "harness/dt_test.h"
+#include "harness/emu_harness.h"
 
 typedef struct {
   char method[16];

@@ -2,9 +2,9 @@
  * The emulator end to end: a test bot (an HTTP server in this process) receives the
  * notifications of whole calls and drives them with real Graph requests over loopback.
  */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/notify.h"
-#include "emu_harness.h"
+#include "harness/emu_harness.h"
 
 /* A short label per notification, to compare sequences. */
 static void label(const h_note_t *n, char *out, size_t len) {

@@ -2,8 +2,8 @@
  * The emulator's service-hosted media: the media queue, cancelMediaProcessing, barge-in,
  * recordings and their timeouts, prompt durations, DTMF both ways.
  */
-#include "dt_test.h"
-#include "emu_harness.h"
+#include "harness/dt_test.h"
+#include "harness/emu_harness.h"
 
 static int wait_op(harness_t *h, const char *id, const char *type, int from) {
   return h_wait_note(h, id, "deleted", NULL, type, from);

@@ -5,8 +5,8 @@
  * function or never finish loading, require of library modules, removed files.
  */
 #include <sys/time.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 /* Copies tests/flows_fixtures/FIXTURE.lua to {flows_dir}/NAME (a new mtime each time). */
 static int install(const char *fixture, const char *name) {

@@ -4,8 +4,8 @@
  * refresh), status codes for bad input, /healthz, /metrics, /calls, /prompts (and path
  * traversal), routing of incoming calls, and draining.
  */
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "dialtone/jwt.h"
 
 static int get(const char *path, char **body) {

@@ -3,8 +3,8 @@
  * (flows/main.lua) on the emulator at time scale 0, every call's CDR checked against the
  * path its scripted caller took; and the memory a call parked in a gather costs.
  */
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "harness/demo_paths.h"
 #include "rt_internal.h"
 

@@ -10,8 +10,8 @@
  * ends the call cleanly; and with notifications dropped nothing waits forever.
  */
 #include <sys/stat.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "harness/demo_paths.h"
 #include "harness/files.h"
 

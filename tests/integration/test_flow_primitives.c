@@ -5,8 +5,8 @@
  * and included by test_flow_primitives_beta.c (beta dialect), so both dialects pass the
  * same tests.
  */
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 #define FLOW_TEST_SCALE(name, scale) H_TEST(name, .time_scale = (scale))
 #define FLOW_TEST(name) H_TEST(name, .time_scale = 0)

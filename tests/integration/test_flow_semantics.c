@@ -5,8 +5,8 @@
  * runaway flows are stopped, the sandbox. Built for v1.0 here and for beta by
  * test_flow_semantics_beta.c.
  */
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 /* The caller hangs up in the middle of a prompt: the waiting play raises a hangup error
    that unwinds the flow, <close> variables and on_hangup handlers run, and the engine

@@ -15,7 +15,7 @@
 
 #include "dialtone/common.h"
 #include "testkit.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/command.h"
 
 /* A path under the source tree (rotating static buffers). */

@@ -23,7 +23,7 @@
 #include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
 #include "dialtone/oauth.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/fake_token.h"
 #include "harness/loop.h"
 

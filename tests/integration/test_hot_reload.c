@@ -15,8 +15,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 
 extern char **environ;
 

@@ -7,9 +7,9 @@
  * unknown-kid tokens are covered by test_engine_ingress.c.) And HTTPS ingress, the
  * production setting: the engine derives an https:// callback and whole calls run over it.
  */
-#include "dt_test.h"
-#include "engine_harness.h"
-#include "tls_testcert.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
+#include "harness/tls_testcert.h"
 #include "dialtone/jwt.h"
 
 static char *g_pem;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"

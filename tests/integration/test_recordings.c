@@ -7,8 +7,8 @@
  */
 #include <dirent.h>
 #include <sys/stat.h>
-#include "dt_test.h"
-#include "engine_harness.h"
+#include "harness/dt_test.h"
+#include "harness/engine_harness.h"
 #include "harness/files.h"
 
 #define REC_TEST(name) H_TEST(name, .time_scale = 0)

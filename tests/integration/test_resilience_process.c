@@ -12,8 +12,8 @@
  *  - the client secret and bearer tokens never reach the log, even at debug level.
  */
 #include <dirent.h>
-#include "dt_test.h"
-#include "proc_harness.h"
+#include "harness/dt_test.h"
+#include "harness/proc_harness.h"
 #include "harness/files.h"
 
 static const char RECORD_FLOW[] =

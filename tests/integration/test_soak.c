@@ -14,8 +14,8 @@
  * Under valgrind (DT_UNDER_VALGRIND) only the driver is slower: 20 s, 100 calls.
  */
 #include <dirent.h>
-#include "dt_test.h"
-#include "proc_harness.h"
+#include "harness/dt_test.h"
+#include "harness/proc_harness.h"
 #include "harness/demo_paths.h"
 #include "harness/files.h"
 

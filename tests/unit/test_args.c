@@ -7,7 +7,7 @@
 #include <string.h>
 #include "args.h"
 #include "dialtone/common.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 typedef struct {
   const char *flows, *from;

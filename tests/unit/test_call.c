@@ -3,9 +3,9 @@
  * and counted, a duplicate or late "created" starting nothing (live call, then tombstone),
  * flows pinned from C.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 #define APP "8A34A46B-3D17-4ADC-8DCE-DC4E7D572698"
 

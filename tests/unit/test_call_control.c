@@ -3,9 +3,9 @@
  * once (state, arguments, a call that is gone), the fast paths (answer of an answered or
  * outbound call, hangup of a call already over), and a request that fails reported once.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(refusals_and_fast_paths) {
   call_fx_t f;

@@ -4,9 +4,9 @@
  * buffered and deduplicated; a termination fails the waiting primitive with DT_EHANGUP;
  * notifications for unknown calls change nothing.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 #define APP "app-1"
 

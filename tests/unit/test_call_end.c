@@ -3,10 +3,10 @@
  * start (outcome error, the reason in the CDR), a flow done on a call the caller hung up
  * (outcome hangup, at once), the CDR written once and the call released once.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "call_internal.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(the_cdr_record_carries_the_call) {
   dt_call_t c;

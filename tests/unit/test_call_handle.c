@@ -3,8 +3,8 @@
  * fields, a hidden metatable, one handle per call, and a handle that outlives its call.
  */
 #include "call_handle.h"
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 
 static void push_handle(rt_fixture_t *f, dt_call_t *c, const char *global) {
   dt__call_handle_push(f->rt->L, f->rt, c);

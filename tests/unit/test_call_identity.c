@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <cjson/cJSON.h>
 #include "call_internal.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(identity_text_and_ids) {
   cJSON *phone = cJSON_Parse("{\"phone\":{\"id\":\"+15550100\"}}");

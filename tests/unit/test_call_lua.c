@@ -5,8 +5,8 @@
  */
 #include "call_handle.h"
 #include "call_lua.h"
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 
 static void push_handle(rt_fixture_t *f, dt_call_t *c, const char *global) {
   dt__call_handle_push(f->rt->L, f->rt, c);

@@ -4,9 +4,9 @@
  * flush, a barge-in play skipped by buffered tones, argument checks, and a play whose
  * request fails.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static dt_call_t *one_call(call_fx_t *f, const char *id) {
   fx_incoming(f, id, "u", "app");

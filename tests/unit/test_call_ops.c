@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "call_internal.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(a_completion_is_read_from_an_operation_object) {
   cJSON *o = cJSON_Parse("{\"status\":\"failed\",\"resultInfo\":{\"code\":400,\"subCode\":8508,\"message\":\"m\"},"

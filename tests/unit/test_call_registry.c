@@ -3,9 +3,9 @@
  * rendering, drain and hang up all (every running flow's wait fails with DT_EHANGUP, outcome
  * drained), and a close that hangs up and frees every call.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 #define APP "8A34A46B-3D17-4ADC-8DCE-DC4E7D572698"
 

@@ -4,10 +4,10 @@
  * operation that runs on completes by its notification (even one that came first), a 5xx
  * fails with the status, and a response to a wait that is over changes nothing.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "call_internal.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 /* Starts a wait of kind k with its main operation, as a primitive would (no request). */
 static dt_op_t *waiting(dt_call_t *c, dt_wait_kind_t k) {

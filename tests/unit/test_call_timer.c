@@ -6,9 +6,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(a_sleep_ends_at_its_time) {
   call_fx_t f;

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 #include "dialtone/call.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static void fresh(dt_call_t *c) {
   memset(c, 0, sizeof *c);

@@ -4,10 +4,10 @@
  * on_result and leaves the call free for the next one, and a failed request fails the
  * wait with its message.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "call_internal.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(one_wait_at_a_time_and_one_result_each) {
   call_fx_t f;

@@ -17,7 +17,7 @@
 #include "dialtone/cdr.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 /* ---- the fault seam: what the next writes do ---- */
 static int fault_errno;        /* 0 = real writes */

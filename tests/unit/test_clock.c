@@ -4,7 +4,7 @@
  */
 #include <time.h>
 #include "dialtone/clock.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(unix_ms_follows_the_wall_clock) {
   int64_t before = (int64_t)time(NULL) * 1000;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(buffer_grows_and_terminates) {
   dt_buf_t b = {0};

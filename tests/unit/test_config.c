@@ -8,7 +8,7 @@
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 extern char **environ;
 

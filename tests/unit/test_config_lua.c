@@ -11,7 +11,7 @@
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 /* Applies text as a config file; the message (if any) in err. */
 static int apply(const char *text, char *err, size_t errlen) {

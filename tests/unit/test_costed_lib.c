@@ -8,8 +8,8 @@
 #include <lualib.h>
 #include "costed_lib.h"
 #include "dialtone/common.h"
-#include "dt_test.h"
-#include "meter_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/meter_fixture.h"
 
 
 /* A state whose `orig` global holds Lua's own string/table/utf8 functions, the libraries

@@ -9,8 +9,8 @@
 #include <lualib.h>
 #include "costed_lib.h"
 #include "costed_str.h"
-#include "dt_test.h"
-#include "meter_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/meter_fixture.h"
 
 
 static lua_State *with(dt_cost_meter_t *meter) {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "dialtone/embedded.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(the_runtime_sources_are_there) {
   const char *needed[] = {"prelude", "api_schema"};

@@ -1,7 +1,7 @@
 /* Unit tests of emu_api.c, the typed control API: each operation validates everything
    before it changes anything (and says why), acts on live calls only, and the views,
    settings, faults, parties, reset, stats and the manual clock behave as emulator.h says. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "dialtone/error.h"
 
 DT_TEST(calls_are_placed_pressed_spoken_and_hung_up_through_the_api) {

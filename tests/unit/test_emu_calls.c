@@ -2,7 +2,7 @@
    reject, answer timeout, transfer to a busy target, an outgoing call answered, hang-ups)
    and the simulated caller's actions (keys, hang-up). An emulator runs on the test's loop
    with instant time; its bot is the fixture's server. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "emulator/emu_calls.h"
 #include "emulator/emu_registry.h"
 #include "emulator/emu_util.h"

@@ -1,7 +1,7 @@
 /* Unit tests of emu_control.c: the control API's route table through dt_emulator_control
    (the same table the HTTP server uses): statuses, bodies, Graph-shaped errors, methods,
    the path forms it accepts. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "dialtone/error.h"
 
 static int ctl(ef_t *f, const char *m, const char *path, const char *body, cJSON **out) {

@@ -2,7 +2,7 @@
    Graph's error shapes (400 BadRequest, 400 8501, 404 8522, 405), creating and reading a
    call, an action answered with its operation and Location, injected Graph faults, and
    each request in the call's timeline with its status. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "emulator/emu_util.h"
 
 static const char *code_of(const ef_resp_t *r) {

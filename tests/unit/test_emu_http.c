@@ -1,6 +1,6 @@
 /* Unit tests of emu_http.c: Graph error bodies and the counting of injected HTTP faults.
    (The respond helpers are exercised through the fronts: test_emu_graph, test_emulator.) */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "emulator/emu_http.h"
 
 DT_TEST(error_bodies_have_graphs_shape) {

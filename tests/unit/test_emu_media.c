@@ -2,7 +2,7 @@
    with a notification on .../operations/{OPID}; a recording follows beep, speech and a stop
    tone and is kept for download; cancelMediaProcessing fails what is queued. The simulated
    clock is manual, so each instant is the test's. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "emulator/emu_calls.h"
 #include "emulator/emu_media.h"
 #include "emulator/emu_registry.h"

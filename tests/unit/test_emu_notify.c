@@ -2,7 +2,7 @@
    order, in the documents' envelope with both resource spellings and a signed bearer
    token (signed once, reused); no callback URL and the drop fault are recorded; the
    roster goes out for multiparty calls only. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "emulator/emu_notify.h"
 #include "emulator/emu_registry.h"
 

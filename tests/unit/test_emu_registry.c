@@ -1,7 +1,7 @@
 /* Unit tests of emu_registry.c: the call table (any spelling of an id finds the call),
    live vs ended calls, the history cap, the bounded operation list, participants, party
    behaviours and freeing what a call owns. */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "emulator/emu_registry.h"
 #include "emulator/emu_sched.h"
 #include "emulator/emu_util.h"

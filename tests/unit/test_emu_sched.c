@@ -1,6 +1,6 @@
 /* Unit tests of emu_sched.c: the emulator's clocks — order by due time then FIFO,
    cancellation, instant time, manual mode (next / advance) and the owner hooks. */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/error.h"
 #include "emulator/emu_sched.h"
 

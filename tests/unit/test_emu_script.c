@@ -1,6 +1,6 @@
 /* Unit tests of emu_script.c: caller scripts parse, copy and render, and the cursor runs
    each step on its trigger at the right simulated time, handing it to emu->script_act. */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/error.h"
 #include "emulator/emu_sched.h"
 #include "emulator/emu_script.h"

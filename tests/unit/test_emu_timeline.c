@@ -1,7 +1,7 @@
 /* Unit tests of emu_timeline.c: entries in order with their simulated time, reserved
    slots filled later, the per-call cap, the JSON text, and the in-process hook delivering
    entries by sequence number from the loop. */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "emulator/emu_sched.h"
 #include "emulator/emu_timeline.h"
 

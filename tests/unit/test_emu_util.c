@@ -1,6 +1,6 @@
 /* Unit tests of emu_util.c (its map is core/util/hashmap.c now: test_hashmap): ids, identities, JSON, WAV files, access tokens, tone
    names, validation, paths. */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
 #include "emulator/emu_util.h"

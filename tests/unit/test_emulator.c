@@ -1,7 +1,7 @@
 /* Unit tests of emulator.c: start and close, the accessors and defaults, the router (index,
    OAuth token endpoint, OpenID configuration and JWKS, recordings and their fault, unknown
    paths), and the threaded embedding with its thread-safe bot URL. */
-#include "emu_fixture.h"
+#include "harness/emu_fixture.h"
 #include "dialtone/error.h"
 
 DT_TEST(start_accessors_and_the_front_door) {

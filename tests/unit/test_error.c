@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 DT_TEST(error_names_and_messages) {
   DT_ASSERT_EQ_STR(dt_err_name(DT_EINVAL), "EINVAL");

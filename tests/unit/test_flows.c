@@ -3,9 +3,9 @@
  * reload compiles only changed text, a broken edit keeps the running version, a removed
  * file's flow takes no new calls.
  */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "flows.h"
-#include "rt_fixture.h"
+#include "harness/rt_fixture.h"
 
 static int reload(rt_fixture_t *f, unsigned *failed) {
   char err[256];

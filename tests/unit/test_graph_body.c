@@ -17,7 +17,7 @@
 #include "dialtone/graph.h"
 #include "dialtone/graph_body.h"
 #include "dialtone/http_client.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 /* Removes "@odata.type" from ours wherever the document's object at the same place has none. */
 static void drop_extra_annotations(cJSON *ours, const cJSON *doc) {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/hashmap.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 typedef struct {
   dt_hashmap_node_t hnode;

@@ -7,9 +7,9 @@
 #include "dialtone/http_client.h"
 #include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/loop.h"
-#include "tls_testcert.h"
+#include "harness/tls_testcert.h"
 
 static void on_client_closed(void *ud) { *(int *)ud = 1; }
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/http_loopback.h"
 
 typedef struct {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/http_server.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/http_loopback.h"
 
 typedef struct {

@@ -9,7 +9,7 @@
 #include <uv.h>
 #include "dialtone/log.h"
 #include "dialtone/metrics.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "net/http_limits.h"
 
 static dt_http_server_t *fake_server(uv_loop_t *loop) {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "net/http_response.h"
 
 static dt_http_server_t *fake_server(void) { return calloc(1, sizeof(dt_http_server_t)); }

@@ -26,8 +26,8 @@
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
-#include "dt_test.h"
-#include "tls_testcert.h"
+#include "harness/dt_test.h"
+#include "harness/tls_testcert.h"
 
 /* ------------------------------------------------------------------ the handler (loop thread) */
 

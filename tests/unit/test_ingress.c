@@ -4,10 +4,10 @@
  * callback path is answered 202 and reaches the registry, a malformed one is 400, GET /calls
  * serves the registry's JSON, an unknown path is 404 and a known one with the wrong method 405.
  */
-#include "call_fixture.h"
+#include "harness/call_fixture.h"
 #include "dialtone/error.h"
 #include "dialtone/ingress.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 typedef struct {
   int done, status;

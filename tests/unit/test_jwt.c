@@ -6,7 +6,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/jwt.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 #define NOW 1700000000
 #define AUD "app-1234"

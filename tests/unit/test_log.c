@@ -5,7 +5,7 @@
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/log.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 /* Runs the logger into memory with the given format and level; the caller frees. */
 static FILE *capture(char **text, size_t *len, dt_log_format_t fmt, dt_log_level_t level) {

@@ -11,7 +11,7 @@
 #include "dialtone/log.h"
 #include "dialtone/loop_watch.h"
 #include "dialtone/metrics.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static void spin_ms(int ms) {
   uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;

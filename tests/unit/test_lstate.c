@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 #include "costed_lib.h"
 #include "dialtone/lstate.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static int run(lua_State *L, const char *code, const char **msg) {
   int st = luaL_loadstring(L, code);

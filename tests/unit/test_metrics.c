@@ -4,7 +4,7 @@
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/metrics.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static char *render(dt_metrics_t *m) {
   dt_buf_t b = {0};

@@ -16,7 +16,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/notify.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static char *data_path(const char *name) {
   const char *src = getenv("DT_SOURCE_DIR");

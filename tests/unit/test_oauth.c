@@ -9,7 +9,7 @@
 #include "dialtone/http_server.h"
 #include "dialtone/log.h"
 #include "dialtone/oauth.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "harness/loop.h"
 
 #define CLIENT_ID "6b6f0e2a-app"

@@ -3,9 +3,9 @@
  * the base URL, http(s) URLs pass, bad and unknown names raise, and whether a prompt file
  * exists is remembered for up to a second and forgotten on demand.
  */
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "prompts.h"
-#include "rt_fixture.h"
+#include "harness/rt_fixture.h"
 
 static int uri(lua_State *L) {
   dt_runtime_t *rt = lua_touserdata(L, lua_upvalueindex(1));

@@ -14,7 +14,7 @@
 #include "dialtone/error.h"
 #include "dialtone/recstore.h"
 #include "harness/loop.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 typedef struct {
   uv_loop_t loop;

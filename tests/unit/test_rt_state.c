@@ -4,8 +4,8 @@
  * becomes nobody's when the call leaves, a call over its own cap is killed, and the kill
  * text names the reason.
  */
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 #include "rt_state.h"
 
 /* Runs code on the main state as if call lc were running. */

@@ -3,8 +3,8 @@
  * options, flows loaded from text and from flows_dir with versions, compile errors with
  * file:line, the top-level budget, the timer scale, memory accounting, the hooks.
  */
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 #include "dialtone/error.h"
 
 DT_TEST(flows_dir_and_base_url_are_required) {

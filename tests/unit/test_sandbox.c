@@ -4,8 +4,8 @@
  * neither io, string.dump nor the host's globals.
  */
 #include <lauxlib.h>
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 
 static int load(rt_fixture_t *f, const char *text, char *err, size_t n) {
   err[0] = '\0';

@@ -5,8 +5,8 @@
  * once, unknown flows are refused, release frees the call's data and its version.
  */
 #include "dialtone/metrics.h"
-#include "dt_test.h"
-#include "rt_fixture.h"
+#include "harness/dt_test.h"
+#include "harness/rt_fixture.h"
 #include "dialtone/error.h"
 #include "scheduler.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "dialtone/common.h"
 #include "dialtone/text.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static char *esc(const char *s, int mode) {
   dt_buf_t b = {0};

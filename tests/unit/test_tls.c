@@ -11,9 +11,9 @@
 #include <mbedtls/ssl.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "net/tls.h"
-#include "tls_testcert.h"
+#include "harness/tls_testcert.h"
 
 DT_TEST(config_refuses_missing_unreadable_and_mismatched_files) {
   dt_testcert_t a, b;

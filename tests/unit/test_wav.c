@@ -7,7 +7,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/wav.h"
-#include "dt_test.h"
+#include "harness/dt_test.h"
 
 static void le32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));

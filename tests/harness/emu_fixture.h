@@ -7,7 +7,7 @@
  */
 #ifndef DT_EMU_FIXTURE_H
 #define DT_EMU_FIXTURE_H
-#include "dt_test.h"
+#include "harness/dt_test.h"
 #include "dialtone/common.h"
 #include "dialtone/emulator.h"
 #include "dialtone/http_client.h"
