@@ -652,7 +652,7 @@ bool dt_config_has_graph_credentials(const dt_config_t *cfg) {
 
 /* ---- dump ------------------------------------------------------------------------- */
 
-static void lua_quote(dt_buf_t *b, const char *s) {
+static void quote_as_lua_string(dt_buf_t *b, const char *s) {
   dt_buf_append(b, "\"", 1);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -687,9 +687,9 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       dt_buf_appendf(out, "  %s = {  -- %s\n", leaf, cfg->origin_[i]);
       for (size_t r = 0; r < cfg->routes.count; r++) {
         dt_buf_appendf(out, "    { match = ");
-        lua_quote(out, cfg->routes.items[r].match);
+        quote_as_lua_string(out, cfg->routes.items[r].match);
         dt_buf_appendf(out, ", flow = ");
-        lua_quote(out, cfg->routes.items[r].flow);
+        quote_as_lua_string(out, cfg->routes.items[r].flow);
         dt_buf_appendf(out, " },\n");
       }
       group = k->path;
@@ -703,7 +703,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       }
       dt_buf_appendf(out, "%s%s = ", indent, leaf);
       if (k->secret) dt_buf_appendf(out, "\"********\"");
-      else lua_quote(out, s);
+      else quote_as_lua_string(out, s);
       dt_buf_appendf(out, ",  -- %s%s\n", cfg->origin_[i], k->secret ? " (masked)" : "");
       continue;
     }
@@ -718,7 +718,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       dt_buf_appendf(out, "%s%s = {", indent, leaf);
       for (size_t j = 0; j < l->count; j++) {
         dt_buf_appendf(out, "%s", j ? ", " : " ");
-        lua_quote(out, l->items[j]);
+        quote_as_lua_string(out, l->items[j]);
       }
       dt_buf_appendf(out, " },  -- %s\n", cfg->origin_[i]);
       continue;
