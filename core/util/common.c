@@ -219,3 +219,8 @@ void dt_fsync_dir(const char *dir) {
   (void)fsync(fd);
   close(fd);
 }
+
+void dt_free_then_done(void *p, dt_done_t done) {
+  free(p);
+  if (done.fn) done.fn(done.ud);
+}

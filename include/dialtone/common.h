@@ -63,4 +63,14 @@ int dt_write_file_atomic(const char *path, const void *data, size_t len);
 /* fsync of a directory (makes renames and unlinks in it durable); errors are ignored. */
 void dt_fsync_dir(const char *dir);
 
+/* A completion callback and its argument, as the close functions take them ("done(ud) once
+   the object is gone"). A zeroed dt_done_t calls nothing. */
+typedef struct {
+  void (*fn)(void *ud);
+  void *ud;
+} dt_done_t;
+/* free(p), then done.fn(done.ud) if fn is set: the callback runs after p's memory is gone, so
+   it may free whatever owned p. done is taken by value, so it may be a field of p. */
+void dt_free_then_done(void *p, dt_done_t done);
+
 #endif

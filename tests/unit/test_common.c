@@ -115,4 +115,29 @@ DT_TEST(atomic_write_with_mode_replaces_and_fails_cleanly) {
   DT_ASSERT(rmdir(dir) == 0);
 }
 
+typedef struct {
+  dt_done_t done;
+  char payload[32];
+} owner_t;
+
+static int g_done_calls;
+static void *g_done_ud;
+static void count_done(void *ud) {
+  g_done_calls++;
+  g_done_ud = ud;
+}
+
+DT_TEST(free_then_done_frees_and_calls_once_with_ud) {
+  int marker;
+  owner_t *o = dt_xcalloc(1, sizeof *o);
+  o->done = (dt_done_t){count_done, &marker}; /* the callback lives inside what is freed */
+  g_done_calls = 0;
+  dt_free_then_done(o, o->done);
+  DT_ASSERT_EQ_INT(g_done_calls, 1);
+  DT_ASSERT(g_done_ud == &marker);
+  dt_free_then_done(dt_xmalloc(8), (dt_done_t){0}); /* no callback: only the free */
+  dt_free_then_done(NULL, (dt_done_t){count_done, NULL});
+  DT_ASSERT_EQ_INT(g_done_calls, 2);
+}
+
 DT_TEST_MAIN()
