@@ -112,6 +112,13 @@ int dt_strncasecmp(const char *a, const char *b, size_t n) {
   return 0;
 }
 
+const char *dt_str_among(const char *s, const char *const *set, size_t n) {
+  if (s == NULL) return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(s, set[i]) == 0) return set[i];
+  return NULL;
+}
+
 void dt_random_bytes(void *buf, size_t len) {
   unsigned char *p = buf;
   while (len > 0) {

@@ -39,6 +39,9 @@ void dt_buf_free(dt_buf_t *b);   /* releases memory, leaves an empty buffer */
 /* Case-insensitive ASCII comparisons. */
 int dt_strcasecmp(const char *a, const char *b);
 int dt_strncasecmp(const char *a, const char *b, size_t n);
+/* The entry of set[0..n) equal to s (strcmp), as set's own pointer (a literal stays a literal),
+   or NULL when s is NULL or not there. */
+const char *dt_str_among(const char *s, const char *const *set, size_t n);
 
 /* A random version-4 GUID in lower case with dashes (36 chars + NUL). */
 void dt_guid(char out[37]);

@@ -34,8 +34,12 @@ typedef struct {
   size_t count;
 } dt_list_t;
 
-/* The struct holding node (NULL for a NULL node). node is evaluated twice. */
-#define DT_LIST_ENTRY(node, type, member) ((node) ? DT_CONTAINER_OF((node), type, member) : (type *)NULL)
+/* The struct holding node, NULL for a NULL node; node is evaluated once, so
+   DT_LIST_ENTRY(dt_list_pop_front(&l), T, link) is fine. */
+static inline void *dt__list_entry(dt_list_node_t *node, size_t offset) {
+  return node ? (char *)node - offset : NULL;
+}
+#define DT_LIST_ENTRY(node, type, member) ((type *)dt__list_entry((node), offsetof(type, member)))
 
 void dt_list_push_front(dt_list_t *l, dt_list_node_t *n); /* n must be in no list */
 void dt_list_push_back(dt_list_t *l, dt_list_node_t *n);  /* n must be in no list */

@@ -62,6 +62,17 @@ DT_TEST(strings_and_case_insensitive_compare) {
   dt_buf_free(&b);
 }
 
+DT_TEST(str_among_returns_the_sets_own_pointer) {
+  static const char *const set[] = {"GET", "POST", "PUT"};
+  char post[] = "POST";
+  DT_ASSERT(dt_str_among(post, set, DT_ARRAY_SIZE(set)) == set[1]);
+  DT_ASSERT(dt_str_among("PUT", set, DT_ARRAY_SIZE(set)) == set[2]);
+  DT_ASSERT(dt_str_among("post", set, DT_ARRAY_SIZE(set)) == NULL); /* case matters */
+  DT_ASSERT(dt_str_among("PATCH", set, DT_ARRAY_SIZE(set)) == NULL);
+  DT_ASSERT(dt_str_among(NULL, set, DT_ARRAY_SIZE(set)) == NULL);
+  DT_ASSERT(dt_str_among("GET", set, 0) == NULL);
+}
+
 DT_TEST(clocks_move_forward) {
   uint64_t a = dt_now_ms();
   usleep(20000);

@@ -91,6 +91,12 @@ DT_TEST(pop_front_is_a_fifo_with_push_back) {
   }
   DT_ASSERT(dt_list_pop_front(&q) == NULL);
   DT_ASSERT(q.tail == NULL);
+  /* DT_LIST_ENTRY evaluates its node once: popping through it takes one node */
+  for (int i = 0; i < 3; i++) dt_list_push_back(&q, &it[i].link);
+  item_t *first = DT_LIST_ENTRY(dt_list_pop_front(&q), item_t, link);
+  DT_ASSERT(first == &it[0]);
+  DT_ASSERT_EQ_INT(dt_list_count(&q), 2);
+  DT_ASSERT(DT_LIST_ENTRY(dt_list_pop_front(&q), item_t, link) == &it[1]);
 }
 
 DT_TEST(free_while_walking_and_draining) {
