@@ -346,24 +346,13 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
     dt__emu_at(&emu->sim, c, EMU_SETUP_MS, transfer_accepted);
     return;
   }
+  static const char *const why[] = {[EMU_PARTY_BUSY] = "is busy", [EMU_PARTY_REJECT] = "declined",
+                                     [EMU_PARTY_NOANSWER] = "did not answer"};
   const emu_party_t *p = dt__emu_party(emu, tid);
-  dt__emu_ev_t *ev;
-  switch (dt__emu_party_behaviour(p)) {
-  case EMU_PARTY_BUSY:
-    ev = dt__emu_at(&emu->sim, c, 1000, transfer_failed);
-    snprintf(ev->s, sizeof ev->s, "is busy");
-    break;
-  case EMU_PARTY_REJECT:
-    ev = dt__emu_at(&emu->sim, c, 1000, transfer_failed);
-    snprintf(ev->s, sizeof ev->s, "declined");
-    break;
-  case EMU_PARTY_NOANSWER:
-    ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, transfer_failed);
-    snprintf(ev->s, sizeof ev->s, "did not answer");
-    break;
-  default:
-    dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), transfer_accepted);
-  }
+  int b = dt__emu_party_behaviour(p);
+  dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p),
+                                b == EMU_PARTY_ANSWER ? transfer_accepted : transfer_failed);
+  if (b != EMU_PARTY_ANSWER) snprintf(ev->s, sizeof ev->s, "%s", why[b]);
 }
 
 /* ------------------------------------------------------------------ hang-ups */
@@ -506,22 +495,9 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   if (!c->multiparty) {
     const emu_party_t *p = dt__emu_party(emu, c->remote_id);
     int b = dt__emu_party_behaviour(p);
-    dt__emu_ev_t *ev;
-    switch (b) {
-    case EMU_PARTY_BUSY:
-    case EMU_PARTY_REJECT:
-      ev = dt__emu_at(&emu->sim, c, 1000, on_callee_fail);
-      ev->i = b;
-      c->ring_timer = ev;
-      break;
-    case EMU_PARTY_NOANSWER:
-      ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, on_callee_fail);
-      ev->i = b;
-      c->ring_timer = ev;
-      break;
-    default:
-      c->ring_timer = dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), on_callee_answer);
-    }
+    c->ring_timer = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p),
+                               b == EMU_PARTY_ANSWER ? on_callee_answer : on_callee_fail);
+    c->ring_timer->i = b;
     return c;
   }
   /* conference: meeting organizer (if a user) is present; targets ring */
@@ -532,14 +508,9 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
     const cJSON *t = cJSON_GetArrayItem(targets, i);
     const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(dt__emu_json_get(t, "identity"), NULL));
     int b = dt__emu_party_behaviour(p);
-    dt__emu_ev_t *ev;
-    if (b == EMU_PARTY_ANSWER) {
-      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS + dt__emu_party_delay(emu, p), on_group_target);
-    } else {
-      ev = dt__emu_at(&emu->sim, c, b == EMU_PARTY_NOANSWER ? emu->ring_timeout_ms : 1000,
-                      on_group_target);
-      ev->p = (void *)dt__emu_party_behaviour_name(b);
-    }
+    int64_t ms = (b == EMU_PARTY_ANSWER ? EMU_SETUP_MS : 0) + dt__emu_party_ring_ms(emu, p);
+    dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, ms, on_group_target);
+    if (b != EMU_PARTY_ANSWER) ev->p = (void *)dt__emu_party_behaviour_name(b);
     ev->i = i;
   }
   return c;
@@ -636,22 +607,12 @@ int dt__emu_invite(emu_call_t *c, emu_op_t *op) {
     if (rep && dt__emu_call_find_live(emu, rep)) {
       ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_invitee); /* already in a call: moves over */
     } else {
+      static const char *const outcome[] = {[EMU_PARTY_BUSY] = "busy", [EMU_PARTY_REJECT] = "rejected",
+                                            [EMU_PARTY_NOANSWER] = "no answer"};
       const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
-      switch (dt__emu_party_behaviour(p)) {
-      case EMU_PARTY_BUSY:
-        ev = dt__emu_at(&emu->sim, c, 1000, on_invitee);
-        snprintf(ev->s, sizeof ev->s, "busy");
-        break;
-      case EMU_PARTY_REJECT:
-        ev = dt__emu_at(&emu->sim, c, 1000, on_invitee);
-        snprintf(ev->s, sizeof ev->s, "rejected");
-        break;
-      case EMU_PARTY_NOANSWER:
-        ev = dt__emu_at(&emu->sim, c, emu->ring_timeout_ms, on_invitee);
-        snprintf(ev->s, sizeof ev->s, "no answer");
-        break;
-      default: ev = dt__emu_at(&emu->sim, c, dt__emu_party_delay(emu, p), on_invitee);
-      }
+      int b = dt__emu_party_behaviour(p);
+      ev = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p), on_invitee);
+      if (b != EMU_PARTY_ANSWER) snprintf(ev->s, sizeof ev->s, "%s", outcome[b]);
     }
     ev->p = op;
     ev->i = i;

@@ -239,18 +239,8 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
   bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
   bool put = strcmp(m, "PUT") == 0, del = strcmp(m, "DELETE") == 0;
   char seg[4][256];
-  int ns = 0;
-  const char *p = path;
-  while (*p) {
-    while (*p == '/') p++;
-    if (!*p) break;
-    size_t n = strcspn(p, "/");
-    if (ns == 4 || n >= sizeof seg[0]) return reply_error(out, crid, 404, "itemNotFound", "no such control resource");
-    memcpy(seg[ns], p, n);
-    seg[ns][n] = '\0';
-    ns++;
-    p += n;
-  }
+  int ns = dt__emu_path_split(path, (char *)seg, sizeof seg[0], 4);
+  if (ns < 0) return reply_error(out, crid, 404, "itemNotFound", "no such control resource");
   cJSON *j = NULL;
   if (ns == 0 || (ns == 1 && strcmp(seg[0], "health") == 0)) {
     if (!get) goto not_allowed;

@@ -703,20 +703,10 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
   if (!authorized(&g)) return;
 
   char seg[5][128];
-  int ns = 0;
-  const char *p = rest;
-  while (*p) {
-    while (*p == '/') p++;
-    if (!*p) break;
-    size_t n = strcspn(p, "/");
-    if (ns == 5 || n >= sizeof seg[0]) {
-      dt__emu_respond_error(req, 400, "BadRequest", "Unsupported resource path.");
-      return;
-    }
-    memcpy(seg[ns], p, n);
-    seg[ns][n] = '\0';
-    ns++;
-    p += n;
+  int ns = dt__emu_path_split(rest, (char *)seg, sizeof seg[0], 5);
+  if (ns < 0) {
+    dt__emu_respond_error(req, 400, "BadRequest", "Unsupported resource path.");
+    return;
   }
   const char *m = req->method;
   bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0, del = strcmp(m, "DELETE") == 0;

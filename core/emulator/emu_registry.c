@@ -203,6 +203,15 @@ int64_t dt__emu_party_delay(dt_emulator_t *emu, const emu_party_t *p) {
   return emu->answer_delay_ms;
 }
 
+int64_t dt__emu_party_ring_ms(dt_emulator_t *emu, const emu_party_t *p) {
+  switch (dt__emu_party_behaviour(p)) {
+  case EMU_PARTY_BUSY:
+  case EMU_PARTY_REJECT: return 1000;
+  case EMU_PARTY_NOANSWER: return emu->ring_timeout_ms;
+  default: return dt__emu_party_delay(emu, p);
+  }
+}
+
 const char *dt__emu_party_behaviour_name(int b) {
   switch (b) {
   case EMU_PARTY_BUSY: return "busy";

@@ -45,6 +45,9 @@ const emu_party_t *dt__emu_party(dt_emulator_t *emu, const char *identity_id);
 void dt__emu_party_free(void *p);
 int dt__emu_party_behaviour(const emu_party_t *p);             /* EMU_PARTY_* */
 int64_t dt__emu_party_delay(dt_emulator_t *emu, const emu_party_t *p); /* simulated ms */
+/* Simulated ms from ringing to the party's decision: its answer delay when it answers, 1 s
+   when it is busy or rejects, the ring timeout when it never answers. */
+int64_t dt__emu_party_ring_ms(dt_emulator_t *emu, const emu_party_t *p);
 const char *dt__emu_party_behaviour_name(int behaviour);      /* "answer", "busy", ... */
 
 /* ------------------------------------------------------------------ notification queue */

@@ -289,6 +289,23 @@ bool dt__emu_path_under(const char *path, const char *prefix, const char **rest)
   return true;
 }
 
+int dt__emu_path_split(const char *path, char *seg, size_t seg_size, int max) {
+  int ns = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    size_t n = strcspn(p, "/");
+    if (ns == max || n >= seg_size) return -1;
+    char *row = seg + (size_t)ns * seg_size;
+    memcpy(row, p, n);
+    row[n] = '\0';
+    ns++;
+    p += n;
+  }
+  return ns;
+}
+
 /* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
 bool dt__emu_url_is_loopback(const char *url) {
   const char *p = strstr(url, "://");

@@ -52,6 +52,10 @@ bool dt__emu_valid_tones(const char *t);    /* up to 64 of 0-9 * # A-D */
 /* Whether path is prefix (case-insensitive) or below it ("/emulator", "/emulator/x" but not
    "/emulatorx"); *rest gets what follows the prefix. */
 bool dt__emu_path_under(const char *path, const char *prefix, const char **rest);
+/* Splits path at its slashes (empty segments skipped) into rows of seg: at most max rows of
+   seg_size bytes each, NUL-terminated. The number of segments, or -1 when there are more than
+   max or one does not fit in seg_size - 1 bytes. */
+int dt__emu_path_split(const char *path, char *seg, size_t seg_size, int max);
 /* Whether url's host is this machine (127.0.0.0/8, localhost, [::1]). */
 bool dt__emu_url_is_loopback(const char *url);
 

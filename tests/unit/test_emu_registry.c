@@ -141,6 +141,7 @@ DT_TEST(participants_and_parties) {
   DT_ASSERT_EQ_INT(dt__emu_party_behaviour(NULL), EMU_PARTY_ANSWER);
   f.emu.answer_delay_ms = 2000;
   DT_ASSERT_EQ_INT(dt__emu_party_delay(&f.emu, NULL), 2000);
+  DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, NULL), 2000);
   emu_party_t *busy = dt_xcalloc(1, sizeof *busy);
   busy->behaviour = EMU_PARTY_BUSY;
   busy->answer_delay_ms = 10;
@@ -149,6 +150,15 @@ DT_TEST(participants_and_parties) {
   DT_ASSERT(got == busy);
   DT_ASSERT_EQ_INT(dt__emu_party_behaviour(got), EMU_PARTY_BUSY);
   DT_ASSERT_EQ_INT(dt__emu_party_delay(&f.emu, got), 10);
+  DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 1000); /* busy decides after 1 s */
+  busy->behaviour = EMU_PARTY_REJECT;
+  DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 1000);
+  busy->behaviour = EMU_PARTY_NOANSWER;
+  f.emu.ring_timeout_ms = 45000;
+  DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 45000);
+  busy->behaviour = EMU_PARTY_ANSWER;
+  DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 10);
+  busy->behaviour = EMU_PARTY_BUSY;
   DT_ASSERT(dt__emu_party(&f.emu, longid) == NULL);
   DT_ASSERT_EQ_STR(dt__emu_party_behaviour_name(EMU_PARTY_BUSY), "busy");
   DT_ASSERT_EQ_STR(dt__emu_party_behaviour_name(EMU_PARTY_NOANSWER), "noanswer");

@@ -207,4 +207,17 @@ DT_TEST(json_merge_validation_and_paths) {
   DT_ASSERT(!dt__emu_path_under("/emulatorx", "/emulator", &rest));
 }
 
+DT_TEST(paths_split_into_bounded_segments) {
+  char seg[3][8];
+  DT_ASSERT_EQ_INT(dt__emu_path_split("", (char *)seg, sizeof seg[0], 3), 0);
+  DT_ASSERT_EQ_INT(dt__emu_path_split("///", (char *)seg, sizeof seg[0], 3), 0);
+  DT_ASSERT_EQ_INT(dt__emu_path_split("/calls//abc/", (char *)seg, sizeof seg[0], 3), 2);
+  DT_ASSERT_EQ_STR(seg[0], "calls");
+  DT_ASSERT_EQ_STR(seg[1], "abc");
+  DT_ASSERT_EQ_INT(dt__emu_path_split("a/b/1234567", (char *)seg, sizeof seg[0], 3), 3);
+  DT_ASSERT_EQ_STR(seg[2], "1234567");
+  DT_ASSERT_EQ_INT(dt__emu_path_split("a/b/12345678", (char *)seg, sizeof seg[0], 3), -1); /* too long */
+  DT_ASSERT_EQ_INT(dt__emu_path_split("a/b/c/d", (char *)seg, sizeof seg[0], 3), -1);      /* too many */
+}
+
 DT_TEST_MAIN()
