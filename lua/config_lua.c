@@ -112,18 +112,6 @@ static int setter_result(walk_t *w, int rc, const char *msg) {
 
 static const char *type_of(lua_State *L, int idx) { return luaL_typename(L, idx); }
 
-static const char *expected(dt_config_type_t t) {
-  switch (t) {
-  case DT_CFG_TABLE: return "a table";
-  case DT_CFG_STRING: return "a string";
-  case DT_CFG_INTEGER: return "an integer";
-  case DT_CFG_NUMBER: return "a number";
-  case DT_CFG_STRLIST: return "a list of strings";
-  case DT_CFG_ROUTES: return "a list of {match=, flow=} tables";
-  }
-  return "?";
-}
-
 static int get_string(walk_t *w, lua_State *L, int idx, const char *path, const char **out) {
   if (lua_type(L, idx) != LUA_TSTRING)
     return fail(w, "%s: expected a string, got %s", path, type_of(L, idx));
@@ -204,7 +192,7 @@ static int walk_route(walk_t *w, lua_State *L, int idx, lua_Integer i) {
 
 static int walk_routes(walk_t *w, lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE)
-    return fail(w, "routes: expected %s, got %s", expected(DT_CFG_ROUTES), type_of(L, idx));
+    return fail(w, "routes: expected %s, got %s", dt_config_type_name(DT_CFG_ROUTES), type_of(L, idx));
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   dt_config_clear_routes(w->cfg, w->file);
   for (lua_Integer i = 1; i <= n; i++) {
@@ -239,7 +227,7 @@ static int walk_value(walk_t *w, lua_State *L, int idx, const char *path) {
   case DT_CFG_INTEGER:
   case DT_CFG_NUMBER: {
     if (lua_type(L, idx) != LUA_TNUMBER)
-      return fail(w, "%s: expected %s, got %s", path, expected(k->type), type_of(L, idx));
+      return fail(w, "%s: expected %s, got %s", path, dt_config_type_name(k->type), type_of(L, idx));
     double v = lua_isinteger(L, idx) ? (double)lua_tointeger(L, idx) : (double)lua_tonumber(L, idx);
     return setter_result(w, dt_config_set_number(w->cfg, path, v, w->file, msg, sizeof msg), msg);
   }

@@ -288,7 +288,7 @@ static int unknown_key(const char *path, char *err, size_t errlen) {
   return dt_seterr(err, errlen, DT_ECONFIG, "%s: unknown key", path);
 }
 
-static const char *type_name(dt_config_type_t t) {
+const char *dt_config_type_name(dt_config_type_t t) {
   switch (t) {
   case DT_CFG_TABLE: return "a table";
   case DT_CFG_STRING: return "a string";
@@ -314,7 +314,8 @@ int dt_config_set_string(dt_config_t *cfg, const char *path, const char *value, 
   int i = key_index(path);
   if (i < 0) return unknown_key(path, err, errlen);
   if (keys[i].type != DT_CFG_STRING)
-    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got string", path, type_name(keys[i].type));
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got string", path,
+                     dt_config_type_name(keys[i].type));
   if (value && strlen(value) > MAX_TEXT)
     return dt_seterr(err, errlen, DT_ECONFIG, "%s: longer than %d characters", path, MAX_TEXT);
   put_string(cfg, i, value, origin);
@@ -327,7 +328,8 @@ int dt_config_set_number(dt_config_t *cfg, const char *path, double value, const
   if (i < 0) return unknown_key(path, err, errlen);
   const dt_config_key_t *k = &keys[i];
   if (k->type != DT_CFG_INTEGER && k->type != DT_CFG_NUMBER)
-    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got number", path, type_name(k->type));
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got number", path,
+                     dt_config_type_name(k->type));
   const char *from = origin ? origin : "";
   if (!isfinite(value))
     return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected a finite number (from %s)", path, from);
@@ -347,7 +349,8 @@ int dt_config_set_strlist(dt_config_t *cfg, const char *path, const char *const 
   int i = key_index(path);
   if (i < 0) return unknown_key(path, err, errlen);
   if (keys[i].type != DT_CFG_STRLIST)
-    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got a list", path, type_name(keys[i].type));
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s, got a list", path,
+                     dt_config_type_name(keys[i].type));
   if (count > MAX_LIST)
     return dt_seterr(err, errlen, DT_ECONFIG, "%s: more than %d items", path, MAX_LIST);
   for (size_t j = 0; j < count; j++)
@@ -403,7 +406,7 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
     while (end && (*end == ' ' || *end == '\t')) end++;
     if (text[0] == '\0' || end == text || *end != '\0' || errno == ERANGE)
       return dt_seterr(err, errlen, DT_ECONFIG, "%s: expected %s for %s, got \"%.64s\"", who,
-                       type_name(k->type), path, text);
+                       dt_config_type_name(k->type), path, text);
     return dt_config_set_number(cfg, path, v, origin, err, errlen);
   }
   case DT_CFG_STRLIST: {

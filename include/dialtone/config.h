@@ -164,6 +164,9 @@ const dt_config_key_t *dt_config_find_key(const char *path);
 /* For an unknown path, the closest existing sibling key name ("dialect" for
    "graph.dialct"), or NULL when nothing is close. */
 const char *dt_config_suggest(const char *path);
+/* What a key of this type holds, in words for error messages: "an integer",
+   "a list of strings" (static storage; "?" for a value outside the enum). */
+const char *dt_config_type_name(dt_config_type_t t);
 /* "DIALTONE_LIMITS_OP_TIMEOUT_S" for "limits.op_timeout_s" (into out). */
 void dt_config_env_name(const char *path, char *out, size_t outlen);
 

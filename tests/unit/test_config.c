@@ -288,6 +288,13 @@ DT_TEST(setters_reject_wrong_types_and_unknown_keys) {
   dt_config_free(&cfg);
 }
 
+DT_TEST(type_names) {
+  DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_INTEGER), "an integer");
+  DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_STRLIST), "a list of strings");
+  DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_ROUTES), "a list of {match=, flow=} tables");
+  DT_ASSERT_EQ_STR(dt_config_type_name((dt_config_type_t)99), "?");
+}
+
 DT_TEST(suggestions) {
   DT_ASSERT_EQ_STR(dt_config_suggest("graph.dialct"), "dialect");
   DT_ASSERT_EQ_STR(dt_config_suggest("flow"), "flows");
