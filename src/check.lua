@@ -116,14 +116,28 @@ local function tokenize(src)
     return cs, s - 1, e
   end
 
-  while pos <= len do
+  -- Skips white space from p, line breaks included (counted in line); returns the
+  -- position of the first other byte (len + 1 at the end).
+  local function skip_blank(p)
+    while p <= len do
+      local c = byte(src, p)
+      if c == 10 or c == 13 then
+        line = line + 1
+        p = after_newline(p)
+      elseif c == 32 or c == 9 or c == 11 or c == 12 then
+        p = p + 1
+      else
+        break
+      end
+    end
+    return p
+  end
+
+  while true do
+    pos = skip_blank(pos)
+    if pos > len then break end
     local c = byte(src, pos)
-    if c == 10 or c == 13 then
-      line = line + 1
-      pos = after_newline(pos)
-    elseif c == 32 or c == 9 or c == 11 or c == 12 then
-      pos = pos + 1
-    elseif c == 45 and byte(src, pos + 1) == 45 then -- comment
+    if c == 45 and byte(src, pos + 1) == 45 then -- comment
       local eqs = match(src, "^%[(=*)%[", pos + 2)
       if eqs then
         local _, _, e = long_bracket(pos + 2, eqs)
@@ -151,18 +165,7 @@ local function tokenize(src)
             line = line + 1
             p = after_newline(p + 1)
           elseif e == 122 then -- \z skips the following white space, line breaks included
-            p = p + 2
-            while p <= len do
-              local w = byte(src, p)
-              if w == 10 or w == 13 then
-                line = line + 1
-                p = after_newline(p)
-              elseif w == 32 or w == 9 or w == 11 or w == 12 then
-                p = p + 1
-              else
-                break
-              end
-            end
+            p = skip_blank(p + 2)
           else
             p = p + 2
           end
