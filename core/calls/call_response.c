@@ -56,6 +56,21 @@ void dt__call_accepted(dt_call_t *c) {
   }
 }
 
+/* An accepted answer naming an operation that has not finished yet. */
+static bool still_running(const dt_graph_result_t *res) {
+  return dt__call_res_ok(res) && res->op_id && res->op_status != DT_OP_STATUS_COMPLETED &&
+         res->op_status != DT_OP_STATUS_FAILED;
+}
+
+/* Keys op by its Graph operation id, so that its completion notification finds it, and
+   takes a completion that arrived before this answer: true with *comp filled (free it
+   with dt__call_completion_free), false when none came yet. */
+static bool key_and_take_early(dt_call_t *c, dt_op_t *op, const char *op_id, completion_t *comp) {
+  op->key = dt_xmalloc(strlen(op_id) + 1);
+  dt_graph_id_key(op_id, op->key);
+  return dt__call_early_take(c, op->key, comp);
+}
+
 /* Graph says the operation is running; its completion will be a notification. */
 static void op_running(dt_call_t *c) {
   switch (c->wait) {
@@ -174,12 +189,9 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   bool running = res->op_status == DT_OP_STATUS_RUNNING || res->op_status == DT_OP_STATUS_NOT_STARTED ||
                  (res->op_status == DT_OP_STATUS_UNKNOWN && media);
   if (res->op_id && running) {
-    size_t n = strlen(res->op_id);
     op->graph_id = dt_xstrdup(res->op_id);
-    op->key = dt_xmalloc(n + 1);
-    dt_graph_id_key(res->op_id, op->key);
     completion_t comp;
-    if (dt__call_early_take(c, op->key, &comp)) {
+    if (key_and_take_early(c, op, res->op_id, &comp)) {
       dt__call_op_completed(c, op, &comp);
       dt__call_completion_free(&comp);
       return;
@@ -208,13 +220,9 @@ static void stale_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *r
     dt_call_flow_done(nc, DT_OUTCOME_UNANSWERED, "the dialing flow ended before the call was created", NULL);
     return;
   }
-  if (dt__call_res_ok(res) && res->op_id && res->op_status != DT_OP_STATUS_COMPLETED &&
-      res->op_status != DT_OP_STATUS_FAILED) {
-    size_t n = strlen(res->op_id);
-    op->key = dt_xmalloc(n + 1);
-    dt_graph_id_key(res->op_id, op->key);
+  if (still_running(res)) {
     completion_t comp;
-    if (dt__call_early_take(c, op->key, &comp)) {
+    if (key_and_take_early(c, op, res->op_id, &comp)) {
       dt__call_completion_free(&comp);
       dt__call_op_free(op);
       return;
@@ -283,13 +291,9 @@ void dt__call_graph_cb(const dt_graph_result_t *res, void *ud) {
     c->stage = WD_AWAIT_END;
     return;
   case ROLE_ERRPROMPT:
-    if (dt__call_res_ok(res) && res->op_id && res->op_status != DT_OP_STATUS_COMPLETED &&
-        res->op_status != DT_OP_STATUS_FAILED) {
-      size_t n = strlen(res->op_id);
-      op->key = dt_xmalloc(n + 1);
-      dt_graph_id_key(res->op_id, op->key);
+    if (still_running(res)) {
       completion_t comp;
-      if (!dt__call_early_take(c, op->key, &comp)) return; /* wait for its completion */
+      if (!key_and_take_early(c, op, res->op_id, &comp)) return; /* wait for its completion */
       dt__call_completion_free(&comp);
     }
     dt__call_op_free(op);
