@@ -319,6 +319,13 @@ static int push_refusal(lua_State *L, const char *why) {
   return 2;
 }
 
+/* rc 0: true; otherwise nil and why. */
+static int push_outcome(lua_State *L, int rc, const char *why) {
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static cJSON *json_arg(lua_State *L, int idx) {
   size_t n = 0;
   const char *text = luaL_optlstring(L, idx, NULL, &n);
@@ -399,9 +406,7 @@ static int l_dial(lua_State *L) {
   p.chat_message_id = opt_string(L, 2, "chat_message");
   p.chat_reply_chain_message_id = opt_string(L, 2, "chat_reply_chain");
   char why[512] = "";
-  if (dt_localrun_dial(lr, flow, &p, why, sizeof why) != 0) return push_refusal(L, why);
-  lua_pushboolean(L, 1);
-  return 1;
+  return push_outcome(L, dt_localrun_dial(lr, flow, &p, why, sizeof why), why);
 }
 
 /* press(id, keys, gap_ms) / speak(id, ms) / hangup(id) -> true | nil, why */
@@ -409,32 +414,26 @@ static int l_press(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   self(L)->L = L;
   char why[256] = "";
-  if (dt_emulator_press(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2),
-                        (int64_t)luaL_checkinteger(L, 3), why, sizeof why) != 0)
-    return push_refusal(L, why);
-  lua_pushboolean(L, 1);
-  return 1;
+  int rc = dt_emulator_press(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2),
+                             (int64_t)luaL_checkinteger(L, 3), why, sizeof why);
+  return push_outcome(L, rc, why);
 }
 
 static int l_speak(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   self(L)->L = L;
   char why[256] = "";
-  if (dt_emulator_speak(dt_localrun_emulator(lr), luaL_checkstring(L, 1), (int64_t)luaL_checkinteger(L, 2),
-                        why, sizeof why) != 0)
-    return push_refusal(L, why);
-  lua_pushboolean(L, 1);
-  return 1;
+  int rc = dt_emulator_speak(dt_localrun_emulator(lr), luaL_checkstring(L, 1), (int64_t)luaL_checkinteger(L, 2),
+                             why, sizeof why);
+  return push_outcome(L, rc, why);
 }
 
 static int l_hangup(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   self(L)->L = L;
   char why[256] = "";
-  if (dt_emulator_hangup(dt_localrun_emulator(lr), luaL_checkstring(L, 1), why, sizeof why) != 0)
-    return push_refusal(L, why);
-  lua_pushboolean(L, 1);
-  return 1;
+  int rc = dt_emulator_hangup(dt_localrun_emulator(lr), luaL_checkstring(L, 1), why, sizeof why);
+  return push_outcome(L, rc, why);
 }
 
 /* set_party(id, json{behaviour=, answer_delay_ms=, script=}) -> true | nil, why */
@@ -458,9 +457,7 @@ static int l_set_party(lua_State *L) {
   }
   if (rc == 0) rc = dt_emulator_set_party(dt_localrun_emulator(lr), id, &p, why, sizeof why);
   cJSON_Delete(b);
-  if (rc != 0) return push_refusal(L, why);
-  lua_pushboolean(L, 1);
-  return 1;
+  return push_outcome(L, rc, why);
 }
 
 /* calls() -> {{id=, ended=, ...}, ...}: every call the emulator holds */
