@@ -41,6 +41,12 @@ void dt__call_handle_error(lua_State *L, const char *code, const char *message) 
   luaL_setmetatable(L, DT_ERROR_MT);
 }
 
+void dt__call_handle_set_string(lua_State *L, const char *key, const char *s) {
+  if (!s) return;
+  lua_pushstring(L, s);
+  lua_setfield(L, -2, key);
+}
+
 static int error_tostring(lua_State *L) {
   lua_getfield(L, 1, "code");
   lua_getfield(L, 1, "message");
@@ -57,10 +63,7 @@ int dt__call_handle_hangup(lua_State *L) {
 int dt__call_handle_raise_result(lua_State *L, dt_call_t *c) {
   const dt_call_result_t *r = &c->result;
   dt__call_handle_error(L, err_code_name(r->err), r->message ? r->message : dt_strerror(r->err));
-  if (r->error_code) {
-    lua_pushstring(L, r->error_code);
-    lua_setfield(L, -2, "graph_code");
-  }
+  dt__call_handle_set_string(L, "graph_code", r->error_code);
   if (r->http_status) {
     lua_pushinteger(L, r->http_status);
     lua_setfield(L, -2, "status");

@@ -388,22 +388,12 @@ static int k_record(lua_State *L, int status, lua_KContext ctx) {
   if (c->result.err) return dt__call_handle_raise_result(L, c);
   const dt_call_result_t *r = &c->result;
   lua_createtable(L, 0, 5);
-  lua_pushstring(L, r->reason ? r->reason : "completed");
-  lua_setfield(L, -2, "reason");
-  if (r->location) {
-    lua_pushstring(L, r->location);
-    lua_setfield(L, -2, "location");
-  }
-  if (r->file) {
-    lua_pushstring(L, r->file);
-    lua_setfield(L, -2, "file");
-  }
+  dt__call_handle_set_string(L, "reason", r->reason ? r->reason : "completed");
+  dt__call_handle_set_string(L, "location", r->location);
+  dt__call_handle_set_string(L, "file", r->file);
   lua_pushnumber(L, r->duration);
   lua_setfield(L, -2, "duration");
-  if (r->completion_reason) {
-    lua_pushstring(L, r->completion_reason);
-    lua_setfield(L, -2, "completion_reason");
-  }
+  dt__call_handle_set_string(L, "completion_reason", r->completion_reason);
   return 1;
 }
 

@@ -47,4 +47,20 @@ DT_TEST(a_handle_outlives_its_call) {
   rtf_close(&f);
 }
 
+DT_TEST(set_string_skips_null) {
+  rt_fixture_t f;
+  DT_ASSERT_EQ_INT(rtf_open(&f, NULL), 0);
+  lua_State *L = f.rt->L;
+  int top = lua_gettop(L);
+  lua_newtable(L);
+  dt__call_handle_set_string(L, "a", "x");
+  dt__call_handle_set_string(L, "b", NULL);
+  DT_ASSERT_EQ_INT(lua_gettop(L), top + 1);
+  DT_ASSERT_EQ_INT(lua_getfield(L, -1, "a"), LUA_TSTRING);
+  DT_ASSERT_EQ_STR(lua_tostring(L, -1), "x");
+  DT_ASSERT_EQ_INT(lua_getfield(L, -2, "b"), LUA_TNIL);
+  lua_settop(L, top);
+  rtf_close(&f);
+}
+
 DT_TEST_MAIN()
