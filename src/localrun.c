@@ -42,8 +42,7 @@ struct dt_localrun_s {
   bool log_lowered;
   dt_log_level_t saved_level;
   bool closing;
-  void (*done)(void *ud);
-  void *done_ud;
+  dt_done_t done; /* dt_localrun_close's callback: runs after lr is freed */
   /* the settled clock (options.settled_clock): a prepare handle moves the emulator's
      manual clock one instant at a time once everything has settled */
   bool clock_on;
@@ -98,10 +97,10 @@ static void lr_free(dt_localrun_t *lr) {
   if (lr->remove_recordings && lr->recordings_dir) remove_tree(lr->recordings_dir, 0);
   if (lr->log_lowered) dt_log_set_level(lr->saved_level);
   free(lr->recordings_dir);
-  free(lr);
+  dt_free_then_done(lr, lr->done); /* set only by dt_localrun_close */
 }
 
-static void lr_free_cb(void *ud) { lr_free(ud); }
+static void lr_free_cb(void *ud) { lr_free(ud); } /* the emulator closed: lr goes last */
 
 static void on_event(const cJSON *entry, void *ud) {
   dt_localrun_t *lr = ud;
@@ -266,25 +265,16 @@ int dt_localrun_dial(dt_localrun_t *lr, const char *flow, const dt_graph_create_
   return dt_engine_dial(lr->engine, flow, p, err, errlen);
 }
 
-static void on_emulator_closed(void *ud) {
-  dt_localrun_t *lr = ud;
-  void (*done)(void *) = lr->done;
-  void *done_ud = lr->done_ud;
-  lr_free(lr);
-  if (done) done(done_ud);
-}
-
 static void on_engine_closed(void *ud) {
   dt_localrun_t *lr = ud;
   lr->engine = NULL;
-  dt_emulator_close(lr->emu, on_emulator_closed, lr);
+  dt_emulator_close(lr->emu, lr_free_cb, lr); /* lr_free ends with the caller's done */
 }
 
 void dt_localrun_close(dt_localrun_t *lr, void (*done)(void *ud), void *ud) {
   if (lr == NULL || lr->closing) return;
   lr->closing = true;
-  lr->done = done;
-  lr->done_ud = ud;
+  lr->done = (dt_done_t){done, ud};
   dt_emulator_on_event(lr->emu, NULL, NULL);
   if (lr->clock_on) {
     /* the engine's drain needs the emulator's clock to run by itself (time scale 0); the

@@ -328,8 +328,7 @@ struct dt_emulator_s {
   /* closing */
   bool closing;
   int close_pending;
-  void (*close_done)(void *ud);
-  void *close_ud;
+  dt_done_t close_done; /* dt_emulator_close's callback: runs after the emulator is freed */
 };
 
 #endif

@@ -275,7 +275,7 @@ static void emu_free(dt_emulator_t *emu) {
   free(emu->jwks_json);
   free(emu->jwt);
   if (emu->key) dt_jwt_key_free(emu->key);
-  free(emu);
+  dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
 }
 
 int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emulator_t **out,
@@ -391,10 +391,7 @@ static void teardown(dt_emulator_t *emu) {
   dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   for (size_t i = 0; i < emu->hook_n; i++) cJSON_Delete(emu->hook_q[i]);
   free(emu->hook_q);
-  void (*done)(void *) = emu->close_done;
-  void *ud = emu->close_ud;
   emu_free(emu);
-  if (done) done(ud);
 }
 
 static void on_part_closed(void *ud) {
@@ -412,8 +409,7 @@ static void on_idle_closed(uv_handle_t *h) { on_part_closed(h->data); }
 void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud) {
   if (emu == NULL || emu->closing) return;
   emu->closing = true;
-  emu->close_done = done;
-  emu->close_ud = ud;
+  emu->close_done = (dt_done_t){done, ud};
   emu->close_pending = 5;
   emu->event_fn = NULL;
   dt__emu_events_close_all(emu);
