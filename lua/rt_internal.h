@@ -21,6 +21,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include "dialtone/call.h"
+#include "dialtone/list.h"
 #include "dialtone/runtime.h"
 #include "costed_lib.h"
 
@@ -56,10 +57,10 @@ typedef struct dt_lcall_s {
   int co_ref;
   int ud_ref;                    /* the call handle userdata (LUA_NOREF until made) */
   dt_flow_version_t *ver;
-  struct dt_lcall_s *ready_next;
+  dt_list_node_t ready_link;     /* in rt->ready while queued to run */
   int nargs;                     /* values to pass at the next resume */
   uint64_t used;                 /* instructions in this resume */
-  bool ready, killed, done;
+  bool killed, done;
   const char *kill_reason;
   const char *kill_in;           /* the library function that spent the budget, or NULL */
   uint32_t mem_slot;             /* its entry in rt->owners (0: none) */
@@ -88,7 +89,7 @@ struct dt_runtime_s {
   void *refused_ptr;
   size_t refused_nsize;
   dt_lcall_t *running;           /* the call being resumed */
-  dt_lcall_t *ready_head, *ready_tail;
+  dt_list_t ready;               /* calls to resume, in order (scheduler.c) */
   int depth;                     /* resume nesting guard */
   size_t active;
   dt_flow_t *flows;

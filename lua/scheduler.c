@@ -27,19 +27,12 @@
 #include "rt_state.h"
 #include "scheduler.h"
 
+static bool is_ready(const dt_runtime_t *rt, const dt_lcall_t *lc) {
+  return dt_list_linked(&rt->ready, &lc->ready_link);
+}
+
 static void ready_remove(dt_runtime_t *rt, dt_lcall_t *lc) {
-  if (!lc->ready) return;
-  dt_lcall_t **pp = &rt->ready_head, *prev = NULL;
-  while (*pp && *pp != lc) {
-    prev = *pp;
-    pp = &(*pp)->ready_next;
-  }
-  if (*pp) {
-    *pp = lc->ready_next;
-    if (rt->ready_tail == lc) rt->ready_tail = prev;
-  }
-  lc->ready = false;
-  lc->ready_next = NULL;
+  if (is_ready(rt, lc)) dt_list_remove(&rt->ready, &lc->ready_link);
 }
 
 static void close_co(dt_runtime_t *rt, dt_lcall_t *lc) {
@@ -65,13 +58,7 @@ static void close_co(dt_runtime_t *rt, dt_lcall_t *lc) {
 static void drain(dt_runtime_t *rt);
 
 static void schedule(dt_runtime_t *rt, dt_lcall_t *lc) {
-  if (!lc->ready) {
-    lc->ready = true;
-    lc->ready_next = NULL;
-    if (rt->ready_tail) rt->ready_tail->ready_next = lc;
-    else rt->ready_head = lc;
-    rt->ready_tail = lc;
-  }
+  if (!is_ready(rt, lc)) dt_list_push_back(&rt->ready, &lc->ready_link);
   if (rt->depth == 0) drain(rt);
 }
 
@@ -129,7 +116,7 @@ static void run(dt_runtime_t *rt, dt_lcall_t *lc) {
   }
   if (st == LUA_YIELD) {
     lua_pop(co, nres);
-    if (c->wait == DT_WAIT_NONE && !lc->ready) /* cannot happen: every yield is a primitive's */
+    if (c->wait == DT_WAIT_NONE && !is_ready(rt, lc)) /* cannot happen: every yield is a primitive's */
       finish(rt, lc, DT_OUTCOME_ERROR, "the flow yielded outside a primitive");
     return;
   }
@@ -191,11 +178,7 @@ static void reap_doomed(dt_runtime_t *rt) {
 static void drain(dt_runtime_t *rt) {
   rt->depth++; /* whatever happens below queues instead of nesting */
   dt_lcall_t *lc;
-  while ((lc = rt->ready_head) != NULL) {
-    rt->ready_head = lc->ready_next;
-    if (!rt->ready_head) rt->ready_tail = NULL;
-    lc->ready = false;
-    lc->ready_next = NULL;
+  while ((lc = DT_LIST_ENTRY(dt_list_pop_front(&rt->ready), dt_lcall_t, ready_link)) != NULL) {
     rt->depth--;
     run(rt, lc);
     reap_doomed(rt);

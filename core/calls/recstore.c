@@ -25,6 +25,7 @@
 #include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
+#include "dialtone/list.h"
 #include "dialtone/log.h"
 #include "dialtone/recstore.h"
 #include "dialtone/wav.h"
@@ -34,8 +35,8 @@
 #define FIELD_MAX 8192 /* longest location/token/field kept */
 
 struct dt_recjob_s {
-  dt_recjob_t *prev, *next; /* every live job */
-  dt_recjob_t *qnext;       /* the ready queue */
+  dt_list_node_t link;      /* in st->jobs: every live job */
+  dt_list_node_t qlink;     /* in st->queue while waiting for a download slot */
   dt_recstore_t *st;
   char *name, *location, *token, *call_id, *flow, *from, *to, *reason, *completion_reason;
   int64_t created_ms;       /* Unix ms the recording was journaled */
@@ -43,7 +44,6 @@ struct dt_recjob_s {
   int last_status;
   dt_http_call_t *http;
   uv_timer_t timer;         /* retry backoff; closed when the job ends */
-  bool queued;
   dt_recstore_fn cb;
   void *ud;
 };
@@ -52,13 +52,12 @@ struct dt_recstore_s {
   dt_recstore_options_t o;
   char *dir, *jdir;
   bool jdir_made;
-  dt_recjob_t *jobs;
-  dt_recjob_t *qhead, *qtail;
-  size_t pending, inflight, unfreed;
+  dt_list_t jobs;           /* every live job, newest first; its count is the pending gauge */
+  dt_list_t queue;          /* FIFO of jobs waiting for a download slot */
+  size_t inflight, unfreed;
   uint64_t stored, failed;
   bool closing;
-  void (*close_done)(void *);
-  void *close_ud;
+  dt_done_t close_done;
 };
 
 static char *dup_or_null(const char *s) {
@@ -181,7 +180,8 @@ static void pump(dt_recstore_t *st);
 static void maybe_closed(dt_recstore_t *st);
 
 static void gauge(dt_recstore_t *st) {
-  if (st->o.metrics) dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, (double)st->pending);
+  if (st->o.metrics)
+    dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, (double)dt_list_count(&st->jobs));
 }
 
 static void job_closed(uv_handle_t *h) {
@@ -202,16 +202,7 @@ static void job_closed(uv_handle_t *h) {
 }
 
 static void dequeue(dt_recstore_t *st, dt_recjob_t *j) {
-  if (!j->queued) return;
-  dt_recjob_t **pp = &st->qhead, *prev = NULL;
-  while (*pp && *pp != j) {
-    prev = *pp;
-    pp = &(*pp)->qnext;
-  }
-  if (*pp) *pp = j->qnext;
-  if (st->qtail == j) st->qtail = prev;
-  j->qnext = NULL;
-  j->queued = false;
+  if (dt_list_linked(&st->queue, &j->qlink)) dt_list_remove(&st->queue, &j->qlink);
 }
 
 /* Takes the job out of the store and frees it from its timer's close callback. */
@@ -223,11 +214,7 @@ static void job_unlink(dt_recjob_t *j) {
     j->http = NULL;
     st->inflight--;
   }
-  if (j->prev) j->prev->next = j->next;
-  else st->jobs = j->next;
-  if (j->next) j->next->prev = j->prev;
-  j->prev = j->next = NULL;
-  st->pending--;
+  dt_list_remove(&st->jobs, &j->link);
   gauge(st);
   uv_timer_stop(&j->timer);
   uv_close((uv_handle_t *)&j->timer, job_closed);
@@ -248,22 +235,14 @@ static dt_recjob_t *job_new(dt_recstore_t *st, const dt_recording_t *r, int64_t 
   j->created_ms = created_ms;
   uv_timer_init(st->o.loop, &j->timer);
   j->timer.data = j;
-  j->next = st->jobs;
-  if (st->jobs) st->jobs->prev = j;
-  st->jobs = j;
-  st->pending++;
+  dt_list_push_front(&st->jobs, &j->link);
   st->unfreed++;
   gauge(st);
   return j;
 }
 
 static void enqueue(dt_recstore_t *st, dt_recjob_t *j) {
-  if (j->queued) return;
-  j->queued = true;
-  j->qnext = NULL;
-  if (st->qtail) st->qtail->qnext = j;
-  else st->qhead = j;
-  st->qtail = j;
+  if (!dt_list_linked(&st->queue, &j->qlink)) dt_list_push_back(&st->queue, &j->qlink);
 }
 
 /* The job is over: tell the caller (if still interested) and free it. */
@@ -404,11 +383,8 @@ static void fetch(dt_recjob_t *j) {
 }
 
 static void pump(dt_recstore_t *st) {
-  while (!st->closing && st->qhead && st->inflight < st->o.max_inflight) {
-    dt_recjob_t *j = st->qhead;
-    dequeue(st, j);
-    fetch(j);
-  }
+  while (!st->closing && st->queue.head && st->inflight < st->o.max_inflight)
+    fetch(DT_LIST_ENTRY(dt_list_pop_front(&st->queue), dt_recjob_t, qlink));
 }
 
 /* ---------------------------------------------------------------- API */
@@ -532,7 +508,8 @@ int dt_recstore_resume(dt_recstore_t *st) {
       const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "created_ms");
       int64_t created = cJSON_IsNumber(cm) ? (int64_t)cm->valuedouble : dt_clock_unix_ms();
       bool dup = false;
-      for (dt_recjob_t *j = st->jobs; j && !dup; j = j->next) dup = strcmp(j->name, name) == 0;
+      for (dt_list_node_t *n = st->jobs.head; n && !dup; n = n->next)
+        dup = strcmp(DT_LIST_ENTRY(n, dt_recjob_t, link)->name, name) == 0;
       if (!dup) {
         dt_recjob_t *j = job_new(st, &r, created);
         enqueue(st, j);
@@ -548,7 +525,7 @@ int dt_recstore_resume(dt_recstore_t *st) {
   return n;
 }
 
-size_t dt_recstore_pending(const dt_recstore_t *st) { return st ? st->pending : 0; }
+size_t dt_recstore_pending(const dt_recstore_t *st) { return st ? dt_list_count(&st->jobs) : 0; }
 uint64_t dt_recstore_stored(const dt_recstore_t *st) { return st ? st->stored : 0; }
 uint64_t dt_recstore_failed(const dt_recstore_t *st) { return st ? st->failed : 0; }
 const char *dt_recstore_journal_dir(const dt_recstore_t *st) { return st->jdir; }
@@ -556,12 +533,9 @@ const char *dt_recstore_journal_dir(const dt_recstore_t *st) { return st->jdir; 
 static void maybe_closed(dt_recstore_t *st) {
   if (!st->closing || st->unfreed > 0) return;
   rmdir(st->jdir); /* only when empty: pending entries stay for the next start */
-  void (*done)(void *) = st->close_done;
-  void *ud = st->close_ud;
   free(st->dir);
   free(st->jdir);
-  free(st);
-  if (done) done(ud);
+  dt_free_then_done(st, st->close_done);
 }
 
 static void close_idle(uv_handle_t *h) {
@@ -574,13 +548,13 @@ static void close_idle(uv_handle_t *h) {
 void dt_recstore_close(dt_recstore_t *st, void (*done)(void *ud), void *ud) {
   if (st->closing) return;
   st->closing = true;
-  st->close_done = done;
-  st->close_ud = ud;
-  if (st->pending)
-    dt_log(DT_LOG_WARN, NULL, "recordings: %zu download%s left in the journal for the next start", st->pending,
-           st->pending == 1 ? "" : "s");
-  while (st->jobs) {
-    dt_recjob_t *j = st->jobs;
+  st->close_done = (dt_done_t){done, ud};
+  size_t pending = dt_list_count(&st->jobs);
+  if (pending)
+    dt_log(DT_LOG_WARN, NULL, "recordings: %zu download%s left in the journal for the next start", pending,
+           pending == 1 ? "" : "s");
+  while (st->jobs.head) {
+    dt_recjob_t *j = DT_LIST_ENTRY(st->jobs.head, dt_recjob_t, link);
     j->cb = NULL;
     job_unlink(j);
   }
