@@ -176,10 +176,7 @@ void dt__calls_closed(uv_handle_t *h) {
   free(r->callback_uri);
   free(r->recordings_dir);
   free(r->default_flow);
-  void (*done)(void *) = r->close_done;
-  void *ud = r->close_ud;
-  free(r);
-  if (done) done(ud);
+  dt_free_then_done(r, r->close_done);
 }
 
 void dt__call_closed(uv_handle_t *h) {

@@ -78,7 +78,7 @@ typedef struct {
 } completion_t;
 
 typedef struct early_s {
-  struct early_s *next;
+  dt_list_node_t link;              /* in the call's early list */
   char *key;
   uint64_t at;
   completion_t c;
@@ -147,8 +147,7 @@ struct dt_calls_s {
   size_t unfreed;
   bool draining, closing;
   uv_timer_t close_timer;
-  void (*close_done)(void *);
-  void *close_ud;
+  dt_done_t close_done;
   /* upper modules' entry points (set by dt_calls_new) */
   dt_graph_fn on_response;    /* call_response.c: every request's callback (ud: the dt_op_t) */
   uv_timer_cb on_timer;       /* call_timer.c: the call timer's callback */

@@ -119,15 +119,19 @@ static void early_free(early_t *e) {
   free(e);
 }
 
+static void early_remove(dt_call_t *c, early_t *e) {
+  dt_list_remove(&c->early, &e->link);
+  early_free(e);
+}
+
 /* Takes the early completion for key out of the call's list, if there is one. */
 bool dt__call_early_take(dt_call_t *c, const char *key, completion_t *out) {
-  for (early_t **pp = (early_t **)&c->early; *pp; pp = &(*pp)->next) {
-    early_t *e = *pp;
+  for (dt_list_node_t *n = c->early.head; n; n = n->next) {
+    early_t *e = DT_LIST_ENTRY(n, early_t, link);
     if (strcmp(e->key, key) == 0) {
-      *pp = e->next;
       *out = e->c;
       memset(&e->c, 0, sizeof e->c);
-      early_free(e);
+      early_remove(c, e);
       return true;
     }
   }
@@ -136,35 +140,24 @@ bool dt__call_early_take(dt_call_t *c, const char *key, completion_t *out) {
 
 void dt__call_early_add(dt_call_t *c, const char *key, completion_t *comp) {
   uint64_t now = dt_now_ms();
-  size_t n = 0;
-  early_t **pp = (early_t **)&c->early;
-  while (*pp) {
-    early_t *e = *pp;
-    if (now - e->at > EARLY_TTL_MS || n >= EARLY_MAX - 1) {
-      *pp = e->next;
-      early_free(e);
-      continue;
-    }
-    n++;
-    pp = &e->next;
+  size_t kept = 0;
+  for (dt_list_node_t *n = c->early.head, *next; n; n = next) {
+    next = n->next;
+    early_t *e = DT_LIST_ENTRY(n, early_t, link);
+    if (now - e->at > EARLY_TTL_MS || kept >= EARLY_MAX - 1) early_remove(c, e);
+    else kept++;
   }
   early_t *e = dt_xcalloc(1, sizeof *e);
   e->key = dt_xstrdup(key);
   e->at = now;
   e->c = *comp;
   memset(comp, 0, sizeof *comp);
-  e->next = c->early;
-  c->early = e;
+  dt_list_push_front(&c->early, &e->link);
 }
 
 void dt__call_early_clear(dt_call_t *c) {
-  early_t *e = c->early;
-  while (e) {
-    early_t *next = e->next;
-    early_free(e);
-    e = next;
-  }
-  c->early = NULL;
+  early_t *e;
+  while ((e = DT_LIST_ENTRY(dt_list_pop_front(&c->early), early_t, link)) != NULL) early_free(e);
 }
 
 /* Forgets the operations of the wait that just ended: requests in flight are cancelled;

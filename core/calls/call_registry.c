@@ -84,8 +84,7 @@ void dt_calls_hangup_all(dt_calls_t *r) {
 void dt_calls_close(dt_calls_t *r, void (*done)(void *ud), void *ud) {
   r->closing = true;
   r->draining = true;
-  r->close_done = done;
-  r->close_ud = ud;
+  r->close_done = (dt_done_t){done, ud};
   dt__calls_bare_dials_cancel(r); /* the process is going away: nobody waits for these calls */
   while (r->head) {
     dt_call_t *c = r->head;

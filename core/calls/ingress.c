@@ -20,6 +20,7 @@
 #include "dialtone/http_server.h"
 #include "dialtone/ingress.h"
 #include "dialtone/jwt.h"
+#include "dialtone/list.h"
 #include "dialtone/log.h"
 #include "dialtone/notify.h"
 
@@ -36,7 +37,7 @@ typedef struct {
 } cached_token_t;
 
 typedef struct parked_s {
-  struct parked_s *next;
+  dt_list_node_t link;              /* in ing->parked */
   dt_http_request_t *req;
 } parked_t;
 
@@ -58,10 +59,8 @@ struct dt_ingress_s {
   unsigned fetches;
   uint64_t accepted;
   dt_http_call_t *fetch_call;
-  parked_t *parked, *parked_tail;
-  size_t nparked;
-  void (*close_done)(void *);
-  void *close_ud;
+  dt_list_t parked;                 /* notifications waiting for the key set, in arrival order */
+  dt_done_t close_done;
   cached_token_t tokens[TOKEN_CACHE];
   unsigned next_token;
   dt_notify_arena_t arena;
@@ -139,16 +138,13 @@ static int verify(dt_ingress_t *ing, dt_http_request_t *req, char *err, size_t e
 static void fetch_keys(dt_ingress_t *ing);
 
 static void park(dt_ingress_t *ing, dt_http_request_t *req) {
-  if (ing->nparked >= ing->o.max_parked) {
+  if (dt_list_count(&ing->parked) >= ing->o.max_parked) {
     respond_json_error(req, 503, "serviceUnavailable", "too many notifications waiting for the key set");
     return;
   }
   parked_t *p = dt_xcalloc(1, sizeof *p);
   p->req = req;
-  if (ing->parked_tail) ing->parked_tail->next = p;
-  else ing->parked = p;
-  ing->parked_tail = p;
-  ing->nparked++;
+  dt_list_push_back(&ing->parked, &p->link);
   fetch_keys(ing);
 }
 
@@ -177,11 +173,10 @@ static void on_notification(dt_ingress_t *ing, dt_http_request_t *req) {
 
 /* The key set download ended (keys may still be NULL): settle every waiting request. */
 static void unpark_all(dt_ingress_t *ing) {
-  parked_t *p = ing->parked;
-  ing->parked = ing->parked_tail = NULL;
-  ing->nparked = 0;
-  while (p) {
-    parked_t *next = p->next;
+  dt_list_t batch = ing->parked; /* what parks from here on waits for the next key set */
+  ing->parked = (dt_list_t){0};
+  parked_t *p;
+  while ((p = DT_LIST_ENTRY(dt_list_pop_front(&batch), parked_t, link)) != NULL) {
     char err[256];
     if (ing->closing) {
       respond_json_error(p->req, 503, "serviceUnavailable", "shutting down");
@@ -193,7 +188,6 @@ static void unpark_all(dt_ingress_t *ing) {
       refuse(ing, p->req, err);
     }
     free(p);
-    p = next;
   }
 }
 
@@ -492,8 +486,6 @@ uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
 bool dt_ingress_keys_ready(const dt_ingress_t *ing) { return !ing->o.auth || ing->jwks != NULL; }
 
 static void ingress_free(dt_ingress_t *ing) {
-  void (*done)(void *) = ing->close_done;
-  void *ud = ing->close_ud;
   dt_jwks_free(ing->jwks);
   free(ing->arena.base);
   for (unsigned i = 0; i < TOKEN_CACHE; i++) free(ing->tokens[i].token);
@@ -505,8 +497,7 @@ static void ingress_free(dt_ingress_t *ing) {
   free(ing->openid_config_url);
   free(ing->audience);
   free(ing->admin_token);
-  free(ing);
-  if (done) done(ud);
+  dt_free_then_done(ing, ing->close_done);
 }
 
 static void server_closed(void *ud) {
@@ -516,8 +507,7 @@ static void server_closed(void *ud) {
 
 void dt_ingress_close(dt_ingress_t *ing, void (*done)(void *ud), void *ud) {
   ing->closing = true;
-  ing->close_done = done;
-  ing->close_ud = ud;
+  ing->close_done = (dt_done_t){done, ud};
   if (ing->fetch_call) {
     dt_http_call_cancel(ing->fetch_call);
     ing->fetch_call = NULL;

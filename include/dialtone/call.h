@@ -37,6 +37,7 @@
 #include "dialtone/graph.h"
 #include "dialtone/hashmap.h"
 #include "dialtone/http_client.h"
+#include "dialtone/list.h"
 #include "dialtone/metrics.h"
 #include "dialtone/notify.h"
 #include "dialtone/recstore.h"
@@ -201,7 +202,7 @@ struct dt_call_s {
     unsigned timeout_ms, inter_digit_ms;
   } w;
   dt_op_t *ops;                     /* in-flight operations (short list) */
-  void *early;                      /* completions that arrived before their response */
+  dt_list_t early;                  /* completions that arrived before their response, newest first */
   unsigned nrecord;                 /* recordings stored so far (file names) */
   uv_timer_t timer;
   dt_call_result_t result;

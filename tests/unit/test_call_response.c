@@ -55,13 +55,13 @@ DT_TEST(a_running_operation_completes_by_notification_even_an_early_one) {
   /* the completion notification comes before the response naming the operation */
   fx_notify(&f, "{\"value\":[{\"changeType\":\"deleted\",\"resource\":\"/app/calls/call-3/operations/op-9\","
                 "\"resourceData\":{\"@odata.type\":\"#microsoft.graph.playPromptOperation\",\"status\":\"completed\"}}]}");
-  DT_ASSERT(c->early != NULL);
+  DT_ASSERT(c->early.head != NULL);
   dt_op_t *op = waiting(c, DT_WAIT_PLAY);
   dt__call_graph_cb(&(dt_graph_result_t){.status = 200, .op_id = "op-9", .op_status = DT_OP_STATUS_RUNNING,
                                          .error_message = ""}, op);
   DT_ASSERT_EQ_INT(f.results, 1);
   DT_ASSERT_EQ_STR(f.last_reason, "completed");
-  DT_ASSERT(c->early == NULL);
+  DT_ASSERT(c->early.head == NULL);
   /* and the usual order: response, then notification */
   op = waiting(c, DT_WAIT_PLAY);
   dt__call_graph_cb(&(dt_graph_result_t){.status = 200, .op_id = "op-10", .op_status = DT_OP_STATUS_RUNNING,
