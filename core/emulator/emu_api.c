@@ -270,8 +270,7 @@ void dt_emulator_reset(dt_emulator_t *emu) {
     dt__emu_call_unref(c);
   }
   free(vals);
-  emu->hist_head = emu->hist_tail = NULL;
-  emu->hist_n = 0;
+  emu->hist = (dt_list_t){0}; /* its calls are gone from the map; what still holds one frees it */
   dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   dt__emu_prompt_cache_forget_known(emu);
   memset(&emu->faults, 0, sizeof emu->faults);
@@ -281,7 +280,7 @@ void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out) {
   memset(out, 0, sizeof *out);
   out->active_calls = emu->active_calls;
   out->calls_total = emu->n_calls;
-  out->ended_calls_kept = emu->hist_n;
+  out->ended_calls_kept = dt_list_count(&emu->hist);
   out->requests_total = emu->n_requests;
   out->notifications_total = emu->n_notifications;
   out->notifications_failed = emu->n_notify_failed;
@@ -342,7 +341,8 @@ cJSON *dt__emu_call_detail(const emu_call_t *c) {
   cJSON_AddNumberToObject(o, "tone_sequence", (double)c->tone_seq);
   cJSON_AddBoolToObject(o, "muted", c->muted);
   cJSON *mq = cJSON_AddArrayToObject(o, "media_queue");
-  for (emu_op_t *op = c->mq_head; op; op = op->qnext) {
+  for (dt_list_node_t *n = c->mq.head; n; n = n->next) {
+    const emu_op_t *op = DT_LIST_ENTRY(n, emu_op_t, qlink);
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "op", op->id);
     cJSON_AddStringToObject(m, "type", op_kind(op->type));
@@ -453,11 +453,11 @@ int dt_emulator_clock_advance(dt_emulator_t *emu, uint64_t ms) {
 
 bool dt_emulator_busy(const dt_emulator_t *emu) {
   if (emu == NULL || emu->closing) return false;
-  if (emu->inflight != NULL || emu->hook_n > 0) return true; /* deliveries, prompt fetches */
+  if (emu->inflight.head != NULL || emu->hook_n > 0) return true; /* deliveries, prompt fetches */
   dt_hashmap_iter_t it = dt_hashmap_iter(&emu->calls);
   for (dt_hashmap_node_t *n; (n = dt_hashmap_next(&it)) != NULL;) {
     const emu_call_t *c = dt_hashmap_entry(n)->val;
-    if (c->nq_busy || c->nq_head) return true;
+    if (c->nq_busy || c->nq.head) return true;
   }
   return false;
 }

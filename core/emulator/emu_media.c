@@ -148,19 +148,10 @@ void dt__emu_op_finish(emu_call_t *c, emu_op_t *op, int status, int code, int su
 /* ------------------------------------------------------------------ media queue */
 static uint64_t clock_now(emu_call_t *c) { return dt__emu_sched_now(&c->emu->sim); }
 
+static emu_op_t *mq_head(emu_call_t *c) { return DT_LIST_ENTRY(c->mq.head, emu_op_t, qlink); }
+
 static void media_done(emu_call_t *c, emu_op_t *op, uint64_t at) {
-  if (c->mq_head == op) {
-    c->mq_head = op->qnext;
-    if (c->mq_head == NULL) c->mq_tail = NULL;
-  } else {
-    for (emu_op_t *p = c->mq_head; p; p = p->qnext)
-      if (p->qnext == op) {
-        p->qnext = op->qnext;
-        if (c->mq_tail == op) c->mq_tail = p;
-        break;
-      }
-  }
-  op->qnext = NULL;
+  if (dt_list_linked(&c->mq, &op->qlink)) dt_list_remove(&c->mq, &op->qlink);
   op->queued = false;
   start_head(c, at);
 }
@@ -178,23 +169,22 @@ static void cancel_op(emu_call_t *c, emu_op_t *op) {
 }
 
 void dt__emu_media_cancel_all(emu_call_t *c, bool notify) {
-  emu_op_t *op = c->mq_head;
-  c->mq_head = c->mq_tail = NULL;
-  while (op) {
-    emu_op_t *next = op->qnext;
-    op->qnext = NULL;
+  dt_list_t q = c->mq; /* taken whole: the call's queue is empty while they are cancelled */
+  c->mq = (dt_list_t){0};
+  emu_op_t *op;
+  while ((op = DT_LIST_ENTRY(dt_list_pop_front(&q), emu_op_t, qlink)) != NULL) {
     op->queued = false;
     if (op->ev) {
       dt__emu_ev_cancel(op->ev);
       op->ev = NULL;
     }
     if (notify) cancel_op(c, op);
-    op = next;
   }
 }
 
 void dt__emu_media_abandon(emu_call_t *c) {
-  for (emu_op_t *op = c->mq_head; op; op = op->qnext) {
+  for (dt_list_node_t *n = c->mq.head; n; n = n->next) {
+    const emu_op_t *op = DT_LIST_ENTRY(n, emu_op_t, qlink);
     cJSON *tl = cJSON_CreateObject();
     cJSON_AddStringToObject(tl, "op", op->id);
     cJSON_AddStringToObject(tl, "type", op_type_name(op->type) + 17);
@@ -209,7 +199,7 @@ void dt__emu_media_abandon(emu_call_t *c) {
 }
 
 void dt__emu_media_enqueue(emu_call_t *c, emu_op_t *op) {
-  if (op->type == EMU_OP_RECORD && op->barge_in && c->mq_head) {
+  if (op->type == EMU_OP_RECORD && op->barge_in && c->mq.head) {
     cJSON *tl = cJSON_CreateObject();
     cJSON_AddStringToObject(tl, "op", op->id);
     dt__emu_timeline(c, "barge_in", tl);
@@ -217,11 +207,9 @@ void dt__emu_media_enqueue(emu_call_t *c, emu_op_t *op) {
   }
   op->queued = true;
   op->status = EMU_OPS_RUNNING;
-  if (c->mq_tail) c->mq_tail->qnext = op;
-  else c->mq_head = op;
-  c->mq_tail = op;
+  dt_list_push_back(&c->mq, &op->qlink);
   for (size_t i = 0; i < op->nurls; i++) dt__emu_prefetch(c->emu, op->urls[i]);
-  if (c->mq_head == op) start_head(c, clock_now(c));
+  if (mq_head(c) == op) start_head(c, clock_now(c));
 }
 
 /* ------------------------------------------------------------------ prompt cache */
@@ -265,7 +253,7 @@ static void prompt_known(dt_emulator_t *emu, const char *url, int64_t ms) {
 static void on_fetched(const dt_http_response_t *res, void *ud) {
   fetch_t *f = ud;
   dt_emulator_t *emu = f->emu;
-  dt__emu_inflight_del(emu, &f->inflight);
+  dt_list_remove(&emu->inflight, &f->inflight.link);
   int64_t ms = -1;
   if (res->error == 0 && (res->status == 200 || res->status == 206)) {
     uint64_t total = 0;
@@ -328,7 +316,7 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
     e->duration_ms = emu->default_prompt_ms;
     return;
   }
-  dt__emu_inflight_add(emu, &f->inflight);
+  dt_list_push_front(&emu->inflight, &f->inflight.link);
 }
 
 /* Forgets every known duration; entries that calls wait on stay (their waiters hold
@@ -596,7 +584,7 @@ static void rec_finish(emu_call_t *c, emu_op_t *op, int why, uint64_t at) {
 
 /* ------------------------------------------------------------------ the head of the queue */
 static void start_head(emu_call_t *c, uint64_t at) {
-  emu_op_t *op = c->mq_head;
+  emu_op_t *op = mq_head(c);
   if (op == NULL || op->started || c->ended) return;
   if (!prompts_ready(c, op)) {
     op->waiting_fetch = true;
@@ -624,7 +612,7 @@ static void start_head(emu_call_t *c, uint64_t at) {
 
 /* ------------------------------------------------------------------ the caller */
 static emu_op_t *head_record(emu_call_t *c) {
-  emu_op_t *op = c->mq_head;
+  emu_op_t *op = mq_head(c);
   return (op && op->started && op->type == EMU_OP_RECORD) ? op : NULL;
 }
 

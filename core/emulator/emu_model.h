@@ -34,6 +34,7 @@
 #include "dialtone/http_client.h"
 #include "dialtone/http_server.h"
 #include "dialtone/jwt.h"
+#include "dialtone/list.h"
 
 typedef struct emu_call_s emu_call_t;
 typedef struct emu_op_s emu_op_t;
@@ -52,7 +53,7 @@ struct dt__emu_ev_s {
   dt__emu_sched_t *sched;
   dt__emu_ev_fn fn;
   emu_call_t *call;          /* owner (may be NULL); the event is on its list */
-  dt__emu_ev_t *cprev, *cnext;
+  dt_list_node_t clink;      /* in call->evs */
   int64_t i;                 /* arguments */
   void *p, *p2;
   char s[40];
@@ -122,7 +123,7 @@ typedef struct {
 
 struct emu_op_s {
   emu_op_t *next;            /* the call's op list (newest first) */
-  emu_op_t *qnext;           /* media queue */
+  dt_list_node_t qlink;      /* in its call's mq while queued */
   char id[37];
   uint8_t type;
   uint8_t status;
@@ -160,7 +161,7 @@ struct emu_op_s {
 
 /* ------------------------------------------------------------------ notifications */
 typedef struct emu_nq_s {
-  struct emu_nq_s *next;
+  dt_list_node_t link;       /* in its call's nq */
   char *url;
   char *body;
   size_t len;
@@ -221,10 +222,10 @@ struct emu_call_s {
   cJSON *participants;       /* array of participant objects */
   emu_op_t *ops;
   size_t nops;
-  emu_op_t *mq_head, *mq_tail;
-  emu_nq_t *nq_head, *nq_tail;
+  dt_list_t mq;              /* emu_op_t by qlink: the media queue, its head playing */
+  dt_list_t nq;              /* emu_nq_t: notifications waiting to go, in order */
   bool nq_busy;
-  dt__emu_ev_t *evs;         /* every pending event of this call */
+  dt_list_t evs;             /* dt__emu_ev_t by clink: every pending event of this call */
   dt__emu_ev_t *answer_timer, *keepalive_timer, *ring_timer, *speech_timer;
   /* script of the simulated party */
   emu_script_t script;
@@ -236,7 +237,7 @@ struct emu_call_s {
   char *transfer_replaces;   /* call id */
   /* escalation: this call replaced by another (invite with replacesCallId) */
   emu_timeline_t tl;
-  emu_call_t *hnext;         /* history list of ended calls */
+  dt_list_node_t hlink;      /* in the emulator's hist once ended */
   int64_t created_unix;
   uint64_t serial;
   uint64_t created_sim, ended_sim;
@@ -268,9 +269,9 @@ typedef struct emu_sse_s {
 } emu_sse_t;
 
 /* Outgoing requests in flight (notifications, prompt fetches): closing the http client
-   drops their callbacks, so teardown frees them from this list. */
+   drops their callbacks, so teardown frees them from the emulator's inflight list. */
 typedef struct emu_inflight_s {
-  struct emu_inflight_s *prev, *next;
+  dt_list_node_t link;
   void (*free_fn)(struct emu_inflight_s *self);
 } emu_inflight_t;
 
@@ -302,12 +303,11 @@ struct dt_emulator_s {
   dt_hashmap_t calls, prompts, recordings, parties; /* value maps (dialtone/hashmap.h) */
   emu_recording_t *rec_head, *rec_tail;
   size_t nrec;
-  emu_call_t *hist_head, *hist_tail;
-  size_t hist_n;
+  dt_list_t hist;            /* emu_call_t by hlink: ended calls, oldest first (history_max) */
   size_t active_calls;
   uint64_t tl_seq;
   emu_sse_t *sse;
-  emu_inflight_t *inflight;
+  dt_list_t inflight;        /* emu_inflight_t by link */
   emu_faults_t faults;
   uint64_t rng;
   /* the in-process timeline hook (dt_emulator_on_event): entries wait in hook_q and are

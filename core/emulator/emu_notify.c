@@ -84,7 +84,7 @@ static void on_delivered(const dt_http_response_t *res, void *ud) {
   delivery_t *d = ud;
   emu_call_t *q = d->q;
   dt_emulator_t *emu = q->emu;
-  dt__emu_inflight_del(emu, &d->inflight);
+  dt_list_remove(&emu->inflight, &d->inflight.link);
   bool failed = res->error != 0 || res->status < 200 || res->status >= 300;
   if (emu->metrics)
     dt_metrics_inc(emu->metrics, "dt_emulator_notifications_total", failed ? "result=\"failed\"" : "result=\"ok\"");
@@ -148,7 +148,7 @@ static void send_item(emu_call_t *q, emu_nq_t *it) {
   if (emu->probe_fn) emu->probe_fn(DT_EMU_PROBE_NOTIFY, q->id, uv_hrtime(), emu->probe_ud);
   int rc = dt_http_client_send(emu->http, &ro, on_delivered, d, NULL);
   free(auth);
-  if (rc == 0) dt__emu_inflight_add(emu, &d->inflight);
+  if (rc == 0) dt_list_push_front(&emu->inflight, &d->inflight.link);
   if (rc != 0) {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "url", it->url);
@@ -173,22 +173,17 @@ static void on_delay_ev(dt__emu_ev_t *ev) {
 
 static void deliver_next(emu_call_t *q) {
   dt_emulator_t *emu = q->emu;
-  if (q->nq_busy || q->nq_head == NULL || emu->closing) return;
+  if (q->nq_busy || q->nq.head == NULL || emu->closing) return;
   emu_faults_t *f = &emu->faults;
   /* fault: reorder swaps the head with the next one */
-  if (f->reorder_notifications > 0 && q->nq_head->next &&
+  if (f->reorder_notifications > 0 && dt_list_count(&q->nq) > 1 &&
       dt__emu_rand01(emu) < f->reorder_notifications) {
-    emu_nq_t *a = q->nq_head, *b = a->next;
-    a->next = b->next;
-    b->next = a;
-    q->nq_head = b;
-    if (q->nq_tail == b) q->nq_tail = a;
+    dt_list_node_t *a = dt_list_pop_front(&q->nq), *b = dt_list_pop_front(&q->nq);
+    dt_list_push_front(&q->nq, a);
+    dt_list_push_front(&q->nq, b);
     dt__emu_timeline(q, "fault_reordered", NULL);
   }
-  emu_nq_t *it = q->nq_head;
-  q->nq_head = it->next;
-  if (q->nq_head == NULL) q->nq_tail = NULL;
-  it->next = NULL;
+  emu_nq_t *it = DT_LIST_ENTRY(dt_list_pop_front(&q->nq), emu_nq_t, link);
   if (it->delayed) {
     send_item(q, it);
     return;
@@ -207,9 +202,8 @@ static void deliver_next(emu_call_t *q) {
     dup->duplicate = true;
     dup->url = dt_xstrdup(it->url);
     dup->body = dt_xstrdup(it->body);
-    dup->next = q->nq_head;
-    q->nq_head = dup;
-    if (q->nq_tail == NULL) q->nq_tail = dup;
+    dup->link = (dt_list_node_t){0};
+    dt_list_push_front(&q->nq, &dup->link);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "summary", it->summary);
     dt__emu_timeline(q, "fault_duplicated", j);
@@ -217,9 +211,7 @@ static void deliver_next(emu_call_t *q) {
   if (!it->delayed && f->delay_notifications > 0 && dt__emu_rand01(emu) < f->delay_notifications) {
     /* back at the head, so the queue (and teardown) still owns it */
     it->delayed = true;
-    it->next = q->nq_head;
-    q->nq_head = it;
-    if (q->nq_tail == NULL) q->nq_tail = it;
+    dt_list_push_front(&q->nq, &it->link);
     q->nq_busy = true;
     dt__emu_call_ref(q);
     dt__emu_ev_t *ev = dt__emu_at(&emu->real, NULL, f->delay_ms > 0 ? f->delay_ms : 1000, on_delay_ev);
@@ -293,9 +285,7 @@ void dt__emu_notify(emu_call_t *q, const char *url, const char *change_type,
   snprintf(it->chain, sizeof it->chain, "%s", about->chain_id);
   snprintf(it->summary, sizeof it->summary, "%s", summary ? summary : change_type);
   cJSON_Delete(env);
-  if (q->nq_tail) q->nq_tail->next = it;
-  else q->nq_head = it;
-  q->nq_tail = it;
+  dt_list_push_back(&q->nq, &it->link);
   deliver_next(q);
 }
 

@@ -58,7 +58,7 @@ emu_call_t *dt__emu_call_find_live(dt_emulator_t *emu, const char *id) {
 void dt__emu_call_ref(emu_call_t *c) { c->refs++; }
 
 void dt__emu_call_cancel_events(emu_call_t *c) {
-  while (c->evs) dt__emu_ev_cancel(c->evs);
+  while (c->evs.head) dt__emu_ev_cancel(DT_LIST_ENTRY(c->evs.head, dt__emu_ev_t, clink));
   c->answer_timer = c->keepalive_timer = c->ring_timer = c->speech_timer = NULL;
   c->step_timer = NULL;
   for (emu_op_t *op = c->ops; op; op = op->next) op->ev = NULL;
@@ -91,11 +91,8 @@ void dt__emu_call_unref(emu_call_t *c) {
 }
 
 static void evict_oldest(dt_emulator_t *emu) {
-  emu_call_t *c = emu->hist_head;
+  emu_call_t *c = DT_LIST_ENTRY(dt_list_pop_front(&emu->hist), emu_call_t, hlink);
   if (c == NULL) return;
-  emu->hist_head = c->hnext;
-  if (emu->hist_head == NULL) emu->hist_tail = NULL;
-  emu->hist_n--;
   dt_hashmap_del(&emu->calls, c->key);
   c->evicted = true;
   dt__emu_call_unref(c);
@@ -104,11 +101,8 @@ static void evict_oldest(dt_emulator_t *emu) {
 void dt__emu_call_retire(emu_call_t *c) {
   dt_emulator_t *emu = c->emu;
   emu->active_calls--;
-  if (emu->hist_tail) emu->hist_tail->hnext = c;
-  else emu->hist_head = c;
-  emu->hist_tail = c;
-  emu->hist_n++;
-  while (emu->hist_n > emu->history_max) evict_oldest(emu);
+  dt_list_push_back(&emu->hist, &c->hlink);
+  while (dt_list_count(&emu->hist) > emu->history_max) evict_oldest(emu);
 }
 
 void dt__emu_call_set_state(emu_call_t *c, int st) {
@@ -291,11 +285,6 @@ void dt__emu_nq_item_free(emu_nq_t *it) {
 }
 
 void dt__emu_nq_free(emu_call_t *c) {
-  emu_nq_t *n = c->nq_head;
-  while (n) {
-    emu_nq_t *next = n->next;
-    dt__emu_nq_item_free(n);
-    n = next;
-  }
-  c->nq_head = c->nq_tail = NULL;
+  emu_nq_t *it;
+  while ((it = DT_LIST_ENTRY(dt_list_pop_front(&c->nq), emu_nq_t, link)) != NULL) dt__emu_nq_item_free(it);
 }

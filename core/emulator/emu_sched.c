@@ -104,11 +104,7 @@ static void heap_remove(dt__emu_sched_t *s, dt__emu_ev_t *ev) {
 }
 
 static void unlink_call(dt__emu_ev_t *ev) {
-  if (ev->call == NULL) return;
-  if (ev->cprev) ev->cprev->cnext = ev->cnext;
-  else ev->call->evs = ev->cnext;
-  if (ev->cnext) ev->cnext->cprev = ev->cprev;
-  ev->cprev = ev->cnext = NULL;
+  if (ev->call) dt_list_remove(&ev->call->evs, &ev->clink);
 }
 
 /* Runs the events due at or before now, in (due, seq) order, those with seq < limit_seq
@@ -224,11 +220,7 @@ dt__emu_ev_t *dt__emu_at_abs(dt__emu_sched_t *s, emu_call_t *call, uint64_t due,
   ev->sched = s;
   ev->fn = fn;
   ev->call = call;
-  if (call) {
-    ev->cnext = call->evs;
-    if (call->evs) call->evs->cprev = ev;
-    call->evs = ev;
-  }
+  if (call) dt_list_push_front(&call->evs, &ev->clink);
   if (s->n == s->cap) {
     s->cap = s->cap ? s->cap * 2 : 64;
     s->heap = dt_xrealloc(s->heap, s->cap * sizeof *s->heap);

@@ -321,18 +321,3 @@ bool dt__emu_url_is_loopback(const char *url) {
     if (!(p[i] == '.' || (p[i] >= '0' && p[i] <= '9'))) return false;
   return true;
 }
-
-/* ------------------------------------------------------------------ in-flight requests */
-void dt__emu_inflight_add(dt_emulator_t *emu, emu_inflight_t *f) {
-  f->prev = NULL;
-  f->next = emu->inflight;
-  if (emu->inflight) emu->inflight->prev = f;
-  emu->inflight = f;
-}
-
-void dt__emu_inflight_del(dt_emulator_t *emu, emu_inflight_t *f) {
-  if (f->prev) f->prev->next = f->next;
-  else emu->inflight = f->next;
-  if (f->next) f->next->prev = f->prev;
-  f->prev = f->next = NULL;
-}

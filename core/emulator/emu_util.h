@@ -1,6 +1,6 @@
 /*
  * emu_util.h — small pieces the emulator is built from (emu_util.c): id normalisation,
- * identity sets, JSON lookups, WAV files, the emulator's access tokens, tone names, URL and tone validation, the list of outgoing requests in flight.
+ * identity sets, JSON lookups, WAV files, the emulator's access tokens, tone names, URL and tone validation, path splitting.
  * Nothing here calls another emulator module.
  */
 #ifndef DT_EMU_UTIL_H
@@ -58,9 +58,5 @@ bool dt__emu_path_under(const char *path, const char *prefix, const char **rest)
 int dt__emu_path_split(const char *path, char *seg, size_t seg_size, int max);
 /* Whether url's host is this machine (127.0.0.0/8, localhost, [::1]). */
 bool dt__emu_url_is_loopback(const char *url);
-
-/* ------------------------------------------------------------------ requests in flight */
-void dt__emu_inflight_add(dt_emulator_t *emu, emu_inflight_t *f);
-void dt__emu_inflight_del(dt_emulator_t *emu, emu_inflight_t *f);
 
 #endif

@@ -376,11 +376,8 @@ const char *dt_emulator_app_id(const dt_emulator_t *emu) { return emu->app_id; }
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu) { return emu->tenant_id; }
 
 static void teardown(dt_emulator_t *emu) {
-  while (emu->inflight) {
-    emu_inflight_t *f = emu->inflight;
-    dt__emu_inflight_del(emu, f);
-    f->free_fn(f);
-  }
+  emu_inflight_t *f;
+  while ((f = DT_LIST_ENTRY(dt_list_pop_front(&emu->inflight), emu_inflight_t, link)) != NULL) f->free_fn(f);
   size_t n = 0;
   void **vals = dt_hashmap_values(&emu->calls, &n);
   for (size_t i = 0; i < n; i++) dt__emu_call_free(vals[i]);

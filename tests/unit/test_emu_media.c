@@ -44,7 +44,7 @@ DT_TEST(a_prompt_plays_for_its_duration_then_completes) {
   DT_ASSERT_EQ_INT(dt_emulator_clock_advance(f.emu, 1), 1);
   DT_ASSERT_EQ_INT(op->status, EMU_OPS_COMPLETED);
   DT_ASSERT_EQ_STR(op->completion_reason, "completedSuccessfully");
-  DT_ASSERT(c->mq_head == NULL);
+  DT_ASSERT(c->mq.head == NULL && c->mq.count == 0);
   DT_ASSERT(ef_wait_notes(&f, before + 1));
   char up[40];
   dt__emu_id_upper(op->id, up, sizeof up);

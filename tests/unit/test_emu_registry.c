@@ -65,7 +65,7 @@ DT_TEST(calls_are_found_by_any_spelling_and_retired_into_a_bounded_history) {
   DT_ASSERT(a->evicted);
   dt__emu_call_unref(a); /* the last reference frees it */
   DT_ASSERT(dt__emu_call_find(&f.emu, b->id) == b);
-  DT_ASSERT_EQ_INT(f.emu.hist_n, 1);
+  DT_ASSERT_EQ_INT(dt_list_count(&f.emu.hist), 1);
   fix_close(&f);
 }
 
@@ -86,7 +86,7 @@ DT_TEST(a_call_owns_its_events_operations_and_queue) {
   DT_ASSERT(dt__emu_op_find(c, up) == first);
   DT_ASSERT_EQ_STR(first->client_context, "ctx");
   dt__emu_call_cancel_events(c);
-  DT_ASSERT(c->evs == NULL);
+  DT_ASSERT(c->evs.head == NULL && c->evs.count == 0);
   DT_ASSERT(c->answer_timer == NULL && c->ring_timer == NULL && first->ev == NULL);
   DT_ASSERT_EQ_INT(f.emu.sim.n + f.emu.real.n, 0);
   /* the list stays bounded: the oldest finished operation goes */
@@ -102,12 +102,10 @@ DT_TEST(a_call_owns_its_events_operations_and_queue) {
     emu_nq_t *it = dt_xcalloc(1, sizeof *it);
     it->url = dt_xstrdup("http://127.0.0.1:9/cb");
     it->body = dt_xstrdup("{}");
-    if (c->nq_tail) c->nq_tail->next = it;
-    else c->nq_head = it;
-    c->nq_tail = it;
+    dt_list_push_back(&c->nq, &it->link);
   }
   dt__emu_nq_free(c);
-  DT_ASSERT(c->nq_head == NULL && c->nq_tail == NULL);
+  DT_ASSERT(c->nq.head == NULL && c->nq.tail == NULL && c->nq.count == 0);
   fix_close(&f); /* frees the call with its operations */
 }
 

@@ -63,7 +63,7 @@ DT_TEST(manual_clock_moves_only_when_told_and_holds_owners) {
   e = dt__emu_at(&s, &call, 100, ev_mark); e->i = 'a';
   e = dt__emu_at(&s, NULL, 100, ev_mark); e->i = 'b';
   e = dt__emu_at(&s, &call, 500, ev_mark); e->i = 'c';
-  DT_ASSERT(call.evs != NULL); /* the call's events are on its list */
+  DT_ASSERT(call.evs.head != NULL); /* the call's events are on its list */
   uint64_t due = 0;
   DT_ASSERT_EQ_INT(dt__emu_sched_next_due(&s, &due), 0);
   DT_ASSERT_EQ_INT(due, t0 + 100);
@@ -79,7 +79,7 @@ DT_TEST(manual_clock_moves_only_when_told_and_holds_owners) {
   DT_ASSERT_EQ_INT(dt__emu_sched_advance(&s, 1000), 1);
   DT_ASSERT_EQ_STR(order, "abc");
   DT_ASSERT_EQ_INT(dt__emu_sched_now(&s), t0 + 1150); /* exactly now + ms */
-  DT_ASSERT(call.evs == NULL);
+  DT_ASSERT(call.evs.head == NULL && call.evs.count == 0);
   DT_ASSERT_EQ_INT(dt__emu_sched_next_due(&s, &due), DT_ENOENT);
   DT_ASSERT_EQ_INT(dt__emu_sched_next(&s), 0);
   dt__emu_sched_close(&s, NULL);
