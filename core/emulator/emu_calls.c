@@ -87,6 +87,17 @@ static char *lower_dup(const char *s) {
 }
 
 /* ------------------------------------------------------------------ keepAlive (45 min rule) */
+/* The call resource's server-set fields, in Graph's order. */
+static void put_call_fields(emu_call_t *c, const char *state, const char *direction, const char *callback_uri) {
+  cJSON *r = c->res;
+  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
+  cJSON_AddStringToObject(r, "id", c->id);
+  cJSON_AddStringToObject(r, "state", state);
+  cJSON_AddStringToObject(r, "direction", direction);
+  cJSON_AddStringToObject(r, "callbackUri", callback_uri);
+  cJSON_AddStringToObject(r, "callChainId", c->chain_id);
+}
+
 static void on_keepalive_expired(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->keepalive_timer = NULL;
@@ -155,12 +166,7 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   dt_guid(remote_pid);
 
   cJSON *r = c->res;
-  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
-  cJSON_AddStringToObject(r, "id", c->id);
-  cJSON_AddStringToObject(r, "state", "incoming");
-  cJSON_AddStringToObject(r, "direction", "incoming");
-  cJSON_AddStringToObject(r, "callbackUri", bot_url);
-  cJSON_AddStringToObject(r, "callChainId", c->chain_id);
+  put_call_fields(c, "incoming", "incoming", bot_url);
   cJSON *src = cJSON_AddObjectToObject(r, "source");
   cJSON_AddStringToObject(src, "@odata.type", "#microsoft.graph.participantInfo");
   cJSON_AddItemToObject(src, "identity", cJSON_Duplicate(from, 1));
@@ -444,12 +450,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   for (size_t i = 0; i < DT_ARRAY_SIZE(server_fields); i++)
     cJSON_DeleteItemFromObjectCaseSensitive(r, server_fields[i]);
   cJSON_DeleteItemFromObjectCaseSensitive(r, "callback"); /* the documents' legacy spelling */
-  cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
-  cJSON_AddStringToObject(r, "id", c->id);
-  cJSON_AddStringToObject(r, "state", "establishing");
-  cJSON_AddStringToObject(r, "direction", "outgoing");
-  cJSON_AddStringToObject(r, "callbackUri", callback_uri);
-  cJSON_AddStringToObject(r, "callChainId", c->chain_id);
+  put_call_fields(c, "establishing", "outgoing", callback_uri);
   cJSON_AddStringToObject(r, "myParticipantId", c->my_pid);
   if (!cJSON_HasObjectItem(r, "source")) {
     cJSON *src = cJSON_AddObjectToObject(r, "source");
