@@ -49,8 +49,7 @@ struct dt_engine_s {
   ino_t watch_ino;
   int handles_open;
   bool closing;
-  void (*done)(void *);
-  void *done_ud;
+  dt_done_t done;
 };
 
 static const char *or_default(const char *v, const char *def) { return v && v[0] ? v : def; }
@@ -73,14 +72,11 @@ static char *url_from_listen(const char *listen, int port, bool tls) {
 }
 
 static void engine_free_now(dt_engine_t *e) {
-  void (*done)(void *) = e->done;
-  void *ud = e->done_ud;
   if (e->own_metrics) dt_metrics_free(e->metrics);
   free(e->flows_dir);
   free(e->public_url);
   free(e->callback_url);
-  free(e);
-  if (done) done(ud);
+  dt_free_then_done(e, e->done);
 }
 
 static void timer_closed(uv_handle_t *h) {
@@ -265,8 +261,7 @@ static void watch_check(dt_engine_t *e) {
 void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud) {
   if (e->closing) return;
   e->closing = true;
-  e->done = done;
-  e->done_ud = ud;
+  e->done = (dt_done_t){done, ud};
   watch_stop(e); /* no reloads while draining */
   if (!e->calls) {
     close_parts(e);

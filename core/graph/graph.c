@@ -23,6 +23,8 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
+#include "dialtone/hashmap.h" /* dt_hashmap_hash: the token fingerprint */
+#include "dialtone/list.h"
 #include "dialtone/log.h"
 
 #define DEFAULT_TIMEOUT_MS 10000L
@@ -45,15 +47,14 @@ struct dt_graph_s {
   dt_metrics_t *metrics;
   char *calls_url;
   size_t calls_url_len;
-  dt_graph_req_t *reqs; /* live requests, for dt_graph_free */
-  size_t pending;
+  dt_list_t reqs; /* live requests (dt_graph_req_t.link), for dt_graph_free; count = pending */
 };
 
 enum { REQ_WAIT_TOKEN = 1, REQ_IN_FLIGHT, REQ_BACKOFF, REQ_DELIVERING };
 
 struct dt_graph_req_s {
   dt_graph_t *g;
-  dt_graph_req_t *prev, *next;
+  dt_list_node_t link; /* in g->reqs */
   int state;
   bool retried;
   bool is_create;
@@ -136,16 +137,9 @@ int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_oauth_source_t *tok
 
 const char *dt_graph_calls_url(const dt_graph_t *g) { return g->calls_url; }
 
-size_t dt_graph_pending(const dt_graph_t *g) { return g ? g->pending : 0; }
+size_t dt_graph_pending(const dt_graph_t *g) { return g ? dt_list_count(&g->reqs) : 0; }
 
-static void req_unlink(dt_graph_req_t *r) {
-  dt_graph_t *g = r->g;
-  if (r->prev) r->prev->next = r->next;
-  else g->reqs = r->next;
-  if (r->next) r->next->prev = r->prev;
-  r->prev = r->next = NULL;
-  g->pending--;
-}
+static void req_unlink(dt_graph_req_t *r) { dt_list_remove(&r->g->reqs, &r->link); }
 
 static void on_timer_closed(uv_handle_t *h) { free(h); }
 
@@ -169,17 +163,14 @@ void dt_graph_req_cancel(dt_graph_req_t *r) {
 
 void dt_graph_free(dt_graph_t *g) {
   if (g == NULL) return;
-  while (g->reqs) dt_graph_req_cancel(g->reqs);
+  while (g->reqs.head) dt_graph_req_cancel(DT_LIST_ENTRY(g->reqs.head, dt_graph_req_t, link));
   free(g->calls_url);
   free(g);
 }
 
-/* FNV-1a: enough to tell "the token I used" from "a newer one" without keeping a copy. */
-static uint64_t token_hash(const char *t) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *t; t++) h = (h ^ (unsigned char)*t) * 1099511628211ULL;
-  return h;
-}
+/* FNV-1a (the hashmap's): enough to tell "the token I used" from "a newer one" without
+   keeping a copy. */
+static uint64_t token_hash(const char *t) { return dt_hashmap_hash(t); }
 
 static void on_response(const dt_http_response_t *res, void *ud);
 
@@ -506,10 +497,7 @@ static void on_response(const dt_http_response_t *hr, void *ud) {
 
 static const char *method_literal(const char *m) {
   static const char *const methods[] = {"GET", "POST", "DELETE", "PATCH", "PUT"};
-  if (m == NULL) return NULL;
-  for (size_t i = 0; i < DT_ARRAY_SIZE(methods); i++)
-    if (strcmp(m, methods[i]) == 0) return methods[i];
-  return NULL;
+  return dt_str_among(m, methods, DT_ARRAY_SIZE(methods));
 }
 
 int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
@@ -543,10 +531,7 @@ int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON 
   r->ud = ud;
   r->is_create = plen == 0 && m[0] == 'P' && m[1] == 'O';
   r->deadline = uv_now(g->loop) + (uint64_t)g->retry_deadline_ms;
-  r->next = g->reqs;
-  if (g->reqs) g->reqs->prev = r;
-  g->reqs = r;
-  g->pending++;
+  dt_list_push_front(&g->reqs, &r->link);
   int rc = req_start(r);
   if (rc != 0) {
     r->wait = NULL;
@@ -713,19 +698,24 @@ int dt_graph_list_participants(dt_graph_t *g, const char *call_id, dt_graph_fn c
   return simple(g, "GET", call_id, "/participants", cb, ud, out);
 }
 
-static int participant_path(char *buf, const char *call_id, const char *pid, const char *suffix) {
-  if (!path_id_ok(call_id) || !path_id_ok(pid)) return DT_EINVAL;
-  snprintf(buf, PATH_MAX_LEN, "/%s/participants/%s%s", call_id, pid, suffix);
-  return 0;
+/* method on /{call_id}/{collection}/{id}{suffix}: a participant or an operation. Takes body
+   (deleted when an id is not fit for the path). */
+static int member_request(dt_graph_t *g, const char *method, const char *call_id, const char *collection,
+                          const char *id, const char *suffix, cJSON *body, dt_graph_fn cb, void *ud,
+                          dt_graph_req_t **out) {
+  char path[PATH_MAX_LEN];
+  if (out) *out = NULL;
+  if (!path_id_ok(call_id) || !path_id_ok(id)) {
+    cJSON_Delete(body);
+    return DT_EINVAL;
+  }
+  snprintf(path, sizeof path, "/%s/%s/%s%s", call_id, collection, id, suffix);
+  return dt_graph_request(g, method, path, body, cb, ud, out);
 }
 
 int dt_graph_get_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                              dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  char path[PATH_MAX_LEN];
-  if (out) *out = NULL;
-  int rc = participant_path(path, call_id, participant_id, "");
-  if (rc != 0) return rc;
-  return dt_graph_request(g, "GET", path, NULL, cb, ud, out);
+  return member_request(g, "GET", call_id, "participants", participant_id, "", NULL, cb, ud, out);
 }
 
 int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *participants, size_t n,
@@ -742,29 +732,21 @@ int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_con
 
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  char path[PATH_MAX_LEN];
-  if (out) *out = NULL;
-  int rc = participant_path(path, call_id, participant_id, "/mute");
-  if (rc != 0) return rc;
   cJSON *body;
-  if ((rc = dt_graph_context_body(client_context, &body)) != 0) return rc;
-  return dt_graph_request(g, "POST", path, body, cb, ud, out);
+  int rc = dt_graph_context_body(client_context, &body);
+  if (rc != 0) {
+    if (out) *out = NULL;
+    return rc;
+  }
+  return member_request(g, "POST", call_id, "participants", participant_id, "/mute", body, cb, ud, out);
 }
 
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  char path[PATH_MAX_LEN];
-  if (out) *out = NULL;
-  int rc = participant_path(path, call_id, participant_id, "");
-  if (rc != 0) return rc;
-  return dt_graph_request(g, "DELETE", path, NULL, cb, ud, out);
+  return member_request(g, "DELETE", call_id, "participants", participant_id, "", NULL, cb, ud, out);
 }
 
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
                            dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  char path[PATH_MAX_LEN];
-  if (out) *out = NULL;
-  if (!path_id_ok(call_id) || !path_id_ok(op_id)) return DT_EINVAL;
-  snprintf(path, sizeof path, "/%s/operations/%s", call_id, op_id);
-  return dt_graph_request(g, "GET", path, NULL, cb, ud, out);
+  return member_request(g, "GET", call_id, "operations", op_id, "", NULL, cb, ud, out);
 }

@@ -25,10 +25,7 @@ static bool str_ok(const char *s) { return s == NULL || strnlen(s, DT_GRAPH_MAX_
 /* The identitySet member names, as literals (cJSON_AddItemToObjectCS keeps the pointer). */
 static const char *identity_key(const char *kind) {
   static const char *const kinds[] = {"user", "phone", "application", "applicationInstance", "guest"};
-  if (kind == NULL) return NULL;
-  for (size_t i = 0; i < DT_ARRAY_SIZE(kinds); i++)
-    if (strcmp(kind, kinds[i]) == 0) return kinds[i];
-  return NULL;
+  return dt_str_among(kind, kinds, DT_ARRAY_SIZE(kinds));
 }
 
 static bool identity_ok(const dt_identity_t *id) {

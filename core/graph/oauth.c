@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
+#include "dialtone/list.h"
 #include "dialtone/log.h"
 #include "dialtone/oauth.h"
 
@@ -36,16 +37,12 @@ struct dt_oauth_wait_s {
   dt_oauth_source_t *ts; /* NULL once finished */
   dt_oauth_fn cb;
   void *ud;
-  struct dt_oauth_wait_s *prev, *next;
+  dt_list_node_t link; /* in the source's list named by list */
   int list;
   bool finished; /* delivered or cancelled: the caller's handle is dead */
   bool timer_open;
   uv_timer_t timer; /* only for waiters served from the cache */
 };
-
-typedef struct {
-  dt_oauth_wait_t *head, *tail;
-} wait_list_t;
 
 struct dt_oauth_source_s {
   uv_loop_t *loop;
@@ -58,11 +55,13 @@ struct dt_oauth_source_s {
   dt_http_call_t *call;            /* the one request in flight */
   uint64_t call_started;
   unsigned fetch_count;
-  wait_list_t fetch, deferred, delivering;
+  dt_list_t fetch, deferred, delivering; /* of dt_oauth_wait_t.link, oldest first */
   bool dispatching, free_requested;
 };
 
-static wait_list_t *list_of(dt_oauth_source_t *ts, int which) {
+#define WAIT_OF(node) DT_LIST_ENTRY(node, dt_oauth_wait_t, link)
+
+static dt_list_t *list_of(dt_oauth_source_t *ts, int which) {
   switch (which) {
     case LIST_FETCH: return &ts->fetch;
     case LIST_DEFERRED: return &ts->deferred;
@@ -72,23 +71,13 @@ static wait_list_t *list_of(dt_oauth_source_t *ts, int which) {
 }
 
 static void list_push(dt_oauth_source_t *ts, int which, dt_oauth_wait_t *w) {
-  wait_list_t *l = list_of(ts, which);
   w->list = which;
-  w->next = NULL;
-  w->prev = l->tail;
-  if (l->tail) l->tail->next = w;
-  else l->head = w;
-  l->tail = w;
+  dt_list_push_back(list_of(ts, which), &w->link);
 }
 
 static void list_unlink(dt_oauth_wait_t *w) {
   if (w->ts == NULL || w->list == LIST_NONE) return;
-  wait_list_t *l = list_of(w->ts, w->list);
-  if (w->prev) w->prev->next = w->next;
-  else l->head = w->next;
-  if (w->next) w->next->prev = w->prev;
-  else l->tail = w->prev;
-  w->prev = w->next = NULL;
+  dt_list_remove(list_of(w->ts, w->list), &w->link);
   w->list = LIST_NONE;
 }
 
@@ -235,13 +224,13 @@ static int start_fetch(dt_oauth_source_t *ts) {
 /* Calls every fetch waiter. Callbacks may get, cancel, invalidate or free the source. */
 static void deliver_all(dt_oauth_source_t *ts, int err, const char *token) {
   while (ts->fetch.head) {
-    dt_oauth_wait_t *w = ts->fetch.head;
+    dt_oauth_wait_t *w = WAIT_OF(ts->fetch.head);
     list_unlink(w);
     list_push(ts, LIST_DELIVERING, w);
   }
   ts->dispatching = true;
   while (ts->delivering.head) {
-    dt_oauth_wait_t *w = ts->delivering.head;
+    dt_oauth_wait_t *w = WAIT_OF(ts->delivering.head);
     dt_oauth_fn cb = w->cb;
     void *ud = w->ud;
     wait_finish(w);
@@ -351,9 +340,9 @@ void dt_oauth_invalidate(dt_oauth_source_t *ts) {
 
 unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts) { return ts ? ts->fetch_count : 0; }
 
-static void cancel_list(wait_list_t *l) {
+static void cancel_list(dt_list_t *l) {
   while (l->head) {
-    dt_oauth_wait_t *w = l->head;
+    dt_oauth_wait_t *w = WAIT_OF(l->head);
     wait_finish(w);
     wait_maybe_free(w);
   }

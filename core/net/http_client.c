@@ -26,6 +26,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/http_client.h"
+#include "dialtone/list.h"
 #include "dialtone/log.h"
 
 #define DEFAULT_TIMEOUT_MS 10000L
@@ -49,7 +50,7 @@ typedef struct sock_ctx_s {
   int events;  /* what the poll handle watches now (0 = stopped) */
   bool idle;   /* curl said CURL_POLL_REMOVE: a kept-alive connection between transfers */
   dt_http_client_t *client;
-  struct sock_ctx_s *prev, *next;
+  dt_list_node_t link; /* in client->socks */
 } sock_ctx_t;
 
 enum { CALL_FREE = 0, CALL_ACTIVE, CALL_DELIVERING };
@@ -60,7 +61,7 @@ struct dt_http_call_s {
   int state;
   dt_http_response_fn cb;
   void *ud;
-  struct dt_http_call_s *prev, *next; /* active list, or free list (next only) */
+  dt_list_node_t link; /* in client->active, or client->free_list */
   size_t max_bytes;
   bool too_big;
   /* request: header lines ("Name: value\0...") and curl_slist nodes pointing into them */
@@ -88,19 +89,18 @@ struct dt_http_client_s {
   char *ca_file;
   bool insecure_tls;
   bool no_proxy_env; /* no proxy variable was set when the client was made */
-  dt_http_call_t *active;
-  dt_http_call_t *free_list;
-  unsigned free_count;
-  sock_ctx_t *socks;
+  dt_list_t active;    /* of dt_http_call_t.link; count = pending */
+  dt_list_t free_list; /* of dt_http_call_t.link, most recently used first */
+  dt_list_t socks;     /* of sock_ctx_t.link */
   sock_ctx_t **by_fd; /* the poll handle of each socket curl has open, by descriptor */
   unsigned char *conn_fd; /* 1: a connection socket curl opened through on_open_socket */
   size_t nby_fd;
-  size_t pending;
   unsigned open_handles;
   bool closing;
-  void (*done)(void *ud);
-  void *done_ud;
+  dt_done_t done;
 };
+
+#define CALL_OF(node) DT_LIST_ENTRY(node, dt_http_call_t, link)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -140,10 +140,7 @@ static bool fd_table_fit(dt_http_client_t *c, curl_socket_t s) {
 static void sock_destroy(sock_ctx_t *ctx) {
   dt_http_client_t *c = ctx->client;
   if (sock_lookup(c, ctx->fd) == ctx) c->by_fd[ctx->fd] = NULL;
-  if (ctx->prev) ctx->prev->next = ctx->next;
-  else c->socks = ctx->next;
-  if (ctx->next) ctx->next->prev = ctx->prev;
-  ctx->prev = ctx->next = NULL;
+  dt_list_remove(&c->socks, &ctx->link);
   uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
 }
 
@@ -210,9 +207,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action, void *userp, 
     ctx->fd = s;
     ctx->client = c;
     ctx->poll.data = ctx;
-    ctx->next = c->socks;
-    if (c->socks) c->socks->prev = ctx;
-    c->socks = ctx;
+    dt_list_push_front(&c->socks, &ctx->link);
     c->open_handles++;
   }
   ctx->idle = false;
@@ -382,7 +377,7 @@ static void call_recycle(dt_http_call_t *call) {
   call->state = CALL_FREE;
   call->cb = NULL;
   call->ud = NULL;
-  if (c->closing || c->free_count >= MAX_FREE_CALLS) {
+  if (c->closing || dt_list_count(&c->free_list) >= MAX_FREE_CALLS) {
     call_destroy(call);
     return;
   }
@@ -390,20 +385,10 @@ static void call_recycle(dt_http_call_t *call) {
   trim_buf(&call->req_body);
   trim_buf(&call->body);
   trim_buf(&call->resp_hdr);
-  call->prev = NULL;
-  call->next = c->free_list;
-  c->free_list = call;
-  c->free_count++;
+  dt_list_push_front(&c->free_list, &call->link);
 }
 
-static void active_unlink(dt_http_call_t *call) {
-  dt_http_client_t *c = call->client;
-  if (call->prev) call->prev->next = call->next;
-  else c->active = call->next;
-  if (call->next) call->next->prev = call->prev;
-  call->prev = call->next = NULL;
-  c->pending--;
-}
+static void active_unlink(dt_http_call_t *call) { dt_list_remove(&call->client->active, &call->link); }
 
 /* ---- completion ---- */
 
@@ -649,12 +634,8 @@ int dt_http_client_send(dt_http_client_t *c, const dt_http_request_options_t *re
   const char *method = req->method && *req->method ? req->method : "GET";
   if (has_crlf(method) || strchr(method, ' ')) return DT_EINVAL;
 
-  dt_http_call_t *call = c->free_list;
-  if (call) {
-    c->free_list = call->next;
-    c->free_count--;
-    call->next = NULL;
-  } else {
+  dt_http_call_t *call = CALL_OF(dt_list_pop_front(&c->free_list));
+  if (call == NULL) {
     call = call_new(c);
     if (call == NULL) return DT_ENOMEM;
   }
@@ -694,11 +675,7 @@ int dt_http_client_send(dt_http_client_t *c, const dt_http_request_options_t *re
   call->cb = cb;
   call->ud = ud;
   call->state = CALL_ACTIVE;
-  call->prev = NULL;
-  call->next = c->active;
-  if (c->active) c->active->prev = call;
-  c->active = call;
-  c->pending++;
+  dt_list_push_front(&c->active, &call->link);
   /* Only arms curl's timer (via on_curl_timer); the transfer starts from the loop. */
   if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
     active_unlink(call);
@@ -716,17 +693,14 @@ void dt_http_call_cancel(dt_http_call_t *call) {
   call_recycle(call);
 }
 
-size_t dt_http_client_pending(const dt_http_client_t *c) { return c ? c->pending : 0; }
+size_t dt_http_client_pending(const dt_http_client_t *c) { return c ? dt_list_count(&c->active) : 0; }
 
 static void maybe_finish(dt_http_client_t *c) {
   if (!c->closing || c->open_handles > 0 || c->multi != NULL) return;
-  void (*done)(void *) = c->done;
-  void *done_ud = c->done_ud;
   free(c->ca_file);
   free(c->by_fd);
   free(c->conn_fd);
-  free(c);
-  if (done) done(done_ud);
+  dt_free_then_done(c, c->done);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -736,24 +710,19 @@ static void on_timer_closed(uv_handle_t *h) {
      CURL_POLL_REMOVE for their sockets; any socket left is closed after. */
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
-  while (c->socks) sock_destroy(c->socks);
-  while (c->free_list) {
-    dt_http_call_t *call = c->free_list;
-    c->free_list = call->next;
-    call_destroy(call);
-  }
-  c->free_count = 0;
+  while (c->socks.head) sock_destroy(DT_LIST_ENTRY(c->socks.head, sock_ctx_t, link));
+  for (dt_http_call_t *call; (call = CALL_OF(dt_list_pop_front(&c->free_list))) != NULL;) call_destroy(call);
   c->open_handles--;
   maybe_finish(c);
 }
 
 void dt_http_client_close(dt_http_client_t *c, void (*done)(void *ud), void *ud) {
   if (c == NULL || c->closing) return;
-  while (c->active) dt_http_call_cancel(c->active);
+  while (c->active.head) dt_http_call_cancel(CALL_OF(c->active.head));
   c->closing = true;
-  c->done = done;
-  c->done_ud = ud;
-  for (sock_ctx_t *s = c->socks; s; s = s->next) {
+  c->done = (dt_done_t){done, ud};
+  for (dt_list_node_t *n = c->socks.head; n; n = n->next) {
+    sock_ctx_t *s = DT_LIST_ENTRY(n, sock_ctx_t, link);
     uv_poll_stop(&s->poll);
     s->events = 0;
   }

@@ -149,13 +149,10 @@ void dt__http_conn_update_read(conn_t *c) {
 
 void dt__http_server_maybe_done(dt_http_server_t *srv) {
   if (!srv->closing || srv->handles_open > 0) return;
-  while (srv->orphans) dt__http_req_free(srv->orphans);
+  while (srv->orphans.head) dt__http_req_free(DT_LIST_ENTRY(srv->orphans.head, req_t, olink));
   dt_hashmap_free(&srv->ip_counts); /* empty: every connection has released its count */
   dt__tls_config_free(srv->tls);
-  void (*done)(void *) = srv->done;
-  void *ud = srv->done_ud;
-  free(srv);
-  if (done) done(ud);
+  dt_free_then_done(srv, srv->done);
 }
 
 static void on_conn_closed(uv_handle_t *h) {
@@ -181,10 +178,7 @@ void dt__http_conn_close(conn_t *c) {
     if (*pp) *pp = c->resume_next;
     c->on_resume_list = false;
   }
-  if (c->prev) c->prev->next = c->next;
-  else srv->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
-  srv->nconns--;
+  dt_list_remove(&srv->conns, &c->link);
   dt__http_silent_remove(c);
   dt__http_ip_count_release(srv, c);
   if (srv->opts.metrics) dt_metrics_add(srv->opts.metrics, "dt_http_connections", NULL, -1);

@@ -28,6 +28,7 @@
 #include "dialtone/common.h"
 #include "dialtone/hashmap.h"
 #include "dialtone/http_server.h"
+#include "dialtone/list.h"
 #include "tls.h"
 
 #define DT__HTTP_MAX_PIPELINE 32       /* requests in flight per connection before parsing pauses */
@@ -44,8 +45,8 @@ struct dt__http_req_s {
   dt_http_request_t pub;
   dt_http_server_t *srv;
   dt__http_conn_t *conn;   /* NULL once the connection is gone (orphan) */
-  dt__http_req_t *next;    /* conn queue, or orphan list */
-  dt__http_req_t *prev;    /* orphan list only */
+  dt__http_req_t *next;    /* conn queue */
+  dt_list_node_t olink;    /* in srv->orphans (orphan) */
   dt__http_req_t *abort_next;
   const char *route;
   dt_buf_t out;   /* response bytes not yet handed to the socket */
@@ -70,7 +71,7 @@ struct dt__http_conn_s {
   uv_tcp_t tcp;
   uv_timer_t timer;
   dt_http_server_t *srv;
-  dt__http_conn_t *prev, *next;      /* server's connection list */
+  dt_list_node_t link;               /* in srv->conns */
   dt__http_conn_t *resume_next;      /* server's resume list */
   llhttp_t parser;
   dt__tls_conn_t *tls;
@@ -96,7 +97,7 @@ struct dt__http_conn_s {
   bool tok_open, reading, closing, paused, stop_parsing, close_when_drained;
   bool shutting_down, lingering, in_message, on_resume_list, last_answered;
   bool silent;              /* on the server's silent list: not one byte received yet */
-  dt__http_conn_t *silent_prev, *silent_next;
+  dt_list_node_t silent_link;        /* in srv->silent */
   dt__http_ip_count_t *ip_count; /* with a per-address cap */
   char remote[64];
 };
@@ -112,17 +113,15 @@ struct dt_http_server_s {
   uv_read_cb on_read;
   uv_idle_cb on_resume_idle;
   dt__tls_config_t *tls;
-  dt__http_conn_t *conns;
-  dt__http_conn_t *silent_head, *silent_tail; /* connections that sent nothing yet, oldest first */
+  dt_list_t conns;          /* of dt__http_conn_t.link; count = open connections */
+  dt_list_t silent;         /* of dt__http_conn_t.silent_link: sent nothing yet, oldest first */
   dt__http_conn_t *resume_head;
-  dt__http_req_t *orphans;
-  unsigned nconns;
+  dt_list_t orphans;        /* of dt__http_req_t.olink */
   uint64_t accepted;
   int port;
   int handles_open;
   bool closing;
-  void (*done)(void *ud);
-  void *done_ud;
+  dt_done_t done;
   size_t body_bytes_held;   /* body buffers of all live requests (max_body_total_bytes) */
   uint64_t refusal_log_ms;  /* when the last refusal warning was logged */
   uint64_t refused_unlogged;

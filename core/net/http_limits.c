@@ -108,21 +108,11 @@ void dt__http_ip_count_release(dt_http_server_t *srv, conn_t *c) {
 
 void dt__http_silent_remove(conn_t *c) {
   if (!c->silent) return;
-  dt_http_server_t *srv = c->srv;
-  if (c->silent_prev) c->silent_prev->silent_next = c->silent_next;
-  else srv->silent_head = c->silent_next;
-  if (c->silent_next) c->silent_next->silent_prev = c->silent_prev;
-  else srv->silent_tail = c->silent_prev;
-  c->silent_prev = c->silent_next = NULL;
+  dt_list_remove(&c->srv->silent, &c->silent_link);
   c->silent = false;
 }
 
 void dt__http_silent_append(conn_t *c) {
-  dt_http_server_t *srv = c->srv;
   c->silent = true;
-  c->silent_next = NULL;
-  c->silent_prev = srv->silent_tail;
-  if (srv->silent_tail) srv->silent_tail->silent_next = c;
-  else srv->silent_head = c;
-  srv->silent_tail = c;
+  dt_list_push_back(&c->srv->silent, &c->silent_link);
 }

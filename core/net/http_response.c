@@ -85,25 +85,14 @@ const char *dt__http_header_find(const dt_http_request_t *req, const char *name)
 
 /* ---------------------------------------------------------------- requests */
 
-static void orphan_unlink(dt_http_server_t *srv, req_t *r) {
-  if (r->prev) r->prev->next = r->next;
-  else srv->orphans = r->next;
-  if (r->next) r->next->prev = r->prev;
-  r->next = r->prev = NULL;
-  r->orphan = false;
-}
-
 void dt__http_orphan_add(dt_http_server_t *srv, req_t *r) {
   r->conn = NULL;
   r->orphan = true;
-  r->prev = NULL;
-  r->next = srv->orphans;
-  if (srv->orphans) srv->orphans->prev = r;
-  srv->orphans = r;
+  dt_list_push_front(&srv->orphans, &r->olink);
 }
 
 void dt__http_req_free(req_t *r) {
-  if (r->orphan) orphan_unlink(r->srv, r);
+  if (r->orphan) dt_list_remove(&r->srv->orphans, &r->olink);
   r->srv->body_bytes_held -= r->body_cap;
   free(r->body_buf);
   dt_buf_free(&r->out);

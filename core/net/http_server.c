@@ -211,15 +211,15 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   if (srv->closing) return;
-  if (srv->nconns >= srv->opts.max_connections && srv->silent_head) {
+  if (dt_list_count(&srv->conns) >= srv->opts.max_connections && srv->silent.head) {
     /* Full: the oldest connection that has not sent a byte makes room (a client with a
        request to send sends it at once; one that holds a slot silently is the attack). */
-    conn_t *victim = srv->silent_head;
+    conn_t *victim = DT_LIST_ENTRY(srv->silent.head, conn_t, silent_link);
     dt_log_debug("http: connection limit reached, closing %s (silent since it connected)", victim->remote);
     dt__http_metric_inc(srv, "dt_http_connections_evicted_total");
     dt__http_conn_close(victim);
   }
-  if (srv->nconns >= srv->opts.max_connections) {
+  if (dt_list_count(&srv->conns) >= srv->opts.max_connections) {
     dt__http_log_refusal(srv, "a connection (limits.max_connections reached)", "a client");
     uv_tcp_t *t = dt_xmalloc(sizeof *t);
     uv_tcp_init(srv->loop, t);
@@ -237,10 +237,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   c->tcp.data = c;
   c->timer.data = c;
   srv->handles_open++;
-  c->next = srv->conns;
-  if (srv->conns) srv->conns->prev = c;
-  srv->conns = c;
-  srv->nconns++;
+  dt_list_push_front(&srv->conns, &c->link);
   if (srv->opts.metrics) dt_metrics_add(srv->opts.metrics, "dt_http_connections", NULL, 1);
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
     dt__http_conn_close(c);
@@ -392,18 +389,19 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
 
 int dt_http_server_port(const dt_http_server_t *srv) { return srv ? srv->port : 0; }
 
-unsigned dt_http_server_connection_count(const dt_http_server_t *srv) { return srv ? srv->nconns : 0; }
+unsigned dt_http_server_connection_count(const dt_http_server_t *srv) {
+  return srv ? (unsigned)dt_list_count(&srv->conns) : 0;
+}
 
 uint64_t dt_http_server_accepted_total(const dt_http_server_t *srv) { return srv ? srv->accepted : 0; }
 
 void dt_http_server_close(dt_http_server_t *srv, void (*done)(void *ud), void *ud) {
   if (!srv || srv->closing) return;
   srv->closing = true;
-  srv->done = done;
-  srv->done_ud = ud;
+  srv->done = (dt_done_t){done, ud};
   uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
   uv_idle_stop(&srv->resume_idle);
   uv_close((uv_handle_t *)&srv->resume_idle, on_listener_closed);
   srv->resume_head = NULL;
-  while (srv->conns) dt__http_conn_close(srv->conns);
+  while (srv->conns.head) dt__http_conn_close(DT_LIST_ENTRY(srv->conns.head, conn_t, link));
 }

@@ -4,23 +4,20 @@
  */
 #include "dialtone/list.h"
 
-void dt_list_push_front(dt_list_t *l, dt_list_node_t *n) {
-  n->prev = NULL;
-  n->next = l->head;
-  if (l->head) l->head->prev = n;
+/* n goes between prev and next, neighbours in l (NULL at an end). */
+static void link_between(dt_list_t *l, dt_list_node_t *n, dt_list_node_t *prev, dt_list_node_t *next) {
+  n->prev = prev;
+  n->next = next;
+  if (prev) prev->next = n;
+  else l->head = n;
+  if (next) next->prev = n;
   else l->tail = n;
-  l->head = n;
   l->count++;
 }
 
-void dt_list_push_back(dt_list_t *l, dt_list_node_t *n) {
-  n->next = NULL;
-  n->prev = l->tail;
-  if (l->tail) l->tail->next = n;
-  else l->head = n;
-  l->tail = n;
-  l->count++;
-}
+void dt_list_push_front(dt_list_t *l, dt_list_node_t *n) { link_between(l, n, NULL, l->head); }
+
+void dt_list_push_back(dt_list_t *l, dt_list_node_t *n) { link_between(l, n, l->tail, NULL); }
 
 void dt_list_remove(dt_list_t *l, dt_list_node_t *n) {
   if (n->prev) n->prev->next = n->next;

@@ -47,6 +47,8 @@ DT_TEST(per_address_cap_counts_each_address_apart_and_releases) {
   free(a1), free(a2), free(a3), free(b1), free(srv);
 }
 
+#define SILENT(node) DT_LIST_ENTRY(node, dt__http_conn_t, silent_link)
+
 DT_TEST(silent_list_is_oldest_first_and_remove_is_idempotent) {
   dt_http_server_t *srv = fake_server(uv_default_loop());
   dt__http_conn_t *c[3];
@@ -54,15 +56,15 @@ DT_TEST(silent_list_is_oldest_first_and_remove_is_idempotent) {
     c[i] = fake_conn(srv);
     dt__http_silent_append(c[i]);
   }
-  DT_ASSERT(srv->silent_head == c[0] && srv->silent_tail == c[2]);
+  DT_ASSERT(SILENT(srv->silent.head) == c[0] && SILENT(srv->silent.tail) == c[2]);
   dt__http_silent_remove(c[0]); /* the first byte arrived */
-  DT_ASSERT(srv->silent_head == c[1]);
+  DT_ASSERT(SILENT(srv->silent.head) == c[1]);
   DT_ASSERT(!c[0]->silent);
   dt__http_silent_remove(c[0]);
   dt__http_silent_remove(c[2]);
-  DT_ASSERT(srv->silent_head == c[1] && srv->silent_tail == c[1]);
+  DT_ASSERT(SILENT(srv->silent.head) == c[1] && SILENT(srv->silent.tail) == c[1]);
   dt__http_silent_remove(c[1]);
-  DT_ASSERT(srv->silent_head == NULL && srv->silent_tail == NULL);
+  DT_ASSERT(srv->silent.head == NULL && srv->silent.tail == NULL);
   for (int i = 0; i < 3; i++) free(c[i]);
   free(srv);
 }
