@@ -88,7 +88,8 @@ static char *lower_dup(const char *s) {
 
 /* ------------------------------------------------------------------ keepAlive (45 min rule) */
 /* The call resource's server-set fields, in Graph's order. */
-static void put_call_fields(emu_call_t *c, const char *state, const char *direction, const char *callback_uri) {
+static void put_call_fields(emu_call_t *c, const char *state, const char *direction,
+                            const char *callback_uri) {
   cJSON *r = c->res;
   cJSON_AddStringToObject(r, "@odata.type", "#microsoft.graph.call");
   cJSON_AddStringToObject(r, "id", c->id);
@@ -284,6 +285,36 @@ void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
   dt__emu_call_end(c, false, 0, 0, "Call redirected.", NULL, "redirect");
 }
 
+/* ------------------------------------------------------------------ transfer and invite targets */
+/* event ("transfer", "invite") in the timeline: key = the target's description, and the call
+   it replaces. */
+static void timeline_target(emu_call_t *c, const char *event, const char *key, const cJSON *ident,
+                            const char *replaces) {
+  char desc[96];
+  dt__emu_identity_desc(ident, desc, sizeof desc);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, key, desc);
+  if (replaces) cJSON_AddStringToObject(tl, "replacesCallId", replaces);
+  dt__emu_timeline(c, event, tl);
+}
+
+/* When the target decides: after the setup time when it is already in the live call it
+   replaces (it moves over), else when its party answers (answered) or refuses (refused, with
+   ev->s = refusal[behaviour]). */
+static dt__emu_ev_t *target_decides(emu_call_t *c, const cJSON *ident, const char *replaces,
+                                    dt__emu_ev_fn answered, dt__emu_ev_fn refused,
+                                    const char *const refusal[]) {
+  dt_emulator_t *emu = c->emu;
+  if (replaces && dt__emu_call_find_live(emu, replaces))
+    return dt__emu_at(&emu->sim, c, EMU_SETUP_MS, answered);
+  const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
+  int b = dt__emu_party_behaviour(p);
+  dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p),
+                                b == EMU_PARTY_ANSWER ? answered : refused);
+  if (b != EMU_PARTY_ANSWER) snprintf(ev->s, sizeof ev->s, "%s", refusal[b]);
+  return ev;
+}
+
 /* ------------------------------------------------------------------ transfer */
 static void transfer_done(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
@@ -328,37 +359,23 @@ static void transfer_failed(dt__emu_ev_t *ev) {
 }
 
 void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) {
-  dt_emulator_t *emu = c->emu;
   const cJSON *ident = dt__emu_json_get(target, "identity");
   const char *tid = dt__emu_identity_id(ident, NULL);
   free(c->transfer_target);
   c->transfer_target = lower_dup(tid);
   free(c->transfer_replaces);
   c->transfer_replaces = replaces ? dt_xstrdup(replaces) : NULL;
-  char desc[96];
-  dt__emu_identity_desc(ident, desc, sizeof desc);
-  cJSON *tl = cJSON_CreateObject();
-  cJSON_AddStringToObject(tl, "target", desc);
-  if (replaces) cJSON_AddStringToObject(tl, "replacesCallId", replaces);
-  dt__emu_timeline(c, "transfer", tl);
+  timeline_target(c, "transfer", "target", ident, replaces);
 
   dt__emu_call_set_state(c, EMU_CS_TRANSFERRING);
   cJSON *f = cJSON_CreateObject();
   cJSON_AddStringToObject(f, "state", "transferring");
   dt__emu_notify_call(c, "updated", f, "transferring");
 
-  if (replaces && dt__emu_call_find_live(emu, replaces)) {
-    /* consultative: the target is already talking to the bot */
-    dt__emu_at(&emu->sim, c, EMU_SETUP_MS, transfer_accepted);
-    return;
-  }
+  /* consultative (replaces): the target is already talking to the bot */
   static const char *const why[] = {[EMU_PARTY_BUSY] = "is busy", [EMU_PARTY_REJECT] = "declined",
                                      [EMU_PARTY_NOANSWER] = "did not answer"};
-  const emu_party_t *p = dt__emu_party(emu, tid);
-  int b = dt__emu_party_behaviour(p);
-  dt__emu_ev_t *ev = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p),
-                                b == EMU_PARTY_ANSWER ? transfer_accepted : transfer_failed);
-  if (b != EMU_PARTY_ANSWER) snprintf(ev->s, sizeof ev->s, "%s", why[b]);
+  target_decides(c, ident, replaces, transfer_accepted, transfer_failed, why);
 }
 
 /* ------------------------------------------------------------------ hang-ups */
@@ -591,30 +608,16 @@ static void on_invitee(dt__emu_ev_t *ev) {
 }
 
 int dt__emu_invite(emu_call_t *c, emu_op_t *op) {
-  dt_emulator_t *emu = c->emu;
+  static const char *const outcome[] = {[EMU_PARTY_BUSY] = "busy", [EMU_PARTY_REJECT] = "rejected",
+                                        [EMU_PARTY_NOANSWER] = "no answer"};
   int n = cJSON_GetArraySize(op->participants);
   op->invite_pending = n;
   for (int i = 0; i < n; i++) {
     const cJSON *inv = cJSON_GetArrayItem(op->participants, i);
     const cJSON *ident = dt__emu_json_get(inv, "identity");
     const char *rep = dt__emu_json_str(inv, "replacesCallId");
-    char desc[96];
-    dt__emu_identity_desc(ident, desc, sizeof desc);
-    cJSON *tl = cJSON_CreateObject();
-    cJSON_AddStringToObject(tl, "participant", desc);
-    if (rep) cJSON_AddStringToObject(tl, "replacesCallId", rep);
-    dt__emu_timeline(c, "invite", tl);
-    dt__emu_ev_t *ev;
-    if (rep && dt__emu_call_find_live(emu, rep)) {
-      ev = dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_invitee); /* already in a call: moves over */
-    } else {
-      static const char *const outcome[] = {[EMU_PARTY_BUSY] = "busy", [EMU_PARTY_REJECT] = "rejected",
-                                            [EMU_PARTY_NOANSWER] = "no answer"};
-      const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
-      int b = dt__emu_party_behaviour(p);
-      ev = dt__emu_at(&emu->sim, c, dt__emu_party_ring_ms(emu, p), on_invitee);
-      if (b != EMU_PARTY_ANSWER) snprintf(ev->s, sizeof ev->s, "%s", outcome[b]);
-    }
+    timeline_target(c, "invite", "participant", ident, rep);
+    dt__emu_ev_t *ev = target_decides(c, ident, rep, on_invitee, on_invitee, outcome);
     ev->p = op;
     ev->i = i;
   }
