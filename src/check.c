@@ -13,7 +13,7 @@
  *     _ENV, a memory cap and an instruction budget, to see whether it returns a function;
  *   - asking the file system whether a path is a file or a directory.
  * The rules themselves (what is a problem, messages, output format) live in
- * lua/check.lua, which gets lua/api_schema.lua and these helpers as arguments.
+ * src/check.lua, which gets lua/api_schema.lua and these helpers as arguments.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 -- check.lua — the rules of `dialtone check` (the C half, options and exit codes, is
--- lua/check.c; the names it checks against come from lua/api_schema.lua).
+-- src/check.c; the names it checks against come from lua/api_schema.lua).
 --
 -- check.c runs this chunk as chunk(schema, native) in a private lua_State, where native
 -- has bytecode(dump), run_sandboxed(source, globals, os_safe) and kind(path). It returns

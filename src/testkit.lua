@@ -1,5 +1,5 @@
 -- testkit.lua — `dialtone test`: the flow test API (embedded into the binary; the C half is
--- lua/testkit.c). One test file runs in its own Lua state, separate from the engine's flows,
+-- src/testkit.c). One test file runs in its own Lua state, separate from the engine's flows,
 -- against its own engine + emulator at time scale 0. docs/flow-testing.md is the guide.
 --
 --   local test = require "dialtone.test"      -- (also the global `test`)

@@ -159,7 +159,7 @@ typedef struct {
 /* Tone buffer capacity: type-ahead beyond this drops the oldest digit (with a warning). */
 #define DT_TONE_BUFFER 32
 
-/* A call. Fields are read-only outside core/call.c unless said otherwise. */
+/* A call. Fields are read-only outside core/calls/call.c unless said otherwise. */
 struct dt_call_s {
   dt_calls_t *reg;
   dt_hashmap_node_t hnode;          /* in the registry's map, keyed by key */

@@ -1,7 +1,7 @@
 /*
  * runtime.h — the flow runtime: one shared lua_State, one coroutine per call, the flow
  * registry with versions, the sandbox, budgets. Implemented in lua/ (the only place that
- * calls lua_*); the engine (core/engine.c) reaches it only through this header, as
+ * calls lua_*); the engine (src/engine.c) reaches it only through this header, as
  * Redis's script.c reaches script_lua.c.
  *
  * Promises:

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c — libFuzzer target for the Lua configuration loader (lua/config_lua.c)
- * and, behind it, the schema, setters and validation of core/config.c.
+ * and, behind it, the schema, setters and validation of core/calls/config.c.
  *
  * Each input is the whole text of a config file. It is written to dialtone.conf.lua in a
  * private temporary directory (the loader reads files only) and loaded into a fresh

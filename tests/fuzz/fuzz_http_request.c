@@ -1,5 +1,5 @@
 /*
- * fuzz_http_request.c — libFuzzer target for the request path of core/http_server.c.
+ * fuzz_http_request.c — libFuzzer target for the request path of core/net/http_server.c.
  *
  * Each input is the byte stream one client sends on one connection. A real dt_http_server
  * listens on 127.0.0.1 (port 0) on a private uv loop for the whole run; per input a client

@@ -1,5 +1,5 @@
 /*
- * fuzz_jwt.c — libFuzzer target for core/jwt.c: dt_jwt_verify, dt_jwks_parse,
+ * fuzz_jwt.c — libFuzzer target for core/net/jwt.c: dt_jwt_verify, dt_jwks_parse,
  * dt_openid_config_parse and base64url, all on every input.
  *
  * Per input:

@@ -1,5 +1,5 @@
 /*
- * fuzz_log.c — libFuzzer target for core/log.c: the text escaping (dt_log_text_escape) and
+ * fuzz_log.c — libFuzzer target for core/util/log.c: the text escaping (dt_log_text_escape) and
  * both line formats, on every input.
  *
  * Per input:

@@ -1,5 +1,5 @@
 /*
- * fuzz_notify.c — libFuzzer target for dt_notify_parse (core/notify.c) on arbitrary bytes.
+ * fuzz_notify.c — libFuzzer target for dt_notify_parse (core/graph/notify.c) on arbitrary bytes.
  *
  * Promises checked per input, beyond "no crash, no leak, no UB": a failed parse leaves the
  * list empty; at most DT_NOTIFY_MAX_NOTIFICATIONS events, each of a known type; strings

@@ -1,5 +1,5 @@
 /*
- * Integration tests for `dialtone check` (lua/check.c, lua/check.lua, lua/api_schema.lua).
+ * Integration tests for `dialtone check` (src/check.c, src/check.lua, lua/api_schema.lua).
  *
  * Every fixture in tests/check_fixtures/ holds one kind of problem; the tests assert the
  * exact `file:line: message` lines, the summary line and the exit code, in-process through

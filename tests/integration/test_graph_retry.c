@@ -1,5 +1,5 @@
 /*
- * Integration tests for the Graph client's retries (core/graph.c, "Retries" in graph.h):
+ * Integration tests for the Graph client's retries (core/graph/graph.c, "Retries" in graph.h):
  * the real client, http client and token source against a fake Graph on dt_http_server
  * over 127.0.0.1 (port 0).
  *

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the request bodies of core/graph.c, compared structurally (cJSON_Compare)
+ * Unit tests for the request bodies of core/graph/graph.c, compared structurally (cJSON_Compare)
  * with the request examples of the reference documents where dialtone can express them.
  *
  * The documents mix two styles: the v1.0 examples (graph_api.md) annotate every level with

@@ -1,5 +1,5 @@
 /*
- * Unit tests for core/notify.c: every notification example of the reference documents
+ * Unit tests for core/graph/notify.c: every notification example of the reference documents
  * (every JSON file in tests/data/notifications, copied verbatim from the graph-NAME.md files and graph_api.md),
  * plus the spellings real Graph deliveries use (PascalCase enums, legacy `resource`,
  * `subCode`, numbers as strings), shapes Graph allows (arrays, single-object rosters),
