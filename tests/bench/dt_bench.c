@@ -94,7 +94,7 @@ typedef struct {
   char dir[64], flows_dir[128], cdr_path[160], log_path[160], flow_copy[160];
   pid_t engine;
   int engine_port;
-  char *scripts[MAX_SCRIPTS];
+  cJSON *scripts[MAX_SCRIPTS]; /* the caller scripts, parsed once */
   size_t nscripts, next_script;
   /* call id -> last notification (open addressing, grows) */
   slot_t *map;
@@ -241,49 +241,37 @@ static int http_get(const char *url, char **body) {
   return x.status;
 }
 
-static cJSON *emu_json(const char *method, const char *path, const char *body, int *status) {
-  char *resp = NULL;
-  int st = dt_emulator_control(B.emu, method, path, body, body ? strlen(body) : 0, &resp, NULL);
-  if (status) *status = st;
-  cJSON *j = resp ? cJSON_Parse(resp) : NULL;
-  free(resp);
-  return j;
-}
-
-static double jnum(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 typedef struct {
   double active, total, notifications, failed;
 } emu_stats_t;
 
+/* The emulator is driven through its typed control API (include/dialtone/emulator.h). */
 static emu_stats_t emu_stats(void) {
-  cJSON *j = emu_json("GET", "/stats", NULL, NULL);
-  emu_stats_t s = {jnum(j, "active_calls"), jnum(j, "calls_total"), jnum(j, "notifications_total"),
-                   jnum(j, "notifications_failed")};
-  cJSON_Delete(j);
+  dt_emulator_stats_t st;
+  dt_emulator_get_stats(B.emu, &st);
+  emu_stats_t s = {(double)st.active_calls, (double)st.calls_total, (double)st.notifications_total,
+                   (double)st.notifications_failed};
   return s;
 }
 
 /* Places one incoming call; to_park routes it to the parking flow. id (optional) gets its id. */
 static bool place_call(bool to_park, char id[64]) {
-  char body[4096];
-  const char *script = B.scripts[B.next_script++ % B.nscripts];
-  if (to_park)
-    snprintf(body, sizeof body, "{\"to\":{\"phone\":\"%s\"}}", PARK_ROUTE);
-  else
-    snprintf(body, sizeof body, "{\"script\":%s}", script);
-  int st = 0;
-  cJSON *j = emu_json("POST", "/calls", body, &st);
-  if (id) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
-    snprintf(id, 64, "%s", cJSON_IsString(v) ? v->valuestring : "");
+  const cJSON *script = B.scripts[B.next_script++ % B.nscripts];
+  cJSON *to = NULL;
+  dt_emulator_call_options_t o = {0};
+  if (to_park) {
+    to = cJSON_CreateObject();
+    cJSON_AddStringToObject(to, "phone", PARK_ROUTE);
+    o.to = to;
+  } else {
+    o.script = script;
   }
-  cJSON_Delete(j);
-  if (st != 201) fprintf(stderr, "dt_bench: placing a call: HTTP %d\n", st);
-  return st == 201;
+  char call_id[DT_EMULATOR_CALL_ID_LEN] = "", err[256] = "";
+  int rc = dt_emulator_place_call(B.emu, &o, call_id, err, sizeof err);
+  cJSON_Delete(to);
+  if (id) snprintf(id, 64, "%s", call_id);
+  if (rc != 0) fprintf(stderr, "dt_bench: placing a call: %s\n", err);
+  return rc == 0;
 }
 
 /* ------------------------------------------------------------------ the engine process */
@@ -613,9 +601,7 @@ static void phase_park(void) {
     B.failed = true;
   }
   for (int i = 0; i < N; i++) {
-    char path[128];
-    snprintf(path, sizeof path, "/calls/%s/hangup", ids[i]);
-    cJSON_Delete(emu_json("POST", path, "{}", NULL));
+    dt_emulator_hangup(B.emu, ids[i], NULL, 0);
     if ((i & 63) == 0) tick();
   }
   free(ids);
@@ -1045,7 +1031,7 @@ static void usage(FILE *f) {
 
 static void load_scripts(void) {
   if (!B.o.scripts_path) {
-    B.scripts[B.nscripts++] = dt_xstrdup("[{\"on\":\"prompt\",\"hangup\":true}]");
+    B.scripts[B.nscripts++] = cJSON_Parse("[{\"on\":\"prompt\",\"hangup\":true}]");
     return;
   }
   char *t = NULL;
@@ -1057,7 +1043,7 @@ static void load_scripts(void) {
   const cJSON *s;
   cJSON_ArrayForEach(s, j) {
     if (B.nscripts == MAX_SCRIPTS) break;
-    B.scripts[B.nscripts++] = cJSON_PrintUnformatted(s);
+    B.scripts[B.nscripts++] = cJSON_Duplicate(s, 1);
   }
   cJSON_Delete(j);
 }
@@ -1158,9 +1144,9 @@ int main(int argc, char **argv) {
   if (!o->light_only) {
     spawn_engine(prompts, B.emu_url);
     wait_ready();
-    char bot[192];
-    snprintf(bot, sizeof bot, "{\"url\":\"%s/api/calls\"}", B.engine_url);
-    cJSON_Delete(emu_json("POST", "/bot", bot, NULL));
+    char bot[192], err[256] = "";
+    snprintf(bot, sizeof bot, "%s/api/calls", B.engine_url);
+    if (dt_emulator_set_bot_url(B.emu, bot, err, sizeof err) != 0) die("emulator bot URL: %s", err);
 
     warm_up();
     fprintf(stderr, "dt_bench: engine pid %d on %s, emulator %s; parking %d calls\n", (int)B.engine, B.engine_url,
@@ -1221,6 +1207,7 @@ int main(int argc, char **argv) {
   uv_close((uv_handle_t *)&B.tick, NULL);
   for (int i = 0; i < 1000 && uv_run(&B.loop, UV_RUN_NOWAIT); i++) {
   }
+  for (size_t i = 0; i < B.nscripts; i++) cJSON_Delete(B.scripts[i]);
 
   print_table();
   char *json = cJSON_Print(B.out);
