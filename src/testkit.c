@@ -21,6 +21,7 @@
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
 #include "dialtone/log.h"
+#include "args.h"
 #include "testkit.h"
 #include "testkit_api.h"
 
@@ -154,6 +155,28 @@ static void usage(FILE *f) {
 
 static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
+/* A test FILE or DIR on the command line (src/args.h's positional callback). */
+typedef struct {
+  files_t *fs;
+  bool *only_dirs_given;
+} test_args_t;
+
+static int on_test_path(void *ud, const char *a, FILE *err) {
+  test_args_t *ta = ud;
+  struct stat st;
+  if (stat(a, &st) != 0) {
+    fprintf(err, "dialtone test: %s: %s\n", a, strerror(errno));
+    return 2;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    *ta->only_dirs_given = true;
+    collect_dir(ta->fs, a, false, 0);
+  } else {
+    files_add(ta->fs, a);
+  }
+  return 0;
+}
+
 int dt_test_run_ex(FILE *out, FILE *err, int argc, char **argv) {
   tk_t tk;
   memset(&tk, 0, sizeof tk);
@@ -166,59 +189,44 @@ int dt_test_run_ex(FILE *out, FILE *err, int argc, char **argv) {
   files_t fs = {{0}, 0, false};
   int rc = 2;
   bool only_dirs_given = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(out);
-      rc = 0;
+  const char *dialect = NULL, *timeout = NULL;
+  bool verbose = false;
+  test_args_t ta = {&fs, &only_dirs_given};
+  const dt_arg_t opts[] = {
+      DT_ARG_BOOL("--verbose", "-v", &verbose), DT_ARG_STR("--dir", &dir),     DT_ARG_STR("--flows", &tk.flows),
+      DT_ARG_STR("--filter", &tk.filter),          DT_ARG_STR("--dialect", &dialect), DT_ARG_STR("--timeout", &timeout),
+  };
+  const dt_args_spec_t spec = {.prefix = "dialtone test",
+                               .opts = opts,
+                               .nopts = sizeof opts / sizeof opts[0],
+                               .usage = usage,
+                               .unknown = "unknown option '%s'",
+                               .usage_after_missing = true,
+                               .positional = on_test_path,
+                               .ud = &ta};
+  int args_rc = 0;
+  if (!dt_args_parse(&spec, 1, argc, argv, out, err, &args_rc)) {
+    rc = args_rc; /* 0 after --help, 2 after a usage error (already reported) */
+    goto done;
+  }
+  tk.verbose = verbose;
+  /* These two quote the value given, so they are checked here rather than by the table. */
+  if (dialect) {
+    if (strcmp(dialect, "v1.0") != 0 && strcmp(dialect, "beta") != 0) {
+      fprintf(err, "dialtone test: --dialect must be v1.0 or beta (got '%s')\n", dialect);
       goto done;
-    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
-      tk.verbose = 1;
-    } else if (strcmp(a, "--dir") == 0 || strcmp(a, "--flows") == 0 || strcmp(a, "--dialect") == 0 ||
-               strcmp(a, "--timeout") == 0 || strcmp(a, "--filter") == 0) {
-      if (v == NULL) {
-        fprintf(err, "dialtone test: %s needs a value\n", a);
-        usage(err);
-        goto done;
-      }
-      i++;
-      if (strcmp(a, "--dir") == 0) dir = v;
-      else if (strcmp(a, "--flows") == 0) tk.flows = v;
-      else if (strcmp(a, "--filter") == 0) tk.filter = v;
-      else if (strcmp(a, "--dialect") == 0) {
-        if (strcmp(v, "v1.0") != 0 && strcmp(v, "beta") != 0) {
-          fprintf(err, "dialtone test: --dialect must be v1.0 or beta (got '%s')\n", v);
-          goto done;
-        }
-        tk.dialect = v;
-      } else {
-        char *endp = NULL;
-        double t = strtod(v, &endp);
-        if (endp == v || *endp != '\0' || !(t > 0 && t <= 3600)) {
-          fprintf(err, "dialtone test: --timeout must be a number of seconds from 0 to 3600 (got '%s')\n", v);
-          goto done;
-        }
-        tk.timeout_s = t;
-        tk.timeout_given = true;
-      }
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(err, "dialtone test: unknown option '%s'\n", a);
-      usage(err);
-      goto done;
-    } else {
-      struct stat st;
-      if (stat(a, &st) != 0) {
-        fprintf(err, "dialtone test: %s: %s\n", a, strerror(errno));
-        goto done;
-      }
-      if (S_ISDIR(st.st_mode)) {
-        only_dirs_given = true;
-        collect_dir(&fs, a, false, 0);
-      } else {
-        files_add(&fs, a);
-      }
     }
+    tk.dialect = dialect;
+  }
+  if (timeout) {
+    char *endp = NULL;
+    double t = strtod(timeout, &endp);
+    if (endp == timeout || *endp != '\0' || !(t > 0 && t <= 3600)) {
+      fprintf(err, "dialtone test: --timeout must be a number of seconds from 0 to 3600 (got '%s')\n", timeout);
+      goto done;
+    }
+    tk.timeout_s = t;
+    tk.timeout_given = true;
   }
   if (fs.n == 0 && !only_dirs_given) {
     const char *d = dir ? dir : "tests/flows";

@@ -213,6 +213,16 @@ DT_TEST(usage_errors_exit_2) {
   result_free(&r);
   r = run_inproc((const char *[]){"--timeout", "soon", NULL});
   DT_ASSERT_EQ_INT(r.rc, 2);
+  DT_ASSERT_CONTAINS(r.err, "--timeout must be a number of seconds from 0 to 3600 (got 'soon')");
+  result_free(&r);
+  r = run_inproc((const char *[]){"--dir", NULL});
+  DT_ASSERT_EQ_INT(r.rc, 2);
+  DT_ASSERT_CONTAINS(r.err, "dialtone test: --dir needs a value");
+  DT_ASSERT_CONTAINS(r.err, "usage: dialtone test");
+  result_free(&r);
+  r = run_inproc((const char *[]){"--dir=/nonexistent/dir", NULL}); /* src/args.h: both value forms */
+  DT_ASSERT_EQ_INT(r.rc, 2);
+  DT_ASSERT_CONTAINS(r.err, "/nonexistent/dir: no such directory");
   result_free(&r);
   r = run_inproc((const char *[]){"--dir", "/nonexistent/dir", NULL});
   DT_ASSERT_EQ_INT(r.rc, 2);
