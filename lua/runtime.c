@@ -18,9 +18,7 @@
 #include "scheduler.h"
 
 static void describe_metrics(dt_metrics_t *m) {
-  static const struct {
-    const char *name, *type, *help;
-  } METRICS[] = {
+  static const dt_metrics_family_t METRICS[] = {
       {"dt_flow_errors_total", "counter", "Flows that ended in an error (raised, stopped by a budget, or failed to start)."},
       {"dt_flow_reloads_total", "counter",
        "Flow files compiled: result=ok (a new version) or error (the previous version stays)."},
@@ -29,8 +27,7 @@ static void describe_metrics(dt_metrics_t *m) {
       {"dt_flow_memory_stops_total", "counter",
        "Flows stopped for Lua memory: cap=call (limits.call_memory) or cap=global (the call "
        "holding the most when limits.lua_memory_bytes was reached)."}};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(METRICS); i++)
-    dt_metrics_describe(m, METRICS[i].name, METRICS[i].type, METRICS[i].help);
+  dt_metrics_describe_all(m, METRICS, DT_ARRAY_SIZE(METRICS));
 }
 
 int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *err, size_t errlen) {

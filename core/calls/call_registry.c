@@ -42,14 +42,15 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   r->on_response = dt__call_graph_cb;
   r->replay = dt__calls_limbo_replay;
   if (r->o.metrics) {
-    dt_metrics_describe(r->o.metrics, "dt_calls_active", "gauge", "Calls in the registry.");
-    dt_metrics_describe(r->o.metrics, "dt_calls_total", "counter", "Calls ended, by direction and outcome.");
-    dt_metrics_describe(r->o.metrics, "dt_tones_duplicate_total", "counter",
-                        "Tone notifications dropped as duplicates (same sequence id).");
-    dt_metrics_describe(r->o.metrics, "dt_tones_missing_total", "counter",
-                        "Gathers that gave up waiting for a key with an earlier sequence id.");
-    dt_metrics_describe(r->o.metrics, "dt_notifications_unknown_call_total", "counter",
-                        "Notifications for calls the engine does not know (ignored).");
+    static const dt_metrics_family_t families[] = {
+        {"dt_calls_active", "gauge", "Calls in the registry."},
+        {"dt_calls_total", "counter", "Calls ended, by direction and outcome."},
+        {"dt_tones_duplicate_total", "counter", "Tone notifications dropped as duplicates (same sequence id)."},
+        {"dt_tones_missing_total", "counter", "Gathers that gave up waiting for a key with an earlier sequence id."},
+        {"dt_notifications_unknown_call_total", "counter",
+         "Notifications for calls the engine does not know (ignored)."},
+    };
+    dt_metrics_describe_all(r->o.metrics, families, DT_ARRAY_SIZE(families));
     dt_metrics_set(r->o.metrics, "dt_calls_active", NULL, 0);
   }
   *out = r;

@@ -406,18 +406,18 @@ int dt_recstore_new(const dt_recstore_options_t *opts, dt_recstore_t **out) {
   if (!st->o.max_age_s) st->o.max_age_s = 86400;
   if (!st->o.max_inflight) st->o.max_inflight = 32;
   if (st->o.metrics) {
-    dt_metrics_describe(st->o.metrics, "dt_recordings_total", "counter",
-                        "Recordings stored or failed for good, by result.");
-    dt_metrics_describe(st->o.metrics, "dt_recording_fetch_retries_total", "counter",
-                        "Recording downloads retried after a failed attempt.");
-    dt_metrics_describe(st->o.metrics, "dt_recordings_pending", "gauge",
-                        "Recordings journaled and not yet stored.");
+    static const dt_metrics_family_t families[] = {
+        {"dt_recordings_total", "counter", "Recordings stored or failed for good, by result."},
+        {"dt_recording_fetch_retries_total", "counter", "Recording downloads retried after a failed attempt."},
+        {"dt_recordings_pending", "gauge", "Recordings journaled and not yet stored."},
+        {"dt_recordings_write_errors_total", "counter",
+         "Recordings or sidecars that could not be written (full or failing disk); retried."},
+        {"dt_recordings_journal_errors_total", "counter",
+         "Journal entries that could not be written (the download goes on without one)."},
+    };
+    dt_metrics_describe_all(st->o.metrics, families, DT_ARRAY_SIZE(families));
     dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, 0);
-    dt_metrics_describe(st->o.metrics, "dt_recordings_write_errors_total", "counter",
-                        "Recordings or sidecars that could not be written (full or failing disk); retried.");
     dt_metrics_add(st->o.metrics, "dt_recordings_write_errors_total", NULL, 0);
-    dt_metrics_describe(st->o.metrics, "dt_recordings_journal_errors_total", "counter",
-                        "Journal entries that could not be written (the download goes on without one).");
     dt_metrics_add(st->o.metrics, "dt_recordings_journal_errors_total", NULL, 0);
   }
   *out = st;

@@ -21,9 +21,7 @@ typedef dt__http_ip_count_t ip_count_t;
 
 /* ---------------------------------------------------------------- metrics and logs */
 
-static const struct {
-  const char *name, *type, *help;
-} k_metrics[] = {
+static const dt_metrics_family_t k_metrics[] = {
     {"dt_http_requests_total", "counter", "HTTP requests answered, by route and status."},
     {"dt_http_connections", "gauge", "Open HTTP connections."},
     {"dt_http_connections_rejected_total", "counter",
@@ -41,8 +39,7 @@ static const struct {
 
 void dt__http_metrics_describe(dt_metrics_t *metrics) {
   if (!metrics) return;
-  for (size_t i = 0; i < DT_ARRAY_SIZE(k_metrics); i++)
-    dt_metrics_describe(metrics, k_metrics[i].name, k_metrics[i].type, k_metrics[i].help);
+  dt_metrics_describe_all(metrics, k_metrics, DT_ARRAY_SIZE(k_metrics));
   dt_metrics_add(metrics, "dt_http_connections", NULL, 0);
 }
 

@@ -230,6 +230,11 @@ void dt_metrics_free(dt_metrics_t *m) {
   free(m);
 }
 
+void dt_metrics_describe_all(dt_metrics_t *m, const dt_metrics_family_t *families, size_t n) {
+  if (!m) return;
+  for (size_t i = 0; i < n; i++) dt_metrics_describe(m, families[i].name, families[i].type, families[i].help);
+}
+
 void dt_metrics_describe(dt_metrics_t *m, const char *name, const char *type, const char *help) {
   if (!m || !name) return;
   int t = MT_UNTYPED;

@@ -19,6 +19,11 @@ void dt_metrics_free(dt_metrics_t *m);
 
 /* Declares help text and type ("counter", "gauge" or "histogram") for a metric name. Optional. */
 void dt_metrics_describe(dt_metrics_t *m, const char *name, const char *type, const char *help);
+/* A module's metric families as a table, described in one call (m may be NULL: nothing). */
+typedef struct {
+  const char *name, *type, *help;
+} dt_metrics_family_t;
+void dt_metrics_describe_all(dt_metrics_t *m, const dt_metrics_family_t *families, size_t n);
 /* Adds delta to the counter (or gauge) name{labels}. labels may be NULL or "". */
 void dt_metrics_add(dt_metrics_t *m, const char *name, const char *labels, double delta);
 #define dt_metrics_inc(m, name, labels) dt_metrics_add((m), (name), (labels), 1.0)

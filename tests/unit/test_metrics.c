@@ -140,4 +140,21 @@ DT_TEST(described_but_unused_is_not_rendered) {
   dt_metrics_free(m);
 }
 
+DT_TEST(describe_all_describes_each_family_of_a_table) {
+  static const dt_metrics_family_t families[] = {
+      {"dt_a_total", "counter", "As."},
+      {"dt_b", "gauge", "Bs now."},
+  };
+  dt_metrics_describe_all(NULL, families, 2); /* no registry: nothing, no crash */
+  dt_metrics_t *m = dt_metrics_new();
+  dt_metrics_describe_all(m, families, DT_ARRAY_SIZE(families));
+  dt_metrics_inc(m, "dt_a_total", NULL);
+  dt_metrics_set(m, "dt_b", NULL, 3);
+  char *text = render(m);
+  DT_ASSERT_CONTAINS(text, "# HELP dt_a_total As.\n# TYPE dt_a_total counter\ndt_a_total 1\n");
+  DT_ASSERT_CONTAINS(text, "# HELP dt_b Bs now.\n# TYPE dt_b gauge\ndt_b 3\n");
+  free(text);
+  dt_metrics_free(m);
+}
+
 DT_TEST_MAIN()
