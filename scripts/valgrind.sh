@@ -23,7 +23,7 @@ for t in tests/unit/test_*.c tests/integration/test_*.c tests/hostile/test_*.c; 
     echo "valgrind ok   $name"
   else
     # The test's own failure lines first (valgrind's leak records can push them out of the tail).
-    echo "valgrind FAIL $name"; grep -v '^==' "$log" | grep -E 'FAIL|assert|passed' | head -20; tail -60 "$log"; fail=1
+    echo "valgrind FAIL $name"; grep -v '^==' "$log" | grep -E '^  .*:[0-9]+: |FAIL|passed' | head -20; tail -60 "$log"; fail=1
   fi
   ran=$((ran+1)); rm -f "$log"
 done
