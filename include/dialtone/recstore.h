@@ -24,7 +24,10 @@
  * in the journal: the call it belonged to may be long gone, the sidecar names it. The
  * journal holds access tokens: its files are 0600 and no token is ever logged.
  *
- * Disk writes are synchronous on the loop (a few per recording, as the CDR writer's).
+ * The writes, fsyncs and unlinks of each recording run in libuv's thread pool, in the order
+ * above; the callback runs once the files are durable and the journal entry is gone. Close
+ * waits for the requests in flight. dt_recstore_resume reads the journal synchronously
+ * (start-up, before traffic).
  */
 #ifndef DIALTONE_RECSTORE_H
 #define DIALTONE_RECSTORE_H
