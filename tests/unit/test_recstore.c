@@ -299,7 +299,9 @@ DT_TEST(a_close_while_the_disk_work_runs_waits_for_it) {
   DT_ASSERT_EQ_INT(dt_recstore_add(s.f.st, &rec, on_stored_keep, &s, NULL), 0);
   for (int i = 0; i < 300 && s.hits == 0; i++) run_for(&s.f.loop, 10);
   DT_ASSERT_EQ_INT(s.hits, 1);
-  run_for(&s.f.loop, 100); /* the response arrives; its write waits behind the blockers */
+  /* the response arrives; its write waits behind the blockers */
+  for (int i = 0; i < 300 && dt_http_client_pending(s.f.http) > 0; i++) run_for(&s.f.loop, 10);
+  DT_ASSERT_EQ_INT((int)dt_http_client_pending(s.f.http), 0);
   int done = 0;
   dt_recstore_close(s.f.st, on_done_flag, &done);
   run_for(&s.f.loop, 200);
