@@ -10,6 +10,18 @@
  * once and never from inside dt_recstore_add; no access token reaches the log. A write
  * that fails (full disk, I/O error) leaves no file behind — no temporary file, no .wav
  * without its sidecar — keeps the journal entry, and is counted, logged and retried.
+ *
+ * Off the loop: every file operation made per recording (the journal entry's write, fsync
+ * and directory fsync; the .wav and sidecar atomic writes and the directory fsync; the
+ * journal entry's unlink) runs in libuv's thread pool (uv_queue_work), at most one request
+ * per job at a time, in the order above: the download starts from the journal request's
+ * completion, and the callback runs from the completion of the request that stored the
+ * files and then removed the journal entry. The thread side (io_run) gets plain copies of
+ * paths and bytes and returns an errno; it never touches the loop, the store or the job.
+ * A job with a request in flight is freed only from that request's completion, so close
+ * waits for it (its journal entry or files end up as the request leaves them, which the
+ * next start's resume handles). dt_recstore_resume (start-up, before traffic) and the
+ * close's rmdir of an empty journal directory stay synchronous.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,9 +56,30 @@ struct dt_recjob_s {
   int last_status;
   dt_http_call_t *http;
   uv_timer_t timer;         /* retry backoff; closed when the job ends */
+  struct io_s *io;          /* the thread-pool request in flight, if any */
+  bool dead, timer_closed;  /* unlinked from the store; freed once both closed and !io */
   dt_recstore_fn cb;
   void *ud;
 };
+
+/* One thread-pool request: plain copies in, an errno out. */
+enum { IO_JOURNAL, IO_STORE, IO_FAIL };
+typedef struct io_s {
+  uv_work_t req;
+  dt_recjob_t *j;           /* loop side only */
+  int kind;
+  bool mkdirs;              /* IO_JOURNAL: create dir and jdir first */
+  char *dir, *jdir, *jpath; /* the recordings directory, the journal's, the entry */
+  char *wav, *side;         /* {dir}/{name}.wav, .json */
+  char *text;               /* the journal entry or the sidecar */
+  size_t text_len;
+  char *body;               /* IO_STORE: the recording */
+  size_t body_len;
+  double dur;
+  int fetch_err;            /* IO_FAIL: why the fetch failed for good (DT_E*) */
+  char *msg;                /* IO_FAIL: the same in words */
+  int err;                  /* set by the thread: errno of the failed step, 0 = done */
+} io_t;
 
 struct dt_recstore_s {
   dt_recstore_options_t o;
@@ -106,12 +139,8 @@ static void add_str(cJSON *o, const char *k, const char *v) {
   else cJSON_AddNullToObject(o, k);
 }
 
-static int journal_write(dt_recstore_t *st, const dt_recjob_t *j) {
-  if (!st->jdir_made) {
-    if (mkdir(st->dir, 0755) != 0 && errno != EEXIST) return DT_EIO;
-    if (mkdir(st->jdir, 0700) != 0 && errno != EEXIST) return DT_EIO;
-    st->jdir_made = true;
-  }
+/* The journal entry's text: everything needed to fetch and describe the recording again. */
+static char *journal_text(const dt_recjob_t *j) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "name", j->name);
   cJSON_AddStringToObject(o, "location", j->location);
@@ -125,23 +154,18 @@ static int journal_write(dt_recstore_t *st, const dt_recjob_t *j) {
   cJSON_AddNumberToObject(o, "created_ms", (double)j->created_ms);
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
-  char *path = journal_path(st, j->name);
-  int rc = dt_write_file_atomic_mode(path, text, strlen(text), 0600);
-  if (rc == 0) dt_fsync_dir(st->jdir);
-  free(path);
-  free(text);
-  return rc;
+  return text;
 }
 
-static void journal_remove(dt_recstore_t *st, const char *name) {
+/* Synchronous removal, for dt_recstore_resume only (start-up, before traffic). */
+static void journal_remove_now(dt_recstore_t *st, const char *name) {
   char *path = journal_path(st, name);
   if (unlink(path) == 0) dt_fsync_dir(st->jdir);
   free(path);
 }
 
 /* The sidecar {dir}/{name}.json: what the recording is, or why it could not be fetched. */
-static int sidecar_write(dt_recstore_t *st, const dt_recjob_t *j, const char *wav_path, double dur, size_t bytes,
-                         const char *error) {
+static char *sidecar_text(const dt_recjob_t *j, const char *wav_path, double dur, size_t bytes, const char *error) {
   char created[32], stored[32];
   dt_clock_format_iso(j->created_ms, created);
   dt_clock_format_iso(dt_clock_unix_ms(), stored);
@@ -167,25 +191,80 @@ static int sidecar_write(dt_recstore_t *st, const dt_recjob_t *j, const char *wa
   text = dt_xrealloc(text, n + 2);
   text[n] = '\n';
   text[n + 1] = '\0';
-  char *path = dt_xasprintf("%s/%s.json", st->dir, j->name);
-  int rc = dt_write_file_atomic_mode(path, text, n + 1, 0644);
-  free(path);
-  free(text);
-  return rc;
+  return text;
+}
+
+/* ---------------------------------------------------------------- the thread side */
+
+/* Removes the journal entry (durably); a missing entry is no error. */
+static void io_unlink_journal(const io_t *io) {
+  if (unlink(io->jpath) == 0) dt_fsync_dir(io->jdir);
+}
+
+/* Runs in the thread pool: touches only io's own buffers and the files. */
+static void io_run(uv_work_t *req) {
+  io_t *io = req->data;
+  int e = 0;
+  switch (io->kind) {
+  case IO_JOURNAL:
+    if (io->mkdirs) {
+      if (mkdir(io->dir, 0755) != 0 && errno != EEXIST) e = errno;
+      else if (mkdir(io->jdir, 0700) != 0 && errno != EEXIST) e = errno;
+      if (e) break;
+    }
+    if (dt_write_file_atomic_mode(io->jpath, io->text, io->text_len, 0600) != 0) e = errno;
+    else dt_fsync_dir(io->jdir);
+    break;
+  case IO_STORE:
+    if (dt_write_file_atomic_mode(io->wav, io->body, io->body_len, 0644) != 0) {
+      e = errno;
+    } else if (dt_write_file_atomic_mode(io->side, io->text, io->text_len, 0644) != 0) {
+      /* no .wav without its sidecar: a half-stored recording would look stored */
+      e = errno;
+      unlink(io->wav);
+    }
+    if (e) break;
+    dt_fsync_dir(io->dir); /* .wav and sidecar durable before the journal entry goes */
+    io_unlink_journal(io);
+    break;
+  case IO_FAIL:
+    if (dt_write_file_atomic_mode(io->side, io->text, io->text_len, 0644) != 0) {
+      e = errno; /* the failure is not on disk: the journal entry stays */
+      break;
+    }
+    dt_fsync_dir(io->dir);
+    io_unlink_journal(io);
+    break;
+  }
+  io->err = e;
+}
+
+static void io_free(io_t *io) {
+  free(io->dir);
+  free(io->jdir);
+  free(io->jpath);
+  free(io->wav);
+  free(io->side);
+  free(io->text);
+  free(io->body);
+  free(io->msg);
+  free(io);
 }
 
 /* ---------------------------------------------------------------- jobs */
 
 static void pump(dt_recstore_t *st);
 static void maybe_closed(dt_recstore_t *st);
+static void io_done(uv_work_t *req, int status);
 
 static void gauge(dt_recstore_t *st) {
   if (st->o.metrics)
     dt_metrics_set(st->o.metrics, "dt_recordings_pending", NULL, (double)dt_list_count(&st->jobs));
 }
 
-static void job_closed(uv_handle_t *h) {
-  dt_recjob_t *j = h->data;
+/* Frees an unlinked job once its timer is closed and no request of its is in flight. */
+static void job_maybe_free(dt_recjob_t *j) {
+  if (!j->dead || !j->timer_closed || j->io) return;
   dt_recstore_t *st = j->st;
   free(j->name);
   free(j->location);
@@ -201,11 +280,18 @@ static void job_closed(uv_handle_t *h) {
   maybe_closed(st);
 }
 
+static void job_closed(uv_handle_t *h) {
+  dt_recjob_t *j = h->data;
+  j->timer_closed = true;
+  job_maybe_free(j);
+}
+
 static void dequeue(dt_recstore_t *st, dt_recjob_t *j) {
   if (dt_list_linked(&st->queue, &j->qlink)) dt_list_remove(&st->queue, &j->qlink);
 }
 
-/* Takes the job out of the store and frees it from its timer's close callback. */
+/* Takes the job out of the store; it is freed once its timer is closed and its request
+   (if any) has completed. */
 static void job_unlink(dt_recjob_t *j) {
   dt_recstore_t *st = j->st;
   dequeue(st, j);
@@ -215,6 +301,7 @@ static void job_unlink(dt_recjob_t *j) {
     st->inflight--;
   }
   dt_list_remove(&st->jobs, &j->link);
+  j->dead = true;
   gauge(st);
   uv_timer_stop(&j->timer);
   uv_close((uv_handle_t *)&j->timer, job_closed);
@@ -245,47 +332,54 @@ static void enqueue(dt_recstore_t *st, dt_recjob_t *j) {
   if (!dt_list_linked(&st->queue, &j->qlink)) dt_list_push_back(&st->queue, &j->qlink);
 }
 
-/* The job is over: tell the caller (if still interested) and free it. */
-static void job_finish(dt_recjob_t *j, int err, const char *msg, double dur, size_t bytes) {
+/* A request for job j with the paths filled in; text (owned) may be NULL. */
+static io_t *io_new(dt_recjob_t *j, int kind, char *text) {
   dt_recstore_t *st = j->st;
-  bool keep_journal = false;
-  char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
-  if (err) {
-    st->failed++;
-    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"failed\"");
-    dt_log(DT_LOG_ERROR, j->call_id, "recording %s could not be fetched after %u attempt%s: %s", j->name,
-           j->attempts, j->attempts == 1 ? "" : "s", msg);
-    if (sidecar_write(st, j, path, 0, 0, msg) == 0) {
-      dt_fsync_dir(st->dir);
-    } else {
-      /* the failure is not on disk: the journal entry stays, so the next start tries again */
-      int e = errno;
-      count_write_error(st);
-      dt_log(DT_LOG_ERROR, j->call_id,
-             "recording %s: cannot write its sidecar under %s: %s; its journal entry stays for the next start",
-             j->name, st->dir, strerror(e));
-      keep_journal = true;
-    }
-  } else {
-    st->stored++;
-    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"stored\"");
-    dt_log(DT_LOG_INFO, j->call_id, "recording stored as %s (%.1f s, %zu bytes, %u attempt%s)", path, dur, bytes,
-           j->attempts, j->attempts == 1 ? "" : "s");
-  }
-  if (!keep_journal) journal_remove(st, j->name);
+  io_t *io = dt_xcalloc(1, sizeof *io);
+  io->j = j;
+  io->kind = kind;
+  io->dir = dt_xstrdup(st->dir);
+  io->jdir = dt_xstrdup(st->jdir);
+  io->jpath = journal_path(st, j->name);
+  io->wav = dt_xasprintf("%s/%s.wav", st->dir, j->name);
+  io->side = dt_xasprintf("%s/%s.json", st->dir, j->name);
+  io->text = text;
+  io->text_len = text ? strlen(text) : 0;
+  io->req.data = io;
+  return io;
+}
+
+static void io_start(io_t *io) {
+  dt_recjob_t *j = io->j;
+  j->io = io;
+  /* fails only without a work callback */
+  (void)uv_queue_work(j->st->o.loop, &io->req, io_run, io_done);
+}
+
+/* The job is over for good: write the failure's sidecar, then report (from io_done). */
+static void job_fail(dt_recjob_t *j, int err, const char *msg) {
+  io_t *io = io_new(j, IO_FAIL, NULL);
+  io->text = sidecar_text(j, io->wav, 0, 0, msg);
+  io->text_len = strlen(io->text);
+  io->fetch_err = err;
+  io->msg = dt_xstrdup(msg);
+  io_start(io);
+}
+
+/* Tells the caller (if still interested) and unlinks the job. */
+static void job_report(dt_recjob_t *j, int err, const char *msg, const io_t *io) {
   dt_recstore_fn cb = j->cb;
   void *ud = j->ud;
   dt_recstore_result_t res = {.err = err,
                               .http_status = j->last_status,
-                              .path = path,
-                              .duration = dur,
-                              .bytes = bytes,
+                              .path = io->wav,
+                              .duration = err ? 0 : io->dur,
+                              .bytes = err ? 0 : io->body_len,
                               .attempts = j->attempts,
                               .message = err ? msg : NULL};
   j->cb = NULL;
-  job_unlink(j);
+  if (!j->dead) job_unlink(j);
   if (cb) cb(&res, ud);
-  free(path);
 }
 
 static void on_retry_timer(uv_timer_t *t) {
@@ -317,6 +411,65 @@ static void retry_later(dt_recjob_t *j, const dt_http_response_t *res, const cha
   uv_timer_start(&j->timer, on_retry_timer, delay, 0);
 }
 
+/* A request of job j completed (on the loop). */
+static void io_done(uv_work_t *req, int status) {
+  io_t *io = req->data;
+  dt_recjob_t *j = io->j;
+  dt_recstore_t *st = j->st;
+  j->io = NULL;
+  int e = status == 0 ? io->err : ECANCELED;
+  char why[512];
+  switch (io->kind) {
+  case IO_JOURNAL:
+    if (e == 0) {
+      st->jdir_made = true;
+    } else {
+      if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_journal_errors_total", NULL);
+      dt_log(DT_LOG_ERROR, j->call_id, "recording %s: cannot write its journal entry under %s: %s; fetching anyway",
+             j->name, st->jdir, strerror(e));
+    }
+    if (!j->dead && !st->closing) {
+      enqueue(st, j);
+      pump(st);
+    }
+    break;
+  case IO_STORE:
+    if (e == 0) {
+      st->stored++;
+      if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"stored\"");
+      dt_log(DT_LOG_INFO, j->call_id, "recording stored as %s (%.1f s, %zu bytes, %u attempt%s)", io->wav, io->dur,
+             io->body_len, j->attempts, j->attempts == 1 ? "" : "s");
+      job_report(j, 0, NULL, io);
+    } else {
+      /* a full or failing disk: keep the journal entry and try again later (the download
+         is repeated: the body is not kept in memory meanwhile) */
+      snprintf(why, sizeof why, "cannot write %s or its sidecar: %s", io->wav, strerror(e));
+      count_write_error(st);
+      if (!j->dead && !st->closing) retry_later(j, NULL, why);
+    }
+    break;
+  case IO_FAIL: {
+    const char *msg = io->msg;
+    st->failed++;
+    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_total", "result=\"failed\"");
+    dt_log(DT_LOG_ERROR, j->call_id, "recording %s could not be fetched after %u attempt%s: %s", j->name,
+           j->attempts, j->attempts == 1 ? "" : "s", msg);
+    if (e) {
+      /* the failure is not on disk: the journal entry stays, so the next start tries again */
+      count_write_error(st);
+      dt_log(DT_LOG_ERROR, j->call_id,
+             "recording %s: cannot write its sidecar under %s: %s; its journal entry stays for the next start",
+             j->name, st->dir, strerror(e));
+    }
+    job_report(j, io->fetch_err, msg, io);
+    break;
+  }
+  }
+  io_free(io);
+  if (!st->closing) pump(st);
+  job_maybe_free(j); /* may free the store too: nothing after this */
+}
+
 static void on_response(const dt_http_response_t *res, void *ud) {
   dt_recjob_t *j = ud;
   dt_recstore_t *st = j->st;
@@ -325,27 +478,14 @@ static void on_response(const dt_http_response_t *res, void *ud) {
   j->last_status = res->status;
   char why[256];
   if (res->error == 0 && res->status == 200) {
-    char *path = dt_xasprintf("%s/%s.wav", st->dir, j->name);
-    double dur = wav_seconds(res->body, res->body_len);
-    int rc = dt_write_file_atomic_mode(path, res->body, res->body_len, 0644);
-    if (rc == 0 && (rc = sidecar_write(st, j, path, dur, res->body_len, NULL)) != 0) {
-      /* no .wav without its sidecar: a half-stored recording would look stored */
-      int e = errno;
-      unlink(path);
-      errno = e;
-    }
-    if (rc == 0) {
-      free(path);
-      dt_fsync_dir(st->dir);
-      job_finish(j, 0, NULL, dur, res->body_len);
-    } else {
-      /* a full or failing disk: keep the journal entry and try again later (the download
-         is repeated: the body is not kept in memory meanwhile) */
-      snprintf(why, sizeof why, "cannot write %s or its sidecar: %s", path, strerror(errno));
-      free(path);
-      count_write_error(st);
-      retry_later(j, NULL, why);
-    }
+    io_t *io = io_new(j, IO_STORE, NULL);
+    io->dur = wav_seconds(res->body, res->body_len);
+    io->text = sidecar_text(j, io->wav, io->dur, res->body_len, NULL);
+    io->text_len = strlen(io->text);
+    io->body = dt_xmalloc(res->body_len ? res->body_len : 1);
+    memcpy(io->body, res->body, res->body_len);
+    io->body_len = res->body_len;
+    io_start(io);
     pump(st);
     return;
   }
@@ -354,7 +494,7 @@ static void on_response(const dt_http_response_t *res, void *ud) {
   else snprintf(why, sizeof why, "HTTP %d", res->status);
   bool young = dt_clock_unix_ms() - j->created_ms < (int64_t)st->o.max_age_s * 1000;
   if (retryable(res->error ? 0 : res->status) && young) retry_later(j, res, why);
-  else job_finish(j, res->error ? res->error : DT_EHTTP, why, 0, 0);
+  else job_fail(j, res->error ? res->error : DT_EHTTP, why);
   pump(st);
 }
 
@@ -378,7 +518,7 @@ static void fetch(dt_recjob_t *j) {
   j->http = NULL;
   char why[128];
   snprintf(why, sizeof why, "cannot start the download: %s", dt_strerror(rc));
-  if (rc == DT_EINVAL) job_finish(j, rc, why, 0, 0); /* a URL curl refuses will never work */
+  if (rc == DT_EINVAL) job_fail(j, rc, why); /* a URL curl refuses will never work */
   else retry_later(j, NULL, why);
 }
 
@@ -431,16 +571,11 @@ int dt_recstore_add(dt_recstore_t *st, const dt_recording_t *rec, dt_recstore_fn
   dt_recjob_t *j = job_new(st, rec, dt_clock_unix_ms());
   j->cb = cb;
   j->ud = ud;
-  if (journal_write(st, j) != 0) {
-    int e = errno;
-    if (st->o.metrics) dt_metrics_inc(st->o.metrics, "dt_recordings_journal_errors_total", NULL);
-    errno = e;
-    dt_log(DT_LOG_ERROR, j->call_id, "recording %s: cannot write its journal entry under %s: %s; fetching anyway",
-           j->name, st->jdir, strerror(errno));
-  }
+  /* the fetch starts once the entry is durable (io_done) */
+  io_t *io = io_new(j, IO_JOURNAL, journal_text(j));
+  io->mkdirs = !st->jdir_made;
+  io_start(io);
   if (job) *job = j;
-  enqueue(st, j);
-  pump(st);
   return 0;
 }
 
@@ -494,7 +629,7 @@ int dt_recstore_resume(dt_recstore_t *st) {
     free(wav);
     free(side);
     if (done) { /* stored just before the process stopped */
-      journal_remove(st, name);
+      journal_remove_now(st, name);
     } else {
       dt_recording_t r = {.name = name,
                           .location = loc,

@@ -24,7 +24,10 @@
  * in the journal: the call it belonged to may be long gone, the sidecar names it. The
  * journal holds access tokens: its files are 0600 and no token is ever logged.
  *
- * Disk writes are synchronous on the loop (a few per recording, as the CDR writer's).
+ * The writes, fsyncs and unlinks of each recording run in libuv's thread pool, in the order
+ * above; the callback runs once the files are durable and the journal entry is gone. Close
+ * waits for the requests in flight. dt_recstore_resume reads the journal synchronously
+ * (start-up, before traffic).
  */
 #ifndef DIALTONE_RECSTORE_H
 #define DIALTONE_RECSTORE_H
@@ -74,7 +77,7 @@ typedef struct {
 typedef void (*dt_recstore_fn)(const dt_recstore_result_t *res, void *ud);
 
 int dt_recstore_new(const dt_recstore_options_t *opts, dt_recstore_t **out);
-/* Journals the recording and starts fetching it. *job (optional) is the handle to forget
+/* Journals the recording (in the thread pool) and fetches it once the entry is durable. *job (optional) is the handle to forget
    it with; it is valid until cb runs. A journal that cannot be written is logged and the
    fetch goes on. Returns 0, DT_EINVAL (bad name or no location) or DT_ECLOSED. */
 int dt_recstore_add(dt_recstore_t *st, const dt_recording_t *rec, dt_recstore_fn cb, void *ud,
@@ -91,7 +94,8 @@ uint64_t dt_recstore_failed(const dt_recstore_t *st);
 /* {dir}/.journal */
 const char *dt_recstore_journal_dir(const dt_recstore_t *st);
 /* Stops every fetch (their journal entries stay for the next start), removes the journal
-   directory if it is empty, frees the store; done (may be NULL) runs from the loop. */
+   directory if it is empty, frees the store; done (may be NULL) runs from the loop, once the
+   disk requests in flight have completed (a .wav being written is finished, not abandoned). */
 void dt_recstore_close(dt_recstore_t *st, void (*done)(void *ud), void *ud);
 
 #endif
