@@ -292,6 +292,7 @@ struct dt_emulator_s {
   double time_scale;
   int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
   bool fetch_remote_prompts;
+  bool keepalive_sim;        /* the 45-minute keepAlive rule runs on sim, not real */
   size_t history_max;
   int port;
   dt_jwt_key_t *key;

@@ -52,6 +52,10 @@ typedef struct {
                                   are fetched; other prompts last default_prompt_ms, so the
                                   documents' example URLs never leave the machine) */
   int64_t answer_timeout_ms;   /* real ms an incoming call waits for answer/reject/redirect; 0 = 15000 */
+  int keepalive_simulated;     /* non-zero: Graph's 45-minute keepAlive rule runs on the simulated
+                                  clock (for a clock its owner moves, as `dialtone test` does: a
+                                  free-running instant clock would jump to it whenever idle);
+                                  default: real time */
   int64_t ring_timeout_ms;     /* simulated ms a callee that never answers rings; 0 = 60000 */
   int64_t answer_delay_ms;     /* simulated ms a callee takes to answer by default; 0 = 2000,
                                   negative = answers at once */
