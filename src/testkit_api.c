@@ -131,6 +131,10 @@ static bool settled(tk_t *tk) {
 static bool step_clock(tk_t *tk) {
   dt_emulator_t *emu = emu_of(tk);
   uint64_t now = dt_emulator_clock_now(emu), due = 0;
+  if (dt_localrun_keepalive_step(tk->lr, tk->target)) { /* the engine's keepAlive comes first */
+    tk->sim = sim_now(tk);
+    return true;
+  }
   bool has = dt_emulator_clock_next_due(emu, &due) == 0;
   if (has && (tk->target < 0 || (int64_t)due <= tk->target)) dt_emulator_clock_next(emu);
   else if (tk->target >= 0 && (int64_t)now < tk->target) dt_emulator_clock_advance(emu, (uint64_t)tk->target - now);
@@ -240,7 +244,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=} -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -265,6 +269,10 @@ static int l_start(lua_State *L) {
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
   o.default_flow = default_flow;
+  o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
+  lua_getfield(L, 1, "keepalive"); /* seconds; 0 = the default; < 0 = never */
+  o.keepalive_interval_s = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+  lua_pop(L, 1);
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);
