@@ -130,13 +130,19 @@ static bool settled(tk_t *tk) {
    when that comes first. False when there is nothing to move to. */
 static bool step_clock(tk_t *tk) {
   dt_emulator_t *emu = emu_of(tk);
-  uint64_t now = dt_emulator_clock_now(emu), due = 0;
-  if (dt_localrun_keepalive_step(tk->lr, tk->target)) { /* the engine's keepAlive comes first */
+  uint64_t now = dt_emulator_clock_now(emu), due = 0, act = 0;
+  /* How far the clock may go: the wait's target, or the next event that is not a lazy
+     deadline (the keepAlive rule's). Neither: block (the engine's instant timers are real
+     time), as an idle call must not be carried to its 45-minute deadline. */
+  int64_t bound = tk->target;
+  if (dt_emulator_clock_next_active_due(emu, &act) == 0 && (bound < 0 || (int64_t)act < bound)) bound = (int64_t)act;
+  if (bound < 0) return false;
+  if (dt_localrun_keepalive_step(tk->lr, bound)) { /* the engine's keepAlive comes first */
     tk->sim = sim_now(tk);
     return true;
   }
   bool has = dt_emulator_clock_next_due(emu, &due) == 0;
-  if (has && (tk->target < 0 || (int64_t)due <= tk->target)) dt_emulator_clock_next(emu);
+  if (has && (int64_t)due <= bound) dt_emulator_clock_next(emu);
   else if (tk->target >= 0 && (int64_t)now < tk->target) dt_emulator_clock_advance(emu, (uint64_t)tk->target - now);
   else return false;
   tk->sim = sim_now(tk);

@@ -439,6 +439,10 @@ int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due) {
   return dt__emu_sched_next_due(&emu->sim, due);
 }
 
+int dt_emulator_clock_next_active_due(const dt_emulator_t *emu, uint64_t *due) {
+  return dt__emu_sched_next_active_due(&emu->sim, due);
+}
+
 int dt_emulator_clock_next(dt_emulator_t *emu) {
   if (emu == NULL) return DT_EINVAL;
   if (emu->closing) return DT_ECLOSED;

@@ -55,6 +55,8 @@ struct dt__emu_ev_s {
   emu_call_t *call;          /* owner (may be NULL); the event is on its list */
   dt_list_node_t clink;      /* in call->evs */
   int64_t i;                 /* arguments */
+  bool lazy;                 /* a deadline the clock's owner moves to only on its way
+                                elsewhere (the keepAlive rule): see _next_active_due */
   void *p, *p2;
   char s[40];
 };

@@ -203,6 +203,11 @@ void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out);
    (notifications, timeline entries for the hook) follows on the loop. */
 void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual);
 uint64_t dt_emulator_clock_now(const dt_emulator_t *emu);           /* simulated ms */
+/* The simulated time of the earliest scheduled event that is not a lazy deadline (the
+   keepAlive rule's, with keepalive_simulated) into *due; DT_ENOENT when none. An owner that
+   moves the clock to "what happens next" while waiting on the bot looks here, so that an
+   idle call is not carried to its 45-minute deadline; a wait for a set time runs it. */
+int dt_emulator_clock_next_active_due(const dt_emulator_t *emu, uint64_t *due);
 /* The simulated time of the earliest scheduled event into *due; DT_ENOENT when none. */
 int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due);
 int dt_emulator_clock_next(dt_emulator_t *emu);

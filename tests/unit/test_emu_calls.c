@@ -138,6 +138,9 @@ DT_TEST(keepalive_rule_runs_on_the_simulated_clock) {
   uint64_t t0 = dt__emu_sched_now(&f.emu->sim);
   DT_ASSERT(c->keepalive_timer != NULL);
   DT_ASSERT(c->keepalive_timer->due <= t0 + 45ULL * 60 * 1000);
+  DT_ASSERT(c->keepalive_timer->lazy); /* an owner waiting on the bot does not jump to it */
+  uint64_t act = 0;
+  DT_ASSERT(dt__emu_sched_next_active_due(&f.emu->sim, &act) != 0 || act < c->keepalive_timer->due);
   dt__emu_sched_advance(&f.emu->sim, 30ULL * 60 * 1000);
   DT_ASSERT(!c->ended);
   dt__emu_keepalive(c); /* what POST .../keepAlive does */
