@@ -139,4 +139,31 @@ DT_TEST(another_failure_is_retried_next_interval) {
   free(close_all(&f, srv));
 }
 
+/* Without a clock hook the registry's own timer sends them, in real time. */
+DT_TEST(the_registry_timer_sends_them_in_real_time) {
+  call_fx_t f;
+  ka_srv_t s = {.status = 200};
+  int port = free_port();
+  snprintf(fx_graph_url, sizeof fx_graph_url, "http://127.0.0.1:%d/v1.0", port);
+  fx_open(&f, &(dt_calls_options_t){.keepalive_interval_ms = 40}, false);
+  char listen[64], err[256];
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+  dt_http_server_options_t so = {0};
+  so.listen = listen;
+  so.handler = on_graph;
+  so.handler_ud = &s;
+  dt_http_server_t *srv = NULL;
+  DT_ASSERT(dt_http_server_start(&f.loop, &so, &srv, err, sizeof err) == 0);
+  fx_incoming(&f, "call-t", "u", "app");
+  fx_state(&f, "call-t", "established");
+  FX_UNTIL(&f, 3000, s.count >= 3);
+  fx_state(&f, "call-t", "terminated");
+  FX_UNTIL(&f, 1000, dt_calls_keepalive_next_due(f.reg, NULL) == DT_ENOENT);
+  int n = s.count;
+  uint64_t end = dt_now_ms() + 200;
+  while (dt_now_ms() < end) { uv_run(&f.loop, UV_RUN_NOWAIT); usleep(1000); }
+  DT_ASSERT(s.count <= n + 1); /* at most the one already in flight */
+  free(close_all(&f, srv));
+}
+
 DT_TEST_MAIN()
