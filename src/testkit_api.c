@@ -26,6 +26,11 @@
  * Timeline entries reach the hook from the emulator's idle handle, before the next
  * prepare, so every instant is seen (and may end the wait) before the next one comes.
  * When nothing is scheduled and no target is set the loop blocks until I/O or the tick.
+ * keepAlive (issue 12 point 1) runs on this clock too: the emulator's 45-minute rule is a
+ * lazy event and the engine's keepAlives are due on the simulated clock (localrun's
+ * keepalive_simulated). The clock goes to either only on its way to a wait's target or to a
+ * real event (dt_emulator_clock_next_active_due), never just because the call is idle, so
+ * expectations that wait on the engine's instant timers are not carried 30 minutes ahead.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -57,6 +57,7 @@ size_t dt_calls_keepalive_sweep(dt_calls_t *r, uint64_t now) {
     }
     c->keepalive_due = now + r->o.keepalive_interval_ms;
     if (c->keepalive_req) continue; /* the last one has not been answered: do not pile up */
+    /* its callback runs later on the loop (graph.h), never in here: the list stays intact */
     send_keepalive(c);
     sent++;
   }
