@@ -26,7 +26,8 @@ static void on_graph(dt_http_request_t *req, void *ud) {
   if (strstr(req->path, "/keepAlive")) {
     s->count++;
     snprintf(s->last, sizeof s->last, "%s %s", req->method, req->path);
-    dt_http_respond(req, s->status, "application/json", s->status == 404 ? "{\"error\":{}}" : "", s->status == 404 ? 11 : 0);
+    const char *body = s->status == 404 ? "{\"error\":{}}" : "";
+    dt_http_respond(req, s->status, "application/json", body, strlen(body));
     return;
   }
   dt_http_respond(req, 200, "application/json", "{}", 2);
