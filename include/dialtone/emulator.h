@@ -201,6 +201,8 @@ void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out);
    and leaves it at exactly now + ms. Both return DT_ESTATE outside manual mode and
    DT_EBUSY when called from inside the emulator's own processing. What the events cause
    (notifications, timeline entries for the hook) follows on the loop. */
+/* Leaving manual mode with keepalive_simulated turns it off: a free-running clock would
+   jump to the rule's deadline whenever idle, so each live call's rule restarts in real time. */
 void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual);
 uint64_t dt_emulator_clock_now(const dt_emulator_t *emu);           /* simulated ms */
 /* The simulated time of the earliest scheduled event that is not a lazy deadline (the

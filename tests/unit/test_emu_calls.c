@@ -159,4 +159,22 @@ DT_TEST(keepalive_rule_runs_on_the_simulated_clock) {
   ef_stop(&f);
 }
 
+/* Leaving manual mode moves the rule back to real time: a free-running instant clock would
+   otherwise end every idle call at once (a test's teardown drains its calls that way). */
+DT_TEST(leaving_manual_mode_puts_the_keepalive_rule_on_real_time) {
+  ef_t f;
+  DT_ASSERT(ef_start(&f));
+  f.emu->keepalive_sim = true;
+  dt_emulator_set_clock_manual(f.emu, true);
+  emu_call_t *c = incoming(&f);
+  DT_ASSERT(c->keepalive_timer && c->keepalive_timer->sched == &f.emu->sim);
+  dt_emulator_set_clock_manual(f.emu, false);
+  DT_ASSERT(!f.emu->keepalive_sim);
+  DT_ASSERT(c->keepalive_timer && c->keepalive_timer->sched == &f.emu->real);
+  DT_ASSERT(!c->ended);
+  dt__emu_reject(c, "busy");
+  ef_settle(&f);
+  ef_stop(&f);
+}
+
 DT_TEST_MAIN()
