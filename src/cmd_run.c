@@ -288,6 +288,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   eo.limits.drain_timeout_ms = (unsigned)(c->limits.drain_timeout_s * 1000 + 0.5);
   if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
   eo.limits.max_calls = (unsigned)c->limits.max_calls;
+  eo.graph.keepalive_interval_s = (unsigned)c->graph.keepalive_interval_s;
 
   err[0] = '\0';
   rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dialtone/call.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
@@ -49,6 +50,7 @@ struct dt_localrun_s {
   uv_prepare_t clock_prep;
   uv_timer_t clock_wake;
   int quiet;
+  bool sim_keepalive; /* the engine's keepAlive runs on the emulator's simulated clock */
 };
 
 #define LR_QUIET_TURNS 4
@@ -60,6 +62,22 @@ bool dt_localrun_settled(dt_localrun_t *lr) {
 }
 
 static void on_clock_wake(uv_timer_t *t) { (void)t; }
+
+static uint64_t lr_sim_now(void *ud) { return dt_emulator_clock_now(ud); }
+
+bool dt_localrun_keepalive_step(dt_localrun_t *lr, int64_t target) {
+  if (lr == NULL || lr->closing || !lr->sim_keepalive || !lr->engine) return false;
+  dt_calls_t *r = dt_engine_calls(lr->engine);
+  uint64_t k = 0, e = 0;
+  if (!r || dt_calls_keepalive_next_due(r, &k) != 0) return false;
+  if (target >= 0 && (int64_t)k > target) return false;
+  /* the emulator's events come first up to and including the same instant */
+  if (dt_emulator_clock_next_due(lr->emu, &e) == 0 && e <= k) return false;
+  uint64_t now = dt_emulator_clock_now(lr->emu);
+  if (k > now) dt_emulator_clock_advance(lr->emu, k - now);
+  dt_calls_keepalive_sweep(r, dt_emulator_clock_now(lr->emu));
+  return true;
+}
 
 /* Each loop turn: count settled turns (polling without blocking while there is a next
    instant), then move the clock to the next instant. With nothing scheduled the loop
@@ -149,6 +167,8 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   eo.listen = "127.0.0.1:0";
   eo.time_scale = opts->time_scale;
   eo.quiet = opts->quiet;
+  bool sim_ka = opts->keepalive_simulated && opts->time_scale == 0 && !opts->settled_clock;
+  eo.keepalive_simulated = sim_ka;
   char e2[256] = "";
   int rc = dt_emulator_start(loop, &eo, &lr->emu, e2, sizeof e2);
   if (rc != 0) {
@@ -182,6 +202,14 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
      does not wait real seconds */
   en.timer_scale = opts->time_scale;
   en.instant_timers = opts->time_scale == 0;
+  en.graph.keepalive_interval_s = opts->keepalive_interval_s < 0    ? 0
+                                  : opts->keepalive_interval_s == 0 ? 1800
+                                                                    : (unsigned)opts->keepalive_interval_s;
+  if (sim_ka) { /* keepAlive follows the simulated clock, like the emulator's rule */
+    en.graph.keepalive_clock = lr_sim_now;
+    en.graph.keepalive_clock_ud = lr->emu;
+    lr->sim_keepalive = true;
+  }
   en.default_flow = opts->default_flow && opts->default_flow[0] ? opts->default_flow : NULL;
   e2[0] = '\0';
   rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);

@@ -865,7 +865,8 @@ function T:cdrs() return read_cdrs() end
 
 local tests = {}
 local file_options = {}
-local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true}
+local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
+                     keepalive = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -880,13 +881,15 @@ function test.skip(name, fn)
   tests[#tests + 1] = {name = name, fn = fn, skip = true}
 end
 
--- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=}: for the whole file;
--- paths are relative to the test file.
+-- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=}: for the
+-- whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
+-- in seconds (900..2700, default 1800) or false (never: the emulator ends every call after
+-- 45 simulated minutes, as Graph would).
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -911,6 +914,11 @@ local function resolve_options()
   else S.default_flow = "main" end
   if file_options.within then S.within = file_options.within end
   if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
+  local ka = file_options.keepalive
+  if ka == false then S.keepalive = -1
+  elseif ka == nil then S.keepalive = 0
+  elseif math.type(ka) == "integer" and ka >= 900 and ka <= 2700 then S.keepalive = ka
+  else error("test.options: keepalive must be false or whole seconds in 900..2700") end
 end
 
 -- After a test: every call still up is hung up by its far end, the engine is left with no
@@ -1034,7 +1042,7 @@ if not ok then
 end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
-                                 default_flow = S.default_flow}
+                                 default_flow = S.default_flow, keepalive = S.keepalive}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

@@ -26,6 +26,11 @@
  * Timeline entries reach the hook from the emulator's idle handle, before the next
  * prepare, so every instant is seen (and may end the wait) before the next one comes.
  * When nothing is scheduled and no target is set the loop blocks until I/O or the tick.
+ * keepAlive (issue 12 point 1) runs on this clock too: the emulator's 45-minute rule is a
+ * lazy event and the engine's keepAlives are due on the simulated clock (localrun's
+ * keepalive_simulated). The clock goes to either only on its way to a wait's target or to a
+ * real event (dt_emulator_clock_next_active_due), never just because the call is idle, so
+ * expectations that wait on the engine's instant timers are not carried 30 minutes ahead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -130,9 +135,19 @@ static bool settled(tk_t *tk) {
    when that comes first. False when there is nothing to move to. */
 static bool step_clock(tk_t *tk) {
   dt_emulator_t *emu = emu_of(tk);
-  uint64_t now = dt_emulator_clock_now(emu), due = 0;
+  uint64_t now = dt_emulator_clock_now(emu), due = 0, act = 0;
+  /* How far the clock may go: the wait's target, or the next event that is not a lazy
+     deadline (the keepAlive rule's). Neither: block (the engine's instant timers are real
+     time), as an idle call must not be carried to its 45-minute deadline. */
+  int64_t bound = tk->target;
+  if (dt_emulator_clock_next_active_due(emu, &act) == 0 && (bound < 0 || (int64_t)act < bound)) bound = (int64_t)act;
+  if (bound < 0) return false;
+  if (dt_localrun_keepalive_step(tk->lr, bound)) { /* the engine's keepAlive comes first */
+    tk->sim = sim_now(tk);
+    return true;
+  }
   bool has = dt_emulator_clock_next_due(emu, &due) == 0;
-  if (has && (tk->target < 0 || (int64_t)due <= tk->target)) dt_emulator_clock_next(emu);
+  if (has && (int64_t)due <= bound) dt_emulator_clock_next(emu);
   else if (tk->target >= 0 && (int64_t)now < tk->target) dt_emulator_clock_advance(emu, (uint64_t)tk->target - now);
   else return false;
   tk->sim = sim_now(tk);
@@ -240,7 +255,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=} -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -265,6 +280,10 @@ static int l_start(lua_State *L) {
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
   o.default_flow = default_flow;
+  o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
+  lua_getfield(L, 1, "keepalive"); /* seconds; 0 = the default; < 0 = never */
+  o.keepalive_interval_s = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+  lua_pop(L, 1);
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);

@@ -42,6 +42,7 @@ static void reg_insert(dt_calls_t *r, dt_call_t *c) {
 }
 
 void dt__calls_remove(dt_calls_t *r, dt_call_t *c) {
+  r->keepalive_stop(c);
   dt_hashmap_remove(&r->calls, &c->hnode);
   if (c->prev) c->prev->next = c->next;
   else if (r->head == c) r->head = c->next;

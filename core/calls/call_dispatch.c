@@ -22,6 +22,7 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
   if (s == DT_CALL_STATE_ESTABLISHED && !(c->flags & DT_CALLF_ESTABLISHED)) {
     c->flags |= DT_CALLF_ESTABLISHED;
     if (!c->answer_ms) c->answer_ms = dt_clock_unix_ms();
+    c->reg->keepalive_start(c);
   }
   /* establishing after established is the documented reordering, not a regression */
   if (s != DT_CALL_STATE_UNKNOWN && !(s == DT_CALL_STATE_ESTABLISHING && (c->flags & DT_CALLF_ESTABLISHED)))
@@ -159,6 +160,13 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
   }
   /* else: the flow runs now (its result is being delivered) and meets the hangup at its
      next primitive */
+}
+
+void dt__call_ended_by_graph(dt_call_t *c, const char *message) {
+  dt_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  ev.termination_reason = (char *)message;
+  on_terminated(c, &ev);
 }
 
 static void dispatch_one(dt_call_t *c, dt_event_t *ev) {

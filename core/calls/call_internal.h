@@ -19,6 +19,7 @@
  *   call_response.c  Graph's HTTP responses to every request a call sent
  *   call_timer.c     a call's timer: deadlines, sleeps, gather timeouts, wind-down waits
  *   call_dispatch.c  notifications: call state, tones, operations, termination, new calls
+ *   call_keepalive.c Graph's keepAlive: due times, the sweep, a 404 as the call's end
  *   call_registry.c  the registry's life: creation, drain, hang up all, close; GET /calls
  *
  * Three entry points of upper modules are needed by lower ones (a request's callback, the
@@ -147,11 +148,14 @@ struct dt_calls_s {
   size_t unfreed;
   bool draining, closing;
   uv_timer_t close_timer;
+  uv_timer_t keepalive_timer; /* call_keepalive.c: the sweep (only with keepalive_interval_ms) */
   dt_done_t close_done;
   /* upper modules' entry points (set by dt_calls_new) */
   dt_graph_fn on_response;    /* call_response.c: every request's callback (ud: the dt_op_t) */
   uv_timer_cb on_timer;       /* call_timer.c: the call timer's callback */
   void (*replay)(dt_calls_t *r, dt_call_t *c); /* call_dispatch.c: the limbo's events of a new call */
+  void (*keepalive_start)(dt_call_t *c); /* call_keepalive.c: the call is established */
+  void (*keepalive_stop)(dt_call_t *c);  /* call_keepalive.c: the call leaves the registry */
 };
 
 static inline char *dt__xstrdup_or_null(const char *s) { return s ? dt_xstrdup(s) : NULL; }
@@ -251,6 +255,16 @@ void dt__calls_bare_dials_cancel(dt_calls_t *r);
 void dt__call_accepted(dt_call_t *c);
 void dt__call_op_completed(dt_call_t *c, dt_op_t *op, completion_t *comp);
 void dt__call_graph_cb(const dt_graph_result_t *res, void *ud);
+
+/* ---- call_keepalive.c ---- */
+/* The call is established: its first keepAlive is due one interval from now. */
+void dt__call_keepalive_start(dt_call_t *c);
+/* The call leaves: its keepAlive stops (the request in flight is cancelled). */
+void dt__call_keepalive_stop(dt_call_t *c);
+void dt__calls_keepalive_init(dt_calls_t *r);
+void dt__calls_keepalive_close(dt_calls_t *r);
+/* ---- call_dispatch.c: Graph said the call is gone (keepAlive's 404), like "terminated" */
+void dt__call_ended_by_graph(dt_call_t *c, const char *message);
 
 /* ---- call_timer.c ---- */
 void dt__call_on_timer(uv_timer_t *t);

@@ -36,11 +36,14 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   r->o.default_flow = r->default_flow;
   uv_timer_init(opts->loop, &r->close_timer);
   r->close_timer.data = r;
+  dt__calls_keepalive_init(r);
   /* the upper modules' entry points the lower ones reach through the registry (they
      cannot name them: see call_internal.h) */
   r->on_timer = dt__call_on_timer;
   r->on_response = dt__call_graph_cb;
   r->replay = dt__calls_limbo_replay;
+  r->keepalive_start = dt__call_keepalive_start;
+  r->keepalive_stop = dt__call_keepalive_stop;
   if (r->o.metrics) {
     static const dt_metrics_family_t families[] = {
         {"dt_calls_active", "gauge", "Calls in the registry."},
@@ -94,6 +97,7 @@ void dt_calls_close(dt_calls_t *r, void (*done)(void *ud), void *ud) {
     if (!(c->flags & DT_CALLF_TERMINATED) && !(c->flags & DT_CALLF_ENDED)) dt_call_hangup_async(c);
     dt__call_finalize(c); /* cancels what hangup_async sent: the process is going away */
   }
+  dt__calls_keepalive_close(r);
   if (r->unfreed == 0) uv_close((uv_handle_t *)&r->close_timer, dt__calls_closed);
 }
 

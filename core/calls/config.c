@@ -66,6 +66,9 @@ static const dt_config_key_t keys[] = {
     SECRET("graph.client_secret", graph.client_secret, "DIALTONE_CLIENT_SECRET", "the application secret"),
     STR("graph.token_url", graph.token_url, NULL, "DIALTONE_TOKEN_URL",
         "OAuth token endpoint (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)"),
+    INT("graph.keepalive_interval_s", graph.keepalive_interval_s, 1800, 0, 2700,
+        "keepAlive period of each established call, 900..2700 s (Graph ends a call without one "
+        "for 45 minutes); 0 = never send it"),
     GROUP("inbound", "authentication of incoming notifications"),
     STR("inbound.jwks_url", inbound.jwks_url, NULL, "DIALTONE_JWKS_URL", "JWKS document URL"),
     STR("inbound.openid_config", inbound.openid_config, NULL, NULL,
@@ -580,6 +583,10 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
       (strcmp(cfg->graph.dialect, "v1.0") != 0 && strcmp(cfg->graph.dialect, "beta") != 0))
     return bad(cfg, err, errlen, "graph.dialect", "must be \"v1.0\" or \"beta\", got \"%.64s\"",
                cfg->graph.dialect ? cfg->graph.dialect : "(unset)");
+  if (cfg->graph.keepalive_interval_s != 0 && cfg->graph.keepalive_interval_s < 900)
+    return bad(cfg, err, errlen, "graph.keepalive_interval_s",
+               "must be 0 (off) or 900..2700 (Graph asks for 15 to 45 minutes), got %lld",
+               (long long)cfg->graph.keepalive_interval_s);
   const char *cred_keys[] = {"graph.tenant_id", "graph.client_id", "graph.client_secret"};
   const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id, cfg->graph.client_secret};
   int have = 0;

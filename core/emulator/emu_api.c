@@ -430,6 +430,17 @@ cJSON *dt_emulator_parties_json(const dt_emulator_t *emu) {
 /* ------------------------------------------------------------------ the simulated clock */
 void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual) {
   if (emu == NULL || emu->closing) return;
+  if (!manual && emu->keepalive_sim) {
+    /* a free-running clock (instant at scale 0) would jump to the keepAlive rule's deadline
+       whenever idle: from now on the rule runs in real time, each live call's from now */
+    emu->keepalive_sim = false;
+    size_t n = 0;
+    emu_call_t **calls = dt_xcalloc(emu->sim.n + 1, sizeof *calls);
+    for (size_t i = 0; i < emu->sim.n; i++)
+      if (emu->sim.heap[i]->lazy && emu->sim.heap[i]->call) calls[n++] = emu->sim.heap[i]->call;
+    for (size_t i = 0; i < n; i++) dt__emu_keepalive(calls[i]);
+    free(calls);
+  }
   dt__emu_sched_set_manual(&emu->sim, manual);
 }
 
@@ -437,6 +448,10 @@ uint64_t dt_emulator_clock_now(const dt_emulator_t *emu) { return dt__emu_sched_
 
 int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due) {
   return dt__emu_sched_next_due(&emu->sim, due);
+}
+
+int dt_emulator_clock_next_active_due(const dt_emulator_t *emu, uint64_t *due) {
+  return dt__emu_sched_next_active_due(&emu->sim, due);
 }
 
 int dt_emulator_clock_next(dt_emulator_t *emu) {

@@ -108,7 +108,9 @@ static void on_keepalive_expired(dt__emu_ev_t *ev) {
 
 void dt__emu_keepalive(emu_call_t *c) {
   if (c->keepalive_timer) dt__emu_ev_cancel(c->keepalive_timer);
-  c->keepalive_timer = dt__emu_at(&c->emu->real, c, EMU_KEEPALIVE_MS, on_keepalive_expired);
+  dt__emu_sched_t *clock = c->emu->keepalive_sim ? &c->emu->sim : &c->emu->real;
+  c->keepalive_timer = dt__emu_at(clock, c, EMU_KEEPALIVE_MS, on_keepalive_expired);
+  if (c->keepalive_timer) c->keepalive_timer->lazy = true;
 }
 
 /* ------------------------------------------------------------------ establishing */

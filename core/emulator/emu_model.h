@@ -55,6 +55,8 @@ struct dt__emu_ev_s {
   emu_call_t *call;          /* owner (may be NULL); the event is on its list */
   dt_list_node_t clink;      /* in call->evs */
   int64_t i;                 /* arguments */
+  bool lazy;                 /* a deadline the clock's owner moves to only on its way
+                                elsewhere (the keepAlive rule): see _next_active_due */
   void *p, *p2;
   char s[40];
 };
@@ -292,6 +294,7 @@ struct dt_emulator_s {
   double time_scale;
   int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
   bool fetch_remote_prompts;
+  bool keepalive_sim;        /* the 45-minute keepAlive rule runs on sim, not real */
   size_t history_max;
   int port;
   dt_jwt_key_t *key;

@@ -188,6 +188,17 @@ int dt__emu_sched_next_due(const dt__emu_sched_t *s, uint64_t *due) {
   return 0;
 }
 
+int dt__emu_sched_next_active_due(const dt__emu_sched_t *s, uint64_t *due) {
+  const dt__emu_ev_t *best = NULL;
+  for (size_t i = 0; i < s->n; i++) { /* lazy events are few: a scan is enough */
+    const dt__emu_ev_t *e = s->heap[i];
+    if (!e->lazy && (!best || e->due < best->due || (e->due == best->due && e->seq < best->seq))) best = e;
+  }
+  if (!best) return DT_ENOENT;
+  if (due) *due = best->due;
+  return 0;
+}
+
 static void sched_arm(dt__emu_sched_t *s) {
   if (s->running) return;
   if (s->manual) {

@@ -21,6 +21,8 @@ int dt__emu_sched_next(dt__emu_sched_t *s);
 int dt__emu_sched_advance(dt__emu_sched_t *s, uint64_t ms);
 /* The due time of the earliest event into *due; DT_ENOENT when none is scheduled. */
 int dt__emu_sched_next_due(const dt__emu_sched_t *s, uint64_t *due);
+/* The due time of the earliest event that is not lazy into *due; DT_ENOENT when none. */
+int dt__emu_sched_next_active_due(const dt__emu_sched_t *s, uint64_t *due);
 /* Schedules fn after delay ms of this clock; call (may be NULL) owns the event. */
 dt__emu_ev_t *dt__emu_at(dt__emu_sched_t *s, emu_call_t *call, int64_t delay, dt__emu_ev_fn fn);
 /* Same at an absolute time of this clock (a time already past fires on the next turn). */

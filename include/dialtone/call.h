@@ -146,6 +146,14 @@ typedef struct {
   const dt_route_t *routes;         /* copied */
   size_t route_count;
   const char *default_flow;         /* default "main" */
+  unsigned keepalive_interval_ms;   /* POST keepAlive this often while a call is established
+                                       (Graph ends a call without one for 45 minutes);
+                                       0 = never */
+  /* keepAlive's clock. NULL: dt_now_ms, and the registry's own timer sends them. Set (a
+     simulated clock, e.g. the emulator's in `dialtone test`): times are read from it and the
+     owner sends them, with dt_calls_keepalive_sweep when dt_calls_keepalive_next_due says. */
+  uint64_t (*keepalive_clock)(void *ud);
+  void *keepalive_clock_ud;
   dt_calls_hooks_t hooks;
 } dt_calls_options_t;
 
@@ -205,6 +213,8 @@ struct dt_call_s {
   dt_list_t early;                  /* completions that arrived before their response, newest first */
   unsigned nrecord;                 /* recordings stored so far (file names) */
   uv_timer_t timer;
+  uint64_t keepalive_due;           /* dt_now_ms when the next keepAlive is due; 0 = none */
+  dt_graph_req_t *keepalive_req;    /* the keepAlive in flight */
   dt_call_result_t result;
   dt_call_log_t log;
   char *error;                      /* CDR error message */
@@ -228,6 +238,12 @@ struct dt_call_s {
 
 /* ---- registry ---- */
 int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out);
+/* Sends keepAlive for every established call whose interval has run out at now (dt_now_ms
+   scale) and returns how many were sent. The registry's own timer calls it; exposed for
+   tests and for drivers of a simulated clock. */
+size_t dt_calls_keepalive_sweep(dt_calls_t *reg, uint64_t now);
+/* The earliest keepAlive due (on keepAlive's clock) into *due; DT_ENOENT when none is. */
+int dt_calls_keepalive_next_due(const dt_calls_t *reg, uint64_t *due);
 /* Hangs up every call (outcome drained), waits for nothing, then frees the registry once
    every call's timer is closed; done (may be NULL) runs then from the loop. */
 void dt_calls_close(dt_calls_t *reg, void (*done)(void *ud), void *ud);

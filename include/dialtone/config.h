@@ -73,6 +73,7 @@ typedef struct {
     char *client_id;
     char *client_secret; /* secret: never logged */
     char *token_url;     /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
+    int64_t keepalive_interval_s; /* keepAlive period per established call: 900..2700, 0 = off; 1800 */
   } graph;
   struct {
     char *jwks_url;      /* either this ... */

@@ -52,6 +52,10 @@ typedef struct {
                                   are fetched; other prompts last default_prompt_ms, so the
                                   documents' example URLs never leave the machine) */
   int64_t answer_timeout_ms;   /* real ms an incoming call waits for answer/reject/redirect; 0 = 15000 */
+  int keepalive_simulated;     /* non-zero: Graph's 45-minute keepAlive rule runs on the simulated
+                                  clock (for a clock its owner moves, as `dialtone test` does: a
+                                  free-running instant clock would jump to it whenever idle);
+                                  default: real time */
   int64_t ring_timeout_ms;     /* simulated ms a callee that never answers rings; 0 = 60000 */
   int64_t answer_delay_ms;     /* simulated ms a callee takes to answer by default; 0 = 2000,
                                   negative = answers at once */
@@ -197,8 +201,15 @@ void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out);
    and leaves it at exactly now + ms. Both return DT_ESTATE outside manual mode and
    DT_EBUSY when called from inside the emulator's own processing. What the events cause
    (notifications, timeline entries for the hook) follows on the loop. */
+/* Leaving manual mode with keepalive_simulated turns it off: a free-running clock would
+   jump to the rule's deadline whenever idle, so each live call's rule restarts in real time. */
 void dt_emulator_set_clock_manual(dt_emulator_t *emu, bool manual);
 uint64_t dt_emulator_clock_now(const dt_emulator_t *emu);           /* simulated ms */
+/* The simulated time of the earliest scheduled event that is not a lazy deadline (the
+   keepAlive rule's, with keepalive_simulated) into *due; DT_ENOENT when none. An owner that
+   moves the clock to "what happens next" while waiting on the bot looks here, so that an
+   idle call is not carried to its 45-minute deadline; a wait for a set time runs it. */
+int dt_emulator_clock_next_active_due(const dt_emulator_t *emu, uint64_t *due);
 /* The simulated time of the earliest scheduled event into *due; DT_ENOENT when none. */
 int dt_emulator_clock_next_due(const dt_emulator_t *emu, uint64_t *due);
 int dt_emulator_clock_next(dt_emulator_t *emu);

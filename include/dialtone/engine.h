@@ -64,6 +64,11 @@ typedef struct {
     dt_graph_dialect_t dialect;
     const char *token_url;          /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     const char *tenant_id, *client_id, *client_secret;
+    unsigned keepalive_interval_s;  /* keepAlive period per established call; 0 = never */
+    /* keepAlive's clock (see dt_calls_options_t): NULL = real time, the engine sends them;
+       set = a simulated clock, whose owner sends them (dt_calls_keepalive_sweep) */
+    uint64_t (*keepalive_clock)(void *ud);
+    void *keepalive_clock_ud;
   } graph;
   struct {
     bool enabled;                   /* authenticate notifications (main enables it by default) */

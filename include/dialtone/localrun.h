@@ -37,6 +37,14 @@ typedef struct {
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
   const char *default_flow;     /* the flow incoming calls run; default "main" */
+  int keepalive_interval_s;     /* the engine's keepAlive period: 0 = 1800 (the default of
+                                   graph.keepalive_interval_s), < 0 = never (then the
+                                   emulator ends every call after 45 minutes) */
+  int keepalive_simulated;      /* time scale 0 with a clock the caller moves (`dialtone test`):
+                                   the emulator's 45-minute rule and the engine's keepAlive
+                                   both run on the simulated clock; the caller moves the clock
+                                   to the engine's keepAlives (dt_localrun_keepalive_step).
+                                   Not with settled_clock, whose idle jumps would chase them */
   int settled_clock;            /* time_scale 0 only: the emulator's clock is manual and moves
                                    to its next instant only once the engine and the emulator
                                    have settled (dt_localrun_settled for LR_QUIET_TURNS loop
@@ -52,6 +60,10 @@ typedef void (*dt_localrun_event_fn)(const cJSON *entry, void *ud);
 int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_localrun_t **out,
                       char *err, size_t errlen);
 dt_engine_t *dt_localrun_engine(dt_localrun_t *lr);
+/* Time scale 0: when the engine's next keepAlive (on the simulated clock) comes before the
+   emulator's next event and no later than target (< 0: no limit), moves the clock to it
+   and sends the keepAlives due then. True when it did (the caller lets the loop settle). */
+bool dt_localrun_keepalive_step(dt_localrun_t *lr, int64_t target);
 dt_emulator_t *dt_localrun_emulator(dt_localrun_t *lr);
 const char *dt_localrun_recordings_dir(const dt_localrun_t *lr);
 /* Installs (or with fn NULL removes) the hook that sees every timeline entry of every call. */

@@ -567,4 +567,26 @@ DT_TEST(zz_cleanup_tmpdir) {
   }
 }
 
+DT_TEST(keepalive_interval_is_0_or_15_to_45_minutes) {
+  clear_env();
+  dt_config_t cfg;
+  char err[512] = "";
+  dt_config_init(&cfg);
+  DT_ASSERT_MSG(dt_config_finalize(&cfg, err, sizeof err) == 0, "%s", err);
+  DT_ASSERT_EQ_INT((int)cfg.graph.keepalive_interval_s, 1800);
+  dt_config_free(&cfg);
+  const char *ok[] = {"0", "900", "2700"};
+  for (size_t i = 0; i < 3; i++) {
+    DT_ASSERT_MSG(with_env(&cfg, "DIALTONE_GRAPH_KEEPALIVE_INTERVAL_S", ok[i], err, sizeof err) == 0, "%s", err);
+    DT_ASSERT_EQ_INT((int)cfg.graph.keepalive_interval_s, atoi(ok[i]));
+    dt_config_free(&cfg);
+  }
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_KEEPALIVE_INTERVAL_S", "899", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.keepalive_interval_s: must be 0 (off) or 900..2700");
+  dt_config_free(&cfg);
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_KEEPALIVE_INTERVAL_S", "2701", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.keepalive_interval_s");
+  dt_config_free(&cfg);
+}
+
 DT_TEST_MAIN()

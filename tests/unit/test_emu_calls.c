@@ -6,6 +6,7 @@
 #include "emulator/emu_calls.h"
 #include "emulator/emu_registry.h"
 #include "emulator/emu_util.h"
+#include "emulator/emu_sched.h"
 
 static emu_call_t *incoming(ef_t *f) {
   cJSON *s = cJSON_CreateString("+15551230000");
@@ -117,6 +118,61 @@ DT_TEST(the_caller_presses_keys_and_hangs_up) {
   t = ef_timeline(&f, c->id);
   DT_ASSERT_CONTAINS(t, "\"kind\":\"caller_hangup\"");
   free(t);
+  ef_settle(&f);
+  ef_stop(&f);
+}
+
+/* Graph's 45-minute rule runs on the simulated clock: a keepAlive at 30 simulated minutes
+   keeps the call past 45; 45 minutes after the last one the call ends as Graph ends it. */
+DT_TEST(keepalive_rule_runs_on_the_simulated_clock) {
+  ef_t f;
+  DT_ASSERT(ef_start(&f));
+  f.emu->keepalive_sim = true; /* as dt_emulator_options_t.keepalive_simulated sets it */
+  dt__emu_sched_set_manual(&f.emu->sim, true);
+  emu_call_t *c = incoming(&f);
+  dt__emu_answer(c, NULL);
+  while (dt__emu_sched_next_due(&f.emu->sim, NULL) == 0 && c->state != EMU_CS_ESTABLISHED &&
+         dt__emu_sched_now(&f.emu->sim) < 60000)
+    dt__emu_sched_next(&f.emu->sim);
+  DT_ASSERT(established(&f, c));
+  uint64_t t0 = dt__emu_sched_now(&f.emu->sim);
+  DT_ASSERT(c->keepalive_timer != NULL);
+  DT_ASSERT(c->keepalive_timer->due <= t0 + 45ULL * 60 * 1000);
+  DT_ASSERT(c->keepalive_timer->lazy); /* an owner waiting on the bot does not jump to it */
+  uint64_t act = 0;
+  DT_ASSERT(dt__emu_sched_next_active_due(&f.emu->sim, &act) != 0 || act < c->keepalive_timer->due);
+  dt__emu_sched_advance(&f.emu->sim, 30ULL * 60 * 1000);
+  DT_ASSERT(!c->ended);
+  dt__emu_keepalive(c); /* what POST .../keepAlive does */
+  dt__emu_sched_advance(&f.emu->sim, 30ULL * 60 * 1000); /* 60 min: 30 after the keepAlive */
+  DT_ASSERT(!c->ended);
+  char *id = dt_xstrdup(c->id);
+  dt__emu_sched_advance(&f.emu->sim, 16ULL * 60 * 1000); /* 76 min: 46 after it */
+  DT_ASSERT(dt__emu_call_find_live(f.emu, id) == NULL);
+  char *t = ef_timeline(&f, id);
+  DT_ASSERT_CONTAINS(t, "inactivity");
+  free(t);
+  free(id);
+  dt__emu_sched_set_manual(&f.emu->sim, false);
+  ef_settle(&f);
+  DT_ASSERT_CONTAINS(f.notes[f.nnotes - 1], "\"changeType\":\"deleted\"");
+  ef_stop(&f);
+}
+
+/* Leaving manual mode moves the rule back to real time: a free-running instant clock would
+   otherwise end every idle call at once (a test's teardown drains its calls that way). */
+DT_TEST(leaving_manual_mode_puts_the_keepalive_rule_on_real_time) {
+  ef_t f;
+  DT_ASSERT(ef_start(&f));
+  f.emu->keepalive_sim = true;
+  dt_emulator_set_clock_manual(f.emu, true);
+  emu_call_t *c = incoming(&f);
+  DT_ASSERT(c->keepalive_timer && c->keepalive_timer->sched == &f.emu->sim);
+  dt_emulator_set_clock_manual(f.emu, false);
+  DT_ASSERT(!f.emu->keepalive_sim);
+  DT_ASSERT(c->keepalive_timer && c->keepalive_timer->sched == &f.emu->real);
+  DT_ASSERT(!c->ended);
+  dt__emu_reject(c, "busy");
   ef_settle(&f);
   ef_stop(&f);
 }
