@@ -198,7 +198,11 @@ void dt__call_closed(uv_handle_t *h) {
   free(c->end_message);
   free(c);
   r->unfreed--;
-  if (r->closing && r->unfreed == 0 && !uv_is_closing((uv_handle_t *)&r->close_timer))
+  dt__calls_maybe_free(r);
+}
+
+void dt__calls_maybe_free(dt_calls_t *r) {
+  if (r->closing && r->unfreed == 0 && r->keepalive_closed && !uv_is_closing((uv_handle_t *)&r->close_timer))
     uv_close((uv_handle_t *)&r->close_timer, dt__calls_closed);
 }
 

@@ -147,6 +147,7 @@ struct dt_calls_s {
   bare_dial_t *bare_dials;    /* dt_calls_dial requests in flight */
   size_t unfreed;
   bool draining, closing;
+  bool keepalive_closed; /* the keepAlive sweep timer's close callback ran (the registry waits for it) */
   uv_timer_t close_timer;
   uv_timer_t keepalive_timer; /* call_keepalive.c: the sweep (only with keepalive_interval_ms) */
   dt_done_t close_done;
@@ -180,6 +181,11 @@ void dt__call_result_clear(dt_call_result_t *r);
 void dt__call_closed(uv_handle_t *h);
 /* The close callback of the registry's timer: frees the registry. */
 void dt__calls_closed(uv_handle_t *h);
+/* Once the registry is closing, its last call is freed and the keepAlive timer has closed:
+   closes the registry's own timer, whose close callback frees it. libuv runs close
+   callbacks last-closed-first, so freeing the registry before the keepAlive timer's close
+   had run would leave libuv reading freed memory. */
+void dt__calls_maybe_free(dt_calls_t *r);
 
 /* ---- call_identity.c: identities in Graph's JSON ---- */
 /* "user:ID", "+1555…" for phones, NULL if the set names nobody. Caller frees. */

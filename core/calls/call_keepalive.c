@@ -107,6 +107,13 @@ void dt__calls_keepalive_init(dt_calls_t *r) {
   }
 }
 
+static void keepalive_timer_closed(uv_handle_t *h) {
+  dt_calls_t *r = h->data;
+  r->keepalive_closed = true;
+  dt__calls_maybe_free(r);
+}
+
 void dt__calls_keepalive_close(dt_calls_t *r) {
-  if (!uv_is_closing((uv_handle_t *)&r->keepalive_timer)) uv_close((uv_handle_t *)&r->keepalive_timer, NULL);
+  if (!uv_is_closing((uv_handle_t *)&r->keepalive_timer))
+    uv_close((uv_handle_t *)&r->keepalive_timer, keepalive_timer_closed);
 }

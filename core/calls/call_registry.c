@@ -97,8 +97,8 @@ void dt_calls_close(dt_calls_t *r, void (*done)(void *ud), void *ud) {
     if (!(c->flags & DT_CALLF_TERMINATED) && !(c->flags & DT_CALLF_ENDED)) dt_call_hangup_async(c);
     dt__call_finalize(c); /* cancels what hangup_async sent: the process is going away */
   }
-  dt__calls_keepalive_close(r);
-  if (r->unfreed == 0) uv_close((uv_handle_t *)&r->close_timer, dt__calls_closed);
+  dt__calls_keepalive_close(r); /* the registry is freed once this timer has closed too */
+  dt__calls_maybe_free(r);
 }
 
 void dt_calls_render_json(dt_calls_t *r, dt_buf_t *b) {
