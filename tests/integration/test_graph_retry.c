@@ -465,12 +465,15 @@ DT_TEST(deadline_bounds_backoff_retries) {
   DT_ASSERT_EQ_INT(dt_graph_get_call(e.g, CALL, on_result, &c, NULL), 0);
   DT_ASSERT(run_until(&e.loop, &c.done, 10));
   run_for(&e.loop, 100);
-  DT_ASSERT_EQ_INT(c.status, 503);
+  /* The last attempt gets only what is left of the deadline: on a slow machine (valgrind)
+     it can time out before its answer comes (the result is then that timeout) or before the
+     server has read it, so the server saw every attempt or all but the last. */
+  if (c.status != 503) {
+    DT_ASSERT_EQ_INT(c.status, 0);
+    DT_ASSERT_EQ_INT(c.error, DT_ETIMEDOUT);
+  }
   DT_ASSERT(c.attempts >= 2);
   DT_ASSERT(c.attempts < DT_GRAPH_MAX_ATTEMPTS);
-  /* The last attempt gets only what is left of the deadline: on a slow machine (valgrind)
-     it can time out before the server has read it, so the server saw every attempt or all
-     but the last. */
   DT_ASSERT(e.fake.nrec <= c.attempts);
   DT_ASSERT(e.fake.nrec >= c.attempts - 1);
   DT_ASSERT_EQ_INT(giveups(&e), 1);
