@@ -224,7 +224,10 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
 
   dt_route_t *routes = dt_xcalloc(c->routes.count + 1, sizeof *routes);
   for (size_t i = 0; i < c->routes.count; i++)
-    routes[i] = (dt_route_t){c->routes.items[i].match, c->routes.items[i].flow};
+  {
+    const dt_config_route_t *it = &c->routes.items[i];
+    routes[i] = (dt_route_t){it->match, it->flow, it->subject, it->policy_recording, it->transferred, it->meeting};
+  }
   dt_engine_options_t eo = {
       .listen = c->listen,
       .public_url = derived(c, "public_url") ? NULL : c->public_url,

@@ -131,16 +131,6 @@ bool dt_call_is_gone(const dt_call_t *c) {
   return (c->flags & (DT_CALLF_TERMINATED | DT_CALLF_ENDED | DT_CALLF_RELEASED)) != 0;
 }
 
-const char *dt_calls_route(const dt_calls_t *r, const char *const *ids, size_t n) {
-  for (size_t i = 0; i < r->nroutes; i++) {
-    const char *m = r->routes[i].match;
-    if (strcmp(m, "*") == 0) return r->routes[i].flow;
-    for (size_t j = 0; j < n; j++)
-      if (ids[j] && dt_strcasecmp(ids[j], m) == 0) return r->routes[i].flow;
-  }
-  return r->default_flow;
-}
-
 dt_call_t *dt__call_new(dt_calls_t *r, const char *id, dt_call_direction_t dir) {
   dt_call_t *c = dt_xcalloc(1, sizeof *c);
   c->reg = r;
@@ -171,6 +161,7 @@ void dt__calls_closed(uv_handle_t *h) {
   for (size_t i = 0; i < r->nroutes; i++) {
     free((char *)r->routes[i].match);
     free((char *)r->routes[i].flow);
+    free((char *)r->routes[i].subject);
   }
   free(r->routes);
   dt_hashmap_free(&r->calls);
@@ -191,6 +182,7 @@ void dt__call_closed(uv_handle_t *h) {
   free(c->key);
   free(c->from);
   free(c->to);
+  cJSON_Delete(c->incoming);
   free(c->flow);
   free(c->dialed_by);
   free(c->error);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/call.h"
+#include "dialtone/call_incoming.h"
 #include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
@@ -206,8 +207,9 @@ static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
       nids = dt__call_identity_ids(set, ids, nids, DT_ARRAY_SIZE(ids));
     }
   }
+  c->incoming = dt_incoming_view(rd);
   char *pinned = dt__calls_pin_take(r, key);
-  c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, ids, nids));
+  c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, c->incoming, ids, nids));
   dt_log(DT_LOG_INFO, c->id, "incoming call from %s to %s: flow %s", c->from ? c->from : "?",
          c->to ? c->to : "?", c->flow);
   if (r->draining || r->closing || (r->o.max_calls && dt_calls_count(r) > r->o.max_calls)) {

@@ -30,6 +30,32 @@ char *dt__call_identity_text(const cJSON *set) {
   return NULL;
 }
 
+/* The flow API's name of an identity kind: Graph's camelCase as snake_case. */
+static const char *const FLOW_KINDS[] = {"phone", "user", "application_instance", "application",
+                                         "guest", "device", "acs_user", "spool_user", "encrypted",
+                                         "on_premises"};
+
+cJSON *dt__call_identity_flow(const cJSON *set) {
+  if (!cJSON_IsObject(set)) return NULL;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(ID_KINDS); i++) {
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(set, ID_KINDS[i]);
+    if (!cJSON_IsObject(o)) continue;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "displayName");
+    const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(o, "tenantId");
+    cJSON *out = cJSON_CreateObject();
+    /* a guest has no id, only a name: the flow API writes it {guest = "Name"} */
+    const cJSON *v = cJSON_IsString(id) && id->valuestring[0] ? id : name;
+    cJSON_AddStringToObject(out, FLOW_KINDS[i], cJSON_IsString(v) && strlen(v->valuestring) <= 1024 ? v->valuestring : "");
+    if (cJSON_IsString(name) && name->valuestring[0] && strlen(name->valuestring) <= 1024)
+      cJSON_AddStringToObject(out, "name", name->valuestring);
+    if (cJSON_IsString(tenant) && tenant->valuestring[0] && strlen(tenant->valuestring) <= 256)
+      cJSON_AddStringToObject(out, "tenant", tenant->valuestring);
+    return out;
+  }
+  return NULL;
+}
+
 char *dt__call_invitation_text(const dt_identity_t *id) {
   if (!id || !id->kind) return NULL;
   if (strcmp(id->kind, "phone") == 0) return dt_xstrdup(id->id ? id->id : "");

@@ -9,6 +9,8 @@
  *   call.c           the registry's index: calls by key and in a list, tombstones, the
  *                    limbo of notifications for unknown calls, pinned flows, routes, names
  *   call_identity.c  identity text and participants from Graph's JSON (pure)
+ *   call_incoming.c  an incoming call's view (subject, called, meeting, context) and the
+ *                    routes matching on it (pure)
  *   call_tones.c     the tone buffer and the gather scan (pure)
  *   call_ops.c       in-flight operations, their completions, early completions, orphans
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
@@ -191,6 +193,9 @@ void dt__calls_maybe_free(dt_calls_t *r);
 /* "user:ID", "+1555…" for phones, NULL if the set names nobody. Caller frees. */
 char *dt__call_identity_text(const cJSON *set);
 char *dt__call_invitation_text(const dt_identity_t *id);
+/* The identity set in the flow API's form ({user = "id", name =, tenant =}; kinds in
+   snake_case), or NULL when it names nobody. Caller frees. */
+cJSON *dt__call_identity_flow(const cJSON *set);
 /* Appends the ids of an identity set to ids[n..max); returns the new count. */
 size_t dt__call_identity_ids(const cJSON *set, const char **ids, size_t n, size_t max);
 /* The participants list as the flow sees it (see dt_call_result_t.json). */

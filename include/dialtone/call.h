@@ -126,9 +126,18 @@ typedef struct {
   void *ud;
 } dt_calls_hooks_t;
 
+/* A route's yes/no conditions (call_incoming.h): 0 = either. */
+typedef enum { DT_ROUTE_ANY = 0, DT_ROUTE_YES, DT_ROUTE_NO } dt_route_flag_t;
+
+/* Every condition a route sets must hold (dt_route_matches); routes are tried in order. */
 typedef struct {
-  const char *match;        /* application id, application instance id, phone number, user id; "*" = any */
+  const char *match;        /* application id, application instance id, phone number, user id; "*" = any;
+                               NULL = any called identity */
   const char *flow;
+  const char *subject;      /* glob on the call's subject (case-insensitive); NULL = any */
+  uint8_t policy_recording; /* dt_route_flag_t: incomingContext names an observed participant */
+  uint8_t transferred;      /* dt_route_flag_t: incomingContext names a transferor */
+  uint8_t meeting;          /* dt_route_flag_t: the call carries chatInfo/meetingInfo (an invite) */
 } dt_route_t;
 
 typedef struct {
@@ -175,6 +184,7 @@ struct dt_call_s {
   char *id;                         /* as Graph wrote it */
   char *key;                        /* dt_graph_id_key(id) */
   char *from, *to;                  /* caller and called identity, short text ("user:id", "+1…") */
+  cJSON *incoming;                  /* incoming calls: dt_incoming_view of the call (owned) */
   char *flow;                       /* flow name (route or dial) */
   char *dialed_by;                  /* outbound: id of the call whose flow dialed it */
   unsigned flow_version;            /* set by the runtime when the flow starts */
@@ -264,8 +274,9 @@ dt_call_t *dt_calls_first(dt_calls_t *reg); /* iterate with call->next */
 void dt_calls_render_json(dt_calls_t *reg, dt_buf_t *out);
 const char *dt_wait_kind_name(dt_wait_kind_t k); /* "gather" */
 const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
-/* The flow for an incoming call addressed to any of the given identities (routes, then default). */
-const char *dt_calls_route(const dt_calls_t *reg, const char *const *ids, size_t n);
+/* The flow for an incoming call whose view (call_incoming.h; NULL = nothing known) and
+   called identities are given: the first route that matches, else the default. */
+const char *dt_calls_route(const dt_calls_t *reg, const cJSON *view, const char *const *ids, size_t n);
 
 /* ---- calls started from C (src/localrun.c, `dialtone test`); the caller checks that the
    flow exists ---- */

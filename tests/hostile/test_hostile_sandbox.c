@@ -14,7 +14,7 @@
 #include "harness/engine_harness.h"
 
 #define HOSTILE_FROM "\"to\":{\"phone\":\"+18005550100\"}"
-static const dt_route_t ROUTES[] = {{"+18005550100", "hostile"}};
+static const dt_route_t ROUTES[] = {{.match = "+18005550100", .flow = "hostile"}};
 
 /* A library module both flows require: its tables must be each flow's own. */
 static int write_lib(dt_harness_t *h, const char *name, const char *text) {

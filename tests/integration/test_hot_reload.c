@@ -201,7 +201,7 @@ H_TEST(edits_reach_new_calls_while_parked_calls_finish_on_their_version, .time_s
 
 /* ------------------------------------------------------------------ (c) (d) add, remove */
 
-static const dt_route_t sales_route[] = {{"+15550007", "sales"}};
+static const dt_route_t sales_route[] = {{.match = "+15550007", .flow = "sales"}};
 #define TO_SALES "\"to\":{\"phone\":\"+15550007\"}"
 
 H_TEST(a_new_flow_file_is_callable_and_a_removed_one_refuses_new_calls, .time_scale = 0, .routes = sales_route,
