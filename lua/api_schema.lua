@@ -39,6 +39,7 @@ return {
     unmute = {},
     mute_all = {},
     screen_sharing = {},
+    recording_status = {},
     update_metadata = {},
     send_dtmf = {},
     cancel_media = {},

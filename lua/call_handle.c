@@ -149,6 +149,40 @@ void dt__call_handle_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
 
 /* ---------------------------------------------------------------- the handle */
 
+void dt__call_handle_push_json(lua_State *L, const cJSON *j) {
+  if (cJSON_IsArray(j)) {
+    lua_createtable(L, cJSON_GetArraySize(j), 0);
+    lua_Integer i = 1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      dt__call_handle_push_json(L, e);
+      lua_rawseti(L, -2, i++);
+    }
+  } else if (cJSON_IsObject(j)) {
+    lua_createtable(L, 0, 6);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+      dt__call_handle_push_json(L, e);
+      lua_setfield(L, -2, e->string);
+    }
+  } else if (cJSON_IsString(j)) {
+    lua_pushstring(L, j->valuestring);
+  } else if (cJSON_IsBool(j)) {
+    lua_pushboolean(L, cJSON_IsTrue(j));
+  } else if (cJSON_IsNumber(j)) {
+    lua_pushnumber(L, j->valuedouble);
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+/* call.subject, call.called, call.chat, call.meeting, call.context: a member of the incoming
+   call's view (call_incoming.h), a fresh table each read; nil when Graph did not send it. */
+static bool is_incoming_field(const char *k) {
+  return strcmp(k, "subject") == 0 || strcmp(k, "called") == 0 || strcmp(k, "chat") == 0 ||
+         strcmp(k, "meeting") == 0 || strcmp(k, "context") == 0;
+}
+
 static int call_index(lua_State *L) {
   dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
   const char *k = luaL_checkstring(L, 2);
@@ -176,6 +210,8 @@ static int call_index(lua_State *L) {
     dt_call_t *p = c && c->dialed_by ? dt_calls_find(c->reg, c->dialed_by) : NULL;
     if (p) dt__call_handle_push(L, dt__rt_state_of(L), p);
     else lua_pushnil(L);
+  } else if (is_incoming_field(k)) {
+    dt__call_handle_push_json(L, c && c->incoming ? cJSON_GetObjectItemCaseSensitive(c->incoming, k) : NULL);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
   } else {

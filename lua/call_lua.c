@@ -17,6 +17,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
+#include "dialtone/graph_body.h"
 #include "dialtone/log.h"
 #include "call_handle.h"
 #include "call_lua.h"
@@ -467,37 +468,10 @@ static int l_invite(lua_State *L) {
   return dt__call_handle_wait(L, "invite", rc, k_reason);
 }
 
-static void push_json(lua_State *L, const cJSON *j) {
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 6);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    lua_pushnumber(L, j->valuedouble);
-  } else {
-    lua_pushnil(L);
-  }
-}
-
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) push_json(L, c->result.json);
+  if (c->result.json) dt__call_handle_push_json(L, c->result.json);
   else lua_newtable(L);
   return 1;
 }
@@ -522,6 +496,16 @@ static int l_screen_sharing(lua_State *L) {
   if (strcmp(role, "viewer") && strcmp(role, "sharer"))
     return luaL_error(L, "call:screen_sharing: role must be \"viewer\" or \"sharer\", got '%s'", role);
   return action(L, "screen_sharing", DT_ACTION_SCREEN_SHARING, role);
+}
+
+/* call:recording_status("recording" | "notRecording" | "failed"): updateRecordingStatus,
+   which a compliance-recording bot must send (Graph's names, so the docs read the same). */
+static int l_recording_status(lua_State *L) {
+  const char *status = luaL_checkstring(L, 2);
+  if (!dt_graph_recording_status_ok(status))
+    return luaL_error(L, "call:recording_status: status must be \"recording\", \"notRecording\" or \"failed\", got '%s'",
+                      status);
+  return action(L, "recording_status", DT_ACTION_RECORDING_STATUS, status);
 }
 
 static int l_update_metadata(lua_State *L) {
@@ -698,6 +682,7 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {"unmute", l_unmute},
                                    {"mute_all", l_mute_all},
                                    {"screen_sharing", l_screen_sharing},
+                                   {"recording_status", l_recording_status},
                                    {"update_metadata", l_update_metadata},
                                    {"send_dtmf", l_send_dtmf},
                                    {"cancel_media", l_cancel_media},

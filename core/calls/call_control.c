@@ -135,6 +135,10 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
     break;
   case DT_ACTION_SEND_DTMF: rc = dt_graph_send_dtmf(g, c->id, arg, 0, NULL, c->reg->on_response, op, &op->req); break;
   case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_cancel_media(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_RECORDING_STATUS: /* clientContext: the call's id, to find the operation in Graph's logs */
+    rc = dt_graph_update_recording_status(g, c->id, arg, strlen(c->id) <= 256 ? c->id : NULL, c->reg->on_response,
+                                          op, &op->req);
+    break;
   default: rc = DT_EINVAL;
   }
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));

@@ -340,6 +340,7 @@ cJSON *dt__emu_call_detail(const emu_call_t *c) {
   cJSON_AddBoolToObject(o, "tone_subscribed", c->tone_subscribed);
   cJSON_AddNumberToObject(o, "tone_sequence", (double)c->tone_seq);
   cJSON_AddBoolToObject(o, "muted", c->muted);
+  if (c->recording_status[0]) cJSON_AddStringToObject(o, "recording_status", c->recording_status);
   cJSON *mq = cJSON_AddArrayToObject(o, "media_queue");
   for (dt_list_node_t *n = c->mq.head; n; n = n->next) {
     const emu_op_t *op = DT_LIST_ENTRY(n, emu_op_t, qlink);

@@ -483,15 +483,38 @@ static int act_update_metadata(gctx_t *g) {
   return 202;
 }
 
+/* updateRecordingStatus: 200 + a completed updateRecordingStatusOperation, then its
+   "deleted" notification (as mute is answered); the bot's participant shows the status in
+   recordingInfo, and the roster says so. Graph's recordingStatus enum also has unknown and
+   unknownFutureValue, which a bot cannot report: refused like any other value. */
 static int act_update_recording_status(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-  const char *st = dt__emu_json_str(g->body, "status");
+  const cJSON *sv = dt__emu_json_get(g->body, "status");
+  if (sv == NULL || cJSON_IsNull(sv)) return bad_param(g, "status", "is required: notRecording, recording or failed");
+  const char *st = cJSON_IsString(sv) ? sv->valuestring : NULL;
   if (st == NULL || (strcmp(st, "notRecording") != 0 && strcmp(st, "recording") != 0 && strcmp(st, "failed") != 0))
-    return bad_param(g, "status", "is required: notRecording, recording or failed");
-  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_METADATA);
+    return bad_param(g, "status", "must be one of notRecording, recording, failed");
+  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_RECORDING_STATUS);
   if (op == NULL) return 400;
-  return respond_op(g, op, 200);
+  snprintf(c->recording_status, sizeof c->recording_status, "%s", st);
+  cJSON *me = dt__emu_participant_find(c, c->my_pid);
+  if (me) {
+    cJSON_DeleteItemFromObjectCaseSensitive(me, "recordingInfo");
+    cJSON *ri = cJSON_AddObjectToObject(me, "recordingInfo");
+    cJSON_AddStringToObject(ri, "@odata.type", "#microsoft.graph.recordingInfo");
+    const cJSON *info = dt__emu_json_get(me, "info");
+    const cJSON *ident = info ? dt__emu_json_get(info, "identity") : NULL;
+    if (ident) cJSON_AddItemToObject(ri, "initiator", cJSON_Duplicate(ident, 1));
+    cJSON_AddStringToObject(ri, "recordingStatus", st);
+  }
+  int s = respond_op(g, op, 200);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "status", st);
+  dt__emu_timeline(c, "recording_status", tl);
+  dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Action completed successfully.", NULL);
+  dt__emu_notify_roster(c);
+  return s;
 }
 
 static int act_keep_alive(gctx_t *g) {

@@ -53,6 +53,7 @@ static const char *op_type_name(int t) {
   case EMU_OP_INVITE: return "#microsoft.graph.inviteParticipantsOperation";
   case EMU_OP_MUTE_ALL: return "#microsoft.graph.muteParticipantsOperation";
   case EMU_OP_MUTE_PARTICIPANT: return "#microsoft.graph.muteParticipantOperation";
+  case EMU_OP_UPDATE_RECORDING_STATUS: return "#microsoft.graph.updateRecordingStatusOperation";
   default: return "#microsoft.graph.commsOperation";
   }
 }

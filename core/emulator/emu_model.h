@@ -112,7 +112,7 @@ typedef struct {
 enum {
   EMU_OP_PLAY = 1, EMU_OP_RECORD, EMU_OP_SUBSCRIBE_TONE, EMU_OP_DTMF, EMU_OP_CANCEL_MEDIA,
   EMU_OP_MUTE, EMU_OP_UNMUTE, EMU_OP_INVITE, EMU_OP_MUTE_ALL, EMU_OP_MUTE_PARTICIPANT,
-  EMU_OP_UPDATE_METADATA, EMU_OP_ANSWER
+  EMU_OP_UPDATE_METADATA, EMU_OP_ANSWER, EMU_OP_UPDATE_RECORDING_STATUS
 };
 enum { EMU_OPS_NOT_STARTED = 0, EMU_OPS_RUNNING, EMU_OPS_COMPLETED, EMU_OPS_FAILED };
 enum { EMU_REC_PROMPT = 0, EMU_REC_BEEP, EMU_REC_REC };
@@ -210,6 +210,7 @@ struct emu_call_s {
   bool multiparty;
   bool tone_subscribed;
   bool muted;
+  char recording_status[16]; /* the bot's last updateRecordingStatus ("" = never) */
   bool answered_once;
   bool waiting_fetch;        /* in a prompt-cache waiter list */
   bool speaking;

@@ -293,6 +293,7 @@ static const struct {
     {"POST", "muteAll", true, "sets a state"},
     {"POST", "changeScreenSharingRole", true, "sets a state"},
     {"POST", "updateMetadata", true, "sets a value"},
+    {"POST", "updateRecordingStatus", true, "sets a state"},
     {"POST", "", false, "create call: a second call would ring"},
     {"POST", "answer", false, "the second answer fails or races the first"},
     {"POST", "reject", false, "call state changes"},
@@ -686,6 +687,13 @@ int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *met
   cJSON *body;
   int rc = dt_graph_update_metadata_body(metadata, client_context, &body);
   return post_on_call(g, call_id, "/updateMetadata", rc, body, cb, ud, out);
+}
+
+int dt_graph_update_recording_status(dt_graph_t *g, const char *call_id, const char *status,
+                                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_recording_status_body(status, client_context, &body);
+  return post_on_call(g, call_id, "/updateRecordingStatus", rc, body, cb, ud, out);
 }
 
 int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {

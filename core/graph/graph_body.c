@@ -370,6 +370,20 @@ int dt_graph_screen_sharing_role_body(const char *role, cJSON **out) {
   return 0;
 }
 
+bool dt_graph_recording_status_ok(const char *s) {
+  return s && (strcmp(s, "recording") == 0 || strcmp(s, "notRecording") == 0 || strcmp(s, "failed") == 0);
+}
+
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (!dt_graph_recording_status_ok(status) || !str_ok(client_context)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "clientContext", client_context);
+  put_str(o, "status", status);
+  *out = o;
+  return 0;
+}
+
 int dt_graph_update_metadata_body(const char *metadata, const char *client_context, cJSON **out) {
   *out = NULL;
   if (metadata == NULL || !str_ok(metadata) || !str_ok(client_context)) return DT_EINVAL;

@@ -76,6 +76,7 @@ typedef enum {
   DT_ACTION_UPDATE_METADATA, /* arg: metadata text */
   DT_ACTION_SEND_DTMF,      /* arg: tones "123#" */
   DT_ACTION_CANCEL_MEDIA,
+  DT_ACTION_RECORDING_STATUS, /* arg: "recording" / "notRecording" / "failed" */
 } dt_action_t;
 
 /* How a call ended, for the CDR. */

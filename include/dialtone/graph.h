@@ -113,6 +113,11 @@ int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, cons
 int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *metadata,
                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* POST …/updateRecordingStatus {clientContext, status} (same in both dialects); status
+   "recording", "notRecording" or "failed" (else DT_EINVAL, nothing sent). Answered 200 with
+   an updateRecordingStatusOperation. */
+int dt_graph_update_recording_status(dt_graph_t *g, const char *call_id, const char *status,
+                                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Participants ---- */
 int dt_graph_list_participants(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud,
@@ -177,7 +182,7 @@ size_t dt_graph_pending(const dt_graph_t *g);
    - Anything else (2xx-3xx, other 4xx and 5xx, DT_ETLS, DT_ETOOBIG) is final.
    Repeatable: every GET (get call, participants, operation GETs), DELETE and PUT, and
    the POST actions keepAlive, subscribeToTone, cancelMediaProcessing, mute, unmute
-   (call and participant), muteAll, changeScreenSharingRole, updateMetadata. Not
+   (call and participant), muteAll, changeScreenSharingRole, updateMetadata, updateRecordingStatus. Not
    repeatable: create call, answer, reject, redirect, transfer, playPrompt,
    record/recordResponse, sendDtmfTones, participants/invite, and anything unknown
    (PATCH, other POST actions).

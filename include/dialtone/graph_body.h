@@ -112,6 +112,13 @@ int dt_graph_screen_sharing_role_body(const char *role, cJSON **out);
 /* {"metadata": ..., "clientContext": ...}; metadata required (updateMetadata). */
 int dt_graph_update_metadata_body(const char *metadata, const char *client_context, cJSON **out);
 
+/* {"clientContext": ..., "status": status} (updateRecordingStatus, both dialects); status
+   "recording", "notRecording" or "failed", else DT_EINVAL. */
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out);
+/* Whether s is one of the statuses a bot may report (recordingStatus without unknown and
+   unknownFutureValue). */
+bool dt_graph_recording_status_ok(const char *s);
+
 /* "recordResponse" (v1.0) or "record" (beta). */
 const char *dt_graph_record_action(dt_graph_dialect_t d);
 
