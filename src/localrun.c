@@ -211,6 +211,8 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
     lr->sim_keepalive = true;
   }
   en.default_flow = opts->default_flow && opts->default_flow[0] ? opts->default_flow : NULL;
+  en.routes = opts->routes;
+  en.route_count = opts->route_count;
   e2[0] = '\0';
   rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);
   free(graph_url);

@@ -700,20 +700,44 @@ end
 local T = {}
 T.__index = T
 
-local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true}
+local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true, subject = true,
+                   meeting = true, transferor = true, on_behalf_of = true, policy_recording = true, routed = true}
 
--- t:call{flow=, from=, to=, script=}: places an incoming call that runs flow (the engine
--- routes it there by the call's id); returns the Call.
+-- t:call{flow=, from=, to=, script=, subject=, meeting=, transferor=, on_behalf_of=,
+-- policy_recording=, routed=}: places an incoming call that runs flow (the engine routes it
+-- there by the call's id); returns the Call. subject .. policy_recording: what Graph says
+-- about the call (docs/emulator.md "Incoming context"). routed = true: no flow is named, the
+-- engine's routes (test.options{routes=}) choose it, as they would in `dialtone run`.
 function T:call(o)
   o = check_opts("t:call", o, CALL_OPTS)
-  local flow = o.flow or S.default_flow
-  local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities}
+  if o.routed and o.flow then error("t:call: routed = true lets the routes choose the flow; drop flow", 2) end
+  if o.subject ~= nil and type(o.subject) ~= "string" then error("t:call: subject must be a string", 2) end
+  if o.policy_recording ~= nil and type(o.policy_recording) ~= "boolean" then
+    error("t:call: policy_recording must be true or false", 2)
+  end
+  local flow = (not o.routed) and (o.flow or S.default_flow) or nil
+  local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities,
+                subject = o.subject, meeting = o.meeting, transferor = o.transferor, on_behalf_of = o.on_behalf_of,
+                policy_recording = o.policy_recording}
   local id, why, no_such_flow = C.place_call(json_encode(body), flow)
   if not id and no_such_flow then fail(nil, ("t:call: %s"):format(why)) end
   if not id then fail(nil, ("t:call: the emulator refused it (%s)"):format(tostring(why))) end
   local c = new_call(self, id, "incoming", {flow = flow, from = body.from})
   await_start(c)
+  if o.routed then -- the flow the routes chose
+    local ec = C.engine_call(id)
+    c.flow = ec and ec.flow or nil
+  end
   return c
+end
+
+-- t:faults{recording_status = 404, graph_status = 500, graph_status_count = 1, ...}: the
+-- emulator's fault injection (docs/emulator.md "Fault injection": the same keys), in force
+-- until the test ends.
+function T:faults(o)
+  if type(o) ~= "table" then error("t:faults expects a table (docs/emulator.md \"Fault injection\")", 2) end
+  control(nil, "t:faults", C.set_faults, json_encode(o))
+  return self
 end
 
 -- t:party("agent-7", {behaviour = "busy"|"noanswer"|"answer"|"reject", answer_delay=, script=})
@@ -865,7 +889,7 @@ function T:cdrs() return read_cdrs() end
 
 local tests = {}
 local file_options = {}
-local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
+local OPTION_KEYS = {routes = true, flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
                      keepalive = true}
 
 local test = setmetatable({}, {
@@ -881,15 +905,16 @@ function test.skip(name, fn)
   tests[#tests + 1] = {name = name, fn = fn, skip = true}
 end
 
--- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=}: for the
--- whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
+-- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=, routes=}: for
+-- the whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
 -- in seconds (900..2700, default 1800) or false (never: the emulator ends every call after
--- 45 simulated minutes, as Graph would).
+-- 45 simulated minutes, as Graph would). routes: the config file's routes ({match=, subject=,
+-- policy_recording=, transferred=, meeting=, flow=} tables), for t:call{routed = true}.
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, routes)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -914,6 +939,12 @@ local function resolve_options()
   else S.default_flow = "main" end
   if file_options.within then S.within = file_options.within end
   if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
+  if file_options.routes ~= nil then
+    if type(file_options.routes) ~= "table" or #file_options.routes == 0 then
+      error("test.options: routes must be a non-empty list of {match=, subject=, ..., flow=} tables")
+    end
+    S.routes = json_encode(file_options.routes)
+  end
   local ka = file_options.keepalive
   if ka == false then S.keepalive = -1
   elseif ka == nil then S.keepalive = 0
@@ -1042,7 +1073,7 @@ if not ok then
 end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
-                                 default_flow = S.default_flow, keepalive = S.keepalive}
+                                 default_flow = S.default_flow, keepalive = S.keepalive, routes = S.routes}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

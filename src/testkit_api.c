@@ -44,6 +44,7 @@
 #include <lua.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/call_incoming.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
@@ -255,7 +256,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=, keepalive=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, routes=} -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -281,12 +282,29 @@ static int l_start(lua_State *L) {
   o.quiet = 0;
   o.default_flow = default_flow;
   o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
+  /* routes = the JSON text of test.options{routes = …} (t:call{routed = true} uses them) */
+  const char *routes_json = opt_string(L, 1, "routes");
+  cJSON *routes_tree = routes_json ? cJSON_Parse(routes_json) : NULL;
+  dt_route_t *routes = NULL;
+  if (routes_json) {
+    char rerr[400];
+    if (dt_routes_from_json(routes_tree, &routes, &o.route_count, rerr, sizeof rerr) != 0) {
+      cJSON_Delete(routes_tree);
+      remove_tmpdir(tk);
+      lua_pushnil(L);
+      lua_pushfstring(L, "test.options: %s", rerr);
+      return 2;
+    }
+    o.routes = routes;
+  }
   lua_getfield(L, 1, "keepalive"); /* seconds; 0 = the default; < 0 = never */
   o.keepalive_interval_s = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
   lua_pop(L, 1);
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);
+  free(routes); /* the engine copied them */
+  cJSON_Delete(routes_tree);
   if (rc != 0) {
     tk->lr = NULL;
     remove_tmpdir(tk);
@@ -356,7 +374,8 @@ static cJSON *json_arg(lua_State *L, int idx) {
   return j;
 }
 
-/* place_call(json{from=, to=, script=, modalities=, bot_url=}, flow) -> call id
+/* place_call(json{from=, to=, script=, modalities=, bot_url=, subject=, meeting=, transferor=,
+   on_behalf_of=, policy_recording=}, flow) -> call id
    | nil, why[, true when no such flow]: the call runs the named flow (localrun routes it) */
 static int l_place_call(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
@@ -368,6 +387,13 @@ static int l_place_call(lua_State *L) {
   o.to = cJSON_GetObjectItemCaseSensitive(b, "to");
   o.script = cJSON_GetObjectItemCaseSensitive(b, "script");
   o.modalities = cJSON_GetObjectItemCaseSensitive(b, "modalities");
+  /* the incoming context (docs/emulator.md "Incoming context"); testkit.lua checks types */
+  const cJSON *subject = cJSON_GetObjectItemCaseSensitive(b, "subject");
+  o.subject = cJSON_IsString(subject) ? subject->valuestring : NULL;
+  o.meeting = cJSON_GetObjectItemCaseSensitive(b, "meeting");
+  o.transferor = cJSON_GetObjectItemCaseSensitive(b, "transferor");
+  o.on_behalf_of = cJSON_GetObjectItemCaseSensitive(b, "on_behalf_of");
+  o.policy_recording = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "policy_recording"));
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(b, "bot_url");
   o.bot_url = cJSON_IsString(bot) ? bot->valuestring : NULL;
   char id[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
@@ -456,6 +482,26 @@ static int l_hangup(lua_State *L) {
 }
 
 /* set_party(id, json{behaviour=, answer_delay_ms=, script=}) -> true | nil, why */
+/* set_faults(json) -> true | nil, why: POST /emulator/faults (docs/emulator.md "Fault
+   injection"); the runner clears them after each test. */
+static int l_set_faults(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *body = luaL_checkstring(L, 1);
+  cJSON *resp = NULL;
+  int status = dt_localrun_control(lr, "POST", "/faults", body, &resp);
+  if (status == 200) {
+    cJSON_Delete(resp);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+  const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
+  lua_pushnil(L);
+  lua_pushfstring(L, "%d %s", status, msg ? msg : "");
+  cJSON_Delete(resp);
+  return 2;
+}
+
 static int l_set_party(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   const char *id = luaL_checkstring(L, 1);
@@ -695,6 +741,7 @@ const luaL_Reg dt__tk_funcs[] = {
     {"start", l_start},           {"stop", l_stop},           {"place_call", l_place_call},
     {"press", l_press},           {"speak", l_speak},         {"hangup", l_hangup},
     {"set_party", l_set_party},   {"calls", l_calls},         {"reset", l_reset},
+    {"set_faults", l_set_faults},
     {"drive", l_drive},           {"sim_now", l_sim_now},     {"on_entry", l_on_entry},
     {"dial", l_dial},             {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},

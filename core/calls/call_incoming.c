@@ -169,6 +169,58 @@ int dt_route_check(const dt_route_t *r, char *err, size_t errlen) {
   return 0;
 }
 
+static int route_from_json(const cJSON *o, dt_route_t *r, char *err, size_t errlen) {
+  if (!cJSON_IsObject(o)) return dt_seterr(err, errlen, DT_ECONFIG, "expected a table {match=, flow=, ...}");
+  const cJSON *it;
+  cJSON_ArrayForEach(it, o) {
+    const char *k = it->string;
+    const char **s = strcmp(k, "match") == 0     ? &r->match
+                     : strcmp(k, "flow") == 0    ? &r->flow
+                     : strcmp(k, "subject") == 0 ? &r->subject
+                                                 : NULL;
+    uint8_t *f = strcmp(k, "policy_recording") == 0 ? &r->policy_recording
+                 : strcmp(k, "transferred") == 0    ? &r->transferred
+                 : strcmp(k, "meeting") == 0        ? &r->meeting
+                                                    : NULL;
+    if (s) {
+      if (!cJSON_IsString(it)) return dt_seterr(err, errlen, DT_ECONFIG, ".%s: expected a string", k);
+      *s = it->valuestring;
+    } else if (f) {
+      if (!cJSON_IsBool(it)) return dt_seterr(err, errlen, DT_ECONFIG, ".%s: expected true or false", k);
+      *f = cJSON_IsTrue(it) ? DT_ROUTE_YES : DT_ROUTE_NO;
+    } else {
+      return dt_seterr(err, errlen, DT_ECONFIG,
+                       ".%.32s: unknown key (a route has match, subject, policy_recording, transferred, meeting and flow)", k);
+    }
+  }
+  if (r->flow == NULL || r->flow[0] == '\0') return dt_seterr(err, errlen, DT_ECONFIG, ".flow: missing (the flow's name)");
+  char why[256];
+  if (dt_route_check(r, why, sizeof why) != 0) return dt_seterr(err, errlen, DT_ECONFIG, ": %s", why);
+  return 0;
+}
+
+int dt_routes_from_json(const cJSON *arr, dt_route_t **out, size_t *n, char *err, size_t errlen) {
+  *out = NULL;
+  *n = 0;
+  if (!cJSON_IsArray(arr)) return dt_seterr(err, errlen, DT_ECONFIG, "routes: expected a list of route tables");
+  size_t count = (size_t)cJSON_GetArraySize(arr);
+  if (count > DT_ROUTES_JSON_MAX) return dt_seterr(err, errlen, DT_ECONFIG, "routes: more than %d", DT_ROUTES_JSON_MAX);
+  dt_route_t *rs = dt_xcalloc(count + 1, sizeof *rs);
+  size_t i = 0;
+  const cJSON *o;
+  cJSON_ArrayForEach(o, arr) {
+    char why[300];
+    if (route_from_json(o, &rs[i], why, sizeof why) != 0) {
+      free(rs);
+      return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu]%s", i + 1, why);
+    }
+    i++;
+  }
+  *out = rs;
+  *n = count;
+  return 0;
+}
+
 const char *dt_calls_route(const dt_calls_t *r, const cJSON *view, const char *const *ids, size_t n) {
   for (size_t i = 0; i < r->nroutes; i++)
     if (dt_route_matches(&r->routes[i], view, ids, n)) return r->routes[i].flow;

@@ -17,6 +17,7 @@
 #include "dialtone/error.h"
 #include "emu_api.h"
 #include "emu_calls.h"
+#include "emu_incoming.h"
 #include "emu_media.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
@@ -69,11 +70,21 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     cJSON_Delete(to);
     return dt_seterr(err, errlen, DT_EINVAL, "\"tenant_id\" is too long");
   }
+  const char *tenant = o->tenant_id ? o->tenant_id : emu->tenant_id;
+  cJSON *extra = NULL;
+  bool observed = false;
+  int xrc = dt__emu_incoming_extra(o, tenant, &extra, &observed, err, errlen);
+  if (xrc != 0) {
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    return xrc;
+  }
   emu_script_t script;
   char serr[160] = "";
   if (dt__emu_script_parse(o->script, &script, serr, sizeof serr) != 0) {
     cJSON_Delete(from);
     cJSON_Delete(to);
+    cJSON_Delete(extra);
     return dt_seterr(err, errlen, DT_EINVAL, "%s", serr);
   }
   if (from == NULL) {
@@ -81,6 +92,7 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     from = dt__emu_identity_from_short(s);
     cJSON_Delete(s);
   }
+  if (to == NULL && observed) to = dt__emu_recorder_target(emu->app_id, tenant);
   if (to == NULL) {
     to = cJSON_CreateObject();
     cJSON *app = cJSON_AddObjectToObject(to, "application");
@@ -88,7 +100,7 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     cJSON_AddStringToObject(app, "id", emu->app_id);
     cJSON_AddStringToObject(app, "displayName", "Calling Bot");
   }
-  emu_call_t *c = dt__emu_incoming(emu, from, to, bot, &script, o->tenant_id, o->modalities);
+  emu_call_t *c = dt__emu_incoming(emu, from, to, extra, observed, bot, &script, o->tenant_id, o->modalities);
   dt__emu_script_free(&script);
   cJSON_Delete(from);
   cJSON_Delete(to);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include "dialtone/log.h"
 #include "emu_calls.h"
+#include "emu_incoming.h"
 #include "emu_media.h"
 #include "emu_notify.h"
 #include "emu_registry.h"
@@ -156,7 +157,8 @@ static void on_answer_timeout(dt__emu_ev_t *ev) {
   dt__emu_call_end(c, false, 408, 8544, "Callee could not be reached.", NULL, "answer_timeout");
 }
 
-emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const char *bot_url,
+emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, cJSON *extra, bool observed,
+                             const char *bot_url,
                              const emu_script_t *script, const char *tenant_id,
                              const cJSON *modalities) {
   emu_call_t *c = dt__emu_call_new(emu, true);
@@ -193,7 +195,8 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   cJSON *ic = cJSON_AddObjectToObject(r, "incomingContext");
   cJSON_AddStringToObject(ic, "@odata.type", "#microsoft.graph.incomingContext");
   cJSON_AddStringToObject(ic, "sourceParticipantId", remote_pid);
-  cJSON_AddStringToObject(ic, "observedParticipantId", remote_pid);
+  /* subject, meeting invite, transferor, onBehalfOf, policy recording (emu_incoming.c) */
+  dt__emu_incoming_apply(r, extra, observed, remote_pid);
   dt__emu_participant_add(c, from, remote_pid);
   c->remote_joined = true;
 

@@ -10,8 +10,9 @@
    Media operations in progress are abandoned without notifications (as Graph does). */
 void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subcode,
                       const char *message, const char *termination_reason, const char *by);
-/* Places an incoming call to the bot (control API). */
-emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity,
+/* Places an incoming call to the bot (control API); extra (consumed, may be NULL) and
+   observed: its context (dt__emu_incoming_extra). */
+emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity, cJSON *extra, bool observed,
                              const char *bot_url, const emu_script_t *script,
                              const char *tenant_id, const cJSON *modalities);
 /* Outgoing call from the bot (Graph create). body is the request (consumed). */

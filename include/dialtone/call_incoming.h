@@ -53,4 +53,11 @@ bool dt_route_matches(const dt_route_t *r, const cJSON *view, const char *const 
    (the caller prefixes where). */
 int dt_route_check(const dt_route_t *r, char *err, size_t errlen);
 
+/* Routes written as JSON (`dialtone test`'s test.options{routes = …}): an array of at most
+   DT_ROUTES_JSON_MAX objects with the config file's keys (match, subject, policy_recording,
+   transferred, meeting as booleans, flow). *out (the caller frees the array) borrows the
+   strings of arr. 0, or DT_ECONFIG with "routes[i]…: why" in err and *out NULL. */
+#define DT_ROUTES_JSON_MAX 100
+int dt_routes_from_json(const cJSON *arr, dt_route_t **out, size_t *n, char *err, size_t errlen);
+
 #endif

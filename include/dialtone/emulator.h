@@ -105,6 +105,14 @@ typedef struct {
   const cJSON *script;       /* the caller's script (array of steps) or NULL */
   const char *tenant_id;     /* NULL = the emulator's tenant */
   const cJSON *modalities;   /* array of strings (at most 8) or NULL = ["audio"] */
+  /* What Graph says about the call (docs/emulator.md "Incoming context"; all optional): */
+  const char *subject;       /* the call's subject (at most 1024 bytes) */
+  const cJSON *meeting;      /* a meeting invite: true, or {"organizer": identity, "thread":,
+                                "message":} — the call carries chatInfo and meetingInfo */
+  const cJSON *transferor;   /* identity: the call was transferred by them (incomingContext) */
+  const cJSON *on_behalf_of; /* identity: incomingContext.onBehalfOf */
+  bool policy_recording;     /* a compliance-recording invite: the caller is the observed
+                                participant, the target the recorder's application instance */
 } dt_emulator_call_options_t;
 
 /* Places an incoming call to the bot; its id goes to call_id (may be NULL). */
