@@ -724,9 +724,10 @@ function T:call(o)
   if not id then fail(nil, ("t:call: the emulator refused it (%s)"):format(tostring(why))) end
   local c = new_call(self, id, "incoming", {flow = flow, from = body.from})
   await_start(c)
-  if o.routed then -- the flow the routes chose
+  if o.routed then -- the flow the routes chose (from the CDR when the call is already over)
     local ec = C.engine_call(id)
-    c.flow = ec and ec.flow or nil
+    local cdr = not ec and find_cdr(id)
+    c.flow = ec and ec.flow or cdr and cdr.flow or nil
   end
   return c
 end
