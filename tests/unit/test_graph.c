@@ -290,6 +290,10 @@ static int s_metadata(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t
   *x = cJSON_Parse("{\"metadata\":\"m\",\"clientContext\":\"ctx\"}");
   return dt_graph_update_metadata(g, CALL, "m", "ctx", on_result, c, NULL);
 }
+static int s_recording_status(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
+  *x = cJSON_Parse("{\"clientContext\":\"ctx\",\"status\":\"recording\"}");
+  return dt_graph_update_recording_status(g, CALL, "recording", "ctx", on_result, c, NULL);
+}
 static int s_keepalive(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   return dt_graph_keep_alive(g, CALL, on_result, c, NULL);
 }
@@ -337,6 +341,7 @@ static const case_t cases[] = {
     {"unmute", "POST", "/" CALL "/unmute", s_unmute},
     {"changeScreenSharingRole", "POST", "/" CALL "/changeScreenSharingRole", s_share},
     {"updateMetadata", "POST", "/" CALL "/updateMetadata", s_metadata},
+    {"updateRecordingStatus", "POST", "/" CALL "/updateRecordingStatus", s_recording_status},
     {"keepAlive", "POST", "/" CALL "/keepAlive", s_keepalive},
     {"listParticipants", "GET", "/" CALL "/participants", s_list},
     {"getParticipant", "GET", "/" CALL "/participants/p-1", s_getp},

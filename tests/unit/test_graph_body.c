@@ -731,4 +731,29 @@ DT_TEST(screen_sharing_role_and_metadata_bodies) {
   free(big);
 }
 
+/* updateRecordingStatus, as the reference gives it: {clientContext, status}; the statuses a
+   bot reports are recording, notRecording and failed (graph_api.md). */
+DT_TEST(recording_status_body) {
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("recording", "c-1", &o), 0);
+  char *s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"clientContext\":\"c-1\",\"status\":\"recording\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("notRecording", NULL, &o), 0);
+  s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"status\":\"notRecording\"}");
+  cJSON_free(s);
+  DT_ASSERT(dt_graph_recording_status_ok("failed"));
+  const char *bad[] = {"unknown", "unknownFutureValue", "Recording", "", NULL};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(bad); i++) {
+    DT_ASSERT_EQ_INT(dt_graph_recording_status_body(bad[i], NULL, &o), DT_EINVAL);
+    DT_ASSERT(o == NULL);
+  }
+  char *big = malloc(DT_GRAPH_MAX_STRING + 2);
+  memset(big, 'x', DT_GRAPH_MAX_STRING + 1);
+  big[DT_GRAPH_MAX_STRING + 1] = '\0';
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("failed", big, &o), DT_EINVAL);
+  free(big);
+}
+
 DT_TEST_MAIN()
