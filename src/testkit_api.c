@@ -382,22 +382,10 @@ static int l_place_call(lua_State *L) {
   self(L)->L = L;
   const char *flow = luaL_optstring(L, 2, NULL);
   cJSON *b = json_arg(L, 1);
-  dt_emulator_call_options_t o = {0};
-  o.from = cJSON_GetObjectItemCaseSensitive(b, "from");
-  o.to = cJSON_GetObjectItemCaseSensitive(b, "to");
-  o.script = cJSON_GetObjectItemCaseSensitive(b, "script");
-  o.modalities = cJSON_GetObjectItemCaseSensitive(b, "modalities");
-  /* the incoming context (docs/emulator.md "Incoming context"); testkit.lua checks types */
-  const cJSON *subject = cJSON_GetObjectItemCaseSensitive(b, "subject");
-  o.subject = cJSON_IsString(subject) ? subject->valuestring : NULL;
-  o.meeting = cJSON_GetObjectItemCaseSensitive(b, "meeting");
-  o.transferor = cJSON_GetObjectItemCaseSensitive(b, "transferor");
-  o.on_behalf_of = cJSON_GetObjectItemCaseSensitive(b, "on_behalf_of");
-  o.policy_recording = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "policy_recording"));
-  const cJSON *bot = cJSON_GetObjectItemCaseSensitive(b, "bot_url");
-  o.bot_url = cJSON_IsString(bot) ? bot->valuestring : NULL;
+  dt_emulator_call_options_t o;
   char id[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
-  int rc = dt_localrun_place_call(lr, flow, &o, id, why, sizeof why);
+  int rc = dt_emulator_call_options_json(b, &o, why, sizeof why);
+  if (rc == 0) rc = dt_localrun_place_call(lr, flow, &o, id, why, sizeof why);
   cJSON_Delete(b);
   if (rc == DT_ENOENT) {
     push_refusal(L, why);

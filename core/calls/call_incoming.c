@@ -56,6 +56,32 @@ static void add_if_any(cJSON *o, const char *key, cJSON *sub) {
   else cJSON_Delete(sub);
 }
 
+/* A Graph member and its name in the view: a string (is_identity false) or an identitySet. */
+typedef struct {
+  const char *graph, *view;
+  bool is_identity;
+} field_t;
+
+static const field_t CHAT[] = {{"threadId", "thread", false}, {"messageId", "message", false},
+                               {"replyChainMessageId", "reply_chain", false}, {NULL, NULL, false}};
+static const field_t MEETING[] = {{"organizer", "organizer", true}, {"joinMeetingId", "join_id", false},
+                                  {"token", "token", false}, {NULL, NULL, false}};
+static const field_t CONTEXT[] = {{"sourceParticipantId", "source_participant_id", false},
+                                  {"observedParticipantId", "observed_participant_id", false},
+                                  {"onBehalfOf", "on_behalf_of", true}, {"transferor", "transferor", true},
+                                  {NULL, NULL, false}};
+
+/* The view's object for Graph's object src (NULL when src is not an object). */
+static cJSON *fields_of(const cJSON *src, const field_t *f) {
+  if (!cJSON_IsObject(src)) return NULL;
+  cJSON *o = cJSON_CreateObject();
+  for (; f->graph; f++) {
+    if (f->is_identity) put_identity(o, f->view, cJSON_GetObjectItemCaseSensitive(src, f->graph));
+    else put_text(o, f->view, str_at(src, f->graph));
+  }
+  return o;
+}
+
 cJSON *dt_incoming_view(const cJSON *rd) {
   cJSON *v = cJSON_CreateObject();
   if (!cJSON_IsObject(rd)) return v;
@@ -63,38 +89,21 @@ cJSON *dt_incoming_view(const cJSON *rd) {
   const cJSON *targets = cJSON_GetObjectItemCaseSensitive(rd, "targets");
   const cJSON *t0 = cJSON_IsArray(targets) ? cJSON_GetArrayItem(targets, 0) : NULL;
   if (cJSON_IsObject(t0)) put_identity(v, "called", cJSON_GetObjectItemCaseSensitive(t0, "identity"));
-
-  const cJSON *ci = cJSON_GetObjectItemCaseSensitive(rd, "chatInfo");
-  if (cJSON_IsObject(ci)) {
-    cJSON *chat = cJSON_CreateObject();
-    put_text(chat, "thread", str_at(ci, "threadId"));
-    put_text(chat, "message", str_at(ci, "messageId"));
-    put_text(chat, "reply_chain", str_at(ci, "replyChainMessageId"));
-    add_if_any(v, "chat", chat);
-  }
+  cJSON *chat = fields_of(cJSON_GetObjectItemCaseSensitive(rd, "chatInfo"), CHAT);
+  if (chat) add_if_any(v, "chat", chat);
   const cJSON *mi = cJSON_GetObjectItemCaseSensitive(rd, "meetingInfo");
-  if (cJSON_IsObject(mi)) {
-    cJSON *m = cJSON_CreateObject();
-    const cJSON *org = cJSON_GetObjectItemCaseSensitive(mi, "organizer");
-    put_identity(m, "organizer", org);
+  cJSON *m = fields_of(mi, MEETING);
+  if (m) {
     /* the organizer's tenant, as dialtone.dial{meeting = {tenant =}} takes it */
+    const cJSON *org = cJSON_GetObjectItemCaseSensitive(mi, "organizer");
     const cJSON *ou = cJSON_IsObject(org) ? cJSON_GetObjectItemCaseSensitive(org, "user") : NULL;
     put_text(m, "tenant", str_at(ou, "tenantId"));
-    put_text(m, "join_id", str_at(mi, "joinMeetingId"));
-    put_text(m, "token", str_at(mi, "token"));
     /* an invite whose meetingInfo says nothing we read still is a meeting invite */
     if (m->child == NULL) cJSON_AddTrueToObject(m, "invite");
     cJSON_AddItemToObject(v, "meeting", m);
   }
-  const cJSON *ic = cJSON_GetObjectItemCaseSensitive(rd, "incomingContext");
-  if (cJSON_IsObject(ic)) {
-    cJSON *c = cJSON_CreateObject();
-    put_text(c, "source_participant_id", str_at(ic, "sourceParticipantId"));
-    put_text(c, "observed_participant_id", str_at(ic, "observedParticipantId"));
-    put_identity(c, "on_behalf_of", cJSON_GetObjectItemCaseSensitive(ic, "onBehalfOf"));
-    put_identity(c, "transferor", cJSON_GetObjectItemCaseSensitive(ic, "transferor"));
-    add_if_any(v, "context", c);
-  }
+  cJSON *c = fields_of(cJSON_GetObjectItemCaseSensitive(rd, "incomingContext"), CONTEXT);
+  if (c) add_if_any(v, "context", c);
   return v;
 }
 

@@ -75,41 +75,11 @@ static cJSON *parse_body(emu_reply_t *out, const char *crid, const char *body, s
   return j;
 }
 
-/* The incoming context members of POST /emulator/calls (the typed API checks their values):
-   subject, meeting, transferor, on_behalf_of, policy_recording. -1 when refused (answered). */
-static int place_call_context(const cJSON *body, dt_emulator_call_options_t *o, const char *crid,
-                                      emu_reply_t *out) {
-  const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "subject");
-  if (s && !cJSON_IsNull(s) && !cJSON_IsString(s)) {
-    reply_error(out, crid, 400, "BadRequest", "\"subject\" must be a string");
-    return -1;
-  }
-  o->subject = cJSON_IsString(s) ? s->valuestring : NULL;
-  const cJSON *pr = cJSON_GetObjectItemCaseSensitive(body, "policy_recording");
-  if (pr && !cJSON_IsBool(pr)) {
-    reply_error(out, crid, 400, "BadRequest", "\"policy_recording\" must be true or false");
-    return -1;
-  }
-  o->policy_recording = cJSON_IsTrue(pr);
-  o->meeting = cJSON_GetObjectItemCaseSensitive(body, "meeting");
-  o->transferor = cJSON_GetObjectItemCaseSensitive(body, "transferor");
-  o->on_behalf_of = cJSON_GetObjectItemCaseSensitive(body, "on_behalf_of");
-  return 0;
-}
-
 static void route_place_call(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
-  dt_emulator_call_options_t o = {0};
-  o.bot_url = dt__emu_json_str(body, "bot_url");
-  if (!o.bot_url) o.bot_url = dt__emu_json_str(body, "callback");
-  if (!o.bot_url) o.bot_url = dt__emu_json_str(body, "callbackUri");
-  o.from = cJSON_GetObjectItemCaseSensitive(body, "from");
-  o.to = cJSON_GetObjectItemCaseSensitive(body, "to");
-  o.script = cJSON_GetObjectItemCaseSensitive(body, "script");
-  o.tenant_id = dt__emu_json_str(body, "tenant_id");
-  o.modalities = cJSON_GetObjectItemCaseSensitive(body, "modalities");
-  if (place_call_context(body, &o, crid, out) != 0) return;
+  dt_emulator_call_options_t o;
   char id[DT_EMULATOR_CALL_ID_LEN], err[256] = "";
-  int rc = dt_emulator_place_call(emu, &o, id, err, sizeof err);
+  int rc = dt_emulator_call_options_json(body, &o, err, sizeof err);
+  if (rc == 0) rc = dt_emulator_place_call(emu, &o, id, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
   reply_json(out, 201, dt__emu_call_summary(dt__emu_call_find(emu, id)));
 }

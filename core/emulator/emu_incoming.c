@@ -5,6 +5,7 @@
  * policy-recording invite (observedParticipantId = the caller's participant id, the target
  * the recorder's application instance).
  *
+ * Also reads a placed call's options from the control API's JSON (dt_emulator_call_options_json).
  * Owns the validation of those control-API options (every string bounded, identities in the
  * forms the rest of the control API takes) and their Graph JSON. Promises: a refused option
  * allocates nothing and says why; only what was asked is added.
@@ -102,6 +103,30 @@ int dt__emu_incoming_extra(const dt_emulator_call_options_t *o, const char *tena
   }
   if (x->child == NULL) cJSON_Delete(x);
   else *extra = x;
+  return 0;
+}
+
+int dt_emulator_call_options_json(const cJSON *body, dt_emulator_call_options_t *o, char *err, size_t errlen) {
+  memset(o, 0, sizeof *o);
+  if (!cJSON_IsObject(body)) return dt_seterr(err, errlen, DT_EINVAL, "the call's options must be a JSON object");
+  o->bot_url = dt__emu_json_str(body, "bot_url");
+  if (!o->bot_url) o->bot_url = dt__emu_json_str(body, "callback");
+  if (!o->bot_url) o->bot_url = dt__emu_json_str(body, "callbackUri");
+  o->from = cJSON_GetObjectItemCaseSensitive(body, "from");
+  o->to = cJSON_GetObjectItemCaseSensitive(body, "to");
+  o->script = cJSON_GetObjectItemCaseSensitive(body, "script");
+  o->tenant_id = dt__emu_json_str(body, "tenant_id");
+  o->modalities = cJSON_GetObjectItemCaseSensitive(body, "modalities");
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "subject");
+  if (s && !cJSON_IsNull(s) && !cJSON_IsString(s)) return dt_seterr(err, errlen, DT_EINVAL, "\"subject\" must be a string");
+  o->subject = cJSON_IsString(s) ? s->valuestring : NULL;
+  const cJSON *pr = cJSON_GetObjectItemCaseSensitive(body, "policy_recording");
+  if (pr && !cJSON_IsNull(pr) && !cJSON_IsBool(pr))
+    return dt_seterr(err, errlen, DT_EINVAL, "\"policy_recording\" must be true or false");
+  o->policy_recording = cJSON_IsTrue(pr);
+  o->meeting = cJSON_GetObjectItemCaseSensitive(body, "meeting");
+  o->transferor = cJSON_GetObjectItemCaseSensitive(body, "transferor");
+  o->on_behalf_of = cJSON_GetObjectItemCaseSensitive(body, "on_behalf_of");
   return 0;
 }
 

@@ -115,6 +115,12 @@ typedef struct {
                                 participant, the target the recorder's application instance */
 } dt_emulator_call_options_t;
 
+/* The options of POST /emulator/calls read from its JSON body (borrowed: they point into body):
+   bot_url (alias callback, callbackUri), from, to, script, tenant_id, modalities, subject,
+   meeting, transferor, on_behalf_of, policy_recording. Checks the members' JSON types only
+   (dt_emulator_place_call checks their values): 0, or DT_EINVAL with why in err. The control
+   API's route and `dialtone test` both read a call's options here. */
+int dt_emulator_call_options_json(const cJSON *body, dt_emulator_call_options_t *o, char *err, size_t errlen);
 /* Places an incoming call to the bot; its id goes to call_id (may be NULL). */
 int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t *opts,
                            char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);

@@ -10,16 +10,9 @@
 
 static int place(ef_t *f, const char *json, char id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen) {
   cJSON *b = cJSON_Parse(json);
-  dt_emulator_call_options_t o = {0};
-  o.from = cJSON_GetObjectItem(b, "from");
-  o.to = cJSON_GetObjectItem(b, "to");
-  const cJSON *s = cJSON_GetObjectItem(b, "subject");
-  o.subject = cJSON_IsString(s) ? s->valuestring : NULL;
-  o.meeting = cJSON_GetObjectItem(b, "meeting");
-  o.transferor = cJSON_GetObjectItem(b, "transferor");
-  o.on_behalf_of = cJSON_GetObjectItem(b, "on_behalf_of");
-  o.policy_recording = cJSON_IsTrue(cJSON_GetObjectItem(b, "policy_recording"));
-  int rc = dt_emulator_place_call(f->emu, &o, id, err, errlen);
+  dt_emulator_call_options_t o;
+  int rc = dt_emulator_call_options_json(b, &o, err, errlen);
+  if (rc == 0) rc = dt_emulator_place_call(f->emu, &o, id, err, errlen);
   cJSON_Delete(b);
   return rc;
 }
@@ -110,6 +103,8 @@ DT_TEST(bad_context_options_are_refused_and_place_nothing) {
       {"{\"meeting\":{\"organizer\":7}}", "meeting.organizer"},
       {"{\"transferor\":42}", "\"transferor\""},
       {"{\"on_behalf_of\":{\"nobody\":1}}", "\"on_behalf_of\""},
+      {"{\"subject\":7}", "\"subject\" must be a string"},
+      {"{\"policy_recording\":\"yes\"}", "\"policy_recording\" must be true or false"},
   };
   for (size_t i = 0; i < DT_ARRAY_SIZE(cases); i++) {
     err[0] = '\0';
