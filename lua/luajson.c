@@ -1,6 +1,7 @@
 /*
  * luajson.c — cJSON to Lua values; see include/dialtone/luajson.h for what it promises.
  */
+#include <lauxlib.h>
 #include "dialtone/luajson.h"
 
 #define MAX_DEPTH 64
@@ -10,6 +11,7 @@ static void push(lua_State *L, const cJSON *j, int depth) {
     lua_pushnil(L);
     return;
   }
+  luaL_checkstack(L, 2, "JSON nested too deep"); /* a table per level stays on the stack */
   if (cJSON_IsArray(j)) {
     lua_createtable(L, cJSON_GetArraySize(j), 0);
     lua_Integer i = 1;

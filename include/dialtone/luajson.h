@@ -5,7 +5,7 @@
  * Promises: arrays become sequences, objects tables (null members and nameless items left
  * out), strings, booleans as they are; a number that is a whole number within ±2^53 becomes
  * a Lua integer, any other a float; null, and anything nested deeper than 64 levels, nil.
- * Pushes exactly one value.
+ * Pushes exactly one value (growing the Lua stack as the nesting needs).
  */
 #ifndef DIALTONE_LUAJSON_H
 #define DIALTONE_LUAJSON_H
