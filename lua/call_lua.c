@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/luajson.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -467,37 +468,10 @@ static int l_invite(lua_State *L) {
   return dt__call_handle_wait(L, "invite", rc, k_reason);
 }
 
-static void push_json(lua_State *L, const cJSON *j) {
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 6);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    lua_pushnumber(L, j->valuedouble);
-  } else {
-    lua_pushnil(L);
-  }
-}
-
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) push_json(L, c->result.json);
+  if (c->result.json) dt_lua_push_json(L, c->result.json);
   else lua_newtable(L);
   return 1;
 }
