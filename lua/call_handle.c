@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "dialtone/error.h"
+#include "dialtone/luajson.h"
 #include "call_handle.h"
 #include "rt_state.h"
 
@@ -149,33 +150,6 @@ void dt__call_handle_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
 
 /* ---------------------------------------------------------------- the handle */
 
-void dt__call_handle_push_json(lua_State *L, const cJSON *j) {
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      dt__call_handle_push_json(L, e);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 6);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      dt__call_handle_push_json(L, e);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    lua_pushnumber(L, j->valuedouble);
-  } else {
-    lua_pushnil(L);
-  }
-}
-
 /* call.subject, call.called, call.chat, call.meeting, call.context: a member of the incoming
    call's view (call_incoming.h), a fresh table each read; nil when Graph did not send it. */
 static bool is_incoming_field(const char *k) {
@@ -211,7 +185,7 @@ static int call_index(lua_State *L) {
     if (p) dt__call_handle_push(L, dt__rt_state_of(L), p);
     else lua_pushnil(L);
   } else if (is_incoming_field(k)) {
-    dt__call_handle_push_json(L, c && c->incoming ? cJSON_GetObjectItemCaseSensitive(c->incoming, k) : NULL);
+    dt_lua_push_json(L, c && c->incoming ? cJSON_GetObjectItemCaseSensitive(c->incoming, k) : NULL);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
   } else {

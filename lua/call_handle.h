@@ -24,8 +24,6 @@ void dt__call_handle_error(lua_State *L, const char *code, const char *message);
 /* t[key] = s for the table on top of the stack; nothing when s is NULL (an optional
    field of a result or error object). */
 void dt__call_handle_set_string(lua_State *L, const char *key, const char *s);
-/* Pushes a JSON value as Lua (objects and arrays as tables, null as nil). */
-void dt__call_handle_push_json(lua_State *L, const cJSON *j);
 /* Raise: "hangup" (the call has ended); the failed result of the last primitive; a
    primitive that could not start (rc < 0). */
 int dt__call_handle_hangup(lua_State *L);

@@ -19,6 +19,7 @@
 #include "dialtone/error.h"
 #include "dialtone/graph_body.h"
 #include "dialtone/log.h"
+#include "dialtone/luajson.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -471,7 +472,7 @@ static int l_invite(lua_State *L) {
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) dt__call_handle_push_json(L, c->result.json);
+  if (c->result.json) dt_lua_push_json(L, c->result.json);
   else lua_newtable(L);
   return 1;
 }

@@ -319,7 +319,7 @@ static int protected_open(lua_State *L) {
 
 /* The costed library functions (costed_lib.h: patterns, rep, table.move...) charge their
    work here, against the same bound as the instruction hook's, so one library call cannot
-   hang the loader (tests/fuzz/findings/fuzz_config-hang-string-pattern.lua). */
+   hang the loader (tests/fuzz/corpus/fuzz_config/hang-string-pattern.lua). */
 static void conf_charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const char *what) {
   uint64_t *used = m->ud;
   *used += units;

@@ -73,9 +73,7 @@ static char *url_from_listen(const char *listen, int port, bool tls) {
 
 static void engine_free_now(dt_engine_t *e) {
   if (e->own_metrics) dt_metrics_free(e->metrics);
-  free(e->flows_dir);
-  free(e->public_url);
-  free(e->callback_url);
+  DT_FREE_ALL(e->flows_dir, e->public_url, e->callback_url);
   dt_free_then_done(e, e->done);
 }
 

@@ -565,6 +565,14 @@ function Call:expect_recording(o)
   return rec
 end
 
+-- Waits for Graph's outcome of a request the flow made (what: "the transfer to X"); when
+-- o.outcome is given and the outcome differs, fails with mismatch(result).
+function Call:_await_outcome(what, match, o, mismatch)
+  local r = self:_await("the outcome of " .. what, match, {within = o.within, timeout = o.timeout})
+  if o.outcome and r.outcome ~= o.outcome then fail(self, mismatch(r)) end
+  return r
+end
+
 -- call:expect_transfer{to=, outcome="completed"|"failed"}: the flow transferred the call;
 -- waits for Graph's outcome. Returns {target=, outcome=, reason=}.
 function Call:expect_transfer(o)
@@ -575,13 +583,12 @@ function Call:expect_transfer(o)
     if identity_matches(e.target, o.to) then return true end
     return ("the call was transferred to %s"):format(tostring(e.target))
   end, o)
-  local r = self:_await(("the outcome of the transfer to %s"):format(tostring(e.target)), function(x)
+  local r = self:_await_outcome("the transfer to " .. tostring(e.target), function(x)
     return x.kind == "transfer_result"
-  end, {within = o.within, timeout = o.timeout})
-  if o.outcome and r.outcome ~= o.outcome then
-    fail(self, ("expected the transfer to %s to be %s, but it %s (%s)"):format(tostring(e.target), o.outcome,
-      tostring(r.outcome), tostring(r.reason or "no reason given")))
-  end
+  end, o, function(r)
+    return ("expected the transfer to %s to be %s, but it %s (%s)"):format(tostring(e.target), o.outcome,
+      tostring(r.outcome), tostring(r.reason or "no reason given"))
+  end)
   return {target = e.target, outcome = r.outcome, reason = r.reason}
 end
 
@@ -593,13 +600,12 @@ function Call:expect_invite(o)
     if e.kind ~= "invite" then return false end
     return identity_matches(e.participant, o.participant)
   end, o)
-  local r = self:_await(("the outcome of the invitation of %s"):format(tostring(e.participant)), function(x)
+  local r = self:_await_outcome("the invitation of " .. tostring(e.participant), function(x)
     return x.kind == "invite_result" and x.participant == e.participant
-  end, {within = o.within, timeout = o.timeout})
-  if o.outcome and r.outcome ~= o.outcome then
-    fail(self, ("expected the invitation of %s to end %s, but it ended %s"):format(tostring(e.participant),
-      o.outcome, tostring(r.outcome)))
-  end
+  end, o, function(r)
+    return ("expected the invitation of %s to end %s, but it ended %s"):format(tostring(e.participant), o.outcome,
+      tostring(r.outcome))
+  end)
   return {participant = e.participant, outcome = r.outcome, replaces = e.replacesCallId}
 end
 

@@ -49,47 +49,12 @@
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
+#include "dialtone/luajson.h"
 #include "testkit_api.h"
 
 static tk_t *self(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
 
 /* ------------------------------------------------------------------ JSON <-> Lua */
-
-static void push_json(lua_State *L, const cJSON *j, int depth) {
-  if (depth > 64) {
-    lua_pushnil(L);
-    return;
-  }
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e, depth + 1);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 8);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      if (cJSON_IsNull(e) || e->string == NULL) continue;
-      push_json(L, e, depth + 1);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    double d = j->valuedouble;
-    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(lua_Integer)d)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-  } else {
-    lua_pushnil(L);
-  }
-}
 
 static int l_json_decode(lua_State *L) {
   size_t n;
@@ -100,7 +65,7 @@ static int l_json_decode(lua_State *L) {
     lua_pushstring(L, "invalid JSON");
     return 2;
   }
-  push_json(L, j, 0);
+  dt_lua_push_json(L, j);
   cJSON_Delete(j);
   return 1;
 }
@@ -207,7 +172,7 @@ static void on_event(const cJSON *entry, void *ud) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 8)) return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, tk->entry_ref);
-  push_json(L, entry, 0);
+  dt_lua_push_json(L, entry);
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) set_lua_error(tk, lua_tostring(L, -1));
   else if (tk->driving && lua_toboolean(L, -1)) tk->matched = true;
   lua_settop(L, top);
@@ -517,7 +482,7 @@ static int l_set_party(lua_State *L) {
 static int l_calls(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   cJSON *r = dt_emulator_calls_json(dt_localrun_emulator(lr));
-  push_json(L, cJSON_GetObjectItemCaseSensitive(r, "calls"), 0);
+  dt_lua_push_json(L, cJSON_GetObjectItemCaseSensitive(r, "calls"));
   cJSON_Delete(r);
   return 1;
 }

@@ -96,12 +96,7 @@ void dt__calls_tomb_add(dt_calls_t *r, const char *key) {
 }
 
 void dt__call_result_clear(dt_call_result_t *r) {
-  free(r->error_code);
-  free(r->message);
-  free(r->digits);
-  free(r->completion_reason);
-  free(r->location);
-  free(r->file);
+  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file);
   cJSON_Delete(r->json);
   memset(r, 0, sizeof *r);
 }
@@ -178,16 +173,8 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
-  free(c->id);
-  free(c->key);
-  free(c->from);
-  free(c->to);
+  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->end_message);
   cJSON_Delete(c->incoming);
-  free(c->flow);
-  free(c->dialed_by);
-  free(c->error);
-  free(c->transfer_target);
-  free(c->end_message);
   free(c);
   r->unfreed--;
   dt__calls_maybe_free(r);

@@ -43,7 +43,8 @@ void dt__call_answer_subscribe(dt_call_t *c) {
   }
   c->stage = 2;
   dt_op_t *op = dt__call_main_op(c);
-  int rc = dt_graph_subscribe_to_tone(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc = dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_SUBSCRIBE_TO_TONE, NULL, c->reg->on_response, op,
+                                   &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     dt__call_wait_fail(c, rc, "subscribeToTone", "subscribeToTone could not be sent: %s", dt_strerror(rc));
@@ -124,9 +125,12 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   dt__call_wait_begin(c, DT_WAIT_ACTION);
   dt_op_t *op = dt__call_main_op(c);
   switch (action) {
-  case DT_ACTION_MUTE: rc = dt_graph_mute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_UNMUTE: rc = dt_graph_unmute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_MUTE_ALL: rc = dt_graph_mute_all(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_MUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_UNMUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_UNMUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_MUTE_ALL: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE_ALL, NULL, c->reg->on_response, op, &op->req);
+    break;
   case DT_ACTION_SCREEN_SHARING:
     rc = dt_graph_change_screen_sharing_role(g, c->id, arg, c->reg->on_response, op, &op->req);
     break;
@@ -134,7 +138,8 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
     rc = dt_graph_update_metadata(g, c->id, arg, NULL, c->reg->on_response, op, &op->req);
     break;
   case DT_ACTION_SEND_DTMF: rc = dt_graph_send_dtmf(g, c->id, arg, 0, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_cancel_media(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_context_action(g, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
+    break;
   case DT_ACTION_RECORDING_STATUS: /* clientContext: the call's id, to find the operation in Graph's logs */
     rc = dt_graph_update_recording_status(g, c->id, arg, strlen(c->id) <= 256 ? c->id : NULL, c->reg->on_response,
                                           op, &op->req);

@@ -49,7 +49,8 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
       (c->flags & DT_CALLF_ESTABLISHED)) {
     c->flags |= DT_CALLF_STARTED;
     dt_op_t *op = dt__call_op_new(c, ROLE_AUTOSUB);
-    if (dt_graph_subscribe_to_tone(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req) < 0) {
+    if (dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_SUBSCRIBE_TO_TONE, NULL, c->reg->on_response, op,
+                                &op->req) < 0) {
       dt__call_op_free(op);
       dt__call_start_flow(c);
     }

@@ -35,7 +35,8 @@ int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_i
 
 void dt__call_send_cancel(dt_call_t *c) {
   dt_op_t *op = dt__call_op_new(c, ROLE_CANCEL);
-  int rc = dt_graph_cancel_media(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc =
+      dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     c->w.cancel = 3;

@@ -193,6 +193,15 @@ static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char 
 }
 
 /* POST /calls/{id}/{tones|speak|hangup} on a live call. */
+/* A POST/PUT whose JSON body (empty: {}) one route handles: parses it, hands it over, frees it. */
+static void with_json_body(dt_emulator_t *emu, void (*route)(dt_emulator_t *, const cJSON *, const char *, emu_reply_t *),
+                           const char *body, size_t body_len, const char *crid, emu_reply_t *out) {
+  cJSON *j = parse_body(out, crid, body, body_len, true);
+  if (j == NULL) return;
+  route(emu, j, crid, out);
+  cJSON_Delete(j);
+}
+
 static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *action, const char *body,
                               size_t body_len, const char *crid, emu_reply_t *out) {
   char err[256] = "";
@@ -245,10 +254,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
   if (strcmp(seg[0], "calls") == 0) {
     if (ns == 1) {
       if (post) {
-        if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-        route_place_call(emu, j, crid, out);
-        cJSON_Delete(j);
-        return;
+        return with_json_body(emu, route_place_call, body, body_len, crid, out);
       }
       if (!get) goto not_allowed;
       return reply_json(out, 200, dt_emulator_calls_json(emu));
@@ -290,10 +296,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
   if (ns == 1 && strcmp(seg[0], "config") == 0) {
     if (get) return reply_json(out, 200, dt_emulator_config_json(emu));
     if (!post && !put) goto not_allowed;
-    if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-    route_config_post(emu, j, crid, out);
-    cJSON_Delete(j);
-    return;
+    return with_json_body(emu, route_config_post, body, body_len, crid, out);
   }
   if (ns == 1 && strcmp(seg[0], "bot") == 0) {
     if (!post && !put) goto not_allowed;
@@ -324,10 +327,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
       return reply_json(out, 200, dt__emu_faults_json(&emu->faults));
     }
     if (!post && !put) goto not_allowed;
-    if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-    route_faults_post(emu, j, crid, out);
-    cJSON_Delete(j);
-    return;
+    return with_json_body(emu, route_faults_post, body, body_len, crid, out);
   }
   if (ns == 1 && strcmp(seg[0], "stats") == 0) {
     if (!get) goto not_allowed;

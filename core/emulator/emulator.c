@@ -266,14 +266,8 @@ void dt_emulator_options_init(dt_emulator_options_t *o) {
 static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[0] ? s : def); }
 
 static void emu_free(dt_emulator_t *emu) {
-  free(emu->url);
-  free(emu->bot_url);
-  free(emu->app_id);
-  free(emu->tenant_id);
-  free(emu->client_secret);
-  free(emu->recordings_dir);
-  free(emu->jwks_json);
-  free(emu->jwt);
+  DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
+              emu->jwks_json, emu->jwt);
   if (emu->key) dt_jwt_key_free(emu->key);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
 }
@@ -563,8 +557,6 @@ void dt_emulator_thread_stop(dt_emulator_thread_t *t) {
   uv_loop_close(&t->loop);
   uv_mutex_destroy(&t->mu);
   uv_cond_destroy(&t->cv);
-  free(t->url);
-  free(t->app_id);
-  free(t->tenant_id);
+  DT_FREE_ALL(t->url, t->app_id, t->tenant_id);
   free(t);
 }

@@ -648,9 +648,16 @@ int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_pa
                       cb, ud, out);
 }
 
-int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
-                               dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/subscribeToTone", client_context, cb, ud, out);
+int dt_graph_context_action(dt_graph_t *g, const char *call_id, dt_graph_context_action_t action,
+                            const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  /* in the order of dt_graph_context_action_t */
+  static const char *const paths[] = {"/subscribeToTone", "/cancelMediaProcessing", "/mute", "/unmute",
+                                      "/participants/muteAll"};
+  if ((unsigned)action >= sizeof paths / sizeof paths[0]) {
+    if (out) *out = NULL;
+    return DT_EINVAL;
+  }
+  return post_context(g, call_id, paths[action], client_context, cb, ud, out);
 }
 
 int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
@@ -658,21 +665,6 @@ int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, in
   cJSON *body;
   int rc = dt_graph_send_dtmf_body(tones, delay_ms, client_context, &body);
   return post_on_call(g, call_id, "/sendDtmfTones", rc, body, cb, ud, out);
-}
-
-int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
-                          dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/cancelMediaProcessing", client_context, cb, ud, out);
-}
-
-int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
-                  dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/mute", client_context, cb, ud, out);
-}
-
-int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
-                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/unmute", client_context, cb, ud, out);
 }
 
 int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
@@ -731,11 +723,6 @@ int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *p
   cJSON *body;
   int rc = dt_graph_invite_body(participants, n, client_context, &body);
   return post_on_call(g, call_id, "/participants/invite", rc, body, cb, ud, out);
-}
-
-int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/participants/muteAll", client_context, cb, ud, out);
 }
 
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,

@@ -225,10 +225,12 @@ static void on_linger_shutdown(uv_shutdown_t *sr, int status) {
   conn_t *c = sr->data;
   free(sr);
   if (c->closing) return;
-  if (status < 0) {
+  if (status < 0 || c->peer_eof_lingering) {
+    /* Failed, or done and the peer has already said it sends nothing more. */
     dt__http_conn_close(c);
     return;
   }
+  c->fin_sent = true;
   /* Everything is written and the FIN is out; now only a short drain. */
   dt__http_timer_set(c, DT__TM_LINGER, LINGER_MS);
 }
@@ -363,7 +365,10 @@ static void on_timer(uv_timer_t *t) {
 
 void dt__http_conn_eof(conn_t *c) {
   if (c->lingering) {
-    dt__http_conn_close(c);
+    /* Closing before the shutdown is done would cancel answers still queued for writing
+       (a peer that half-closes right after its requests is normal): wait for the FIN. */
+    if (c->fin_sent) dt__http_conn_close(c);
+    else c->peer_eof_lingering = true;
     return;
   }
   if (c->cur) {

@@ -96,6 +96,8 @@ struct dt__http_conn_s {
   uint8_t timer_mode;
   bool tok_open, reading, closing, paused, stop_parsing, close_when_drained;
   bool shutting_down, lingering, in_message, on_resume_list, last_answered;
+  bool fin_sent;             /* the lingering close's shutdown is done: every answer is written */
+  bool peer_eof_lingering;   /* the peer's EOF came while the answers were still being written */
   bool silent;              /* on the server's silent list: not one byte received yet */
   dt_list_node_t silent_link;        /* in srv->silent */
   dt__http_ip_count_t *ip_count; /* with a per-address cap */

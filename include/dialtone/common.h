@@ -76,4 +76,10 @@ typedef struct {
    it may free whatever owned p. done is taken by value, so it may be a field of p. */
 void dt_free_then_done(void *p, dt_done_t done);
 
+/* free() of each of n pointers (NULL ones are skipped by free itself). DT_FREE_ALL(a, b, ...)
+   frees its arguments: the owned fields of a struct, in one line, in a *_free function. */
+void dt_free_many(void *const *p, size_t n);
+#define DT_FREE_ALL(...) \
+  dt_free_many((void *const[]){__VA_ARGS__}, sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
 #endif

@@ -94,19 +94,22 @@ int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *p
 /* recordResponse (v1.0) or record (beta). */
 int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
-                               dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* The actions whose body is only {"clientContext": ...} ({} without one), POSTed to
+   /communications/calls/{call_id}/{path}: one function, the action picks the path. */
+typedef enum {
+  DT_GRAPH_SUBSCRIBE_TO_TONE, /* subscribeToTone */
+  DT_GRAPH_CANCEL_MEDIA,      /* cancelMediaProcessing */
+  DT_GRAPH_MUTE,              /* mute (the bot itself) */
+  DT_GRAPH_UNMUTE,            /* unmute */
+  DT_GRAPH_MUTE_ALL,          /* participants/muteAll */
+} dt_graph_context_action_t;
+int dt_graph_context_action(dt_graph_t *g, const char *call_id, dt_graph_context_action_t action,
+                            const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* tones: characters '0'-'9', '*', '#', 'A'-'D' ; sent as "tone1", "star", ... */
 int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
                        const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
-                          dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- In-call ---- */
-int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
-                  dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
-                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* role: "viewer" or "sharer". */
 int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
                                         dt_graph_fn cb, void *ud, dt_graph_req_t **out);
@@ -126,8 +129,6 @@ int dt_graph_get_participant(dt_graph_t *g, const char *call_id, const char *par
                              dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *participants, size_t n,
                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,

@@ -170,6 +170,15 @@ static void handler(dt_http_request_t *req, void *ud) {
     char body[32];
     snprintf(body, sizeof body, "rc=%d", rc);
     dt_http_respond(req, 200, "text/plain", body, strlen(body));
+  } else if (strcmp(req->path, "/big") == 0) {
+    /* n bytes of a repeating pattern: larger than the socket buffers, so writes queue */
+    char n[16] = "";
+    query_param(req->query, "n", n, sizeof n);
+    size_t len = strtoul(n, NULL, 10);
+    char *body = dt_xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++) body[i] = (char)('a' + i % 26);
+    dt_http_respond(req, 200, "application/octet-stream", body, len);
+    free(body);
   } else if (strcmp(req->path, "/nocontent") == 0) {
     dt_http_respond(req, 204, NULL, NULL, 0);
   } else if (strcmp(req->path, "/never") == 0) {
@@ -1171,6 +1180,30 @@ DT_TEST(half_closed_client_still_gets_answer) {
   shutdown(c.fd, SHUT_WR);
   DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
   DT_ASSERT_EQ_STR(r.body, "delayed half");
+  resp_free(&r);
+  DT_ASSERT(cli_wait_closed(&c));
+  cli_close(&c);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
+/* A client that half-closes right after its request and reads only later: the server's
+   EOF comes while the answer is still queued for writing, and must not cut it off (closing
+   before the lingering shutdown completes would cancel the queued writes). */
+DT_TEST(half_closed_client_gets_a_large_answer_whole) {
+  fx_t fx;
+  dt_http_server_options_t o = {0};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  enum { N = 24 * 1024 * 1024 };
+  cli_t c;
+  resp_t r;
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "GET /big?n=25165824 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"), 0);
+  shutdown(c.fd, SHUT_WR);
+  sleep_ms(300); /* not a timing assertion: only gives the server time to see the EOF early */
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT_EQ_INT((long long)r.body_len, N);
+  DT_ASSERT(r.body[N - 1] == (char)('a' + (N - 1) % 26));
   resp_free(&r);
   DT_ASSERT(cli_wait_closed(&c));
   cli_close(&c);
