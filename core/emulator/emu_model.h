@@ -245,6 +245,7 @@ struct emu_call_s {
   uint64_t created_sim, ended_sim;
   char *end_reason;
   char from_desc[96], to_desc[96];
+  char *meeting;             /* emu_meetings: the meeting this leg is in (its key), NULL if none */
 };
 
 /* ------------------------------------------------------------------ prompt cache */

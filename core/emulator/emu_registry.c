@@ -83,6 +83,7 @@ void dt__emu_call_free(emu_call_t *c) {
   free(c->transfer_target);
   free(c->transfer_replaces);
   free(c->end_reason);
+  free(c->meeting);
   free(c);
 }
 
