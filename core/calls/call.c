@@ -109,7 +109,7 @@ void dt__call_result_clear(dt_call_result_t *r) {
 const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
-      "invite", "participants", "action", "sleep", "hangup", "dial"};
+      "invite", "participants", "action", "sleep", "hangup", "dial", "participant"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 
@@ -195,6 +195,8 @@ void dt__call_closed(uv_handle_t *h) {
   free(c->dialed_by);
   free(c->error);
   free(c->transfer_target);
+  cJSON_Delete(c->roster);
+  free(c->roster_who);
   free(c->end_message);
   free(c);
   r->unfreed--;

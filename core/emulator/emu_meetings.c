@@ -66,7 +66,7 @@ static void timeline_person(emu_call_t *c, const char *kind, const char *pid, co
   cJSON_AddStringToObject(tl, "who", desc);
   const char *kind_of = NULL;
   dt__emu_identity_id(identity, &kind_of);
-  if (kind_of) cJSON_AddStringToObject(tl, "kind", kind_of);
+  if (kind_of) cJSON_AddStringToObject(tl, "identity", kind_of);
   dt__emu_timeline(c, kind, tl);
 }
 
