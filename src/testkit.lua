@@ -930,6 +930,7 @@ local function resolve_options()
   else S.flows = "flows" end
   S.prompts = file_options.prompts and join(dir, file_options.prompts) or nil
   S.dialect = cli.dialect or file_options.dialect or "v1.0"
+  test.dialect = S.dialect -- what a test reads to expect what its dialect has
   if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
   if file_options.flow then S.default_flow = file_options.flow
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base

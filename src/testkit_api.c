@@ -467,7 +467,6 @@ static int l_join(lua_State *L) {
   const cJSON *nm = cJSON_GetObjectItemCaseSensitive(b, "name");
   who.guest = cJSON_IsString(g) ? g->valuestring : NULL;
   who.name = cJSON_IsString(nm) ? nm->valuestring : NULL;
-  cJSON_DeleteItemFromObjectCaseSensitive(b, "name");
   if (!who.guest) who.identity = b;
   char pid[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
   int rc = dt_emulator_join(dt_localrun_emulator(lr), id, &who, pid, why, sizeof why);
