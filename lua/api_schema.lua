@@ -45,6 +45,12 @@ return {
     sleep = {},
     hangup = {},
     on_hangup = {},
+    wait_participant = {options = {"joined", "left", "count", "timeout"}},
+    participant = {},
+    mute_participant = {},
+    remove_participant = {},
+    start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
+    stop_hold_music = {},
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject"}},

@@ -19,6 +19,7 @@
 #include "dialtone/error.h"
 #include "dialtone/log.h"
 #include "dialtone/luajson.h"
+#include "dialtone/meeting_link.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -545,7 +546,8 @@ static int k_dial(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", NULL};
-static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest", NULL};
+static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest",
+                                           "join_url", NULL};
 static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
 
 static int l_dial(lua_State *L) {
@@ -591,8 +593,32 @@ static int l_dial(lua_State *L) {
       p.guest_display_name = opt_str(L, -1, "dialtone.dial", "name", NULL);
       p.guest_id = opt_str(L, -1, "dialtone.dial", "id", NULL);
     }
+    const char *join_url = opt_str(L, m, "dialtone.dial", "join_url", NULL);
+    if (join_url) {
+      if (p.meeting_join_id || p.meeting_token || p.meeting_organizer_id)
+        return luaL_error(L, "dialtone.dial: meeting.join_url names the meeting by itself (no organizer, join_id "
+                             "or token with it)");
+      if (get_opt(L, 1, "chat") != LUA_TNIL)
+        return luaL_error(L, "dialtone.dial: meeting.join_url gives the chat too (no chat= with it)");
+      lua_pop(L, 1);
+      dt_meeting_link_t *link = lua_newuserdatauv(L, sizeof *link, 0); /* stays on the stack */
+      char why[200];
+      if (dt_meeting_link_parse(join_url, link, why, sizeof why) != 0)
+        return luaL_error(L, "dialtone.dial: cannot read meeting.join_url: %s", why);
+      if (link->kind == DT_MEETING_LINK_CLASSIC) {
+        p.meeting_organizer_id = link->organizer_id;
+        p.meeting_organizer_tenant_id = link->tenant_id;
+        p.tenant_id = link->tenant_id;
+        p.chat_thread_id = link->thread_id;
+        p.chat_message_id = link->message_id;
+        p.chat_reply_chain_message_id = link->reply_chain_id[0] ? link->reply_chain_id : NULL;
+      } else {
+        p.meeting_join_id = link->join_meeting_id;
+        p.meeting_passcode = link->passcode[0] ? link->passcode : NULL;
+      }
+    }
     if (!p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
-      return luaL_error(L, "dialtone.dial: meeting needs join_id (and passcode), token, or organizer");
+      return luaL_error(L, "dialtone.dial: meeting needs join_url, join_id (and passcode), token, or organizer");
   }
   if (get_opt(L, 1, "chat") != LUA_TNIL) {
     int ch = lua_gettop(L);

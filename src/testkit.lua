@@ -436,6 +436,28 @@ function Call:hangup()
   return self
 end
 
+-- meeting:join{user = "id", name = "Alice"} | {guest = "Visitor"} | {phone = "+1…"}: a person
+-- joins the group call or meeting (every bot leg in the same meeting sees them); returns
+-- their participant id. meeting:leave(who): they leave (who: that id, or their user id).
+function Call:join(o)
+  o = check_opts("join", o, {user = true, phone = true, guest = true, name = true})
+  local n = (o.user and 1 or 0) + (o.phone and 1 or 0) + (o.guest and 1 or 0)
+  if n ~= 1 then error("join: give one of user=, phone= or guest=", 2) end
+  for k, v in pairs(o) do
+    if type(v) ~= "string" or v == "" or #v > 256 then error(("join: %s must be a string of 1 to 256 bytes"):format(k), 2) end
+  end
+  local desc = o.user or o.phone or o.guest
+  return control(self, ("join(%s)"):format(desc), C.join, self.id, json_encode(o))
+end
+
+function Call:leave(who)
+  if type(who) ~= "string" or who == "" or #who > 256 then
+    error("leave: give the participant id join returned (or their user id)", 2)
+  end
+  control(self, ("leave(%s)"):format(who), C.leave, self.id, who)
+  return self
+end
+
 -- call:wait(2): the caller does nothing for 2 simulated seconds.
 function Call:wait(seconds)
   self.t:wait(seconds)
@@ -914,6 +936,7 @@ local function resolve_options()
   else S.flows = "flows" end
   S.prompts = file_options.prompts and join(dir, file_options.prompts) or nil
   S.dialect = cli.dialect or file_options.dialect or "v1.0"
+  test.dialect = S.dialect -- what a test reads to expect what its dialect has
   if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
   if file_options.flow then S.default_flow = file_options.flow
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base

@@ -420,6 +420,35 @@ static int l_hangup(lua_State *L) {
   return push_outcome(L, rc, why);
 }
 
+/* join(id, json{user=|phone=|guest=, name=}) -> participant id | nil, why;
+   leave(id, who) -> true | nil, why: people in group calls and meetings */
+static int l_join(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  const char *id = luaL_checkstring(L, 1);
+  cJSON *b = json_arg(L, 2);
+  dt_emulator_person_t who = {0};
+  const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
+  const cJSON *nm = cJSON_GetObjectItemCaseSensitive(b, "name");
+  who.guest = cJSON_IsString(g) ? g->valuestring : NULL;
+  who.name = cJSON_IsString(nm) ? nm->valuestring : NULL;
+  if (!who.guest) who.identity = b;
+  char pid[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
+  int rc = dt_emulator_join(dt_localrun_emulator(lr), id, &who, pid, why, sizeof why);
+  cJSON_Delete(b);
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushstring(L, pid);
+  return 1;
+}
+
+static int l_leave(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  int rc = dt_emulator_leave(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2), why, sizeof why);
+  return push_outcome(L, rc, why);
+}
+
 /* set_party(id, json{behaviour=, answer_delay_ms=, script=}) -> true | nil, why */
 static int l_set_party(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
@@ -665,4 +694,5 @@ const luaL_Reg dt__tk_funcs[] = {
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
+    {"join", l_join},             {"leave", l_leave},
     {NULL, NULL}};

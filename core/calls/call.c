@@ -104,7 +104,7 @@ void dt__call_result_clear(dt_call_result_t *r) {
 const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
-      "invite", "participants", "action", "sleep", "hangup", "dial"};
+      "invite", "participants", "action", "sleep", "hangup", "dial", "participant"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 
@@ -182,7 +182,9 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
-  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->end_message);
+  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
+              c->end_message);
+  cJSON_Delete(c->roster);
   free(c);
   r->unfreed--;
   dt__calls_maybe_free(r);

@@ -1,6 +1,6 @@
 /*
  * call_control.c — the call-control primitives: answer (then subscribeToTone), reject,
- * redirect, transfer, invite, participants, the in-call actions, sleep, hangup (also
+ * redirect, transfer, invite, the in-call actions, sleep, hangup (also
  * fire-and-forget), dial from a flow, and dials started from C (dt_calls_dial, no calling
  * call: their requests are owned by the registry until Graph answers).
  *
@@ -106,15 +106,6 @@ int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {
   dt__call_wait_begin(c, DT_WAIT_INVITE);
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_invite(c->reg->o.graph, c->id, parts, n, NULL, c->reg->on_response, op, &op->req);
-  return dt__call_started(c, op, rc, dt__call_op_timeout(c));
-}
-
-int dt_call_participants(dt_call_t *c) {
-  int rc = dt__call_guard(c);
-  if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_list_participants(c->reg->o.graph, c->id, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 

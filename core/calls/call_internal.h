@@ -14,6 +14,7 @@
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
  *   call_end.c       a call's end: flow start/done, winding down, the CDR record, release
  *   call_media.c     play, gather, record (and the recordings handed to the store)
+ *   call_roster.c    the live roster, wait_participant, participant get/mute/remove/hold music
  *   call_control.c   answer, reject, redirect, transfer, invite, participants, actions,
  *                    sleep, hangup, dial (and dials started from C)
  *   call_response.c  Graph's HTTP responses to every request a call sent
@@ -271,6 +272,11 @@ void dt__calls_keepalive_init(dt_calls_t *r);
 void dt__calls_keepalive_close(dt_calls_t *r);
 /* ---- call_dispatch.c: Graph said the call is gone (keepAlive's 404), like "terminated" */
 void dt__call_ended_by_graph(dt_call_t *c, const char *message);
+
+/* ---- call_roster.c ---- */
+/* A roster notification (resource_data: the participants array): the call's roster is
+   replaced, a waiting wait_participant checked. */
+void dt__call_roster_update(dt_call_t *c, const cJSON *participants);
 
 /* ---- call_timer.c ---- */
 void dt__call_on_timer(uv_timer_t *t);

@@ -22,6 +22,7 @@
 #include "dialtone/log.h"
 #include "emu_calls.h"
 #include "emu_media.h"
+#include "emu_meetings.h"
 #include "emu_notify.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
@@ -55,6 +56,7 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
   dt__emu_call_set_state(c, EMU_CS_TERMINATED);
   c->ended = true;
   c->ended_sim = dt__emu_sched_now(&emu->sim);
+  if (c->meeting) dt__emu_meeting_left(c);
   dt__emu_media_abandon(c);
   /* every timer of the call goes; the notification queue keeps draining */
   dt__emu_call_cancel_events(c);
@@ -431,6 +433,7 @@ static void on_conference_joined(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_ESTABLISHING) return;
   established(c);
+  dt__emu_meeting_joined(c);
   dt__emu_notify_roster(c);
 }
 
@@ -493,6 +496,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   int nt = cJSON_IsArray(targets) ? cJSON_GetArraySize(targets) : 0;
   bool meeting = dt__emu_json_get(r, "meetingInfo") || dt__emu_json_get(r, "chatInfo");
   c->multiparty = meeting || nt > 1;
+  if (meeting) dt__emu_meeting_attach(c);
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   const char *rid = dt__emu_identity_id(dt__emu_json_get(t0, "identity"), NULL);
   c->remote_id = lower_dup(rid);
@@ -522,7 +526,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   }
   /* conference: meeting organizer (if a user) is present; targets ring */
   const cJSON *org = dt__emu_json_get(dt__emu_json_get(r, "meetingInfo"), "organizer");
-  if (cJSON_IsObject(org)) dt__emu_participant_add(c, org, NULL);
+  if (cJSON_IsObject(org) && c->meeting == NULL) dt__emu_participant_add(c, org, NULL);
   dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_conference_joined);
   for (int i = 0; i < nt; i++) {
     const cJSON *t = cJSON_GetArrayItem(targets, i);

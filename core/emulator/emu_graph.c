@@ -535,6 +535,8 @@ static int act_invite(gctx_t *g) {
 
 static int act_mute_all(gctx_t *g) {
   emu_call_t *c = g->call;
+  /* muteAll is in the 2021 beta schema only; v1.0 has no such action */
+  if (g->is_v1) return bad(g, "Resource not found for the segment 'muteAll'.");
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
   emu_op_t *op = completed_op(g, EMU_OP_MUTE_ALL);
   if (op == NULL) return 400;
@@ -586,11 +588,34 @@ static int participant_action(gctx_t *g, const char *pid, const char *action) {
   if (strcmp(action, "mute") == 0) {
     if (p == NULL) return not_found_item(g, "Participant");
     if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    /* "server mute" is for group calls and meetings (graph_api.md §1.11) */
+    if (!c->multiparty) return bad(g, "Muting another participant is supported only in group calls and meetings.");
     emu_op_t *op = completed_op(g, EMU_OP_MUTE_PARTICIPANT);
     if (op == NULL) return 400;
     set_muted(p, true);
     int s = respond_op(g, op, 200);
     dt__emu_notify_roster(c);
+    return s;
+  }
+  bool start = strcmp(action, "startHoldMusic") == 0;
+  if ((start || strcmp(action, "stopHoldMusic") == 0) && g->is_v1) { /* v1.0 only (not in the 2021 beta schema) */
+    if (p == NULL) return not_found_item(g, "Participant");
+    if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    const cJSON *cp = dt__emu_json_get(g->body, "customPrompt");
+    if (cp && !cJSON_IsNull(cp) && !cJSON_IsObject(cp)) return bad_param(g, "customPrompt", "must be a mediaPrompt object");
+    bool ok;
+    const char *cc = client_context(g, &ok);
+    if (!ok) return 400;
+    emu_op_t *op = dt__emu_op_new(c, start ? EMU_OP_START_HOLD_MUSIC : EMU_OP_STOP_HOLD_MUSIC, cc);
+    op->status = EMU_OPS_RUNNING;
+    int s = respond_op(g, op, 202);
+    cJSON *tl = cJSON_CreateObject();
+    cJSON_AddStringToObject(tl, "participant", pid);
+    const char *uri = dt__emu_json_str(dt__emu_json_get(cp, "mediaInfo"), "uri");
+    if (uri) cJSON_AddStringToObject(tl, "prompt", uri);
+    dt__emu_timeline(c, start ? "hold_music_started" : "hold_music_stopped", tl);
+    /* completion comes as the operation's "deleted" notification (graph_api.md §1.11) */
+    dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Success", NULL);
     return s;
   }
   char msg[128];

@@ -361,6 +361,18 @@ int dt_graph_context_body(const char *client_context, cJSON **out) {
   return 0;
 }
 
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out) {
+  *out = NULL;
+  if (d != DT_GRAPH_V1) return DT_EUNSUPPORTED;
+  if (!str_ok(client_context) || (prompt && !media_ok(prompt))) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  if (prompt) cJSON_AddItemToObject(o, "customPrompt", media_prompt(prompt));
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out) {
   *out = NULL;
   if (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "sharer") != 0)) return DT_EINVAL;

@@ -118,6 +118,22 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
 int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
 /* The caller (the far end) hangs up. */
 int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* People in group calls and meetings. A person joins the group call or meeting call_id is
+   in (every bot leg in the same meeting sees them, with one participant id): identity in
+   place_call's forms ({"user":"id"}, {"phone":"+1…"}, an identitySet, a string), or guest =
+   a display name (an anonymous guest, shown as a guest identity); name is the display name.
+   The bot is told by a roster notification. DT_ESTATE: not an established group call or
+   meeting (a 1:1 call has no roster to join). The participant's id goes to participant_id. */
+typedef struct {
+  const cJSON *identity;
+  const char *guest;
+  const char *name;
+} dt_emulator_person_t;
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* The person `who` (a participant id or an identity id) leaves: DT_ENOENT when nobody by
+   that id is there. */
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen);
 /* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
    one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
    another thread, use dt_emulator_thread_set_bot_url. */

@@ -128,6 +128,12 @@ int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *pa
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* participant startHoldMusic / stopHoldMusic (v1.0 only: DT_EUNSUPPORTED in beta). prompt_uri
+   (may be NULL: Graph's own music) is the customPrompt's mediaInfo uri. */
+int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Operations ---- */
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,

@@ -106,6 +106,10 @@ int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const ch
                          cJSON **out);
 /* {"clientContext": ...} or {} — the body of subscribeToTone, cancelMediaProcessing, mute... */
 int dt_graph_context_body(const char *client_context, cJSON **out);
+/* participant startHoldMusic {customPrompt (a mediaPrompt; omitted when prompt is NULL),
+   clientContext}: v1.0 only (DT_EUNSUPPORTED in beta, whose schema lacks it). */
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out);
 
 /* {"role": role}: role "viewer" or "sharer" (changeScreenSharingRole). */
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out);
