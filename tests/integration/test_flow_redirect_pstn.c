@@ -135,21 +135,31 @@ static cJSON *outgoing_resource(void) {
   return res;
 }
 
+/* Runs one incoming call whose flow (main) dials the callee flow. */
+static bool run_dialer(const char *main) {
+  if (h_flow(&H, "callee", CALLEE) != 0 || h_flow(&H, "main", main) != 0) return false;
+  char id[128];
+  cJSON *cdr = h_run_call(NULL, id);
+  bool ok = cdr != NULL;
+  cJSON_Delete(cdr);
+  return ok;
+}
+
+/* The outgoing call's source.identity.applicationInstance (resource kept in *res). */
+static const cJSON *instance_of(cJSON *res) {
+  return cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "source"), "identity"),
+                             "applicationInstance");
+}
+
 /* graph.application_instance_id: a dial to a phone number carries it as source, with the
    tenant, and the emulator places the call. */
 H_TEST(pstn_dial_carries_the_configured_instance, .time_scale = 0, .application_instance_id = "inst-cfg",
        .application_instance_name = "Front desk") {
-  DT_ASSERT_EQ_INT(h_flow(&H, "callee", CALLEE), 0);
-  DT_ASSERT_EQ_INT(h_flow(&H, "main", DIALER), 0);
-  char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_dialer(DIALER));
   DT_ASSERT(h_log_has(&H, "DIAL true"));
   cJSON *res = outgoing_resource();
   DT_ASSERT(res != NULL);
-  const cJSON *ai = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "source"), "identity"),
-                                        "applicationInstance");
+  const cJSON *ai = instance_of(res);
   DT_ASSERT_EQ_STR(h_str(ai, "id"), "inst-cfg");
   DT_ASSERT_EQ_STR(h_str(ai, "displayName"), "Front desk");
   DT_ASSERT_EQ_STR(h_str(res, "tenantId"), DT_EMULATOR_DEFAULT_TENANT_ID);
@@ -158,12 +168,7 @@ H_TEST(pstn_dial_carries_the_configured_instance, .time_scale = 0, .application_
 
 /* Nothing configured: the emulator refuses the call as Graph does, and the flow is told. */
 FLOW_TEST(pstn_dial_without_an_instance_is_refused) {
-  DT_ASSERT_EQ_INT(h_flow(&H, "callee", CALLEE), 0);
-  DT_ASSERT_EQ_INT(h_flow(&H, "main", DIALER), 0);
-  char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_dialer(DIALER));
   DT_ASSERT(h_log_has(&H, "DIAL false"));
   DT_ASSERT(!h_log_has(&H, "CALLEE up"));
   cJSON *res = outgoing_resource();
@@ -172,9 +177,7 @@ FLOW_TEST(pstn_dial_without_an_instance_is_refused) {
 
 /* The per-dial option overrides the configuration. */
 H_TEST(pstn_dial_option_overrides_the_config, .time_scale = 0, .application_instance_id = "inst-cfg") {
-  DT_ASSERT_EQ_INT(h_flow(&H, "callee", CALLEE), 0);
-  DT_ASSERT_EQ_INT(h_flow(&H, "main",
-                          "return function(call)\n"
+  DT_ASSERT(run_dialer("return function(call)\n"
                           "  call:answer()\n"
                           "  local ok = pcall(dialtone.dial, {targets = {{phone = '+15550142'}}, flow = 'callee',\n"
                           "                   application_instance = {id = 'inst-2', name = 'Clinic'}})\n"
@@ -183,18 +186,12 @@ H_TEST(pstn_dial_option_overrides_the_config, .time_scale = 0, .application_inst
                           "  dialtone.log('info', 'DIAL', ok, bad, tostring(err))\n"
                           "  call:sleep(0.5)\n"
                           "  call:hangup()\n"
-                          "end\n"),
-                   0);
-  char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  cJSON_Delete(cdr);
+                          "end\n"));
   DT_ASSERT(h_log_has(&H, "DIAL true false"));
   DT_ASSERT(h_log_has(&H, "application_instance needs an id"));
   cJSON *res = outgoing_resource();
   DT_ASSERT(res != NULL);
-  const cJSON *ai = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "source"), "identity"),
-                                        "applicationInstance");
+  const cJSON *ai = instance_of(res);
   DT_ASSERT_EQ_STR(h_str(ai, "id"), "inst-2");
   DT_ASSERT_EQ_STR(h_str(ai, "displayName"), "Clinic");
   cJSON_Delete(res);
