@@ -894,7 +894,7 @@ function T:cdrs() return read_cdrs() end
 local tests = {}
 local file_options = {}
 local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
-                     keepalive = true}
+                     keepalive = true, application_instance = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -912,12 +912,14 @@ end
 -- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=}: for the
 -- whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
 -- in seconds (900..2700, default 1800) or false (never: the emulator ends every call after
--- 45 simulated minutes, as Graph would).
+-- 45 simulated minutes, as Graph would). application_instance: the engine's
+-- graph.application_instance_id (the source of calls to phone numbers; without it the
+-- emulator refuses them, as Graph does).
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -948,6 +950,11 @@ local function resolve_options()
   elseif ka == nil then S.keepalive = 0
   elseif math.type(ka) == "integer" and ka >= 900 and ka <= 2700 then S.keepalive = ka
   else error("test.options: keepalive must be false or whole seconds in 900..2700") end
+  local ai = file_options.application_instance
+  if ai ~= nil and (type(ai) ~= "string" or #ai == 0 or #ai > 256 or ai:find("[%c ]")) then
+    error("test.options: application_instance must be an id (1 to 256 characters, no spaces)")
+  end
+  S.application_instance = ai
 end
 
 -- After a test: every call still up is hung up by its far end, the engine is left with no
@@ -1071,7 +1078,8 @@ if not ok then
 end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
-                                 default_flow = S.default_flow, keepalive = S.keepalive}
+                                 default_flow = S.default_flow, keepalive = S.keepalive,
+                                 application_instance = S.application_instance}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

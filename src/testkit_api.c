@@ -220,7 +220,8 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=, keepalive=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, application_instance=}
+   -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -229,6 +230,7 @@ static int l_start(lua_State *L) {
   const char *prompts = opt_string(L, 1, "prompts");
   const char *dialect = opt_string(L, 1, "dialect");
   const char *default_flow = opt_string(L, 1, "default_flow");
+  const char *application_instance = opt_string(L, 1, "application_instance");
   snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
   if (mkdtemp(tk->tmpdir) == NULL) {
     tk->tmpdir[0] = '\0';
@@ -245,6 +247,7 @@ static int l_start(lua_State *L) {
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
   o.default_flow = default_flow;
+  o.application_instance_id = application_instance;
   o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
   lua_getfield(L, 1, "keepalive"); /* seconds; 0 = the default; < 0 = never */
   o.keepalive_interval_s = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;

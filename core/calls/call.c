@@ -172,6 +172,7 @@ void dt__calls_closed(uv_handle_t *h) {
   free(r->callback_uri);
   free(r->recordings_dir);
   free(r->default_flow);
+  dt__calls_pstn_free(r);
   dt_free_then_done(r, r->close_done);
 }
 

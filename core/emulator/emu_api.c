@@ -251,6 +251,7 @@ void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out)
   out->ring_timeout_ms = emu->ring_timeout_ms;
   out->answer_delay_ms = emu->answer_delay_ms;
   out->history = emu->history_max;
+  out->strict = emu->strict;
 }
 
 static int out_of_range(char *err, size_t errlen, const char *name, double lo, double hi) {
@@ -275,6 +276,7 @@ int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, ch
   emu->ring_timeout_ms = c->ring_timeout_ms;
   emu->answer_delay_ms = c->answer_delay_ms;
   emu->history_max = c->history;
+  emu->strict = c->strict;
   return 0;
 }
 
@@ -473,6 +475,7 @@ cJSON *dt_emulator_config_json(const dt_emulator_t *emu) {
   cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->ring_timeout_ms);
   cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->answer_delay_ms);
   cJSON_AddNumberToObject(o, "history", (double)emu->history_max);
+  cJSON_AddBoolToObject(o, "strict", emu->strict);
   char *tu = dt_xasprintf("%s/%s/oauth2/v2.0/token", emu->url, emu->tenant_id);
   cJSON_AddStringToObject(o, "token_url", tu);
   free(tu);

@@ -265,30 +265,6 @@ void dt__emu_reject(emu_call_t *c, const char *reason) {
   dt__emu_call_end(c, false, code, 0, msg, NULL, "reject");
 }
 
-void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
-  dt_emulator_t *emu = c->emu;
-  if (c->answer_timer) {
-    dt__emu_ev_cancel(c->answer_timer);
-    c->answer_timer = NULL;
-  }
-  cJSON *tl = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(tl, "targets");
-  cJSON *t;
-  cJSON_ArrayForEach(t, targets) {
-    const cJSON *ident = dt__emu_json_get(t, "identity");
-    char desc[96];
-    dt__emu_identity_desc(ident, desc, sizeof desc);
-    const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "target", desc);
-    cJSON_AddStringToObject(o, "outcome", dt__emu_party_behaviour_name(dt__emu_party_behaviour(p)));
-    cJSON_AddItemToArray(arr, o);
-  }
-  if (timeout_ms > 0) cJSON_AddNumberToObject(tl, "timeout_ms", (double)timeout_ms);
-  dt__emu_timeline(c, "redirect", tl);
-  dt__emu_call_end(c, false, 0, 0, "Call redirected.", NULL, "redirect");
-}
-
 /* ------------------------------------------------------------------ transfer and invite targets */
 /* event ("transfer", "invite") in the timeline: key = the target's description, and the call
    it replaces. */

@@ -18,7 +18,6 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri);
 void dt__emu_answer(emu_call_t *c, const char *callback_uri);
 void dt__emu_reject(emu_call_t *c, const char *reason);
-void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms);
 void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces_call_id);
 void dt__emu_hangup_by_bot(emu_call_t *c);
 void dt__emu_hangup_by_remote(emu_call_t *c);

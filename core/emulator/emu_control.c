@@ -130,6 +130,8 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
       return reply_error(out, crid, 400, "BadRequest", "\"%s\" must be a number from %g to %g", nums[i].name,
                          nums[i].lo, nums[i].hi);
   }
+  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(body, "strict");
+  if (strict && !cJSON_IsBool(strict)) return reply_error(out, crid, 400, "BadRequest", "\"strict\" must be true or false");
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(body, "bot_url");
   if (bot && !cJSON_IsNull(bot) && !dt__emu_valid_url(cJSON_IsString(bot) ? bot->valuestring : NULL))
     return reply_error(out, crid, 400, "BadRequest", "\"bot_url\" must be an http(s) URL or null");
@@ -141,6 +143,7 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "ring_timeout_ms"))) c.ring_timeout_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "answer_delay_ms"))) c.answer_delay_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "history"))) c.history = (size_t)v->valuedouble;
+  if (strict) c.strict = cJSON_IsTrue(strict);
   char err[256] = "";
   int rc = dt_emulator_set_config(emu, &c, err, sizeof err);
   if (rc == 0 && bot) rc = dt_emulator_set_bot_url(emu, cJSON_IsString(bot) ? bot->valuestring : NULL, err, sizeof err);

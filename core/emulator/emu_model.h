@@ -296,6 +296,7 @@ struct dt_emulator_s {
   double time_scale;
   int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
   bool fetch_remote_prompts;
+  bool strict;               /* emu_policy.c: a callbackUri must be https */
   bool keepalive_sim;        /* the 45-minute keepAlive rule runs on sim, not real */
   size_t history_max;
   int port;

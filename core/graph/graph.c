@@ -616,10 +616,11 @@ int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, cons
   return post_on_call(g, call_id, "/reject", rc, body, cb, ud, out);
 }
 
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s, const char *callback_uri, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out) {
   cJSON *body;
-  int rc = dt_graph_redirect_body(targets, n, timeout_s, callback_uri, &body);
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_redirect_params_body(g->dialect, p, &body);
   return post_on_call(g, call_id, "/redirect", rc, body, cb, ud, out);
 }
 

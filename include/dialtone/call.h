@@ -155,6 +155,12 @@ typedef struct {
      owner sends them, with dt_calls_keepalive_sweep when dt_calls_keepalive_next_due says. */
   uint64_t (*keepalive_clock)(void *ud);
   void *keepalive_clock_ud;
+  /* PSTN (call_pstn.c): a dial to a phone number that names no source carries this
+     application instance as source (with its display name) and tenant_id as tenantId, as
+     Graph requires; NULL = none configured (graph.application_instance_id). Copied. */
+  const char *application_instance_id;
+  const char *application_instance_name;
+  const char *tenant_id;
   dt_calls_hooks_t hooks;
 } dt_calls_options_t;
 
@@ -304,7 +310,8 @@ void dt_call_log_digits(dt_call_t *call, const char *digits);
 int dt_call_answer(dt_call_t *call, const char *const *modalities, size_t nmod,
                    const dt_media_t *prefetch, size_t nprefetch);
 int dt_call_reject(dt_call_t *call, const char *reason);
-int dt_call_redirect(dt_call_t *call, const dt_invitation_t *targets, size_t n, int timeout_s);
+/* p->callback_uri is ignored (the registry's is used); see dt_graph_redirect_params_t. */
+int dt_call_redirect(dt_call_t *call, const dt_graph_redirect_params_t *p);
 /* barge_in: a tone during the prompts cancels them (result "barged"; the tone stays
    buffered); buffered tones skip the prompts at once. */
 int dt_call_play(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in);

@@ -66,6 +66,8 @@ typedef struct {
                                   (generating one takes a while; tests share one) */
   dt_metrics_t *metrics;       /* optional, borrowed (must outlive the emulator; same thread) */
   int quiet;                   /* non-zero: no info log lines */
+  int strict;                  /* non-zero: refuse what Graph refuses that loopback tests need
+                                  by default: an http:// callbackUri (Graph requires https) */
 } dt_emulator_options_t;
 
 /* Fills opts with the defaults (time_scale 1, listen "127.0.0.1:0", everything else 0/NULL). */
@@ -164,6 +166,7 @@ typedef struct {
   int64_t ring_timeout_ms;   /* 0 .. 3600000 */
   int64_t answer_delay_ms;   /* 0 .. 3600000 */
   size_t history;            /* 1 .. 1000000 */
+  bool strict;               /* dt_emulator_options_t.strict */
 } dt_emulator_config_t;
 void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out);
 /* Validates every field first: a bad one changes nothing. */

@@ -81,9 +81,8 @@ int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_pa
 /* reason: "none", "busy", "forbidden". */
 int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, const char *callback_uri,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s /* 0 = omit */, const char *callback_uri,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out);
 int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t *target,
                       const dt_identity_t *transferee /* optional, v1.0 */,
                       dt_graph_fn cb, void *ud, dt_graph_req_t **out);
