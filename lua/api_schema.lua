@@ -17,7 +17,7 @@ return {
   primitives = {
     answer = {options = {"modalities", "prefetch"}},
     reject = {options = {"reason"}},
-    redirect = {options = {"targets", "timeout"}},
+    redirect = {options = {"targets", "timeout", "voicemail", "disposition", "mask_callee", "mask_caller"}},
     play = {options = {"barge_in"}, options_arg = 2, prompt_args = {1}},
     gather = {
       options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush"},
@@ -46,9 +46,15 @@ return {
     sleep = {},
     hangup = {},
     on_hangup = {},
+    wait_participant = {options = {"joined", "left", "count", "timeout"}},
+    participant = {},
+    mute_participant = {},
+    remove_participant = {},
+    start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
+    stop_hold_music = {},
   },
   dialtone = {
-    dial = {options = {"targets", "meeting", "chat", "flow", "subject"}},
+    dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

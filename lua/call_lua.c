@@ -20,6 +20,7 @@
 #include "dialtone/graph_body.h"
 #include "dialtone/log.h"
 #include "dialtone/luajson.h"
+#include "dialtone/meeting_link.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -322,22 +323,40 @@ static int l_reject(lua_State *L) {
   return dt__call_handle_wait(L, "reject", rc, k_ended);
 }
 
-static const char *const REDIRECT_OPTS[] = {"targets", "timeout", NULL};
+static const char *const REDIRECT_OPTS[] = {"targets", "timeout", "voicemail", "disposition", "mask_callee",
+                                            "mask_caller", NULL};
 static int l_redirect(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
   check_options(L, 2, "call:redirect", REDIRECT_OPTS);
-  need_opt(L, 2, "call:redirect", "targets");
-  size_t n;
-  dt_invitation_t *t = check_invitations(L, -1, "call:redirect", &n, 25);
-  int timeout = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
-  if (lua_istable(L, 2)) {
-    lua_getfield(L, 2, "timeout");
-    bool given = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    if (!given) timeout = 0;
+  dt_graph_redirect_params_t p = {0};
+  size_t n = 0;
+  dt_invitation_t *t = NULL;
+  bool has_targets = get_opt(L, 2, "targets") != LUA_TNIL;
+  if (has_targets) t = check_invitations(L, -1, "call:redirect", &n, 25);
+  if (get_opt(L, 2, "voicemail") != LUA_TNIL) { /* voicemail = IDENTITY: that user's voicemail */
+    if (has_targets) return luaL_error(L, "call:redirect: give targets= or voicemail=, not both");
+    t = check_invitations(L, -1, "call:redirect voicemail", &n, 1);
+    p.voicemail = true;
+  } else if (!has_targets) {
+    return luaL_error(L, "call:redirect: targets is required (or voicemail = {user = \"id\"})");
   }
-  int rc = dt_call_redirect(c, t, n, timeout);
+  p.targets = t;
+  p.target_count = n;
+  p.timeout_s = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
+  const char *disp = opt_str(L, 2, "call:redirect", "disposition", NULL);
+  if (disp) {
+    if (strcmp(disp, "simultaneous_ring") == 0 || strcmp(disp, "simultaneousRing") == 0) p.disposition = "simultaneousRing";
+    else if (strcmp(disp, "forward") == 0 || strcmp(disp, "default") == 0) p.disposition = disp;
+    else return luaL_error(L, "call:redirect: disposition must be \"forward\", \"simultaneous_ring\" or \"default\", got '%s'", disp);
+    if (strcmp(p.disposition, "forward") == 0 && n > 1)
+      return luaL_error(L, "call:redirect: disposition \"forward\" takes one target (%d given: they ring simultaneously)", (int)n);
+  }
+  p.mask_callee = opt_bool(L, 2, "call:redirect", "mask_callee", 0);
+  p.mask_caller = opt_bool(L, 2, "call:redirect", "mask_caller", 0);
+  int rc = dt_call_redirect(c, &p);
   if (rc == DT_ESTATE) return luaL_error(L, "call:redirect: only an incoming call that was not answered can be redirected");
+  if (rc == DT_EUNSUPPORTED)
+    return luaL_error(L, "call:redirect: disposition, mask_callee and mask_caller need the beta dialect");
   return dt__call_handle_wait(L, "redirect", rc, k_ended);
 }
 
@@ -547,6 +566,33 @@ static int l_hangup(lua_State *L) {
 
 /* ---------------------------------------------------------------- dialtone.dial */
 
+/* The option application_instance = "id" or {id =, name =} (the source of a PSTN call,
+   overriding graph.application_instance_id); false when absent. */
+static bool check_application_instance(lua_State *L, int idx, const char *prim, dt_identity_t *out) {
+  int t = get_opt(L, idx, "application_instance");
+  memset(out, 0, sizeof *out);
+  out->kind = "applicationInstance";
+  if (t == LUA_TSTRING) {
+    out->id = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    int o = lua_gettop(L);
+    static const char *const KEYS[] = {"id", "name", NULL};
+    check_options(L, o, prim, KEYS);
+    out->id = opt_str(L, o, prim, "id", NULL);
+    out->display_name = opt_str(L, o, prim, "name", NULL);
+  } else if (t != LUA_TNIL) {
+    luaL_error(L, "%s: application_instance must be an id or {id =, name =}, got %s", prim, lua_typename(L, t));
+  }
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return false;
+  }
+  if (out->id == NULL || out->id[0] == '\0' || strlen(out->id) > 256)
+    luaL_error(L, "%s: application_instance needs an id (at most 256 characters)", prim);
+  lua_pop(L, 1); /* the strings stay referenced by the option table */
+  return true;
+}
+
 static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
@@ -555,8 +601,9 @@ static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", NULL};
-static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest", NULL};
+static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", "application_instance", NULL};
+static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest",
+                                           "join_url", NULL};
 static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
 
 static int l_dial(lua_State *L) {
@@ -602,8 +649,32 @@ static int l_dial(lua_State *L) {
       p.guest_display_name = opt_str(L, -1, "dialtone.dial", "name", NULL);
       p.guest_id = opt_str(L, -1, "dialtone.dial", "id", NULL);
     }
+    const char *join_url = opt_str(L, m, "dialtone.dial", "join_url", NULL);
+    if (join_url) {
+      if (p.meeting_join_id || p.meeting_token || p.meeting_organizer_id)
+        return luaL_error(L, "dialtone.dial: meeting.join_url names the meeting by itself (no organizer, join_id "
+                             "or token with it)");
+      if (get_opt(L, 1, "chat") != LUA_TNIL)
+        return luaL_error(L, "dialtone.dial: meeting.join_url gives the chat too (no chat= with it)");
+      lua_pop(L, 1);
+      dt_meeting_link_t *link = lua_newuserdatauv(L, sizeof *link, 0); /* stays on the stack */
+      char why[200];
+      if (dt_meeting_link_parse(join_url, link, why, sizeof why) != 0)
+        return luaL_error(L, "dialtone.dial: cannot read meeting.join_url: %s", why);
+      if (link->kind == DT_MEETING_LINK_CLASSIC) {
+        p.meeting_organizer_id = link->organizer_id;
+        p.meeting_organizer_tenant_id = link->tenant_id;
+        p.tenant_id = link->tenant_id;
+        p.chat_thread_id = link->thread_id;
+        p.chat_message_id = link->message_id;
+        p.chat_reply_chain_message_id = link->reply_chain_id[0] ? link->reply_chain_id : NULL;
+      } else {
+        p.meeting_join_id = link->join_meeting_id;
+        p.meeting_passcode = link->passcode[0] ? link->passcode : NULL;
+      }
+    }
     if (!p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
-      return luaL_error(L, "dialtone.dial: meeting needs join_id (and passcode), token, or organizer");
+      return luaL_error(L, "dialtone.dial: meeting needs join_url, join_id (and passcode), token, or organizer");
   }
   if (get_opt(L, 1, "chat") != LUA_TNIL) {
     int ch = lua_gettop(L);
@@ -615,6 +686,8 @@ static int l_dial(lua_State *L) {
   }
   if (n == 0 && !p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
     return luaL_error(L, "dialtone.dial: give targets= (people to call) or meeting= (a meeting to join)");
+  dt_identity_t instance;
+  if (check_application_instance(L, 1, "dialtone.dial", &instance)) p.source = &instance;
   char *to = NULL;
   if (n > 0) {
     const dt_identity_t *id = &targets[0].identity;

@@ -17,6 +17,7 @@
 #include "dialtone/error.h"
 #include "call_handle.h"
 #include "call_lua.h"
+#include "roster_lua.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
@@ -73,6 +74,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   int rc;
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
+  dt__roster_lua_open(L); /* + the roster and participant methods */
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};

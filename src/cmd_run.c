@@ -292,6 +292,8 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
   eo.limits.max_calls = (unsigned)c->limits.max_calls;
   eo.graph.keepalive_interval_s = (unsigned)c->graph.keepalive_interval_s;
+  eo.graph.application_instance_id = c->graph.application_instance_id;
+  eo.graph.application_instance_name = c->graph.application_instance_name;
 
   err[0] = '\0';
   rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);

@@ -193,6 +193,7 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   en.graph.tenant_id = dt_emulator_tenant_id(lr->emu);
   en.graph.client_id = dt_emulator_app_id(lr->emu);
   en.graph.client_secret = "localrun"; /* the emulator takes any secret unless told otherwise */
+  en.graph.application_instance_id = opts->application_instance_id;
   en.inbound.enabled = true;
   en.inbound.openid_config_url = oidc;
   /* Closing localrun (console quit, end of a flow test) hangs up what still runs: a short

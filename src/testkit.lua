@@ -436,6 +436,28 @@ function Call:hangup()
   return self
 end
 
+-- meeting:join{user = "id", name = "Alice"} | {guest = "Visitor"} | {phone = "+1…"}: a person
+-- joins the group call or meeting (every bot leg in the same meeting sees them); returns
+-- their participant id. meeting:leave(who): they leave (who: that id, or their user id).
+function Call:join(o)
+  o = check_opts("join", o, {user = true, phone = true, guest = true, name = true})
+  local n = (o.user and 1 or 0) + (o.phone and 1 or 0) + (o.guest and 1 or 0)
+  if n ~= 1 then error("join: give one of user=, phone= or guest=", 2) end
+  for k, v in pairs(o) do
+    if type(v) ~= "string" or v == "" or #v > 256 then error(("join: %s must be a string of 1 to 256 bytes"):format(k), 2) end
+  end
+  local desc = o.user or o.phone or o.guest
+  return control(self, ("join(%s)"):format(desc), C.join, self.id, json_encode(o))
+end
+
+function Call:leave(who)
+  if type(who) ~= "string" or who == "" or #who > 256 then
+    error("leave: give the participant id join returned (or their user id)", 2)
+  end
+  control(self, ("leave(%s)"):format(who), C.leave, self.id, who)
+  return self
+end
+
 -- call:wait(2): the caller does nothing for 2 simulated seconds.
 function Call:wait(seconds)
   self.t:wait(seconds)
@@ -896,8 +918,8 @@ function T:cdrs() return read_cdrs() end
 
 local tests = {}
 local file_options = {}
-local OPTION_KEYS = {routes = true, flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
-                     keepalive = true}
+local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
+                     keepalive = true, application_instance = true, routes = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -915,13 +937,15 @@ end
 -- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=, routes=}: for
 -- the whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
 -- in seconds (900..2700, default 1800) or false (never: the emulator ends every call after
--- 45 simulated minutes, as Graph would). routes: the config file's routes ({match=, subject=,
+-- 45 simulated minutes, as Graph would). application_instance: the engine's
+-- graph.application_instance_id (the source of calls to phone numbers; without it the
+-- emulator refuses them, as Graph does). routes: the config file's routes ({match=, subject=,
 -- policy_recording=, transferred=, meeting=, flow=} tables), for t:call{routed = true}.
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, routes)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -940,6 +964,7 @@ local function resolve_options()
   else S.flows = "flows" end
   S.prompts = file_options.prompts and join(dir, file_options.prompts) or nil
   S.dialect = cli.dialect or file_options.dialect or "v1.0"
+  test.dialect = S.dialect -- what a test reads to expect what its dialect has
   if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
   if file_options.flow then S.default_flow = file_options.flow
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base
@@ -957,6 +982,11 @@ local function resolve_options()
   elseif ka == nil then S.keepalive = 0
   elseif math.type(ka) == "integer" and ka >= 900 and ka <= 2700 then S.keepalive = ka
   else error("test.options: keepalive must be false or whole seconds in 900..2700") end
+  local ai = file_options.application_instance
+  if ai ~= nil and (type(ai) ~= "string" or #ai == 0 or #ai > 256 or ai:find("[%c ]")) then
+    error("test.options: application_instance must be an id (1 to 256 characters, no spaces)")
+  end
+  S.application_instance = ai
 end
 
 -- After a test: every call still up is hung up by its far end, the engine is left with no
@@ -1080,7 +1110,8 @@ if not ok then
 end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
-                                 default_flow = S.default_flow, keepalive = S.keepalive, routes = S.routes}
+                                 default_flow = S.default_flow, keepalive = S.keepalive,
+                                 application_instance = S.application_instance, routes = S.routes}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

@@ -221,7 +221,8 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, routes=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, application_instance=, routes=}
+   -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -230,6 +231,7 @@ static int l_start(lua_State *L) {
   const char *prompts = opt_string(L, 1, "prompts");
   const char *dialect = opt_string(L, 1, "dialect");
   const char *default_flow = opt_string(L, 1, "default_flow");
+  const char *application_instance = opt_string(L, 1, "application_instance");
   snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
   if (mkdtemp(tk->tmpdir) == NULL) {
     tk->tmpdir[0] = '\0';
@@ -246,6 +248,7 @@ static int l_start(lua_State *L) {
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
   o.default_flow = default_flow;
+  o.application_instance_id = application_instance;
   o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
   /* routes = the JSON text of test.options{routes = …} (t:call{routed = true} uses them) */
   const char *routes_json = opt_string(L, 1, "routes");
@@ -431,6 +434,35 @@ static int l_hangup(lua_State *L) {
   self(L)->L = L;
   char why[256] = "";
   int rc = dt_emulator_hangup(dt_localrun_emulator(lr), luaL_checkstring(L, 1), why, sizeof why);
+  return push_outcome(L, rc, why);
+}
+
+/* join(id, json{user=|phone=|guest=, name=}) -> participant id | nil, why;
+   leave(id, who) -> true | nil, why: people in group calls and meetings */
+static int l_join(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  const char *id = luaL_checkstring(L, 1);
+  cJSON *b = json_arg(L, 2);
+  dt_emulator_person_t who = {0};
+  const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
+  const cJSON *nm = cJSON_GetObjectItemCaseSensitive(b, "name");
+  who.guest = cJSON_IsString(g) ? g->valuestring : NULL;
+  who.name = cJSON_IsString(nm) ? nm->valuestring : NULL;
+  if (!who.guest) who.identity = b;
+  char pid[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
+  int rc = dt_emulator_join(dt_localrun_emulator(lr), id, &who, pid, why, sizeof why);
+  cJSON_Delete(b);
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushstring(L, pid);
+  return 1;
+}
+
+static int l_leave(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  int rc = dt_emulator_leave(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2), why, sizeof why);
   return push_outcome(L, rc, why);
 }
 
@@ -700,4 +732,5 @@ const luaL_Reg dt__tk_funcs[] = {
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
+    {"join", l_join},             {"leave", l_leave},
     {NULL, NULL}};

@@ -104,7 +104,7 @@ void dt__call_result_clear(dt_call_result_t *r) {
 const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
-      "invite", "participants", "action", "sleep", "hangup", "dial"};
+      "invite", "participants", "action", "sleep", "hangup", "dial", "participant"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 
@@ -163,6 +163,7 @@ void dt__calls_closed(uv_handle_t *h) {
   free(r->callback_uri);
   free(r->recordings_dir);
   free(r->default_flow);
+  dt__calls_pstn_free(r);
   dt_free_then_done(r, r->close_done);
 }
 
@@ -173,7 +174,9 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
-  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->end_message);
+  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
+              c->end_message);
+  cJSON_Delete(c->roster);
   cJSON_Delete(c->incoming);
   free(c);
   r->unfreed--;

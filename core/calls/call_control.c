@@ -1,6 +1,6 @@
 /*
  * call_control.c — the call-control primitives: answer (then subscribeToTone), reject,
- * redirect, transfer, invite, participants, the in-call actions, sleep, hangup (also
+ * redirect, transfer, invite, the in-call actions, sleep, hangup (also
  * fire-and-forget), dial from a flow, and dials started from C (dt_calls_dial, no calling
  * call: their requests are owned by the registry until Graph answers).
  *
@@ -68,18 +68,19 @@ int dt_call_reject(dt_call_t *c, const char *reason) {
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
-int dt_call_redirect(dt_call_t *c, const dt_invitation_t *targets, size_t n, int timeout_s) {
+int dt_call_redirect(dt_call_t *c, const dt_graph_redirect_params_t *p) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  if (n == 0) return DT_EINVAL;
+  if (p == NULL || p->target_count == 0 || p->targets == NULL) return DT_EINVAL;
   if (c->direction != DT_CALL_INCOMING || (c->flags & (DT_CALLF_ANSWERED | DT_CALLF_ESTABLISHED)))
     return DT_ESTATE;
   dt__call_wait_begin(c, DT_WAIT_REDIRECT);
   free(c->transfer_target);
-  c->transfer_target = dt__call_invitation_text(&targets[0].identity);
+  c->transfer_target = dt__call_invitation_text(&p->targets[0].identity);
+  dt_graph_redirect_params_t q = *p;
+  q.callback_uri = c->reg->callback_uri;
   dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_redirect(c->reg->o.graph, c->id, targets, n, timeout_s, c->reg->callback_uri, c->reg->on_response, op,
-                         &op->req);
+  rc = dt_graph_redirect(c->reg->o.graph, c->id, &q, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
@@ -106,15 +107,6 @@ int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {
   dt__call_wait_begin(c, DT_WAIT_INVITE);
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_invite(c->reg->o.graph, c->id, parts, n, NULL, c->reg->on_response, op, &op->req);
-  return dt__call_started(c, op, rc, dt__call_op_timeout(c));
-}
-
-int dt_call_participants(dt_call_t *c) {
-  int rc = dt__call_guard(c);
-  if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_list_participants(c->reg->o.graph, c->id, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
@@ -200,6 +192,8 @@ int dt_call_dial(dt_call_t *c, const dt_graph_create_params_t *p, const char *fl
   dt__call_wait_begin(c, DT_WAIT_DIAL);
   dt_graph_create_params_t q = *p;
   q.callback_uri = r->callback_uri;
+  dt_identity_t src;
+  dt__calls_pstn_source(r, &q, &src);
   dt_op_t *op = dt__call_main_op(c);
   op->aux = dt_xstrdup(flow);
   op->aux2 = dt__xstrdup_or_null(to_text);
@@ -249,6 +243,8 @@ int dt_calls_dial(dt_calls_t *r, const dt_graph_create_params_t *p, const char *
   d->to = dt__xstrdup_or_null(to_text);
   dt_graph_create_params_t q = *p;
   q.callback_uri = r->callback_uri;
+  dt_identity_t src;
+  dt__calls_pstn_source(r, &q, &src);
   d->next = r->bare_dials;
   r->bare_dials = d;
   r->dials++;

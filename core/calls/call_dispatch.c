@@ -186,6 +186,7 @@ static void dispatch_one(dt_call_t *c, dt_event_t *ev) {
     return;
   case DT_EVENT_OPERATION: on_operation(c, ev); return;
   case DT_EVENT_CALL_TERMINATED: on_terminated(c, ev); return;
+  case DT_EVENT_ROSTER: dt__call_roster_update(c, ev->resource_data); return;
   default: return;
   }
 }

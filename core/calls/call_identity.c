@@ -67,7 +67,8 @@ char *dt__call_invitation_text(const dt_identity_t *id) {
 
 cJSON *dt__call_participants_json(const cJSON *body) {
   cJSON *out = cJSON_CreateArray();
-  const cJSON *value = cJSON_IsObject(body) ? cJSON_GetObjectItemCaseSensitive(body, "value") : NULL;
+  /* a GET's {"value": [...]}, or a roster notification's array itself */
+  const cJSON *value = cJSON_IsArray(body) ? body : cJSON_IsObject(body) ? cJSON_GetObjectItemCaseSensitive(body, "value") : NULL;
   const cJSON *p;
   cJSON_ArrayForEach(p, value) {
     if (!cJSON_IsObject(p)) continue;

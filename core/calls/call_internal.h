@@ -16,6 +16,7 @@
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
  *   call_end.c       a call's end: flow start/done, winding down, the CDR record, release
  *   call_media.c     play, gather, record (and the recordings handed to the store)
+ *   call_roster.c    the live roster, wait_participant, participant get/mute/remove/hold music
  *   call_control.c   answer, reject, redirect, transfer, invite, participants, actions,
  *                    sleep, hangup, dial (and dials started from C)
  *   call_response.c  Graph's HTTP responses to every request a call sent
@@ -134,6 +135,7 @@ typedef struct bare_dial_s {
 struct dt_calls_s {
   dt_calls_options_t o;
   char *callback_uri, *recordings_dir, *default_flow;
+  char *pstn_instance_id, *pstn_instance_name, *pstn_tenant_id; /* call_pstn.c */
   dt_route_t *routes;
   size_t nroutes;
   dt_hashmap_t calls;         /* by key (dt_call_t.hnode) */
@@ -274,8 +276,21 @@ void dt__call_keepalive_start(dt_call_t *c);
 void dt__call_keepalive_stop(dt_call_t *c);
 void dt__calls_keepalive_init(dt_calls_t *r);
 void dt__calls_keepalive_close(dt_calls_t *r);
+/* ---- call_pstn.c ---- */
+/* Copies (init) or frees (free) the registry's application instance and tenant. */
+void dt__calls_pstn_init(dt_calls_t *r, const dt_calls_options_t *o);
+void dt__calls_pstn_free(dt_calls_t *r);
+/* A create-call request that dials a phone number and names no source (nor a guest): sets
+   q->source to the configured application instance (in *src) and q->tenant_id when unset.
+   Nothing configured: q is left as it is (Graph, and the emulator, then refuse it). */
+void dt__calls_pstn_source(const dt_calls_t *r, dt_graph_create_params_t *q, dt_identity_t *src);
 /* ---- call_dispatch.c: Graph said the call is gone (keepAlive's 404), like "terminated" */
 void dt__call_ended_by_graph(dt_call_t *c, const char *message);
+
+/* ---- call_roster.c ---- */
+/* A roster notification (resource_data: the participants array): the call's roster is
+   replaced, a waiting wait_participant checked. */
+void dt__call_roster_update(dt_call_t *c, const cJSON *participants);
 
 /* ---- call_timer.c ---- */
 void dt__call_on_timer(uv_timer_t *t);

@@ -38,6 +38,7 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   r->o.callback_uri = r->callback_uri;
   r->o.recordings_dir = r->recordings_dir;
   r->o.default_flow = r->default_flow;
+  dt__calls_pstn_init(r, opts);
   uv_timer_init(opts->loop, &r->close_timer);
   r->close_timer.data = r;
   dt__calls_keepalive_init(r);

@@ -176,7 +176,16 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   }
   if (c->wait == DT_WAIT_PARTICIPANTS) {
     dt__call_op_free(op);
-    c->result.json = dt__call_participants_json(res->body);
+    if (cJSON_IsObject(res->body) && !cJSON_HasObjectItem(res->body, "value")) { /* one participant */
+      cJSON *wrap = cJSON_CreateArray();
+      cJSON_AddItemReferenceToArray(wrap, (cJSON *)res->body);
+      cJSON *list = dt__call_participants_json(wrap);
+      cJSON_Delete(wrap);
+      c->result.json = cJSON_DetachItemFromArray(list, 0);
+      cJSON_Delete(list);
+    } else {
+      c->result.json = dt__call_participants_json(res->body);
+    }
     c->result.reason = "completed";
     dt__call_wait_finish(c, 0);
     return;

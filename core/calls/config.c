@@ -67,6 +67,11 @@ static const dt_config_key_t keys[] = {
     SECRET("graph.client_secret", graph.client_secret, "DIALTONE_CLIENT_SECRET", "the application secret"),
     STR("graph.token_url", graph.token_url, NULL, "DIALTONE_TOKEN_URL",
         "OAuth token endpoint (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)"),
+    STR("graph.application_instance_id", graph.application_instance_id, NULL, "DIALTONE_APPLICATION_INSTANCE_ID",
+        "object id of the application instance (resource account) with a phone number: calls to "
+        "phone numbers carry it as their source, as Graph requires"),
+    STR("graph.application_instance_name", graph.application_instance_name, NULL, NULL,
+        "display name sent with graph.application_instance_id (optional)"),
     INT("graph.keepalive_interval_s", graph.keepalive_interval_s, 1800, 0, 2700,
         "keepAlive period of each established call, 900..2700 s (Graph ends a call without one "
         "for 45 minutes); 0 = never send it"),
@@ -534,6 +539,25 @@ static void derive(dt_config_t *cfg, const char *path, char *value) {
   free(value);
 }
 
+/* graph.application_instance_id / _name: printable, at most 256 bytes; a name needs the id. */
+static int check_application_instance(const dt_config_t *cfg, char *err, size_t errlen) {
+  const char *id = cfg->graph.application_instance_id, *name = cfg->graph.application_instance_name;
+  if (name && !id)
+    return bad(cfg, err, errlen, "graph.application_instance_name", "is set but graph.application_instance_id is not");
+  const char *keys[] = {"graph.application_instance_id", "graph.application_instance_name"};
+  const char *vals[] = {id, name};
+  for (int i = 0; i < 2; i++) {
+    const char *v = vals[i];
+    if (v == NULL) continue;
+    size_t n = strnlen(v, 257);
+    if (n == 0 || n > 256) return bad(cfg, err, errlen, keys[i], "must be 1 to 256 characters");
+    for (size_t k = 0; k < n; k++)
+      if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f || (i == 0 && v[k] == ' '))
+        return bad(cfg, err, errlen, keys[i], "must hold no control characters%s", i == 0 ? " or spaces" : "");
+  }
+  return 0;
+}
+
 static int check_url(const dt_config_t *cfg, const char *path, char *value, char *err, size_t errlen) {
   if (value == NULL) return 0;
   if (!is_url(value))
@@ -596,6 +620,7 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
     return bad(cfg, err, errlen, "graph.keepalive_interval_s",
                "must be 0 (off) or 900..2700 (Graph asks for 15 to 45 minutes), got %lld",
                (long long)cfg->graph.keepalive_interval_s);
+  if ((rc = check_application_instance(cfg, err, errlen))) return rc;
   const char *cred_keys[] = {"graph.tenant_id", "graph.client_id", "graph.client_secret"};
   const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id, cfg->graph.client_secret};
   int have = 0;

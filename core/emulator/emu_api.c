@@ -19,6 +19,7 @@
 #include "emu_calls.h"
 #include "emu_incoming.h"
 #include "emu_media.h"
+#include "emu_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_script.h"
@@ -100,7 +101,7 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     cJSON_AddStringToObject(app, "id", emu->app_id);
     cJSON_AddStringToObject(app, "displayName", "Calling Bot");
   }
-  emu_call_t *c = dt__emu_incoming(emu, from, to, extra, observed, bot, &script, o->tenant_id, o->modalities);
+  emu_call_t *c = dt__emu_incoming_ctx(emu, from, to, extra, observed, bot, &script, o->tenant_id, o->modalities);
   dt__emu_script_free(&script);
   cJSON_Delete(from);
   cJSON_Delete(to);
@@ -137,6 +138,79 @@ int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_
   if (rc != 0) return rc;
   dt__emu_caller_hangup(c);
   return 0;
+}
+
+/* ------------------------------------------------------------------ people in meetings */
+/* The identitySet of who (a new object), or NULL with err set. */
+static cJSON *person_identity(const dt_emulator_person_t *who, char *err, size_t errlen) {
+  if (who->name && strlen(who->name) > 256) {
+    dt_seterr(err, errlen, DT_EINVAL, "\"name\" must be at most 256 characters");
+    return NULL;
+  }
+  cJSON *set;
+  if (who->guest) {
+    if (!who->guest[0] || strlen(who->guest) > 256 || who->identity) {
+      dt_seterr(err, errlen, DT_EINVAL, "\"guest\" must be a display name of 1 to 256 characters, alone");
+      return NULL;
+    }
+    char gid[37];
+    dt_guid(gid);
+    set = cJSON_CreateObject();
+    cJSON *g = cJSON_AddObjectToObject(set, "guest");
+    cJSON_AddStringToObject(g, "@odata.type", "#microsoft.graph.identity");
+    cJSON_AddStringToObject(g, "id", gid);
+    cJSON_AddStringToObject(g, "displayName", who->guest);
+    return set;
+  }
+  set = dt__emu_identity_from_short(who->identity);
+  if (set == NULL) {
+    dt_seterr(err, errlen, DT_EINVAL, "say who joins: {\"user\":\"id\"}, {\"phone\":\"+1…\"} or {\"guest\":\"name\"}");
+    return NULL;
+  }
+  if (who->name) {
+    const char *kind = NULL;
+    dt__emu_identity_id(set, &kind);
+    cJSON *ident = kind ? cJSON_GetObjectItemCaseSensitive(set, kind) : NULL;
+    if (cJSON_IsObject(ident)) {
+      cJSON_DeleteItemFromObjectCaseSensitive(ident, "displayName");
+      cJSON_AddStringToObject(ident, "displayName", who->name);
+    }
+  }
+  return set;
+}
+
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen) {
+  if (who == NULL) return dt_seterr(err, errlen, DT_EINVAL, "nobody to join");
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  cJSON *set = person_identity(who, err, errlen);
+  if (set == NULL) return DT_EINVAL;
+  char pid[37];
+  rc = dt__emu_person_join(c, set, pid);
+  cJSON_Delete(set);
+  if (rc == DT_ESTATE)
+    return dt_seterr(err, errlen, rc, "call %s is not an established group call or meeting (nobody joins a 1:1 call)",
+                     c->id);
+  if (rc != 0) return dt_seterr(err, errlen, rc, "the identity names nobody");
+  if (participant_id) snprintf(participant_id, DT_EMULATOR_CALL_ID_LEN, "%s", pid);
+  return 0;
+}
+
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen) {
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  rc = dt__emu_person_leave(c, who);
+  switch (rc) {
+  case 0: return 0;
+  case DT_ENOENT: return dt_seterr(err, errlen, rc, "nobody '%.80s' is in call %s", who, c->id);
+  case DT_ESTATE:
+    return dt_seterr(err, errlen, rc, "call %s is not an established group call or meeting", c->id);
+  default:
+    return dt_seterr(err, errlen, rc, "\"who\" must be a participant id or an identity id (not the bot's own)");
+  }
 }
 
 /* ------------------------------------------------------------------ bot URL, parties */
@@ -189,6 +263,7 @@ void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out)
   out->ring_timeout_ms = emu->ring_timeout_ms;
   out->answer_delay_ms = emu->answer_delay_ms;
   out->history = emu->history_max;
+  out->strict = emu->strict;
 }
 
 static int out_of_range(char *err, size_t errlen, const char *name, double lo, double hi) {
@@ -213,6 +288,7 @@ int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, ch
   emu->ring_timeout_ms = c->ring_timeout_ms;
   emu->answer_delay_ms = c->answer_delay_ms;
   emu->history_max = c->history;
+  emu->strict = c->strict;
   return 0;
 }
 
@@ -412,6 +488,7 @@ cJSON *dt_emulator_config_json(const dt_emulator_t *emu) {
   cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->ring_timeout_ms);
   cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->answer_delay_ms);
   cJSON_AddNumberToObject(o, "history", (double)emu->history_max);
+  cJSON_AddBoolToObject(o, "strict", emu->strict);
   char *tu = dt_xasprintf("%s/%s/oauth2/v2.0/token", emu->url, emu->tenant_id);
   cJSON_AddStringToObject(o, "token_url", tu);
   free(tu);

@@ -123,6 +123,8 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
       return reply_error(out, crid, 400, "BadRequest", "\"%s\" must be a number from %g to %g", nums[i].name,
                          nums[i].lo, nums[i].hi);
   }
+  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(body, "strict");
+  if (strict && !cJSON_IsBool(strict)) return reply_error(out, crid, 400, "BadRequest", "\"strict\" must be true or false");
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(body, "bot_url");
   if (bot && !cJSON_IsNull(bot) && !dt__emu_valid_url(cJSON_IsString(bot) ? bot->valuestring : NULL))
     return reply_error(out, crid, 400, "BadRequest", "\"bot_url\" must be an http(s) URL or null");
@@ -134,6 +136,7 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "ring_timeout_ms"))) c.ring_timeout_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "answer_delay_ms"))) c.answer_delay_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "history"))) c.history = (size_t)v->valuedouble;
+  if (strict) c.strict = cJSON_IsTrue(strict);
   char err[256] = "";
   int rc = dt_emulator_set_config(emu, &c, err, sizeof err);
   if (rc == 0 && bot) rc = dt_emulator_set_bot_url(emu, cJSON_IsString(bot) ? bot->valuestring : NULL, err, sizeof err);
@@ -192,6 +195,35 @@ static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char 
   reply_json(out, 200, dt__emu_faults_json(&emu->faults));
 }
 
+/* POST /calls/{id}/join {"user":"id","name":…} | {"guest":"name"} | {"phone":…} → 200
+   {"participant": id}; POST /calls/{id}/leave {"participant": id} or {"user": id} → 200. */
+static void route_person(dt_emulator_t *emu, emu_call_t *c, const char *action, const char *body, size_t body_len,
+                         const char *crid, emu_reply_t *out) {
+  cJSON *j = parse_body(out, crid, body, body_len, false);
+  if (j == NULL) return;
+  char err[256] = "", pid[DT_EMULATOR_CALL_ID_LEN] = "";
+  int rc;
+  if (action[0] == 'j') {
+    dt_emulator_person_t who = {.guest = dt__emu_json_str(j, "guest"), .name = dt__emu_json_str(j, "name")};
+    cJSON *ident = cJSON_Duplicate(j, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(ident, "name");
+    cJSON_DeleteItemFromObjectCaseSensitive(ident, "guest");
+    who.identity = ident->child ? ident : NULL;
+    rc = dt_emulator_join(emu, c->id, &who, pid, err, sizeof err);
+    cJSON_Delete(ident);
+  } else {
+    const char *who = dt__emu_json_str(j, "participant");
+    for (const char *const *k = (const char *const[]){"user", "phone", "guest", "application", NULL}; !who && *k; k++)
+      who = dt__emu_json_str(j, *k);
+    rc = dt_emulator_leave(emu, c->id, who, err, sizeof err);
+  }
+  cJSON_Delete(j);
+  if (rc != 0) return reply_rc(out, crid, rc, err);
+  cJSON *o = dt__emu_call_summary(c);
+  if (pid[0]) cJSON_AddStringToObject(o, "participant", pid);
+  reply_json(out, 200, o);
+}
+
 /* POST /calls/{id}/{tones|speak|hangup} on a live call. */
 /* A POST/PUT whose JSON body (empty: {}) one route handles: parses it, hands it over, frees it. */
 static void with_json_body(dt_emulator_t *emu, void (*route)(dt_emulator_t *, const cJSON *, const char *, emu_reply_t *),
@@ -226,6 +258,8 @@ static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *act
       rc = dt_emulator_speak(emu, c->id, ms > 0 ? ms : 1, err, sizeof err);
     }
     cJSON_Delete(j);
+  } else if (strcmp(action, "join") == 0 || strcmp(action, "leave") == 0) {
+    return route_person(emu, c, action, body, body_len, crid, out);
   } else {
     return reply_error(out, crid, 404, "itemNotFound", "no such control resource: POST /emulator/calls/%s/%.60s",
                        c->id, action);

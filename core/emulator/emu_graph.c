@@ -24,6 +24,8 @@
 #include "emu_http.h"
 #include "emu_media.h"
 #include "emu_notify.h"
+#include "emu_policy.h"
+#include "emu_redirect.h"
 #include "emu_registry.h"
 #include "emu_timeline.h"
 #include "emu_util.h"
@@ -184,7 +186,8 @@ static int create_call(gctx_t *g) {
   cJSON *b = g->body;
   const char *cb = dt__emu_json_str(b, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(b, "callback"); /* legacy spelling in the documents */
-  if (!dt__emu_valid_url(cb)) return bad_param(g, "callbackUri", "is required and must be an http(s) URL");
+  if (!dt__emu_policy_callback_ok(g->emu, cb))
+    return bad_param(g, "callbackUri", g->emu->strict ? "is required and must be an https URL" : "is required and must be an http(s) URL");
   const cJSON *targets = dt__emu_json_get(b, "targets");
   if (targets && !cJSON_IsArray(targets)) return bad_param(g, "targets", "must be an array");
   int nt = targets ? cJSON_GetArraySize(targets) : 0;
@@ -200,6 +203,8 @@ static int create_call(gctx_t *g) {
   if (rm && !cJSON_IsArray(rm)) return bad_param(g, "requestedModalities", "must be an array");
   const cJSON *src = dt__emu_json_get(b, "source");
   if (src && !cJSON_IsObject(src)) return bad_param(g, "source", "must be a participantInfo object");
+  const char *refused = dt__emu_policy_pstn_create(b);
+  if (refused) return bad(g, refused);
   char *cb_copy = dt_xstrdup(cb);
   g->body = NULL; /* consumed by the call */
   emu_call_t *c = dt__emu_outgoing(g->emu, b, cb_copy);
@@ -228,8 +233,9 @@ static int act_answer(gctx_t *g) {
   const char *cb = dt__emu_json_str(g->body, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(g->body, "callback");
   const cJSON *cbv = dt__emu_json_get(g->body, "callbackUri");
-  if ((cbv && !cJSON_IsNull(cbv) && !dt__emu_valid_url(cb)) || (cb && !dt__emu_valid_url(cb)))
-    return bad_param(g, "callbackUri", "must be an http(s) URL");
+  if ((cbv && !cJSON_IsNull(cbv) && !dt__emu_policy_callback_ok(g->emu, cb)) ||
+      (cb && !dt__emu_policy_callback_ok(g->emu, cb)))
+    return bad_param(g, "callbackUri", dt__emu_policy_callback_rule(g->emu));
   const cJSON *mc = dt__emu_json_get(g->body, "mediaConfig");
   if (!cJSON_IsObject(mc)) return bad_param(g, "mediaConfig", "is required");
   const cJSON *am = dt__emu_json_get(g->body, "acceptedModalities");
@@ -255,8 +261,8 @@ static int act_answer(gctx_t *g) {
 /* An optional new callbackUri for the call (reject, redirect); false: answered 400. */
 static bool take_callback(gctx_t *g) {
   const char *cb = dt__emu_json_str(g->body, "callbackUri");
-  if (cb && !dt__emu_valid_url(cb)) {
-    bad_param(g, "callbackUri", "must be an http(s) URL");
+  if (cb && !dt__emu_policy_callback_ok(g->emu, cb)) {
+    bad_param(g, "callbackUri", dt__emu_policy_callback_rule(g->emu));
     return false;
   }
   if (cb) {
@@ -282,6 +288,31 @@ static int act_reject(gctx_t *g) {
   return 202;
 }
 
+/* redirect's beta-only parameters (targetDisposition, maskCallee, maskCaller): v1.0's
+   redirect has no such parameters, so OData refuses them there as it refuses any unknown
+   action parameter. false: answered 400. */
+static bool redirect_beta_params(gctx_t *g, emu_redirect_t *r) {
+  static const char *const beta_only[] = {"targetDisposition", "maskCallee", "maskCaller"};
+  for (size_t i = 0; g->is_v1 && i < DT_ARRAY_SIZE(beta_only); i++)
+    if (dt__emu_json_get(g->body, beta_only[i])) {
+      dt__emu_respond_error(g->req, 400, "BadRequest",
+                            "The parameter '%s' in the request payload is not a valid parameter for the "
+                            "operation 'redirect'.", beta_only[i]);
+      return false;
+    }
+  const cJSON *d = dt__emu_json_get(g->body, "targetDisposition");
+  if (d && !cJSON_IsNull(d)) {
+    static const char *const values[] = {"default", "simultaneousRing", "forward"};
+    for (size_t i = 0; cJSON_IsString(d) && i < DT_ARRAY_SIZE(values); i++)
+      if (dt_strcasecmp(d->valuestring, values[i]) == 0) r->disposition = values[i];
+    if (r->disposition == NULL) {
+      bad_param(g, "targetDisposition", "must be one of default, simultaneousRing, forward");
+      return false;
+    }
+  }
+  return bool_param(g, "maskCallee", &r->mask_callee) && bool_param(g, "maskCaller", &r->mask_caller);
+}
+
 static int act_redirect(gctx_t *g) {
   if (g->call->state != EMU_CS_INCOMING) return wrong_state(g);
   cJSON *targets = dt__emu_json_get(g->body, "targets");
@@ -293,9 +324,11 @@ static int act_redirect(gctx_t *g) {
   }
   int64_t timeout = 0;
   if (!int_param(g, "timeout", 15, 90, &timeout)) return 400;
+  emu_redirect_t r = {.timeout_ms = timeout * 1000};
+  if (!redirect_beta_params(g, &r)) return 400;
   if (!take_callback(g)) return 400;
   dt_http_respond(g->req, 202, NULL, NULL, 0);
-  dt__emu_redirect(g->call, targets, timeout * 1000);
+  dt__emu_redirect(g->call, targets, &r);
   return 202;
 }
 
@@ -306,6 +339,8 @@ static int act_transfer(gctx_t *g) {
   if (!identity_ok(tt)) return bad_param(g, "transferTarget", "is required (an invitationParticipantInfo with an identity)");
   const cJSON *te = dt__emu_json_get(g->body, "transferee");
   if (te && !cJSON_IsNull(te) && !cJSON_IsObject(te)) return bad_param(g, "transferee", "must be a participantInfo object");
+  const char *refused = dt__emu_policy_pstn_transfer(g->call, tt);
+  if (refused) return bad(g, refused);
   const char *rep = dt__emu_json_str(tt, "replacesCallId");
   dt_http_respond(g->req, 202, NULL, NULL, 0);
   dt__emu_transfer(g->call, tt, rep);
@@ -558,6 +593,8 @@ static int act_invite(gctx_t *g) {
 
 static int act_mute_all(gctx_t *g) {
   emu_call_t *c = g->call;
+  /* muteAll is in the 2021 beta schema only; v1.0 has no such action */
+  if (g->is_v1) return bad(g, "Resource not found for the segment 'muteAll'.");
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
   emu_op_t *op = completed_op(g, EMU_OP_MUTE_ALL);
   if (op == NULL) return 400;
@@ -609,11 +646,34 @@ static int participant_action(gctx_t *g, const char *pid, const char *action) {
   if (strcmp(action, "mute") == 0) {
     if (p == NULL) return not_found_item(g, "Participant");
     if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    /* "server mute" is for group calls and meetings (graph_api.md §1.11) */
+    if (!c->multiparty) return bad(g, "Muting another participant is supported only in group calls and meetings.");
     emu_op_t *op = completed_op(g, EMU_OP_MUTE_PARTICIPANT);
     if (op == NULL) return 400;
     set_muted(p, true);
     int s = respond_op(g, op, 200);
     dt__emu_notify_roster(c);
+    return s;
+  }
+  bool start = strcmp(action, "startHoldMusic") == 0;
+  if ((start || strcmp(action, "stopHoldMusic") == 0) && g->is_v1) { /* v1.0 only (not in the 2021 beta schema) */
+    if (p == NULL) return not_found_item(g, "Participant");
+    if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    const cJSON *cp = dt__emu_json_get(g->body, "customPrompt");
+    if (cp && !cJSON_IsNull(cp) && !cJSON_IsObject(cp)) return bad_param(g, "customPrompt", "must be a mediaPrompt object");
+    bool ok;
+    const char *cc = client_context(g, &ok);
+    if (!ok) return 400;
+    emu_op_t *op = dt__emu_op_new(c, start ? EMU_OP_START_HOLD_MUSIC : EMU_OP_STOP_HOLD_MUSIC, cc);
+    op->status = EMU_OPS_RUNNING;
+    int s = respond_op(g, op, 202);
+    cJSON *tl = cJSON_CreateObject();
+    cJSON_AddStringToObject(tl, "participant", pid);
+    const char *uri = dt__emu_json_str(dt__emu_json_get(cp, "mediaInfo"), "uri");
+    if (uri) cJSON_AddStringToObject(tl, "prompt", uri);
+    dt__emu_timeline(c, start ? "hold_music_started" : "hold_music_stopped", tl);
+    /* completion comes as the operation's "deleted" notification (graph_api.md §1.11) */
+    dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Success", NULL);
     return s;
   }
   char msg[128];

@@ -78,7 +78,7 @@ void dt__emu_call_free(emu_call_t *c) {
   cJSON_Delete(c->res);
   cJSON_Delete(c->participants);
   DT_FREE_ALL(c->callback_uri, c->remote_id, c->bot_token_hint, c->transfer_target, c->transfer_replaces,
-              c->end_reason);
+              c->end_reason, c->meeting);
   free(c);
 }
 

@@ -296,6 +296,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->time_scale = opts->time_scale;
   emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
   emu->fetch_remote_prompts = opts->fetch_remote_prompts != 0;
+  emu->strict = opts->strict != 0;
   emu->keepalive_sim = opts->keepalive_simulated != 0;
   emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
   emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;

@@ -617,10 +617,11 @@ int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, cons
   return post_on_call(g, call_id, "/reject", rc, body, cb, ud, out);
 }
 
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s, const char *callback_uri, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out) {
   cJSON *body;
-  int rc = dt_graph_redirect_body(targets, n, timeout_s, callback_uri, &body);
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_redirect_params_body(g->dialect, p, &body);
   return post_on_call(g, call_id, "/redirect", rc, body, cb, ud, out);
 }
 
@@ -739,6 +740,29 @@ int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *pa
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   return member_request(g, "DELETE", call_id, "participants", participant_id, "", NULL, cb, ud, out);
+}
+
+int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  dt_media_t m = {.uri = prompt_uri};
+  cJSON *body;
+  int rc = dt_graph_start_hold_music_body(g->dialect, prompt_uri ? &m : NULL, client_context, &body);
+  if (rc != 0) {
+    if (out) *out = NULL;
+    return rc;
+  }
+  return member_request(g, "POST", call_id, "participants", participant_id, "/startHoldMusic", body, cb, ud, out);
+}
+
+int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = g->dialect == DT_GRAPH_V1 ? dt_graph_context_body(client_context, &body) : DT_EUNSUPPORTED;
+  if (rc != 0) {
+    if (out) *out = NULL;
+    return rc;
+  }
+  return member_request(g, "POST", call_id, "participants", participant_id, "/stopHoldMusic", body, cb, ud, out);
 }
 
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,

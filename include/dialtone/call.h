@@ -64,6 +64,7 @@ typedef enum {
   DT_WAIT_SLEEP,
   DT_WAIT_HANGUP,
   DT_WAIT_DIAL,
+  DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -164,6 +165,12 @@ typedef struct {
      owner sends them, with dt_calls_keepalive_sweep when dt_calls_keepalive_next_due says. */
   uint64_t (*keepalive_clock)(void *ud);
   void *keepalive_clock_ud;
+  /* PSTN (call_pstn.c): a dial to a phone number that names no source carries this
+     application instance as source (with its display name) and tenant_id as tenantId, as
+     Graph requires; NULL = none configured (graph.application_instance_id). Copied. */
+  const char *application_instance_id;
+  const char *application_instance_name;
+  const char *tenant_id;
   dt_calls_hooks_t hooks;
 } dt_calls_options_t;
 
@@ -219,7 +226,12 @@ struct dt_call_s {
     char stop_tones[16];            /* record: tones consumed by the recording */
     const char *done_reason;
     unsigned timeout_ms, inter_digit_ms;
+    uint8_t roster_mode;            /* wait_participant: dt_roster_wait_t */
+    unsigned roster_count;
   } w;
+  cJSON *roster;                    /* call_roster.c: the participants as Graph's last roster
+                                       notification (or GET) gave them, flow shape; NULL: none yet */
+  char *roster_who;                 /* wait_participant: who (participant id, identity id or name) */
   dt_op_t *ops;                     /* in-flight operations (short list) */
   dt_list_t early;                  /* completions that arrived before their response, newest first */
   unsigned nrecord;                 /* recordings stored so far (file names) */
@@ -310,7 +322,8 @@ void dt_call_log_digits(dt_call_t *call, const char *digits);
 int dt_call_answer(dt_call_t *call, const char *const *modalities, size_t nmod,
                    const dt_media_t *prefetch, size_t nprefetch);
 int dt_call_reject(dt_call_t *call, const char *reason);
-int dt_call_redirect(dt_call_t *call, const dt_invitation_t *targets, size_t n, int timeout_s);
+/* p->callback_uri is ignored (the registry's is used); see dt_graph_redirect_params_t. */
+int dt_call_redirect(dt_call_t *call, const dt_graph_redirect_params_t *p);
 /* barge_in: a tone during the prompts cancels them (result "barged"; the tone stays
    buffered); buffered tones skip the prompts at once. */
 int dt_call_play(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in);
@@ -330,7 +343,23 @@ int dt_call_gather(dt_call_t *call, const dt_gather_params_t *p);
 int dt_call_record(dt_call_t *call, const dt_graph_record_params_t *p);
 int dt_call_transfer(dt_call_t *call, const dt_invitation_t *target, const dt_identity_t *transferee);
 int dt_call_invite(dt_call_t *call, const dt_invitation_t *participants, size_t n);
+/* The participants: the live roster when Graph has sent one (at once, returns 1), else GET. */
 int dt_call_participants(dt_call_t *call);
+/* wait_participant: finishes when `who` (a participant id, identity id or display name) is in
+   the roster (JOINED; result.json: that participant), is not (LEFT), or when at least `count`
+   people (participants that are not applications, i.e. not bots) are in it (COUNT; result.json:
+   the roster); result.reason "joined"/"left"/"count", or "timeout" after timeout_ms (err 0).
+   Already true: returns 1. Checked on every roster notification. */
+typedef enum { DT_ROSTER_JOINED = 1, DT_ROSTER_LEFT, DT_ROSTER_COUNT } dt_roster_wait_t;
+int dt_call_wait_participant(dt_call_t *call, dt_roster_wait_t mode, const char *who, unsigned count,
+                             uint64_t timeout_ms);
+/* One participant (GET …/participants/{id}; result.json: the participant, flow shape). */
+int dt_call_participant_get(dt_call_t *call, const char *participant_id);
+/* Participant actions: mute, remove (DELETE), start (prompt_uri may be NULL) and stop hold
+   music (v1.0 only: DT_EUNSUPPORTED in beta). */
+typedef enum { DT_PACT_MUTE = 1, DT_PACT_REMOVE, DT_PACT_START_HOLD, DT_PACT_STOP_HOLD } dt_participant_action_t;
+int dt_call_participant_action(dt_call_t *call, dt_participant_action_t action, const char *participant_id,
+                               const char *prompt_uri);
 int dt_call_action(dt_call_t *call, dt_action_t action, const char *arg);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
 int dt_call_hangup(dt_call_t *call);

@@ -80,6 +80,8 @@ typedef struct {
     char *client_secret; /* secret: never logged */
     char *token_url;     /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     int64_t keepalive_interval_s; /* keepAlive period per established call: 900..2700, 0 = off; 1800 */
+    char *application_instance_id;   /* unset: calls to phone numbers name no source (Graph refuses them) */
+    char *application_instance_name; /* optional displayName; needs the id */
   } graph;
   struct {
     char *jwks_url;      /* either this ... */

@@ -66,6 +66,8 @@ typedef struct {
                                   (generating one takes a while; tests share one) */
   dt_metrics_t *metrics;       /* optional, borrowed (must outlive the emulator; same thread) */
   int quiet;                   /* non-zero: no info log lines */
+  int strict;                  /* non-zero: refuse what Graph refuses that loopback tests need
+                                  by default: an http:// callbackUri (Graph requires https) */
 } dt_emulator_options_t;
 
 /* Fills opts with the defaults (time_scale 1, listen "127.0.0.1:0", everything else 0/NULL). */
@@ -132,6 +134,22 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
 int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
 /* The caller (the far end) hangs up. */
 int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* People in group calls and meetings. A person joins the group call or meeting call_id is
+   in (every bot leg in the same meeting sees them, with one participant id): identity in
+   place_call's forms ({"user":"id"}, {"phone":"+1…"}, an identitySet, a string), or guest =
+   a display name (an anonymous guest, shown as a guest identity); name is the display name.
+   The bot is told by a roster notification. DT_ESTATE: not an established group call or
+   meeting (a 1:1 call has no roster to join). The participant's id goes to participant_id. */
+typedef struct {
+  const cJSON *identity;
+  const char *guest;
+  const char *name;
+} dt_emulator_person_t;
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* The person `who` (a participant id or an identity id) leaves: DT_ENOENT when nobody by
+   that id is there. */
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen);
 /* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
    one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
    another thread, use dt_emulator_thread_set_bot_url. */
@@ -162,6 +180,7 @@ typedef struct {
   int64_t ring_timeout_ms;   /* 0 .. 3600000 */
   int64_t answer_delay_ms;   /* 0 .. 3600000 */
   size_t history;            /* 1 .. 1000000 */
+  bool strict;               /* dt_emulator_options_t.strict */
 } dt_emulator_config_t;
 void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out);
 /* Validates every field first: a bad one changes nothing. */

@@ -65,6 +65,8 @@ typedef struct {
     const char *token_url;          /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     const char *tenant_id, *client_id, *client_secret;
     unsigned keepalive_interval_s;  /* keepAlive period per established call; 0 = never */
+    /* the source of calls to phone numbers (graph.application_instance_id/_name); NULL = none */
+    const char *application_instance_id, *application_instance_name;
     /* keepAlive's clock (see dt_calls_options_t): NULL = real time, the engine sends them;
        set = a simulated clock, whose owner sends them (dt_calls_keepalive_sweep) */
     uint64_t (*keepalive_clock)(void *ud);

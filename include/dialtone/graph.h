@@ -81,9 +81,8 @@ int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_pa
 /* reason: "none", "busy", "forbidden". */
 int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, const char *callback_uri,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s /* 0 = omit */, const char *callback_uri,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out);
 int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t *target,
                       const dt_identity_t *transferee /* optional, v1.0 */,
                       dt_graph_fn cb, void *ud, dt_graph_req_t **out);
@@ -133,6 +132,12 @@ int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *pa
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* participant startHoldMusic / stopHoldMusic (v1.0 only: DT_EUNSUPPORTED in beta). prompt_uri
+   (may be NULL: Graph's own music) is the customPrompt's mediaInfo uri. */
+int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Operations ---- */
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,

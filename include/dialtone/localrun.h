@@ -47,6 +47,8 @@ typedef struct {
                                    both run on the simulated clock; the caller moves the clock
                                    to the engine's keepAlives (dt_localrun_keepalive_step).
                                    Not with settled_clock, whose idle jumps would chase them */
+  const char *application_instance_id; /* graph.application_instance_id for the engine (PSTN
+                                   dials); NULL = none: the emulator refuses them, as Graph */
   int settled_clock;            /* time_scale 0 only: the emulator's clock is manual and moves
                                    to its next instant only once the engine and the emulator
                                    have settled (dt_localrun_settled for LR_QUIET_TURNS loop

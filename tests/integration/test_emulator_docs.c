@@ -333,9 +333,11 @@ static void conference_example(const char *file, int expect_roster_min) {
 }
 
 DT_TEST(create_group_call) { conference_example("cc_03_group_call.request.http", 1); }
-DT_TEST(join_private_meeting) { conference_example("cc_04_join_private_meeting.request.http", 2); }
-DT_TEST(join_channel_meeting) { conference_example("cc_05_join_channel_meeting.request.http", 2); }
-DT_TEST(join_channel_meeting_as_guest) { conference_example("cc_06_join_channel_meeting_guest.request.http", 2); }
+/* A meeting's roster holds the bot until people join (the emulator does not assume the
+   organizer is there: docs/emulator.md "Meetings"). */
+DT_TEST(join_private_meeting) { conference_example("cc_04_join_private_meeting.request.http", 1); }
+DT_TEST(join_channel_meeting) { conference_example("cc_05_join_channel_meeting.request.http", 1); }
+DT_TEST(join_channel_meeting_as_guest) { conference_example("cc_06_join_channel_meeting_guest.request.http", 1); }
 
 DT_TEST(group_call_targets_join_the_roster) {
   harness_t h;

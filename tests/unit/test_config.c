@@ -630,4 +630,23 @@ DT_TEST(keepalive_interval_is_0_or_15_to_45_minutes) {
   dt_config_free(&cfg);
 }
 
+DT_TEST(application_instance_is_checked) {
+  clear_env();
+  dt_config_t cfg;
+  char err[512] = "";
+  DT_ASSERT_MSG(with_env(&cfg, "DIALTONE_APPLICATION_INSTANCE_ID", "5a1e2c3d-0000-4000-8000-00000000f00d", err,
+                         sizeof err) == 0, "%s", err);
+  DT_ASSERT_EQ_STR(cfg.graph.application_instance_id, "5a1e2c3d-0000-4000-8000-00000000f00d");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_APPLICATION_INSTANCE_ID");
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_APPLICATION_INSTANCE_ID", "has space", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.application_instance_id: must hold no control characters or spaces");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_GRAPH_APPLICATION_INSTANCE_ID");
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_APPLICATION_INSTANCE_NAME", "Front desk", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.application_instance_name: is set but graph.application_instance_id is not");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_GRAPH_APPLICATION_INSTANCE_NAME");
+}
+
 DT_TEST_MAIN()

@@ -12,7 +12,7 @@ static emu_call_t *incoming(ef_t *f) {
   cJSON *s = cJSON_CreateString("+15551230000");
   cJSON *from = dt__emu_identity_from_short(s);
   cJSON *to = cJSON_Parse("{\"application\":{\"id\":\"bot\"}}");
-  emu_call_t *c = dt__emu_incoming(f->emu, from, to, NULL, false, f->bot_url, NULL, NULL, NULL);
+  emu_call_t *c = dt__emu_incoming(f->emu, from, to, f->bot_url, NULL, NULL, NULL);
   cJSON_Delete(s);
   cJSON_Delete(from);
   cJSON_Delete(to);

@@ -245,7 +245,9 @@ static int s_reject(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d
 }
 static int s_redirect(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_redirect_body(&k_user, 1, 30, "https://bot.contoso.com/api/calls", x);
-  return dt_graph_redirect(g, CALL, &k_user, 1, 30, "https://bot.contoso.com/api/calls", on_result, c, NULL);
+  dt_graph_redirect_params_t p = {.targets = &k_user, .target_count = 1, .timeout_s = 30,
+                                  .callback_uri = "https://bot.contoso.com/api/calls"};
+  return dt_graph_redirect(g, CALL, &p, on_result, c, NULL);
 }
 static int s_transfer(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_transfer_body(d, &k_user, NULL, x);
