@@ -196,6 +196,7 @@ void dt__call_closed(uv_handle_t *h) {
   free(c->error);
   free(c->transfer_target);
   free(c->end_message);
+  free(c->loop_media);
   free(c);
   r->unfreed--;
   dt__calls_maybe_free(r);

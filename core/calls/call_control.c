@@ -25,6 +25,9 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
     return 1;
   }
   dt__call_wait_begin(c, DT_WAIT_ANSWER);
+  bool audio = nmod == 0;
+  for (size_t i = 0; i < nmod; i++) audio = audio || (modalities[i] && strcmp(modalities[i], "audio") == 0);
+  if (!audio) c->flags |= DT_CALLF_NO_AUDIO;
   dt_graph_answer_params_t p = {.callback_uri = c->reg->callback_uri,
                                 .modalities = modalities,
                                 .modality_count = nmod,
@@ -37,8 +40,7 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
 
 void dt__call_answer_subscribe(dt_call_t *c) {
   if (c->flags & DT_CALLF_SUBSCRIBED) {
-    c->result.reason = "established";
-    dt__call_wait_finish(c, 0);
+    dt__call_answer_ready(c);
     return;
   }
   c->stage = 2;
@@ -194,6 +196,10 @@ int dt_call_dial(dt_call_t *c, const dt_graph_create_params_t *p, const char *fl
   dt_op_t *op = dt__call_main_op(c);
   op->aux = dt_xstrdup(flow);
   op->aux2 = dt__xstrdup_or_null(to_text);
+  bool audio = !p->no_media && p->modality_count == 0;
+  for (size_t i = 0; !p->no_media && i < p->modality_count; i++)
+    audio = audio || (p->modalities[i] && strcmp(p->modalities[i], "audio") == 0);
+  op->no_audio = !audio;
   rc = dt_graph_create_call(r->o.graph, &q, c->reg->on_response, op, &op->req);
   if (rc == 0) {
     r->dials++;

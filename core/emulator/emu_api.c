@@ -220,8 +220,10 @@ int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *f, ch
                           f->reorder_notifications};
   for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
     if (!(probs[i] >= 0 && probs[i] <= 1)) return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", pnames[i]);
-  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count"};
-  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count};
+  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count",
+                                       "media_delay_ms"};
+  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count,
+                            f->media_delay_ms};
   for (size_t i = 0; i < DT_ARRAY_SIZE(counts); i++)
     if (counts[i] < 0 || counts[i] > 3600000)
       return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", cnames[i]);
@@ -250,6 +252,8 @@ cJSON *dt__emu_faults_json(const emu_faults_t *f) {
   cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
   cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
   cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
+  cJSON_AddBoolToObject(o, "no_media_state", f->no_media_state);
+  cJSON_AddNumberToObject(o, "media_delay_ms", (double)f->media_delay_ms);
   return o;
 }
 

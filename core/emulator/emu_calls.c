@@ -114,16 +114,39 @@ void dt__emu_keepalive(emu_call_t *c) {
 }
 
 /* ------------------------------------------------------------------ establishing */
+/* mediaState {audio} into the notification f and the call resource. */
+static void put_media_state(emu_call_t *c, cJSON *f, const char *audio) {
+  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
+  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
+  cJSON_AddStringToObject(ms, "audio", audio);
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
+  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
+}
+
+/* The audio stream comes up after the call is established (graph_api.md §7.3: "then
+   mediaState.audio active"), as its own notification. */
+static void media_active(emu_call_t *c) {
+  if (c->state != EMU_CS_ESTABLISHED) return;
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "established");
+  put_media_state(c, f, "active");
+  dt__emu_notify_call(c, "updated", f, "media active");
+}
+
+static void on_media_active(dt__emu_ev_t *ev) { media_active(ev->call); }
+
+static bool has_audio(const cJSON *modalities) {
+  const cJSON *m;
+  cJSON_ArrayForEach(m, modalities)
+    if (cJSON_IsString(m) && dt_strcasecmp(m->valuestring, "audio") == 0) return true;
+  return false;
+}
+
 static void established(emu_call_t *c) {
   dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
   dt__emu_participant_add_bot(c);
   cJSON *f = cJSON_CreateObject();
   cJSON_AddStringToObject(f, "state", "established");
-  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
-  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
-  cJSON_AddStringToObject(ms, "audio", "active");
-  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
-  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
   const cJSON *am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   if (am == NULL) {
     /* what the call ended up with: the answer's acceptedModalities, else what was requested */
@@ -132,7 +155,11 @@ static void established(emu_call_t *c) {
     am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   }
   cJSON_AddItemToObject(f, "activeModalities", cJSON_Duplicate(am, 1));
+  bool audio = has_audio(am) && !c->emu->faults.no_media_state;
+  if (audio) put_media_state(c, f, "inactive");
   dt__emu_notify_call(c, "updated", f, "established");
+  if (audio && c->emu->faults.media_delay_ms > 0) dt__emu_at(&c->emu->sim, c, c->emu->faults.media_delay_ms, on_media_active);
+  else if (audio) media_active(c); /* the next notification */
 }
 
 static void notify_establishing(emu_call_t *c) {

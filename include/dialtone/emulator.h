@@ -172,6 +172,10 @@ typedef struct {
   int recording_status;           /* 0 or 400..599 for recording downloads */
   int recording_status_count;     /* that many downloads (0 = all) */
   bool recording_hang;            /* recording downloads are never answered */
+  bool no_media_state;            /* no mediaState in call notifications (as a service that never
+                                     reports it): the engine must not wait for it forever */
+  int64_t media_delay_ms;         /* simulated ms from established to mediaState audio "active"
+                                     (0 .. 3600000; default 0: the next notification) */
 } dt_emulator_faults_t;
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out);
 /* Replaces every fault (a zeroed struct clears them); validates first. */
