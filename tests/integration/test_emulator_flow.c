@@ -189,11 +189,11 @@ DT_TEST(whole_call_in_order) {
       DT_ASSERT_EQ_INT(evs.events[0].tone, '2');
       DT_ASSERT_EQ_INT(evs.events[0].tone_sequence_id, 1);
     }
-    if (k == 5) {
+    if (k == 6) {
       DT_ASSERT_EQ_STR(evs.events[0].recording_location, loc);
       DT_ASSERT_EQ_STR(evs.events[0].completion_reason, "maxSilenceTimeout");
     }
-    if (k == 7) DT_ASSERT_EQ_INT(evs.events[0].result.code, 500);
+    if (k == 8) DT_ASSERT_EQ_INT(evs.events[0].result.code, 500);
     dt_event_list_free(&evs);
   }
 
@@ -234,7 +234,7 @@ DT_TEST(whole_call_in_order) {
     last = s;
     if (strcmp(h_json_str(x, "kind"), "notification") == 0) notifications++;
   }
-  DT_ASSERT_EQ_INT(notifications, 9);
+  DT_ASSERT_EQ_INT(notifications, 10);
   cJSON_Delete(tl);
   /* an ended call answers 404 */
   r = h_action(&h, id, "keepAlive", NULL);
