@@ -306,6 +306,9 @@ void dt_call_log_digits(dt_call_t *call, const char *digits);
    bad arguments) and calls nothing. ---- */
 int dt_call_answer(dt_call_t *call, const char *const *modalities, size_t nmod,
                    const dt_media_t *prefetch, size_t nprefetch);
+/* The same with every answer parameter (participant_capacity ...); callback_uri is the
+   registry's, whatever params says. */
+int dt_call_answer_with(dt_call_t *call, const dt_graph_answer_params_t *params);
 int dt_call_reject(dt_call_t *call, const char *reason);
 int dt_call_redirect(dt_call_t *call, const dt_invitation_t *targets, size_t n, int timeout_s);
 /* barge_in: a tone during the prompts cancels them (result "barged"; the tone stays
