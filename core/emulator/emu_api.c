@@ -127,6 +127,17 @@ int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_
   return 0;
 }
 
+int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen) {
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  if (c->state != (on ? EMU_CS_ESTABLISHED : EMU_CS_HOLD))
+    return dt_seterr(err, errlen, DT_ESTATE, "the call is %s, not %s", dt__emu_state_name(c->state),
+                     on ? "established" : "on hold");
+  dt__emu_caller_hold(c, on);
+  return 0;
+}
+
 /* ------------------------------------------------------------------ bot URL, parties */
 int dt_emulator_set_bot_url(dt_emulator_t *emu, const char *url, char *err, size_t errlen) {
   if (emu == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no emulator");

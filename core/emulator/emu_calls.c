@@ -422,7 +422,7 @@ void dt__emu_hangup_by_remote(emu_call_t *c) {
 static void on_callee_answer(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   const cJSON *targets = dt__emu_json_get(c->res, "targets");
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   dt__emu_participant_add(c, dt__emu_json_get(t0, "identity"), NULL);
@@ -442,7 +442,7 @@ static void on_callee_answer(dt__emu_ev_t *ev) {
 static void on_callee_fail(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   switch (ev->i) {
   case EMU_PARTY_BUSY: dt__emu_call_end(c, false, 486, 0, "Callee is busy.", NULL, "busy"); break;
   case EMU_PARTY_REJECT:
@@ -480,8 +480,22 @@ static void on_group_target(dt__emu_ev_t *ev) {
   }
 }
 
+/* The callee's phone rings: callState "ringing" exists in beta only (graph_schema_extract.md:
+   v1.0's enum skips value 2), so a v1.0 bot sees establishing until the answer. */
+static void on_outgoing_ringing(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  dt__emu_call_set_state(c, EMU_CS_RINGING);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "ringing");
+  dt__emu_notify_call(c, "updated", f, "ringing");
+}
+
 static void on_outgoing_establishing(dt__emu_ev_t *ev) {
-  if (ev->call->state == EMU_CS_ESTABLISHING) notify_establishing(ev->call);
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  notify_establishing(c);
+  if (c->beta && !c->multiparty) on_outgoing_ringing(ev);
 }
 
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri) {
@@ -667,6 +681,16 @@ void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms) {
     }
     t += gap_ms;
   }
+}
+
+/* Graph documents no trigger for "hold" to a service-hosted bot (graph_api.md §2.3); the
+   emulator sends it when a test puts the call on hold: "updated" state hold, and back to
+   "established" when it is taken off hold. Media actions answer 8501 while on hold. */
+void dt__emu_caller_hold(emu_call_t *c, bool on) {
+  dt__emu_call_set_state(c, on ? EMU_CS_HOLD : EMU_CS_ESTABLISHED);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", on ? "hold" : "established");
+  dt__emu_notify_call(c, "updated", f, on ? "hold" : "established (off hold)");
 }
 
 void dt__emu_caller_hangup(emu_call_t *c) {

@@ -207,6 +207,8 @@ static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *act
   int rc;
   if (strcmp(action, "hangup") == 0) {
     rc = dt_emulator_hangup(emu, c->id, err, sizeof err);
+  } else if (strcmp(action, "hold") == 0 || strcmp(action, "unhold") == 0) {
+    rc = dt_emulator_hold(emu, c->id, action[0] == 'h', err, sizeof err);
   } else if (strcmp(action, "tones") == 0 || strcmp(action, "speak") == 0) {
     cJSON *j = parse_body(out, crid, body, body_len, false);
     if (j == NULL) return;

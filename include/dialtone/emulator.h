@@ -118,6 +118,9 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
 int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
 /* The caller (the far end) hangs up. */
 int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* The remote party puts the established call on hold (on) or takes it off hold: callState
+   "hold" / "established" notifications. DT_ESTATE when the call is not in the state to leave. */
+int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen);
 /* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
    one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
    another thread, use dt_emulator_thread_set_bot_url. */
