@@ -365,9 +365,12 @@ static int l_play(lua_State *L) {
   double timeout = opt_num(L, 3, "call:play", "timeout", 0, 0.001, 86400);
   size_t n;
   dt_media_t *m = check_prompts(L, 2, "call:play", &n, 20);
-  /* flow timers follow the engine's timer scale (runtime.h) */
-  int rc = loop ? dt_call_play_loop(c, m, n, barge, timeout > 0 ? dt__call_lua_timer_ms(dt__rt_state_of(L), timeout) : 0)
-                : dt_call_play(c, m, n, barge);
+  /* flow timers follow the engine's timer scale (runtime.h); with instant timers (`dialtone
+     test`) the music's timeout is due at once, so the simulated clock does not run the
+     music on while a real-time timer waits */
+  dt_runtime_t *rt = dt__rt_state_of(L);
+  int64_t ms = timeout <= 0 ? -1 : rt->instant_timers ? 0 : (int64_t)dt__call_lua_timer_ms(rt, timeout);
+  int rc = loop ? dt_call_play_loop(c, m, n, barge, ms) : dt_call_play(c, m, n, barge);
   return dt__call_handle_wait(L, "play", rc, k_reason);
 }
 

@@ -54,7 +54,7 @@ static dt_media_t *media_copy(const dt_media_t *m, size_t n) {
   return out;
 }
 
-int dt_call_play_loop(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in, uint64_t timeout_ms) {
+int dt_call_play_loop(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in, int64_t timeout_ms) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
   if (n == 0 || prompts == NULL) return DT_EINVAL;
@@ -76,7 +76,7 @@ int dt_call_play_loop(dt_call_t *c, const dt_media_t *prompts, size_t n, bool ba
   if (rc < 0) return dt__call_started(c, op, rc, 0);
   /* no deadline while the music plays: it ends by a key, the timeout or the call's end
      (the requests themselves are bounded by the Graph client's deadline) */
-  if (timeout_ms) dt__call_arm(c, timeout_ms);
+  if (timeout_ms >= 0) dt__call_arm(c, (uint64_t)timeout_ms);
   return 0;
 }
 

@@ -317,10 +317,10 @@ int dt_call_play(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barg
 /* Hold music: the prompts play over and over (beta: one playPrompt with "loop": true; v1.0
    has no loop, so the engine sends playPrompt again each time it completes) until a tone
    when barge_in (result "barged", the tone stays buffered), timeout_ms passes (result
-   "timeout"; 0 = no timeout) or the call ends (DT_EHANGUP). The music is stopped with
-   cancelMediaProcessing before the result is given. */
+   "timeout"; -1 = no timeout, 0 = at the loop's next turn) or the call ends (DT_EHANGUP).
+   The music is stopped with cancelMediaProcessing before the result is given. */
 int dt_call_play_loop(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in,
-                      uint64_t timeout_ms);
+                      int64_t timeout_ms);
 
 typedef struct {
   const dt_media_t *prompts;        /* may be NULL */
