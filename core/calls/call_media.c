@@ -17,10 +17,12 @@
 #include "dialtone/log.h"
 #include "call_internal.h"
 
-int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
+/* A play's start, shared by play and hold music: 0 and the wait begun, 1 when keys typed
+   ahead barge in at once (result "barged"), or a refusal. */
+static int play_begin(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  if (n == 0) return DT_EINVAL;
+  if (n == 0 || prompts == NULL) return DT_EINVAL;
   if (barge_in && c->tone_len > 0) { /* the caller is already typing ahead */
     dt__call_result_clear(&c->result);
     c->result.reason = "barged";
@@ -28,6 +30,12 @@ int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_i
   }
   dt__call_wait_begin(c, DT_WAIT_PLAY);
   c->w.barge_in = barge_in;
+  return 0;
+}
+
+int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
+  int rc = play_begin(c, prompts, n, barge_in);
+  if (rc) return rc;
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_play_prompt(c->reg->o.graph, c->id, prompts, n, NULL, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
@@ -55,16 +63,8 @@ static dt_media_t *media_copy(const dt_media_t *m, size_t n) {
 }
 
 int dt_call_play_loop(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in, int64_t timeout_ms) {
-  int rc = dt__call_guard(c);
+  int rc = play_begin(c, prompts, n, barge_in);
   if (rc) return rc;
-  if (n == 0 || prompts == NULL) return DT_EINVAL;
-  if (barge_in && c->tone_len > 0) { /* the caller is already typing ahead */
-    dt__call_result_clear(&c->result);
-    c->result.reason = "barged";
-    return 1;
-  }
-  dt__call_wait_begin(c, DT_WAIT_PLAY);
-  c->w.barge_in = barge_in;
   c->w.loop = 1;
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_play_prompt_loop(c->reg->o.graph, c->id, prompts, n, NULL, c->reg->on_response, op, &op->req);

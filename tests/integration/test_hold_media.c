@@ -20,6 +20,15 @@ static bool logged_id(const char *tag, char out[128]) {
   return sscanf(p + strlen(tag), " %127[^ \n]", out) == 1;
 }
 
+/* Runs one call through the flow main (text) and checks it completed; id gets the call id. */
+static bool run_main(const char *text, char id[128]) {
+  if (h_flow(&H, "main", text) != 0) return false;
+  cJSON *cdr = h_run_call(NULL, id);
+  bool ok = cdr != NULL && h_outcome_is(cdr, "completed");
+  cJSON_Delete(cdr);
+  return ok;
+}
+
 /* Hold music plays over and over until the caller presses a key (barge_in). */
 FLOW_TEST_SCALE(hold_music_loops_until_a_key, 0.05) {
   DT_ASSERT_EQ_INT(h_flow(&H, "main",
@@ -50,19 +59,14 @@ FLOW_TEST_SCALE(hold_music_loops_until_a_key, 0.05) {
 
 /* ... or until its timeout: "timeout", the music stopped with cancelMediaProcessing. */
 FLOW_TEST_SCALE(hold_music_ends_at_its_timeout, 0.05) {
-  DT_ASSERT_EQ_INT(h_flow(&H, "main",
-                          "return function(call)\n"
-                          "  call:answer()\n"
-                          "  local r = call:play('welcome', {loop = true, timeout = 0.3})\n"
-                          "  dialtone.log('info', 'RESULT', r)\n"
-                          "  call:play('goodbye')\n"
-                          "end\n"),
-                   0);
   char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  DT_ASSERT(h_outcome_is(cdr, "completed"));
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_main("return function(call)\n"
+                     "  call:answer()\n"
+                     "  local r = call:play('welcome', {loop = true, timeout = 0.3})\n"
+                     "  dialtone.log('info', 'RESULT', r)\n"
+                     "  call:play('goodbye')\n"
+                     "end\n",
+                     id));
   DT_ASSERT(h_log_has(&H, "RESULT timeout"));
   cJSON *tl = h_timeline(&H, id);
   DT_ASSERT_EQ_INT(h_count(tl, "request", "action", "cancelMediaProcessing"), 1);
@@ -95,17 +99,8 @@ FLOW_TEST_SCALE(hangup_on_hold_ends_the_loop, 0.05) {
 /* Media readiness: the first prompt goes out after Graph reports audio active. */
 FLOW_TEST_SCALE(first_prompt_waits_for_audio_active, 1.0) {
   DT_ASSERT_EQ_INT(h_control(&H, "POST", "faults", "{\"media_delay_ms\":400}"), 200);
-  DT_ASSERT_EQ_INT(h_flow(&H, "main",
-                          "return function(call)\n"
-                          "  call:answer()\n"
-                          "  call:play('welcome')\n"
-                          "end\n"),
-                   0);
   char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  DT_ASSERT(h_outcome_is(cdr, "completed"));
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_main("return function(call) call:answer() call:play('welcome') end", id));
   cJSON *tl = h_timeline(&H, id);
   int est = h_index(tl, "notification", "summary", "established");
   int active = h_index(tl, "notification", "summary", "media active");
@@ -118,34 +113,21 @@ FLOW_TEST_SCALE(first_prompt_waits_for_audio_active, 1.0) {
 /* A service that never reports mediaState: the flow goes on after the bound, no hang. */
 FLOW_TEST(no_media_state_does_not_hang) {
   DT_ASSERT_EQ_INT(h_control(&H, "POST", "faults", "{\"no_media_state\":true}"), 200);
-  DT_ASSERT_EQ_INT(h_flow(&H, "main",
-                          "return function(call)\n"
-                          "  call:answer()\n"
-                          "  dialtone.log('info', 'RESULT', call:play('welcome'))\n"
-                          "end\n"),
-                   0);
   char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  DT_ASSERT(h_outcome_is(cdr, "completed"));
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_main("return function(call) call:answer() dialtone.log('info', 'RESULT', call:play('welcome')) end", id));
   DT_ASSERT(h_log_has(&H, "RESULT completed"));
   DT_ASSERT(h_log_has(&H, "no mediaState audio"));
 }
 
 /* participantCapacity on answer reaches Graph (the emulator records it). */
 FLOW_TEST(answer_with_participant_capacity) {
-  DT_ASSERT_EQ_INT(h_flow(&H, "main",
-                          "return function(call)\n"
-                          "  call:answer{participant_capacity = 12}\n"
-                          "  local ok, err = pcall(call.answer, call, {participant_capacity = 1.5})\n"
-                          "  dialtone.log('info', 'BAD', ok, tostring(err):match('whole number') ~= nil)\n"
-                          "end\n"),
-                   0);
   char id[128];
-  cJSON *cdr = h_run_call(NULL, id);
-  DT_ASSERT(cdr != NULL);
-  cJSON_Delete(cdr);
+  DT_ASSERT(run_main("return function(call)\n"
+                     "  call:answer{participant_capacity = 12}\n"
+                     "  local ok, err = pcall(call.answer, call, {participant_capacity = 1.5})\n"
+                     "  dialtone.log('info', 'BAD', ok, tostring(err):match('whole number') ~= nil)\n"
+                     "end\n",
+                     id));
   DT_ASSERT(h_log_has(&H, "BAD false true"));
   cJSON *tl = h_timeline(&H, id);
   DT_ASSERT_EQ_INT(h_count(tl, "answer_options", NULL, NULL), 1);
