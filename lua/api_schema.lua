@@ -15,10 +15,10 @@
 --          tmpname, setlocale).
 return {
   primitives = {
-    answer = {options = {"modalities", "prefetch"}},
+    answer = {options = {"modalities", "prefetch", "participant_capacity"}},
     reject = {options = {"reason"}},
     redirect = {options = {"targets", "timeout", "voicemail", "disposition", "mask_callee", "mask_caller"}},
-    play = {options = {"barge_in"}, options_arg = 2, prompt_args = {1}},
+    play = {options = {"barge_in", "loop", "timeout"}, options_arg = 2, prompt_args = {1}},
     gather = {
       options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush"},
       prompt_options = {"prompt"},
@@ -32,7 +32,7 @@ return {
                  "stop_tones", "barge_in"},
       prompt_options = {"prompt"},
     },
-    transfer = {options = {"target", "replaces"}},
+    transfer = {options = {"target", "replaces", "transferee"}},
     invite = {options = {"participants", "replaces_call"}},
     participants = {},
     mute = {},
@@ -54,7 +54,7 @@ return {
     stop_hold_music = {},
   },
   dialtone = {
-    dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance"}},
+    dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

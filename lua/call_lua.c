@@ -284,30 +284,45 @@ static int k_ended(lua_State *L, int status, lua_KContext ctx) {
   return lua_error(L);
 }
 
-static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", NULL};
+/* The modalities option at the top of the stack (left there: the strings live in it) into
+   mods[0..3); returns the count. allow_none: {} is allowed (a join without media). */
+static size_t check_modalities(lua_State *L, const char *prim, const char *mods[3], bool allow_none) {
+  int t = lua_gettop(L);
+  if (!lua_istable(L, t))
+    luaL_error(L, "%s: modalities must be a list such as {\"audio\"}%s", prim,
+               allow_none ? ", or {} to join without media" : "");
+  size_t n = lua_rawlen(L, t);
+  if ((n == 0 && !allow_none) || n > 3) luaL_error(L, "%s: modalities needs 1 to 3 entries", prim);
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    const char *m = lua_tostring(L, -1);
+    if (!m || (strcmp(m, "audio") && strcmp(m, "video") && strcmp(m, "videoBasedScreenSharing")))
+      luaL_error(L, "%s: unknown modality '%s' (audio, video, videoBasedScreenSharing)", prim, m ? m : "?");
+    mods[i] = m;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", "participant_capacity", NULL};
 static int l_answer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "answer");
   check_options(L, 2, "call:answer", ANSWER_OPTS);
-  const char *mods[4];
+  const char *mods[3];
   size_t nmod = 0;
-  if (get_opt(L, 2, "modalities") != LUA_TNIL) {
-    int t = lua_gettop(L);
-    if (!lua_istable(L, t)) luaL_error(L, "call:answer: modalities must be a list such as {\"audio\"}");
-    size_t n = lua_rawlen(L, t);
-    if (n == 0 || n > 3) luaL_error(L, "call:answer: modalities needs 1 to 3 entries");
-    for (size_t i = 0; i < n; i++) {
-      lua_rawgeti(L, t, (lua_Integer)i + 1);
-      const char *m = lua_tostring(L, -1);
-      if (!m || (strcmp(m, "audio") && strcmp(m, "video") && strcmp(m, "videoBasedScreenSharing")))
-        luaL_error(L, "call:answer: unknown modality '%s' (audio, video, videoBasedScreenSharing)", m ? m : "?");
-      mods[nmod++] = m;
-      lua_pop(L, 1);
-    }
-  }
+  if (get_opt(L, 2, "modalities") != LUA_TNIL) nmod = check_modalities(L, "call:answer", mods, false);
   size_t npre = 0;
   dt_media_t *pre = NULL;
   if (get_opt(L, 2, "prefetch") != LUA_TNIL) pre = check_prompts(L, -1, "call:answer prefetch", &npre, 64);
-  int rc = dt_call_answer(c, nmod ? mods : NULL, nmod, pre, npre);
+  /* participantCapacity (Int32): how many participants the bot handles (policy recording) */
+  double cap = opt_num(L, 2, "call:answer", "participant_capacity", 0, 1, 10000);
+  if (cap != (double)(int)cap) luaL_error(L, "call:answer: option 'participant_capacity' must be a whole number");
+  dt_graph_answer_params_t p = {.modalities = nmod ? mods : NULL,
+                                .modality_count = nmod,
+                                .prefetch = pre,
+                                .prefetch_count = npre,
+                                .participant_capacity = (int)cap};
+  int rc = dt_call_answer_with(c, &p);
   return dt__call_handle_wait(L, "answer", rc, k_true);
 }
 
@@ -360,14 +375,23 @@ static int l_redirect(lua_State *L) {
   return dt__call_handle_wait(L, "redirect", rc, k_ended);
 }
 
-static const char *const PLAY_OPTS[] = {"barge_in", NULL};
+static const char *const PLAY_OPTS[] = {"barge_in", "loop", "timeout", NULL};
 static int l_play(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "play");
   check_options(L, 3, "call:play", PLAY_OPTS);
   bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
+  bool loop = opt_bool(L, 3, "call:play", "loop", 0);
+  if (!loop && get_opt(L, 3, "timeout") != LUA_TNIL)
+    luaL_error(L, "call:play: option 'timeout' goes with loop = true (hold music until the timeout)");
+  double timeout = opt_num(L, 3, "call:play", "timeout", 0, 0.001, 86400);
   size_t n;
   dt_media_t *m = check_prompts(L, 2, "call:play", &n, 20);
-  int rc = dt_call_play(c, m, n, barge);
+  /* flow timers follow the engine's timer scale (runtime.h); with instant timers (`dialtone
+     test`) the music's timeout is due at once, so the simulated clock does not run the
+     music on while a real-time timer waits */
+  dt_runtime_t *rt = dt__rt_state_of(L);
+  int64_t ms = timeout <= 0 ? -1 : rt->instant_timers ? 0 : (int64_t)dt__call_lua_timer_ms(rt, timeout);
+  int rc = loop ? dt_call_play_loop(c, m, n, barge, ms) : dt_call_play(c, m, n, barge);
   return dt__call_handle_wait(L, "play", rc, k_reason);
 }
 
@@ -460,7 +484,7 @@ static int l_record(lua_State *L) {
   return dt__call_handle_wait(L, "record", rc, k_record);
 }
 
-static const char *const TRANSFER_OPTS[] = {"target", "replaces", NULL};
+static const char *const TRANSFER_OPTS[] = {"target", "replaces", "transferee", NULL};
 static int l_transfer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
   check_options(L, 2, "call:transfer", TRANSFER_OPTS);
@@ -469,7 +493,13 @@ static int l_transfer(lua_State *L) {
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
   get_opt(L, 2, "replaces");
   target.replaces_call_id = call_id_at(L, -1);
-  int rc = dt_call_transfer(c, &target, NULL);
+  /* transferee: who is transferred, needed only out of a group call (v1.0 only) */
+  dt_identity_t transferee = {0};
+  bool has_transferee = get_opt(L, 2, "transferee") != LUA_TNIL;
+  if (has_transferee) check_identity(L, -1, "call:transfer transferee", &transferee, NULL);
+  int rc = dt_call_transfer(c, &target, has_transferee ? &transferee : NULL);
+  if (rc == DT_EUNSUPPORTED)
+    return luaL_error(L, "call:transfer: transferee needs the v1.0 dialect (Graph's beta transfer has no transferee)");
   return dt__call_handle_wait(L, "transfer", rc, k_reason);
 }
 
@@ -601,7 +631,8 @@ static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", "application_instance", NULL};
+static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", "application_instance",
+                                        "modalities", NULL};
 static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest",
                                            "join_url", NULL};
 static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
@@ -688,6 +719,12 @@ static int l_dial(lua_State *L) {
     return luaL_error(L, "dialtone.dial: give targets= (people to call) or meeting= (a meeting to join)");
   dt_identity_t instance;
   if (check_application_instance(L, 1, "dialtone.dial", &instance)) p.source = &instance;
+  const char *mods[3];
+  if (get_opt(L, 1, "modalities") != LUA_TNIL) {
+    p.modality_count = check_modalities(L, "dialtone.dial", mods, true);
+    p.modalities = p.modality_count ? mods : NULL;
+    p.no_media = p.modality_count == 0; /* {}: join without media */
+  }
   char *to = NULL;
   if (n > 0) {
     const dt_identity_t *id = &targets[0].identity;

@@ -17,6 +17,16 @@
 
 int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, const dt_media_t *prefetch,
                    size_t nprefetch) {
+  dt_graph_answer_params_t p = {.modalities = modalities,
+                                .modality_count = nmod,
+                                .prefetch = prefetch,
+                                .prefetch_count = nprefetch};
+  return dt_call_answer_with(c, &p);
+}
+
+int dt_call_answer_with(dt_call_t *c, const dt_graph_answer_params_t *params) {
+  const char *const *modalities = params->modalities;
+  size_t nmod = params->modality_count;
   int rc = dt__call_guard(c);
   if (rc) return rc;
   if (c->direction == DT_CALL_OUTGOING || (c->flags & DT_CALLF_ANSWERED)) {
@@ -25,11 +35,11 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
     return 1;
   }
   dt__call_wait_begin(c, DT_WAIT_ANSWER);
-  dt_graph_answer_params_t p = {.callback_uri = c->reg->callback_uri,
-                                .modalities = modalities,
-                                .modality_count = nmod,
-                                .prefetch = prefetch,
-                                .prefetch_count = nprefetch};
+  bool audio = nmod == 0;
+  for (size_t i = 0; i < nmod; i++) audio = audio || (modalities[i] && strcmp(modalities[i], "audio") == 0);
+  if (!audio) c->flags |= DT_CALLF_NO_AUDIO;
+  dt_graph_answer_params_t p = *params;
+  p.callback_uri = c->reg->callback_uri;
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_answer(c->reg->o.graph, c->id, &p, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
@@ -37,8 +47,7 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
 
 void dt__call_answer_subscribe(dt_call_t *c) {
   if (c->flags & DT_CALLF_SUBSCRIBED) {
-    c->result.reason = "established";
-    dt__call_wait_finish(c, 0);
+    dt__call_answer_ready(c);
     return;
   }
   c->stage = 2;
@@ -197,6 +206,10 @@ int dt_call_dial(dt_call_t *c, const dt_graph_create_params_t *p, const char *fl
   dt_op_t *op = dt__call_main_op(c);
   op->aux = dt_xstrdup(flow);
   op->aux2 = dt__xstrdup_or_null(to_text);
+  bool audio = !p->no_media && p->modality_count == 0;
+  for (size_t i = 0; !p->no_media && i < p->modality_count; i++)
+    audio = audio || (p->modalities[i] && strcmp(p->modalities[i], "audio") == 0);
+  op->no_audio = !audio;
   rc = dt_graph_create_call(r->o.graph, &q, c->reg->on_response, op, &op->req);
   if (rc == 0) {
     r->dials++;

@@ -28,6 +28,7 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
   /* establishing after established is the documented reordering, not a regression */
   if (s != DT_CALL_STATE_UNKNOWN && !(s == DT_CALL_STATE_ESTABLISHING && (c->flags & DT_CALLF_ESTABLISHED)))
     c->state = s;
+  if (dt__call_media_state(c, ev->media_audio)) return; /* call_ready.c */
   switch (c->wait) {
   case DT_WAIT_ANSWER:
     if (c->stage == 1 && (c->flags & DT_CALLF_ESTABLISHED)) dt__call_answer_subscribe(c);

@@ -15,6 +15,7 @@
  *   call_ops.c       in-flight operations, their completions, early completions, orphans
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
  *   call_end.c       a call's end: flow start/done, winding down, the CDR record, release
+ *   call_ready.c     media readiness: answer ends / outbound flow starts once audio is active
  *   call_media.c     play, gather, record (and the recordings handed to the store)
  *   call_roster.c    the live roster, wait_participant, participant get/mute/remove/hold music
  *   call_control.c   answer, reject, redirect, transfer, invite, participants, actions,
@@ -65,6 +66,9 @@ enum { WD_NONE = 0, WD_PROMPT, WD_DELETE, WD_AWAIT_END };
 
 /* Gather stages. */
 enum { G_PROMPT_SENT = 0, G_PROMPT_RUNNING, G_COLLECT };
+/* Answer stages: 0 answer sent, 1 accepted (waiting for established), 2 subscribeToTone
+   sent, ANSWER_MEDIA waiting for mediaState audio active (call_ready.c). */
+enum { ANSWER_MEDIA = 3 };
 /* Play stages. */
 enum { P_SENT = 0, P_RUNNING, P_CANCELLING };
 /* Record stages. */
@@ -102,6 +106,7 @@ struct dt_op_s {
   char *aux2;       /* dial: target text */
   dt_recjob_t *job; /* download: the recording store's job (forgotten, never cancelled) */
   uint64_t created_ms;
+  bool no_audio;    /* dial: the new call has no audio (no media readiness to wait for) */
 };
 
 typedef struct tomb_s {
@@ -248,9 +253,21 @@ void dt__call_finalize(dt_call_t *c);
 void dt__call_start_flow(dt_call_t *c);
 void dt__call_send_end(dt_call_t *c);
 
+/* ---- call_ready.c: media readiness ---- */
+/* A mediaState in a call notification: records it; true if that let a held answer end or a
+   held outbound flow start (the caller then stops handling the event). */
+bool dt__call_media_state(dt_call_t *c, dt_media_state_t audio);
+/* The answer is established and subscribed: end its wait now or once audio is active. */
+void dt__call_answer_ready(dt_call_t *c);
+/* An outbound call is established and subscribed: start its flow now or once audio is active. */
+void dt__call_start_when_ready(dt_call_t *c);
+/* The call's timer ran out while waiting for audio: go on (true), or it was not that (false). */
+bool dt__call_media_wait_expired(dt_call_t *c);
+
 /* ---- call_media.c ---- */
 void dt__call_send_cancel(dt_call_t *c);
 void dt__call_play_done(dt_call_t *c, const completion_t *comp);
+void dt__call_play_loop_timeout(dt_call_t *c);
 void dt__call_gather_finish(dt_call_t *c, bool notify);
 void dt__call_gather_check(dt_call_t *c, bool notify);
 void dt__call_gather_prompt_done(dt_call_t *c, const completion_t *comp);

@@ -36,6 +36,9 @@ void dt__call_wait_end_quiet(dt_call_t *c) {
   c->wait = DT_WAIT_NONE;
   c->stage = 0;
   c->gen++;
+  free(c->loop_media); /* v1.0 hold music's prompts (call_media.c) */
+  c->loop_media = NULL;
+  c->loop_n = 0;
   dt__call_ops_drop_wait(c, gen);
 }
 

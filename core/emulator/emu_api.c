@@ -213,6 +213,17 @@ int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, 
   }
 }
 
+int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen) {
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  if (c->state != (on ? EMU_CS_ESTABLISHED : EMU_CS_HOLD))
+    return dt_seterr(err, errlen, DT_ESTATE, "the call is %s, not %s", dt__emu_state_name(c->state),
+                     on ? "established" : "on hold");
+  dt__emu_caller_hold(c, on);
+  return 0;
+}
+
 /* ------------------------------------------------------------------ bot URL, parties */
 int dt_emulator_set_bot_url(dt_emulator_t *emu, const char *url, char *err, size_t errlen) {
   if (emu == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no emulator");
@@ -308,8 +319,10 @@ int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *f, ch
                           f->reorder_notifications};
   for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
     if (!(probs[i] >= 0 && probs[i] <= 1)) return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", pnames[i]);
-  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count"};
-  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count};
+  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count",
+                                       "media_delay_ms"};
+  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count,
+                            f->media_delay_ms};
   for (size_t i = 0; i < DT_ARRAY_SIZE(counts); i++)
     if (counts[i] < 0 || counts[i] > 3600000)
       return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", cnames[i]);
@@ -338,6 +351,8 @@ cJSON *dt__emu_faults_json(const emu_faults_t *f) {
   cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
   cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
   cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
+  cJSON_AddBoolToObject(o, "no_media_state", f->no_media_state);
+  cJSON_AddNumberToObject(o, "media_delay_ms", (double)f->media_delay_ms);
   return o;
 }
 

@@ -117,16 +117,39 @@ void dt__emu_keepalive(emu_call_t *c) {
 }
 
 /* ------------------------------------------------------------------ establishing */
+/* mediaState {audio} into the notification f and the call resource. */
+static void put_media_state(emu_call_t *c, cJSON *f, const char *audio) {
+  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
+  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
+  cJSON_AddStringToObject(ms, "audio", audio);
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
+  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
+}
+
+/* The audio stream comes up after the call is established (graph_api.md §7.3: "then
+   mediaState.audio active"), as its own notification. */
+static void media_active(emu_call_t *c) {
+  if (c->state != EMU_CS_ESTABLISHED) return;
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "established");
+  put_media_state(c, f, "active");
+  dt__emu_notify_call(c, "updated", f, "media active");
+}
+
+static void on_media_active(dt__emu_ev_t *ev) { media_active(ev->call); }
+
+static bool has_audio(const cJSON *modalities) {
+  const cJSON *m;
+  cJSON_ArrayForEach(m, modalities)
+    if (cJSON_IsString(m) && dt_strcasecmp(m->valuestring, "audio") == 0) return true;
+  return false;
+}
+
 static void established(emu_call_t *c) {
   dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
   dt__emu_participant_add_bot(c);
   cJSON *f = cJSON_CreateObject();
   cJSON_AddStringToObject(f, "state", "established");
-  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
-  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
-  cJSON_AddStringToObject(ms, "audio", "active");
-  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
-  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
   const cJSON *am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   if (am == NULL) {
     /* what the call ended up with: the answer's acceptedModalities, else what was requested */
@@ -135,7 +158,11 @@ static void established(emu_call_t *c) {
     am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   }
   cJSON_AddItemToObject(f, "activeModalities", cJSON_Duplicate(am, 1));
+  bool audio = has_audio(am) && !c->emu->faults.no_media_state;
+  if (audio) put_media_state(c, f, "inactive");
   dt__emu_notify_call(c, "updated", f, "established");
+  if (audio && c->emu->faults.media_delay_ms > 0) dt__emu_at(&c->emu->sim, c, c->emu->faults.media_delay_ms, on_media_active);
+  else if (audio) media_active(c); /* the next notification */
 }
 
 static void notify_establishing(emu_call_t *c) {
@@ -380,7 +407,7 @@ void dt__emu_hangup_by_remote(emu_call_t *c) {
 static void on_callee_answer(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   const cJSON *targets = dt__emu_json_get(c->res, "targets");
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   dt__emu_participant_add(c, dt__emu_json_get(t0, "identity"), NULL);
@@ -400,7 +427,7 @@ static void on_callee_answer(dt__emu_ev_t *ev) {
 static void on_callee_fail(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   switch (ev->i) {
   case EMU_PARTY_BUSY: dt__emu_call_end(c, false, 486, 0, "Callee is busy.", NULL, "busy"); break;
   case EMU_PARTY_REJECT:
@@ -439,8 +466,22 @@ static void on_group_target(dt__emu_ev_t *ev) {
   }
 }
 
+/* The callee's phone rings: callState "ringing" exists in beta only (graph_schema_extract.md:
+   v1.0's enum skips value 2), so a v1.0 bot sees establishing until the answer. */
+static void on_outgoing_ringing(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  dt__emu_call_set_state(c, EMU_CS_RINGING);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "ringing");
+  dt__emu_notify_call(c, "updated", f, "ringing");
+}
+
 static void on_outgoing_establishing(dt__emu_ev_t *ev) {
-  if (ev->call->state == EMU_CS_ESTABLISHING) notify_establishing(ev->call);
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  notify_establishing(c);
+  if (c->beta && !c->multiparty) on_outgoing_ringing(ev);
 }
 
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri) {
@@ -627,6 +668,16 @@ void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms) {
     }
     t += gap_ms;
   }
+}
+
+/* Graph documents no trigger for "hold" to a service-hosted bot (graph_api.md §2.3); the
+   emulator sends it when a test puts the call on hold: "updated" state hold, and back to
+   "established" when it is taken off hold. Media actions answer 8501 while on hold. */
+void dt__emu_caller_hold(emu_call_t *c, bool on) {
+  dt__emu_call_set_state(c, on ? EMU_CS_HOLD : EMU_CS_ESTABLISHED);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", on ? "hold" : "established");
+  dt__emu_notify_call(c, "updated", f, on ? "hold" : "established (off hold)");
 }
 
 void dt__emu_caller_hangup(emu_call_t *c) {

@@ -34,6 +34,7 @@ int dt__emu_invite(emu_call_t *c, emu_op_t *op);
    (the emulator's script_act). */
 void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms);
 void dt__emu_caller_hangup(emu_call_t *c);
+void dt__emu_caller_hold(emu_call_t *c, bool on);
 void dt__emu_caller_act(emu_call_t *c, const emu_step_t *st, uint64_t at);
 
 #endif

@@ -151,13 +151,13 @@ static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char 
   double *pv[] = {&f.drop_notifications, &f.duplicate_notifications, &f.delay_notifications,
                   &f.reorder_notifications};
   static const char *const ints[] = {"delay_ms", "retry_after_s", "graph_status", "graph_status_count",
-                                     "recording_status", "recording_status_count"};
+                                     "recording_status", "recording_status_count", "media_delay_ms"};
   int64_t delay_ms = 0;
-  int iv[6] = {0};
+  int iv[7] = {0};
   static const char *const bools[] = {"graph_hang", "ops_never_complete", "pascal_case",
-                                      "swap_answer_notifications", "recording_hang"};
+                                      "swap_answer_notifications", "recording_hang", "no_media_state"};
   bool *bv[] = {&f.graph_hang, &f.ops_never_complete, &f.pascal_case, &f.swap_answer_notifications,
-                &f.recording_hang};
+                &f.recording_hang, &f.no_media_state};
   const cJSON *it;
   cJSON_ArrayForEach(it, body) {
     bool known = false, ok = true;
@@ -189,6 +189,7 @@ static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char 
   f.graph_status_count = iv[3];
   f.recording_status = iv[4];
   f.recording_status_count = iv[5];
+  f.media_delay_ms = iv[6];
   char err[256] = "";
   int rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
@@ -240,6 +241,8 @@ static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *act
   int rc;
   if (strcmp(action, "hangup") == 0) {
     rc = dt_emulator_hangup(emu, c->id, err, sizeof err);
+  } else if (strcmp(action, "hold") == 0 || strcmp(action, "unhold") == 0) {
+    rc = dt_emulator_hold(emu, c->id, action[0] == 'h', err, sizeof err);
   } else if (strcmp(action, "tones") == 0 || strcmp(action, "speak") == 0) {
     cJSON *j = parse_body(out, crid, body, body_len, false);
     if (j == NULL) return;

@@ -118,6 +118,11 @@ static emu_op_t *completed_op(gctx_t *g, int type) {
   return op;
 }
 
+/* The beta dialect: a /beta prefix or the /app/calls collection (graph_api.md). */
+static bool is_beta(const gctx_t *g) {
+  return strcmp(g->base, "/beta") == 0 || strcmp(g->collection, "/app/calls") == 0;
+}
+
 static bool identity_ok(const cJSON *inv) {
   return cJSON_IsObject(inv) && dt__emu_identity_id(dt__emu_json_get(inv, "identity"), NULL) != NULL;
 }
@@ -208,6 +213,7 @@ static int create_call(gctx_t *g) {
   char *cb_copy = dt_xstrdup(cb);
   g->body = NULL; /* consumed by the call */
   emu_call_t *c = dt__emu_outgoing(g->emu, b, cb_copy);
+  if (c) c->beta = is_beta(g);
   free(cb_copy);
   g->call = c;
   dt__emu_call_ref(c);
@@ -227,6 +233,14 @@ static int get_call(gctx_t *g) {
 }
 
 /* ------------------------------------------------------------------ incoming-call actions */
+/* Graph's answer to an action parameter the dialect's schema does not have. */
+static int unknown_param(gctx_t *g, const char *name, const char *action) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "The parameter '%s' in the request payload is not a valid parameter for the operation '%s'.",
+           name, action);
+  return bad(g, msg);
+}
+
 static int act_answer(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_INCOMING) return wrong_state(g);
@@ -241,6 +255,8 @@ static int act_answer(gctx_t *g) {
   const cJSON *am = dt__emu_json_get(g->body, "acceptedModalities");
   if (am == NULL) am = dt__emu_json_get(g->body, "acceptModalities");
   if (am && !cJSON_IsArray(am)) return bad_param(g, "acceptedModalities", "must be an array");
+  int64_t capacity = 0; /* participantCapacity: Edm.Int32 */
+  if (!int_param(g, "participantCapacity", 1, 2147483647, &capacity)) return 400;
   const char *mct = dt__emu_json_str(mc, "@odata.type");
   c->app_hosted = mct && strstr(mct, "appHostedMediaConfig");
   const cJSON *m;
@@ -252,6 +268,11 @@ static int act_answer(gctx_t *g) {
   if (am) {
     cJSON_DeleteItemFromObjectCaseSensitive(c->res, "activeModalities");
     cJSON_AddItemToObject(c->res, "activeModalities", cJSON_Duplicate(am, 1));
+  }
+  if (capacity > 0) {
+    cJSON *tl = cJSON_CreateObject();
+    cJSON_AddNumberToObject(tl, "participantCapacity", (double)capacity);
+    dt__emu_timeline(c, "answer_options", tl);
   }
   dt__emu_answer(c, cb);
   dt_http_respond(g->req, 202, NULL, NULL, 0);
@@ -338,7 +359,9 @@ static int act_transfer(gctx_t *g) {
   const cJSON *tt = dt__emu_json_get(g->body, "transferTarget");
   if (!identity_ok(tt)) return bad_param(g, "transferTarget", "is required (an invitationParticipantInfo with an identity)");
   const cJSON *te = dt__emu_json_get(g->body, "transferee");
-  if (te && !cJSON_IsNull(te) && !cJSON_IsObject(te)) return bad_param(g, "transferee", "must be a participantInfo object");
+  if (te && !cJSON_IsNull(te) && is_beta(g)) return unknown_param(g, "transferee", "microsoft.graph.transfer");
+  if (te && !cJSON_IsNull(te) && !identity_ok(te))
+    return bad_param(g, "transferee", "must be a participantInfo with an identity");
   const char *refused = dt__emu_policy_pstn_transfer(g->call, tt);
   if (refused) return bad(g, refused);
   const char *rep = dt__emu_json_str(tt, "replacesCallId");
@@ -365,6 +388,7 @@ static int act_play_prompt(gctx_t *g) {
   const char *cc = client_context(g, &ok);
   if (!ok) return 400;
   bool loop = false;
+  if (g->is_v1 && dt__emu_json_get(g->body, "loop")) return unknown_param(g, "loop", "microsoft.graph.playPrompt");
   if (!bool_param(g, "loop", &loop)) return 400;
   emu_op_t tmp = {0};
   if (!prompts_param(g, true, 20, &tmp)) return 400;
@@ -421,7 +445,8 @@ static int act_record(gctx_t *g, bool beta_record) {
 
 static int act_subscribe_tone(gctx_t *g) {
   emu_call_t *c = g->call;
-  if (c->state != EMU_CS_ESTABLISHED && c->state != EMU_CS_ESTABLISHING) return wrong_state(g);
+  if (c->state != EMU_CS_ESTABLISHED && c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING)
+    return wrong_state(g);
   if (c->app_hosted) return bad(g, "Invalid request: this action is only supported for calls with serviceHostedMediaConfig.");
   emu_op_t *op = completed_op(g, EMU_OP_SUBSCRIBE_TONE);
   if (op == NULL) return 400;

@@ -193,7 +193,9 @@ typedef struct {
 /* ------------------------------------------------------------------ calls */
 enum {
   EMU_CS_INCOMING = 0, EMU_CS_ESTABLISHING, EMU_CS_ESTABLISHED, EMU_CS_TRANSFERRING,
-  EMU_CS_TRANSFER_ACCEPTED, EMU_CS_REDIRECTING, EMU_CS_TERMINATING, EMU_CS_TERMINATED
+  EMU_CS_TRANSFER_ACCEPTED, EMU_CS_REDIRECTING, EMU_CS_TERMINATING, EMU_CS_TERMINATED,
+  EMU_CS_RINGING, /* beta only: an outgoing peer-to-peer call while the callee's phone rings */
+  EMU_CS_HOLD     /* the remote party put the call on hold (control API) */
 };
 
 struct emu_call_s {
@@ -209,6 +211,7 @@ struct emu_call_s {
   bool evicted;              /* out of the table; freed at refs == 0 */
   bool app_hosted;
   bool multiparty;
+  bool beta;        /* created through the beta dialect (callState "ringing" exists there) */
   bool tone_subscribed;
   bool muted;
   char recording_status[16]; /* the bot's last updateRecordingStatus ("" = never) */

@@ -640,6 +640,14 @@ int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *p
   return post_on_call(g, call_id, "/playPrompt", rc, body, cb, ud, out);
 }
 
+int dt_graph_play_prompt_loop(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_play_prompt_loop_body(g->dialect, prompts, n, client_context, &body);
+  return post_on_call(g, call_id, "/playPrompt", rc, body, cb, ud, out);
+}
+
 int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   cJSON *body;

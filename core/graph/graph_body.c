@@ -180,8 +180,12 @@ int dt_graph_create_call_body(dt_graph_dialect_t d, const dt_graph_create_params
     put(o, "source", participant_info(p->source));
   }
   if (p->target_count > 0) put(o, "targets", invitations(p->targets, p->target_count));
-  put(o, "requestedModalities", modalities(p->modalities, p->modality_count));
-  put(o, "mediaConfig", typed("#microsoft.graph.serviceHostedMediaConfig"));
+  if (p->no_media) {
+    put(o, "requestedModalities", cJSON_CreateArray()); /* and no mediaConfig */
+  } else {
+    put(o, "requestedModalities", modalities(p->modalities, p->modality_count));
+    put(o, "mediaConfig", typed("#microsoft.graph.serviceHostedMediaConfig"));
+  }
   put_str(o, "subject", p->subject);
   put_str(o, "tenantId", p->tenant_id);
   if (chat) {
@@ -313,6 +317,15 @@ int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *c
   put_str(o, "clientContext", client_context);
   *out = o;
   return 0;
+}
+
+int dt_graph_play_prompt_loop_body(dt_graph_dialect_t d, const dt_media_t *prompts, size_t n,
+                                   const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (d != DT_GRAPH_BETA) return DT_EUNSUPPORTED;
+  int rc = dt_graph_play_prompt_body(prompts, n, client_context, out);
+  if (rc == 0) put_bool(*out, "loop", true);
+  return rc;
 }
 
 int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out) {

@@ -157,6 +157,9 @@ typedef struct {
   const dt_route_t *routes;         /* copied */
   size_t route_count;
   const char *default_flow;         /* default "main" */
+  unsigned media_wait_ms;           /* media readiness (call_ready.c): how long an answer (or
+                                       an outbound call's flow start) waits for Graph's
+                                       mediaState audio "active" after established; 0 = 5000 */
   unsigned keepalive_interval_ms;   /* POST keepAlive this often while a call is established
                                        (Graph ends a call without one for 45 minutes);
                                        0 = never */
@@ -228,6 +231,7 @@ struct dt_call_s {
     unsigned timeout_ms, inter_digit_ms;
     uint8_t roster_mode;            /* wait_participant: dt_roster_wait_t */
     unsigned roster_count;
+    uint8_t loop;                   /* play: hold music (dt_call_play_loop) */
   } w;
   cJSON *roster;                    /* call_roster.c: the participants as Graph's last roster
                                        notification (or GET) gave them, flow shape; NULL: none yet */
@@ -245,6 +249,8 @@ struct dt_call_s {
   int end_code, end_subcode;        /* Graph resultInfo of the termination */
   char *end_message;
   void *rt;                         /* the flow runtime's per-call data (read/write by it) */
+  dt_media_t *loop_media;           /* v1.0 hold music: the prompts sent again (one block) */
+  size_t loop_n;
 };
 
 #define DT_CALLF_TERMINATED 0x0001  /* Graph said terminated (or we gave up on the call) */
@@ -258,6 +264,9 @@ struct dt_call_s {
 #define DT_CALLF_DELETING 0x0100    /* DELETE sent */
 #define DT_CALLF_CDR 0x0200         /* CDR written */
 #define DT_CALLF_STARTED 0x0400     /* on_start called */
+#define DT_CALLF_MEDIA_ACTIVE 0x0800 /* Graph's last mediaState said audio "active" */
+#define DT_CALLF_NO_AUDIO 0x1000    /* answered or dialed without audio: no media to wait for */
+#define DT_CALLF_MEDIA_HOLD 0x2000  /* outbound: the flow starts once audio is active */
 
 /* ---- registry ---- */
 int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out);
@@ -321,12 +330,22 @@ void dt_call_log_digits(dt_call_t *call, const char *digits);
    bad arguments) and calls nothing. ---- */
 int dt_call_answer(dt_call_t *call, const char *const *modalities, size_t nmod,
                    const dt_media_t *prefetch, size_t nprefetch);
+/* The same with every answer parameter (participant_capacity ...); callback_uri is the
+   registry's, whatever params says. */
+int dt_call_answer_with(dt_call_t *call, const dt_graph_answer_params_t *params);
 int dt_call_reject(dt_call_t *call, const char *reason);
 /* p->callback_uri is ignored (the registry's is used); see dt_graph_redirect_params_t. */
 int dt_call_redirect(dt_call_t *call, const dt_graph_redirect_params_t *p);
 /* barge_in: a tone during the prompts cancels them (result "barged"; the tone stays
    buffered); buffered tones skip the prompts at once. */
 int dt_call_play(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in);
+/* Hold music: the prompts play over and over (beta: one playPrompt with "loop": true; v1.0
+   has no loop, so the engine sends playPrompt again each time it completes) until a tone
+   when barge_in (result "barged", the tone stays buffered), timeout_ms passes (result
+   "timeout"; -1 = no timeout, 0 = at the loop's next turn) or the call ends (DT_EHANGUP).
+   The music is stopped with cancelMediaProcessing before the result is given. */
+int dt_call_play_loop(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in,
+                      int64_t timeout_ms);
 
 typedef struct {
   const dt_media_t *prompts;        /* may be NULL */

@@ -150,6 +150,9 @@ int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_
 /* The person `who` (a participant id or an identity id) leaves: DT_ENOENT when nobody by
    that id is there. */
 int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen);
+/* The remote party puts the established call on hold (on) or takes it off hold: callState
+   "hold" / "established" notifications. DT_ESTATE when the call is not in the state to leave. */
+int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen);
 /* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
    one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
    another thread, use dt_emulator_thread_set_bot_url. */
@@ -205,6 +208,10 @@ typedef struct {
   int recording_status;           /* 0 or 400..599 for recording downloads */
   int recording_status_count;     /* that many downloads (0 = all) */
   bool recording_hang;            /* recording downloads are never answered */
+  bool no_media_state;            /* no mediaState in call notifications (as a service that never
+                                     reports it): the engine must not wait for it forever */
+  int64_t media_delay_ms;         /* simulated ms from established to mediaState audio "active"
+                                     (0 .. 3600000; default 0: the next notification) */
 } dt_emulator_faults_t;
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out);
 /* Replaces every fault (a zeroed struct clears them); validates first. */

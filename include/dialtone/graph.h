@@ -90,6 +90,10 @@ int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t 
 /* ---- Media (service-hosted) ---- */
 int dt_graph_play_prompt(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
                          const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* playPrompt with "loop": true (beta only; DT_EUNSUPPORTED in v1.0): plays until
+   cancelMediaProcessing, with no completion notification (graph_api.md §1.5). */
+int dt_graph_play_prompt_loop(dt_graph_t *g, const char *call_id, const dt_media_t *prompts, size_t n,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* recordResponse (v1.0) or record (beta). */
 int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);

@@ -52,6 +52,9 @@ typedef struct {
   const char *guest_display_name;     /* join as guest: source.identity.guest */
   const char *guest_id;
   const char *client_context;         /* optional; dialtone correlates with it */
+  bool no_media;                      /* join without media: requestedModalities [] and no
+                                         mediaConfig (graph-participant-invite.md, "Join
+                                         channel meeting without media"); modalities ignored */
 } dt_graph_create_params_t;
 
 typedef struct {
@@ -115,6 +118,11 @@ int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
                            const dt_identity_t *transferee, cJSON **out);
 int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context,
                               cJSON **out);
+/* playPrompt with "loop": true (beta only: "true indicates to loop infinitely", and Graph
+   then sends no completion); DT_EUNSUPPORTED in v1.0, which has no loop (the engine plays
+   the prompts again itself there). */
+int dt_graph_play_prompt_loop_body(dt_graph_dialect_t d, const dt_media_t *prompts, size_t n,
+                                   const char *client_context, cJSON **out);
 int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out);
 int dt_graph_send_dtmf_body(const char *tones, int delay_ms, const char *client_context, cJSON **out);
 int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const char *client_context,

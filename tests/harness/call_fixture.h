@@ -109,11 +109,14 @@ static inline int fx_incoming(call_fx_t *f, const char *call_id, const char *use
   return rc;
 }
 
-/* A call state notification ("established", "terminated", ...). */
+/* A call state notification ("established", "terminated", ...); "established" comes with
+   mediaState audio active (media readiness, call_ready.c, is tested on its own). */
 static inline int fx_state(call_fx_t *f, const char *call_id, const char *state) {
+  bool est = strcmp(state, "established") == 0;
   char *json = dt_xasprintf("{\"value\":[{\"changeType\":\"%s\",\"resource\":\"/app/calls/%s\",\"resourceData\":{"
-                            "\"@odata.type\":\"#microsoft.graph.call\",\"state\":\"%s\"}}]}",
-                            strcmp(state, "terminated") == 0 ? "deleted" : "updated", call_id, state);
+                            "\"@odata.type\":\"#microsoft.graph.call\",\"state\":\"%s\"%s}}]}",
+                            strcmp(state, "terminated") == 0 ? "deleted" : "updated", call_id, state,
+                            est ? ",\"mediaState\":{\"audio\":\"active\"}" : "");
   int rc = fx_notify(f, json);
   free(json);
   return rc;

@@ -787,4 +787,30 @@ DT_TEST(recording_status_body) {
   free(big);
 }
 
+/* Hold music: "loop": true in beta (graph_api.md §1.5); v1.0 has no loop parameter. */
+DT_TEST(play_prompt_loop_is_beta_only) {
+  dt_media_t m = {"https://b/hold.wav", NULL};
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_BETA, &m, 1, NULL, &o), 0);
+  DT_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "loop")));
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "prompts")), 1);
+  cJSON_Delete(o);
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_V1, &m, 1, NULL, &o), DT_EUNSUPPORTED);
+  DT_ASSERT(o == NULL);
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_BETA, &m, 0, NULL, &o), DT_EINVAL);
+}
+
+/* A join without media: requestedModalities [] and no mediaConfig, as the documents'
+   "Join channel meeting without media" example. */
+DT_TEST(create_call_without_media) {
+  dt_graph_create_params_t p = {.callback_uri = "https://b/cb", .chat_thread_id = "19:x@thread.v2",
+                                .chat_message_id = "0", .meeting_organizer_id = "org", .no_media = true};
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_create_call_body(DT_GRAPH_BETA, &p, &o), 0);
+  const cJSON *rm = cJSON_GetObjectItemCaseSensitive(o, "requestedModalities");
+  DT_ASSERT(cJSON_IsArray(rm) && cJSON_GetArraySize(rm) == 0);
+  DT_ASSERT(cJSON_GetObjectItemCaseSensitive(o, "mediaConfig") == NULL);
+  cJSON_Delete(o);
+}
+
 DT_TEST_MAIN()
