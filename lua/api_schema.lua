@@ -54,6 +54,8 @@ return {
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject"}},
+    ["meetings.create"] = {options = {"organizer", "subject", "start_time", "end_time", "attendees"}},
+    ["meetings.get"] = {options = {"join_url", "organizer"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
