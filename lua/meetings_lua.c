@@ -55,14 +55,16 @@ static const char *opt_string(lua_State *L, const char *prim, const char *key, s
   return s;
 }
 
-/* The running flow's call, able to wait (as dialtone.dial requires). */
+/* The running flow's call, able to wait (as dialtone.dial requires). Whether it still
+   lives is asked after the arguments are checked (started()), so bad arguments always say so. */
 static dt_call_t *own_call(lua_State *L, const char *prim) {
   dt_call_t *c = dt__call_handle_self(L);
   if (!c) luaL_error(L, "%s can only be used from a call's flow", prim);
   if (!lua_isyieldable(L)) luaL_error(L, "%s cannot wait here; call it from the flow's own code", prim);
-  if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) dt__call_handle_hangup(L);
   return c;
 }
+
+static bool ended(const dt_call_t *c) { return (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) != 0; }
 
 static int k_meeting(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
@@ -123,6 +125,7 @@ static int l_create(lua_State *L) {
     return luaL_error(L, "%s: %s", prim, why);
   free(path);
   cJSON_Delete(body);
+  if (ended(c)) return dt__call_handle_hangup(L);
   int rc = dt_call_meeting_create(c, &p);
   if (rc == DT_EINVAL) return luaL_error(L, "%s: invalid arguments", prim);
   return dt__call_handle_wait(L, "meetings.create", rc, k_meeting);
@@ -144,6 +147,7 @@ static int l_get(lua_State *L) {
   if (dt_online_meeting_find_path(DT_GRAPH_BETA, organizer, url, &path, why, sizeof why) != 0)
     return luaL_error(L, "%s: %s", prim, why);
   free(path);
+  if (ended(c)) return dt__call_handle_hangup(L);
   int rc = dt_call_meeting_find(c, organizer, url);
   if (rc == DT_EINVAL) /* only v1.0 refuses more than the checks above: it needs the organizer */
     return luaL_error(L, "%s: v1.0 looks meetings up under their organizer: give organizer (a user id; "
