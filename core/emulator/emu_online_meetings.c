@@ -25,6 +25,7 @@
 #include <string.h>
 #include "dialtone/clock.h"
 #include "dialtone/common.h"
+#include "dialtone/graph.h"
 #include "dialtone/jwt.h"
 #include "dialtone/online_meeting.h"
 #include "emu_http.h"
@@ -144,8 +145,10 @@ static int create(omctx_t *x) {
     status = bad(x, "Invalid request: 'endDateTime' must be later than 'startDateTime'.");
   else if (att && (!cJSON_IsArray(att) || cJSON_GetArraySize(att) > ATTENDEES_MAX))
     status = bad(x, "Invalid request: 'participants.attendees' must be a list of at most 250 participants.");
-  else if (org == NULL || org[0] == '\0' || strlen(org) > DT_GRAPH_MAX_ID)
+  else if (org == NULL || org[0] == '\0')
     status = bad(x, "Invalid request: the meeting needs an organizer (participants.organizer.identity.user.id).");
+  else if (!dt_graph_id_ok(org))
+    status = bad(x, "Invalid request: the organizer's id is not a user id (an object id or a UPN).");
   if (status) {
     cJSON_Delete(body);
     return status;
@@ -289,7 +292,8 @@ static int join_url_filter(const char *query, char *url, size_t cap) {
 static int get_collection(omctx_t *x) {
   char url[FILTER_MAX];
   int f = join_url_filter(x->req->query, url, sizeof url);
-  if (f == 0) return bad(x, "Listing online meetings is not supported: filter by JoinWebUrl ($filter=JoinWebUrl eq '…').");
+  if (f == 0)
+    return bad(x, "Listing online meetings is not supported: filter by JoinWebUrl ($filter=JoinWebUrl eq '…').");
   if (f < 0) return bad(x, "Invalid filter clause: only JoinWebUrl eq '{joinWebUrl}' is supported.");
   const cJSON *m = dt__emu_online_meeting_find(x->emu, url, x->user[0] ? x->user : NULL);
   cJSON *out = cJSON_CreateObject();

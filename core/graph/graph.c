@@ -79,7 +79,7 @@ struct dt_graph_req_s {
 static bool set(const char *s) { return s != NULL && *s != '\0'; }
 
 /* Ids go into the URL path unescaped, so only characters that need no escaping pass. */
-static bool path_id_ok(const char *id) {
+bool dt_graph_id_ok(const char *id) {
   if (id == NULL || *id == '\0') return false;
   size_t n = 0;
   for (const char *p = id; *p; p++, n++) {
@@ -576,7 +576,7 @@ dt_graph_dialect_t dt_graph_dialect(const dt_graph_t *g) { return g->dialect; }
 #define PATH_MAX_LEN (2 * DT_GRAPH_MAX_ID + 64)
 
 static int call_path(char *buf, const char *call_id, const char *suffix) {
-  if (!path_id_ok(call_id)) return DT_EINVAL;
+  if (!dt_graph_id_ok(call_id)) return DT_EINVAL;
   snprintf(buf, PATH_MAX_LEN, "/%s%s", call_id, suffix);
   return 0;
 }
@@ -724,7 +724,7 @@ static int member_request(dt_graph_t *g, const char *method, const char *call_id
                           dt_graph_req_t **out) {
   char path[PATH_MAX_LEN];
   if (out) *out = NULL;
-  if (!path_id_ok(call_id) || !path_id_ok(id)) {
+  if (!dt_graph_id_ok(call_id) || !dt_graph_id_ok(id)) {
     cJSON_Delete(body);
     return DT_EINVAL;
   }

@@ -8,7 +8,6 @@
  * view. Promises: pure apart from the two request functions; bounded inputs; nothing
  * allocated on a refused argument.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,31 +15,6 @@
 #include "dialtone/error.h"
 #include "dialtone/meeting_link.h"
 #include "dialtone/online_meeting.h"
-
-static int refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int refuse(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return DT_EINVAL;
-}
-
-/* A user id that goes into the URL path unescaped (an object id or a UPN). */
-static bool user_id_ok(const char *id) {
-  if (id == NULL || *id == '\0') return false;
-  size_t n = 0;
-  for (const char *p = id; *p; p++, n++) {
-    char c = *p;
-    if (n >= DT_GRAPH_MAX_ID) return false;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
-    if (c == '-' || c == '_' || c == '.' || c == '~' || c == '@') continue;
-    return false;
-  }
-  return true;
-}
 
 static int digits(const char *s, int n) {
   int v = 0;
@@ -100,22 +74,24 @@ int dt_online_meeting_create_request(dt_graph_dialect_t d, const dt_online_meeti
                                      cJSON **body, char *err, size_t errlen) {
   *path = NULL;
   *body = NULL;
-  if (p == NULL) return refuse(err, errlen, "no meeting given");
-  if (!user_id_ok(p->organizer_id))
-    return refuse(err, errlen, "organizer must be the organizer's user id (1 to %d characters: letters, digits, "
-                               "-_.~@)", DT_GRAPH_MAX_ID);
+  if (p == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no meeting given");
+  if (!dt_graph_id_ok(p->organizer_id))
+    return dt_seterr(err, errlen, DT_EINVAL,
+                     "organizer must be the organizer's user id (1 to %d characters: letters, digits, -_.~:@)",
+                     DT_GRAPH_MAX_ID);
   if (p->subject && strnlen(p->subject, DT_ONLINE_MEETING_MAX_SUBJECT + 1) > DT_ONLINE_MEETING_MAX_SUBJECT)
-    return refuse(err, errlen, "subject is longer than %d bytes", DT_ONLINE_MEETING_MAX_SUBJECT);
+    return dt_seterr(err, errlen, DT_EINVAL, "subject is longer than %d bytes", DT_ONLINE_MEETING_MAX_SUBJECT);
   long long ts = 0, te = 0;
   if (p->start && !dt_online_meeting_time(p->start, &ts))
-    return refuse(err, errlen, "start must be an ISO 8601 time such as 2026-12-03T18:00:00Z");
+    return dt_seterr(err, errlen, DT_EINVAL, "start must be an ISO 8601 time such as 2026-12-03T18:00:00Z");
   if (p->end && !dt_online_meeting_time(p->end, &te))
-    return refuse(err, errlen, "end must be an ISO 8601 time such as 2026-12-03T19:00:00Z");
-  if (p->start && p->end && te <= ts) return refuse(err, errlen, "end must be after start");
+    return dt_seterr(err, errlen, DT_EINVAL, "end must be an ISO 8601 time such as 2026-12-03T19:00:00Z");
+  if (p->start && p->end && te <= ts) return dt_seterr(err, errlen, DT_EINVAL, "end must be after start");
   if (p->attendee_count > DT_ONLINE_MEETING_MAX_ATTENDEES)
-    return refuse(err, errlen, "at most %d attendees", DT_ONLINE_MEETING_MAX_ATTENDEES);
+    return dt_seterr(err, errlen, DT_EINVAL, "at most %d attendees", DT_ONLINE_MEETING_MAX_ATTENDEES);
   for (size_t i = 0; i < p->attendee_count; i++)
-    if (!user_id_ok(p->attendees[i])) return refuse(err, errlen, "attendee %zu is not a user id", i + 1);
+    if (!dt_graph_id_ok(p->attendees[i]))
+      return dt_seterr(err, errlen, DT_EINVAL, "attendee %zu is not a user id", i + 1);
 
   cJSON *b = cJSON_CreateObject();
   if (p->start) cJSON_AddStringToObject(b, "startDateTime", p->start);
@@ -144,12 +120,15 @@ int dt_online_meeting_create_request(dt_graph_dialect_t d, const dt_online_meeti
 int dt_online_meeting_find_path(dt_graph_dialect_t d, const char *user_id, const char *join_url, char **path,
                                 char *err, size_t errlen) {
   *path = NULL;
-  if (join_url == NULL || *join_url == '\0') return refuse(err, errlen, "join_url is required");
+  if (join_url == NULL || *join_url == '\0') return dt_seterr(err, errlen, DT_EINVAL, "join_url is required");
   size_t n = strnlen(join_url, DT_ONLINE_MEETING_MAX_URL + 1);
-  if (n > DT_ONLINE_MEETING_MAX_URL) return refuse(err, errlen, "join_url is longer than %d bytes", DT_ONLINE_MEETING_MAX_URL);
-  if (strncmp(join_url, "https://", 8) != 0) return refuse(err, errlen, "join_url must be an https:// Teams link");
-  if (d == DT_GRAPH_V1 && !user_id_ok(user_id))
-    return refuse(err, errlen, "v1.0 looks meetings up under their organizer: give organizer (a user id)");
+  if (n > DT_ONLINE_MEETING_MAX_URL)
+    return dt_seterr(err, errlen, DT_EINVAL, "join_url is longer than %d bytes", DT_ONLINE_MEETING_MAX_URL);
+  if (strncmp(join_url, "https://", 8) != 0)
+    return dt_seterr(err, errlen, DT_EINVAL, "join_url must be an https:// Teams link");
+  if (d == DT_GRAPH_V1 && !dt_graph_id_ok(user_id))
+    return dt_seterr(err, errlen, DT_EINVAL,
+                     "v1.0 looks meetings up under their organizer: give organizer (a user id)");
   const char *prefix = d == DT_GRAPH_BETA ? "/app" : "/users/";
   size_t cap = strlen(prefix) + (d == DT_GRAPH_V1 ? strlen(user_id) : 0) + 64 + n * 6;
   char *out = dt_xmalloc(cap);

@@ -119,6 +119,8 @@ DT_TEST(refusals_and_the_beta_app_path) {
       {"POST", "/v1.0/communications/onlineMeetings", "{}", 405},
       {"PUT", "/v1.0/users/o/onlineMeetings", "{}", 405},
       {"POST", "/beta/app/onlineMeetings", "{\"subject\":\"no organizer\"}", 400},
+      {"POST", "/beta/app/onlineMeetings",
+       "{\"participants\":{\"organizer\":{\"identity\":{\"user\":{\"id\":\"a\\\"b\"}}}}}", 400},
       {"GET", "/v1.0/users/o/onlineMeetings/nope", NULL, 404},
       {"GET", "/v1.0/users/o/onlineMeetings?$filter=JoinWebUrl%20eq%20'https%3A%2F%2Fx%2Fit''s'", NULL, 200},
   };
