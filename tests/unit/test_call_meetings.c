@@ -5,9 +5,6 @@
  * fail the wait with Graph's status and leave the call live (a 404 here is not the call's
  * end); bad arguments are refused before anything starts.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include "harness/call_fixture.h"
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
@@ -39,18 +36,8 @@ static void on_graph(dt_http_request_t *req, void *ud) {
   dt_http_respond(req, status, "application/json", body, strlen(body));
 }
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 DT_TEST(create_find_and_graph_refusals) {
-  int port = free_port();
+  int port = fx_free_port();
   snprintf(fx_graph_url, sizeof fx_graph_url, "http://127.0.0.1:%d/v1.0", port);
   call_fx_t f;
   fx_open(&f, NULL, false);

@@ -111,9 +111,11 @@ DT_TEST(the_flows_view) {
   free(s);
   cJSON_Delete(m);
   DT_ASSERT(dt_online_meeting_view(NULL) == NULL);
-  s = printed(dt_online_meeting_view(cJSON_Parse("{}")));
+  cJSON *empty = cJSON_Parse("{}");
+  s = printed(dt_online_meeting_view(empty));
   DT_ASSERT_EQ_STR(s, "{}");
   free(s);
+  cJSON_Delete(empty);
 }
 
 DT_TEST(requests_refuse_bad_arguments_without_a_callback) {
