@@ -55,6 +55,8 @@ return {
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
+    ["meetings.create"] = {options = {"organizer", "subject", "start_time", "end_time", "attendees"}},
+    ["meetings.get"] = {options = {"join_url", "organizer"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

@@ -202,6 +202,7 @@ for _, k in ipairs(schema.os_safe) do os_safe[k] = os[k] end
 
 local dialtone_mod = {
   dial = C.dial,
+  meetings = C.meetings,
   log = C.log,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",

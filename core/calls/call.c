@@ -104,7 +104,8 @@ void dt__call_result_clear(dt_call_result_t *r) {
 const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
-      "invite", "participants", "action", "sleep", "hangup", "dial", "participant"};
+      "invite", "participants", "action", "sleep", "hangup", "dial", "participant",
+      "meeting"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 

@@ -245,6 +245,10 @@ dt_op_t *dt__call_main_op(dt_call_t *c);
 int dt__call_started(dt_call_t *c, dt_op_t *op, int rc, uint64_t deadline_ms);
 const char *dt__call_wait_what(const dt_call_t *c);
 
+/* ---- call_meetings.c ---- */
+/* The response to an onlineMeetings request the flow waits for (DT_WAIT_MEETING). */
+void dt__call_meeting_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res);
+
 /* ---- call_end.c: a call's end ---- */
 void dt__call_log_item(dt_buf_t *b, const char *text);
 void dt__call_log_transfer(dt_call_t *c, const char *result);

@@ -149,6 +149,10 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
     dial_response(c, op, res);
     return;
   }
+  if (c->wait == DT_WAIT_MEETING) { /* a 404 here is Graph's about a user, not the call's end */
+    dt__call_meeting_response(c, op, res);
+    return;
+  }
   if (!dt__call_res_ok(res)) {
     dt__call_op_free(op);
     if (c->wait == DT_WAIT_HANGUP && res->status == 404) { /* already gone */

@@ -20,6 +20,7 @@
 #include "emu_incoming.h"
 #include "emu_media.h"
 #include "emu_meetings.h"
+#include "emu_online_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_script.h"
@@ -377,6 +378,7 @@ void dt_emulator_reset(dt_emulator_t *emu) {
   dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   dt__emu_prompt_cache_forget_known(emu);
   memset(&emu->faults, 0, sizeof emu->faults);
+  dt__emu_online_meetings_clear(emu);
 }
 
 void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out) {

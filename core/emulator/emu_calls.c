@@ -24,6 +24,7 @@
 #include "emu_incoming.h"
 #include "emu_media.h"
 #include "emu_meetings.h"
+#include "emu_online_meetings.h"
 #include "emu_notify.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
@@ -535,6 +536,8 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   cJSON_AddNumberToObject(tl, "targets", nt);
   cJSON_AddBoolToObject(tl, "meeting", meeting);
   if (dt__emu_json_str(r, "subject")) cJSON_AddStringToObject(tl, "subject", dt__emu_json_str(r, "subject"));
+  const cJSON *om = dt__emu_online_meeting_by_thread(c->emu, dt__emu_json_str(dt__emu_json_get(r, "chatInfo"), "threadId"));
+  if (om && dt__emu_json_str(om, "id")) cJSON_AddStringToObject(tl, "online_meeting", dt__emu_json_str(om, "id"));
   dt__emu_timeline(c, "outgoing", tl);
 
   /* the 201 goes out first, then establishing (the documents' order) */

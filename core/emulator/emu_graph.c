@@ -763,20 +763,6 @@ static bool parse_body(gctx_t *g) {
   return true;
 }
 
-static bool authorized(gctx_t *g) {
-  const char *h = dt_http_request_header(g->req, "Authorization");
-  if (h == NULL || h[0] == '\0') {
-    dt__emu_respond_error(g->req, 401, "InvalidAuthenticationToken", "Access token is empty.");
-    return false;
-  }
-  if (dt_strncasecmp(h, "Bearer ", 7) != 0 || !dt__emu_token_valid(g->emu, h + 7)) {
-    dt__emu_respond_error(g->req, 401, "InvalidAuthenticationToken",
-                          "Access token validation failure. Get a token from the emulator's token endpoint.");
-    return false;
-  }
-  return true;
-}
-
 static void timeline_request(gctx_t *g, int status) {
   if (g->call == NULL) return;
   if (!g->has_slot) {
@@ -798,17 +784,7 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
   g.is_v1 = strcmp(base, "/v1.0") == 0;
   snprintf(g.method, sizeof g.method, "%s", req->method);
   snprintf(g.path, sizeof g.path, "%s", req->path);
-  emu->n_requests++;
-  dt_http_request_set_route(req, "/graph");
-  emu_faults_t *f = &emu->faults;
-  if (f->graph_hang) return; /* never answered: the server frees it when the connection goes */
-  int st = dt__emu_fault_take(&f->graph_status, &f->graph_status_count);
-  if (st) {
-    const char *code = st == 429 ? "TooManyRequests" : st == 503 ? "serviceNotAvailable" : "generalException";
-    dt__emu_respond_fault(req, st, f->retry_after_s, code);
-    return;
-  }
-  if (!authorized(&g)) return;
+  if (!dt__emu_graph_admit(emu, req)) return;
 
   char seg[5][128];
   int ns = dt__emu_path_split(rest, (char *)seg, sizeof seg[0], 5);

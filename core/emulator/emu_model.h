@@ -335,6 +335,7 @@ struct dt_emulator_s {
   /* counters for /emulator/stats */
   uint64_t n_requests, n_calls, n_notifications, n_notify_failed;
   uint64_t n_rec_requests, n_rec_served; /* recording downloads asked for / answered 200 */
+  cJSON *online_meetings;    /* onlineMeeting objects (emu_online_meetings.c), oldest first */
   /* closing */
   bool closing;
   int close_pending;

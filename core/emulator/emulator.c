@@ -20,6 +20,7 @@
 #include "emu_graph.h"
 #include "emu_http.h"
 #include "emu_media.h"
+#include "emu_online_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_timeline.h"
@@ -253,6 +254,7 @@ static void on_request(dt_http_request_t *req, void *ud) {
       return;
     }
   }
+  if (dt__emu_online_meetings(emu, req, base, p)) return;
   dt__emu_respond_error(req, 404, "itemNotFound", "Resource not found: %s", req->path);
 }
 
@@ -269,6 +271,7 @@ static void emu_free(dt_emulator_t *emu) {
   DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
               emu->jwks_json, emu->jwt);
   if (emu->key) dt_jwt_key_free(emu->key);
+  dt__emu_online_meetings_clear(emu);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
 }
 

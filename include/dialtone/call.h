@@ -65,6 +65,7 @@ typedef enum {
   DT_WAIT_HANGUP,
   DT_WAIT_DIAL,
   DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
+  DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -380,6 +381,15 @@ typedef enum { DT_PACT_MUTE = 1, DT_PACT_REMOVE, DT_PACT_START_HOLD, DT_PACT_STO
 int dt_call_participant_action(dt_call_t *call, dt_participant_action_t action, const char *participant_id,
                                const char *prompt_uri);
 int dt_call_action(dt_call_t *call, dt_action_t action, const char *arg);
+/* onlineMeetings (call_meetings.c), made from a call's flow: create one, or find one by its
+   join URL (user_id: the organizer, needed by v1.0). result.json: the flow's view of the
+   meeting (dt_online_meeting_view), or NULL when no meeting has that URL (reason
+   "not_found"). A Graph refusal (403 without an application access policy, 404 for an
+   unknown user) fails the wait with DT_EGRAPH: it is not the call's end. Argument errors:
+   DT_EINVAL, nothing started. */
+struct dt_online_meeting_params_s;
+int dt_call_meeting_create(dt_call_t *call, const struct dt_online_meeting_params_s *p);
+int dt_call_meeting_find(dt_call_t *call, const char *user_id, const char *join_url);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
 int dt_call_hangup(dt_call_t *call);
 /* Fire-and-forget hang-up of a call that is not the caller's own (a dial handle). */

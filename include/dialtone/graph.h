@@ -70,6 +70,16 @@ const char *dt_graph_calls_url(const dt_graph_t *g); /* ".../communications/call
 int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
+/* Added (onlineMeetings, online_meeting.c): the same, with path relative to the version
+   base ("/users/{id}/onlineMeetings" after ".../v1.0"); path must start with '/'. Never a
+   create call (result.call_id stays NULL). */
+int dt_graph_request_base(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                          dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+dt_graph_dialect_t dt_graph_dialect(const dt_graph_t *g);
+/* An id that may go into a URL path unescaped: 1..DT_GRAPH_MAX_ID bytes of [A-Za-z0-9-_.~:@]
+   (the rule every path id of the typed functions follows). */
+bool dt_graph_id_ok(const char *id);
+
 /* ---- Calls ---- */
 int dt_graph_create_call(dt_graph_t *g, const dt_graph_create_params_t *p, dt_graph_fn cb, void *ud,
                          dt_graph_req_t **out);

@@ -582,4 +582,60 @@ DT_TEST(document_notifications_are_signed) {
   h_stop(&h);
 }
 
+/* onlineMeetings: the reference gives no example JSON, only the paths and fields (graph_api.md
+   §8 "onlineMeetings": POST /app/onlineMeetings in the documents' era, v1.0 POST and GET
+   ?$filter=JoinWebUrl eq '…' under /users/{userId}; the object carries joinWebUrl, chatInfo,
+   participants {organizer, attendees}, startDateTime, endDateTime, subject) and the classic
+   join link's shape (§8 "Teams join links"). Each dialect's create is checked for those, and
+   found again by its link. */
+static void online_meeting_example(const char *create_path, const char *body, const char *find_prefix) {
+  harness_t h;
+  DT_ASSERT(h_start(&h, 0, NULL));
+  DT_ASSERT(h_get_token(&h));
+  h_resp_t r = h_req(&h, "POST", create_path, body, NULL, NULL);
+  DT_ASSERT_EQ_INT(r.status, 201);
+  static const char *const FIELDS[] = {"joinWebUrl", "chatInfo", "participants", "startDateTime", "endDateTime",
+                                       "subject"};
+  for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
+    DT_ASSERT_MSG(cJSON_HasObjectItem(r.json, FIELDS[i]), "no %s in %s", FIELDS[i], create_path);
+  const cJSON *parts = cJSON_GetObjectItem(r.json, "participants");
+  DT_ASSERT(cJSON_IsObject(cJSON_GetObjectItem(parts, "organizer")));
+  DT_ASSERT(cJSON_IsArray(cJSON_GetObjectItem(parts, "attendees")));
+  const char *url = cJSON_GetObjectItem(r.json, "joinWebUrl")->valuestring;
+  const char *thread = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "chatInfo"), "threadId")->valuestring;
+  DT_ASSERT(strncmp(url, "https://teams.microsoft.com/l/meetup-join/19%3ameeting_", 55) == 0);
+  DT_ASSERT_CONTAINS(url, "%40thread.v2/0?context=%7b%22Tid%22%3a%22");
+  DT_ASSERT_CONTAINS(url, "%22Oid%22%3a%22org-1%22%7d");
+  DT_ASSERT(strncmp(thread, "19:meeting_", 11) == 0);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "chatInfo"), "messageId")->valuestring, "0");
+  dt_buf_t path = {0};
+  dt_buf_appendf(&path, "%s?$filter=JoinWebUrl%%20eq%%20'", find_prefix);
+  for (const char *p = url; *p; p++) dt_buf_appendf(&path, isalnum((unsigned char)*p) ? "%c" : "%%%02X", *p);
+  dt_buf_append(&path, "'", 1);
+  h_resp_t g = h_req(&h, "GET", path.data, NULL, NULL, NULL);
+  DT_ASSERT_EQ_INT(g.status, 200);
+  const cJSON *value = cJSON_GetObjectItem(g.json, "value");
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(value), 1);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(value, 0), "joinWebUrl")->valuestring, url);
+  free(path.data);
+  h_resp_free(&g);
+  h_resp_free(&r);
+  h_stop(&h);
+}
+
+DT_TEST(online_meeting_v1_users_path) {
+  online_meeting_example("/v1.0/users/org-1/onlineMeetings",
+                         "{\"startDateTime\":\"2026-12-03T18:00:00Z\",\"endDateTime\":\"2026-12-03T19:00:00Z\","
+                         "\"subject\":\"User Token Meeting\"}",
+                         "/v1.0/users/org-1/onlineMeetings");
+}
+
+DT_TEST(online_meeting_beta_app_path) {
+  online_meeting_example("/beta/app/onlineMeetings",
+                         "{\"startDateTime\":\"2026-12-03T18:00:00Z\",\"endDateTime\":\"2026-12-03T19:00:00Z\","
+                         "\"subject\":\"Application Token Meeting\",\"participants\":{\"organizer\":{\"identity\":"
+                         "{\"user\":{\"id\":\"org-1\"}}}}}",
+                         "/beta/app/onlineMeetings");
+}
+
 DT_TEST_MAIN()
