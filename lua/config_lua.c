@@ -97,10 +97,7 @@ typedef struct {
 static int fail(walk_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(walk_t *w, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   w->rc = dt_seterr(w->err, w->errlen, DT_ECONFIG, "%s: %s", w->file, msg);
   return w->rc;
 }

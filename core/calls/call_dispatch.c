@@ -130,10 +130,8 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
     switch (c->wait) {
     case DT_WAIT_REJECT:
     case DT_WAIT_REDIRECT:
+    case DT_WAIT_HANGUP: /* the call's end is what these requests asked for */
       dt__call_accepted(c);
-      return;
-    case DT_WAIT_HANGUP:
-      dt__call_wait_finish_ended(c, DT_OUTCOME_NONE, "completed");
       return;
     case DT_WAIT_TRANSFER:
       /* Only Graph's "transfer completed" (7015) ends the call as transferred. stage 1 means

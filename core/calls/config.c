@@ -527,10 +527,7 @@ static int bad(const dt_config_t *cfg, char *err, size_t errlen, const char *pat
   int i = key_index(path);
   const char *origin = i >= 0 ? cfg->origin_[i] : "?";
   char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(what, fmt);
   return dt_seterr(err, errlen, DT_ECONFIG, "%s: %s (from %s)", path, what, origin);
 }
 

@@ -50,10 +50,7 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
   dt_emulator_t *emu = c->emu;
   if (c->ended) return;
   if (terminating_first) {
-    dt__emu_call_set_state(c, EMU_CS_TERMINATING);
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "state", "terminating");
-    dt__emu_notify_call(c, "updated", f, "terminating");
+    dt__emu_notify_state(c, EMU_CS_TERMINATING, "terminating");
   }
   dt__emu_call_set_state(c, EMU_CS_TERMINATED);
   c->ended = true;
@@ -348,10 +345,7 @@ static void transfer_done(dt__emu_ev_t *ev) {
 static void transfer_accepted(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_TRANSFERRING) return;
-  dt__emu_call_set_state(c, EMU_CS_TRANSFER_ACCEPTED);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferAccepted");
-  dt__emu_notify_call(c, "updated", f, "transferAccepted");
+  dt__emu_notify_state(c, EMU_CS_TRANSFER_ACCEPTED, "transferAccepted");
   dt__emu_at(&c->emu->sim, c, EMU_SETUP_MS, transfer_done);
 }
 
@@ -382,10 +376,7 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
   c->transfer_replaces = replaces ? dt_xstrdup(replaces) : NULL;
   timeline_target(c, "transfer", "target", ident, replaces);
 
-  dt__emu_call_set_state(c, EMU_CS_TRANSFERRING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferring");
-  dt__emu_notify_call(c, "updated", f, "transferring");
+  dt__emu_notify_state(c, EMU_CS_TRANSFERRING, "transferring");
 
   /* consultative (replaces): the target is already talking to the bot */
   static const char *const why[] = {[EMU_PARTY_BUSY] = "is busy", [EMU_PARTY_REJECT] = "declined",
@@ -472,10 +463,7 @@ static void on_group_target(dt__emu_ev_t *ev) {
 static void on_outgoing_ringing(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_ESTABLISHING) return;
-  dt__emu_call_set_state(c, EMU_CS_RINGING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "ringing");
-  dt__emu_notify_call(c, "updated", f, "ringing");
+  dt__emu_notify_state(c, EMU_CS_RINGING, "ringing");
 }
 
 static void on_outgoing_establishing(dt__emu_ev_t *ev) {

@@ -41,10 +41,7 @@ static void reply_error(emu_reply_t *out, const char *crid, int status, const ch
     __attribute__((format(printf, 5, 6)));
 static void reply_error(emu_reply_t *out, const char *crid, int status, const char *code, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   out->status = status;
   out->body = dt__emu_error_text(code, msg, crid, out->rid);
   out->len = strlen(out->body);

@@ -46,10 +46,7 @@ char *dt__emu_error_text(const char *code, const char *message, const char *clie
 
 void dt__emu_respond_error(dt_http_request_t *req, int status, const char *code, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   char rid[37];
   char *text = dt__emu_error_text(code, msg, dt_http_request_header(req, "client-request-id"), rid);
   dt_http_header_t h[2] = {{"Content-Type", "application/json"}, {"request-id", rid}};
