@@ -238,3 +238,28 @@ void dt__call_handle_open(lua_State *L, const luaL_Reg *methods) {
   lua_pop(L, 1);
   lua_remove(L, -2); /* leave the methods table */
 }
+
+void dt__call_handle_check_options(lua_State *L, int idx, const char *prim, const char *const *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an option table, got %s", prim, luaL_typename(L, idx));
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", prim);
+    const char *k = lua_tostring(L, -1);
+    bool ok = false;
+    for (const char *const *a = allowed; *a; a++)
+      if (strcmp(*a, k) == 0) ok = true;
+    if (!ok) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const char *const *a = allowed; *a; a++) {
+        if (a != allowed) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *a);
+      }
+      luaL_pushresult(&b);
+      luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k, lua_tostring(L, -1));
+    }
+  }
+}

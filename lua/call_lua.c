@@ -40,31 +40,6 @@ uint64_t dt__call_lua_timer_ms(const dt_runtime_t *rt, double seconds) {
 
 /* ---------------------------------------------------------------- option helpers */
 
-static void check_options(lua_State *L, int idx, const char *prim, const char *const *allowed) {
-  if (lua_isnoneornil(L, idx)) return;
-  idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an option table, got %s", prim, luaL_typename(L, idx));
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", prim);
-    const char *k = lua_tostring(L, -1);
-    bool ok = false;
-    for (const char *const *a = allowed; *a; a++)
-      if (strcmp(*a, k) == 0) ok = true;
-    if (!ok) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char *const *a = allowed; *a; a++) {
-        if (a != allowed) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, *a);
-      }
-      luaL_pushresult(&b);
-      luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k, lua_tostring(L, -1));
-    }
-  }
-}
-
 /* Pushes t[key] (nil if t is not a table). */
 static int get_opt(lua_State *L, int idx, const char *key) {
   if (!lua_istable(L, idx)) {
@@ -307,7 +282,7 @@ static size_t check_modalities(lua_State *L, const char *prim, const char *mods[
 static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", "participant_capacity", NULL};
 static int l_answer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "answer");
-  check_options(L, 2, "call:answer", ANSWER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:answer", ANSWER_OPTS);
   const char *mods[3];
   size_t nmod = 0;
   if (get_opt(L, 2, "modalities") != LUA_TNIL) nmod = check_modalities(L, "call:answer", mods, false);
@@ -329,7 +304,7 @@ static int l_answer(lua_State *L) {
 static const char *const REJECT_OPTS[] = {"reason", NULL};
 static int l_reject(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "reject");
-  check_options(L, 2, "call:reject", REJECT_OPTS);
+  dt__call_handle_check_options(L, 2, "call:reject", REJECT_OPTS);
   const char *reason = opt_str(L, 2, "call:reject", "reason", "none");
   if (strcmp(reason, "none") && strcmp(reason, "busy") && strcmp(reason, "forbidden"))
     luaL_error(L, "call:reject: reason must be \"busy\", \"forbidden\" or \"none\", got '%s'", reason);
@@ -342,7 +317,7 @@ static const char *const REDIRECT_OPTS[] = {"targets", "timeout", "voicemail", "
                                             "mask_caller", NULL};
 static int l_redirect(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
-  check_options(L, 2, "call:redirect", REDIRECT_OPTS);
+  dt__call_handle_check_options(L, 2, "call:redirect", REDIRECT_OPTS);
   dt_graph_redirect_params_t p = {0};
   size_t n = 0;
   dt_invitation_t *t = NULL;
@@ -378,7 +353,7 @@ static int l_redirect(lua_State *L) {
 static const char *const PLAY_OPTS[] = {"barge_in", "loop", "timeout", NULL};
 static int l_play(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "play");
-  check_options(L, 3, "call:play", PLAY_OPTS);
+  dt__call_handle_check_options(L, 3, "call:play", PLAY_OPTS);
   bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
   bool loop = opt_bool(L, 3, "call:play", "loop", 0);
   if (!loop && get_opt(L, 3, "timeout") != LUA_TNIL)
@@ -408,7 +383,7 @@ static bool valid_tone(char t) { return (t >= '0' && t <= '9') || t == '*' || t 
 static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush", NULL};
 static int l_gather(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "gather");
-  check_options(L, 2, "call:gather", GATHER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:gather", GATHER_OPTS);
   dt_gather_params_t p = {0};
   p.max = (unsigned)opt_num(L, 2, "call:gather", "max", 64, 1, 64);
   p.min = (unsigned)opt_num(L, 2, "call:gather", "min", 0, 0, 64);
@@ -446,7 +421,7 @@ static const char *const RECORD_OPTS[] = {"prompt", "beep", "max_duration", "max
                                           "stop_tones", "barge_in", NULL};
 static int l_record(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "record");
-  check_options(L, 2, "call:record", RECORD_OPTS);
+  dt__call_handle_check_options(L, 2, "call:record", RECORD_OPTS);
   dt_graph_record_params_t p = {0};
   p.max_duration_s = (int)opt_num(L, 2, "call:record", "max_duration", 0, 1, 120);
   p.max_silence_s = (int)opt_num(L, 2, "call:record", "max_silence", 0, 1, 120);
@@ -487,7 +462,7 @@ static int l_record(lua_State *L) {
 static const char *const TRANSFER_OPTS[] = {"target", "replaces", "transferee", NULL};
 static int l_transfer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
-  check_options(L, 2, "call:transfer", TRANSFER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:transfer", TRANSFER_OPTS);
   need_opt(L, 2, "call:transfer", "target");
   dt_invitation_t target = {0};
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
@@ -506,7 +481,7 @@ static int l_transfer(lua_State *L) {
 static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL};
 static int l_invite(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "invite");
-  check_options(L, 2, "call:invite", INVITE_OPTS);
+  dt__call_handle_check_options(L, 2, "call:invite", INVITE_OPTS);
   need_opt(L, 2, "call:invite", "participants");
   size_t n;
   dt_invitation_t *inv = check_invitations(L, -1, "call:invite", &n, 5);
@@ -607,7 +582,7 @@ static bool check_application_instance(lua_State *L, int idx, const char *prim, 
   } else if (t == LUA_TTABLE) {
     int o = lua_gettop(L);
     static const char *const KEYS[] = {"id", "name", NULL};
-    check_options(L, o, prim, KEYS);
+    dt__call_handle_check_options(L, o, prim, KEYS);
     out->id = opt_str(L, o, prim, "id", NULL);
     out->display_name = opt_str(L, o, prim, "name", NULL);
   } else if (t != LUA_TNIL) {
@@ -643,7 +618,7 @@ static int l_dial(lua_State *L) {
   if (!lua_isyieldable(L)) return luaL_error(L, "dialtone.dial cannot wait here; call it from the flow's own code");
   if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return dt__call_handle_hangup(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  check_options(L, 1, "dialtone.dial", DIAL_OPTS);
+  dt__call_handle_check_options(L, 1, "dialtone.dial", DIAL_OPTS);
   dt_runtime_t *rt = dt__rt_state_of(L);
   const char *flow = opt_str(L, 1, "dialtone.dial", "flow", NULL);
   if (!flow) return luaL_error(L, "dialtone.dial: flow is required (the flow that runs the new call)");
@@ -659,7 +634,7 @@ static int l_dial(lua_State *L) {
   if (get_opt(L, 1, "meeting") != LUA_TNIL) {
     int m = lua_gettop(L);
     if (!lua_istable(L, m)) return luaL_error(L, "dialtone.dial: meeting must be a table");
-    check_options(L, m, "dialtone.dial meeting", MEETING_KEYS);
+    dt__call_handle_check_options(L, m, "dialtone.dial meeting", MEETING_KEYS);
     int t = get_opt(L, m, "organizer");
     if (t == LUA_TSTRING) {
       p.meeting_organizer_id = lua_tostring(L, -1);
@@ -710,7 +685,7 @@ static int l_dial(lua_State *L) {
   if (get_opt(L, 1, "chat") != LUA_TNIL) {
     int ch = lua_gettop(L);
     if (!lua_istable(L, ch)) return luaL_error(L, "dialtone.dial: chat must be a table");
-    check_options(L, ch, "dialtone.dial chat", CHAT_KEYS);
+    dt__call_handle_check_options(L, ch, "dialtone.dial chat", CHAT_KEYS);
     p.chat_thread_id = opt_str(L, ch, "dialtone.dial", "thread", NULL);
     p.chat_message_id = opt_str(L, ch, "dialtone.dial", "message", NULL);
     p.chat_reply_chain_message_id = opt_str(L, ch, "dialtone.dial", "reply_chain", NULL);

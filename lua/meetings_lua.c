@@ -30,18 +30,6 @@
 static const char *const CREATE_OPTS[] = {"organizer", "subject", "start_time", "end_time", "attendees", NULL};
 static const char *const GET_OPTS[] = {"join_url", "organizer", NULL};
 
-static void check_opts(lua_State *L, const char *prim, const char *const *allowed, const char *list) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    bool ok = false;
-    for (const char *const *a = allowed; k && *a; a++) ok = ok || strcmp(*a, k) == 0;
-    if (!ok) luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k ? k : "?", list);
-  }
-}
-
 /* Option key of table 1 as a string of 1..max bytes, or NULL when absent. The string stays
    referenced by the option table. */
 static const char *opt_string(lua_State *L, const char *prim, const char *key, size_t max) {
@@ -91,7 +79,8 @@ static int k_meeting(lua_State *L, int status, lua_KContext ctx) {
 static int l_create(lua_State *L) {
   const char *prim = "dialtone.meetings.create";
   dt_call_t *c = own_call(L, prim);
-  check_opts(L, prim, CREATE_OPTS, "organizer, subject, start_time, end_time, attendees");
+  luaL_checktype(L, 1, LUA_TTABLE);
+  dt__call_handle_check_options(L, 1, prim, CREATE_OPTS);
   dt_online_meeting_params_t p = {0};
   p.organizer_id = opt_string(L, prim, "organizer", DT_GRAPH_MAX_ID);
   if (!p.organizer_id) return luaL_error(L, "%s: organizer is required (the organizer's user id)", prim);
@@ -134,7 +123,8 @@ static int l_create(lua_State *L) {
 static int l_get(lua_State *L) {
   const char *prim = "dialtone.meetings.get";
   dt_call_t *c = own_call(L, prim);
-  check_opts(L, prim, GET_OPTS, "join_url, organizer");
+  luaL_checktype(L, 1, LUA_TTABLE);
+  dt__call_handle_check_options(L, 1, prim, GET_OPTS);
   const char *url = opt_string(L, prim, "join_url", DT_ONLINE_MEETING_MAX_URL);
   if (!url) return luaL_error(L, "%s: join_url is required", prim);
   const char *organizer = opt_string(L, prim, "organizer", DT_GRAPH_MAX_ID);

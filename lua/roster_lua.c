@@ -58,14 +58,7 @@ static int l_wait_participant(lua_State *L) {
   const char *prim = "call:wait_participant";
   dt_call_t *c = dt__call_handle_own(L, 1, "wait_participant");
   luaL_checktype(L, 2, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, 2)) {
-    lua_pop(L, 1);
-    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    bool ok = false;
-    for (const char *const *a = WAIT_OPTS; k && *a; a++) ok = ok || strcmp(*a, k) == 0;
-    if (!ok) return luaL_error(L, "%s: unknown option '%s' (options: joined, left, count, timeout)", prim, k ? k : "?");
-  }
+  dt__call_handle_check_options(L, 2, prim, WAIT_OPTS);
   int given = 0;
   dt_roster_wait_t mode = DT_ROSTER_COUNT;
   const char *who = NULL;
