@@ -761,15 +761,21 @@ int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *p
   return post_on_call(g, call_id, "/participants/invite", rc, body, cb, ud, out);
 }
 
+/* POST a built body on a participant's action (body_rc != 0: the body was refused, nothing sent). */
+static int post_on_participant(dt_graph_t *g, const char *call_id, const char *participant_id, const char *suffix,
+                               int body_rc, cJSON *body, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (body_rc != 0) {
+    if (out) *out = NULL;
+    return body_rc;
+  }
+  return member_request(g, "POST", call_id, "participants", participant_id, suffix, body, cb, ud, out);
+}
+
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   cJSON *body;
   int rc = dt_graph_context_body(client_context, &body);
-  if (rc != 0) {
-    if (out) *out = NULL;
-    return rc;
-  }
-  return member_request(g, "POST", call_id, "participants", participant_id, "/mute", body, cb, ud, out);
+  return post_on_participant(g, call_id, participant_id, "/mute", rc, body, cb, ud, out);
 }
 
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
@@ -782,22 +788,14 @@ int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *pa
   dt_media_t m = {.uri = prompt_uri};
   cJSON *body;
   int rc = dt_graph_start_hold_music_body(g->dialect, prompt_uri ? &m : NULL, client_context, &body);
-  if (rc != 0) {
-    if (out) *out = NULL;
-    return rc;
-  }
-  return member_request(g, "POST", call_id, "participants", participant_id, "/startHoldMusic", body, cb, ud, out);
+  return post_on_participant(g, call_id, participant_id, "/startHoldMusic", rc, body, cb, ud, out);
 }
 
 int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   cJSON *body;
   int rc = g->dialect == DT_GRAPH_V1 ? dt_graph_context_body(client_context, &body) : DT_EUNSUPPORTED;
-  if (rc != 0) {
-    if (out) *out = NULL;
-    return rc;
-  }
-  return member_request(g, "POST", call_id, "participants", participant_id, "/stopHoldMusic", body, cb, ud, out);
+  return post_on_participant(g, call_id, participant_id, "/stopHoldMusic", rc, body, cb, ud, out);
 }
 
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
