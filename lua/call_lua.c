@@ -717,36 +717,32 @@ static int l_dial(lua_State *L) {
   return dt__call_handle_wait(L, "dial", rc, k_dial);
 }
 
+/* Logs the arguments from index first on, each as tostring() gives it, joined by sep, on the
+   running call's log line. */
+static void log_args(lua_State *L, dt_log_level_t level, int first, char sep) {
+  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = first; i <= n; i++) {
+    if (i > first) luaL_addchar(&b, sep);
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  dt_call_t *c = dt__call_handle_self(L);
+  dt_log(level, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+}
+
 static int l_log(lua_State *L) {
   const char *level = luaL_checkstring(L, 1);
   int lv = dt_log_level_from_name(level);
   if (lv < 0 || lv == DT_LOG_OFF) return luaL_error(L, "dialtone.log: level must be debug, info, warn or error");
-  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 2; i <= n; i++) {
-    if (i > 2) luaL_addchar(&b, ' ');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  dt_call_t *c = dt__call_handle_self(L);
-  dt_log((dt_log_level_t)lv, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  log_args(L, (dt_log_level_t)lv, 2, ' ');
   return 0;
 }
 
 static int l_print(lua_State *L) {
-  int n = lua_gettop(L);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 1; i <= n; i++) {
-    if (i > 1) luaL_addchar(&b, '\t');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  dt_call_t *c = dt__call_handle_self(L);
-  dt_log(DT_LOG_INFO, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  log_args(L, DT_LOG_INFO, 1, '\t');
   return 0;
 }
 
