@@ -57,6 +57,9 @@ struct dt_localrun_s {
 
 bool dt_localrun_settled(dt_localrun_t *lr) {
   if (lr == NULL || lr->closing || dt_emulator_busy(lr->emu)) return false;
+  /* a request on its way or not yet answered: its answer (and what the flow does next) belongs
+     to this instant, however slowly this process runs (valgrind) */
+  if (lr->engine && dt_engine_requests_in_flight(lr->engine) > 0) return false;
   if (lr->clock_on) uv_timer_stop(&lr->clock_wake); /* our own wake-up does not count */
   return uv_backend_timeout(lr->loop) != 0;
 }

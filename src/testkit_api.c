@@ -16,7 +16,9 @@
  * emulator are settled (issue 12 point 10: a key's consequences must happen at the key's
  * instant, as they do against the real-time emulator):
  *   - the emulator owes nothing (dt_emulator_busy: no notification queued or in flight, no
- *     prompt fetch in flight, no timeline entry the hook has not seen), and
+ *     prompt fetch in flight, no timeline entry the hook has not seen),
+ *   - the engine waits for no answer (dt_engine_requests_in_flight: no Graph, token, key set
+ *     or recording request on its way), and
  *   - nothing is due on the loop (uv_backend_timeout is not 0: no idle handle, no pending
  *     callback, no expired timer — the engine's Graph requests start from curl's 0 ms
  *     timer, its flow resumes from the loop),

@@ -144,5 +144,9 @@ unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
 bool dt_engine_inbound_ready(const dt_engine_t *e);
 /* CDR lines written so far. */
 uint64_t dt_engine_cdr_count(const dt_engine_t *e);
+/* Outbound HTTP requests (Graph, tokens, key sets, recordings) started and not yet answered:
+   the simulated clock of `dialtone demo` and `dialtone test` does not move while the engine
+   still waits for the emulator's answer. */
+size_t dt_engine_requests_in_flight(const dt_engine_t *e);
 
 #endif
