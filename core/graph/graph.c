@@ -773,7 +773,7 @@ static int post_on_participant(dt_graph_t *g, const char *call_id, const char *p
 
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  cJSON *body;
+  cJSON *body = NULL;
   int rc = dt_graph_context_body(client_context, &body);
   return post_on_participant(g, call_id, participant_id, "/mute", rc, body, cb, ud, out);
 }
@@ -786,14 +786,14 @@ int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *
 int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   dt_media_t m = {.uri = prompt_uri};
-  cJSON *body;
+  cJSON *body = NULL;
   int rc = dt_graph_start_hold_music_body(g->dialect, prompt_uri ? &m : NULL, client_context, &body);
   return post_on_participant(g, call_id, participant_id, "/startHoldMusic", rc, body, cb, ud, out);
 }
 
 int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  cJSON *body;
+  cJSON *body = NULL;
   int rc = g->dialect == DT_GRAPH_V1 ? dt_graph_context_body(client_context, &body) : DT_EUNSUPPORTED;
   return post_on_participant(g, call_id, participant_id, "/stopHoldMusic", rc, body, cb, ud, out);
 }
