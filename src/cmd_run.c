@@ -58,6 +58,7 @@ static void on_engine_closed(void *ud) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   app_t *app = h->data;
+  if (app->engine) dt_engine_signal_arrived(app->engine);
   if (app->stopping) return;
   app->stopping = true;
   dt_log_info("received %s: draining (up to %.0f s), new calls are refused as busy",
@@ -72,6 +73,7 @@ static void on_signal(uv_signal_t *h, int signum) {
    watch cannot see, such as the directory's symbolic link pointed elsewhere). */
 static void on_sighup(uv_signal_t *h, int signum) {
   app_t *app = h->data;
+  if (app->engine) dt_engine_signal_arrived(app->engine);
   if (app->stopping || !app->engine) return;
   dt_log_info("received SIGHUP: reloading the flows in %s", app->cfg.flows);
   unsigned failed = 0;

@@ -472,6 +472,8 @@ dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
   return engine_reload(e, "requested", failed, err, errlen);
 }
+void dt_engine_signal_arrived(dt_engine_t *e) { dt_loop_watch_signal_arrived(e->loop_watch); }
+
 void dt_engine_set_timer_scale(dt_engine_t *e, double scale) {
   if (e->rt) dt_runtime_set_timer_scale(e->rt, scale);
 }
