@@ -19,7 +19,6 @@
 #include "dialtone/error.h"
 #include "dialtone/graph_body.h"
 #include "dialtone/log.h"
-#include "dialtone/luajson.h"
 #include "dialtone/meeting_link.h"
 #include "call_handle.h"
 #include "call_lua.h"
@@ -61,13 +60,18 @@ static const char *call_id_at(lua_State *L, int idx) {
   return t == LUA_TSTRING ? lua_tostring(L, idx) : dt__call_handle_check(L, idx)->id;
 }
 
+/* Pushes the option t[key] and returns its type: nil when absent; a value of another type
+   than `want` raises "PRIM: option 'KEY' must be WHAT, got TYPE". The caller pops it. */
+static int typed_opt(lua_State *L, int idx, const char *prim, const char *key, int want, const char *what) {
+  int t = get_opt(L, idx, key);
+  if (t != LUA_TNIL && t != want) luaL_error(L, "%s: option '%s' must be %s, got %s", prim, key, what, lua_typename(L, t));
+  return t;
+}
+
 static double opt_num(lua_State *L, int idx, const char *prim, const char *key, double def, double min,
                       double max) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
   double v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TNUMBER) luaL_error(L, "%s: option '%s' must be a number, got %s", prim, key, lua_typename(L, t));
+  if (typed_opt(L, idx, prim, key, LUA_TNUMBER, "a number") != LUA_TNIL) {
     v = lua_tonumber(L, -1);
     if (!(v >= min && v <= max)) {
       char msg[200];
@@ -80,26 +84,14 @@ static double opt_num(lua_State *L, int idx, const char *prim, const char *key, 
 }
 
 static int opt_bool(lua_State *L, int idx, const char *prim, const char *key, int def) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
-  int v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TBOOLEAN) luaL_error(L, "%s: option '%s' must be a boolean, got %s", prim, key, lua_typename(L, t));
-    v = lua_toboolean(L, -1);
-  }
+  int v = typed_opt(L, idx, prim, key, LUA_TBOOLEAN, "a boolean") != LUA_TNIL ? lua_toboolean(L, -1) : def;
   lua_pop(L, 1);
   return v;
 }
 
 /* The string stays valid while the option table is on the stack. */
 static const char *opt_str(lua_State *L, int idx, const char *prim, const char *key, const char *def) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
-  const char *v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TSTRING) luaL_error(L, "%s: option '%s' must be a string, got %s", prim, key, lua_typename(L, t));
-    v = lua_tostring(L, -1);
-  }
+  const char *v = typed_opt(L, idx, prim, key, LUA_TSTRING, "a string") != LUA_TNIL ? lua_tostring(L, -1) : def;
   lua_pop(L, 1);
   return v;
 }
@@ -494,11 +486,7 @@ static int l_invite(lua_State *L) {
 }
 
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = dt__call_handle_self(L);
-  if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) dt_lua_push_json(L, c->result.json);
-  else lua_newtable(L);
-  return 1;
+  return dt__call_handle_return_json(L, 1);
 }
 
 static int l_participants(lua_State *L) {
