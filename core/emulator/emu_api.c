@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,50 +311,97 @@ void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale) {
   dt__emu_sched_set_scale(&emu->sim, scale);
 }
 
+/* Every fault once: its name (in POST /faults and the JSON view, in this order), what it
+   holds and where it is in dt_emulator_faults_t. Parsing, checking and rendering go by it. */
+typedef enum {
+  FAULT_PROB,   /* double, 0 .. 1 */
+  FAULT_MS,     /* int64_t, 0 .. 3600000 */
+  FAULT_COUNT,  /* int, 0 .. 3600000 */
+  FAULT_STATUS, /* int, 0 (off) or 400 .. 599 */
+  FAULT_BOOL,   /* bool */
+} fault_kind_t;
+
+#define FAULT(name, kind) {#name, kind, offsetof(dt_emulator_faults_t, name)}
+static const struct {
+  const char *name;
+  fault_kind_t kind;
+  size_t offset;
+} FAULTS[] = {
+    FAULT(drop_notifications, FAULT_PROB),     FAULT(duplicate_notifications, FAULT_PROB),
+    FAULT(delay_notifications, FAULT_PROB),    FAULT(delay_ms, FAULT_MS),
+    FAULT(reorder_notifications, FAULT_PROB),  FAULT(graph_status, FAULT_STATUS),
+    FAULT(graph_status_count, FAULT_COUNT),    FAULT(retry_after_s, FAULT_COUNT),
+    FAULT(graph_hang, FAULT_BOOL),             FAULT(ops_never_complete, FAULT_BOOL),
+    FAULT(pascal_case, FAULT_BOOL),            FAULT(swap_answer_notifications, FAULT_BOOL),
+    FAULT(recording_status, FAULT_STATUS),     FAULT(recording_status_count, FAULT_COUNT),
+    FAULT(recording_hang, FAULT_BOOL),         FAULT(no_media_state, FAULT_BOOL),
+    FAULT(media_delay_ms, FAULT_MS),
+};
+#undef FAULT
+
+static double fault_get(const dt_emulator_faults_t *f, size_t i) {
+  const char *p = (const char *)f + FAULTS[i].offset;
+  switch (FAULTS[i].kind) {
+  case FAULT_PROB: return *(const double *)p;
+  case FAULT_MS: return (double)*(const int64_t *)p;
+  case FAULT_BOOL: return *(const bool *)p;
+  default: return *(const int *)p;
+  }
+}
+
+/* v has been checked against the kind's range (fault_ok), so it fits. */
+static void fault_put(dt_emulator_faults_t *f, size_t i, double v) {
+  char *p = (char *)f + FAULTS[i].offset;
+  switch (FAULTS[i].kind) {
+  case FAULT_PROB: *(double *)p = v; break;
+  case FAULT_MS: *(int64_t *)p = (int64_t)v; break;
+  case FAULT_BOOL: *(bool *)p = v != 0; break;
+  default: *(int *)p = (int)v; break;
+  }
+}
+
+static bool fault_ok(size_t i, double v) {
+  switch (FAULTS[i].kind) {
+  case FAULT_PROB: return v >= 0 && v <= 1;
+  case FAULT_STATUS: return v == 0 || (v >= 400 && v <= 599);
+  case FAULT_BOOL: return true;
+  default: return v >= 0 && v <= 3600000;
+  }
+}
+
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out) { *out = emu->faults; }
 
 int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *f, char *err, size_t errlen) {
   if (emu == NULL || f == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no faults");
-  static const char *const pnames[] = {"drop_notifications", "duplicate_notifications",
-                                       "delay_notifications", "reorder_notifications"};
-  const double probs[] = {f->drop_notifications, f->duplicate_notifications, f->delay_notifications,
-                          f->reorder_notifications};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
-    if (!(probs[i] >= 0 && probs[i] <= 1)) return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", pnames[i]);
-  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count",
-                                       "media_delay_ms"};
-  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count,
-                            f->media_delay_ms};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(counts); i++)
-    if (counts[i] < 0 || counts[i] > 3600000)
-      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", cnames[i]);
-  if (f->graph_status != 0 && (f->graph_status < 400 || f->graph_status > 599))
-    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"graph_status\"");
-  if (f->recording_status != 0 && (f->recording_status < 400 || f->recording_status > 599))
-    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"recording_status\"");
+  for (size_t i = 0; i < DT_ARRAY_SIZE(FAULTS); i++)
+    if (!fault_ok(i, fault_get(f, i)))
+      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", FAULTS[i].name);
   emu->faults = *f;
+  return 0;
+}
+
+int dt__emu_faults_from_json(const cJSON *body, dt_emulator_faults_t *out, char *err, size_t errlen) {
+  dt_emulator_faults_t f = {0}; /* what is not named is off */
+  const cJSON *it;
+  cJSON_ArrayForEach(it, body) {
+    size_t i = 0;
+    while (i < DT_ARRAY_SIZE(FAULTS) && strcmp(it->string, FAULTS[i].name) != 0) i++;
+    if (i == DT_ARRAY_SIZE(FAULTS)) return dt_seterr(err, errlen, DT_EINVAL, "unknown fault \"%.80s\"", it->string);
+    bool is_bool = FAULTS[i].kind == FAULT_BOOL;
+    if (is_bool ? !cJSON_IsBool(it) : !(cJSON_IsNumber(it) && fault_ok(i, it->valuedouble)))
+      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%.80s\"", it->string);
+    fault_put(&f, i, is_bool ? cJSON_IsTrue(it) : it->valuedouble);
+  }
+  *out = f;
   return 0;
 }
 
 cJSON *dt__emu_faults_json(const emu_faults_t *f) {
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "drop_notifications", f->drop_notifications);
-  cJSON_AddNumberToObject(o, "duplicate_notifications", f->duplicate_notifications);
-  cJSON_AddNumberToObject(o, "delay_notifications", f->delay_notifications);
-  cJSON_AddNumberToObject(o, "delay_ms", (double)f->delay_ms);
-  cJSON_AddNumberToObject(o, "reorder_notifications", f->reorder_notifications);
-  cJSON_AddNumberToObject(o, "graph_status", f->graph_status);
-  cJSON_AddNumberToObject(o, "graph_status_count", f->graph_status_count);
-  cJSON_AddNumberToObject(o, "retry_after_s", f->retry_after_s);
-  cJSON_AddBoolToObject(o, "graph_hang", f->graph_hang);
-  cJSON_AddBoolToObject(o, "ops_never_complete", f->ops_never_complete);
-  cJSON_AddBoolToObject(o, "pascal_case", f->pascal_case);
-  cJSON_AddBoolToObject(o, "swap_answer_notifications", f->swap_answer_notifications);
-  cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
-  cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
-  cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
-  cJSON_AddBoolToObject(o, "no_media_state", f->no_media_state);
-  cJSON_AddNumberToObject(o, "media_delay_ms", (double)f->media_delay_ms);
+  for (size_t i = 0; i < DT_ARRAY_SIZE(FAULTS); i++) {
+    if (FAULTS[i].kind == FAULT_BOOL) cJSON_AddBoolToObject(o, FAULTS[i].name, fault_get(f, i) != 0);
+    else cJSON_AddNumberToObject(o, FAULTS[i].name, fault_get(f, i));
+  }
   return o;
 }
 

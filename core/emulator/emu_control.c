@@ -142,53 +142,10 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
 }
 
 static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
-  dt_emulator_faults_t f = {0}; /* POST replaces every fault: what is not named is off */
-  static const char *const probs[] = {"drop_notifications", "duplicate_notifications",
-                                      "delay_notifications", "reorder_notifications"};
-  double *pv[] = {&f.drop_notifications, &f.duplicate_notifications, &f.delay_notifications,
-                  &f.reorder_notifications};
-  static const char *const ints[] = {"delay_ms", "retry_after_s", "graph_status", "graph_status_count",
-                                     "recording_status", "recording_status_count", "media_delay_ms"};
-  int64_t delay_ms = 0;
-  int iv[7] = {0};
-  static const char *const bools[] = {"graph_hang", "ops_never_complete", "pascal_case",
-                                      "swap_answer_notifications", "recording_hang", "no_media_state"};
-  bool *bv[] = {&f.graph_hang, &f.ops_never_complete, &f.pascal_case, &f.swap_answer_notifications,
-                &f.recording_hang, &f.no_media_state};
-  const cJSON *it;
-  cJSON_ArrayForEach(it, body) {
-    bool known = false, ok = true;
-    for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
-      if (strcmp(it->string, probs[i]) == 0) {
-        known = true;
-        ok = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1;
-        if (ok) *pv[i] = it->valuedouble;
-      }
-    for (size_t i = 0; i < DT_ARRAY_SIZE(ints); i++)
-      if (strcmp(it->string, ints[i]) == 0) {
-        known = true;
-        ok = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 3600000;
-        if (ok && i == 0) delay_ms = (int64_t)it->valuedouble;
-        else if (ok) iv[i] = (int)it->valuedouble;
-      }
-    for (size_t i = 0; i < DT_ARRAY_SIZE(bools); i++)
-      if (strcmp(it->string, bools[i]) == 0) {
-        known = true;
-        ok = cJSON_IsBool(it);
-        if (ok) *bv[i] = cJSON_IsTrue(it);
-      }
-    if (!known) return reply_error(out, crid, 400, "BadRequest", "unknown fault \"%.80s\"", it->string);
-    if (!ok) return reply_error(out, crid, 400, "BadRequest", "bad value for fault \"%.80s\"", it->string);
-  }
-  f.delay_ms = delay_ms;
-  f.retry_after_s = iv[1];
-  f.graph_status = iv[2];
-  f.graph_status_count = iv[3];
-  f.recording_status = iv[4];
-  f.recording_status_count = iv[5];
-  f.media_delay_ms = iv[6];
+  dt_emulator_faults_t f; /* POST replaces every fault: what is not named is off */
   char err[256] = "";
-  int rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
+  int rc = dt__emu_faults_from_json(body, &f, err, sizeof err);
+  if (rc == 0) rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
   reply_json(out, 200, dt__emu_faults_json(&emu->faults));
 }
