@@ -323,7 +323,7 @@ static const field_t SETTINGS[] = {
 /* 0, or DT_EINVAL with "\"NAME\" must be a number from LO to HI" in err. */
 static int setting_ok(const field_t *f, double v, char *err, size_t errlen) {
   if (field_ok(f, v)) return 0;
-  return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %g to %g", f->name, f->lo, f->hi);
+  return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %.10g to %.10g", f->name, f->lo, f->hi);
 }
 
 void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out) { *out = emu->cfg; }

@@ -125,7 +125,7 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
 }
 
 static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
-  dt_emulator_faults_t f; /* POST replaces every fault: what is not named is off */
+  dt_emulator_faults_t f = {0}; /* POST replaces every fault: what is not named is off */
   char err[256] = "";
   int rc = dt__emu_faults_from_json(body, &f, err, sizeof err);
   if (rc == 0) rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
