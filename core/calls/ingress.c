@@ -478,6 +478,9 @@ int dt_ingress_admin_port(const dt_ingress_t *ing) {
   return ing->admin_srv ? dt_http_server_port(ing->admin_srv) : 0;
 }
 void dt_ingress_set_draining(dt_ingress_t *ing, bool d) { ing->draining = d; }
+int dt_ingress_reload_tls(dt_ingress_t *ing, char *err, size_t errlen) {
+  return dt_http_server_reload_tls(ing->srv, err, errlen);
+}
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
 bool dt_ingress_keys_ready(const dt_ingress_t *ing) { return !ing->o.auth || ing->jwks != NULL; }

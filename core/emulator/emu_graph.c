@@ -694,6 +694,20 @@ static int participant_action(gctx_t *g, const char *pid, const char *action) {
     bool ok;
     const char *cc = client_context(g, &ok);
     if (!ok) return 400;
+    /* "Only one participant can be placed on hold at any given time" (graph_api.md §1.11). Graph's
+       status for the refusal is undocumented: 400 BadRequest, as for other refused actions
+       (docs/emulator.md). A holder who has left the call no longer counts. */
+    const char *pid_now = dt__emu_json_str(p, "id");
+    if (pid_now == NULL) pid_now = pid;
+    if (start && c->held_pid[0] && strcmp(c->held_pid, pid_now) != 0 &&
+        dt__emu_participant_find(c, c->held_pid) != NULL) {
+      dt__emu_respond_error(g->req, 400, "BadRequest",
+                            "Only one participant can be placed on hold at any given time; participant '%s' is on hold.",
+                            c->held_pid);
+      return 400;
+    }
+    if (start) snprintf(c->held_pid, sizeof c->held_pid, "%.63s", pid_now); /* ids are 36 chars */
+    else if (strcmp(c->held_pid, pid_now) == 0) c->held_pid[0] = '\0';
     emu_op_t *op = dt__emu_op_new(c, start ? EMU_OP_START_HOLD_MUSIC : EMU_OP_STOP_HOLD_MUSIC, cc);
     op->status = EMU_OPS_RUNNING;
     int s = respond_op(g, op, 202);

@@ -215,6 +215,7 @@ struct emu_call_s {
   bool tone_subscribed;
   bool muted;
   char recording_status[16]; /* the bot's last updateRecordingStatus ("" = never) */
+  char held_pid[64];         /* the participant on hold music ("" = nobody): Graph holds one at a time */
   bool answered_once;
   bool waiting_fetch;        /* in a prompt-cache waiter list */
   bool speaking;

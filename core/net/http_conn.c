@@ -152,6 +152,7 @@ void dt__http_server_maybe_done(dt_http_server_t *srv) {
   while (srv->orphans.head) dt__http_req_free(DT_LIST_ENTRY(srv->orphans.head, req_t, olink));
   dt_hashmap_free(&srv->ip_counts); /* empty: every connection has released its count */
   dt__tls_config_free(srv->tls);
+  DT_FREE_ALL(srv->tls_cert_file, srv->tls_key_file);
   dt_free_then_done(srv, srv->done);
 }
 

@@ -114,7 +114,8 @@ struct dt_http_server_s {
      (http_conn.c) starts reading and schedules resumes with them without calling up. */
   uv_read_cb on_read;
   uv_idle_cb on_resume_idle;
-  dt__tls_config_t *tls;
+  dt__tls_config_t *tls;     /* new connections take it; dt_http_server_reload_tls swaps it */
+  char *tls_cert_file, *tls_key_file;
   dt_list_t conns;          /* of dt__http_conn_t.link; count = open connections */
   dt_list_t silent;         /* of dt__http_conn_t.silent_link: sent nothing yet, oldest first */
   dt__http_conn_t *resume_head;
