@@ -296,15 +296,15 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->tenant_id = opt_dup(opts->tenant_id, DT_EMULATOR_DEFAULT_TENANT_ID);
   emu->client_secret = opts->client_secret ? dt_xstrdup(opts->client_secret) : NULL;
   emu->recordings_dir = opts->recordings_dir && opts->recordings_dir[0] ? dt_xstrdup(opts->recordings_dir) : NULL;
-  emu->time_scale = opts->time_scale;
-  emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
+  emu->cfg.time_scale = opts->time_scale;
+  emu->cfg.default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
   emu->fetch_remote_prompts = opts->fetch_remote_prompts != 0;
-  emu->strict = opts->strict != 0;
+  emu->cfg.strict = opts->strict != 0;
   emu->keepalive_sim = opts->keepalive_simulated != 0;
-  emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
-  emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
-  emu->answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
-  emu->history_max = opts->history > 0 ? opts->history : 1000;
+  emu->cfg.answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
+  emu->cfg.ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
+  emu->cfg.answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
+  emu->cfg.history = opts->history > 0 ? opts->history : 1000;
   dt_random_bytes(emu->hmac_key, sizeof emu->hmac_key);
   dt_random_bytes(&emu->rng, sizeof emu->rng);
   emu->rng |= 1;
@@ -355,7 +355,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     emu_free(emu);
     return dt_seterr(err, errlen, rc, "cannot create the HTTP client");
   }
-  dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
+  dt__emu_sched_init(&emu->sim, emu, loop, false, emu->cfg.time_scale);
   dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
   /* the two calls that go up the modules (emu_model.h): a firing event holds its call, and
      a due script step is done by the caller */
@@ -364,7 +364,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->script_act = dt__emu_caller_act;
   uv_idle_init(loop, &emu->hook_idle);
   emu->hook_idle.data = emu;
-  if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->time_scale);
+  if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->cfg.time_scale);
   *out = emu;
   return 0;
 }
