@@ -210,7 +210,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
                 c->graph.dialect);
   else
     dt_log_info("dialtone %s starting: no Graph credentials (graph.tenant_id, graph.client_id, "
-                "graph.client_secret), so calls go to the embedded Graph emulator",
+                "graph.client_secret or graph.client_certificate), so calls go to the embedded Graph emulator",
                 DIALTONE_VERSION);
 
   int rc = uv_loop_init(&app->loop);
@@ -278,6 +278,8 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
     eo.graph.tenant_id = c->graph.tenant_id;
     eo.graph.client_id = c->graph.client_id;
     eo.graph.client_secret = c->graph.client_secret;
+    eo.graph.client_cert_file = c->graph.client_certificate.cert;
+    eo.graph.client_key_file = c->graph.client_certificate.key;
     eo.inbound.jwks_url = c->inbound.jwks_url;
     eo.inbound.openid_config_url = c->inbound.jwks_url ? NULL : c->inbound.openid_config;
     eo.inbound.audience = c->inbound.audience;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/client_cert.h"
 #include "dialtone/common.h"
 #include "dialtone/emulator.h"
 #include "dialtone/hashmap.h"
@@ -296,6 +297,7 @@ struct dt_emulator_s {
   char *url;
   char *bot_url;
   char *app_id, *tenant_id, *client_secret;
+  dt_client_cert_t *client_cert;  /* registered certificate (verifies client assertions), or NULL */
   char *recordings_dir;
   bool quiet;
   dt_emulator_config_t cfg;  /* run-time settings (GET/POST /emulator/config); cfg.strict:
