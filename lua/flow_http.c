@@ -707,14 +707,14 @@ static int l_http(lua_State *L) {
                                   .body_len = blen, .timeout_ms = timeout_ms, .max_response_bytes = h->o.max_body_bytes};
   if (h->stub) return answer_from_stub(L, h, &rq, raise_status, timeout, what);
 
-  if (!h->o.client)
-    return raise_http(L, "connection", PRIM ": not available (the engine has no HTTP client for flows)", method, url, 0);
   if (!dt__flow_http_host_allowed((const char *const *)h->allow, h->allow_count, host, port)) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s: host '%s' is not allowed (not_allowed; http.allow is: %s)", what, host,
              h->allow_text[0] ? h->allow_text : "empty");
     return raise_http(L, "not_allowed", msg, method, url, 0);
   }
+  if (!h->o.client)
+    return raise_http(L, "connection", PRIM ": not available (the engine has no HTTP client for flows)", method, url, 0);
   if (h->in_flight >= h->o.max_in_flight) {
     char msg[300];
     snprintf(msg, sizeof msg, "%s: %u requests are in flight already (busy; http.max_in_flight)", what, h->in_flight);

@@ -1,5 +1,5 @@
 /*
- * test_flow_http.c — dialtone.http end to end: the engine runs flows against the Graph
+ * test_flow_http_backend.c — dialtone.http end to end: the engine runs flows against the Graph
  * emulator over loopback, and the flows call a real HTTP backend in this test (the
  * project's own server, core/net/http_server.c, on the same loop at 127.0.0.1): success
  * with JSON (method, query, headers and body as the backend saw them), a timeout, a refused
