@@ -11,20 +11,7 @@
 #include "harness/dt_test.h"
 #include "harness/rt_fixture.h"
 
-/* Runs code as the flow of call c would (a coroutine, c as its call); its error or NULL. */
-static const char *in_flow(rt_fixture_t *f, dt_call_t *c, const char *code) {
-  lua_State *L = f->rt->L;
-  lua_settop(L, 0);
-  *(dt_call_t **)lua_getextraspace(L) = c;
-  lua_State *co = lua_newthread(L);
-  *(dt_call_t **)lua_getextraspace(L) = NULL;
-  if (luaL_loadstring(co, code) != LUA_OK) return lua_tostring(co, -1);
-  int nres = 0;
-  int st = lua_resume(co, L, 0, &nres);
-  if (st == LUA_OK || st == LUA_YIELD) return NULL;
-  lua_xmove(co, L, 1);
-  return luaL_tolstring(L, -1, NULL);
-}
+#define in_flow rtf_in_flow
 
 /* The global name as a string (tostring), for assertions. */
 static const char *global(rt_fixture_t *f, const char *name) {
