@@ -57,6 +57,7 @@ return {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
     ["meetings.create"] = {options = {"organizer", "subject", "start_time", "end_time", "attendees"}},
     ["meetings.get"] = {options = {"join_url", "organizer"}},
+    http = {options = {"method", "url", "headers", "query", "body", "json", "timeout", "raise_for_status"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

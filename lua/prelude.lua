@@ -203,6 +203,7 @@ for _, k in ipairs(schema.os_safe) do os_safe[k] = os[k] end
 local dialtone_mod = {
   dial = C.dial,
   meetings = C.meetings,
+  http = C.http,
   log = C.log,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",

@@ -105,6 +105,7 @@ struct dt_runtime_s {
   double timer_scale;            /* flow timers: multiplier (1 = real time) */
   bool instant_timers;           /* flow timers fire at once (time scale 0) */
   struct dt_prompt_seen_s *prompt_seen; /* dt__prompts_exists' answers of the last second */
+  struct dt_flow_http_s *http;   /* dialtone.http's state (flow_http.c) */
 };
 
 /* The call box the call handle userdata holds. */

@@ -11,6 +11,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "call_lua.h"
+#include "flow_http.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
@@ -46,6 +47,7 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   rt->timer_scale = opts->timer_scale > 0 ? opts->timer_scale : 1.0;
   rt->instant_timers = opts->instant_timers;
   if (rt->o.metrics) describe_metrics(rt->o.metrics);
+  dt__flow_http_new(rt);
   int rc = DT_ENOMEM;
   if (!dt__rt_state_new(rt, err, errlen) || (rc = dt__sandbox_open(rt, err, errlen)) != 0) {
     dt_runtime_free(rt);
@@ -61,6 +63,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
   dt__flows_free(rt);
   dt__rt_state_close(rt);
   dt__prompts_forget(rt);
+  dt__flow_http_free(rt);
   free(rt->flows_dir);
   free(rt->prompts_dir);
   free(rt->prompts_base_url);

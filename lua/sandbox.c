@@ -18,6 +18,7 @@
 #include "call_handle.h"
 #include "call_lua.h"
 #include "meetings_lua.h"
+#include "flow_http.h"
 #include "roster_lua.h"
 #include "flows.h"
 #include "prompts.h"
@@ -83,6 +84,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   lua_createtable(L, 0, 4);
   dt__call_lua_dialtone_funcs(L);
   dt__meetings_lua_open(L); /* + dialtone.meetings */
+  dt__flow_http_open(L);     /* + dialtone.http */
   lua_setfield(L, -2, "dialtone");
   if ((rc = load_embedded(L, "api_schema", err, errlen)) != 0) return rc;
   if (lua_pcall(L, 0, 1, 0) != LUA_OK)

@@ -989,6 +989,88 @@ local function resolve_options()
   S.application_instance = ai
 end
 
+-- ---------------------------------------------------------------- dialtone.http's stubs
+
+-- t:http_stub(pattern, response): answers the flow's dialtone.http requests whose URL matches
+-- pattern: "URL" (that URL, with any query), "URL*" ('*' = any characters, the whole URL with
+-- its query must match), either with a method first ("POST https://api/x"). response: a table
+-- {status = 200, headers = {}, body = "" | json = {...}, error = "timeout" | "refused" | "dns" |
+-- "tls" | "too_large" | "connection"}, or a function(request) returning one (or nil: not
+-- answered). request = {method, url, headers, body, json}. The latest stub that matches wins.
+-- A request no stub answers fails the test, naming its method and URL. Stubs last one test.
+S.http_stubs, S.http_requests = {}, {}
+
+local function glob_match(pat, s)
+  local lp = "^" .. pat:gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*") .. "$"
+  return s:find(lp) ~= nil
+end
+
+local function stub_matches(st, req)
+  if st.method and st.method ~= req.method then return false end
+  if st.url:find("*", 1, true) then return glob_match(st.url, req.url) end
+  return req.url == st.url or req.url:sub(1, #st.url + 1) == st.url .. "?"
+end
+
+local function stub_answer(st, req)
+  local r = st.response
+  if type(r) == "function" then
+    r = r(req)
+    if r == nil then return nil end
+    if type(r) ~= "table" then error(("t:http_stub(%q): the function must return a table or nil, got %s"):format(st.pattern, type(r)), 0) end
+  end
+  local out = {status = r.status or 200, headers = {}, body = r.body, error = r.error}
+  for k, v in pairs(r.headers or {}) do out.headers[k] = tostring(v) end
+  if r.json ~= nil and out.body == nil then
+    out.body = json_encode(r.json)
+    local has_ct = false
+    for k in pairs(out.headers) do if k:lower() == "content-type" then has_ct = true end end
+    if not has_ct then out.headers["Content-Type"] = "application/json" end
+  end
+  out.body = out.body or ""
+  return out
+end
+
+C.on_http(function(req)
+  local ct = ""
+  for k, v in pairs(req.headers) do if k:lower() == "content-type" then ct = v end end
+  if ct:find("json", 1, true) and req.body ~= "" then req.json = C.json_decode(req.body) end
+  S.http_requests[#S.http_requests + 1] = req
+  for i = #S.http_stubs, 1, -1 do
+    local st = S.http_stubs[i]
+    if stub_matches(st, req) then
+      local a = stub_answer(st, req)
+      if a then return a end
+    end
+  end
+  return nil
+end)
+
+local STUB_ERRORS = {timeout = true, refused = true, dns = true, tls = true, too_large = true, connection = true}
+
+function T:http_stub(pattern, response)
+  if type(pattern) ~= "string" or pattern == "" then error("t:http_stub: give a URL pattern such as \"https://api.example.com/rx/*\"", 2) end
+  local method, url = pattern:match("^(%u+)%s+(%S+)$")
+  url = url or pattern
+  if url:find("%s") then error("t:http_stub: the pattern is \"URL\" or \"METHOD URL\", got " .. ("%q"):format(pattern), 2) end
+  if type(response) == "table" then
+    check_opts("t:http_stub", response, {status = true, headers = true, body = true, json = true, error = true})
+    if response.error ~= nil and not STUB_ERRORS[response.error] then
+      error("t:http_stub: error must be timeout, refused, dns, tls, too_large or connection", 2)
+    end
+    if response.body ~= nil and response.json ~= nil then error("t:http_stub: give body or json, not both", 2) end
+    if response.body ~= nil and type(response.body) ~= "string" then error("t:http_stub: body must be a string", 2) end
+    if response.status ~= nil and math.type(response.status) ~= "integer" then error("t:http_stub: status must be an integer", 2) end
+  elseif type(response) ~= "function" then
+    error("t:http_stub: the response is a table {status =, headers =, body = | json =} or a function(request)", 2)
+  end
+  S.http_stubs[#S.http_stubs + 1] = {pattern = pattern, method = method, url = url, response = response}
+  return self
+end
+
+-- t:http_requests() -> every request the flows sent in this test, in order: {method, url,
+-- headers, body, json}.
+function T:http_requests() return S.http_requests end
+
 -- After a test: every call still up is hung up by its far end, the engine is left with no
 -- calls, and the emulator forgets parties and faults.
 local function cleanup()
@@ -1004,6 +1086,7 @@ end
 
 local function forget()
   S.log, S.outgoing, S.calls = {}, {}, {}
+  S.http_stubs, S.http_requests = {}, {}
 end
 
 local function indent(text, pad)

@@ -216,6 +216,119 @@ void dt__tk_stop_localrun(tk_t *tk) {
   remove_tmpdir(tk);
 }
 
+/* ------------------------------------------------------------------ dialtone.http's stubs */
+
+/* Registry keys (their addresses): the Lua function that answers a flow's request
+   (testkit.lua's t:http_stub table, through on_http), and the last answer with its header
+   array, kept until the next request so the strings the engine reads stay valid. */
+static const char HTTP_FN_KEY = 0, HTTP_LAST_KEY = 0, HTTP_HDRS_KEY = 0;
+
+static int l_on_http(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_FN_KEY);
+  return 0;
+}
+
+static int http_error_code(const char *e) {
+  static const struct {
+    const char *name;
+    int err;
+  } M[] = {{"timeout", DT_ETIMEDOUT}, {"refused", DT_ECONNREFUSED}, {"dns", DT_EDNS},
+           {"tls", DT_ETLS},          {"too_large", DT_ETOOBIG},    {"connection", DT_ECONN}};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(M); i++)
+    if (strcmp(e, M[i].name) == 0) return M[i].err;
+  return DT_ECONN;
+}
+
+/* dt_runtime_http_stub_fn: a flow's request goes to testkit.lua's handler, called with
+   {method, url, headers, body}; it answers {status, headers, body[, error]} or nil (no stub
+   matches: the test fails, naming the request). Runs inside the flow's resume, on the test's
+   own Lua state (another state than the flow's). */
+static int http_stub(const dt_http_request_options_t *req, dt_http_response_t *res, void *ud) {
+  tk_t *tk = ud;
+  lua_State *L = tk->L;
+  char what[400];
+  snprintf(what, sizeof what, "%s %.300s", req->method ? req->method : "GET", req->url);
+  if (L == NULL || !lua_checkstack(L, 10)) return DT_ENOENT;
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &HTTP_FN_KEY) != LUA_TFUNCTION) {
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, req->method ? req->method : "GET");
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, req->url);
+  lua_setfield(L, -2, "url");
+  lua_createtable(L, 0, (int)req->header_count);
+  for (size_t i = 0; i < req->header_count; i++) {
+    lua_pushstring(L, req->headers[i].value ? req->headers[i].value : "");
+    lua_setfield(L, -2, req->headers[i].name);
+  }
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, req->body ? req->body : "", req->body_len);
+  lua_setfield(L, -2, "body");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "the t:http_stub answering %s raised an error: %s", what,
+             lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+    set_lua_error(tk, msg);
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  if (!lua_istable(L, -1)) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "the flow sent an HTTP request no t:http_stub answers: %s", what);
+    set_lua_error(tk, msg);
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  int t = lua_gettop(L);
+  lua_getfield(L, t, "error");
+  if (lua_isstring(L, -1)) {
+    res->error = http_error_code(lua_tostring(L, -1));
+    res->error_message = "(a t:http_stub said so)";
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, t, "status");
+  res->status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 200;
+  lua_pop(L, 1);
+  lua_getfield(L, t, "body");
+  size_t blen = 0;
+  res->body = lua_isstring(L, -1) ? lua_tolstring(L, -1, &blen) : "";
+  res->body_len = blen;
+  lua_pop(L, 1); /* the string stays referenced by the answer, kept below */
+  size_t n = 0;
+  if (lua_getfield(L, t, "headers") == LUA_TTABLE) {
+    int h = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) n++;
+      lua_pop(L, 1);
+    }
+    dt_http_header_t *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING && i < n) {
+        hs[i].name = lua_tostring(L, -2);
+        hs[i].value = lua_tostring(L, -1);
+        i++;
+      }
+      lua_pop(L, 1);
+    }
+    res->headers = hs;
+    res->header_count = i;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_HDRS_KEY);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, t);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_LAST_KEY);
+  lua_settop(L, top);
+  return 0;
+}
+
 static const char *opt_string(lua_State *L, int idx, const char *key) {
   lua_getfield(L, idx, key);
   const char *s = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
@@ -283,6 +396,7 @@ static int l_start(lua_State *L) {
     return 2;
   }
   dt_localrun_on_event(tk->lr, on_event, tk);
+  dt_engine_set_http_stub(dt_localrun_engine(tk->lr), http_stub, tk); /* flows never reach the network */
   dt_emulator_set_clock_manual(emu_of(tk), true);
   /* notifications are authenticated: wait for the engine to hold the emulator's keys */
   dt_engine_t *e = dt_localrun_engine(tk->lr);
@@ -735,4 +849,5 @@ const luaL_Reg dt__tk_funcs[] = {
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
     {"join", l_join},             {"leave", l_leave},
+    {"on_http", l_on_http},
     {NULL, NULL}};

@@ -96,7 +96,7 @@ void dt__calls_tomb_add(dt_calls_t *r, const char *key) {
 }
 
 void dt__call_result_clear(dt_call_result_t *r) {
-  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file);
+  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file, r->data);
   cJSON_Delete(r->json);
   memset(r, 0, sizeof *r);
 }
@@ -105,7 +105,7 @@ const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
       "invite", "participants", "action", "sleep", "hangup", "dial", "participant",
-      "meeting"};
+      "meeting", "http"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 

@@ -117,6 +117,14 @@ static const dt_config_key_t keys[] = {
     INT("limits.max_calls", limits.max_calls, 100000, 1, 10000000, "concurrent calls"),
     INT("limits.cdr_spool_records", limits.cdr_spool_records, 10000, 1, 10000000,
         "CDRs kept in memory while the cdr file cannot be written"),
+    GROUP("http", "what flows may reach with dialtone.http"),
+    LIST("http.allow", http.allow, "localhost,127.0.0.1,[::1]",
+         "host patterns flows may reach: \"host\", \"*.domain\", \"*\", each with an optional :port; "
+         "default loopback only; {} = none"),
+    NUM("http.timeout_s", http.timeout_s, 10, 0.001, 3600, "default timeout of a flow's request"),
+    NUM("http.max_timeout_s", http.max_timeout_s, 60, 0.001, 3600, "largest timeout a flow may ask for"),
+    INT("http.max_body", http.max_body, 1 << 20, 1, 1 << 30, "largest response body a flow accepts (bytes)"),
+    INT("http.max_in_flight", http.max_in_flight, 100, 1, 100000, "requests in flight, all calls together"),
 };
 
 _Static_assert(DT_ARRAY_SIZE(keys) <= DT_CONFIG_MAX_KEYS, "raise DT_CONFIG_MAX_KEYS");
@@ -607,6 +615,10 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
     return bad(cfg, err, errlen, "tls.cert", "cannot read \"%.200s\"", cfg->tls.cert);
   if (cfg->tls.key && access(cfg->tls.key, R_OK) != 0)
     return bad(cfg, err, errlen, "tls.key", "cannot read \"%.200s\"", cfg->tls.key);
+
+  if (cfg->http.timeout_s > cfg->http.max_timeout_s)
+    return bad(cfg, err, errlen, "http.timeout_s", "(%g s) is larger than http.max_timeout_s (%g s)",
+               cfg->http.timeout_s, cfg->http.max_timeout_s);
 
   /* the public URL, the callback path and prompts */
   if (cfg->public_url == NULL)

@@ -66,6 +66,7 @@ typedef enum {
   DT_WAIT_DIAL,
   DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
   DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
+  DT_WAIT_HTTP,        /* dialtone.http: a request the runtime runs itself (call_external.c) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -113,6 +114,8 @@ typedef struct {
   /* participants: a JSON array of {id, identity kind/id/name, muted, in_lobby}; dial: NULL */
   cJSON *json;
   dt_call_t *new_call;      /* dial: the new call (its flow starts once established) */
+  char *data;               /* an external wait's bytes (dialtone.http: the response body); NUL-terminated */
+  size_t data_len;
 } dt_call_result_t;
 
 /* Hooks the flow runtime gives the registry. All run on the loop thread, at top level
@@ -251,6 +254,8 @@ struct dt_call_s {
   char *end_message;
   void *rt;                         /* the flow runtime's per-call data (read/write by it) */
   dt_media_t *loop_media;           /* v1.0 hold music: the prompts sent again (one block) */
+  void (*ext_cancel)(void *ud);     /* an external wait's cancel (call_external.c); NULL = none */
+  void *ext_ud;
   size_t loop_n;
 };
 
@@ -391,6 +396,18 @@ struct dt_online_meeting_params_s;
 int dt_call_meeting_create(dt_call_t *call, const struct dt_online_meeting_params_s *p);
 int dt_call_meeting_find(dt_call_t *call, const char *user_id, const char *join_url);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
+/* A wait on work the runtime does itself (call_external.c; kind DT_WAIT_HTTP): the call
+   waits as for any primitive, with a deadline of deadline_ms (then DT_ETIMEDOUT). cancel(ud)
+   runs exactly once if the wait ends any other way than dt_call_external_done (hangup,
+   deadline, drain, close). 0, or DT_EINVAL, DT_EHANGUP, DT_ESTATE, DT_EBUSY as
+   dt_call_play's guard. */
+int dt_call_external_begin(dt_call_t *call, dt_wait_kind_t kind, uint64_t deadline_ms, void (*cancel)(void *ud),
+                           void *ud);
+/* The external work is over: set call->result's fields (data, json, http_status) first, then
+   this ends the wait (err 0) or fails it with err, a short code and a message. Nothing
+   happens if the call does not wait on external work. The caller must not touch the call
+   afterwards (the flow may resume and end it). */
+void dt_call_external_done(dt_call_t *call, int err, const char *code, const char *message);
 int dt_call_hangup(dt_call_t *call);
 /* Fire-and-forget hang-up of a call that is not the caller's own (a dial handle). */
 int dt_call_hangup_async(dt_call_t *call);

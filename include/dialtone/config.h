@@ -28,7 +28,7 @@
 
 #define DIALTONE_VERSION "0.1.0"
 #define DT_CONFIG_DEFAULT_FILE "dialtone.conf.lua"
-#define DT_CONFIG_MAX_KEYS 64
+#define DT_CONFIG_MAX_KEYS 128
 
 typedef struct {
   char *match; /* the called identity: an application id, a phone number ("+15550100"), ...;
@@ -117,6 +117,13 @@ typedef struct {
     int64_t max_calls;          /* 100000 */
     int64_t cdr_spool_records;  /* CDRs kept in memory while the cdr file fails, 10000 */
   } limits;
+  struct {                      /* dialtone.http (docs/flows.md "HTTP from flows") */
+    dt_config_strlist_t allow;  /* host patterns flows may reach; default loopback only */
+    double timeout_s;           /* a request's default timeout, 10 */
+    double max_timeout_s;       /* the largest timeout a flow may ask for, 60 */
+    int64_t max_body;           /* largest response body in bytes, 1 MiB */
+    int64_t max_in_flight;      /* requests in flight, all calls together, 100 */
+  } http;
 
   /* private: where each key's value came from ("default", "derived", a file name, a
      variable name, a flag), indexed like the schema. */

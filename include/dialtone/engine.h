@@ -39,6 +39,7 @@
 #include "dialtone/call.h"
 #include "dialtone/graph.h"
 #include "dialtone/metrics.h"
+#include "dialtone/runtime.h" /* dt_flow_http_options_t */
 
 typedef struct dt_engine_s dt_engine_t;
 
@@ -109,6 +110,10 @@ typedef struct {
      (limits.op_timeout_s) are never scaled. */
   double timer_scale;
   bool instant_timers;
+  /* dialtone.http (config http.*): allow, timeout_s, max_timeout_s, max_body_bytes,
+     max_in_flight; zeros are the defaults (runtime.h). The engine gives flows an HTTP client
+     of their own (client is ignored here). */
+  dt_flow_http_options_t http;
 } dt_engine_options_t;
 
 int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *opts, dt_engine_t **out, char *err,
@@ -153,9 +158,11 @@ unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
 bool dt_engine_inbound_ready(const dt_engine_t *e);
 /* CDR lines written so far. */
 uint64_t dt_engine_cdr_count(const dt_engine_t *e);
-/* Outbound HTTP requests (Graph, tokens, key sets, recordings) started and not yet answered:
+/* Outbound HTTP requests (Graph, tokens, key sets, recordings, flows' dialtone.http) started and not yet answered:
    the simulated clock of `dialtone demo` and `dialtone test` does not move while the engine
    still waits for the emulator's answer. */
 size_t dt_engine_requests_in_flight(const dt_engine_t *e);
+/* dialtone.http asks fn instead of the network from now on (`dialtone test`); NULL: the network. */
+void dt_engine_set_http_stub(dt_engine_t *e, dt_runtime_http_stub_fn fn, void *ud);
 
 #endif

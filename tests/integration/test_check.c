@@ -375,6 +375,19 @@ DT_TEST(meetings_options) {
   tmpdir_remove();
 }
 
+DT_TEST(http_options) {
+  /* dialtone.http: every option of lua/api_schema.lua is known, a misspelt one is reported */
+  int ok = check_text("lookup.lua",
+                      "return function(call)\n"
+                      "  local r = dialtone.http{url = \"http://127.0.0.1/rx\", method = \"POST\", headers = {},\n"
+                      "                          query = {}, json = {}, timeout = 2, raise_for_status = true}\n"
+                      "  return dialtone.http{url = \"http://127.0.0.1/rx\", body = \"x\", timout = 3}\n"
+                      "end\n",
+                      "4: unknown option 'timout' for dialtone.http (did you mean 'timeout'?)\n", 1);
+  DT_ASSERT(ok);
+  tmpdir_remove();
+}
+
 DT_TEST(global_lines_survive_absolute_line_info) {
   /* A jump of more than 127 lines and more than 128 instructions without an absolute line
    * both force abslineinfo entries in the bytecode. */
