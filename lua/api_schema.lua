@@ -45,9 +45,13 @@ return {
     sleep = {},
     hangup = {},
     on_hangup = {},
+    tag = {},
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance"}},
+    now = {},
+    hours = {options = {"tz", "mon_fri", "sat_sun", "daily", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+                        "holidays"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

@@ -401,7 +401,10 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .call_memory_bytes = o->limits.call_memory_bytes,
                              .metrics = e->metrics,
                              .timer_scale = o->timer_scale,
-                             .instant_timers = o->instant_timers};
+                             .instant_timers = o->instant_timers,
+                             .clock = o->flow_clock,
+                             .clock_ud = o->flow_clock_ud,
+                             .settings = o->flow_settings};
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
   if ((rc = dt_loop_watch_start(&lwo, &e->loop_watch)) < 0) goto fail;

@@ -111,6 +111,10 @@ static const dt_config_key_t keys[] = {
     INT("limits.max_calls", limits.max_calls, 100000, 1, 10000000, "concurrent calls"),
     INT("limits.cdr_spool_records", limits.cdr_spool_records, 10000, 1, 10000000,
         "CDRs kept in memory while the cdr file cannot be written"),
+    {"flow_settings", DT_CFG_SETTINGS, NULL, 0, 0, false,
+     "values flows read as dialtone.settings: name = string, number or boolean "
+     "(DIALTONE_FLOW_SETTINGS_NAME overrides one)",
+     OFF(flow_settings), NULL, 0},
 };
 
 _Static_assert(DT_ARRAY_SIZE(keys) <= DT_CONFIG_MAX_KEYS, "raise DT_CONFIG_MAX_KEYS");
@@ -271,6 +275,7 @@ void dt_config_init(dt_config_t *cfg) {
       break;
     case DT_CFG_TABLE:
     case DT_CFG_ROUTES:
+    case DT_CFG_SETTINGS:
       break;
     }
   }
@@ -285,6 +290,7 @@ void dt_config_free(dt_config_t *cfg) {
     free(cfg->origin_[i]);
   }
   routes_clear(cfg);
+  dt_settings_clear(&cfg->flow_settings);
   memset(cfg, 0, sizeof *cfg);
 }
 
@@ -304,6 +310,7 @@ const char *dt_config_type_name(dt_config_type_t t) {
   case DT_CFG_NUMBER: return "a number";
   case DT_CFG_STRLIST: return "a list of strings";
   case DT_CFG_ROUTES: return "a list of {match=, flow=} tables";
+  case DT_CFG_SETTINGS: return "a table of name = string, number or boolean";
   }
   return "?";
 }
@@ -445,6 +452,8 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
     strlist_clear(&l);
     return rc;
   }
+  case DT_CFG_SETTINGS:
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: set each setting with DIALTONE_FLOW_SETTINGS_<NAME>", who);
   case DT_CFG_TABLE:
     break;
   }
@@ -452,6 +461,34 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
 }
 
 /* ---- environment ------------------------------------------------------------------ */
+
+int dt_config_set_setting(dt_config_t *cfg, const char *name, dt_setting_type_t type, const char *str, double num,
+                          bool flag, const char *origin, char *err, size_t errlen) {
+  int rc = dt_settings_set(&cfg->flow_settings, name, type, str, num, flag, err, errlen);
+  if (rc == 0) set_origin(cfg, key_index("flow_settings"), origin);
+  return rc;
+}
+
+extern char **environ;
+
+/* DIALTONE_FLOW_SETTINGS_NAME=value, one variable a setting (the file's setting of that
+   name in any case, else a new lower-case one). */
+static int apply_env_settings(dt_config_t *cfg, char *err, size_t errlen) {
+  static const char PREFIX[] = "DIALTONE_FLOW_SETTINGS_";
+  for (char **e = environ; e && *e; e++) {
+    if (strncmp(*e, PREFIX, sizeof PREFIX - 1) != 0) continue;
+    const char *name = *e + sizeof PREFIX - 1, *eq = strchr(name, '=');
+    if (eq == NULL || eq == name || eq[1] == '\0') continue;
+    char var[128], sub[256];
+    snprintf(var, sizeof var, "%.*s", (int)(eq - *e), *e);
+    char *n = dt_xstrndup(name, (size_t)(eq - name));
+    int rc = dt_settings_set_text(&cfg->flow_settings, n, eq + 1, sub, sizeof sub);
+    free(n);
+    if (rc) return dt_seterr(err, errlen, rc, "%s: %s", var, sub);
+    set_origin(cfg, key_index("flow_settings"), var);
+  }
+  return 0;
+}
 
 int dt_config_apply_env(dt_config_t *cfg, char *err, size_t errlen) {
   for (size_t i = 0; i < DT_ARRAY_SIZE(keys); i++) {
@@ -476,7 +513,7 @@ int dt_config_apply_env(dt_config_t *cfg, char *err, size_t errlen) {
     int rc = dt_config_set_text(cfg, k->path, value, used, err, errlen);
     if (rc) return rc;
   }
-  return 0;
+  return apply_env_settings(cfg, err, errlen);
 }
 
 /* ---- validation ------------------------------------------------------------------- */
@@ -747,6 +784,11 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       continue;
     case DT_CFG_NUMBER:
       dt_buf_appendf(out, "%s%s = %.15g,  -- %s\n", indent, leaf, *(double *)v, cfg->origin_[i]);
+      continue;
+    case DT_CFG_SETTINGS:
+      dt_buf_appendf(out, "%s%s = {  -- %s\n", indent, leaf, cfg->origin_[i]);
+      dt_settings_dump(v, "    ", out);
+      dt_buf_appendf(out, "%s},\n", indent);
       continue;
     case DT_CFG_STRLIST: {
       const dt_config_strlist_t *l = v;

@@ -68,3 +68,19 @@ void dt_text_json_string(dt_buf_t *b, const char *s) {
   dt__json_escape(b, s, false);
   dt_buf_append(b, "\"", 1);
 }
+
+bool dt_text_utf8_valid(const void *p, size_t len) {
+  const unsigned char *s = p, *end = s + len;
+  while (s < end) {
+    if (*s == 0) return false;
+    if (*s < 0x80) {
+      s++;
+      continue;
+    }
+    unsigned cp;
+    size_t n = dt_text_utf8_len(s, (size_t)(end - s), &cp);
+    if (n == 0) return false;
+    s += n;
+  }
+  return true;
+}
