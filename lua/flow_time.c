@@ -134,9 +134,11 @@ static void holidays_option(lua_State *L, dt_hours_t *h) {
     if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n)
       luaL_error(L, "dialtone.hours: holidays must be a list of \"YYYY-MM-DD\" dates (not a map)");
     int32_t day;
-    if (lua_type(L, -1) != LUA_TSTRING || dt_hours_parse_date(lua_tostring(L, -1), &day) != 0)
-      luaL_error(L, "dialtone.hours: holidays[%d]: '%s' is not a date \"YYYY-MM-DD\" (1970 or later)",
-                 (int)lua_tointeger(L, -2), luaL_tolstring(L, -1, NULL));
+    if (lua_type(L, -1) != LUA_TSTRING || dt_hours_parse_date(lua_tostring(L, -1), &day) != 0) {
+      int i = (int)lua_tointeger(L, -2);
+      luaL_error(L, "dialtone.hours: holidays[%d]: '%s' is not a date \"YYYY-MM-DD\" (1970 or later)", i,
+                 luaL_tolstring(L, -1, NULL));
+    }
     dt_hours_add_holiday(h, day); /* n <= the maximum: never DT_ELIMIT */
     lua_pop(L, 1);
   }
