@@ -133,7 +133,7 @@ static void holidays_option(lua_State *L, dt_hours_t *h) {
   while (lua_next(L, -2)) { /* every entry: a list has nothing but 1..n */
     if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n)
       luaL_error(L, "dialtone.hours: holidays must be a list of \"YYYY-MM-DD\" dates (not a map)");
-    int32_t day;
+    int32_t day = 0;
     if (lua_type(L, -1) != LUA_TSTRING || dt_hours_parse_date(lua_tostring(L, -1), &day) != 0) {
       int i = (int)lua_tointeger(L, -2);
       luaL_error(L, "dialtone.hours: holidays[%d]: '%s' is not a date \"YYYY-MM-DD\" (1970 or later)", i,

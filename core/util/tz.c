@@ -9,8 +9,9 @@
  * zone of every thread in the process while calls run.
  *
  * Bounds: the file is read up to DT_TZ_MAX_FILE bytes; counts are checked against the
- * bytes present before anything is read (timecnt <= 65535, typecnt 1..256); the footer is
- * at most 128 bytes. A footer that cannot be parsed is ignored (the last transition's type
+ * bytes present before anything is read (timecnt <= 65535, typecnt 1..256); offsets are
+ * within RFC 8536's -89999..93599 s (a file or footer with another is refused or ignored);
+ * the footer is at most 128 bytes. A footer that cannot be parsed is ignored (the last transition's type
  * holds past the table), so an odd rule never makes a zone unusable.
  */
 #include <stdio.h>
@@ -22,6 +23,8 @@
 
 #define MAX_TIMES 65535
 #define MAX_TYPES 256
+#define MIN_UTOFF (-89999) /* RFC 8536: a local time type's offset is within -25..+26 hours */
+#define MAX_UTOFF 93599
 
 typedef struct {
   int32_t utoff;
@@ -143,6 +146,7 @@ static bool parse_rule(const char *s, tz_rule_t *r) {
   int32_t off;
   if (!p || !(p = parse_hms(p, &off))) return false;
   r->std_off = -off;
+  if (r->std_off < MIN_UTOFF || r->std_off > MAX_UTOFF) return false;
   if (*p == '\0') {
     r->present = true;
     return true;
@@ -162,6 +166,7 @@ static bool parse_rule(const char *s, tz_rule_t *r) {
     if (*p != ',' || !(p = parse_rule_date(p + 1, &r->end))) return false;
     if (*p != '\0') return false;
   }
+  if (r->dst_off < MIN_UTOFF || r->dst_off > MAX_UTOFF) return false;
   r->present = true;
   return true;
 }
@@ -266,6 +271,10 @@ int dt_tz_parse(const unsigned char *data, size_t len, dt_tz_t **out, char *err,
   for (size_t i = 0; i < c.typecnt; i++, p += 6) {
     tz->types[i].utoff = (int32_t)be32(p);
     tz->types[i].isdst = p[4] != 0;
+    if (tz->types[i].utoff < MIN_UTOFF || tz->types[i].utoff > MAX_UTOFF) {
+      dt_tz_free(tz);
+      return dt_seterr(err, errlen, DT_EPARSE, "TZif local time type with an offset beyond 25 hours");
+    }
   }
   p += c.charcnt + (size_t)c.leapcnt * (tsize + 4) + c.isstdcnt + c.isutcnt;
   if (version >= 2 && end - p >= 2 && *p == '\n') { /* footer: \nTZ\n */
