@@ -19,6 +19,7 @@
 #include "dialtone/config.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 
 #define DEFAULT_OPENID "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration"
 #define DEFAULT_ISSUERS "https://api.botframework.com,https://graph.microsoft.com"
@@ -724,17 +725,6 @@ bool dt_config_has_graph_credentials(const dt_config_t *cfg) {
 
 /* ---- dump ------------------------------------------------------------------------- */
 
-static void quote_as_lua_string(dt_buf_t *b, const char *s) {
-  dt_buf_append(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') dt_buf_appendf(b, "\\%c", c);
-    else if (c == '\n') dt_buf_append(b, "\\n", 2);
-    else if (c < 0x20 || c == 0x7f) dt_buf_appendf(b, "\\%03u", c);
-    else dt_buf_append(b, s, 1);
-  }
-  dt_buf_append(b, "\"", 1);
-}
 
 void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
   dt_buf_appendf(out, "-- dialtone %s configuration (origin of each value in comments)\nreturn {\n",
@@ -759,9 +749,9 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       dt_buf_appendf(out, "  %s = {  -- %s\n", leaf, cfg->origin_[i]);
       for (size_t r = 0; r < cfg->routes.count; r++) {
         dt_buf_appendf(out, "    { match = ");
-        quote_as_lua_string(out, cfg->routes.items[r].match);
+        dt_text_lua_string(out, cfg->routes.items[r].match);
         dt_buf_appendf(out, ", flow = ");
-        quote_as_lua_string(out, cfg->routes.items[r].flow);
+        dt_text_lua_string(out, cfg->routes.items[r].flow);
         dt_buf_appendf(out, " },\n");
       }
       group = k->path;
@@ -775,7 +765,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       }
       dt_buf_appendf(out, "%s%s = ", indent, leaf);
       if (k->secret) dt_buf_appendf(out, "\"********\"");
-      else quote_as_lua_string(out, s);
+      else dt_text_lua_string(out, s);
       dt_buf_appendf(out, ",  -- %s%s\n", cfg->origin_[i], k->secret ? " (masked)" : "");
       continue;
     }
@@ -795,7 +785,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       dt_buf_appendf(out, "%s%s = {", indent, leaf);
       for (size_t j = 0; j < l->count; j++) {
         dt_buf_appendf(out, "%s", j ? ", " : " ");
-        quote_as_lua_string(out, l->items[j]);
+        dt_text_lua_string(out, l->items[j]);
       }
       dt_buf_appendf(out, " },  -- %s\n", cfg->origin_[i]);
       continue;

@@ -120,19 +120,13 @@ void dt_settings_clear(dt_config_settings_t *s) {
 void dt_settings_dump(const dt_config_settings_t *s, const char *indent, dt_buf_t *out) {
   for (size_t i = 0; i < s->count; i++) {
     const dt_setting_t *it = &s->items[i];
-    dt_buf_appendf(out, "%s%s = ", indent, it->name);
+    dt_buf_appendf(out, "%s[\"%s\"] = ", indent, it->name); /* ["end"]: a name may be a Lua keyword */
     if (it->type == DT_SETTING_NUMBER) {
       dt_buf_appendf(out, "%.17g", it->num);
     } else if (it->type == DT_SETTING_BOOLEAN) {
       dt_buf_appendf(out, "%s", it->flag ? "true" : "false");
     } else {
-      dt_buf_append(out, "\"", 1);
-      for (const unsigned char *p = (const unsigned char *)it->str; *p; p++) {
-        if (*p == '"' || *p == '\\') dt_buf_appendf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f) dt_buf_appendf(out, "\\%03u", *p);
-        else dt_buf_append(out, p, 1);
-      }
-      dt_buf_append(out, "\"", 1);
+      dt_text_lua_string(out, it->str);
     }
     dt_buf_append(out, ",\n", 2);
   }

@@ -84,3 +84,15 @@ bool dt_text_utf8_valid(const void *p, size_t len) {
   }
   return true;
 }
+
+void dt_text_lua_string(dt_buf_t *b, const char *s) {
+  dt_buf_append(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') dt_buf_appendf(b, "\\%c", c);
+    else if (c == '\n') dt_buf_append(b, "\\n", 2);
+    else if (c < 0x20 || c == 0x7f) dt_buf_appendf(b, "\\%03u", c);
+    else dt_buf_append(b, s, 1);
+  }
+  dt_buf_append(b, "\"", 1);
+}

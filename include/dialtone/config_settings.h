@@ -46,7 +46,7 @@ int dt_settings_set(dt_config_settings_t *s, const char *name, dt_setting_type_t
 int dt_settings_set_text(dt_config_settings_t *s, const char *name, const char *text, char *err, size_t errlen);
 const dt_setting_t *dt_settings_find(const dt_config_settings_t *s, const char *name);
 void dt_settings_clear(dt_config_settings_t *s);
-/* Appends `name = value,` lines (a Lua table's body), each after indent. */
+/* Appends `["name"] = value,` lines (a Lua table's body), each after indent. */
 void dt_settings_dump(const dt_config_settings_t *s, const char *indent, dt_buf_t *out);
 
 #endif

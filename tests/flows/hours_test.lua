@@ -38,20 +38,21 @@ test("at closing time on Christmas Eve: closed until Saturday 09:00", function(t
   has(c:expect_cdr{}.tags, {open = "no", next_open = 1798293600, later = "closed"})
 end)
 
-test("Saturday after 13:00: next open Monday 08:00", function(t)
-  t:set_time("2026-12-26T13:00:00", "America/New_York")
+-- a call at `when` (New York) finds it closed until next_utc
+local function closed_until(t, when, next_utc)
+  t:set_time(when, "America/New_York")
   local c = t:call{}
   c:expect_prompt("goodbye")
   c:expect_hangup()
-  has(c:expect_cdr{}.tags, {open = "no", next_utc = "2026-12-28T13:00"})
+  has(c:expect_cdr{}.tags, {open = "no", next_utc = next_utc})
+end
+
+test("Saturday after 13:00: next open Monday 08:00", function(t)
+  closed_until(t, "2026-12-26T13:00:00", "2026-12-28T13:00")
 end)
 
 test("over the spring DST weekend: Monday 08:00 EDT", function(t)
-  t:set_time("2026-03-07T14:00:00", "America/New_York")
-  local c = t:call{}
-  c:expect_prompt("goodbye")
-  c:expect_hangup()
-  has(c:expect_cdr{}.tags, {open = "no", next_utc = "2026-03-09T12:00"})
+  closed_until(t, "2026-03-07T14:00:00", "2026-03-09T12:00")
 end)
 
 test("set_time in UTC and t:now", function(t)

@@ -73,9 +73,9 @@ DT_TEST(environment_text_follows_the_files_type) {
   DT_ASSERT_EQ_STR(dt_settings_find(&s, "support_queue")->str, "q-7");
   dt_buf_t b = {0};
   dt_settings_dump(&s, "  ", &b);
-  DT_ASSERT_CONTAINS(b.data, "  retries = 5,\n");
-  DT_ASSERT_CONTAINS(b.data, "  VIP = true,\n");
-  DT_ASSERT_CONTAINS(b.data, "  support_queue = \"q-7\",\n");
+  DT_ASSERT_CONTAINS(b.data, "  [\"retries\"] = 5,\n");
+  DT_ASSERT_CONTAINS(b.data, "  [\"VIP\"] = true,\n");
+  DT_ASSERT_CONTAINS(b.data, "  [\"support_queue\"] = \"q-7\",\n");
   dt_buf_free(&b);
   dt_settings_clear(&s);
 }
@@ -99,7 +99,18 @@ DT_TEST(config_file_and_environment) {
   dt_buf_t b = {0};
   dt_config_dump(&cfg, &b);
   DT_ASSERT_CONTAINS(b.data, "flow_settings = {");
-  DT_ASSERT_CONTAINS(b.data, "queue = \"east\",");
+  DT_ASSERT_CONTAINS(b.data, "[\"queue\"] = \"east\",");
+  dt_config_free(&cfg);
+  /* the dump is a config file that gives the same settings back */
+  char again[] = "/tmp/dt_settings_dump_XXXXXX";
+  fd = mkstemp(again);
+  if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len) abort();
+  close(fd);
+  rc = dt_config_load(&cfg, again, NULL, 0, err, sizeof err);
+  DT_ASSERT_MSG(rc == 0, "%s", err);
+  DT_ASSERT(dt_settings_find(&cfg.flow_settings, "retries")->num == 4);
+  DT_ASSERT_EQ_STR(dt_settings_find(&cfg.flow_settings, "region")->str, "us");
+  unlink(again);
   dt_buf_free(&b);
   dt_config_free(&cfg);
   setenv("DIALTONE_FLOW_SETTINGS_RETRIES", "lots", 1);
