@@ -204,6 +204,7 @@ os_safe.date = internals.os_date
 
 local dialtone_mod = {
   dial = C.dial,
+  meetings = C.meetings,
   log = C.log,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",

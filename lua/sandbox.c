@@ -19,6 +19,8 @@
 #include "call_lua.h"
 #include "flow_settings.h"
 #include "flow_time.h"
+#include "meetings_lua.h"
+#include "roster_lua.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
@@ -75,6 +77,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   int rc;
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
+  dt__roster_lua_open(L); /* + the roster and participant methods */
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};
@@ -85,6 +88,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   dt__flow_time_dialtone_funcs(L);
   dt__flow_settings_push(L, rt->o.settings);
   lua_setfield(L, -2, "settings");
+  dt__meetings_lua_open(L); /* + dialtone.meetings */
   lua_setfield(L, -2, "dialtone");
   if ((rc = load_embedded(L, "api_schema", err, errlen)) != 0) return rc;
   if (lua_pcall(L, 0, 1, 0) != LUA_OK)

@@ -1,6 +1,6 @@
 /*
  * call_control.c — the call-control primitives: answer (then subscribeToTone), reject,
- * redirect, transfer, invite, participants, the in-call actions, sleep, hangup (also
+ * redirect, transfer, invite, the in-call actions, sleep, hangup (also
  * fire-and-forget), dial from a flow, and dials started from C (dt_calls_dial, no calling
  * call: their requests are owned by the registry until Graph answers).
  *
@@ -17,6 +17,16 @@
 
 int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, const dt_media_t *prefetch,
                    size_t nprefetch) {
+  dt_graph_answer_params_t p = {.modalities = modalities,
+                                .modality_count = nmod,
+                                .prefetch = prefetch,
+                                .prefetch_count = nprefetch};
+  return dt_call_answer_with(c, &p);
+}
+
+int dt_call_answer_with(dt_call_t *c, const dt_graph_answer_params_t *params) {
+  const char *const *modalities = params->modalities;
+  size_t nmod = params->modality_count;
   int rc = dt__call_guard(c);
   if (rc) return rc;
   if (c->direction == DT_CALL_OUTGOING || (c->flags & DT_CALLF_ANSWERED)) {
@@ -25,11 +35,11 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
     return 1;
   }
   dt__call_wait_begin(c, DT_WAIT_ANSWER);
-  dt_graph_answer_params_t p = {.callback_uri = c->reg->callback_uri,
-                                .modalities = modalities,
-                                .modality_count = nmod,
-                                .prefetch = prefetch,
-                                .prefetch_count = nprefetch};
+  bool audio = nmod == 0;
+  for (size_t i = 0; i < nmod; i++) audio = audio || (modalities[i] && strcmp(modalities[i], "audio") == 0);
+  if (!audio) c->flags |= DT_CALLF_NO_AUDIO;
+  dt_graph_answer_params_t p = *params;
+  p.callback_uri = c->reg->callback_uri;
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_answer(c->reg->o.graph, c->id, &p, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
@@ -37,13 +47,13 @@ int dt_call_answer(dt_call_t *c, const char *const *modalities, size_t nmod, con
 
 void dt__call_answer_subscribe(dt_call_t *c) {
   if (c->flags & DT_CALLF_SUBSCRIBED) {
-    c->result.reason = "established";
-    dt__call_wait_finish(c, 0);
+    dt__call_answer_ready(c);
     return;
   }
   c->stage = 2;
   dt_op_t *op = dt__call_main_op(c);
-  int rc = dt_graph_subscribe_to_tone(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc = dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_SUBSCRIBE_TO_TONE, NULL, c->reg->on_response, op,
+                                   &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     dt__call_wait_fail(c, rc, "subscribeToTone", "subscribeToTone could not be sent: %s", dt_strerror(rc));
@@ -109,15 +119,6 @@ int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
-int dt_call_participants(dt_call_t *c) {
-  int rc = dt__call_guard(c);
-  if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_list_participants(c->reg->o.graph, c->id, c->reg->on_response, op, &op->req);
-  return dt__call_started(c, op, rc, dt__call_op_timeout(c));
-}
-
 int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
@@ -125,9 +126,12 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   dt__call_wait_begin(c, DT_WAIT_ACTION);
   dt_op_t *op = dt__call_main_op(c);
   switch (action) {
-  case DT_ACTION_MUTE: rc = dt_graph_mute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_UNMUTE: rc = dt_graph_unmute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_MUTE_ALL: rc = dt_graph_mute_all(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_MUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_UNMUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_UNMUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_MUTE_ALL: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE_ALL, NULL, c->reg->on_response, op, &op->req);
+    break;
   case DT_ACTION_SCREEN_SHARING:
     rc = dt_graph_change_screen_sharing_role(g, c->id, arg, c->reg->on_response, op, &op->req);
     break;
@@ -135,7 +139,12 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
     rc = dt_graph_update_metadata(g, c->id, arg, NULL, c->reg->on_response, op, &op->req);
     break;
   case DT_ACTION_SEND_DTMF: rc = dt_graph_send_dtmf(g, c->id, arg, 0, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_cancel_media(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_context_action(g, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_RECORDING_STATUS: /* clientContext: the call's id, to find the operation in Graph's logs */
+    rc = dt_graph_update_recording_status(g, c->id, arg, strlen(c->id) <= 256 ? c->id : NULL, c->reg->on_response,
+                                          op, &op->req);
+    break;
   default: rc = DT_EINVAL;
   }
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
@@ -197,6 +206,10 @@ int dt_call_dial(dt_call_t *c, const dt_graph_create_params_t *p, const char *fl
   dt_op_t *op = dt__call_main_op(c);
   op->aux = dt_xstrdup(flow);
   op->aux2 = dt__xstrdup_or_null(to_text);
+  bool audio = !p->no_media && p->modality_count == 0;
+  for (size_t i = 0; !p->no_media && i < p->modality_count; i++)
+    audio = audio || (p->modalities[i] && strcmp(p->modalities[i], "audio") == 0);
+  op->no_audio = !audio;
   rc = dt_graph_create_call(r->o.graph, &q, c->reg->on_response, op, &op->req);
   if (rc == 0) {
     r->dials++;

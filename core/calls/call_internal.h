@@ -9,11 +9,15 @@
  *   call.c           the registry's index: calls by key and in a list, tombstones, the
  *                    limbo of notifications for unknown calls, pinned flows, routes, names
  *   call_identity.c  identity text and participants from Graph's JSON (pure)
+ *   call_incoming.c  an incoming call's view (subject, called, meeting, context) and the
+ *                    routes matching on it (pure)
  *   call_tones.c     the tone buffer and the gather scan (pure)
  *   call_ops.c       in-flight operations, their completions, early completions, orphans
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
  *   call_end.c       a call's end: flow start/done, winding down, the CDR record, release
+ *   call_ready.c     media readiness: answer ends / outbound flow starts once audio is active
  *   call_media.c     play, gather, record (and the recordings handed to the store)
+ *   call_roster.c    the live roster, wait_participant, participant get/mute/remove/hold music
  *   call_control.c   answer, reject, redirect, transfer, invite, participants, actions,
  *                    sleep, hangup, dial (and dials started from C)
  *   call_response.c  Graph's HTTP responses to every request a call sent
@@ -62,6 +66,9 @@ enum { WD_NONE = 0, WD_PROMPT, WD_DELETE, WD_AWAIT_END };
 
 /* Gather stages. */
 enum { G_PROMPT_SENT = 0, G_PROMPT_RUNNING, G_COLLECT };
+/* Answer stages: 0 answer sent, 1 accepted (waiting for established), 2 subscribeToTone
+   sent, ANSWER_MEDIA waiting for mediaState audio active (call_ready.c). */
+enum { ANSWER_MEDIA = 3 };
 /* Play stages. */
 enum { P_SENT = 0, P_RUNNING, P_CANCELLING };
 /* Record stages. */
@@ -99,6 +106,7 @@ struct dt_op_s {
   char *aux2;       /* dial: target text */
   dt_recjob_t *job; /* download: the recording store's job (forgotten, never cancelled) */
   uint64_t created_ms;
+  bool no_audio;    /* dial: the new call has no audio (no media readiness to wait for) */
 };
 
 typedef struct tomb_s {
@@ -192,6 +200,9 @@ void dt__calls_maybe_free(dt_calls_t *r);
 /* "user:ID", "+1555…" for phones, NULL if the set names nobody. Caller frees. */
 char *dt__call_identity_text(const cJSON *set);
 char *dt__call_invitation_text(const dt_identity_t *id);
+/* The identity set in the flow API's form ({user = "id", name =, tenant =}; kinds in
+   snake_case), or NULL when it names nobody. Caller frees. */
+cJSON *dt__call_identity_flow(const cJSON *set);
 /* Appends the ids of an identity set to ids[n..max); returns the new count. */
 size_t dt__call_identity_ids(const cJSON *set, const char **ids, size_t n, size_t max);
 /* The participants list as the flow sees it (see dt_call_result_t.json). */
@@ -234,6 +245,10 @@ dt_op_t *dt__call_main_op(dt_call_t *c);
 int dt__call_started(dt_call_t *c, dt_op_t *op, int rc, uint64_t deadline_ms);
 const char *dt__call_wait_what(const dt_call_t *c);
 
+/* ---- call_meetings.c ---- */
+/* The response to an onlineMeetings request the flow waits for (DT_WAIT_MEETING). */
+void dt__call_meeting_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res);
+
 /* ---- call_end.c: a call's end ---- */
 void dt__call_log_item(dt_buf_t *b, const char *text);
 void dt__call_log_transfer(dt_call_t *c, const char *result);
@@ -242,9 +257,21 @@ void dt__call_finalize(dt_call_t *c);
 void dt__call_start_flow(dt_call_t *c);
 void dt__call_send_end(dt_call_t *c);
 
+/* ---- call_ready.c: media readiness ---- */
+/* A mediaState in a call notification: records it; true if that let a held answer end or a
+   held outbound flow start (the caller then stops handling the event). */
+bool dt__call_media_state(dt_call_t *c, dt_media_state_t audio);
+/* The answer is established and subscribed: end its wait now or once audio is active. */
+void dt__call_answer_ready(dt_call_t *c);
+/* An outbound call is established and subscribed: start its flow now or once audio is active. */
+void dt__call_start_when_ready(dt_call_t *c);
+/* The call's timer ran out while waiting for audio: go on (true), or it was not that (false). */
+bool dt__call_media_wait_expired(dt_call_t *c);
+
 /* ---- call_media.c ---- */
 void dt__call_send_cancel(dt_call_t *c);
 void dt__call_play_done(dt_call_t *c, const completion_t *comp);
+void dt__call_play_loop_timeout(dt_call_t *c);
 void dt__call_gather_finish(dt_call_t *c, bool notify);
 void dt__call_gather_check(dt_call_t *c, bool notify);
 void dt__call_gather_prompt_done(dt_call_t *c, const completion_t *comp);
@@ -280,6 +307,11 @@ void dt__calls_pstn_free(dt_calls_t *r);
 void dt__calls_pstn_source(const dt_calls_t *r, dt_graph_create_params_t *q, dt_identity_t *src);
 /* ---- call_dispatch.c: Graph said the call is gone (keepAlive's 404), like "terminated" */
 void dt__call_ended_by_graph(dt_call_t *c, const char *message);
+
+/* ---- call_roster.c ---- */
+/* A roster notification (resource_data: the participants array): the call's roster is
+   replaced, a waiting wait_participant checked. */
+void dt__call_roster_update(dt_call_t *c, const cJSON *participants);
 
 /* ---- call_timer.c ---- */
 void dt__call_on_timer(uv_timer_t *t);

@@ -17,10 +17,12 @@
 #include "dialtone/log.h"
 #include "call_internal.h"
 
-int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
+/* A play's start, shared by play and hold music: 0 and the wait begun, 1 when keys typed
+   ahead barge in at once (result "barged"), or a refusal. */
+static int play_begin(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  if (n == 0) return DT_EINVAL;
+  if (n == 0 || prompts == NULL) return DT_EINVAL;
   if (barge_in && c->tone_len > 0) { /* the caller is already typing ahead */
     dt__call_result_clear(&c->result);
     c->result.reason = "barged";
@@ -28,14 +30,92 @@ int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_i
   }
   dt__call_wait_begin(c, DT_WAIT_PLAY);
   c->w.barge_in = barge_in;
+  return 0;
+}
+
+int dt_call_play(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in) {
+  int rc = play_begin(c, prompts, n, barge_in);
+  if (rc) return rc;
   dt_op_t *op = dt__call_main_op(c);
   rc = dt_graph_play_prompt(c->reg->o.graph, c->id, prompts, n, NULL, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
+/* The prompts copied into one block (the flow's strings go when the primitive returns). */
+static dt_media_t *media_copy(const dt_media_t *m, size_t n) {
+  size_t bytes = n * sizeof *m;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(m[i].uri) + 1 + (m[i].resource_id ? strlen(m[i].resource_id) + 1 : 0);
+  dt_media_t *out = dt_xmalloc(bytes);
+  char *p = (char *)(out + n);
+  for (size_t i = 0; i < n; i++) {
+    size_t u = strlen(m[i].uri) + 1;
+    out[i].uri = memcpy(p, m[i].uri, u);
+    p += u;
+    out[i].resource_id = NULL;
+    if (m[i].resource_id) {
+      size_t r = strlen(m[i].resource_id) + 1;
+      out[i].resource_id = memcpy(p, m[i].resource_id, r);
+      p += r;
+    }
+  }
+  return out;
+}
+
+int dt_call_play_loop(dt_call_t *c, const dt_media_t *prompts, size_t n, bool barge_in, int64_t timeout_ms) {
+  int rc = play_begin(c, prompts, n, barge_in);
+  if (rc) return rc;
+  c->w.loop = 1;
+  dt_op_t *op = dt__call_main_op(c);
+  rc = dt_graph_play_prompt_loop(c->reg->o.graph, c->id, prompts, n, NULL, c->reg->on_response, op, &op->req);
+  if (rc == DT_EUNSUPPORTED) { /* v1.0: no loop parameter; the engine plays them again */
+    c->loop_media = media_copy(prompts, n);
+    c->loop_n = n;
+    rc = dt_graph_play_prompt(c->reg->o.graph, c->id, prompts, n, NULL, c->reg->on_response, op, &op->req);
+  }
+  if (rc < 0) return dt__call_started(c, op, rc, 0);
+  /* no deadline while the music plays: it ends by a key, the timeout or the call's end
+     (the requests themselves are bounded by the Graph client's deadline) */
+  if (timeout_ms >= 0) dt__call_arm(c, (uint64_t)timeout_ms);
+  return 0;
+}
+
+/* The hold music's timeout: stop it; the cancel's answer ends the play with "timeout". */
+void dt__call_play_loop_timeout(dt_call_t *c) {
+  c->w.done_reason = "timeout";
+  if (c->stage == P_SENT) { /* op_running sends the cancel once Graph names the operation */
+    c->w.cancel = 1;
+  } else if (c->stage == P_RUNNING) {
+    dt__call_send_cancel(c);
+    c->stage = P_CANCELLING;
+    if (c->w.cancel == 3) {
+      c->result.reason = "timeout";
+      dt__call_wait_finish(c, 0);
+      return;
+    }
+  }
+  dt__call_arm(c, dt__call_op_timeout(c)); /* then the usual deadline */
+}
+
+/* v1.0 hold music: the prompts ended; send them again (true), unless the loop is over. */
+static bool play_again(dt_call_t *c) {
+  if (!c->w.loop || !c->loop_media || c->w.cancel || c->w.done_reason) return false;
+  dt_op_t *op = dt__call_main_op(c);
+  int rc = dt_graph_play_prompt(c->reg->o.graph, c->id, c->loop_media, c->loop_n, NULL, c->reg->on_response, op,
+                                &op->req);
+  if (rc < 0) {
+    dt__call_op_free(op);
+    dt__call_wait_fail(c, rc, "playPrompt", "playPrompt (hold music, again) could not be sent: %s", dt_strerror(rc));
+    return true;
+  }
+  c->stage = P_SENT;
+  return true;
+}
+
 void dt__call_send_cancel(dt_call_t *c) {
   dt_op_t *op = dt__call_op_new(c, ROLE_CANCEL);
-  int rc = dt_graph_cancel_media(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc =
+      dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     c->w.cancel = 3;
@@ -48,14 +128,15 @@ void dt__call_play_done(dt_call_t *c, const completion_t *comp) {
   if (c->w.cancel == 2) return; /* barging: the cancel's answer ends the play */
   if (comp->status == DT_OP_STATUS_FAILED) {
     if (dt__call_is_cancelled(comp)) {
-      c->result.reason = c->w.cancel ? "barged" : "cancelled";
+      c->result.reason = c->w.done_reason ? c->w.done_reason : c->w.cancel ? "barged" : "cancelled";
       dt__call_wait_finish(c, 0);
     } else {
       dt__call_fail_op(c, comp, "playPrompt");
     }
     return;
   }
-  c->result.reason = "completed";
+  if (play_again(c)) return;
+  c->result.reason = c->w.done_reason ? c->w.done_reason : (c->w.loop && c->w.cancel) ? "barged" : "completed";
   dt__call_wait_finish(c, 0);
 }
 

@@ -24,8 +24,7 @@ void dt__call_accepted(dt_call_t *c) {
     if (c->stage == 0) dt__call_answered(c);
     else {
       c->flags |= DT_CALLF_SUBSCRIBED;
-      c->result.reason = "established";
-      dt__call_wait_finish(c, 0);
+      dt__call_answer_ready(c);
     }
     return;
   case DT_WAIT_REJECT:
@@ -36,7 +35,7 @@ void dt__call_accepted(dt_call_t *c) {
     dt__call_wait_finish_ended(c, DT_OUTCOME_REDIRECTED, "redirected");
     return;
   case DT_WAIT_PLAY:
-    c->result.reason = c->w.cancel ? "barged" : "completed";
+    c->result.reason = c->w.done_reason ? c->w.done_reason : c->w.cancel ? "barged" : "completed";
     dt__call_wait_finish(c, 0);
     return;
   case DT_WAIT_GATHER: dt__call_gather_prompt_done(c, NULL); return;
@@ -101,8 +100,7 @@ void dt__call_op_completed(dt_call_t *c, dt_op_t *op, completion_t *comp) {
       dt__call_answered(c);
     } else {
       c->flags |= DT_CALLF_SUBSCRIBED;
-      c->result.reason = "established";
-      dt__call_wait_finish(c, 0);
+      dt__call_answer_ready(c);
     }
     return;
   case DT_WAIT_PLAY: dt__call_play_done(c, comp); return;
@@ -137,6 +135,7 @@ static void dial_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
     return;
   }
   dt_call_t *nc = dt__calls_outbound_new(r, res->call_id, &op->aux, &op->aux2);
+  if (op->no_audio) nc->flags |= DT_CALLF_NO_AUDIO;
   dt__call_op_free(op);
   nc->dialed_by = dt_xstrdup(c->id);
   c->result.new_call = nc;
@@ -148,6 +147,10 @@ static void dial_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
 static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res) {
   if (c->wait == DT_WAIT_DIAL) {
     dial_response(c, op, res);
+    return;
+  }
+  if (c->wait == DT_WAIT_MEETING) { /* a 404 here is Graph's about a user, not the call's end */
+    dt__call_meeting_response(c, op, res);
     return;
   }
   if (!dt__call_res_ok(res)) {
@@ -176,7 +179,16 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   }
   if (c->wait == DT_WAIT_PARTICIPANTS) {
     dt__call_op_free(op);
-    c->result.json = dt__call_participants_json(res->body);
+    if (cJSON_IsObject(res->body) && !cJSON_HasObjectItem(res->body, "value")) { /* one participant */
+      cJSON *wrap = cJSON_CreateArray();
+      cJSON_AddItemReferenceToArray(wrap, (cJSON *)res->body);
+      cJSON *list = dt__call_participants_json(wrap);
+      cJSON_Delete(wrap);
+      c->result.json = cJSON_DetachItemFromArray(list, 0);
+      cJSON_Delete(list);
+    } else {
+      c->result.json = dt__call_participants_json(res->body);
+    }
     c->result.reason = "completed";
     dt__call_wait_finish(c, 0);
     return;
@@ -253,7 +265,7 @@ void dt__call_graph_cb(const dt_graph_result_t *res, void *ud) {
     if (!current) return;
     c->w.cancel = 3;
     if (c->wait == DT_WAIT_PLAY) {
-      c->result.reason = "barged";
+      c->result.reason = c->w.done_reason ? c->w.done_reason : "barged";
       dt__call_wait_finish(c, 0);
     } else if (c->wait == DT_WAIT_GATHER && c->w.done_reason) {
       dt__call_gather_finish(c, true);
@@ -303,7 +315,7 @@ void dt__call_graph_cb(const dt_graph_result_t *res, void *ud) {
     dt__call_op_free(op);
     if (dt__call_res_ok(res)) c->flags |= DT_CALLF_SUBSCRIBED;
     else dt_log(DT_LOG_WARN, c->id, "subscribeToTone failed (HTTP %d); the flow will get no digits", res->status);
-    dt__call_start_flow(c);
+    dt__call_start_when_ready(c);
     return;
   default: dt__call_op_free(op); return;
   }

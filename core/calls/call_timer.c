@@ -29,6 +29,7 @@ static void deadline(dt_call_t *c) {
 void dt__call_on_timer(uv_timer_t *t) {
   dt_call_t *c = t->data;
   if (c->flags & DT_CALLF_RELEASED) return;
+  if (dt__call_media_wait_expired(c)) return; /* call_ready.c */
   if (c->wait == DT_WAIT_NONE) {
     if (!(c->flags & DT_CALLF_FLOW_DONE)) return;
     if (c->stage == WD_PROMPT) {
@@ -41,10 +42,20 @@ void dt__call_on_timer(uv_timer_t *t) {
     return;
   }
   switch (c->wait) {
+  case DT_WAIT_ROSTER:
+    c->result.reason = "timeout";
+    dt__call_wait_finish(c, 0);
+    return;
   case DT_WAIT_SLEEP:
     c->result.reason = "completed";
     dt__call_wait_finish(c, 0);
     return;
+  case DT_WAIT_PLAY:
+    if (c->w.loop && !c->w.done_reason && !c->w.cancel) { /* hold music's timeout (call_media.c) */
+      dt__call_play_loop_timeout(c);
+      return;
+    }
+    break;
   case DT_WAIT_GATHER:
     if (c->stage == G_COLLECT) {
       dt__call_gather_timeout(c);

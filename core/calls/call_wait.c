@@ -36,6 +36,9 @@ void dt__call_wait_end_quiet(dt_call_t *c) {
   c->wait = DT_WAIT_NONE;
   c->stage = 0;
   c->gen++;
+  free(c->loop_media); /* v1.0 hold music's prompts (call_media.c) */
+  c->loop_media = NULL;
+  c->loop_n = 0;
   dt__call_ops_drop_wait(c, gen);
 }
 
@@ -59,10 +62,7 @@ void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt
     __attribute__((format(printf, 4, 5)));
 void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   free(c->result.error_code);
   c->result.error_code = dt__xstrdup_or_null(code);
   free(c->result.message);

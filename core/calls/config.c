@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "dialtone/call_incoming.h"
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/error.h"
@@ -55,7 +56,7 @@ static const dt_config_key_t keys[] = {
     STR("cdr", cdr, "cdr.jsonl", NULL, "call detail records file (JSON lines)"),
     STR("cdr_spool", cdr_spool, NULL, NULL,
         "file for CDRs the cdr file cannot take (full or failing disk) once memory is full, and at shutdown"),
-    {"routes", DT_CFG_ROUTES, NULL, 0, 0, false, "which flow answers a call: {match=, flow=} entries",
+    {"routes", DT_CFG_ROUTES, NULL, 0, 0, false, "which flow answers a call: {match=, subject=, policy_recording=, transferred=, meeting=, flow=} entries",
      OFF(routes), NULL, 0},
     STR("routes.default", routes.default_flow, "main", NULL, "flow for calls no route matches"),
     GROUP("graph", "Microsoft Graph"),
@@ -208,6 +209,7 @@ static void routes_clear(dt_config_t *cfg) {
   for (size_t i = 0; i < cfg->routes.count; i++) {
     free(cfg->routes.items[i].match);
     free(cfg->routes.items[i].flow);
+    free(cfg->routes.items[i].subject);
   }
   free(cfg->routes.items);
   cfg->routes.items = NULL;
@@ -310,7 +312,7 @@ const char *dt_config_type_name(dt_config_type_t t) {
   case DT_CFG_INTEGER: return "an integer";
   case DT_CFG_NUMBER: return "a number";
   case DT_CFG_STRLIST: return "a list of strings";
-  case DT_CFG_ROUTES: return "a list of {match=, flow=} tables";
+  case DT_CFG_ROUTES: return "a list of {match=, subject=, policy_recording=, transferred=, meeting=, flow=} tables";
   case DT_CFG_SETTINGS: return "a table of name = string, number or boolean";
   }
   return "?";
@@ -386,11 +388,15 @@ void dt_config_clear_routes(dt_config_t *cfg, const char *origin) {
   set_origin(cfg, key_index("routes"), origin);
 }
 
-int dt_config_add_route(dt_config_t *cfg, const char *match, const char *flow, char *err,
-                        size_t errlen) {
+int dt_config_add_route(dt_config_t *cfg, const dt_config_route_t *route, char *err, size_t errlen) {
   size_t n = cfg->routes.count + 1;
-  if (match == NULL || match[0] == '\0' || strlen(match) > MAX_TEXT)
-    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu].match: expected a non-empty string", n);
+  const char *match = route->match, *flow = route->flow;
+  if (match && strlen(match) > MAX_TEXT)
+    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu].match: longer than %d bytes", n, MAX_TEXT);
+  char why[256];
+  dt_route_t r = {match, flow, route->subject, route->policy_recording, route->transferred, route->meeting};
+  if (dt_route_check(&r, why, sizeof why) != 0)
+    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu]: %s", n, why);
   if (flow == NULL || !valid_flow_name(flow))
     return dt_seterr(err, errlen, DT_ECONFIG,
                      "routes[%zu].flow: expected a flow name (letters, digits, _ and -), got \"%.64s\"", n,
@@ -398,8 +404,11 @@ int dt_config_add_route(dt_config_t *cfg, const char *match, const char *flow, c
   if (cfg->routes.count >= MAX_ROUTES)
     return dt_seterr(err, errlen, DT_ECONFIG, "routes: more than %d routes", MAX_ROUTES);
   cfg->routes.items = dt_xrealloc(cfg->routes.items, n * sizeof *cfg->routes.items);
-  cfg->routes.items[n - 1].match = dt_xstrdup(match);
-  cfg->routes.items[n - 1].flow = dt_xstrdup(flow);
+  dt_config_route_t *it = &cfg->routes.items[n - 1];
+  *it = *route;
+  it->match = match ? dt_xstrdup(match) : NULL;
+  it->flow = dt_xstrdup(flow);
+  it->subject = route->subject ? dt_xstrdup(route->subject) : NULL;
   cfg->routes.count = n;
   return 0;
 }
@@ -447,7 +456,7 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
       }
       *eq = '\0';
       char sub[256];
-      rc = dt_config_add_route(cfg, l.items[j], eq + 1, sub, sizeof sub);
+      rc = dt_config_add_route(cfg, &(dt_config_route_t){.match = l.items[j], .flow = eq + 1}, sub, sizeof sub);
       if (rc) dt_seterr(err, errlen, rc, "%s: %s", who, sub);
     }
     strlist_clear(&l);
@@ -556,10 +565,7 @@ static int bad(const dt_config_t *cfg, char *err, size_t errlen, const char *pat
   int i = key_index(path);
   const char *origin = i >= 0 ? cfg->origin_[i] : "?";
   char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(what, fmt);
   return dt_seterr(err, errlen, DT_ECONFIG, "%s: %s (from %s)", path, what, origin);
 }
 
@@ -748,10 +754,24 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
     case DT_CFG_ROUTES: {
       dt_buf_appendf(out, "  %s = {  -- %s\n", leaf, cfg->origin_[i]);
       for (size_t r = 0; r < cfg->routes.count; r++) {
-        dt_buf_appendf(out, "    { match = ");
-        dt_text_lua_string(out, cfg->routes.items[r].match);
-        dt_buf_appendf(out, ", flow = ");
-        dt_text_lua_string(out, cfg->routes.items[r].flow);
+        const dt_config_route_t *it = &cfg->routes.items[r];
+        dt_buf_appendf(out, "    { ");
+        if (it->match) {
+          dt_buf_appendf(out, "match = ");
+          dt_text_lua_string(out, it->match);
+          dt_buf_appendf(out, ", ");
+        }
+        if (it->subject) {
+          dt_buf_appendf(out, "subject = ");
+          dt_text_lua_string(out, it->subject);
+          dt_buf_appendf(out, ", ");
+        }
+        static const char *const yn[] = {"", "true", "false"};
+        if (it->policy_recording) dt_buf_appendf(out, "policy_recording = %s, ", yn[it->policy_recording]);
+        if (it->transferred) dt_buf_appendf(out, "transferred = %s, ", yn[it->transferred]);
+        if (it->meeting) dt_buf_appendf(out, "meeting = %s, ", yn[it->meeting]);
+        dt_buf_appendf(out, "flow = ");
+        dt_text_lua_string(out, it->flow);
         dt_buf_appendf(out, " },\n");
       }
       group = k->path;

@@ -21,7 +21,10 @@
 #include <string.h>
 #include "dialtone/log.h"
 #include "emu_calls.h"
+#include "emu_incoming.h"
 #include "emu_media.h"
+#include "emu_meetings.h"
+#include "emu_online_meetings.h"
 #include "emu_notify.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
@@ -47,14 +50,12 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
   dt_emulator_t *emu = c->emu;
   if (c->ended) return;
   if (terminating_first) {
-    dt__emu_call_set_state(c, EMU_CS_TERMINATING);
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "state", "terminating");
-    dt__emu_notify_call(c, "updated", f, "terminating");
+    dt__emu_notify_state(c, EMU_CS_TERMINATING, "terminating");
   }
   dt__emu_call_set_state(c, EMU_CS_TERMINATED);
   c->ended = true;
   c->ended_sim = dt__emu_sched_now(&emu->sim);
+  if (c->meeting) dt__emu_meeting_left(c);
   dt__emu_media_abandon(c);
   /* every timer of the call goes; the notification queue keeps draining */
   dt__emu_call_cancel_events(c);
@@ -114,16 +115,39 @@ void dt__emu_keepalive(emu_call_t *c) {
 }
 
 /* ------------------------------------------------------------------ establishing */
+/* mediaState {audio} into the notification f and the call resource. */
+static void put_media_state(emu_call_t *c, cJSON *f, const char *audio) {
+  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
+  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
+  cJSON_AddStringToObject(ms, "audio", audio);
+  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
+  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
+}
+
+/* The audio stream comes up after the call is established (graph_api.md §7.3: "then
+   mediaState.audio active"), as its own notification. */
+static void media_active(emu_call_t *c) {
+  if (c->state != EMU_CS_ESTABLISHED) return;
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", "established");
+  put_media_state(c, f, "active");
+  dt__emu_notify_call(c, "updated", f, "media active");
+}
+
+static void on_media_active(dt__emu_ev_t *ev) { media_active(ev->call); }
+
+static bool has_audio(const cJSON *modalities) {
+  const cJSON *m;
+  cJSON_ArrayForEach(m, modalities)
+    if (cJSON_IsString(m) && dt_strcasecmp(m->valuestring, "audio") == 0) return true;
+  return false;
+}
+
 static void established(emu_call_t *c) {
   dt__emu_call_set_state(c, EMU_CS_ESTABLISHED);
   dt__emu_participant_add_bot(c);
   cJSON *f = cJSON_CreateObject();
   cJSON_AddStringToObject(f, "state", "established");
-  cJSON *ms = cJSON_AddObjectToObject(f, "mediaState");
-  cJSON_AddStringToObject(ms, "@odata.type", "#microsoft.graph.callMediaState");
-  cJSON_AddStringToObject(ms, "audio", "active");
-  cJSON_DeleteItemFromObjectCaseSensitive(c->res, "mediaState");
-  cJSON_AddItemToObject(c->res, "mediaState", cJSON_Duplicate(ms, 1));
   const cJSON *am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   if (am == NULL) {
     /* what the call ended up with: the answer's acceptedModalities, else what was requested */
@@ -132,7 +156,11 @@ static void established(emu_call_t *c) {
     am = cJSON_GetObjectItemCaseSensitive(c->res, "activeModalities");
   }
   cJSON_AddItemToObject(f, "activeModalities", cJSON_Duplicate(am, 1));
+  bool audio = has_audio(am) && !c->emu->faults.no_media_state;
+  if (audio) put_media_state(c, f, "inactive");
   dt__emu_notify_call(c, "updated", f, "established");
+  if (audio && c->emu->faults.media_delay_ms > 0) dt__emu_at(&c->emu->sim, c, c->emu->faults.media_delay_ms, on_media_active);
+  else if (audio) media_active(c); /* the next notification */
 }
 
 static void notify_establishing(emu_call_t *c) {
@@ -157,8 +185,13 @@ static void on_answer_timeout(dt__emu_ev_t *ev) {
 }
 
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const char *bot_url,
-                             const emu_script_t *script, const char *tenant_id,
-                             const cJSON *modalities) {
+                             const emu_script_t *script, const char *tenant_id, const cJSON *modalities) {
+  return dt__emu_incoming_ctx(emu, from, to, NULL, false, bot_url, script, tenant_id, modalities);
+}
+
+emu_call_t *dt__emu_incoming_ctx(dt_emulator_t *emu, cJSON *from, cJSON *to, cJSON *extra, bool observed,
+                                 const char *bot_url, const emu_script_t *script, const char *tenant_id,
+                                 const cJSON *modalities) {
   emu_call_t *c = dt__emu_call_new(emu, true);
   c->callback_uri = dt_xstrdup(bot_url);
   const char *rid = dt__emu_identity_id(from, NULL);
@@ -193,7 +226,8 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   cJSON *ic = cJSON_AddObjectToObject(r, "incomingContext");
   cJSON_AddStringToObject(ic, "@odata.type", "#microsoft.graph.incomingContext");
   cJSON_AddStringToObject(ic, "sourceParticipantId", remote_pid);
-  cJSON_AddStringToObject(ic, "observedParticipantId", remote_pid);
+  /* subject, meeting invite, transferor, onBehalfOf, policy recording (emu_incoming.c) */
+  dt__emu_incoming_apply(r, extra, observed, remote_pid);
   dt__emu_participant_add(c, from, remote_pid);
   c->remote_joined = true;
 
@@ -311,10 +345,7 @@ static void transfer_done(dt__emu_ev_t *ev) {
 static void transfer_accepted(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_TRANSFERRING) return;
-  dt__emu_call_set_state(c, EMU_CS_TRANSFER_ACCEPTED);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferAccepted");
-  dt__emu_notify_call(c, "updated", f, "transferAccepted");
+  dt__emu_notify_state(c, EMU_CS_TRANSFER_ACCEPTED, "transferAccepted");
   dt__emu_at(&c->emu->sim, c, EMU_SETUP_MS, transfer_done);
 }
 
@@ -345,10 +376,7 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
   c->transfer_replaces = replaces ? dt_xstrdup(replaces) : NULL;
   timeline_target(c, "transfer", "target", ident, replaces);
 
-  dt__emu_call_set_state(c, EMU_CS_TRANSFERRING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferring");
-  dt__emu_notify_call(c, "updated", f, "transferring");
+  dt__emu_notify_state(c, EMU_CS_TRANSFERRING, "transferring");
 
   /* consultative (replaces): the target is already talking to the bot */
   static const char *const why[] = {[EMU_PARTY_BUSY] = "is busy", [EMU_PARTY_REJECT] = "declined",
@@ -371,7 +399,7 @@ void dt__emu_hangup_by_remote(emu_call_t *c) {
 static void on_callee_answer(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   const cJSON *targets = dt__emu_json_get(c->res, "targets");
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   dt__emu_participant_add(c, dt__emu_json_get(t0, "identity"), NULL);
@@ -391,7 +419,7 @@ static void on_callee_answer(dt__emu_ev_t *ev) {
 static void on_callee_fail(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   c->ring_timer = NULL;
-  if (c->state != EMU_CS_ESTABLISHING) return;
+  if (c->state != EMU_CS_ESTABLISHING && c->state != EMU_CS_RINGING) return;
   switch (ev->i) {
   case EMU_PARTY_BUSY: dt__emu_call_end(c, false, 486, 0, "Callee is busy.", NULL, "busy"); break;
   case EMU_PARTY_REJECT:
@@ -407,6 +435,7 @@ static void on_conference_joined(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_ESTABLISHING) return;
   established(c);
+  dt__emu_meeting_joined(c);
   dt__emu_notify_roster(c);
 }
 
@@ -429,8 +458,19 @@ static void on_group_target(dt__emu_ev_t *ev) {
   }
 }
 
+/* The callee's phone rings: callState "ringing" exists in beta only (graph_schema_extract.md:
+   v1.0's enum skips value 2), so a v1.0 bot sees establishing until the answer. */
+static void on_outgoing_ringing(dt__emu_ev_t *ev) {
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  dt__emu_notify_state(c, EMU_CS_RINGING, "ringing");
+}
+
 static void on_outgoing_establishing(dt__emu_ev_t *ev) {
-  if (ev->call->state == EMU_CS_ESTABLISHING) notify_establishing(ev->call);
+  emu_call_t *c = ev->call;
+  if (c->state != EMU_CS_ESTABLISHING) return;
+  notify_establishing(c);
+  if (c->beta && !c->multiparty) on_outgoing_ringing(ev);
 }
 
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri) {
@@ -469,6 +509,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   int nt = cJSON_IsArray(targets) ? cJSON_GetArraySize(targets) : 0;
   bool meeting = dt__emu_json_get(r, "meetingInfo") || dt__emu_json_get(r, "chatInfo");
   c->multiparty = meeting || nt > 1;
+  if (meeting) dt__emu_meeting_attach(c);
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   const char *rid = dt__emu_identity_id(dt__emu_json_get(t0, "identity"), NULL);
   c->remote_id = lower_dup(rid);
@@ -483,6 +524,8 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   cJSON_AddNumberToObject(tl, "targets", nt);
   cJSON_AddBoolToObject(tl, "meeting", meeting);
   if (dt__emu_json_str(r, "subject")) cJSON_AddStringToObject(tl, "subject", dt__emu_json_str(r, "subject"));
+  const cJSON *om = dt__emu_online_meeting_by_thread(c->emu, dt__emu_json_str(dt__emu_json_get(r, "chatInfo"), "threadId"));
+  if (om && dt__emu_json_str(om, "id")) cJSON_AddStringToObject(tl, "online_meeting", dt__emu_json_str(om, "id"));
   dt__emu_timeline(c, "outgoing", tl);
 
   /* the 201 goes out first, then establishing (the documents' order) */
@@ -498,7 +541,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   }
   /* conference: meeting organizer (if a user) is present; targets ring */
   const cJSON *org = dt__emu_json_get(dt__emu_json_get(r, "meetingInfo"), "organizer");
-  if (cJSON_IsObject(org)) dt__emu_participant_add(c, org, NULL);
+  if (cJSON_IsObject(org) && c->meeting == NULL) dt__emu_participant_add(c, org, NULL);
   dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_conference_joined);
   for (int i = 0; i < nt; i++) {
     const cJSON *t = cJSON_GetArrayItem(targets, i);
@@ -616,6 +659,16 @@ void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms) {
     }
     t += gap_ms;
   }
+}
+
+/* Graph documents no trigger for "hold" to a service-hosted bot (graph_api.md §2.3); the
+   emulator sends it when a test puts the call on hold: "updated" state hold, and back to
+   "established" when it is taken off hold. Media actions answer 8501 while on hold. */
+void dt__emu_caller_hold(emu_call_t *c, bool on) {
+  dt__emu_call_set_state(c, on ? EMU_CS_HOLD : EMU_CS_ESTABLISHED);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", on ? "hold" : "established");
+  dt__emu_notify_call(c, "updated", f, on ? "hold" : "established (off hold)");
 }
 
 void dt__emu_caller_hangup(emu_call_t *c) {

@@ -10,7 +10,12 @@
    Media operations in progress are abandoned without notifications (as Graph does). */
 void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subcode,
                       const char *message, const char *termination_reason, const char *by);
-/* Places an incoming call to the bot (control API). */
+/* Places an incoming call to the bot (control API); extra (consumed, may be NULL) and
+   observed: its context (dt__emu_incoming_extra). */
+emu_call_t *dt__emu_incoming_ctx(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity, cJSON *extra,
+                                 bool observed, const char *bot_url, const emu_script_t *script,
+                                 const char *tenant_id, const cJSON *modalities);
+/* The same with no context (extra NULL, not observed). */
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity,
                              const char *bot_url, const emu_script_t *script,
                              const char *tenant_id, const cJSON *modalities);
@@ -29,6 +34,7 @@ int dt__emu_invite(emu_call_t *c, emu_op_t *op);
    (the emulator's script_act). */
 void dt__emu_caller_press(emu_call_t *c, const char *tones, int64_t gap_ms);
 void dt__emu_caller_hangup(emu_call_t *c);
+void dt__emu_caller_hold(emu_call_t *c, bool on);
 void dt__emu_caller_act(emu_call_t *c, const emu_step_t *st, uint64_t at);
 
 #endif

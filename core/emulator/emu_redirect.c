@@ -108,10 +108,7 @@ void dt__emu_redirect(emu_call_t *c, const cJSON *targets, const emu_redirect_t 
   if (r->mask_caller) cJSON_AddBoolToObject(tl, "mask_caller", true);
   dt__emu_timeline(c, "redirect", tl);
 
-  dt__emu_call_set_state(c, EMU_CS_REDIRECTING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "redirecting");
-  dt__emu_notify_call(c, "updated", f, "redirecting");
+  dt__emu_notify_state(c, EMU_CS_REDIRECTING, "redirecting");
   dt__emu_call_end(c, false, 0, 0, voicemail ? "Call redirected to voicemail." : "Call redirected.", NULL,
                    "redirect");
 }

@@ -228,7 +228,7 @@ void dt__emu_prompt_name(const char *url, char *out, size_t outlen) {
 const char *dt__emu_state_name(int st) {
   static const char *const names[] = {"incoming",    "establishing", "established",
                                       "transferring", "transferAccepted", "redirecting",
-                                      "terminating", "terminated"};
+                                      "terminating", "terminated", "ringing", "hold"};
   return (st >= 0 && st < (int)DT_ARRAY_SIZE(names)) ? names[st] : "unknown";
 }
 

@@ -180,8 +180,12 @@ int dt_graph_create_call_body(dt_graph_dialect_t d, const dt_graph_create_params
     put(o, "source", participant_info(p->source));
   }
   if (p->target_count > 0) put(o, "targets", invitations(p->targets, p->target_count));
-  put(o, "requestedModalities", modalities(p->modalities, p->modality_count));
-  put(o, "mediaConfig", typed("#microsoft.graph.serviceHostedMediaConfig"));
+  if (p->no_media) {
+    put(o, "requestedModalities", cJSON_CreateArray()); /* and no mediaConfig */
+  } else {
+    put(o, "requestedModalities", modalities(p->modalities, p->modality_count));
+    put(o, "mediaConfig", typed("#microsoft.graph.serviceHostedMediaConfig"));
+  }
   put_str(o, "subject", p->subject);
   put_str(o, "tenantId", p->tenant_id);
   if (chat) {
@@ -315,6 +319,15 @@ int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *c
   return 0;
 }
 
+int dt_graph_play_prompt_loop_body(dt_graph_dialect_t d, const dt_media_t *prompts, size_t n,
+                                   const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (d != DT_GRAPH_BETA) return DT_EUNSUPPORTED;
+  int rc = dt_graph_play_prompt_body(prompts, n, client_context, out);
+  if (rc == 0) put_bool(*out, "loop", true);
+  return rc;
+}
+
 int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out) {
   *out = NULL;
   if (p == NULL || !str_ok(p->client_context)) return DT_EINVAL;
@@ -390,11 +403,37 @@ int dt_graph_context_body(const char *client_context, cJSON **out) {
   return 0;
 }
 
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out) {
+  *out = NULL;
+  if (d != DT_GRAPH_V1) return DT_EUNSUPPORTED;
+  if (!str_ok(client_context) || (prompt && !media_ok(prompt))) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  if (prompt) cJSON_AddItemToObject(o, "customPrompt", media_prompt(prompt));
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out) {
   *out = NULL;
   if (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "sharer") != 0)) return DT_EINVAL;
   cJSON *o = cJSON_CreateObject();
   put_str(o, "role", role);
+  *out = o;
+  return 0;
+}
+
+bool dt_graph_recording_status_ok(const char *s) {
+  return s && (strcmp(s, "recording") == 0 || strcmp(s, "notRecording") == 0 || strcmp(s, "failed") == 0);
+}
+
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (!dt_graph_recording_status_ok(status) || !str_ok(client_context)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "clientContext", client_context);
+  put_str(o, "status", status);
   *out = o;
   return 0;
 }

@@ -18,7 +18,6 @@ local function remind(call)
     prompt = "appointment",
     options = {["1"] = "confirmed", ["2"] = "cancelled"},
     retries = 1,
-    timeout = 5,
     invalid = "sorry",
     noinput = "sorry",
   }

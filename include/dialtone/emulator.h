@@ -107,8 +107,22 @@ typedef struct {
   const cJSON *script;       /* the caller's script (array of steps) or NULL */
   const char *tenant_id;     /* NULL = the emulator's tenant */
   const cJSON *modalities;   /* array of strings (at most 8) or NULL = ["audio"] */
+  /* What Graph says about the call (docs/emulator.md "Incoming context"; all optional): */
+  const char *subject;       /* the call's subject (at most 1024 bytes) */
+  const cJSON *meeting;      /* a meeting invite: true, or {"organizer": identity, "thread":,
+                                "message":} — the call carries chatInfo and meetingInfo */
+  const cJSON *transferor;   /* identity: the call was transferred by them (incomingContext) */
+  const cJSON *on_behalf_of; /* identity: incomingContext.onBehalfOf */
+  bool policy_recording;     /* a compliance-recording invite: the caller is the observed
+                                participant, the target the recorder's application instance */
 } dt_emulator_call_options_t;
 
+/* The options of POST /emulator/calls read from its JSON body (borrowed: they point into body):
+   bot_url (alias callback, callbackUri), from, to, script, tenant_id, modalities, subject,
+   meeting, transferor, on_behalf_of, policy_recording. Checks the members' JSON types only
+   (dt_emulator_place_call checks their values): 0, or DT_EINVAL with why in err. The control
+   API's route and `dialtone test` both read a call's options here. */
+int dt_emulator_call_options_json(const cJSON *body, dt_emulator_call_options_t *o, char *err, size_t errlen);
 /* Places an incoming call to the bot; its id goes to call_id (may be NULL). */
 int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t *opts,
                            char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
@@ -120,6 +134,25 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
 int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
 /* The caller (the far end) hangs up. */
 int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* People in group calls and meetings. A person joins the group call or meeting call_id is
+   in (every bot leg in the same meeting sees them, with one participant id): identity in
+   place_call's forms ({"user":"id"}, {"phone":"+1…"}, an identitySet, a string), or guest =
+   a display name (an anonymous guest, shown as a guest identity); name is the display name.
+   The bot is told by a roster notification. DT_ESTATE: not an established group call or
+   meeting (a 1:1 call has no roster to join). The participant's id goes to participant_id. */
+typedef struct {
+  const cJSON *identity;
+  const char *guest;
+  const char *name;
+} dt_emulator_person_t;
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* The person `who` (a participant id or an identity id) leaves: DT_ENOENT when nobody by
+   that id is there. */
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen);
+/* The remote party puts the established call on hold (on) or takes it off hold: callState
+   "hold" / "established" notifications. DT_ESTATE when the call is not in the state to leave. */
+int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen);
 /* Where incoming calls' notifications go from now on (an http(s) URL; NULL clears it). The
    one way to set it after start (dt_emulator_options_t.bot_url sets it at start); from
    another thread, use dt_emulator_thread_set_bot_url. */
@@ -175,6 +208,10 @@ typedef struct {
   int recording_status;           /* 0 or 400..599 for recording downloads */
   int recording_status_count;     /* that many downloads (0 = all) */
   bool recording_hang;            /* recording downloads are never answered */
+  bool no_media_state;            /* no mediaState in call notifications (as a service that never
+                                     reports it): the engine must not wait for it forever */
+  int64_t media_delay_ms;         /* simulated ms from established to mediaState audio "active"
+                                     (0 .. 3600000; default 0: the next notification) */
 } dt_emulator_faults_t;
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out);
 /* Replaces every fault (a zeroed struct clears them); validates first. */

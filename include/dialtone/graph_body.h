@@ -52,6 +52,9 @@ typedef struct {
   const char *guest_display_name;     /* join as guest: source.identity.guest */
   const char *guest_id;
   const char *client_context;         /* optional; dialtone correlates with it */
+  bool no_media;                      /* join without media: requestedModalities [] and no
+                                         mediaConfig (graph-participant-invite.md, "Join
+                                         channel meeting without media"); modalities ignored */
 } dt_graph_create_params_t;
 
 typedef struct {
@@ -115,17 +118,33 @@ int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
                            const dt_identity_t *transferee, cJSON **out);
 int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context,
                               cJSON **out);
+/* playPrompt with "loop": true (beta only: "true indicates to loop infinitely", and Graph
+   then sends no completion); DT_EUNSUPPORTED in v1.0, which has no loop (the engine plays
+   the prompts again itself there). */
+int dt_graph_play_prompt_loop_body(dt_graph_dialect_t d, const dt_media_t *prompts, size_t n,
+                                   const char *client_context, cJSON **out);
 int dt_graph_record_body(const dt_graph_record_params_t *p, cJSON **out);
 int dt_graph_send_dtmf_body(const char *tones, int delay_ms, const char *client_context, cJSON **out);
 int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const char *client_context,
                          cJSON **out);
 /* {"clientContext": ...} or {} — the body of subscribeToTone, cancelMediaProcessing, mute... */
 int dt_graph_context_body(const char *client_context, cJSON **out);
+/* participant startHoldMusic {customPrompt (a mediaPrompt; omitted when prompt is NULL),
+   clientContext}: v1.0 only (DT_EUNSUPPORTED in beta, whose schema lacks it). */
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out);
 
 /* {"role": role}: role "viewer" or "sharer" (changeScreenSharingRole). */
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out);
 /* {"metadata": ..., "clientContext": ...}; metadata required (updateMetadata). */
 int dt_graph_update_metadata_body(const char *metadata, const char *client_context, cJSON **out);
+
+/* {"clientContext": ..., "status": status} (updateRecordingStatus, both dialects); status
+   "recording", "notRecording" or "failed", else DT_EINVAL. */
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out);
+/* Whether s is one of the statuses a bot may report (recordingStatus without unknown and
+   unknownFutureValue). */
+bool dt_graph_recording_status_ok(const char *s);
 
 /* "recordResponse" (v1.0) or "record" (beta). */
 const char *dt_graph_record_action(dt_graph_dialect_t d);

@@ -37,6 +37,8 @@ typedef struct {
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
   const char *default_flow;     /* the flow incoming calls run; default "main" */
+  const dt_route_t *routes;     /* routes tried before default_flow (copied); may be NULL */
+  size_t route_count;
   int keepalive_interval_s;     /* the engine's keepAlive period: 0 = 1800 (the default of
                                    graph.keepalive_interval_s), < 0 = never (then the
                                    emulator ends every call after 45 minutes) */

@@ -326,7 +326,7 @@ static __attribute__((unused)) int h_hangup(dt_harness_t *h, const char *id) {
 
 /* The call's timeline entries (a cJSON array the caller frees), or NULL. */
 static __attribute__((unused)) cJSON *h_timeline(dt_harness_t *h, const char *id) {
-  char url[512];
+  char url[1024];
   snprintf(url, sizeof url, "%s/emulator/calls/%.200s/timeline", h->emu_url, id);
   cJSON *j = h_http_json(h, "GET", url, NULL, NULL);
   cJSON *e = cJSON_DetachItemFromObjectCaseSensitive(j, "entries");

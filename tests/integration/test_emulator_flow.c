@@ -169,15 +169,15 @@ DT_TEST(whole_call_in_order) {
 
   char seq[1024];
   sequence(&h, id, seq, sizeof seq);
-  DT_ASSERT_EQ_STR(seq, "created:incoming updated:establishing updated:established tone:tone2 "
+  DT_ASSERT_EQ_STR(seq, "created:incoming updated:establishing updated:established updated:established tone:tone2 "
                         "op:playPromptOperation:completed op:recordOperation:completed "
                         "updated:transferring updated:established:500 deleted:terminated");
 
   /* the engine's own parser reads every notification as the event it is */
   const dt_event_type_t want[] = {DT_EVENT_CALL_INCOMING, DT_EVENT_CALL_STATE, DT_EVENT_CALL_STATE,
-                                  DT_EVENT_TONE, DT_EVENT_OPERATION, DT_EVENT_OPERATION,
+                                  DT_EVENT_CALL_STATE /* mediaState audio active */, DT_EVENT_TONE, DT_EVENT_OPERATION, DT_EVENT_OPERATION,
                                   DT_EVENT_CALL_STATE, DT_EVENT_CALL_STATE, DT_EVENT_CALL_TERMINATED};
-  DT_ASSERT_EQ_INT(h.nnotes, 9);
+  DT_ASSERT_EQ_INT(h.nnotes, 10);
   for (int k = 0; k < h.nnotes; k++) {
     dt_event_list_t evs = {0};
     char perr[256];
@@ -189,11 +189,11 @@ DT_TEST(whole_call_in_order) {
       DT_ASSERT_EQ_INT(evs.events[0].tone, '2');
       DT_ASSERT_EQ_INT(evs.events[0].tone_sequence_id, 1);
     }
-    if (k == 5) {
+    if (k == 6) {
       DT_ASSERT_EQ_STR(evs.events[0].recording_location, loc);
       DT_ASSERT_EQ_STR(evs.events[0].completion_reason, "maxSilenceTimeout");
     }
-    if (k == 7) DT_ASSERT_EQ_INT(evs.events[0].result.code, 500);
+    if (k == 8) DT_ASSERT_EQ_INT(evs.events[0].result.code, 500);
     dt_event_list_free(&evs);
   }
 
@@ -234,7 +234,7 @@ DT_TEST(whole_call_in_order) {
     last = s;
     if (strcmp(h_json_str(x, "kind"), "notification") == 0) notifications++;
   }
-  DT_ASSERT_EQ_INT(notifications, 9);
+  DT_ASSERT_EQ_INT(notifications, 10);
   cJSON_Delete(tl);
   /* an ended call answers 404 */
   r = h_action(&h, id, "keepAlive", NULL);
@@ -264,7 +264,7 @@ DT_TEST(transfer_completes) {
   DT_ASSERT_EQ_STR(h_json_str(ri, "message"), "GracefulTransferCompleted");
   char seq[512];
   sequence(&h, id, seq, sizeof seq);
-  DT_ASSERT_EQ_STR(seq, "created:incoming updated:establishing updated:established updated:transferring "
+  DT_ASSERT_EQ_STR(seq, "created:incoming updated:establishing updated:established updated:established updated:transferring "
                         "updated:transferAccepted deleted:terminated");
   cJSON *tl = h_timeline(&h, id);
   DT_ASSERT(h_tl_find(tl, "transfer_result", "outcome", "completed") != NULL);

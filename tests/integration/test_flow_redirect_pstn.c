@@ -119,7 +119,7 @@ static const char DIALER[] =
 
 /* The outgoing call the emulator holds (its resource as Graph's GET shows it). */
 static cJSON *outgoing_resource(void) {
-  char url[256];
+  char url[512];
   snprintf(url, sizeof url, "%s/emulator/calls", H.emu_url);
   cJSON *all = h_http_json(&H, "GET", url, NULL, NULL);
   const cJSON *c;
@@ -128,7 +128,7 @@ static cJSON *outgoing_resource(void) {
     if (strcmp(h_str(c, "direction"), "outgoing") == 0) snprintf(id, sizeof id, "%s", h_str(c, "id"));
   cJSON_Delete(all);
   if (!id[0]) return NULL;
-  snprintf(url, sizeof url, "%s/emulator/calls/%s", H.emu_url, id);
+  snprintf(url, sizeof url, "%s/emulator/calls/%.200s", H.emu_url, id);
   cJSON *one = h_http_json(&H, "GET", url, NULL, NULL);
   cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(one, "resource");
   cJSON_Delete(one);

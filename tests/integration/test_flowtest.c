@@ -65,7 +65,8 @@ static int count(const char *hay, const char *needle) {
   return c;
 }
 
-static const char *const EXAMPLES[] = {"voicemail", "agent_transfer", "meeting_announce", "reminder", "escalate"};
+static const char *const EXAMPLES[] = {"voicemail", "agent_transfer", "meeting_announce", "reminder", "escalate",
+                                       "incident_announcer", "hold_queue", "compliance_recorder"};
 
 /* Every example has its flow and its test, and its test ran and passed. */
 static int examples_all_ran(const char *out) {

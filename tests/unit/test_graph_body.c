@@ -762,4 +762,55 @@ DT_TEST(screen_sharing_role_and_metadata_bodies) {
   free(big);
 }
 
+/* updateRecordingStatus, as the reference gives it: {clientContext, status}; the statuses a
+   bot reports are recording, notRecording and failed (graph_api.md). */
+DT_TEST(recording_status_body) {
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("recording", "c-1", &o), 0);
+  char *s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"clientContext\":\"c-1\",\"status\":\"recording\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("notRecording", NULL, &o), 0);
+  s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"status\":\"notRecording\"}");
+  cJSON_free(s);
+  DT_ASSERT(dt_graph_recording_status_ok("failed"));
+  const char *bad[] = {"unknown", "unknownFutureValue", "Recording", "", NULL};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(bad); i++) {
+    DT_ASSERT_EQ_INT(dt_graph_recording_status_body(bad[i], NULL, &o), DT_EINVAL);
+    DT_ASSERT(o == NULL);
+  }
+  char *big = malloc(DT_GRAPH_MAX_STRING + 2);
+  memset(big, 'x', DT_GRAPH_MAX_STRING + 1);
+  big[DT_GRAPH_MAX_STRING + 1] = '\0';
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("failed", big, &o), DT_EINVAL);
+  free(big);
+}
+
+/* Hold music: "loop": true in beta (graph_api.md §1.5); v1.0 has no loop parameter. */
+DT_TEST(play_prompt_loop_is_beta_only) {
+  dt_media_t m = {"https://b/hold.wav", NULL};
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_BETA, &m, 1, NULL, &o), 0);
+  DT_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "loop")));
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "prompts")), 1);
+  cJSON_Delete(o);
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_V1, &m, 1, NULL, &o), DT_EUNSUPPORTED);
+  DT_ASSERT(o == NULL);
+  DT_ASSERT_EQ_INT(dt_graph_play_prompt_loop_body(DT_GRAPH_BETA, &m, 0, NULL, &o), DT_EINVAL);
+}
+
+/* A join without media: requestedModalities [] and no mediaConfig, as the documents'
+   "Join channel meeting without media" example. */
+DT_TEST(create_call_without_media) {
+  dt_graph_create_params_t p = {.callback_uri = "https://b/cb", .chat_thread_id = "19:x@thread.v2",
+                                .chat_message_id = "0", .meeting_organizer_id = "org", .no_media = true};
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_create_call_body(DT_GRAPH_BETA, &p, &o), 0);
+  const cJSON *rm = cJSON_GetObjectItemCaseSensitive(o, "requestedModalities");
+  DT_ASSERT(cJSON_IsArray(rm) && cJSON_GetArraySize(rm) == 0);
+  DT_ASSERT(cJSON_GetObjectItemCaseSensitive(o, "mediaConfig") == NULL);
+  cJSON_Delete(o);
+}
+
 DT_TEST_MAIN()
