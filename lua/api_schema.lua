@@ -52,12 +52,16 @@ return {
     remove_participant = {},
     start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
     stop_hold_music = {},
+    tag = {},
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
     ["meetings.create"] = {options = {"organizer", "subject", "start_time", "end_time", "attendees"}},
     ["meetings.get"] = {options = {"join_url", "organizer"}},
     http = {options = {"method", "url", "headers", "query", "body", "json", "timeout", "raise_for_status"}},
+    now = {},
+    hours = {options = {"tz", "mon_fri", "sat_sun", "daily", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+                        "holidays"}},
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

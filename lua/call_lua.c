@@ -21,6 +21,7 @@
 #include "dialtone/log.h"
 #include "dialtone/meeting_link.h"
 #include "call_handle.h"
+#include "call_tag.h"
 #include "call_lua.h"
 #include "flows.h"
 #include "prompts.h"
@@ -761,6 +762,7 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {"cancel_media", l_cancel_media},
                                    {"sleep", l_sleep},
                                    {"hangup", l_hangup},
+                                   {"tag", dt__call_tag},
                                    {NULL, NULL}};
 
 void dt__call_lua_open(lua_State *L) {

@@ -17,6 +17,8 @@
 #include "dialtone/error.h"
 #include "call_handle.h"
 #include "call_lua.h"
+#include "flow_settings.h"
+#include "flow_time.h"
 #include "meetings_lua.h"
 #include "flow_http.h"
 #include "roster_lua.h"
@@ -81,8 +83,12 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};
   luaL_setfuncs(L, INTERNALS, 0);
+  dt__flow_time_os_funcs(L);
   lua_createtable(L, 0, 4);
   dt__call_lua_dialtone_funcs(L);
+  dt__flow_time_dialtone_funcs(L);
+  dt__flow_settings_push(L, rt->o.settings);
+  lua_setfield(L, -2, "settings");
   dt__meetings_lua_open(L); /* + dialtone.meetings */
   dt__flow_http_open(L);     /* + dialtone.http */
   lua_setfield(L, -2, "dialtone");

@@ -271,6 +271,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
       .route_count = c->routes.count,
       .default_flow = c->routes.default_flow,
       .metrics = app->metrics,
+      .flow_settings = &c->flow_settings,
   };
   if (real_graph) {
     eo.graph.base_url = c->graph.base_url;

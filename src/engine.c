@@ -422,7 +422,10 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .metrics = e->metrics,
                              .timer_scale = o->timer_scale,
                              .instant_timers = o->instant_timers,
-                             .http = o->http};
+                             .http = o->http,
+                             .clock = o->flow_clock,
+                             .clock_ud = o->flow_clock_ud,
+                             .settings = o->flow_settings};
   ro.http.client = e->flow_http;
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};

@@ -687,6 +687,15 @@ local function find_cdr(id)
   return nil
 end
 
+-- call:tags(): the call's tags (call:tag) — the engine's while the call is up, then its
+-- CDR's once written; {} when it has none.
+function Call:tags()
+  local ec = C.engine_call(self.id)
+  if ec then return ec.tags or {} end
+  local rec = find_cdr(self.id)
+  return rec and rec.tags or {}
+end
+
 -- call:expect_cdr{outcome=, digits=, ...}: the call's CDR line (written once the call is
 -- over) has these fields. Returns the whole record.
 function Call:expect_cdr(fields, o)
@@ -914,12 +923,27 @@ function T:fail(message) fail(nil, tostring(message)) end
 -- t:cdrs(): every CDR written so far.
 function T:cdrs() return read_cdrs() end
 
+-- t:set_time("2026-12-24T17:59:00", "America/New_York"): the flows' clock (dialtone.now,
+-- os.time, os.date, hours:open) reads that wall-clock time of that zone (default UTC; a
+-- trailing Z is UTC) from now on, and runs on with the simulated clock. Returns the Unix
+-- time. Calls already running see the jump too.
+function T:set_time(when, tz)
+  if type(when) ~= "string" then fail(nil, "t:set_time expects a date and time \"YYYY-MM-DDTHH:MM[:SS]\"") end
+  if tz ~= nil and type(tz) ~= "string" then fail(nil, "t:set_time: the zone must be a string like \"America/New_York\"") end
+  local t, why = C.set_time(when, tz)
+  if not t then fail(nil, ("t:set_time: %s"):format(why)) end
+  return t
+end
+
+-- t:now(): the flows' clock (Unix seconds with a fraction), as dialtone.now() reads it.
+function T:now() return C.wall_clock() end
+
 -- ---------------------------------------------------------------- the file
 
 local tests = {}
 local file_options = {}
 local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
-                     keepalive = true, application_instance = true, routes = true}
+                     keepalive = true, application_instance = true, routes = true, settings = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -941,11 +965,13 @@ end
 -- graph.application_instance_id (the source of calls to phone numbers; without it the
 -- emulator refuses them, as Graph does). routes: the config file's routes ({match=, subject=,
 -- policy_recording=, transferred=, meeting=, flow=} tables), for t:call{routed = true}.
+-- settings: the flows' dialtone.settings for the file (as the config's flow_settings:
+-- name = string, number or boolean).
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes, settings)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -987,6 +1013,11 @@ local function resolve_options()
     error("test.options: application_instance must be an id (1 to 256 characters, no spaces)")
   end
   S.application_instance = ai
+  local st = file_options.settings
+  if st ~= nil and type(st) ~= "table" then
+    error("test.options: settings must be a table name = string, number or boolean (dialtone.settings)")
+  end
+  S.settings = st
 end
 
 -- ---------------------------------------------------------------- dialtone.http's stubs
@@ -1194,7 +1225,8 @@ end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
                                  default_flow = S.default_flow, keepalive = S.keepalive,
-                                 application_instance = S.application_instance, routes = S.routes}
+                                 application_instance = S.application_instance, routes = S.routes,
+                                 settings = S.settings}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

@@ -146,6 +146,7 @@ dt_call_t *dt__call_new(dt_calls_t *r, const char *id, dt_call_direction_t dir) 
 
 void dt__calls_closed(uv_handle_t *h) {
   dt_calls_t *r = h->data;
+  if (dt_log_fields_hook_ud() == r) dt_log_set_fields_hook(NULL, NULL);
   while (r->thead) tomb_pop(r);
   dt_hashmap_free(&r->tombs);
   while (r->limbo) {
@@ -175,6 +176,7 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
+  dt_call_tags_free(&c->tags);
   DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
               c->end_message, c->loop_media);
   cJSON_Delete(c->roster);

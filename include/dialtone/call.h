@@ -37,6 +37,7 @@
 #include "dialtone/graph.h"
 #include "dialtone/hashmap.h"
 #include "dialtone/http_client.h"
+#include "dialtone/call_tags.h"
 #include "dialtone/list.h"
 #include "dialtone/metrics.h"
 #include "dialtone/notify.h"
@@ -248,6 +249,7 @@ struct dt_call_s {
   dt_graph_req_t *keepalive_req;    /* the keepAlive in flight */
   dt_call_result_t result;
   dt_call_log_t log;
+  dt_call_tags_t tags;              /* call:tag (call_tags.c), owned */
   char *error;                      /* CDR error message */
   char *transfer_target;            /* short text of the pending transfer target */
   int end_code, end_subcode;        /* Graph resultInfo of the termination */

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dialtone/common.h"
+#include "dialtone/config_settings.h"
 
 #define DIALTONE_VERSION "0.1.0"
 #define DT_CONFIG_DEFAULT_FILE "dialtone.conf.lua"
@@ -124,6 +125,7 @@ typedef struct {
     int64_t max_body;           /* largest response body in bytes, 1 MiB */
     int64_t max_in_flight;      /* requests in flight, all calls together, 100 */
   } http;
+  dt_config_settings_t flow_settings; /* dialtone.settings for flows (config_settings.h) */
 
   /* private: where each key's value came from ("default", "derived", a file name, a
      variable name, a flag), indexed like the schema. */
@@ -160,7 +162,8 @@ typedef enum {
   DT_CFG_INTEGER,   /* int64_t, integral number in [min, max] */
   DT_CFG_NUMBER,    /* double in [min, max] */
   DT_CFG_STRLIST,   /* list of strings */
-  DT_CFG_ROUTES     /* list of {match=, flow=} entries; other fields are their own keys */
+  DT_CFG_ROUTES,    /* list of {match=, flow=} entries; other fields are their own keys */
+  DT_CFG_SETTINGS   /* flow_settings: name = string, number or boolean (config_settings.h) */
 } dt_config_type_t;
 
 typedef struct {
@@ -207,5 +210,9 @@ void dt_config_clear_routes(dt_config_t *cfg, const char *origin);
 /* Appends a route (its strings copied; the caller's are only read) after checking it
    (dt_route_check and the flow's name). */
 int dt_config_add_route(dt_config_t *cfg, const dt_config_route_t *route, char *err, size_t errlen);
+/* Sets one flow setting (flow_settings.NAME); see config_settings.h for the limits. The
+   environment's DIALTONE_FLOW_SETTINGS_NAME goes through dt_settings_set_text. */
+int dt_config_set_setting(dt_config_t *cfg, const char *name, dt_setting_type_t type, const char *str, double num,
+                          bool flag, const char *origin, char *err, size_t errlen);
 
 #endif

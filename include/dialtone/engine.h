@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "dialtone/call.h"
+#include "dialtone/config_settings.h"
 #include "dialtone/graph.h"
 #include "dialtone/metrics.h"
 #include "dialtone/runtime.h" /* dt_flow_http_options_t */
@@ -114,6 +115,10 @@ typedef struct {
      max_in_flight; zeros are the defaults (runtime.h). The engine gives flows an HTTP client
      of their own (client is ignored here). */
   dt_flow_http_options_t http;
+  /* The flows' wall clock (dialtone.now, os.time, os.date) in Unix seconds; NULL = real. */
+  double (*flow_clock)(void *ud);
+  void *flow_clock_ud;
+  const dt_config_settings_t *flow_settings; /* dialtone.settings; borrowed; NULL = none */
 } dt_engine_options_t;
 
 int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *opts, dt_engine_t **out, char *err,

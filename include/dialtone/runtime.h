@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "dialtone/call.h"
+#include "dialtone/config.h"
 #include "dialtone/metrics.h"
 
 typedef struct dt_runtime_s dt_runtime_t;
@@ -66,6 +67,12 @@ typedef struct {
   double timer_scale;
   bool instant_timers;
   dt_flow_http_options_t http;    /* dialtone.http */
+  /* The flows' wall clock (dialtone.now, os.time, os.date, dialtone.hours): Unix seconds.
+     NULL = the real clock; `dialtone test` passes its simulated one. */
+  double (*clock)(void *ud);
+  void *clock_ud;
+  /* dialtone.settings (config flow_settings), copied when the runtime starts; borrowed. */
+  const dt_config_settings_t *settings;
 } dt_runtime_options_t;
 
 #define DT_INSTANT_TIMER_MS 250

@@ -132,6 +132,11 @@ DT_TEST(unknown_options) {
                  "5: unknown option 'target' for dialtone.dial (did you mean 'targets'?)");
 }
 
+DT_TEST(tags_time_and_settings_are_known) { /* issue 13 points 2, 5, 7 */
+  EXPECT_FIXTURE("time_tags/time_tags.lua", 1, 1,
+                 "5: unknown option 'mon_fry' for dialtone.hours (did you mean 'mon_fri'?)");
+}
+
 DT_TEST(missing_prompts) {
   char l4[4200], l5[4200], l6[4200];
   snprintf(l4, sizeof l4, "4: prompt 'welcom' has no file %s", PROMPTS_DIR("welcom"));
