@@ -467,7 +467,9 @@ int dt_engine_port(const dt_engine_t *e) { return e->ing ? dt_ingress_port(e->in
 const char *dt_engine_callback_url(const dt_engine_t *e) { return e->callback_url; }
 size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls_count(e->calls) : 0; }
 dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
-size_t dt_engine_requests_in_flight(const dt_engine_t *e) { return e->http ? dt_http_client_pending(e->http) : 0; }
+size_t dt_engine_requests_in_flight(const dt_engine_t *e) {
+  return (e->http ? dt_http_client_pending(e->http) : 0) + dt_runtime_synth_pending(); /* speech: say.c */
+}
 dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
   return engine_reload(e, "requested", failed, err, errlen);

@@ -158,6 +158,25 @@ int dt_call_sleep(dt_call_t *c, uint64_t ms) {
   return 0;
 }
 
+int dt_call_wait_external(dt_call_t *c, uint64_t deadline_ms, uint32_t *gen) {
+  int rc = dt__call_guard(c);
+  if (rc) return rc;
+  dt__call_wait_begin(c, DT_WAIT_EXTERNAL);
+  dt__call_arm(c, deadline_ms);
+  *gen = c->gen;
+  return 0;
+}
+
+void dt_call_external_done(dt_call_t *c, uint32_t gen, int err, const char *message) {
+  if (c->wait != DT_WAIT_EXTERNAL || c->gen != gen || (c->flags & DT_CALLF_RELEASED)) return;
+  if (err) {
+    dt__call_wait_fail(c, err, dt_err_name(err), "%s", message && message[0] ? message : dt_strerror(err));
+    return;
+  }
+  c->result.reason = "completed";
+  dt__call_wait_finish(c, 0);
+}
+
 int dt_call_hangup(dt_call_t *c) {
   if (c->flags & (DT_CALLF_RELEASED | DT_CALLF_FLOW_DONE)) return DT_ESTATE;
   if (dt_call_is_gone(c)) { /* already over: nothing to send */

@@ -36,7 +36,8 @@ bool dt_tts_voice_ok(const char *voice) {
   return true;
 }
 
-static bool utf8_ok(const char *s, size_t n) {
+bool dt_tts_text_ok(const char *s, size_t n) {
+  if (n == 0 || n > DT_TTS_MAX_TEXT || strlen(s) != n) return false;
   for (size_t i = 0; i < n;) {
     unsigned cp;
     size_t l = (unsigned char)s[i] < 0x80 ? 1 : dt_text_utf8_len(s + i, n - i, &cp);
@@ -114,7 +115,7 @@ static int render_locked(const char *text, const char *voice, int rate, const ch
 int dt_tts_render(const char *text, const char *voice, int rate, const char *path, char *err, size_t errlen) {
   size_t n = text ? strlen(text) : 0;
   if (n == 0 || n > DT_TTS_MAX_TEXT) return dt_seterr(err, errlen, DT_EINVAL, "text must be 1 to %d bytes", DT_TTS_MAX_TEXT);
-  if (!utf8_ok(text, n)) return dt_seterr(err, errlen, DT_EINVAL, "text is not valid UTF-8");
+  if (!dt_tts_text_ok(text, n)) return dt_seterr(err, errlen, DT_EINVAL, "text is not valid UTF-8");
   if (!dt_tts_voice_ok(voice)) return dt_seterr(err, errlen, DT_EINVAL, "bad voice name");
   if (rate < DT_TTS_RATE_MIN || rate > DT_TTS_RATE_MAX)
     return dt_seterr(err, errlen, DT_EINVAL, "rate must be %d to %d words per minute", DT_TTS_RATE_MIN, DT_TTS_RATE_MAX);

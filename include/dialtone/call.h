@@ -66,6 +66,7 @@ typedef enum {
   DT_WAIT_DIAL,
   DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
   DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
+  DT_WAIT_EXTERNAL,    /* work the runtime does for the flow off the call (text to speech) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -391,6 +392,13 @@ struct dt_online_meeting_params_s;
 int dt_call_meeting_create(dt_call_t *call, const struct dt_online_meeting_params_s *p);
 int dt_call_meeting_find(dt_call_t *call, const char *user_id, const char *join_url);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
+/* A wait on work done for the flow outside the call (text to speech in libuv's pool): begins
+   it with a deadline (DT_ETIMEDOUT after deadline_ms) and gives its generation in *gen.
+   0, or the guard's DT_E*. A hangup ends it with DT_EHANGUP as any wait. */
+int dt_call_wait_external(dt_call_t *call, uint64_t deadline_ms, uint32_t *gen);
+/* The work ended (err 0 or DT_E* with message): finishes the wait if it is still the one
+   begun with gen, else does nothing (the wait ended already, by hangup or deadline). */
+void dt_call_external_done(dt_call_t *call, uint32_t gen, int err, const char *message);
 int dt_call_hangup(dt_call_t *call);
 /* Fire-and-forget hang-up of a call that is not the caller's own (a dial handle). */
 int dt_call_hangup_async(dt_call_t *call);

@@ -46,6 +46,16 @@ typedef struct {
      scaled. */
   double timer_scale;
   bool instant_timers;
+  /* Text to speech (call:say, the say helpers, prompts spoken from NAME.txt): espeak-ng
+     voice (default "en-us") and words per minute (default 165); the cache under
+     {prompts_dir}/_tts is trimmed to tts_cache_bytes (default 64 MiB); tts_no_prompts: a
+     missing NAME.wav is an error even when NAME.txt exists (default: NAME.txt is spoken);
+     language: that of the default prompts folder (default "en"). */
+  const char *tts_voice;
+  int tts_rate;
+  uint64_t tts_cache_bytes;
+  bool tts_no_prompts;
+  const char *language;
 } dt_runtime_options_t;
 
 #define DT_INSTANT_TIMER_MS 250
@@ -76,6 +86,8 @@ size_t dt_runtime_memory(const dt_runtime_t *rt);
 /* For the loop-stall watchdog (loop_watch.h's blame, ud = the runtime): the call whose
    single resume took longest since the last question, and its seconds; then forgets it. */
 bool dt_runtime_take_slowest(void *rt, char *id, size_t idlen, double *seconds);
+/* Speech syntheses queued or running in this process (say.c), for a settled clock. */
+size_t dt_runtime_synth_pending(void);
 /* Coroutines alive (calls whose flow has not finished). */
 size_t dt_runtime_active(const dt_runtime_t *rt);
 

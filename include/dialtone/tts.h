@@ -23,6 +23,9 @@
    espeak has it is known only when rendering). */
 bool dt_tts_voice_ok(const char *voice);
 
+/* Whether s[0..n) is text a render takes: 1..DT_TTS_MAX_TEXT bytes of valid UTF-8, no NUL. */
+bool dt_tts_text_ok(const char *s, size_t n);
+
 /* Speaks text (UTF-8, 1..DT_TTS_MAX_TEXT bytes) with voice at rate (words per minute,
    DT_TTS_RATE_MIN..MAX) into the WAV file path (atomic: temp + rename). Returns 0, or
    DT_EINVAL (bad text/voice/rate), DT_ENOENT (espeak-ng data or the voice missing), DT_EIO
