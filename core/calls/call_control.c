@@ -170,7 +170,7 @@ int dt_call_wait_external(dt_call_t *c, uint64_t deadline_ms, uint32_t *gen) {
 void dt_call_external_done(dt_call_t *c, uint32_t gen, int err, const char *message) {
   if (c->wait != DT_WAIT_EXTERNAL || c->gen != gen || (c->flags & DT_CALLF_RELEASED)) return;
   if (err) {
-    dt__call_wait_fail(c, err, dt_err_name(err), "%s", message && message[0] ? message : dt_strerror(err));
+    dt__call_wait_fail(c, err, NULL, "%s", message && message[0] ? message : dt_strerror(err));
     return;
   }
   c->result.reason = "completed";
