@@ -52,4 +52,32 @@ DT_TEST(a_reject_that_cannot_reach_graph_fails_once) {
   DT_ASSERT_EQ_INT(f.results, 1);
 }
 
+DT_TEST(an_external_wait_ends_once_with_its_own_generation) {
+  call_fx_t f;
+  fx_open(&f, NULL, false);
+  fx_incoming(&f, "call-3", "u", "app");
+  dt_call_t *c = dt_calls_find(f.reg, "call-3");
+  uint32_t gen = 0;
+  DT_ASSERT_EQ_INT(dt_call_wait_external(c, 60000, &gen), 0);
+  DT_ASSERT_EQ_INT(c->wait, DT_WAIT_EXTERNAL);
+  DT_ASSERT_EQ_INT(dt_call_wait_external(c, 60000, &gen), DT_EBUSY); /* one wait at a time */
+  dt_call_external_done(c, gen + 1, 0, NULL);                       /* not this wait's: ignored */
+  DT_ASSERT_EQ_INT(f.results, 0);
+  dt_call_external_done(c, gen, DT_EIO, "speech synthesis failed: no voice");
+  DT_ASSERT_EQ_INT(f.results, 1);
+  DT_ASSERT_EQ_INT(f.last.err, DT_EIO);
+  DT_ASSERT(strstr(f.last_message, "no voice") != NULL);
+  dt_call_external_done(c, gen, 0, NULL); /* again: the wait is over */
+  DT_ASSERT_EQ_INT(f.results, 1);
+  /* a hangup ends the wait; the work's end later changes nothing */
+  DT_ASSERT_EQ_INT(dt_call_wait_external(c, 60000, &gen), 0);
+  fx_state(&f, "call-3", "terminated");
+  DT_ASSERT_EQ_INT(f.results, 2);
+  DT_ASSERT_EQ_INT(f.last.err, DT_EHANGUP);
+  dt_call_external_done(c, gen, 0, NULL);
+  DT_ASSERT_EQ_INT(f.results, 2);
+  DT_ASSERT_EQ_INT(dt_call_wait_external(c, 60000, &gen), DT_EHANGUP);
+  free(fx_close(&f));
+}
+
 DT_TEST_MAIN()
