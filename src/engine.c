@@ -399,7 +399,12 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .call_memory_bytes = o->limits.call_memory_bytes,
                              .metrics = e->metrics,
                              .timer_scale = o->timer_scale,
-                             .instant_timers = o->instant_timers};
+                             .instant_timers = o->instant_timers,
+                             .tts_voice = o->tts.voice,
+                             .tts_rate = o->tts.rate,
+                             .tts_cache_bytes = o->tts.cache_bytes,
+                             .tts_no_prompts = o->tts.no_prompts,
+                             .language = o->tts.language};
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
   if ((rc = dt_loop_watch_start(&lwo, &e->loop_watch)) < 0) goto fail;
