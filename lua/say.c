@@ -82,7 +82,13 @@ static void work(uv_work_t *req) {
     return;
   }
   j->err = dt_tts_render(j->text, j->voice, j->rate, j->path, j->msg, sizeof j->msg);
-  if (j->err == 0) dt_tts_cache_trim(j->dir, j->cache_bytes);
+  if (j->err != 0) return;
+  /* the text beside it (tts-HASH.txt), for people and transcripts: what the file says */
+  size_t n = strlen(j->path);
+  char *txt = dt_xasprintf("%.*s.txt", (int)(n - 4), j->path);
+  (void)dt_write_file_atomic(txt, j->text, strlen(j->text));
+  free(txt);
+  dt_tts_cache_trim(j->dir, j->cache_bytes);
 }
 
 static void start_next(void);

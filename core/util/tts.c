@@ -180,6 +180,8 @@ int dt_tts_cache_trim(const char *dir, uint64_t max_bytes) {
       if (unlink(path) == 0) {
         total -= files[i].size;
         deleted++;
+        memcpy(path + strlen(path) - 4, ".txt", 4); /* its text beside it, if any */
+        unlink(path);
       }
     }
   }

@@ -36,8 +36,8 @@ int dt_tts_render(const char *text, const char *voice, int rate, const char *pat
 /* The cache's file name for (text, voice, rate): "tts-<16 hex digits>.wav". */
 void dt_tts_cache_name(const char *text, const char *voice, int rate, char out[DT_TTS_NAME_LEN]);
 
-/* Deletes the oldest (by mtime) tts-*.wav files of dir until their total is at most
-   max_bytes. Returns the number deleted (0 when dir does not exist). */
+/* Deletes the oldest (by mtime) tts-*.wav files of dir (and the tts-*.txt beside each) until
+   their total is at most max_bytes. Returns the number deleted (0 when dir does not exist). */
 int dt_tts_cache_trim(const char *dir, uint64_t max_bytes);
 
 #endif

@@ -133,11 +133,15 @@ DT_TEST(trim_deletes_oldest_first_down_to_the_bound) {
     struct timeval tv[2] = {{1000 + i, 0}, {1000 + i, 0}};
     DT_ASSERT_EQ_INT(utimes(path, tv), 0);
   }
+  snprintf(path, sizeof path, "%s/tts-%016d.txt", dir, 0); /* the text beside one */
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, "hi", 2), 0);
   snprintf(path, sizeof path, "%s/welcome.wav", dir); /* not the cache's: never deleted */
   DT_ASSERT_EQ_INT(dt_write_file_atomic(path, kb, sizeof kb), 0);
   DT_ASSERT_EQ_INT(dt_tts_cache_trim(dir, 5000), 0);
   DT_ASSERT_EQ_INT(dt_tts_cache_trim(dir, 2500), 3);
   snprintf(path, sizeof path, "%s/tts-%016d.wav", dir, 2);
+  DT_ASSERT(access(path, F_OK) != 0);
+  snprintf(path, sizeof path, "%s/tts-%016d.txt", dir, 0);
   DT_ASSERT(access(path, F_OK) != 0);
   snprintf(path, sizeof path, "%s/tts-%016d.wav", dir, 3);
   DT_ASSERT(access(path, F_OK) == 0);
