@@ -257,26 +257,11 @@ static bool push_lang_prompt(lua_State *L, dt_runtime_t *rt, const char *lang, c
   return false;
 }
 
-/* Reads {prompts_dir}/REL.txt (at most DT_TTS_MAX_TEXT bytes, whitespace folded) into buf. */
+/* Reads {prompts_dir}/REL.txt (whitespace folded). */
 static bool read_transcript(dt_runtime_t *rt, const char *rel, char *buf, size_t len) {
   char path[1200];
   snprintf(path, sizeof path, "%s/%s.txt", rt->prompts_dir, rel);
-  char *data = NULL;
-  size_t n = 0;
-  if (dt_read_file(path, DT_TTS_MAX_TEXT, &data, &n) != 0) return false;
-  size_t o = 0;
-  bool space = true;
-  for (size_t i = 0; i < n && o + 1 < len; i++) {
-    unsigned char ch = (unsigned char)data[i];
-    bool ws = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-    if (ws && space) continue;
-    buf[o++] = ws ? ' ' : (char)ch;
-    space = ws;
-  }
-  while (o > 0 && buf[o - 1] == ' ') o--;
-  buf[o] = '\0';
-  free(data);
-  return o > 0;
+  return dt_tts_read_text(path, buf, len);
 }
 
 /* The voice for a language: the default voice when it speaks that language, "en-us" for

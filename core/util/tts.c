@@ -86,7 +86,10 @@ static int render_locked(const char *text, const char *voice, int rate, const ch
     if (r > 0) espeak_SetSynthCallback(on_samples);
   }
   if (tts_rate < 0) return dt_seterr(err, errlen, DT_ENOENT, "espeak-ng cannot start (is espeak-ng-data installed?)");
-  if (espeak_SetVoiceByName(voice) != EE_OK)
+  espeak_VOICE by_lang;
+  memset(&by_lang, 0, sizeof by_lang);
+  by_lang.languages = voice; /* "en-gb", "es-mx": a language espeak has a voice for */
+  if (espeak_SetVoiceByName(voice) != EE_OK && espeak_SetVoiceByProperties(&by_lang) != EE_OK)
     return dt_seterr(err, errlen, DT_ENOENT, "espeak-ng has no voice '%s' (espeak-ng --voices lists them)", voice);
   espeak_SetParameter(espeakRATE, rate, 0);
   dt_buf_t buf = {0};
@@ -123,6 +126,25 @@ int dt_tts_render(const char *text, const char *voice, int rate, const char *pat
   int rc = render_locked(text, voice, rate, path, err, errlen);
   pthread_mutex_unlock(&tts_mu);
   return rc;
+}
+
+bool dt_tts_read_text(const char *path, char *buf, size_t len) {
+  char *data = NULL;
+  size_t n = 0;
+  if (len == 0 || dt_read_file(path, DT_TTS_MAX_TEXT, &data, &n) != 0) return false;
+  size_t o = 0;
+  bool space = true;
+  for (size_t i = 0; i < n && o + 1 < len; i++) {
+    char ch = data[i];
+    bool ws = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+    if (ws && space) continue;
+    buf[o++] = ws ? ' ' : ch;
+    space = ws;
+  }
+  while (o > 0 && buf[o - 1] == ' ') o--;
+  buf[o] = '\0';
+  free(data);
+  return o > 0;
 }
 
 void dt_tts_cache_name(const char *text, const char *voice, int rate, char out[DT_TTS_NAME_LEN]) {

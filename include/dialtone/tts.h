@@ -26,12 +26,18 @@ bool dt_tts_voice_ok(const char *voice);
 /* Whether s[0..n) is text a render takes: 1..DT_TTS_MAX_TEXT bytes of valid UTF-8, no NUL. */
 bool dt_tts_text_ok(const char *s, size_t n);
 
-/* Speaks text (UTF-8, 1..DT_TTS_MAX_TEXT bytes) with voice at rate (words per minute,
+/* Speaks text (UTF-8, 1..DT_TTS_MAX_TEXT bytes) with voice (an espeak-ng voice name or
+   file, else a language espeak-ng has a voice for: "en-gb", "es-mx") at rate (words per minute,
    DT_TTS_RATE_MIN..MAX) into the WAV file path (atomic: temp + rename). Returns 0, or
    DT_EINVAL (bad text/voice/rate), DT_ENOENT (espeak-ng data or the voice missing), DT_EIO
    (synthesis or the write failed), DT_ETOOBIG (longer than DT_TTS_MAX_SECONDS), with the
    cause in err. Thread-safe (serialised). */
 int dt_tts_render(const char *text, const char *voice, int rate, const char *path, char *err, size_t errlen);
+
+/* Reads the transcript at path (at most DT_TTS_MAX_TEXT bytes) into buf with runs of
+   whitespace folded to one space and trimmed; false when it cannot be read, is longer, or is
+   empty. */
+bool dt_tts_read_text(const char *path, char *buf, size_t len);
 
 /* The cache's file name for (text, voice, rate): "tts-<16 hex digits>.wav". */
 void dt_tts_cache_name(const char *text, const char *voice, int rate, char out[DT_TTS_NAME_LEN]);

@@ -81,6 +81,9 @@ DT_TEST(spanish_voice) {
   decode(path, &secs, &rms);
   DT_ASSERT(secs > 0.5 && secs < 5);
   DT_ASSERT(rms > 300);
+  /* a language espeak has a voice for, by its language name */
+  DT_ASSERT_MSG(dt_tts_render("hola", "es-mx", 165, path, err, sizeof err) == 0, "%s", err);
+  DT_ASSERT_MSG(dt_tts_render("hello", "en-gb", 165, path, err, sizeof err) == 0, "%s", err);
   cleanup();
 }
 
@@ -104,6 +107,21 @@ DT_TEST(errors_say_why) {
   snprintf(path, sizeof path, "%s/no/such/dir/x.wav", dir);
   DT_ASSERT_EQ_INT(dt_tts_render("hi", "en", 165, path, err, sizeof err), DT_EIO);
   DT_ASSERT(access(path, F_OK) != 0);
+  cleanup();
+}
+
+DT_TEST(transcripts_are_read_with_whitespace_folded) {
+  setup();
+  char path[128], buf[64];
+  snprintf(path, sizeof path, "%s/t.txt", dir);
+  const char *t = "  Hello,\n\n  world.\t\n";
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, t, strlen(t)), 0);
+  DT_ASSERT(dt_tts_read_text(path, buf, sizeof buf));
+  DT_ASSERT_EQ_STR(buf, "Hello, world.");
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, " \n\t", 3), 0);
+  DT_ASSERT(!dt_tts_read_text(path, buf, sizeof buf)); /* empty */
+  snprintf(path, sizeof path, "%s/none.txt", dir);
+  DT_ASSERT(!dt_tts_read_text(path, buf, sizeof buf));
   cleanup();
 }
 
