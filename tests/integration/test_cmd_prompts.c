@@ -15,6 +15,7 @@
 #include "cmd_prompts.h"
 #include "harness/command.h"
 #include "harness/dt_test.h"
+#include "harness/speech_wav.h"
 
 static result_t run(const char *const *args) { return run_command_inproc(dt_cmd_prompts_run, "prompts", args); }
 
@@ -22,25 +23,10 @@ static void write_text(const char *path, const char *text) { DT_ASSERT_EQ_INT(dt
 
 /* The WAV at path has Graph's format; its seconds and RMS. */
 static void wav_check(const char *path, double *secs, double *rms) {
-  char *data = NULL;
-  size_t len = 0;
-  DT_ASSERT_EQ_INT(dt_read_file(path, 64u << 20, &data, &len), 0);
-  dt_wav_info_t w;
-  DT_ASSERT_EQ_INT(dt_wav_parse(data, len, &w, NULL, 0), 0);
-  DT_ASSERT_EQ_INT(w.format, DT_WAV_FORMAT_PCM);
-  DT_ASSERT_EQ_INT(w.rate, 16000);
-  DT_ASSERT_EQ_INT(w.channels, 1);
-  DT_ASSERT_EQ_INT(w.bits, 16);
-  double sum = 0;
-  size_t n = w.data_size / 2;
-  for (size_t i = 0; i < n; i++) {
-    const unsigned char *b = (const unsigned char *)data + w.data_offset + 2 * i;
-    int16_t s = (int16_t)(uint16_t)(b[0] | b[1] << 8);
-    sum += (double)s * s;
-  }
-  *rms = n ? sqrt(sum / (double)n) : 0;
-  *secs = dt_wav_seconds(&w, len);
-  free(data);
+  speech_wav_t w = speech_wav_read(path);
+  DT_ASSERT(speech_wav_graph_format(&w));
+  *secs = w.secs;
+  *rms = w.rms;
 }
 
 DT_TEST(build_renders_transcripts_and_language_folders) {

@@ -13,29 +13,14 @@
 #include "dialtone/tts.h"
 #include "dialtone/wav.h"
 #include "harness/dt_test.h"
+#include "harness/speech_wav.h"
 
-/* Decodes path: format checks, seconds and RMS of the samples. */
+/* Decodes path: Graph's format, then its seconds and RMS. */
 static void decode(const char *path, double *seconds, double *rms) {
-  char *data = NULL;
-  size_t len = 0;
-  DT_ASSERT_EQ_INT(dt_read_file(path, 64u << 20, &data, &len), 0);
-  dt_wav_info_t w;
-  DT_ASSERT_EQ_INT(dt_wav_parse(data, len, &w, NULL, 0), 0);
-  DT_ASSERT_EQ_INT(w.format, DT_WAV_FORMAT_PCM);
-  DT_ASSERT_EQ_INT(w.rate, 16000);
-  DT_ASSERT_EQ_INT(w.channels, 1);
-  DT_ASSERT_EQ_INT(w.bits, 16);
-  DT_ASSERT_EQ_INT(w.data_offset + w.data_size, len);
-  size_t n = w.data_size / 2;
-  double sum = 0;
-  const unsigned char *p = (const unsigned char *)data + w.data_offset;
-  for (size_t i = 0; i < n; i++) {
-    int16_t s = (int16_t)(uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-    sum += (double)s * s;
-  }
-  *seconds = dt_wav_seconds(&w, len);
-  *rms = n ? sqrt(sum / (double)n) : 0;
-  free(data);
+  speech_wav_t w = speech_wav_read(path);
+  DT_ASSERT(speech_wav_graph_format(&w));
+  *seconds = w.secs;
+  *rms = w.rms;
 }
 
 static char dir[64];
