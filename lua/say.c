@@ -33,7 +33,7 @@
 #include "rt_state.h"
 #include "say.h"
 
-#define SAY_QUEUE_MAX 256            /* renders queued or running in the process */
+#define SAY_QUEUE_MAX 1024           /* renders queued or running in the process */
 #define SAY_DEADLINE_MS 120000       /* a call waits this long for its speech, queue included */
 #define SAY_MAX_PROMPTS 20           /* Graph plays at most 20 prompts in one request */
 #define SAY_CACHE_DEFAULT ((uint64_t)64 << 20)
@@ -77,6 +77,8 @@ static void job_free(struct dt_say_job_s *j) {
 
 static void work(uv_work_t *req) {
   struct dt_say_job_s *j = req->data;
+  struct stat st;
+  if (stat(j->path, &st) == 0 && S_ISREG(st.st_mode)) return; /* a job before it, for another call, made it */
   if (mkdir(j->dir, 0755) != 0 && errno != EEXIST) {
     j->err = dt_seterr(j->msg, sizeof j->msg, DT_EIO, "cannot create the speech cache %s: %s", j->dir, strerror(errno));
     return;
