@@ -53,6 +53,13 @@ return {
     start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
     stop_hold_music = {},
     tag = {},
+    say = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
+    say_digits = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
+    say_number = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
+    say_date = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
+    say_time = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
+    say_money = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 3},
+    set_language = {},
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},

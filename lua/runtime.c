@@ -15,6 +15,7 @@
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
+#include "say.h"
 #include "sandbox.h"
 #include "scheduler.h"
 
@@ -42,6 +43,7 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   while (bl > 0 && opts->prompts_base_url[bl - 1] == '/') bl--;
   rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
   if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
+  dt__say_options(rt);
   rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
   rt->call_mem_limit = opts->call_memory_bytes ? opts->call_memory_bytes : DT_CALL_MEMORY_DEFAULT;
   rt->timer_scale = opts->timer_scale > 0 ? opts->timer_scale : 1.0;
@@ -67,6 +69,8 @@ void dt_runtime_free(dt_runtime_t *rt) {
   free(rt->flows_dir);
   free(rt->prompts_dir);
   free(rt->prompts_base_url);
+  free(rt->tts_voice);
+  free(rt->language);
   free(rt);
 }
 

@@ -26,6 +26,7 @@
 #include "prompts.h"
 #include "rt_state.h"
 #include "sandbox.h"
+#include "say.h"
 
 static int l_prompt_exists(lua_State *L) {
   lua_pushboolean(L, dt__prompts_exists(dt__rt_state_of(L), luaL_checkstring(L, 1)));
@@ -79,6 +80,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
   dt__roster_lua_open(L); /* + the roster and participant methods */
+  dt__say_open(L); /* + say, say_*, set_language */
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};

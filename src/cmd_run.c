@@ -270,6 +270,8 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
       .routes = routes,
       .route_count = c->routes.count,
       .default_flow = c->routes.default_flow,
+      .tts = {.voice = c->tts.voice, .language = c->tts.language, .rate = (int)c->tts.rate,
+              .cache_bytes = (uint64_t)c->tts.cache_mb << 20, .no_prompts = c->tts.prompts == 0},
       .metrics = app->metrics,
       .flow_settings = &c->flow_settings,
   };

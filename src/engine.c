@@ -425,7 +425,12 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .http = o->http,
                              .clock = o->flow_clock,
                              .clock_ud = o->flow_clock_ud,
-                             .settings = o->flow_settings};
+                             .settings = o->flow_settings,
+                             .tts_voice = o->tts.voice,
+                             .tts_rate = o->tts.rate,
+                             .tts_cache_bytes = o->tts.cache_bytes,
+                             .tts_no_prompts = o->tts.no_prompts,
+                             .language = o->tts.language};
   ro.http.client = e->flow_http;
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
@@ -495,7 +500,8 @@ const char *dt_engine_callback_url(const dt_engine_t *e) { return e->callback_ur
 size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls_count(e->calls) : 0; }
 dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
 size_t dt_engine_requests_in_flight(const dt_engine_t *e) {
-  return (e->http ? dt_http_client_pending(e->http) : 0) + (e->flow_http ? dt_http_client_pending(e->flow_http) : 0);
+  return (e->http ? dt_http_client_pending(e->http) : 0) + (e->flow_http ? dt_http_client_pending(e->flow_http) : 0) +
+         dt_runtime_synth_pending(); /* speech: say.c */
 }
 void dt_engine_set_http_stub(dt_engine_t *e, dt_runtime_http_stub_fn fn, void *ud) {
   if (e->rt) dt_runtime_set_http_stub(e->rt, fn, ud);

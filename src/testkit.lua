@@ -485,6 +485,18 @@ function Call:expect_prompt(name, o)
   return {name = e.name, url = e.url, duration = secs(e.duration_ms), record = e.record == true}
 end
 
+-- call:expect_speech("text", {voice =, rate =}): the next prompt played is call:say's speech
+-- of exactly that text (voice "en-us" and rate 165 unless given: the engine's defaults), or
+-- a prompt spoken from its NAME.txt, or a say helper's words spoken. Returns as expect_prompt.
+function Call:expect_speech(text, o)
+  if type(text) ~= "string" then error("expect_speech: give the text spoken", 2) end
+  o = o or {}
+  local name = C.speech_name(text, o.voice or "en-us", o.rate or 165)
+  local po = {}
+  for k, v in pairs(o) do if k ~= "voice" and k ~= "rate" then po[k] = v end end
+  return self:expect_prompt(name, po)
+end
+
 -- call:expect_prompts{"you_entered", "digit_4", "digit_2"}: these prompts, in order.
 function Call:expect_prompts(names, o)
   if type(names) ~= "table" then error("expect_prompts: give a list of prompt names", 2) end

@@ -56,6 +56,7 @@
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
 #include "dialtone/luajson.h"
+#include "dialtone/tts.h"
 #include "testkit_api.h"
 
 static tk_t *self(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -938,6 +939,14 @@ char *dt__tk_log_end(tk_t *tk, size_t *len) {
   return text;
 }
 
+/* speech_name(text, voice, rate): the prompt name call:say's speech of text gets (tts.h). */
+static int l_speech_name(lua_State *L) {
+  char name[DT_TTS_NAME_LEN];
+  dt_tts_cache_name(luaL_checkstring(L, 1), luaL_checkstring(L, 2), (int)luaL_checkinteger(L, 3), name);
+  lua_pushlstring(L, name, strlen(name) - 4); /* without .wav, as the emulator names prompts */
+  return 1;
+}
+
 static int l_log_end(lua_State *L) {
   size_t len;
   char *text = dt__tk_log_end(self(L), &len);
@@ -959,4 +968,5 @@ const luaL_Reg dt__tk_funcs[] = {
     {"set_time", l_set_time},     {"wall_clock", l_wall_clock},
     {"join", l_join},             {"leave", l_leave},
     {"on_http", l_on_http},
+    {"speech_name", l_speech_name},
     {NULL, NULL}};

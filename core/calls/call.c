@@ -105,7 +105,7 @@ const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
       "invite", "participants", "action", "sleep", "hangup", "dial", "participant",
-      "meeting", "http"};
+      "meeting", "http", "speech"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 

@@ -1,6 +1,6 @@
 /*
  * call_external.c — a wait on work the flow runtime does itself (dialtone.http's request,
- * DT_WAIT_HTTP): core holds the wait as it holds any primitive's, so the call shows what it
+ * DT_WAIT_HTTP; text to speech rendered in libuv's pool, DT_WAIT_SPEECH): core holds the wait as it holds any primitive's, so the call shows what it
  * waits for (GET /calls), has a deadline, and hangup, the engine's drain and its close end
  * the wait as they end any other.
  *
@@ -19,7 +19,7 @@
 
 int dt_call_external_begin(dt_call_t *c, dt_wait_kind_t kind, uint64_t deadline_ms, void (*cancel)(void *ud),
                            void *ud) {
-  if (kind != DT_WAIT_HTTP || cancel == NULL || deadline_ms == 0) return DT_EINVAL;
+  if ((kind != DT_WAIT_HTTP && kind != DT_WAIT_SPEECH) || cancel == NULL || deadline_ms == 0) return DT_EINVAL;
   int rc = dt__call_guard(c);
   if (rc) return rc;
   dt__call_wait_begin(c, kind);
@@ -34,6 +34,7 @@ void dt_call_external_done(dt_call_t *c, int err, const char *code, const char *
   c->ext_cancel = NULL;
   c->ext_ud = NULL;
   if (err == 0) {
+    if (!c->result.reason) c->result.reason = "completed";
     dt__call_wait_finish(c, 0);
     return;
   }

@@ -140,6 +140,7 @@ const char *dt__call_wait_what(const dt_call_t *c) {
   case DT_WAIT_PARTICIPANTS: return "list participants";
   case DT_WAIT_HANGUP: return "hang up";
   case DT_WAIT_DIAL: return "create call";
+  case DT_WAIT_SPEECH: return "speech synthesis";
   default: return dt_wait_kind_name((dt_wait_kind_t)c->wait);
   }
 }

@@ -52,6 +52,12 @@ static const dt_config_key_t keys[] = {
     STR("prompts.dir", prompts.dir, NULL, NULL, "directory of prompt files (default {flows}/prompts)"),
     STR("prompts.base_url", prompts.base_url, NULL, NULL, "URL prefix Graph fetches prompts from "
                                                           "(default {public_url}/prompts)"),
+    GROUP("tts", "text to speech (espeak-ng): call:say, the say helpers, prompts spoken from NAME.txt"),
+    STR("tts.voice", tts.voice, "en-us", NULL, "espeak-ng voice (espeak-ng --voices lists them)"),
+    STR("tts.language", tts.language, "en", NULL, "language of the prompts in prompts.dir itself (others in prompts.dir/LANG)"),
+    INT("tts.rate", tts.rate, 165, 80, 450, "words per minute"),
+    INT("tts.cache_mb", tts.cache_mb, 64, 1, 65536, "size bound of the speech cache {prompts.dir}/_tts (oldest deleted first)"),
+    INT("tts.prompts", tts.prompts, 1, 0, 1, "1: a prompt with NAME.txt and no NAME.wav is spoken; 0: it is an error"),
     STR("recordings", recordings, "recordings", NULL, "directory where recordings are stored"),
     STR("cdr", cdr, "cdr.jsonl", NULL, "call detail records file (JSON lines)"),
     STR("cdr_spool", cdr_spool, NULL, NULL,

@@ -68,6 +68,7 @@ typedef enum {
   DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
   DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
   DT_WAIT_HTTP,        /* dialtone.http: a request the runtime runs itself (call_external.c) */
+  DT_WAIT_SPEECH,      /* text to speech the runtime renders off the loop (say.c, call_external.c) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 

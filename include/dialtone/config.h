@@ -64,6 +64,13 @@ typedef struct {
     char *dir;         /* default "{flows}/prompts" */
     char *base_url;    /* default "{public_url}/prompts" */
   } prompts;
+  struct {
+    char *voice;       /* "en-us": espeak-ng voice of call:say and spoken prompts */
+    char *language;    /* "en": the language of the default prompts folder */
+    int64_t rate;      /* 165 words per minute */
+    int64_t cache_mb;  /* 64: the speech cache {prompts.dir}/_tts is trimmed to this */
+    int64_t prompts;   /* 1: speak NAME.txt when NAME.wav is missing; 0: an error */
+  } tts;
   char *recordings;    /* "recordings": where recordings are stored */
   char *cdr;           /* "cdr.jsonl": call detail records, one JSON object a line */
   char *cdr_spool;     /* unset: where CDRs go that the cdr file cannot take once memory is full */

@@ -61,6 +61,12 @@ typedef struct {
   const dt_route_t *routes;         /* incoming calls: called identity -> flow */
   size_t route_count;
   const char *default_flow;         /* default "main" */
+  struct {                          /* text to speech (the tts.* keys; runtime.h's tts_* options) */
+    const char *voice, *language;   /* default "en-us", "en" */
+    int rate;                       /* words per minute; 0 = 165 */
+    uint64_t cache_bytes;           /* 0 = 64 MiB */
+    bool no_prompts;                /* a missing NAME.wav is an error even with NAME.txt */
+  } tts;
   struct {
     const char *base_url;           /* e.g. "https://graph.microsoft.com/v1.0"; required */
     dt_graph_dialect_t dialect;

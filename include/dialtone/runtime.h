@@ -73,6 +73,16 @@ typedef struct {
   void *clock_ud;
   /* dialtone.settings (config flow_settings), copied when the runtime starts; borrowed. */
   const dt_config_settings_t *settings;
+  /* Text to speech (call:say, the say helpers, prompts spoken from NAME.txt): espeak-ng
+     voice (default "en-us") and words per minute (default 165); the cache under
+     {prompts_dir}/_tts is trimmed to tts_cache_bytes (default 64 MiB); tts_no_prompts: a
+     missing NAME.wav is an error even when NAME.txt exists (default: NAME.txt is spoken);
+     language: that of the default prompts folder (default "en"). */
+  const char *tts_voice;
+  int tts_rate;
+  uint64_t tts_cache_bytes;
+  bool tts_no_prompts;
+  const char *language;
 } dt_runtime_options_t;
 
 #define DT_INSTANT_TIMER_MS 250
@@ -107,6 +117,8 @@ bool dt_runtime_take_slowest(void *rt, char *id, size_t idlen, double *seconds);
 void dt_runtime_set_http_stub(dt_runtime_t *rt, dt_runtime_http_stub_fn fn, void *ud);
 /* dialtone.http requests on the network now (for tests and the drain). */
 size_t dt_runtime_http_in_flight(const dt_runtime_t *rt);
+/* Speech syntheses queued or running in this process (say.c), for a settled clock. */
+size_t dt_runtime_synth_pending(void);
 /* Coroutines alive (calls whose flow has not finished). */
 size_t dt_runtime_active(const dt_runtime_t *rt);
 

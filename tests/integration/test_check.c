@@ -137,6 +137,13 @@ DT_TEST(tags_time_and_settings_are_known) { /* issue 13 points 2, 5, 7 */
                  "5: unknown option 'mon_fry' for dialtone.hours (did you mean 'mon_fri'?)");
 }
 
+DT_TEST(speech_methods_and_their_options) {
+  EXPECT_FIXTURE("speech/speech.lua", 1, 3,
+                 "6: unknown option 'speed' for call:say",
+                 "7: unknown option 'lng' for call:say_digits (did you mean 'lang'?)",
+                 "8: unknown option 'barge' for call:say_money");
+}
+
 DT_TEST(missing_prompts) {
   char l4[4200], l5[4200], l6[4200];
   snprintf(l4, sizeof l4, "4: prompt 'welcom' has no file %s", PROMPTS_DIR("welcom"));
