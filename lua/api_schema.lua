@@ -20,8 +20,14 @@ return {
     redirect = {options = {"targets", "timeout"}},
     play = {options = {"barge_in", "loop", "timeout"}, options_arg = 2, prompt_args = {1}},
     gather = {
-      options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush"},
-      prompt_options = {"prompt"},
+      options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush",
+                 "pattern", "invalid", "noinput", "retries"},
+      prompt_options = {"prompt", "invalid", "noinput"},
+    },
+    confirm = {
+      options = {"digits", "prompt", "question", "yes", "no", "retries", "timeout", "invalid",
+                 "noinput", "readback", "digit_prompts", "flush"},
+      prompt_options = {"prompt", "question", "invalid", "noinput"},
     },
     menu = {
       options = {"prompt", "options", "retries", "timeout", "invalid", "noinput", "flush"},

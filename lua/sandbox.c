@@ -1,7 +1,8 @@
 /*
  * sandbox.c — what a flow's world is made of (see rt_internal.h for the modules): the
  * call bindings, the internals the prelude needs (prompt_exists, lib_source for require,
- * is_error), the embedded API schema, and the embedded prelude, which builds each flow's
+ * is_error), the embedded API schema, digits.lua (gather's validation, confirm), and the
+ * embedded prelude, which builds each flow's
  * _ENV (make_env) and the runner every call's coroutine starts with (run).
  *
  * Promises: after dt__sandbox_open, rt->run_ref, rt->make_env_ref and rt->prelude_ref
@@ -73,6 +74,10 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   int rc;
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
+  /* digits.lua: gather's validating loop (pattern, invalid, retries) and call:confirm */
+  if ((rc = load_embedded(L, "digits", err, errlen)) != 0) return rc;
+  lua_pushvalue(L, -2);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};
