@@ -3,7 +3,7 @@
 -- Loaded once into the shared state with (methods, internals):
 --   methods    the call handle's method table (C primitives); the prelude adds
 --              call:menu (built on call:gather and call:play) and call:on_hangup.
---   internals  C helpers: prompt_exists, lib_source (require), is_error, schema
+--   internals  C helpers: prompt_exists, lib_snapshot and lib_source (require), is_error, schema
 --              (api_schema.lua, the globals a flow may see), dialtone (dial, log, print).
 -- Returns {run = runner, make_env = sandbox builder}.
 --
@@ -208,6 +208,7 @@ local dialtone_mod = {
 }
 
 local make_env
+local SNAPSHOT = {} -- modules[SNAPSHOT]: the lib/ texts this flow version reads (lua/libs.c)
 
 -- require for one flow version: modules is that version's own cache, shared with the
 -- modules it loads (their environments get the same require).
@@ -216,7 +217,7 @@ local function make_require(modules)
     if type(name) ~= "string" then error("require expects a module name", 2) end
     local m = modules[name]
     if m ~= nil then return m end
-    local src, chunkname = internals.lib_source(name)
+    local src, chunkname = internals.lib_source(name, modules[SNAPSHOT])
     if not src then error(chunkname, 2) end
     local fn, err = load(src, chunkname, "t", make_env("lib/" .. name, modules))
     if not fn then error(err, 2) end
@@ -265,7 +266,7 @@ end
 make_env = function(name, modules)
   local globals = setmetatable({}, undefined_mt)
   for g, v in next, GLOBALS do globals[g] = v end
-  if GLOBALS.require then globals.require = make_require(modules or {}) end
+  if GLOBALS.require then globals.require = make_require(modules or {[SNAPSHOT] = internals.lib_snapshot()}) end
   local env = setmetatable({}, {__index = globals, __newindex = global_newindex, __metatable = false})
   protected[env] = true
   return env

@@ -12,6 +12,7 @@
 #include "dialtone/error.h"
 #include "call_lua.h"
 #include "flows.h"
+#include "libs.h"
 #include "prompts.h"
 #include "rt_state.h"
 #include "sandbox.h"
@@ -60,6 +61,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
   rt->closing = true;
   dt__flows_free(rt);
   dt__rt_state_close(rt);
+  dt__libs_free(rt);
   dt__prompts_forget(rt);
   free(rt->flows_dir);
   free(rt->prompts_dir);
