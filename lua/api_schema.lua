@@ -10,6 +10,8 @@
 --   options_arg    which argument is the option table (default 1)
 --   prompt_args    positional arguments that are prompts: a name, a URL or a list of them
 --   prompt_options option keys whose value is a prompt (or a list of prompts)
+-- dialtone[NAME]: the same for dialtone.NAME(…) (option table: argument 1).
+-- call_fields: the call handle's fields and their LuaLS types (`dialtone stubs`).
 -- globals: the names a flow's sandboxed _ENV provides; everything else is undefined.
 -- os_safe: the part of `os` a flow may use (no execute, exit, getenv, remove, rename,
 --          tmpname, setlocale).
@@ -54,6 +56,13 @@ return {
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "modalities"}},
+    prompts = {options = {"pattern"}}, -- declares prompt names built at run time (checked)
+  },
+  -- the call handle's read-only fields and their LuaLS types (`dialtone stubs`)
+  call_fields = {
+    id = "string", from = "string", to = "string", direction = '"incoming"|"outgoing"',
+    flow = "string", state = "string", ended = "boolean", buffered_digits = "string",
+    dialed_by = "dialtone.Call?",
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

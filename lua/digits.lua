@@ -14,13 +14,14 @@
 --
 -- Promises: every option is checked before anything is played (a bad one raises at once,
 -- nothing sent); the pattern is at most MAX_PATTERN bytes and compiles (a malformed one
--- raises); entries are at most 64 keys (gather's own bound), and matching them runs
+-- raises, checked whole by lua/lpattern.c: Lua itself reports a bad part only when the
+-- matcher reaches it); entries are at most 64 keys (gather's own bound), and matching them runs
 -- under the flow's instruction budget like any string.find, so no pattern can hold the
 -- loop.
-local methods = ...
+local methods, pattern_check = ... -- pattern_check: lua/lpattern.c
 
 local c_gather = methods.gather
-local find, type, error, tostring, pcall = string.find, type, error, tostring, pcall
+local find, type, error, tostring = string.find, type, error, tostring
 local mtype = math.type
 
 local MAX_PATTERN = 256
@@ -43,11 +44,8 @@ local function check_pattern(p)
   if #p == 0 or #p > MAX_PATTERN then
     error(("call:gather: option 'pattern' must be 1 to %d bytes long"):format(MAX_PATTERN), 3)
   end
-  local ok, err = pcall(find, "", p)
-  if not ok then
-    error(("call:gather: option 'pattern' is not a valid Lua pattern (%s)"):format(
-      tostring(err):gsub("^.-:%d+: ", "")), 3)
-  end
+  local ok, err = pattern_check(p)
+  if not ok then error(("call:gather: option 'pattern' is not a valid Lua pattern (%s)"):format(err), 3) end
   return p
 end
 

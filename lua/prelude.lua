@@ -3,7 +3,8 @@
 -- Loaded once into the shared state with (methods, internals):
 --   methods    the call handle's method table (C primitives); the prelude adds
 --              call:menu (built on call:gather and call:play) and call:on_hangup.
---   internals  C helpers: prompt_exists, lib_snapshot and lib_source (require), is_error, schema
+--   internals  C helpers: prompt_exists, lib_snapshot and lib_source (require), is_error,
+--              pattern_check (lpattern.c), schema
 --              (api_schema.lua, the globals a flow may see), dialtone (dial, log, print).
 -- Returns {run = runner, make_env = sandbox builder}.
 --
@@ -200,9 +201,29 @@ end
 local os_safe = {}
 for _, k in ipairs(schema.os_safe) do os_safe[k] = os[k] end
 
+-- dialtone.prompts{"bye_en", "bye_es", pattern = "^bye_%a%a$"}: declares prompt names a
+-- flow builds at run time, for `dialtone check` (which checks them against the prompt
+-- files); here only its form is checked. Returns the table.
+local function declare_prompts(t)
+  if type(t) ~= "table" then error("dialtone.prompts expects a table of prompt names (and pattern =)", 2) end
+  for k, v in pairs(t) do
+    if k == "pattern" then
+      if type(v) ~= "string" or #v > 256 or not internals.pattern_check(v) then
+        error("dialtone.prompts: pattern must be a valid Lua pattern (at most 256 bytes)", 2)
+      end
+    elseif math.type(k) ~= "integer" then
+      error(("dialtone.prompts: unknown option '%s' (pattern)"):format(tostring(k)), 2)
+    elseif type(v) ~= "string" then
+      error("dialtone.prompts: prompt names must be strings", 2)
+    end
+  end
+  return t
+end
+
 local dialtone_mod = {
   dial = C.dial,
   log = C.log,
+  prompts = declare_prompts,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",
 }

@@ -16,6 +16,7 @@
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
 #include "dialtone/error.h"
+#include "dialtone/lpattern.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -53,10 +54,12 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   /* digits.lua: gather's validating loop (pattern, invalid, retries) and call:confirm */
   if ((rc = load_embedded(L, "digits", err, errlen)) != 0) return rc;
   lua_pushvalue(L, -2);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
+  lua_pushcfunction(L, dt_lpattern_l_check);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
-      {"prompt_exists", l_prompt_exists}, {"lib_source", dt__libs_l_source}, {"lib_snapshot", dt__libs_l_snapshot}, {"is_error", l_is_error_mt}, {NULL, NULL}};
+      {"prompt_exists", l_prompt_exists}, {"lib_source", dt__libs_l_source}, {"lib_snapshot", dt__libs_l_snapshot},
+      {"pattern_check", dt_lpattern_l_check}, {"is_error", l_is_error_mt}, {NULL, NULL}};
   luaL_setfuncs(L, INTERNALS, 0);
   lua_createtable(L, 0, 4);
   dt__call_lua_dialtone_funcs(L);
