@@ -65,9 +65,16 @@ function methods.gather(call, o)
   local retries = check_retries("call:gather", o.retries, 2)
   check_prompt_opt("call:gather", "invalid", o.invalid)
   check_prompt_opt("call:gather", "noinput", o.noinput)
+  -- later tries keep the keys pressed during invalid/noinput (flush: before the first only)
+  local again = o
+  if o.flush then
+    again = {}
+    for k, v in pairs(o) do again[k] = v end
+    again.flush = false
+  end
   local why = "noinput"
   for try = 1, retries + 1 do
-    local digits, reason = c_gather(call, o)
+    local digits, reason = c_gather(call, try == 1 and o or again)
     local valid
     if pattern then valid = find(digits, pattern) ~= nil else valid = digits ~= "" end
     if valid then return digits, reason end

@@ -58,3 +58,16 @@ test("a wrong key at the question replays the read-back; silence gives nil", fun
   call:expect_prompt("goodbye")
   call:expect_hangup{by = "bot"}
 end)
+
+test("a key pressed during invalid answers the next try (flush is for before the first only)", function(t)
+  local call = t:call{}
+  call:expect_prompt("enter_digits")
+  call:press("222222")
+  read_back(call, "222222")
+  call:press("9")
+  call:expect_prompt("invalid")
+  call:press("1") -- during invalid: kept for the next try, which plays no read-back
+  call:expect_prompt("welcome")
+  call:expect_prompt("goodbye")
+  call:expect_hangup{by = "bot"}
+end)
