@@ -78,7 +78,7 @@ static int build_snapshot(lua_State *L) {
 /* Checks that text compiles; on failure writes "path:line: message" into msg. */
 static bool compiles(dt_runtime_t *rt, const char *path, const char *text, size_t len, char *msg, size_t msglen) {
   lua_State *L = rt->L;
-  char chunk[1200];
+  char chunk[1500];
   snprintf(chunk, sizeof chunk, "@%s", path);
   int top = lua_gettop(L);
   int st = luaL_loadbufferx(L, text, len, chunk, "t");
@@ -105,7 +105,7 @@ unsigned dt__libs_refresh(dt_runtime_t *rt, bool *changed_out, char *err, size_t
       dt_log(DT_LOG_WARN, NULL, "%s/%s: not a valid module name (letters, digits and _); skipped", dir, fn);
       continue;
     }
-    char path[1100], name[72];
+    char path[1400], name[72];
     snprintf(path, sizeof path, "%s/%s", dir, fn);
     memcpy(name, fn, n - 4);
     name[n - 4] = '\0';
