@@ -201,17 +201,6 @@ int dt__flows_load(dt_runtime_t *rt, const char *name, const char *text, size_t 
   return rc;
 }
 
-static int64_t wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Timestamps have the granularity of the kernel's coarse clock (a few ms), so a file
-   written twice within one tick keeps its mtime: a size and mtime seen before are only
-   trusted when the mtime is well older than the read that saw them. */
-#define RACY_NS (2 * (int64_t)1000000000)
-
 int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t errlen) {
   unsigned loaded = 0, failed = 0;
   DIR *d = opendir(rt->flows_dir);
@@ -243,8 +232,8 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
     dt_flow_t *f = dt__flows_find(rt, name);
     if (f) f->seen = true;
     bool libs_changed = f && f->lib_gen < rt->lib_gen; /* since it was last compiled */
-    if (f && !libs_changed && (f->current || f->fail_hash) && f->mtime_ns == mtime && f->size == (int64_t)st.st_size &&
-        mtime + RACY_NS < f->read_ns) {
+    if (f && !libs_changed && (f->current || f->fail_hash) &&
+        dt__libs_unchanged(mtime, (int64_t)st.st_size, f->mtime_ns, f->size, f->read_ns)) {
       if (f->fail_hash) { /* still broken, already reported */
         failed++;
         if (first_err && err && f->fail_msg) snprintf(err, errlen, "%s", f->fail_msg);
@@ -252,11 +241,10 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
       }
       continue;
     }
-    int64_t read_ns = wall_ns();
+    int64_t read_ns;
     char *text = NULL;
     size_t len = 0;
-    if (dt_read_file(path, DT_FLOW_MAX_BYTES, &text, &len) != 0) {
-      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read (larger than %u bytes, or unreadable)", path, DT_FLOW_MAX_BYTES);
+    if (dt__libs_read(path, DT_FLOW_MAX_BYTES, &read_ns, &text, &len) != 0) {
       count_reload(rt, false);
       failed++;
       continue;

@@ -42,15 +42,18 @@ static dt_lib_t *lib_find(dt_runtime_t *rt, const char *name) {
   return NULL;
 }
 
-static int64_t wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+bool dt__libs_unchanged(int64_t mtime, int64_t size, int64_t seen_mtime, int64_t seen_size, int64_t read_ns) {
+  return mtime == seen_mtime && size == seen_size && mtime + 2 * (int64_t)1000000000 < read_ns;
 }
 
-/* As in flows.c: a size and mtime seen before are trusted only when the mtime is well
-   older than the read that saw them (coarse file system clocks). */
-#define RACY_NS (2 * (int64_t)1000000000)
+int dt__libs_read(const char *path, size_t limit, int64_t *read_ns, char **text, size_t *len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  *read_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  int rc = dt_read_file(path, limit, text, len);
+  if (rc != 0) dt_log(DT_LOG_ERROR, NULL, "%s: cannot read (larger than %zu bytes, or unreadable)", path, limit);
+  return rc;
+}
 
 static void set_fail(dt_lib_t *l, char *text, size_t len, const char *msg) {
   free(l->fail_text);
@@ -125,19 +128,17 @@ unsigned dt__libs_refresh(dt_runtime_t *rt, bool *changed_out, char *err, size_t
     }
     l->seen = true;
     int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    if ((l->text || l->fail_text) && l->mtime_ns == mtime && l->size == (int64_t)st.st_size &&
-        mtime + RACY_NS < l->read_ns) {
+    if ((l->text || l->fail_text) && dt__libs_unchanged(mtime, (int64_t)st.st_size, l->mtime_ns, l->size, l->read_ns)) {
       if (l->fail_text) {
         failed++;
         if (failed == 1 && err && l->fail_msg) snprintf(err, errlen, "%s", l->fail_msg);
       }
       continue;
     }
-    int64_t read_ns = wall_ns();
+    int64_t read_ns;
     char *text = NULL;
     size_t len = 0;
-    if (dt_read_file(path, DT_LIB_MAX_BYTES, &text, &len) != 0) {
-      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read (larger than %u bytes, or unreadable)", path, DT_LIB_MAX_BYTES);
+    if (dt__libs_read(path, DT_LIB_MAX_BYTES, &read_ns, &text, &len) != 0) {
       failed++;
       continue;
     }

@@ -5,6 +5,7 @@
 #define DIALTONE_LIBS_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "rt_internal.h"
 
 #define DT_LIBS_MAX 512            /* module files in flows_dir/lib */
@@ -25,6 +26,14 @@ bool dt__libs_stale(dt_runtime_t *rt, const char *text, size_t len, unsigned sin
 int dt__libs_l_snapshot(lua_State *L);
 /* internals.lib_source(name, snapshot) -> source, chunkname | nil, message. */
 int dt__libs_l_source(lua_State *L);
+/* Shared with flows.c's scan of flows_dir. Timestamps have the granularity of the kernel's
+   coarse clock (a few ms), so a file written twice within one tick keeps its mtime: a size
+   and mtime seen before are only trusted when the mtime is well older than the read that
+   saw them (read_ns). */
+bool dt__libs_unchanged(int64_t mtime, int64_t size, int64_t seen_mtime, int64_t seen_size, int64_t read_ns);
+/* Reads path (at most limit bytes) into *text (caller frees), noting the wall clock of the
+   read in *read_ns; logs and returns an error when it is larger or unreadable. */
+int dt__libs_read(const char *path, size_t limit, int64_t *read_ns, char **text, size_t *len);
 /* Frees the module records (the snapshot tables belong to the Lua state). */
 void dt__libs_free(dt_runtime_t *rt);
 
