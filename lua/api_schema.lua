@@ -19,7 +19,7 @@ return {
   primitives = {
     answer = {options = {"modalities", "prefetch", "participant_capacity"}},
     reject = {options = {"reason"}},
-    redirect = {options = {"targets", "timeout"}},
+    redirect = {options = {"targets", "timeout", "voicemail", "disposition", "mask_callee", "mask_caller"}},
     play = {options = {"barge_in", "loop", "timeout"}, options_arg = 2, prompt_args = {1}},
     gather = {
       options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush",
@@ -47,15 +47,24 @@ return {
     unmute = {},
     mute_all = {},
     screen_sharing = {},
+    recording_status = {},
     update_metadata = {},
     send_dtmf = {},
     cancel_media = {},
     sleep = {},
     hangup = {},
     on_hangup = {},
+    wait_participant = {options = {"joined", "left", "count", "timeout"}},
+    participant = {},
+    mute_participant = {},
+    remove_participant = {},
+    start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
+    stop_hold_music = {},
   },
   dialtone = {
-    dial = {options = {"targets", "meeting", "chat", "flow", "subject", "modalities"}},
+    dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
+    ["meetings.create"] = {options = {"organizer", "subject", "start_time", "end_time", "attendees"}},
+    ["meetings.get"] = {options = {"join_url", "organizer"}},
     prompts = {options = {"pattern"}}, -- declares prompt names built at run time (checked)
   },
   -- the call handle's read-only fields and their LuaLS types (`dialtone stubs`)

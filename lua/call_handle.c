@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "dialtone/error.h"
+#include "dialtone/luajson.h"
 #include "call_handle.h"
 #include "rt_state.h"
 
@@ -149,6 +150,13 @@ void dt__call_handle_forget(dt_runtime_t *rt, dt_lcall_t *lc) {
 
 /* ---------------------------------------------------------------- the handle */
 
+/* call.subject, call.called, call.chat, call.meeting, call.context: a member of the incoming
+   call's view (call_incoming.h), a fresh table each read; nil when Graph did not send it. */
+static bool is_incoming_field(const char *k) {
+  return strcmp(k, "subject") == 0 || strcmp(k, "called") == 0 || strcmp(k, "chat") == 0 ||
+         strcmp(k, "meeting") == 0 || strcmp(k, "context") == 0;
+}
+
 static int call_index(lua_State *L) {
   dt_call_box_t *b = luaL_checkudata(L, 1, DT_CALL_MT);
   const char *k = luaL_checkstring(L, 2);
@@ -176,6 +184,8 @@ static int call_index(lua_State *L) {
     dt_call_t *p = c && c->dialed_by ? dt_calls_find(c->reg, c->dialed_by) : NULL;
     if (p) dt__call_handle_push(L, dt__rt_state_of(L), p);
     else lua_pushnil(L);
+  } else if (is_incoming_field(k)) {
+    dt_lua_push_json(L, c && c->incoming ? cJSON_GetObjectItemCaseSensitive(c->incoming, k) : NULL);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
   } else {
@@ -227,4 +237,29 @@ void dt__call_handle_open(lua_State *L, const luaL_Reg *methods) {
   luaL_setfuncs(L, META, 0);
   lua_pop(L, 1);
   lua_remove(L, -2); /* leave the methods table */
+}
+
+void dt__call_handle_check_options(lua_State *L, int idx, const char *prim, const char *const *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an option table, got %s", prim, luaL_typename(L, idx));
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", prim);
+    const char *k = lua_tostring(L, -1);
+    bool ok = false;
+    for (const char *const *a = allowed; *a; a++)
+      if (strcmp(*a, k) == 0) ok = true;
+    if (!ok) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const char *const *a = allowed; *a; a++) {
+        if (a != allowed) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *a);
+      }
+      luaL_pushresult(&b);
+      luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k, lua_tostring(L, -1));
+    }
+  }
 }

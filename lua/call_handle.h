@@ -40,4 +40,9 @@ dt_call_t *dt__call_handle_own(lua_State *L, int idx, const char *prim);
    once with k, or yields until core reports the result and then continues with k. */
 int dt__call_handle_wait(lua_State *L, const char *prim, int rc, lua_KFunction k);
 
+/* Raises "PRIM: unknown option 'k' (options: a, b, …)" for a key of the option table at idx
+   that is not in allowed (NULL-terminated); nil or none at idx is no options; another type,
+   or a key that is not a string, raises too. */
+void dt__call_handle_check_options(lua_State *L, int idx, const char *prim, const char *const *allowed);
+
 #endif

@@ -17,7 +17,10 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
+#include "dialtone/graph_body.h"
 #include "dialtone/log.h"
+#include "dialtone/luajson.h"
+#include "dialtone/meeting_link.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flows.h"
@@ -36,31 +39,6 @@ uint64_t dt__call_lua_timer_ms(const dt_runtime_t *rt, double seconds) {
 }
 
 /* ---------------------------------------------------------------- option helpers */
-
-static void check_options(lua_State *L, int idx, const char *prim, const char *const *allowed) {
-  if (lua_isnoneornil(L, idx)) return;
-  idx = lua_absindex(L, idx);
-  if (!lua_istable(L, idx)) luaL_error(L, "%s: expected an option table, got %s", prim, luaL_typename(L, idx));
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", prim);
-    const char *k = lua_tostring(L, -1);
-    bool ok = false;
-    for (const char *const *a = allowed; *a; a++)
-      if (strcmp(*a, k) == 0) ok = true;
-    if (!ok) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char *const *a = allowed; *a; a++) {
-        if (a != allowed) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, *a);
-      }
-      luaL_pushresult(&b);
-      luaL_error(L, "%s: unknown option '%s' (options: %s)", prim, k, lua_tostring(L, -1));
-    }
-  }
-}
 
 /* Pushes t[key] (nil if t is not a table). */
 static int get_opt(lua_State *L, int idx, const char *key) {
@@ -304,7 +282,7 @@ static size_t check_modalities(lua_State *L, const char *prim, const char *mods[
 static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", "participant_capacity", NULL};
 static int l_answer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "answer");
-  check_options(L, 2, "call:answer", ANSWER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:answer", ANSWER_OPTS);
   const char *mods[3];
   size_t nmod = 0;
   if (get_opt(L, 2, "modalities") != LUA_TNIL) nmod = check_modalities(L, "call:answer", mods, false);
@@ -326,7 +304,7 @@ static int l_answer(lua_State *L) {
 static const char *const REJECT_OPTS[] = {"reason", NULL};
 static int l_reject(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "reject");
-  check_options(L, 2, "call:reject", REJECT_OPTS);
+  dt__call_handle_check_options(L, 2, "call:reject", REJECT_OPTS);
   const char *reason = opt_str(L, 2, "call:reject", "reason", "none");
   if (strcmp(reason, "none") && strcmp(reason, "busy") && strcmp(reason, "forbidden"))
     luaL_error(L, "call:reject: reason must be \"busy\", \"forbidden\" or \"none\", got '%s'", reason);
@@ -335,29 +313,47 @@ static int l_reject(lua_State *L) {
   return dt__call_handle_wait(L, "reject", rc, k_ended);
 }
 
-static const char *const REDIRECT_OPTS[] = {"targets", "timeout", NULL};
+static const char *const REDIRECT_OPTS[] = {"targets", "timeout", "voicemail", "disposition", "mask_callee",
+                                            "mask_caller", NULL};
 static int l_redirect(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
-  check_options(L, 2, "call:redirect", REDIRECT_OPTS);
-  need_opt(L, 2, "call:redirect", "targets");
-  size_t n;
-  dt_invitation_t *t = check_invitations(L, -1, "call:redirect", &n, 25);
-  int timeout = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
-  if (lua_istable(L, 2)) {
-    lua_getfield(L, 2, "timeout");
-    bool given = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    if (!given) timeout = 0;
+  dt__call_handle_check_options(L, 2, "call:redirect", REDIRECT_OPTS);
+  dt_graph_redirect_params_t p = {0};
+  size_t n = 0;
+  dt_invitation_t *t = NULL;
+  bool has_targets = get_opt(L, 2, "targets") != LUA_TNIL;
+  if (has_targets) t = check_invitations(L, -1, "call:redirect", &n, 25);
+  if (get_opt(L, 2, "voicemail") != LUA_TNIL) { /* voicemail = IDENTITY: that user's voicemail */
+    if (has_targets) return luaL_error(L, "call:redirect: give targets= or voicemail=, not both");
+    t = check_invitations(L, -1, "call:redirect voicemail", &n, 1);
+    p.voicemail = true;
+  } else if (!has_targets) {
+    return luaL_error(L, "call:redirect: targets is required (or voicemail = {user = \"id\"})");
   }
-  int rc = dt_call_redirect(c, t, n, timeout);
+  p.targets = t;
+  p.target_count = n;
+  p.timeout_s = (int)opt_num(L, 2, "call:redirect", "timeout", 0, 15, 90);
+  const char *disp = opt_str(L, 2, "call:redirect", "disposition", NULL);
+  if (disp) {
+    if (strcmp(disp, "simultaneous_ring") == 0 || strcmp(disp, "simultaneousRing") == 0) p.disposition = "simultaneousRing";
+    else if (strcmp(disp, "forward") == 0 || strcmp(disp, "default") == 0) p.disposition = disp;
+    else return luaL_error(L, "call:redirect: disposition must be \"forward\", \"simultaneous_ring\" or \"default\", got '%s'", disp);
+    if (strcmp(p.disposition, "forward") == 0 && n > 1)
+      return luaL_error(L, "call:redirect: disposition \"forward\" takes one target (%d given: they ring simultaneously)", (int)n);
+  }
+  p.mask_callee = opt_bool(L, 2, "call:redirect", "mask_callee", 0);
+  p.mask_caller = opt_bool(L, 2, "call:redirect", "mask_caller", 0);
+  int rc = dt_call_redirect(c, &p);
   if (rc == DT_ESTATE) return luaL_error(L, "call:redirect: only an incoming call that was not answered can be redirected");
+  if (rc == DT_EUNSUPPORTED)
+    return luaL_error(L, "call:redirect: disposition, mask_callee and mask_caller need the beta dialect");
   return dt__call_handle_wait(L, "redirect", rc, k_ended);
 }
 
 static const char *const PLAY_OPTS[] = {"barge_in", "loop", "timeout", NULL};
 static int l_play(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "play");
-  check_options(L, 3, "call:play", PLAY_OPTS);
+  dt__call_handle_check_options(L, 3, "call:play", PLAY_OPTS);
   bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
   bool loop = opt_bool(L, 3, "call:play", "loop", 0);
   if (!loop && get_opt(L, 3, "timeout") != LUA_TNIL)
@@ -389,7 +385,7 @@ static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "in
                                           "pattern", "invalid", "noinput", "retries", NULL};
 static int l_gather(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "gather");
-  check_options(L, 2, "call:gather", GATHER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:gather", GATHER_OPTS);
   dt_gather_params_t p = {0};
   p.max = (unsigned)opt_num(L, 2, "call:gather", "max", 64, 1, 64);
   p.min = (unsigned)opt_num(L, 2, "call:gather", "min", 0, 0, 64);
@@ -427,7 +423,7 @@ static const char *const RECORD_OPTS[] = {"prompt", "beep", "max_duration", "max
                                           "stop_tones", "barge_in", NULL};
 static int l_record(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "record");
-  check_options(L, 2, "call:record", RECORD_OPTS);
+  dt__call_handle_check_options(L, 2, "call:record", RECORD_OPTS);
   dt_graph_record_params_t p = {0};
   p.max_duration_s = (int)opt_num(L, 2, "call:record", "max_duration", 0, 1, 120);
   p.max_silence_s = (int)opt_num(L, 2, "call:record", "max_silence", 0, 1, 120);
@@ -468,7 +464,7 @@ static int l_record(lua_State *L) {
 static const char *const TRANSFER_OPTS[] = {"target", "replaces", "transferee", NULL};
 static int l_transfer(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
-  check_options(L, 2, "call:transfer", TRANSFER_OPTS);
+  dt__call_handle_check_options(L, 2, "call:transfer", TRANSFER_OPTS);
   need_opt(L, 2, "call:transfer", "target");
   dt_invitation_t target = {0};
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
@@ -487,7 +483,7 @@ static int l_transfer(lua_State *L) {
 static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL};
 static int l_invite(lua_State *L) {
   dt_call_t *c = dt__call_handle_own(L, 1, "invite");
-  check_options(L, 2, "call:invite", INVITE_OPTS);
+  dt__call_handle_check_options(L, 2, "call:invite", INVITE_OPTS);
   need_opt(L, 2, "call:invite", "participants");
   size_t n;
   dt_invitation_t *inv = check_invitations(L, -1, "call:invite", &n, 5);
@@ -499,37 +495,10 @@ static int l_invite(lua_State *L) {
   return dt__call_handle_wait(L, "invite", rc, k_reason);
 }
 
-static void push_json(lua_State *L, const cJSON *j) {
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 6);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    lua_pushnumber(L, j->valuedouble);
-  } else {
-    lua_pushnil(L);
-  }
-}
-
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) push_json(L, c->result.json);
+  if (c->result.json) dt_lua_push_json(L, c->result.json);
   else lua_newtable(L);
   return 1;
 }
@@ -554,6 +523,16 @@ static int l_screen_sharing(lua_State *L) {
   if (strcmp(role, "viewer") && strcmp(role, "sharer"))
     return luaL_error(L, "call:screen_sharing: role must be \"viewer\" or \"sharer\", got '%s'", role);
   return action(L, "screen_sharing", DT_ACTION_SCREEN_SHARING, role);
+}
+
+/* call:recording_status("recording" | "notRecording" | "failed"): updateRecordingStatus,
+   which a compliance-recording bot must send (Graph's names, so the docs read the same). */
+static int l_recording_status(lua_State *L) {
+  const char *status = luaL_checkstring(L, 2);
+  if (!dt_graph_recording_status_ok(status))
+    return luaL_error(L, "call:recording_status: status must be \"recording\", \"notRecording\" or \"failed\", got '%s'",
+                      status);
+  return action(L, "recording_status", DT_ACTION_RECORDING_STATUS, status);
 }
 
 static int l_update_metadata(lua_State *L) {
@@ -594,6 +573,33 @@ static int l_hangup(lua_State *L) {
 
 /* ---------------------------------------------------------------- dialtone.dial */
 
+/* The option application_instance = "id" or {id =, name =} (the source of a PSTN call,
+   overriding graph.application_instance_id); false when absent. */
+static bool check_application_instance(lua_State *L, int idx, const char *prim, dt_identity_t *out) {
+  int t = get_opt(L, idx, "application_instance");
+  memset(out, 0, sizeof *out);
+  out->kind = "applicationInstance";
+  if (t == LUA_TSTRING) {
+    out->id = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    int o = lua_gettop(L);
+    static const char *const KEYS[] = {"id", "name", NULL};
+    dt__call_handle_check_options(L, o, prim, KEYS);
+    out->id = opt_str(L, o, prim, "id", NULL);
+    out->display_name = opt_str(L, o, prim, "name", NULL);
+  } else if (t != LUA_TNIL) {
+    luaL_error(L, "%s: application_instance must be an id or {id =, name =}, got %s", prim, lua_typename(L, t));
+  }
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return false;
+  }
+  if (out->id == NULL || out->id[0] == '\0' || strlen(out->id) > 256)
+    luaL_error(L, "%s: application_instance needs an id (at most 256 characters)", prim);
+  lua_pop(L, 1); /* the strings stay referenced by the option table */
+  return true;
+}
+
 static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   dt_call_t *c = dt__call_handle_self(L);
   if (c->result.err) return dt__call_handle_raise_result(L, c);
@@ -602,8 +608,10 @@ static int k_dial(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
-static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", "modalities", NULL};
-static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest", NULL};
+static const char *const DIAL_OPTS[] = {"targets", "meeting", "chat", "flow", "subject", "application_instance",
+                                        "modalities", NULL};
+static const char *const MEETING_KEYS[] = {"organizer", "tenant", "join_id", "passcode", "token", "guest",
+                                           "join_url", NULL};
 static const char *const CHAT_KEYS[] = {"thread", "message", "reply_chain", NULL};
 
 static int l_dial(lua_State *L) {
@@ -612,7 +620,7 @@ static int l_dial(lua_State *L) {
   if (!lua_isyieldable(L)) return luaL_error(L, "dialtone.dial cannot wait here; call it from the flow's own code");
   if (c->flags & (DT_CALLF_FLOW_DONE | DT_CALLF_RELEASED)) return dt__call_handle_hangup(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  check_options(L, 1, "dialtone.dial", DIAL_OPTS);
+  dt__call_handle_check_options(L, 1, "dialtone.dial", DIAL_OPTS);
   dt_runtime_t *rt = dt__rt_state_of(L);
   const char *flow = opt_str(L, 1, "dialtone.dial", "flow", NULL);
   if (!flow) return luaL_error(L, "dialtone.dial: flow is required (the flow that runs the new call)");
@@ -628,7 +636,7 @@ static int l_dial(lua_State *L) {
   if (get_opt(L, 1, "meeting") != LUA_TNIL) {
     int m = lua_gettop(L);
     if (!lua_istable(L, m)) return luaL_error(L, "dialtone.dial: meeting must be a table");
-    check_options(L, m, "dialtone.dial meeting", MEETING_KEYS);
+    dt__call_handle_check_options(L, m, "dialtone.dial meeting", MEETING_KEYS);
     int t = get_opt(L, m, "organizer");
     if (t == LUA_TSTRING) {
       p.meeting_organizer_id = lua_tostring(L, -1);
@@ -649,19 +657,45 @@ static int l_dial(lua_State *L) {
       p.guest_display_name = opt_str(L, -1, "dialtone.dial", "name", NULL);
       p.guest_id = opt_str(L, -1, "dialtone.dial", "id", NULL);
     }
+    const char *join_url = opt_str(L, m, "dialtone.dial", "join_url", NULL);
+    if (join_url) {
+      if (p.meeting_join_id || p.meeting_token || p.meeting_organizer_id)
+        return luaL_error(L, "dialtone.dial: meeting.join_url names the meeting by itself (no organizer, join_id "
+                             "or token with it)");
+      if (get_opt(L, 1, "chat") != LUA_TNIL)
+        return luaL_error(L, "dialtone.dial: meeting.join_url gives the chat too (no chat= with it)");
+      lua_pop(L, 1);
+      dt_meeting_link_t *link = lua_newuserdatauv(L, sizeof *link, 0); /* stays on the stack */
+      char why[200];
+      if (dt_meeting_link_parse(join_url, link, why, sizeof why) != 0)
+        return luaL_error(L, "dialtone.dial: cannot read meeting.join_url: %s", why);
+      if (link->kind == DT_MEETING_LINK_CLASSIC) {
+        p.meeting_organizer_id = link->organizer_id;
+        p.meeting_organizer_tenant_id = link->tenant_id;
+        p.tenant_id = link->tenant_id;
+        p.chat_thread_id = link->thread_id;
+        p.chat_message_id = link->message_id;
+        p.chat_reply_chain_message_id = link->reply_chain_id[0] ? link->reply_chain_id : NULL;
+      } else {
+        p.meeting_join_id = link->join_meeting_id;
+        p.meeting_passcode = link->passcode[0] ? link->passcode : NULL;
+      }
+    }
     if (!p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
-      return luaL_error(L, "dialtone.dial: meeting needs join_id (and passcode), token, or organizer");
+      return luaL_error(L, "dialtone.dial: meeting needs join_url, join_id (and passcode), token, or organizer");
   }
   if (get_opt(L, 1, "chat") != LUA_TNIL) {
     int ch = lua_gettop(L);
     if (!lua_istable(L, ch)) return luaL_error(L, "dialtone.dial: chat must be a table");
-    check_options(L, ch, "dialtone.dial chat", CHAT_KEYS);
+    dt__call_handle_check_options(L, ch, "dialtone.dial chat", CHAT_KEYS);
     p.chat_thread_id = opt_str(L, ch, "dialtone.dial", "thread", NULL);
     p.chat_message_id = opt_str(L, ch, "dialtone.dial", "message", NULL);
     p.chat_reply_chain_message_id = opt_str(L, ch, "dialtone.dial", "reply_chain", NULL);
   }
   if (n == 0 && !p.meeting_join_id && !p.meeting_token && !p.meeting_organizer_id)
     return luaL_error(L, "dialtone.dial: give targets= (people to call) or meeting= (a meeting to join)");
+  dt_identity_t instance;
+  if (check_application_instance(L, 1, "dialtone.dial", &instance)) p.source = &instance;
   const char *mods[3];
   if (get_opt(L, 1, "modalities") != LUA_TNIL) {
     p.modality_count = check_modalities(L, "dialtone.dial", mods, true);
@@ -685,36 +719,32 @@ static int l_dial(lua_State *L) {
   return dt__call_handle_wait(L, "dial", rc, k_dial);
 }
 
+/* Logs the arguments from index first on, each as tostring() gives it, joined by sep, on the
+   running call's log line. */
+static void log_args(lua_State *L, dt_log_level_t level, int first, char sep) {
+  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = first; i <= n; i++) {
+    if (i > first) luaL_addchar(&b, sep);
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  dt_call_t *c = dt__call_handle_self(L);
+  dt_log(level, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+}
+
 static int l_log(lua_State *L) {
   const char *level = luaL_checkstring(L, 1);
   int lv = dt_log_level_from_name(level);
   if (lv < 0 || lv == DT_LOG_OFF) return luaL_error(L, "dialtone.log: level must be debug, info, warn or error");
-  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 2; i <= n; i++) {
-    if (i > 2) luaL_addchar(&b, ' ');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  dt_call_t *c = dt__call_handle_self(L);
-  dt_log((dt_log_level_t)lv, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  log_args(L, (dt_log_level_t)lv, 2, ' ');
   return 0;
 }
 
 static int l_print(lua_State *L) {
-  int n = lua_gettop(L);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 1; i <= n; i++) {
-    if (i > 1) luaL_addchar(&b, '\t');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  dt_call_t *c = dt__call_handle_self(L);
-  dt_log(DT_LOG_INFO, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  log_args(L, DT_LOG_INFO, 1, '\t');
   return 0;
 }
 
@@ -736,6 +766,7 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {"unmute", l_unmute},
                                    {"mute_all", l_mute_all},
                                    {"screen_sharing", l_screen_sharing},
+                                   {"recording_status", l_recording_status},
                                    {"update_metadata", l_update_metadata},
                                    {"send_dtmf", l_send_dtmf},
                                    {"cancel_media", l_cancel_media},

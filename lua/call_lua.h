@@ -13,6 +13,8 @@
 void dt__call_lua_open(lua_State *L);
 /* Sets dial, log and print on the table at the top of the stack. */
 void dt__call_lua_dialtone_funcs(lua_State *L);
+/* Pushes JSON as Lua values (objects and arrays as tables; null as nil). */
+struct cJSON;
 /* A flow wait of `seconds` as timer milliseconds under the timer scale (at least 1). */
 uint64_t dt__call_lua_timer_ms(const dt_runtime_t *rt, double seconds);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include "dialtone/call.h"
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
@@ -96,10 +97,7 @@ typedef struct {
 static int fail(walk_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(walk_t *w, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   w->rc = dt_seterr(w->err, w->errlen, DT_ECONFIG, "%s: %s", w->file, msg);
   return w->rc;
 }
@@ -158,36 +156,52 @@ static int walk_strlist(walk_t *w, lua_State *L, int idx, const char *path) {
                        msg);
 }
 
+#define ROUTE_KEYS "match, subject, policy_recording, transferred, meeting and flow"
+
+/* A route's yes/no condition: true or false (dt_route_flag_t). */
+static int get_flag(walk_t *w, lua_State *L, int idx, const char *path, uint8_t *out) {
+  if (lua_type(L, idx) != LUA_TBOOLEAN) return fail(w, "%s: expected true or false, got %s", path, type_of(L, idx));
+  *out = lua_toboolean(L, idx) ? DT_ROUTE_YES : DT_ROUTE_NO;
+  return 0;
+}
+
 static int walk_route(walk_t *w, lua_State *L, int idx, lua_Integer i) {
   char path[64];
   snprintf(path, sizeof path, "routes[%lld]", (long long)i);
   if (lua_type(L, idx) != LUA_TTABLE)
     return fail(w, "%s: expected a table {match=, flow=}, got %s", path, type_of(L, idx));
-  const char *match = NULL, *flow = NULL;
+  dt_config_route_t r = {0};
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     if (lua_type(L, -2) != LUA_TSTRING) {
       const char *kt = type_of(L, -2);
       lua_pop(L, 2);
-      return fail(w, "%s: unexpected %s key (a route has match and flow)", path, kt);
+      return fail(w, "%s: unexpected %s key (a route has " ROUTE_KEYS ")", path, kt);
     }
     const char *k = lua_tostring(L, -2);
     char sub[128];
     snprintf(sub, sizeof sub, "%s.%.32s", path, k);
     int rc;
-    if (strcmp(k, "match") == 0) rc = get_string(w, L, -1, sub, &match);
-    else if (strcmp(k, "flow") == 0) rc = get_string(w, L, -1, sub, &flow);
-    else rc = fail(w, "%s: unknown key (a route has match and flow)", sub);
+    /* the strings stay alive: the routes table holds them */
+    if (strcmp(k, "match") == 0) rc = get_string(w, L, -1, sub, (const char **)&r.match);
+    else if (strcmp(k, "flow") == 0) rc = get_string(w, L, -1, sub, (const char **)&r.flow);
+    else if (strcmp(k, "subject") == 0) rc = get_string(w, L, -1, sub, (const char **)&r.subject);
+    else if (strcmp(k, "policy_recording") == 0) rc = get_flag(w, L, -1, sub, &r.policy_recording);
+    else if (strcmp(k, "transferred") == 0) rc = get_flag(w, L, -1, sub, &r.transferred);
+    else if (strcmp(k, "meeting") == 0) rc = get_flag(w, L, -1, sub, &r.meeting);
+    else rc = fail(w, "%s: unknown key (a route has " ROUTE_KEYS ")", sub);
     lua_pop(L, 1);
     if (rc) {
       lua_pop(L, 1);
       return rc;
     }
   }
-  if (match == NULL) return fail(w, "%s.match: missing (the called identity: app id or +phone)", path);
-  if (flow == NULL) return fail(w, "%s.flow: missing (the flow's name)", path);
+  if (!r.match && !r.subject && !r.policy_recording && !r.transferred && !r.meeting)
+    return fail(w, "%s: no condition (give match = the called identity's id or \"*\", or subject, "
+                   "policy_recording, transferred, meeting)", path);
+  if (r.flow == NULL) return fail(w, "%s.flow: missing (the flow's name)", path);
   char msg[512];
-  return setter_result(w, dt_config_add_route(w->cfg, match, flow, msg, sizeof msg), msg);
+  return setter_result(w, dt_config_add_route(w->cfg, &r, msg, sizeof msg), msg);
 }
 
 static int walk_routes(walk_t *w, lua_State *L, int idx) {
@@ -302,7 +316,7 @@ static int protected_open(lua_State *L) {
 
 /* The costed library functions (costed_lib.h: patterns, rep, table.move...) charge their
    work here, against the same bound as the instruction hook's, so one library call cannot
-   hang the loader (tests/fuzz/findings/fuzz_config-hang-string-pattern.lua). */
+   hang the loader (tests/fuzz/corpus/fuzz_config/hang-string-pattern.lua). */
 static void conf_charge(lua_State *L, dt_cost_meter_t *m, uint64_t units, const char *what) {
   uint64_t *used = m->ud;
   *used += units;

@@ -36,18 +36,29 @@ dt_flow_t *dt__flows_find(dt_runtime_t *rt, const char *name) {
   return NULL;
 }
 
-static void version_unref(dt_runtime_t *rt, dt_flow_version_t *v) {
-  if (--v->refs > 0) return;
-  if (rt->L) luaL_unref(rt->L, LUA_REGISTRYINDEX, v->fn_ref);
-  free(v);
+/* dt_calls_active{flow,version}: calls whose flow runs on that version. */
+static void version_labels(const dt_flow_version_t *v, char *labels, size_t len) {
+  snprintf(labels, len, "flow=\"%s\",version=\"%u\"", v->flow->name, v->version);
 }
 
-/* dt_calls_active{flow,version}: calls whose flow runs on that version. */
 static void version_gauge(dt_runtime_t *rt, const dt_flow_version_t *v, double delta) {
   if (!rt->o.metrics) return;
   char labels[128];
-  snprintf(labels, sizeof labels, "flow=\"%s\",version=\"%u\"", v->flow->name, v->version);
+  version_labels(v, labels, sizeof labels);
   dt_metrics_add(rt->o.metrics, "dt_calls_active", labels, delta);
+}
+
+/* A version ends when it is neither current nor run by a call: its series goes with it, so
+   /metrics does not keep every old version at 0 forever. */
+static void version_unref(dt_runtime_t *rt, dt_flow_version_t *v) {
+  if (--v->refs > 0) return;
+  if (rt->o.metrics) {
+    char labels[128];
+    version_labels(v, labels, sizeof labels);
+    dt_metrics_remove(rt->o.metrics, "dt_calls_active", labels);
+  }
+  if (rt->L) luaL_unref(rt->L, LUA_REGISTRYINDEX, v->fn_ref);
+  free(v);
 }
 
 static void flow_gauge(dt_runtime_t *rt, const dt_flow_t *f) {

@@ -222,6 +222,7 @@ end
 
 local dialtone_mod = {
   dial = C.dial,
+  meetings = C.meetings,
   log = C.log,
   prompts = declare_prompts,
   prompt_exists = internals.prompt_exists,

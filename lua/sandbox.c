@@ -19,6 +19,8 @@
 #include "dialtone/lpattern.h"
 #include "call_handle.h"
 #include "call_lua.h"
+#include "meetings_lua.h"
+#include "roster_lua.h"
 #include "flows.h"
 #include "libs.h"
 #include "prompts.h"
@@ -51,6 +53,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   int rc;
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
+  dt__roster_lua_open(L); /* + the roster and participant methods */
   /* digits.lua: gather's validating loop (pattern, invalid, retries) and call:confirm */
   if ((rc = load_embedded(L, "digits", err, errlen)) != 0) return rc;
   lua_pushvalue(L, -2);
@@ -63,6 +66,7 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   luaL_setfuncs(L, INTERNALS, 0);
   lua_createtable(L, 0, 4);
   dt__call_lua_dialtone_funcs(L);
+  dt__meetings_lua_open(L); /* + dialtone.meetings */
   lua_setfield(L, -2, "dialtone");
   if ((rc = load_embedded(L, "api_schema", err, errlen)) != 0) return rc;
   if (lua_pcall(L, 0, 1, 0) != LUA_OK)

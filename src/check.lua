@@ -513,8 +513,11 @@ local function check_calls(ctx)
         end
       elseif t.v == "dialtone" and is_op(toks[i + 1], ".") and is_name(ntok) then
         local spec = schema.dialtone[ntok.v]
+        local sub = toks[i + 4]
         if type(spec) == "table" then
           check_call(ctx, spec, "dialtone." .. ntok.v, ntok, i + 3, nil)
+        elseif is_op(toks[i + 3], ".") and is_name(sub) and type(schema.dialtone[ntok.v .. "." .. sub.v]) == "table" then
+          check_call(ctx, schema.dialtone[ntok.v .. "." .. sub.v], "dialtone." .. ntok.v .. "." .. sub.v, sub, i + 5, nil)
         end
         if ntok.v == "prompts" then
           local args = call_args(toks, ctx.match, i + 3)

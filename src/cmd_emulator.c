@@ -42,7 +42,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
   dt_emulator_options_t o;
   dt_emulator_options_init(&o);
   o.listen = "127.0.0.1:9090";
-  bool quiet = false, fetch_remote = false;
+  bool quiet = false, fetch_remote = false, strict = false;
   double scale = o.time_scale;
   const dt_arg_t opts[] = {
       DT_ARG_STR("--listen", &o.listen),
@@ -54,6 +54,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
       DT_ARG_STR("--client-secret", &o.client_secret),
       DT_ARG_STR("--recordings", &o.recordings_dir),
       DT_ARG_BOOL("--fetch-remote-prompts", NULL, &fetch_remote),
+      DT_ARG_BOOL("--strict", NULL, &strict),
       DT_ARG_BOOL("--quiet", NULL, &quiet),
   };
   const dt_args_spec_t spec = {.prefix = "dialtone emulator", .opts = opts, .nopts = DT_ARRAY_SIZE(opts),
@@ -64,6 +65,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
   o.time_scale = scale;
   o.quiet = quiet;
   o.fetch_remote_prompts = fetch_remote;
+  o.strict = strict;
 
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t loop;

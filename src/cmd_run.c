@@ -4,7 +4,7 @@
  * Owns: the command's options (src/args.h), loading the configuration (file, DIALTONE_*
  * environment, flags), logging set-up, the engine (and the embedded emulator when there
  * are no Graph credentials) on one libuv loop, the open-file limit, and the signals:
- * SIGINT/SIGTERM drain, SIGHUP reloads the flows. Exit codes: 0 after a clean drain,
+ * SIGINT/SIGTERM drain, SIGHUP reloads the flows and the TLS certificate. Exit codes: 0 after a clean drain,
  * 1 when it cannot start, 2 on a usage or configuration error.
  */
 #include "cmd_run.h"
@@ -58,6 +58,7 @@ static void on_engine_closed(void *ud) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   app_t *app = h->data;
+  if (app->engine) dt_engine_signal_arrived(app->engine);
   if (app->stopping) return;
   app->stopping = true;
   dt_log_info("received %s: draining (up to %.0f s), new calls are refused as busy",
@@ -72,12 +73,16 @@ static void on_signal(uv_signal_t *h, int signum) {
    watch cannot see, such as the directory's symbolic link pointed elsewhere). */
 static void on_sighup(uv_signal_t *h, int signum) {
   app_t *app = h->data;
+  if (app->engine) dt_engine_signal_arrived(app->engine);
   if (app->stopping || !app->engine) return;
   dt_log_info("received SIGHUP: reloading the flows in %s", app->cfg.flows);
   unsigned failed = 0;
   char err[512] = "";
   int n = dt_engine_reload(app->engine, &failed, err, sizeof err);
   if (n < 0) dt_log_error("SIGHUP: reload failed: %s", err);
+  int t = dt_engine_reload_tls(app->engine, err, sizeof err);
+  if (t > 0) dt_log_info("SIGHUP: TLS certificate and key reloaded (new connections use them)");
+  else if (t < 0) dt_log_error("SIGHUP: TLS certificate not reloaded, the old one stays in use: %s", err);
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg) {
@@ -224,7 +229,10 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
 
   dt_route_t *routes = dt_xcalloc(c->routes.count + 1, sizeof *routes);
   for (size_t i = 0; i < c->routes.count; i++)
-    routes[i] = (dt_route_t){c->routes.items[i].match, c->routes.items[i].flow};
+  {
+    const dt_config_route_t *it = &c->routes.items[i];
+    routes[i] = (dt_route_t){it->match, it->flow, it->subject, it->policy_recording, it->transferred, it->meeting};
+  }
   dt_engine_options_t eo = {
       .listen = c->listen,
       .public_url = derived(c, "public_url") ? NULL : c->public_url,
@@ -289,6 +297,8 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   if (eo.limits.drain_timeout_ms == 0) eo.limits.drain_timeout_ms = 1;
   eo.limits.max_calls = (unsigned)c->limits.max_calls;
   eo.graph.keepalive_interval_s = (unsigned)c->graph.keepalive_interval_s;
+  eo.graph.application_instance_id = c->graph.application_instance_id;
+  eo.graph.application_instance_name = c->graph.application_instance_name;
 
   err[0] = '\0';
   rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);

@@ -587,14 +587,9 @@ int dt_console_main(int argc, char **argv) {
   /* the engine's log would tear the transcript apart: it is shown only on failure */
   dt_logcap_t log = {0};
   if (!verbose) dt_logcap_start(&log);
-  signal(SIGPIPE, SIG_IGN);
   uv_loop_init(&c->loop);
   int rc = 0;
-  dt_localrun_options_t o = {0};
-  o.flows_dir = flows;
-  o.time_scale = scale;
-  o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
-  o.quiet = verbose ? 0 : 1;
+  dt_localrun_options_t o = dt_scratch_options(flows, scale, beta, verbose);
   o.default_flow = flow;
   if (dt_scratch_start(&c->dirs, &c->loop, &o, &c->lr, "dialtone console", err) != 0) {
     rc = 1;

@@ -352,15 +352,10 @@ int dt_demo_run(int argc, char **argv, FILE *out, FILE *err) {
   dt_logcap_t log = {0};
   if (!verbose) dt_logcap_start(&log);
 
-  signal(SIGPIPE, SIG_IGN);
   int rc = 0;
   uv_loop_init(&d->loop);
-  dt_localrun_options_t o = {0};
-  o.flows_dir = flows;
-  o.time_scale = scale;
+  dt_localrun_options_t o = dt_scratch_options(flows, scale, beta, verbose);
   o.settled_clock = 1; /* at time scale 0 the clock waits for the engine between instants */
-  o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
-  o.quiet = verbose ? 0 : 1;
   if (dt_scratch_start(&d->dirs, &d->loop, &o, &d->lr, "dialtone demo", err) != 0) {
     rc = 1;
   } else {

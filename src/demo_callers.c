@@ -26,10 +26,7 @@ typedef struct {
 static int fail(ld_t *l, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(ld_t *l, const char *where, const char *fmt, ...) {
   char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   snprintf(l->err, l->errlen, "%s: %s%s%s", l->path, where, where[0] ? ": " : "", msg);
   return DT_EINVAL;
 }
@@ -40,10 +37,7 @@ static int fail_at(ld_t *l, const char *where, const char *key, const char *fmt,
 static int fail_at(ld_t *l, const char *where, const char *key, const char *fmt, ...) {
   char at[400], msg[256];
   snprintf(at, sizeof at, "%s%s%s", where, where[0] ? "." : "", key);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   return fail(l, at, "%s", msg);
 }
 

@@ -25,6 +25,7 @@ struct dt_engine_s {
   uv_loop_t *loop;
   dt_metrics_t *metrics;
   bool own_metrics;
+  bool tls;                         /* HTTPS ingress (its certificate reloads on SIGHUP) */
   dt_http_client_t *http;
   dt_oauth_source_t *tokens;
   dt_graph_t *graph;
@@ -77,9 +78,7 @@ static char *url_from_listen(const char *listen, int port, bool tls) {
 
 static void engine_free_now(dt_engine_t *e) {
   if (e->own_metrics) dt_metrics_free(e->metrics);
-  free(e->flows_dir);
-  free(e->public_url);
-  free(e->callback_url);
+  DT_FREE_ALL(e->flows_dir, e->public_url, e->callback_url);
   dt_free_then_done(e, e->done);
 }
 
@@ -374,6 +373,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   rc = dt_ingress_start(&io, &e->ing, err, errlen);
   free(default_oidc);
   if (rc < 0) goto fail;
+  e->tls = o->tls_cert && o->tls_key;
   e->public_url = o->public_url && o->public_url[0] ? dt_xstrdup(o->public_url)
                                                      : url_from_listen(listen, dt_ingress_port(e->ing), o->tls_cert && o->tls_key);
   size_t pl = strlen(e->public_url);
@@ -458,6 +458,9 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                            .keepalive_interval_ms = o->graph.keepalive_interval_s * 1000u,
                            .keepalive_clock = o->graph.keepalive_clock,
                            .keepalive_clock_ud = o->graph.keepalive_clock_ud,
+                           .application_instance_id = o->graph.application_instance_id,
+                           .application_instance_name = o->graph.application_instance_name,
+                           .tenant_id = o->graph.tenant_id,
                            .routes = o->routes,
                            .route_count = o->route_count,
                            .default_flow = or_default(o->default_flow, "main"),
@@ -495,10 +498,19 @@ int dt_engine_port(const dt_engine_t *e) { return e->ing ? dt_ingress_port(e->in
 const char *dt_engine_callback_url(const dt_engine_t *e) { return e->callback_url; }
 size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls_count(e->calls) : 0; }
 dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
+size_t dt_engine_requests_in_flight(const dt_engine_t *e) { return e->http ? dt_http_client_pending(e->http) : 0; }
 dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
   return engine_reload(e, "requested", failed, err, errlen);
 }
+int dt_engine_reload_tls(dt_engine_t *e, char *err, size_t errlen) {
+  if (!e->ing || !e->tls) return 0;
+  int rc = dt_ingress_reload_tls(e->ing, err, errlen);
+  return rc < 0 ? rc : 1;
+}
+
+void dt_engine_signal_arrived(dt_engine_t *e) { dt_loop_watch_signal_arrived(e->loop_watch); }
+
 void dt_engine_set_timer_scale(dt_engine_t *e, double scale) {
   if (e->rt) dt_runtime_set_timer_scale(e->rt, scale);
 }

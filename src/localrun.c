@@ -57,6 +57,9 @@ struct dt_localrun_s {
 
 bool dt_localrun_settled(dt_localrun_t *lr) {
   if (lr == NULL || lr->closing || dt_emulator_busy(lr->emu)) return false;
+  /* a request on its way or not yet answered: its answer (and what the flow does next) belongs
+     to this instant, however slowly this process runs (valgrind) */
+  if (lr->engine && dt_engine_requests_in_flight(lr->engine) > 0) return false;
   if (lr->clock_on) uv_timer_stop(&lr->clock_wake); /* our own wake-up does not count */
   return uv_backend_timeout(lr->loop) != 0;
 }
@@ -193,6 +196,7 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
   en.graph.tenant_id = dt_emulator_tenant_id(lr->emu);
   en.graph.client_id = dt_emulator_app_id(lr->emu);
   en.graph.client_secret = "localrun"; /* the emulator takes any secret unless told otherwise */
+  en.graph.application_instance_id = opts->application_instance_id;
   en.inbound.enabled = true;
   en.inbound.openid_config_url = oidc;
   /* Closing localrun (console quit, end of a flow test) hangs up what still runs: a short
@@ -211,6 +215,8 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
     lr->sim_keepalive = true;
   }
   en.default_flow = opts->default_flow && opts->default_flow[0] ? opts->default_flow : NULL;
+  en.routes = opts->routes;
+  en.route_count = opts->route_count;
   e2[0] = '\0';
   rc = dt_engine_start(loop, &en, &lr->engine, e2, sizeof e2);
   free(graph_url);

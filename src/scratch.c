@@ -6,6 +6,7 @@
 #include "scratch.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,8 +41,18 @@ int dt_scratch_make(dt_scratch_t *s, const char *name, const char *recordings, c
   return 0;
 }
 
+dt_localrun_options_t dt_scratch_options(const char *flows, double scale, bool beta, bool verbose) {
+  dt_localrun_options_t o = {0};
+  o.flows_dir = flows;
+  o.time_scale = scale;
+  o.dialect = beta ? DT_GRAPH_BETA : DT_GRAPH_V1;
+  o.quiet = verbose ? 0 : 1;
+  return o;
+}
+
 int dt_scratch_start(const dt_scratch_t *s, uv_loop_t *loop, dt_localrun_options_t *o, dt_localrun_t **lr,
                      const char *prefix, FILE *err) {
+  signal(SIGPIPE, SIG_IGN);
   o->recordings_dir = s->recordings_dir;
   o->cdr_path = s->cdr_path;
   char why[512] = "";

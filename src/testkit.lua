@@ -436,6 +436,28 @@ function Call:hangup()
   return self
 end
 
+-- meeting:join{user = "id", name = "Alice"} | {guest = "Visitor"} | {phone = "+1…"}: a person
+-- joins the group call or meeting (every bot leg in the same meeting sees them); returns
+-- their participant id. meeting:leave(who): they leave (who: that id, or their user id).
+function Call:join(o)
+  o = check_opts("join", o, {user = true, phone = true, guest = true, name = true})
+  local n = (o.user and 1 or 0) + (o.phone and 1 or 0) + (o.guest and 1 or 0)
+  if n ~= 1 then error("join: give one of user=, phone= or guest=", 2) end
+  for k, v in pairs(o) do
+    if type(v) ~= "string" or v == "" or #v > 256 then error(("join: %s must be a string of 1 to 256 bytes"):format(k), 2) end
+  end
+  local desc = o.user or o.phone or o.guest
+  return control(self, ("join(%s)"):format(desc), C.join, self.id, json_encode(o))
+end
+
+function Call:leave(who)
+  if type(who) ~= "string" or who == "" or #who > 256 then
+    error("leave: give the participant id join returned (or their user id)", 2)
+  end
+  control(self, ("leave(%s)"):format(who), C.leave, self.id, who)
+  return self
+end
+
 -- call:wait(2): the caller does nothing for 2 simulated seconds.
 function Call:wait(seconds)
   self.t:wait(seconds)
@@ -565,6 +587,14 @@ function Call:expect_recording(o)
   return rec
 end
 
+-- Waits for Graph's outcome of a request the flow made (what: "the transfer to X"); when
+-- o.outcome is given and the outcome differs, fails with mismatch(result).
+function Call:_await_outcome(what, match, o, mismatch)
+  local r = self:_await("the outcome of " .. what, match, {within = o.within, timeout = o.timeout})
+  if o.outcome and r.outcome ~= o.outcome then fail(self, mismatch(r)) end
+  return r
+end
+
 -- call:expect_transfer{to=, outcome="completed"|"failed"}: the flow transferred the call;
 -- waits for Graph's outcome. Returns {target=, outcome=, reason=}.
 function Call:expect_transfer(o)
@@ -575,13 +605,12 @@ function Call:expect_transfer(o)
     if identity_matches(e.target, o.to) then return true end
     return ("the call was transferred to %s"):format(tostring(e.target))
   end, o)
-  local r = self:_await(("the outcome of the transfer to %s"):format(tostring(e.target)), function(x)
+  local r = self:_await_outcome("the transfer to " .. tostring(e.target), function(x)
     return x.kind == "transfer_result"
-  end, {within = o.within, timeout = o.timeout})
-  if o.outcome and r.outcome ~= o.outcome then
-    fail(self, ("expected the transfer to %s to be %s, but it %s (%s)"):format(tostring(e.target), o.outcome,
-      tostring(r.outcome), tostring(r.reason or "no reason given")))
-  end
+  end, o, function(r)
+    return ("expected the transfer to %s to be %s, but it %s (%s)"):format(tostring(e.target), o.outcome,
+      tostring(r.outcome), tostring(r.reason or "no reason given"))
+  end)
   return {target = e.target, outcome = r.outcome, reason = r.reason}
 end
 
@@ -593,13 +622,12 @@ function Call:expect_invite(o)
     if e.kind ~= "invite" then return false end
     return identity_matches(e.participant, o.participant)
   end, o)
-  local r = self:_await(("the outcome of the invitation of %s"):format(tostring(e.participant)), function(x)
+  local r = self:_await_outcome("the invitation of " .. tostring(e.participant), function(x)
     return x.kind == "invite_result" and x.participant == e.participant
-  end, {within = o.within, timeout = o.timeout})
-  if o.outcome and r.outcome ~= o.outcome then
-    fail(self, ("expected the invitation of %s to end %s, but it ended %s"):format(tostring(e.participant),
-      o.outcome, tostring(r.outcome)))
-  end
+  end, o, function(r)
+    return ("expected the invitation of %s to end %s, but it ended %s"):format(tostring(e.participant), o.outcome,
+      tostring(r.outcome))
+  end)
   return {participant = e.participant, outcome = r.outcome, replaces = e.replacesCallId}
 end
 
@@ -700,20 +728,45 @@ end
 local T = {}
 T.__index = T
 
-local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true}
+local CALL_OPTS = {flow = true, from = true, to = true, script = true, modalities = true, subject = true,
+                   meeting = true, transferor = true, on_behalf_of = true, policy_recording = true, routed = true}
 
--- t:call{flow=, from=, to=, script=}: places an incoming call that runs flow (the engine
--- routes it there by the call's id); returns the Call.
+-- t:call{flow=, from=, to=, script=, subject=, meeting=, transferor=, on_behalf_of=,
+-- policy_recording=, routed=}: places an incoming call that runs flow (the engine routes it
+-- there by the call's id); returns the Call. subject .. policy_recording: what Graph says
+-- about the call (docs/emulator.md "Incoming context"). routed = true: no flow is named, the
+-- engine's routes (test.options{routes=}) choose it, as they would in `dialtone run`.
 function T:call(o)
   o = check_opts("t:call", o, CALL_OPTS)
-  local flow = o.flow or S.default_flow
-  local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities}
+  if o.routed and o.flow then error("t:call: routed = true lets the routes choose the flow; drop flow", 2) end
+  if o.subject ~= nil and type(o.subject) ~= "string" then error("t:call: subject must be a string", 2) end
+  if o.policy_recording ~= nil and type(o.policy_recording) ~= "boolean" then
+    error("t:call: policy_recording must be true or false", 2)
+  end
+  local flow = (not o.routed) and (o.flow or S.default_flow) or nil
+  local body = {from = o.from or {phone = "+15555550100"}, to = o.to, script = o.script, modalities = o.modalities,
+                subject = o.subject, meeting = o.meeting, transferor = o.transferor, on_behalf_of = o.on_behalf_of,
+                policy_recording = o.policy_recording}
   local id, why, no_such_flow = C.place_call(json_encode(body), flow)
   if not id and no_such_flow then fail(nil, ("t:call: %s"):format(why)) end
   if not id then fail(nil, ("t:call: the emulator refused it (%s)"):format(tostring(why))) end
   local c = new_call(self, id, "incoming", {flow = flow, from = body.from})
   await_start(c)
+  if o.routed then -- the flow the routes chose (from the CDR when the call is already over)
+    local ec = C.engine_call(id)
+    local cdr = not ec and find_cdr(id)
+    c.flow = ec and ec.flow or cdr and cdr.flow or nil
+  end
   return c
+end
+
+-- t:faults{recording_status = 404, graph_status = 500, graph_status_count = 1, ...}: the
+-- emulator's fault injection (docs/emulator.md "Fault injection": the same keys), in force
+-- until the test ends.
+function T:faults(o)
+  if type(o) ~= "table" then error("t:faults expects a table (docs/emulator.md \"Fault injection\")", 2) end
+  control(nil, "t:faults", C.set_faults, json_encode(o))
+  return self
 end
 
 -- t:party("agent-7", {behaviour = "busy"|"noanswer"|"answer"|"reject", answer_delay=, script=})
@@ -866,7 +919,7 @@ function T:cdrs() return read_cdrs() end
 local tests = {}
 local file_options = {}
 local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
-                     keepalive = true}
+                     keepalive = true, application_instance = true, routes = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -881,15 +934,18 @@ function test.skip(name, fn)
   tests[#tests + 1] = {name = name, fn = fn, skip = true}
 end
 
--- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=}: for the
--- whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
+-- test.options{flows=, prompts=, dialect=, flow=, within=, timeout=, keepalive=, routes=}: for
+-- the whole file; paths are relative to the test file. keepalive: the engine's keepAlive period
 -- in seconds (900..2700, default 1800) or false (never: the emulator ends every call after
--- 45 simulated minutes, as Graph would).
+-- 45 simulated minutes, as Graph would). application_instance: the engine's
+-- graph.application_instance_id (the source of calls to phone numbers; without it the
+-- emulator refuses them, as Graph does). routes: the config file's routes ({match=, subject=,
+-- policy_recording=, transferred=, meeting=, flow=} tables), for t:call{routed = true}.
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -908,17 +964,29 @@ local function resolve_options()
   else S.flows = "flows" end
   S.prompts = file_options.prompts and join(dir, file_options.prompts) or nil
   S.dialect = cli.dialect or file_options.dialect or "v1.0"
+  test.dialect = S.dialect -- what a test reads to expect what its dialect has
   if S.dialect ~= "v1.0" and S.dialect ~= "beta" then error("test.options: dialect must be \"v1.0\" or \"beta\"") end
   if file_options.flow then S.default_flow = file_options.flow
   elseif base and C.file_kind(join(S.flows, base .. ".lua")) == "file" then S.default_flow = base
   else S.default_flow = "main" end
   if file_options.within then S.within = file_options.within end
   if file_options.timeout and not cli.timeout then S.timeout_ms = file_options.timeout * 1000 end
+  if file_options.routes ~= nil then
+    if type(file_options.routes) ~= "table" or #file_options.routes == 0 then
+      error("test.options: routes must be a non-empty list of {match=, subject=, ..., flow=} tables")
+    end
+    S.routes = json_encode(file_options.routes)
+  end
   local ka = file_options.keepalive
   if ka == false then S.keepalive = -1
   elseif ka == nil then S.keepalive = 0
   elseif math.type(ka) == "integer" and ka >= 900 and ka <= 2700 then S.keepalive = ka
   else error("test.options: keepalive must be false or whole seconds in 900..2700") end
+  local ai = file_options.application_instance
+  if ai ~= nil and (type(ai) ~= "string" or #ai == 0 or #ai > 256 or ai:find("[%c ]")) then
+    error("test.options: application_instance must be an id (1 to 256 characters, no spaces)")
+  end
+  S.application_instance = ai
 end
 
 -- After a test: every call still up is hung up by its far end, the engine is left with no
@@ -1042,7 +1110,8 @@ if not ok then
 end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
-                                 default_flow = S.default_flow, keepalive = S.keepalive}
+                                 default_flow = S.default_flow, keepalive = S.keepalive,
+                                 application_instance = S.application_instance, routes = S.routes}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

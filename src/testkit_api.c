@@ -16,7 +16,9 @@
  * emulator are settled (issue 12 point 10: a key's consequences must happen at the key's
  * instant, as they do against the real-time emulator):
  *   - the emulator owes nothing (dt_emulator_busy: no notification queued or in flight, no
- *     prompt fetch in flight, no timeline entry the hook has not seen), and
+ *     prompt fetch in flight, no timeline entry the hook has not seen),
+ *   - the engine waits for no answer (dt_engine_requests_in_flight: no Graph, token, key set
+ *     or recording request on its way), and
  *   - nothing is due on the loop (uv_backend_timeout is not 0: no idle handle, no pending
  *     callback, no expired timer — the engine's Graph requests start from curl's 0 ms
  *     timer, its flow resumes from the loop),
@@ -44,51 +46,17 @@
 #include <lua.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/call_incoming.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
+#include "dialtone/luajson.h"
 #include "testkit_api.h"
 
 static tk_t *self(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
 
 /* ------------------------------------------------------------------ JSON <-> Lua */
-
-static void push_json(lua_State *L, const cJSON *j, int depth) {
-  if (depth > 64) {
-    lua_pushnil(L);
-    return;
-  }
-  if (cJSON_IsArray(j)) {
-    lua_createtable(L, cJSON_GetArraySize(j), 0);
-    lua_Integer i = 1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      push_json(L, e, depth + 1);
-      lua_rawseti(L, -2, i++);
-    }
-  } else if (cJSON_IsObject(j)) {
-    lua_createtable(L, 0, 8);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {
-      if (cJSON_IsNull(e) || e->string == NULL) continue;
-      push_json(L, e, depth + 1);
-      lua_setfield(L, -2, e->string);
-    }
-  } else if (cJSON_IsString(j)) {
-    lua_pushstring(L, j->valuestring);
-  } else if (cJSON_IsBool(j)) {
-    lua_pushboolean(L, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    double d = j->valuedouble;
-    if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(lua_Integer)d)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-  } else {
-    lua_pushnil(L);
-  }
-}
 
 static int l_json_decode(lua_State *L) {
   size_t n;
@@ -99,7 +67,7 @@ static int l_json_decode(lua_State *L) {
     lua_pushstring(L, "invalid JSON");
     return 2;
   }
-  push_json(L, j, 0);
+  dt_lua_push_json(L, j);
   cJSON_Delete(j);
   return 1;
 }
@@ -206,7 +174,7 @@ static void on_event(const cJSON *entry, void *ud) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 8)) return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, tk->entry_ref);
-  push_json(L, entry, 0);
+  dt_lua_push_json(L, entry);
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) set_lua_error(tk, lua_tostring(L, -1));
   else if (tk->driving && lua_toboolean(L, -1)) tk->matched = true;
   lua_settop(L, top);
@@ -255,7 +223,8 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=, keepalive=} -> true[, warning] | nil, error */
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, application_instance=, routes=}
+   -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -264,6 +233,7 @@ static int l_start(lua_State *L) {
   const char *prompts = opt_string(L, 1, "prompts");
   const char *dialect = opt_string(L, 1, "dialect");
   const char *default_flow = opt_string(L, 1, "default_flow");
+  const char *application_instance = opt_string(L, 1, "application_instance");
   snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
   if (mkdtemp(tk->tmpdir) == NULL) {
     tk->tmpdir[0] = '\0';
@@ -280,13 +250,31 @@ static int l_start(lua_State *L) {
   o.dialect = dialect && strcmp(dialect, "beta") == 0 ? DT_GRAPH_BETA : DT_GRAPH_V1;
   o.quiet = 0;
   o.default_flow = default_flow;
+  o.application_instance_id = application_instance;
   o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
+  /* routes = the JSON text of test.options{routes = …} (t:call{routed = true} uses them) */
+  const char *routes_json = opt_string(L, 1, "routes");
+  cJSON *routes_tree = routes_json ? cJSON_Parse(routes_json) : NULL;
+  dt_route_t *routes = NULL;
+  if (routes_json) {
+    char rerr[400];
+    if (dt_routes_from_json(routes_tree, &routes, &o.route_count, rerr, sizeof rerr) != 0) {
+      cJSON_Delete(routes_tree);
+      remove_tmpdir(tk);
+      lua_pushnil(L);
+      lua_pushfstring(L, "test.options: %s", rerr);
+      return 2;
+    }
+    o.routes = routes;
+  }
   lua_getfield(L, 1, "keepalive"); /* seconds; 0 = the default; < 0 = never */
   o.keepalive_interval_s = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
   lua_pop(L, 1);
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);
+  free(routes); /* the engine copied them */
+  cJSON_Delete(routes_tree);
   if (rc != 0) {
     tk->lr = NULL;
     remove_tmpdir(tk);
@@ -356,22 +344,18 @@ static cJSON *json_arg(lua_State *L, int idx) {
   return j;
 }
 
-/* place_call(json{from=, to=, script=, modalities=, bot_url=}, flow) -> call id
+/* place_call(json{from=, to=, script=, modalities=, bot_url=, subject=, meeting=, transferor=,
+   on_behalf_of=, policy_recording=}, flow) -> call id
    | nil, why[, true when no such flow]: the call runs the named flow (localrun routes it) */
 static int l_place_call(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   self(L)->L = L;
   const char *flow = luaL_optstring(L, 2, NULL);
   cJSON *b = json_arg(L, 1);
-  dt_emulator_call_options_t o = {0};
-  o.from = cJSON_GetObjectItemCaseSensitive(b, "from");
-  o.to = cJSON_GetObjectItemCaseSensitive(b, "to");
-  o.script = cJSON_GetObjectItemCaseSensitive(b, "script");
-  o.modalities = cJSON_GetObjectItemCaseSensitive(b, "modalities");
-  const cJSON *bot = cJSON_GetObjectItemCaseSensitive(b, "bot_url");
-  o.bot_url = cJSON_IsString(bot) ? bot->valuestring : NULL;
+  dt_emulator_call_options_t o;
   char id[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
-  int rc = dt_localrun_place_call(lr, flow, &o, id, why, sizeof why);
+  int rc = dt_emulator_call_options_json(b, &o, why, sizeof why);
+  if (rc == 0) rc = dt_localrun_place_call(lr, flow, &o, id, why, sizeof why);
   cJSON_Delete(b);
   if (rc == DT_ENOENT) {
     push_refusal(L, why);
@@ -455,7 +439,56 @@ static int l_hangup(lua_State *L) {
   return push_outcome(L, rc, why);
 }
 
+/* join(id, json{user=|phone=|guest=, name=}) -> participant id | nil, why;
+   leave(id, who) -> true | nil, why: people in group calls and meetings */
+static int l_join(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  const char *id = luaL_checkstring(L, 1);
+  cJSON *b = json_arg(L, 2);
+  dt_emulator_person_t who = {0};
+  const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
+  const cJSON *nm = cJSON_GetObjectItemCaseSensitive(b, "name");
+  who.guest = cJSON_IsString(g) ? g->valuestring : NULL;
+  who.name = cJSON_IsString(nm) ? nm->valuestring : NULL;
+  if (!who.guest) who.identity = b;
+  char pid[DT_EMULATOR_CALL_ID_LEN], why[256] = "";
+  int rc = dt_emulator_join(dt_localrun_emulator(lr), id, &who, pid, why, sizeof why);
+  cJSON_Delete(b);
+  if (rc != 0) return push_refusal(L, why);
+  lua_pushstring(L, pid);
+  return 1;
+}
+
+static int l_leave(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  self(L)->L = L;
+  char why[256] = "";
+  int rc = dt_emulator_leave(dt_localrun_emulator(lr), luaL_checkstring(L, 1), luaL_checkstring(L, 2), why, sizeof why);
+  return push_outcome(L, rc, why);
+}
+
 /* set_party(id, json{behaviour=, answer_delay_ms=, script=}) -> true | nil, why */
+/* set_faults(json) -> true | nil, why: POST /emulator/faults (docs/emulator.md "Fault
+   injection"); the runner clears them after each test. */
+static int l_set_faults(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *body = luaL_checkstring(L, 1);
+  cJSON *resp = NULL;
+  int status = dt_localrun_control(lr, "POST", "/faults", body, &resp);
+  if (status == 200) {
+    cJSON_Delete(resp);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+  const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
+  lua_pushnil(L);
+  lua_pushfstring(L, "%d %s", status, msg ? msg : "");
+  cJSON_Delete(resp);
+  return 2;
+}
+
 static int l_set_party(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   const char *id = luaL_checkstring(L, 1);
@@ -483,7 +516,7 @@ static int l_set_party(lua_State *L) {
 static int l_calls(lua_State *L) {
   dt_localrun_t *lr = need_lr(L);
   cJSON *r = dt_emulator_calls_json(dt_localrun_emulator(lr));
-  push_json(L, cJSON_GetObjectItemCaseSensitive(r, "calls"), 0);
+  dt_lua_push_json(L, cJSON_GetObjectItemCaseSensitive(r, "calls"));
   cJSON_Delete(r);
   return 1;
 }
@@ -695,9 +728,11 @@ const luaL_Reg dt__tk_funcs[] = {
     {"start", l_start},           {"stop", l_stop},           {"place_call", l_place_call},
     {"press", l_press},           {"speak", l_speak},         {"hangup", l_hangup},
     {"set_party", l_set_party},   {"calls", l_calls},         {"reset", l_reset},
+    {"set_faults", l_set_faults},
     {"drive", l_drive},           {"sim_now", l_sim_now},     {"on_entry", l_on_entry},
     {"dial", l_dial},             {"engine_call", l_engine_call}, {"active_calls", l_active_calls},
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
+    {"join", l_join},             {"leave", l_leave},
     {NULL, NULL}};

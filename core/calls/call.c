@@ -96,12 +96,7 @@ void dt__calls_tomb_add(dt_calls_t *r, const char *key) {
 }
 
 void dt__call_result_clear(dt_call_result_t *r) {
-  free(r->error_code);
-  free(r->message);
-  free(r->digits);
-  free(r->completion_reason);
-  free(r->location);
-  free(r->file);
+  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file);
   cJSON_Delete(r->json);
   memset(r, 0, sizeof *r);
 }
@@ -109,7 +104,8 @@ void dt__call_result_clear(dt_call_result_t *r) {
 const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
-      "invite", "participants", "action", "sleep", "hangup", "dial"};
+      "invite", "participants", "action", "sleep", "hangup", "dial", "participant",
+      "meeting"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 
@@ -129,16 +125,6 @@ const char *dt_outcome_name(dt_outcome_t o) {
 
 bool dt_call_is_gone(const dt_call_t *c) {
   return (c->flags & (DT_CALLF_TERMINATED | DT_CALLF_ENDED | DT_CALLF_RELEASED)) != 0;
-}
-
-const char *dt_calls_route(const dt_calls_t *r, const char *const *ids, size_t n) {
-  for (size_t i = 0; i < r->nroutes; i++) {
-    const char *m = r->routes[i].match;
-    if (strcmp(m, "*") == 0) return r->routes[i].flow;
-    for (size_t j = 0; j < n; j++)
-      if (ids[j] && dt_strcasecmp(ids[j], m) == 0) return r->routes[i].flow;
-  }
-  return r->default_flow;
 }
 
 dt_call_t *dt__call_new(dt_calls_t *r, const char *id, dt_call_direction_t dir) {
@@ -171,12 +157,14 @@ void dt__calls_closed(uv_handle_t *h) {
   for (size_t i = 0; i < r->nroutes; i++) {
     free((char *)r->routes[i].match);
     free((char *)r->routes[i].flow);
+    free((char *)r->routes[i].subject);
   }
   free(r->routes);
   dt_hashmap_free(&r->calls);
   free(r->callback_uri);
   free(r->recordings_dir);
   free(r->default_flow);
+  dt__calls_pstn_free(r);
   dt_free_then_done(r, r->close_done);
 }
 
@@ -187,16 +175,10 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
-  free(c->id);
-  free(c->key);
-  free(c->from);
-  free(c->to);
-  free(c->flow);
-  free(c->dialed_by);
-  free(c->error);
-  free(c->transfer_target);
-  free(c->end_message);
-  free(c->loop_media);
+  DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
+              c->end_message, c->loop_media);
+  cJSON_Delete(c->roster);
+  cJSON_Delete(c->incoming);
   free(c);
   r->unfreed--;
   dt__calls_maybe_free(r);

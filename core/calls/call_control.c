@@ -1,6 +1,6 @@
 /*
  * call_control.c — the call-control primitives: answer (then subscribeToTone), reject,
- * redirect, transfer, invite, participants, the in-call actions, sleep, hangup (also
+ * redirect, transfer, invite, the in-call actions, sleep, hangup (also
  * fire-and-forget), dial from a flow, and dials started from C (dt_calls_dial, no calling
  * call: their requests are owned by the registry until Graph answers).
  *
@@ -52,7 +52,8 @@ void dt__call_answer_subscribe(dt_call_t *c) {
   }
   c->stage = 2;
   dt_op_t *op = dt__call_main_op(c);
-  int rc = dt_graph_subscribe_to_tone(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc = dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_SUBSCRIBE_TO_TONE, NULL, c->reg->on_response, op,
+                                   &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     dt__call_wait_fail(c, rc, "subscribeToTone", "subscribeToTone could not be sent: %s", dt_strerror(rc));
@@ -76,18 +77,19 @@ int dt_call_reject(dt_call_t *c, const char *reason) {
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
-int dt_call_redirect(dt_call_t *c, const dt_invitation_t *targets, size_t n, int timeout_s) {
+int dt_call_redirect(dt_call_t *c, const dt_graph_redirect_params_t *p) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  if (n == 0) return DT_EINVAL;
+  if (p == NULL || p->target_count == 0 || p->targets == NULL) return DT_EINVAL;
   if (c->direction != DT_CALL_INCOMING || (c->flags & (DT_CALLF_ANSWERED | DT_CALLF_ESTABLISHED)))
     return DT_ESTATE;
   dt__call_wait_begin(c, DT_WAIT_REDIRECT);
   free(c->transfer_target);
-  c->transfer_target = dt__call_invitation_text(&targets[0].identity);
+  c->transfer_target = dt__call_invitation_text(&p->targets[0].identity);
+  dt_graph_redirect_params_t q = *p;
+  q.callback_uri = c->reg->callback_uri;
   dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_redirect(c->reg->o.graph, c->id, targets, n, timeout_s, c->reg->callback_uri, c->reg->on_response, op,
-                         &op->req);
+  rc = dt_graph_redirect(c->reg->o.graph, c->id, &q, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
@@ -117,15 +119,6 @@ int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
 
-int dt_call_participants(dt_call_t *c) {
-  int rc = dt__call_guard(c);
-  if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
-  rc = dt_graph_list_participants(c->reg->o.graph, c->id, c->reg->on_response, op, &op->req);
-  return dt__call_started(c, op, rc, dt__call_op_timeout(c));
-}
-
 int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
@@ -133,9 +126,12 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   dt__call_wait_begin(c, DT_WAIT_ACTION);
   dt_op_t *op = dt__call_main_op(c);
   switch (action) {
-  case DT_ACTION_MUTE: rc = dt_graph_mute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_UNMUTE: rc = dt_graph_unmute(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_MUTE_ALL: rc = dt_graph_mute_all(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_MUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_UNMUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_UNMUTE, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_MUTE_ALL: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE_ALL, NULL, c->reg->on_response, op, &op->req);
+    break;
   case DT_ACTION_SCREEN_SHARING:
     rc = dt_graph_change_screen_sharing_role(g, c->id, arg, c->reg->on_response, op, &op->req);
     break;
@@ -143,7 +139,12 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
     rc = dt_graph_update_metadata(g, c->id, arg, NULL, c->reg->on_response, op, &op->req);
     break;
   case DT_ACTION_SEND_DTMF: rc = dt_graph_send_dtmf(g, c->id, arg, 0, NULL, c->reg->on_response, op, &op->req); break;
-  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_cancel_media(g, c->id, NULL, c->reg->on_response, op, &op->req); break;
+  case DT_ACTION_CANCEL_MEDIA: rc = dt_graph_context_action(g, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
+    break;
+  case DT_ACTION_RECORDING_STATUS: /* clientContext: the call's id, to find the operation in Graph's logs */
+    rc = dt_graph_update_recording_status(g, c->id, arg, strlen(c->id) <= 256 ? c->id : NULL, c->reg->on_response,
+                                          op, &op->req);
+    break;
   default: rc = DT_EINVAL;
   }
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
@@ -200,6 +201,8 @@ int dt_call_dial(dt_call_t *c, const dt_graph_create_params_t *p, const char *fl
   dt__call_wait_begin(c, DT_WAIT_DIAL);
   dt_graph_create_params_t q = *p;
   q.callback_uri = r->callback_uri;
+  dt_identity_t src;
+  dt__calls_pstn_source(r, &q, &src);
   dt_op_t *op = dt__call_main_op(c);
   op->aux = dt_xstrdup(flow);
   op->aux2 = dt__xstrdup_or_null(to_text);
@@ -253,6 +256,8 @@ int dt_calls_dial(dt_calls_t *r, const dt_graph_create_params_t *p, const char *
   d->to = dt__xstrdup_or_null(to_text);
   dt_graph_create_params_t q = *p;
   q.callback_uri = r->callback_uri;
+  dt_identity_t src;
+  dt__calls_pstn_source(r, &q, &src);
   d->next = r->bare_dials;
   r->bare_dials = d;
   r->dials++;

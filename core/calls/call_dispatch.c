@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dialtone/call.h"
+#include "dialtone/call_incoming.h"
 #include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
@@ -49,7 +50,8 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
       (c->flags & DT_CALLF_ESTABLISHED)) {
     c->flags |= DT_CALLF_STARTED;
     dt_op_t *op = dt__call_op_new(c, ROLE_AUTOSUB);
-    if (dt_graph_subscribe_to_tone(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req) < 0) {
+    if (dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_SUBSCRIBE_TO_TONE, NULL, c->reg->on_response, op,
+                                &op->req) < 0) {
       dt__call_op_free(op);
       dt__call_start_flow(c);
     }
@@ -128,10 +130,8 @@ static void on_terminated(dt_call_t *c, dt_event_t *ev) {
     switch (c->wait) {
     case DT_WAIT_REJECT:
     case DT_WAIT_REDIRECT:
+    case DT_WAIT_HANGUP: /* the call's end is what these requests asked for */
       dt__call_accepted(c);
-      return;
-    case DT_WAIT_HANGUP:
-      dt__call_wait_finish_ended(c, DT_OUTCOME_NONE, "completed");
       return;
     case DT_WAIT_TRANSFER:
       /* Only Graph's "transfer completed" (7015) ends the call as transferred. stage 1 means
@@ -185,6 +185,7 @@ static void dispatch_one(dt_call_t *c, dt_event_t *ev) {
     return;
   case DT_EVENT_OPERATION: on_operation(c, ev); return;
   case DT_EVENT_CALL_TERMINATED: on_terminated(c, ev); return;
+  case DT_EVENT_ROSTER: dt__call_roster_update(c, ev->resource_data); return;
   default: return;
   }
 }
@@ -207,8 +208,9 @@ static void incoming(dt_calls_t *r, dt_event_t *ev, const char *key) {
       nids = dt__call_identity_ids(set, ids, nids, DT_ARRAY_SIZE(ids));
     }
   }
+  c->incoming = dt_incoming_view(rd);
   char *pinned = dt__calls_pin_take(r, key);
-  c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, ids, nids));
+  c->flow = pinned ? pinned : dt_xstrdup(dt_calls_route(r, c->incoming, ids, nids));
   dt_log(DT_LOG_INFO, c->id, "incoming call from %s to %s: flow %s", c->from ? c->from : "?",
          c->to ? c->to : "?", c->flow);
   if (r->draining || r->closing || (r->o.max_calls && dt_calls_count(r) > r->o.max_calls)) {

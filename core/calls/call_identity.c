@@ -15,19 +15,48 @@ static const char *const ID_KINDS[] = {"phone", "user", "applicationInstance", "
                                        "guest", "device", "acsUser", "spoolUser", "encrypted",
                                        "onPremises"};
 
+/* The flow API's name of each kind: Graph's camelCase as snake_case. */
+static const char *const FLOW_KINDS[] = {"phone", "user", "application_instance", "application",
+                                         "guest", "device", "acs_user", "spool_user", "encrypted",
+                                         "on_premises"};
+
+/* The first kind the set names (its index in ID_KINDS, or -1) and that kind's identity. */
+static int first_kind(const cJSON *set, const cJSON **ident) {
+  for (size_t i = 0; cJSON_IsObject(set) && i < DT_ARRAY_SIZE(ID_KINDS); i++) {
+    *ident = cJSON_GetObjectItemCaseSensitive(set, ID_KINDS[i]);
+    if (cJSON_IsObject(*ident)) return (int)i;
+  }
+  return -1;
+}
+
+static const char *str_of(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* "user:ID", "+1555…" for phones, NULL if the set names nobody. Caller frees. */
 char *dt__call_identity_text(const cJSON *set) {
-  if (!cJSON_IsObject(set)) return NULL;
-  for (size_t i = 0; i < DT_ARRAY_SIZE(ID_KINDS); i++) {
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(set, ID_KINDS[i]);
-    if (!cJSON_IsObject(o)) continue;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "displayName");
-    const char *v = cJSON_IsString(id) ? id->valuestring : cJSON_IsString(name) ? name->valuestring : "";
-    if (i == 0) return dt_xstrdup(v);
-    return dt_xasprintf("%s:%s", ID_KINDS[i], v);
-  }
-  return NULL;
+  const cJSON *o;
+  int i = first_kind(set, &o);
+  if (i < 0) return NULL;
+  const char *id = str_of(o, "id"), *name = str_of(o, "displayName");
+  const char *v = id ? id : name ? name : "";
+  if (i == 0) return dt_xstrdup(v);
+  return dt_xasprintf("%s:%s", ID_KINDS[i], v);
+}
+
+cJSON *dt__call_identity_flow(const cJSON *set) {
+  const cJSON *o;
+  int i = first_kind(set, &o);
+  if (i < 0) return NULL;
+  const char *id = str_of(o, "id"), *name = str_of(o, "displayName"), *tenant = str_of(o, "tenantId");
+  cJSON *out = cJSON_CreateObject();
+  /* a guest has no id, only a name: the flow API writes it {guest = "Name"} */
+  const char *v = id && id[0] ? id : name;
+  cJSON_AddStringToObject(out, FLOW_KINDS[i], v && strlen(v) <= 1024 ? v : "");
+  if (name && name[0] && strlen(name) <= 1024) cJSON_AddStringToObject(out, "name", name);
+  if (tenant && tenant[0] && strlen(tenant) <= 256) cJSON_AddStringToObject(out, "tenant", tenant);
+  return out;
 }
 
 char *dt__call_invitation_text(const dt_identity_t *id) {
@@ -38,7 +67,8 @@ char *dt__call_invitation_text(const dt_identity_t *id) {
 
 cJSON *dt__call_participants_json(const cJSON *body) {
   cJSON *out = cJSON_CreateArray();
-  const cJSON *value = cJSON_IsObject(body) ? cJSON_GetObjectItemCaseSensitive(body, "value") : NULL;
+  /* a GET's {"value": [...]}, or a roster notification's array itself */
+  const cJSON *value = cJSON_IsArray(body) ? body : cJSON_IsObject(body) ? cJSON_GetObjectItemCaseSensitive(body, "value") : NULL;
   const cJSON *p;
   cJSON_ArrayForEach(p, value) {
     if (!cJSON_IsObject(p)) continue;

@@ -9,12 +9,15 @@
  *   call.c           the registry's index: calls by key and in a list, tombstones, the
  *                    limbo of notifications for unknown calls, pinned flows, routes, names
  *   call_identity.c  identity text and participants from Graph's JSON (pure)
+ *   call_incoming.c  an incoming call's view (subject, called, meeting, context) and the
+ *                    routes matching on it (pure)
  *   call_tones.c     the tone buffer and the gather scan (pure)
  *   call_ops.c       in-flight operations, their completions, early completions, orphans
  *   call_wait.c      the one waiting primitive: begin, finish, fail, deadline arming
  *   call_end.c       a call's end: flow start/done, winding down, the CDR record, release
  *   call_ready.c     media readiness: answer ends / outbound flow starts once audio is active
  *   call_media.c     play, gather, record (and the recordings handed to the store)
+ *   call_roster.c    the live roster, wait_participant, participant get/mute/remove/hold music
  *   call_control.c   answer, reject, redirect, transfer, invite, participants, actions,
  *                    sleep, hangup, dial (and dials started from C)
  *   call_response.c  Graph's HTTP responses to every request a call sent
@@ -137,6 +140,7 @@ typedef struct bare_dial_s {
 struct dt_calls_s {
   dt_calls_options_t o;
   char *callback_uri, *recordings_dir, *default_flow;
+  char *pstn_instance_id, *pstn_instance_name, *pstn_tenant_id; /* call_pstn.c */
   dt_route_t *routes;
   size_t nroutes;
   dt_hashmap_t calls;         /* by key (dt_call_t.hnode) */
@@ -196,6 +200,9 @@ void dt__calls_maybe_free(dt_calls_t *r);
 /* "user:ID", "+1555…" for phones, NULL if the set names nobody. Caller frees. */
 char *dt__call_identity_text(const cJSON *set);
 char *dt__call_invitation_text(const dt_identity_t *id);
+/* The identity set in the flow API's form ({user = "id", name =, tenant =}; kinds in
+   snake_case), or NULL when it names nobody. Caller frees. */
+cJSON *dt__call_identity_flow(const cJSON *set);
 /* Appends the ids of an identity set to ids[n..max); returns the new count. */
 size_t dt__call_identity_ids(const cJSON *set, const char **ids, size_t n, size_t max);
 /* The participants list as the flow sees it (see dt_call_result_t.json). */
@@ -237,6 +244,10 @@ int dt__call_guard(dt_call_t *c);
 dt_op_t *dt__call_main_op(dt_call_t *c);
 int dt__call_started(dt_call_t *c, dt_op_t *op, int rc, uint64_t deadline_ms);
 const char *dt__call_wait_what(const dt_call_t *c);
+
+/* ---- call_meetings.c ---- */
+/* The response to an onlineMeetings request the flow waits for (DT_WAIT_MEETING). */
+void dt__call_meeting_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *res);
 
 /* ---- call_end.c: a call's end ---- */
 void dt__call_log_item(dt_buf_t *b, const char *text);
@@ -286,8 +297,21 @@ void dt__call_keepalive_start(dt_call_t *c);
 void dt__call_keepalive_stop(dt_call_t *c);
 void dt__calls_keepalive_init(dt_calls_t *r);
 void dt__calls_keepalive_close(dt_calls_t *r);
+/* ---- call_pstn.c ---- */
+/* Copies (init) or frees (free) the registry's application instance and tenant. */
+void dt__calls_pstn_init(dt_calls_t *r, const dt_calls_options_t *o);
+void dt__calls_pstn_free(dt_calls_t *r);
+/* A create-call request that dials a phone number and names no source (nor a guest): sets
+   q->source to the configured application instance (in *src) and q->tenant_id when unset.
+   Nothing configured: q is left as it is (Graph, and the emulator, then refuse it). */
+void dt__calls_pstn_source(const dt_calls_t *r, dt_graph_create_params_t *q, dt_identity_t *src);
 /* ---- call_dispatch.c: Graph said the call is gone (keepAlive's 404), like "terminated" */
 void dt__call_ended_by_graph(dt_call_t *c, const char *message);
+
+/* ---- call_roster.c ---- */
+/* A roster notification (resource_data: the participants array): the call's roster is
+   replaced, a waiting wait_participant checked. */
+void dt__call_roster_update(dt_call_t *c, const cJSON *participants);
 
 /* ---- call_timer.c ---- */
 void dt__call_on_timer(uv_timer_t *t);

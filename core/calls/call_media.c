@@ -114,7 +114,8 @@ static bool play_again(dt_call_t *c) {
 
 void dt__call_send_cancel(dt_call_t *c) {
   dt_op_t *op = dt__call_op_new(c, ROLE_CANCEL);
-  int rc = dt_graph_cancel_media(c->reg->o.graph, c->id, NULL, c->reg->on_response, op, &op->req);
+  int rc =
+      dt_graph_context_action(c->reg->o.graph, c->id, DT_GRAPH_CANCEL_MEDIA, NULL, c->reg->on_response, op, &op->req);
   if (rc < 0) {
     dt__call_op_free(op);
     c->w.cancel = 3;

@@ -28,12 +28,17 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
     for (size_t i = 0; i < r->nroutes; i++) {
       r->routes[i].match = dt_xstrdup(opts->routes[i].match ? opts->routes[i].match : "*");
       r->routes[i].flow = dt_xstrdup(opts->routes[i].flow ? opts->routes[i].flow : r->default_flow);
+      r->routes[i].subject = opts->routes[i].subject ? dt_xstrdup(opts->routes[i].subject) : NULL;
+      r->routes[i].policy_recording = opts->routes[i].policy_recording;
+      r->routes[i].transferred = opts->routes[i].transferred;
+      r->routes[i].meeting = opts->routes[i].meeting;
     }
   }
   r->o.routes = NULL;
   r->o.callback_uri = r->callback_uri;
   r->o.recordings_dir = r->recordings_dir;
   r->o.default_flow = r->default_flow;
+  dt__calls_pstn_init(r, opts);
   uv_timer_init(opts->loop, &r->close_timer);
   r->close_timer.data = r;
   dt__calls_keepalive_init(r);

@@ -149,6 +149,10 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
     dial_response(c, op, res);
     return;
   }
+  if (c->wait == DT_WAIT_MEETING) { /* a 404 here is Graph's about a user, not the call's end */
+    dt__call_meeting_response(c, op, res);
+    return;
+  }
   if (!dt__call_res_ok(res)) {
     dt__call_op_free(op);
     if (c->wait == DT_WAIT_HANGUP && res->status == 404) { /* already gone */
@@ -175,7 +179,16 @@ static void main_response(dt_call_t *c, dt_op_t *op, const dt_graph_result_t *re
   }
   if (c->wait == DT_WAIT_PARTICIPANTS) {
     dt__call_op_free(op);
-    c->result.json = dt__call_participants_json(res->body);
+    if (cJSON_IsObject(res->body) && !cJSON_HasObjectItem(res->body, "value")) { /* one participant */
+      cJSON *wrap = cJSON_CreateArray();
+      cJSON_AddItemReferenceToArray(wrap, (cJSON *)res->body);
+      cJSON *list = dt__call_participants_json(wrap);
+      cJSON_Delete(wrap);
+      c->result.json = cJSON_DetachItemFromArray(list, 0);
+      cJSON_Delete(list);
+    } else {
+      c->result.json = dt__call_participants_json(res->body);
+    }
     c->result.reason = "completed";
     dt__call_wait_finish(c, 0);
     return;

@@ -42,6 +42,10 @@ void dt__call_on_timer(uv_timer_t *t) {
     return;
   }
   switch (c->wait) {
+  case DT_WAIT_ROSTER:
+    c->result.reason = "timeout";
+    dt__call_wait_finish(c, 0);
+    return;
   case DT_WAIT_SLEEP:
     c->result.reason = "completed";
     dt__call_wait_finish(c, 0);

@@ -62,10 +62,7 @@ void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt
     __attribute__((format(printf, 4, 5)));
 void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   free(c->result.error_code);
   c->result.error_code = dt__xstrdup_or_null(code);
   free(c->result.message);

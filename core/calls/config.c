@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "dialtone/call_incoming.h"
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/error.h"
@@ -54,7 +55,7 @@ static const dt_config_key_t keys[] = {
     STR("cdr", cdr, "cdr.jsonl", NULL, "call detail records file (JSON lines)"),
     STR("cdr_spool", cdr_spool, NULL, NULL,
         "file for CDRs the cdr file cannot take (full or failing disk) once memory is full, and at shutdown"),
-    {"routes", DT_CFG_ROUTES, NULL, 0, 0, false, "which flow answers a call: {match=, flow=} entries",
+    {"routes", DT_CFG_ROUTES, NULL, 0, 0, false, "which flow answers a call: {match=, subject=, policy_recording=, transferred=, meeting=, flow=} entries",
      OFF(routes), NULL, 0},
     STR("routes.default", routes.default_flow, "main", NULL, "flow for calls no route matches"),
     GROUP("graph", "Microsoft Graph"),
@@ -66,6 +67,11 @@ static const dt_config_key_t keys[] = {
     SECRET("graph.client_secret", graph.client_secret, "DIALTONE_CLIENT_SECRET", "the application secret"),
     STR("graph.token_url", graph.token_url, NULL, "DIALTONE_TOKEN_URL",
         "OAuth token endpoint (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)"),
+    STR("graph.application_instance_id", graph.application_instance_id, NULL, "DIALTONE_APPLICATION_INSTANCE_ID",
+        "object id of the application instance (resource account) with a phone number: calls to "
+        "phone numbers carry it as their source, as Graph requires"),
+    STR("graph.application_instance_name", graph.application_instance_name, NULL, NULL,
+        "display name sent with graph.application_instance_id (optional)"),
     INT("graph.keepalive_interval_s", graph.keepalive_interval_s, 1800, 0, 2700,
         "keepAlive period of each established call, 900..2700 s (Graph ends a call without one "
         "for 45 minutes); 0 = never send it"),
@@ -198,6 +204,7 @@ static void routes_clear(dt_config_t *cfg) {
   for (size_t i = 0; i < cfg->routes.count; i++) {
     free(cfg->routes.items[i].match);
     free(cfg->routes.items[i].flow);
+    free(cfg->routes.items[i].subject);
   }
   free(cfg->routes.items);
   cfg->routes.items = NULL;
@@ -298,7 +305,7 @@ const char *dt_config_type_name(dt_config_type_t t) {
   case DT_CFG_INTEGER: return "an integer";
   case DT_CFG_NUMBER: return "a number";
   case DT_CFG_STRLIST: return "a list of strings";
-  case DT_CFG_ROUTES: return "a list of {match=, flow=} tables";
+  case DT_CFG_ROUTES: return "a list of {match=, subject=, policy_recording=, transferred=, meeting=, flow=} tables";
   }
   return "?";
 }
@@ -373,11 +380,15 @@ void dt_config_clear_routes(dt_config_t *cfg, const char *origin) {
   set_origin(cfg, key_index("routes"), origin);
 }
 
-int dt_config_add_route(dt_config_t *cfg, const char *match, const char *flow, char *err,
-                        size_t errlen) {
+int dt_config_add_route(dt_config_t *cfg, const dt_config_route_t *route, char *err, size_t errlen) {
   size_t n = cfg->routes.count + 1;
-  if (match == NULL || match[0] == '\0' || strlen(match) > MAX_TEXT)
-    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu].match: expected a non-empty string", n);
+  const char *match = route->match, *flow = route->flow;
+  if (match && strlen(match) > MAX_TEXT)
+    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu].match: longer than %d bytes", n, MAX_TEXT);
+  char why[256];
+  dt_route_t r = {match, flow, route->subject, route->policy_recording, route->transferred, route->meeting};
+  if (dt_route_check(&r, why, sizeof why) != 0)
+    return dt_seterr(err, errlen, DT_ECONFIG, "routes[%zu]: %s", n, why);
   if (flow == NULL || !valid_flow_name(flow))
     return dt_seterr(err, errlen, DT_ECONFIG,
                      "routes[%zu].flow: expected a flow name (letters, digits, _ and -), got \"%.64s\"", n,
@@ -385,8 +396,11 @@ int dt_config_add_route(dt_config_t *cfg, const char *match, const char *flow, c
   if (cfg->routes.count >= MAX_ROUTES)
     return dt_seterr(err, errlen, DT_ECONFIG, "routes: more than %d routes", MAX_ROUTES);
   cfg->routes.items = dt_xrealloc(cfg->routes.items, n * sizeof *cfg->routes.items);
-  cfg->routes.items[n - 1].match = dt_xstrdup(match);
-  cfg->routes.items[n - 1].flow = dt_xstrdup(flow);
+  dt_config_route_t *it = &cfg->routes.items[n - 1];
+  *it = *route;
+  it->match = match ? dt_xstrdup(match) : NULL;
+  it->flow = dt_xstrdup(flow);
+  it->subject = route->subject ? dt_xstrdup(route->subject) : NULL;
   cfg->routes.count = n;
   return 0;
 }
@@ -434,7 +448,7 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
       }
       *eq = '\0';
       char sub[256];
-      rc = dt_config_add_route(cfg, l.items[j], eq + 1, sub, sizeof sub);
+      rc = dt_config_add_route(cfg, &(dt_config_route_t){.match = l.items[j], .flow = eq + 1}, sub, sizeof sub);
       if (rc) dt_seterr(err, errlen, rc, "%s: %s", who, sub);
     }
     strlist_clear(&l);
@@ -513,16 +527,32 @@ static int bad(const dt_config_t *cfg, char *err, size_t errlen, const char *pat
   int i = key_index(path);
   const char *origin = i >= 0 ? cfg->origin_[i] : "?";
   char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(what, fmt);
   return dt_seterr(err, errlen, DT_ECONFIG, "%s: %s (from %s)", path, what, origin);
 }
 
 static void derive(dt_config_t *cfg, const char *path, char *value) {
   put_string(cfg, key_index(path), value, "derived");
   free(value);
+}
+
+/* graph.application_instance_id / _name: printable, at most 256 bytes; a name needs the id. */
+static int check_application_instance(const dt_config_t *cfg, char *err, size_t errlen) {
+  const char *id = cfg->graph.application_instance_id, *name = cfg->graph.application_instance_name;
+  if (name && !id)
+    return bad(cfg, err, errlen, "graph.application_instance_name", "is set but graph.application_instance_id is not");
+  const char *keys[] = {"graph.application_instance_id", "graph.application_instance_name"};
+  const char *vals[] = {id, name};
+  for (int i = 0; i < 2; i++) {
+    const char *v = vals[i];
+    if (v == NULL) continue;
+    size_t n = strnlen(v, 257);
+    if (n == 0 || n > 256) return bad(cfg, err, errlen, keys[i], "must be 1 to 256 characters");
+    for (size_t k = 0; k < n; k++)
+      if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f || (i == 0 && v[k] == ' '))
+        return bad(cfg, err, errlen, keys[i], "must hold no control characters%s", i == 0 ? " or spaces" : "");
+  }
+  return 0;
 }
 
 static int check_url(const dt_config_t *cfg, const char *path, char *value, char *err, size_t errlen) {
@@ -587,6 +617,7 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
     return bad(cfg, err, errlen, "graph.keepalive_interval_s",
                "must be 0 (off) or 900..2700 (Graph asks for 15 to 45 minutes), got %lld",
                (long long)cfg->graph.keepalive_interval_s);
+  if ((rc = check_application_instance(cfg, err, errlen))) return rc;
   const char *cred_keys[] = {"graph.tenant_id", "graph.client_id", "graph.client_secret"};
   const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id, cfg->graph.client_secret};
   int have = 0;
@@ -696,10 +727,24 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
     case DT_CFG_ROUTES: {
       dt_buf_appendf(out, "  %s = {  -- %s\n", leaf, cfg->origin_[i]);
       for (size_t r = 0; r < cfg->routes.count; r++) {
-        dt_buf_appendf(out, "    { match = ");
-        quote_as_lua_string(out, cfg->routes.items[r].match);
-        dt_buf_appendf(out, ", flow = ");
-        quote_as_lua_string(out, cfg->routes.items[r].flow);
+        const dt_config_route_t *it = &cfg->routes.items[r];
+        dt_buf_appendf(out, "    { ");
+        if (it->match) {
+          dt_buf_appendf(out, "match = ");
+          quote_as_lua_string(out, it->match);
+          dt_buf_appendf(out, ", ");
+        }
+        if (it->subject) {
+          dt_buf_appendf(out, "subject = ");
+          quote_as_lua_string(out, it->subject);
+          dt_buf_appendf(out, ", ");
+        }
+        static const char *const yn[] = {"", "true", "false"};
+        if (it->policy_recording) dt_buf_appendf(out, "policy_recording = %s, ", yn[it->policy_recording]);
+        if (it->transferred) dt_buf_appendf(out, "transferred = %s, ", yn[it->transferred]);
+        if (it->meeting) dt_buf_appendf(out, "meeting = %s, ", yn[it->meeting]);
+        dt_buf_appendf(out, "flow = ");
+        quote_as_lua_string(out, it->flow);
         dt_buf_appendf(out, " },\n");
       }
       group = k->path;

@@ -366,24 +366,21 @@ static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
     else respond_text(req, 200, "ok\n");
     return;
   }
-  if (admin_routes && strcmp(p, "/metrics") == 0) {
-    dt_http_request_set_route(req, "/metrics");
+  /* the admin snapshots: /metrics (Prometheus text) and /calls (the live calls as JSON) */
+  bool metrics = strcmp(p, "/metrics") == 0;
+  if (admin_routes && (metrics || strcmp(p, "/calls") == 0)) {
+    dt_http_request_set_route(req, metrics ? "/metrics" : "/calls");
     if (!get) goto not_allowed;
     if (!admin_allowed(ing, req)) return;
     dt_buf_t b = {0};
-    if (ing->o.metrics) dt_metrics_render(ing->o.metrics, &b);
-    dt_http_respond(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len);
-    dt_buf_free(&b);
-    return;
-  }
-  if (admin_routes && strcmp(p, "/calls") == 0) {
-    dt_http_request_set_route(req, "/calls");
-    if (!get) goto not_allowed;
-    if (!admin_allowed(ing, req)) return;
-    dt_buf_t b = {0};
-    if (ing->calls) dt_calls_render_json(ing->calls, &b);
-    else dt_buf_append(&b, "[]", 2);
-    dt_http_respond(req, 200, "application/json", b.data, b.len);
+    if (metrics) {
+      if (ing->o.metrics) dt_metrics_render(ing->o.metrics, &b);
+    } else if (ing->calls) {
+      dt_calls_render_json(ing->calls, &b);
+    } else {
+      dt_buf_append(&b, "[]", 2);
+    }
+    dt_http_respond(req, 200, metrics ? "text/plain; version=0.0.4" : "application/json", b.data ? b.data : "", b.len);
     dt_buf_free(&b);
     return;
   }
@@ -481,6 +478,9 @@ int dt_ingress_admin_port(const dt_ingress_t *ing) {
   return ing->admin_srv ? dt_http_server_port(ing->admin_srv) : 0;
 }
 void dt_ingress_set_draining(dt_ingress_t *ing, bool d) { ing->draining = d; }
+int dt_ingress_reload_tls(dt_ingress_t *ing, char *err, size_t errlen) {
+  return dt_http_server_reload_tls(ing->srv, err, errlen);
+}
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
 bool dt_ingress_keys_ready(const dt_ingress_t *ing) { return !ing->o.auth || ing->jwks != NULL; }
@@ -490,13 +490,8 @@ static void ingress_free(dt_ingress_t *ing) {
   free(ing->arena.base);
   for (unsigned i = 0; i < TOKEN_CACHE; i++) free(ing->tokens[i].token);
   for (size_t i = 0; i < ing->nissuers; i++) free(ing->issuers[i]);
-  free(ing->issuers);
-  free(ing->callback_path);
-  free(ing->prompts_dir);
-  free(ing->jwks_url);
-  free(ing->openid_config_url);
-  free(ing->audience);
-  free(ing->admin_token);
+  DT_FREE_ALL(ing->issuers, ing->callback_path, ing->prompts_dir, ing->jwks_url, ing->openid_config_url, ing->audience,
+              ing->admin_token);
   dt_free_then_done(ing, ing->close_done);
 }
 

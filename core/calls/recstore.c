@@ -240,14 +240,7 @@ static void io_run(uv_work_t *req) {
 }
 
 static void io_free(io_t *io) {
-  free(io->dir);
-  free(io->jdir);
-  free(io->jpath);
-  free(io->wav);
-  free(io->side);
-  free(io->text);
-  free(io->body);
-  free(io->msg);
+  DT_FREE_ALL(io->dir, io->jdir, io->jpath, io->wav, io->side, io->text, io->body, io->msg);
   free(io);
 }
 
@@ -266,15 +259,7 @@ static void gauge(dt_recstore_t *st) {
 static void job_maybe_free(dt_recjob_t *j) {
   if (!j->dead || !j->timer_closed || j->io) return;
   dt_recstore_t *st = j->st;
-  free(j->name);
-  free(j->location);
-  free(j->token);
-  free(j->call_id);
-  free(j->flow);
-  free(j->from);
-  free(j->to);
-  free(j->reason);
-  free(j->completion_reason);
+  DT_FREE_ALL(j->name, j->location, j->token, j->call_id, j->flow, j->from, j->to, j->reason, j->completion_reason);
   free(j);
   st->unfreed--;
   maybe_closed(st);

@@ -17,7 +17,10 @@
 #include "dialtone/error.h"
 #include "emu_api.h"
 #include "emu_calls.h"
+#include "emu_incoming.h"
 #include "emu_media.h"
+#include "emu_meetings.h"
+#include "emu_online_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_script.h"
@@ -69,11 +72,21 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     cJSON_Delete(to);
     return dt_seterr(err, errlen, DT_EINVAL, "\"tenant_id\" is too long");
   }
+  const char *tenant = o->tenant_id ? o->tenant_id : emu->tenant_id;
+  cJSON *extra = NULL;
+  bool observed = false;
+  int xrc = dt__emu_incoming_extra(o, tenant, &extra, &observed, err, errlen);
+  if (xrc != 0) {
+    cJSON_Delete(from);
+    cJSON_Delete(to);
+    return xrc;
+  }
   emu_script_t script;
   char serr[160] = "";
   if (dt__emu_script_parse(o->script, &script, serr, sizeof serr) != 0) {
     cJSON_Delete(from);
     cJSON_Delete(to);
+    cJSON_Delete(extra);
     return dt_seterr(err, errlen, DT_EINVAL, "%s", serr);
   }
   if (from == NULL) {
@@ -81,6 +94,7 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     from = dt__emu_identity_from_short(s);
     cJSON_Delete(s);
   }
+  if (to == NULL && observed) to = dt__emu_recorder_target(emu->app_id, tenant);
   if (to == NULL) {
     to = cJSON_CreateObject();
     cJSON *app = cJSON_AddObjectToObject(to, "application");
@@ -88,7 +102,7 @@ int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t 
     cJSON_AddStringToObject(app, "id", emu->app_id);
     cJSON_AddStringToObject(app, "displayName", "Calling Bot");
   }
-  emu_call_t *c = dt__emu_incoming(emu, from, to, bot, &script, o->tenant_id, o->modalities);
+  emu_call_t *c = dt__emu_incoming_ctx(emu, from, to, extra, observed, bot, &script, o->tenant_id, o->modalities);
   dt__emu_script_free(&script);
   cJSON_Delete(from);
   cJSON_Delete(to);
@@ -125,6 +139,79 @@ int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_
   if (rc != 0) return rc;
   dt__emu_caller_hangup(c);
   return 0;
+}
+
+/* ------------------------------------------------------------------ people in meetings */
+/* The identitySet of who (a new object), or NULL with err set. */
+static cJSON *person_identity(const dt_emulator_person_t *who, char *err, size_t errlen) {
+  if (who->name && strlen(who->name) > 256) {
+    dt_seterr(err, errlen, DT_EINVAL, "\"name\" must be at most 256 characters");
+    return NULL;
+  }
+  cJSON *set;
+  if (who->guest) {
+    if (!who->guest[0] || strlen(who->guest) > 256 || who->identity) {
+      dt_seterr(err, errlen, DT_EINVAL, "\"guest\" must be a display name of 1 to 256 characters, alone");
+      return NULL;
+    }
+    char gid[37];
+    dt_guid(gid);
+    set = cJSON_CreateObject();
+    cJSON *g = cJSON_AddObjectToObject(set, "guest");
+    cJSON_AddStringToObject(g, "@odata.type", "#microsoft.graph.identity");
+    cJSON_AddStringToObject(g, "id", gid);
+    cJSON_AddStringToObject(g, "displayName", who->guest);
+    return set;
+  }
+  set = dt__emu_identity_from_short(who->identity);
+  if (set == NULL) {
+    dt_seterr(err, errlen, DT_EINVAL, "say who joins: {\"user\":\"id\"}, {\"phone\":\"+1…\"} or {\"guest\":\"name\"}");
+    return NULL;
+  }
+  if (who->name) {
+    const char *kind = NULL;
+    dt__emu_identity_id(set, &kind);
+    cJSON *ident = kind ? cJSON_GetObjectItemCaseSensitive(set, kind) : NULL;
+    if (cJSON_IsObject(ident)) {
+      cJSON_DeleteItemFromObjectCaseSensitive(ident, "displayName");
+      cJSON_AddStringToObject(ident, "displayName", who->name);
+    }
+  }
+  return set;
+}
+
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen) {
+  if (who == NULL) return dt_seterr(err, errlen, DT_EINVAL, "nobody to join");
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  cJSON *set = person_identity(who, err, errlen);
+  if (set == NULL) return DT_EINVAL;
+  char pid[37];
+  rc = dt__emu_person_join(c, set, pid);
+  cJSON_Delete(set);
+  if (rc == DT_ESTATE)
+    return dt_seterr(err, errlen, rc, "call %s is not an established group call or meeting (nobody joins a 1:1 call)",
+                     c->id);
+  if (rc != 0) return dt_seterr(err, errlen, rc, "the identity names nobody");
+  if (participant_id) snprintf(participant_id, DT_EMULATOR_CALL_ID_LEN, "%s", pid);
+  return 0;
+}
+
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen) {
+  emu_call_t *c = NULL;
+  int rc = live_call(emu, call_id, &c, err, errlen);
+  if (rc != 0) return rc;
+  rc = dt__emu_person_leave(c, who);
+  switch (rc) {
+  case 0: return 0;
+  case DT_ENOENT: return dt_seterr(err, errlen, rc, "nobody '%.80s' is in call %s", who, c->id);
+  case DT_ESTATE:
+    return dt_seterr(err, errlen, rc, "call %s is not an established group call or meeting", c->id);
+  default:
+    return dt_seterr(err, errlen, rc, "\"who\" must be a participant id or an identity id (not the bot's own)");
+  }
 }
 
 int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen) {
@@ -188,6 +275,7 @@ void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out)
   out->ring_timeout_ms = emu->ring_timeout_ms;
   out->answer_delay_ms = emu->answer_delay_ms;
   out->history = emu->history_max;
+  out->strict = emu->strict;
 }
 
 static int out_of_range(char *err, size_t errlen, const char *name, double lo, double hi) {
@@ -212,6 +300,7 @@ int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, ch
   emu->ring_timeout_ms = c->ring_timeout_ms;
   emu->answer_delay_ms = c->answer_delay_ms;
   emu->history_max = c->history;
+  emu->strict = c->strict;
   return 0;
 }
 
@@ -289,6 +378,7 @@ void dt_emulator_reset(dt_emulator_t *emu) {
   dt_hashmap_clear(&emu->parties, dt__emu_party_free);
   dt__emu_prompt_cache_forget_known(emu);
   memset(&emu->faults, 0, sizeof emu->faults);
+  dt__emu_online_meetings_clear(emu);
 }
 
 void dt_emulator_get_stats(const dt_emulator_t *emu, dt_emulator_stats_t *out) {
@@ -355,6 +445,7 @@ cJSON *dt__emu_call_detail(const emu_call_t *c) {
   cJSON_AddBoolToObject(o, "tone_subscribed", c->tone_subscribed);
   cJSON_AddNumberToObject(o, "tone_sequence", (double)c->tone_seq);
   cJSON_AddBoolToObject(o, "muted", c->muted);
+  if (c->recording_status[0]) cJSON_AddStringToObject(o, "recording_status", c->recording_status);
   cJSON *mq = cJSON_AddArrayToObject(o, "media_queue");
   for (dt_list_node_t *n = c->mq.head; n; n = n->next) {
     const emu_op_t *op = DT_LIST_ENTRY(n, emu_op_t, qlink);
@@ -414,6 +505,7 @@ cJSON *dt_emulator_config_json(const dt_emulator_t *emu) {
   cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->ring_timeout_ms);
   cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->answer_delay_ms);
   cJSON_AddNumberToObject(o, "history", (double)emu->history_max);
+  cJSON_AddBoolToObject(o, "strict", emu->strict);
   char *tu = dt_xasprintf("%s/%s/oauth2/v2.0/token", emu->url, emu->tenant_id);
   cJSON_AddStringToObject(o, "token_url", tu);
   free(tu);

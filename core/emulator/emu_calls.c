@@ -21,7 +21,10 @@
 #include <string.h>
 #include "dialtone/log.h"
 #include "emu_calls.h"
+#include "emu_incoming.h"
 #include "emu_media.h"
+#include "emu_meetings.h"
+#include "emu_online_meetings.h"
 #include "emu_notify.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
@@ -47,14 +50,12 @@ void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subco
   dt_emulator_t *emu = c->emu;
   if (c->ended) return;
   if (terminating_first) {
-    dt__emu_call_set_state(c, EMU_CS_TERMINATING);
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "state", "terminating");
-    dt__emu_notify_call(c, "updated", f, "terminating");
+    dt__emu_notify_state(c, EMU_CS_TERMINATING, "terminating");
   }
   dt__emu_call_set_state(c, EMU_CS_TERMINATED);
   c->ended = true;
   c->ended_sim = dt__emu_sched_now(&emu->sim);
+  if (c->meeting) dt__emu_meeting_left(c);
   dt__emu_media_abandon(c);
   /* every timer of the call goes; the notification queue keeps draining */
   dt__emu_call_cancel_events(c);
@@ -184,8 +185,13 @@ static void on_answer_timeout(dt__emu_ev_t *ev) {
 }
 
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const char *bot_url,
-                             const emu_script_t *script, const char *tenant_id,
-                             const cJSON *modalities) {
+                             const emu_script_t *script, const char *tenant_id, const cJSON *modalities) {
+  return dt__emu_incoming_ctx(emu, from, to, NULL, false, bot_url, script, tenant_id, modalities);
+}
+
+emu_call_t *dt__emu_incoming_ctx(dt_emulator_t *emu, cJSON *from, cJSON *to, cJSON *extra, bool observed,
+                                 const char *bot_url, const emu_script_t *script, const char *tenant_id,
+                                 const cJSON *modalities) {
   emu_call_t *c = dt__emu_call_new(emu, true);
   c->callback_uri = dt_xstrdup(bot_url);
   const char *rid = dt__emu_identity_id(from, NULL);
@@ -220,7 +226,8 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from, cJSON *to, const c
   cJSON *ic = cJSON_AddObjectToObject(r, "incomingContext");
   cJSON_AddStringToObject(ic, "@odata.type", "#microsoft.graph.incomingContext");
   cJSON_AddStringToObject(ic, "sourceParticipantId", remote_pid);
-  cJSON_AddStringToObject(ic, "observedParticipantId", remote_pid);
+  /* subject, meeting invite, transferor, onBehalfOf, policy recording (emu_incoming.c) */
+  dt__emu_incoming_apply(r, extra, observed, remote_pid);
   dt__emu_participant_add(c, from, remote_pid);
   c->remote_joined = true;
 
@@ -290,30 +297,6 @@ void dt__emu_reject(emu_call_t *c, const char *reason) {
   dt__emu_call_end(c, false, code, 0, msg, NULL, "reject");
 }
 
-void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms) {
-  dt_emulator_t *emu = c->emu;
-  if (c->answer_timer) {
-    dt__emu_ev_cancel(c->answer_timer);
-    c->answer_timer = NULL;
-  }
-  cJSON *tl = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(tl, "targets");
-  cJSON *t;
-  cJSON_ArrayForEach(t, targets) {
-    const cJSON *ident = dt__emu_json_get(t, "identity");
-    char desc[96];
-    dt__emu_identity_desc(ident, desc, sizeof desc);
-    const emu_party_t *p = dt__emu_party(emu, dt__emu_identity_id(ident, NULL));
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "target", desc);
-    cJSON_AddStringToObject(o, "outcome", dt__emu_party_behaviour_name(dt__emu_party_behaviour(p)));
-    cJSON_AddItemToArray(arr, o);
-  }
-  if (timeout_ms > 0) cJSON_AddNumberToObject(tl, "timeout_ms", (double)timeout_ms);
-  dt__emu_timeline(c, "redirect", tl);
-  dt__emu_call_end(c, false, 0, 0, "Call redirected.", NULL, "redirect");
-}
-
 /* ------------------------------------------------------------------ transfer and invite targets */
 /* event ("transfer", "invite") in the timeline: key = the target's description, and the call
    it replaces. */
@@ -362,10 +345,7 @@ static void transfer_done(dt__emu_ev_t *ev) {
 static void transfer_accepted(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_TRANSFERRING) return;
-  dt__emu_call_set_state(c, EMU_CS_TRANSFER_ACCEPTED);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferAccepted");
-  dt__emu_notify_call(c, "updated", f, "transferAccepted");
+  dt__emu_notify_state(c, EMU_CS_TRANSFER_ACCEPTED, "transferAccepted");
   dt__emu_at(&c->emu->sim, c, EMU_SETUP_MS, transfer_done);
 }
 
@@ -396,10 +376,7 @@ void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces) 
   c->transfer_replaces = replaces ? dt_xstrdup(replaces) : NULL;
   timeline_target(c, "transfer", "target", ident, replaces);
 
-  dt__emu_call_set_state(c, EMU_CS_TRANSFERRING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "transferring");
-  dt__emu_notify_call(c, "updated", f, "transferring");
+  dt__emu_notify_state(c, EMU_CS_TRANSFERRING, "transferring");
 
   /* consultative (replaces): the target is already talking to the bot */
   static const char *const why[] = {[EMU_PARTY_BUSY] = "is busy", [EMU_PARTY_REJECT] = "declined",
@@ -458,6 +435,7 @@ static void on_conference_joined(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_ESTABLISHING) return;
   established(c);
+  dt__emu_meeting_joined(c);
   dt__emu_notify_roster(c);
 }
 
@@ -485,10 +463,7 @@ static void on_group_target(dt__emu_ev_t *ev) {
 static void on_outgoing_ringing(dt__emu_ev_t *ev) {
   emu_call_t *c = ev->call;
   if (c->state != EMU_CS_ESTABLISHING) return;
-  dt__emu_call_set_state(c, EMU_CS_RINGING);
-  cJSON *f = cJSON_CreateObject();
-  cJSON_AddStringToObject(f, "state", "ringing");
-  dt__emu_notify_call(c, "updated", f, "ringing");
+  dt__emu_notify_state(c, EMU_CS_RINGING, "ringing");
 }
 
 static void on_outgoing_establishing(dt__emu_ev_t *ev) {
@@ -534,6 +509,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   int nt = cJSON_IsArray(targets) ? cJSON_GetArraySize(targets) : 0;
   bool meeting = dt__emu_json_get(r, "meetingInfo") || dt__emu_json_get(r, "chatInfo");
   c->multiparty = meeting || nt > 1;
+  if (meeting) dt__emu_meeting_attach(c);
   const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
   const char *rid = dt__emu_identity_id(dt__emu_json_get(t0, "identity"), NULL);
   c->remote_id = lower_dup(rid);
@@ -548,6 +524,8 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   cJSON_AddNumberToObject(tl, "targets", nt);
   cJSON_AddBoolToObject(tl, "meeting", meeting);
   if (dt__emu_json_str(r, "subject")) cJSON_AddStringToObject(tl, "subject", dt__emu_json_str(r, "subject"));
+  const cJSON *om = dt__emu_online_meeting_by_thread(c->emu, dt__emu_json_str(dt__emu_json_get(r, "chatInfo"), "threadId"));
+  if (om && dt__emu_json_str(om, "id")) cJSON_AddStringToObject(tl, "online_meeting", dt__emu_json_str(om, "id"));
   dt__emu_timeline(c, "outgoing", tl);
 
   /* the 201 goes out first, then establishing (the documents' order) */
@@ -563,7 +541,7 @@ emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callba
   }
   /* conference: meeting organizer (if a user) is present; targets ring */
   const cJSON *org = dt__emu_json_get(dt__emu_json_get(r, "meetingInfo"), "organizer");
-  if (cJSON_IsObject(org)) dt__emu_participant_add(c, org, NULL);
+  if (cJSON_IsObject(org) && c->meeting == NULL) dt__emu_participant_add(c, org, NULL);
   dt__emu_at(&emu->sim, c, EMU_SETUP_MS, on_conference_joined);
   for (int i = 0; i < nt; i++) {
     const cJSON *t = cJSON_GetArrayItem(targets, i);

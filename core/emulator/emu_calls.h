@@ -10,7 +10,12 @@
    Media operations in progress are abandoned without notifications (as Graph does). */
 void dt__emu_call_end(emu_call_t *c, bool terminating_first, int code, int subcode,
                       const char *message, const char *termination_reason, const char *by);
-/* Places an incoming call to the bot (control API). */
+/* Places an incoming call to the bot (control API); extra (consumed, may be NULL) and
+   observed: its context (dt__emu_incoming_extra). */
+emu_call_t *dt__emu_incoming_ctx(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity, cJSON *extra,
+                                 bool observed, const char *bot_url, const emu_script_t *script,
+                                 const char *tenant_id, const cJSON *modalities);
+/* The same with no context (extra NULL, not observed). */
 emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to_identity,
                              const char *bot_url, const emu_script_t *script,
                              const char *tenant_id, const cJSON *modalities);
@@ -18,7 +23,6 @@ emu_call_t *dt__emu_incoming(dt_emulator_t *emu, cJSON *from_identity, cJSON *to
 emu_call_t *dt__emu_outgoing(dt_emulator_t *emu, cJSON *body, const char *callback_uri);
 void dt__emu_answer(emu_call_t *c, const char *callback_uri);
 void dt__emu_reject(emu_call_t *c, const char *reason);
-void dt__emu_redirect(emu_call_t *c, cJSON *targets, int64_t timeout_ms);
 void dt__emu_transfer(emu_call_t *c, const cJSON *target, const char *replaces_call_id);
 void dt__emu_hangup_by_bot(emu_call_t *c);
 void dt__emu_hangup_by_remote(emu_call_t *c);

@@ -41,10 +41,7 @@ static void reply_error(emu_reply_t *out, const char *crid, int status, const ch
     __attribute__((format(printf, 5, 6)));
 static void reply_error(emu_reply_t *out, const char *crid, int status, const char *code, const char *fmt, ...) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   out->status = status;
   out->body = dt__emu_error_text(code, msg, crid, out->rid);
   out->len = strlen(out->body);
@@ -76,17 +73,10 @@ static cJSON *parse_body(emu_reply_t *out, const char *crid, const char *body, s
 }
 
 static void route_place_call(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
-  dt_emulator_call_options_t o = {0};
-  o.bot_url = dt__emu_json_str(body, "bot_url");
-  if (!o.bot_url) o.bot_url = dt__emu_json_str(body, "callback");
-  if (!o.bot_url) o.bot_url = dt__emu_json_str(body, "callbackUri");
-  o.from = cJSON_GetObjectItemCaseSensitive(body, "from");
-  o.to = cJSON_GetObjectItemCaseSensitive(body, "to");
-  o.script = cJSON_GetObjectItemCaseSensitive(body, "script");
-  o.tenant_id = dt__emu_json_str(body, "tenant_id");
-  o.modalities = cJSON_GetObjectItemCaseSensitive(body, "modalities");
+  dt_emulator_call_options_t o;
   char id[DT_EMULATOR_CALL_ID_LEN], err[256] = "";
-  int rc = dt_emulator_place_call(emu, &o, id, err, sizeof err);
+  int rc = dt_emulator_call_options_json(body, &o, err, sizeof err);
+  if (rc == 0) rc = dt_emulator_place_call(emu, &o, id, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
   reply_json(out, 201, dt__emu_call_summary(dt__emu_call_find(emu, id)));
 }
@@ -130,6 +120,8 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
       return reply_error(out, crid, 400, "BadRequest", "\"%s\" must be a number from %g to %g", nums[i].name,
                          nums[i].lo, nums[i].hi);
   }
+  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(body, "strict");
+  if (strict && !cJSON_IsBool(strict)) return reply_error(out, crid, 400, "BadRequest", "\"strict\" must be true or false");
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(body, "bot_url");
   if (bot && !cJSON_IsNull(bot) && !dt__emu_valid_url(cJSON_IsString(bot) ? bot->valuestring : NULL))
     return reply_error(out, crid, 400, "BadRequest", "\"bot_url\" must be an http(s) URL or null");
@@ -141,6 +133,7 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "ring_timeout_ms"))) c.ring_timeout_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "answer_delay_ms"))) c.answer_delay_ms = (int64_t)v->valuedouble;
   if ((v = cJSON_GetObjectItemCaseSensitive(body, "history"))) c.history = (size_t)v->valuedouble;
+  if (strict) c.strict = cJSON_IsTrue(strict);
   char err[256] = "";
   int rc = dt_emulator_set_config(emu, &c, err, sizeof err);
   if (rc == 0 && bot) rc = dt_emulator_set_bot_url(emu, cJSON_IsString(bot) ? bot->valuestring : NULL, err, sizeof err);
@@ -200,7 +193,45 @@ static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char 
   reply_json(out, 200, dt__emu_faults_json(&emu->faults));
 }
 
+/* POST /calls/{id}/join {"user":"id","name":…} | {"guest":"name"} | {"phone":…} → 200
+   {"participant": id}; POST /calls/{id}/leave {"participant": id} or {"user": id} → 200. */
+static void route_person(dt_emulator_t *emu, emu_call_t *c, const char *action, const char *body, size_t body_len,
+                         const char *crid, emu_reply_t *out) {
+  cJSON *j = parse_body(out, crid, body, body_len, false);
+  if (j == NULL) return;
+  char err[256] = "", pid[DT_EMULATOR_CALL_ID_LEN] = "";
+  int rc;
+  if (action[0] == 'j') {
+    dt_emulator_person_t who = {.guest = dt__emu_json_str(j, "guest"), .name = dt__emu_json_str(j, "name")};
+    cJSON *ident = cJSON_Duplicate(j, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(ident, "name");
+    cJSON_DeleteItemFromObjectCaseSensitive(ident, "guest");
+    who.identity = ident->child ? ident : NULL;
+    rc = dt_emulator_join(emu, c->id, &who, pid, err, sizeof err);
+    cJSON_Delete(ident);
+  } else {
+    const char *who = dt__emu_json_str(j, "participant");
+    for (const char *const *k = (const char *const[]){"user", "phone", "guest", "application", NULL}; !who && *k; k++)
+      who = dt__emu_json_str(j, *k);
+    rc = dt_emulator_leave(emu, c->id, who, err, sizeof err);
+  }
+  cJSON_Delete(j);
+  if (rc != 0) return reply_rc(out, crid, rc, err);
+  cJSON *o = dt__emu_call_summary(c);
+  if (pid[0]) cJSON_AddStringToObject(o, "participant", pid);
+  reply_json(out, 200, o);
+}
+
 /* POST /calls/{id}/{tones|speak|hangup} on a live call. */
+/* A POST/PUT whose JSON body (empty: {}) one route handles: parses it, hands it over, frees it. */
+static void with_json_body(dt_emulator_t *emu, void (*route)(dt_emulator_t *, const cJSON *, const char *, emu_reply_t *),
+                           const char *body, size_t body_len, const char *crid, emu_reply_t *out) {
+  cJSON *j = parse_body(out, crid, body, body_len, true);
+  if (j == NULL) return;
+  route(emu, j, crid, out);
+  cJSON_Delete(j);
+}
+
 static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *action, const char *body,
                               size_t body_len, const char *crid, emu_reply_t *out) {
   char err[256] = "";
@@ -227,6 +258,8 @@ static void route_call_action(dt_emulator_t *emu, emu_call_t *c, const char *act
       rc = dt_emulator_speak(emu, c->id, ms > 0 ? ms : 1, err, sizeof err);
     }
     cJSON_Delete(j);
+  } else if (strcmp(action, "join") == 0 || strcmp(action, "leave") == 0) {
+    return route_person(emu, c, action, body, body_len, crid, out);
   } else {
     return reply_error(out, crid, 404, "itemNotFound", "no such control resource: POST /emulator/calls/%s/%.60s",
                        c->id, action);
@@ -255,10 +288,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
   if (strcmp(seg[0], "calls") == 0) {
     if (ns == 1) {
       if (post) {
-        if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-        route_place_call(emu, j, crid, out);
-        cJSON_Delete(j);
-        return;
+        return with_json_body(emu, route_place_call, body, body_len, crid, out);
       }
       if (!get) goto not_allowed;
       return reply_json(out, 200, dt_emulator_calls_json(emu));
@@ -300,10 +330,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
   if (ns == 1 && strcmp(seg[0], "config") == 0) {
     if (get) return reply_json(out, 200, dt_emulator_config_json(emu));
     if (!post && !put) goto not_allowed;
-    if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-    route_config_post(emu, j, crid, out);
-    cJSON_Delete(j);
-    return;
+    return with_json_body(emu, route_config_post, body, body_len, crid, out);
   }
   if (ns == 1 && strcmp(seg[0], "bot") == 0) {
     if (!post && !put) goto not_allowed;
@@ -334,10 +361,7 @@ static void control_route(dt_emulator_t *emu, const char *m, const char *path, c
       return reply_json(out, 200, dt__emu_faults_json(&emu->faults));
     }
     if (!post && !put) goto not_allowed;
-    if ((j = parse_body(out, crid, body, body_len, true)) == NULL) return;
-    route_faults_post(emu, j, crid, out);
-    cJSON_Delete(j);
-    return;
+    return with_json_body(emu, route_faults_post, body, body_len, crid, out);
   }
   if (ns == 1 && strcmp(seg[0], "stats") == 0) {
     if (!get) goto not_allowed;

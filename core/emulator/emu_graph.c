@@ -24,6 +24,8 @@
 #include "emu_http.h"
 #include "emu_media.h"
 #include "emu_notify.h"
+#include "emu_policy.h"
+#include "emu_redirect.h"
 #include "emu_registry.h"
 #include "emu_timeline.h"
 #include "emu_util.h"
@@ -189,7 +191,8 @@ static int create_call(gctx_t *g) {
   cJSON *b = g->body;
   const char *cb = dt__emu_json_str(b, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(b, "callback"); /* legacy spelling in the documents */
-  if (!dt__emu_valid_url(cb)) return bad_param(g, "callbackUri", "is required and must be an http(s) URL");
+  if (!dt__emu_policy_callback_ok(g->emu, cb))
+    return bad_param(g, "callbackUri", g->emu->strict ? "is required and must be an https URL" : "is required and must be an http(s) URL");
   const cJSON *targets = dt__emu_json_get(b, "targets");
   if (targets && !cJSON_IsArray(targets)) return bad_param(g, "targets", "must be an array");
   int nt = targets ? cJSON_GetArraySize(targets) : 0;
@@ -205,6 +208,8 @@ static int create_call(gctx_t *g) {
   if (rm && !cJSON_IsArray(rm)) return bad_param(g, "requestedModalities", "must be an array");
   const cJSON *src = dt__emu_json_get(b, "source");
   if (src && !cJSON_IsObject(src)) return bad_param(g, "source", "must be a participantInfo object");
+  const char *refused = dt__emu_policy_pstn_create(b);
+  if (refused) return bad(g, refused);
   char *cb_copy = dt_xstrdup(cb);
   g->body = NULL; /* consumed by the call */
   emu_call_t *c = dt__emu_outgoing(g->emu, b, cb_copy);
@@ -242,8 +247,9 @@ static int act_answer(gctx_t *g) {
   const char *cb = dt__emu_json_str(g->body, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(g->body, "callback");
   const cJSON *cbv = dt__emu_json_get(g->body, "callbackUri");
-  if ((cbv && !cJSON_IsNull(cbv) && !dt__emu_valid_url(cb)) || (cb && !dt__emu_valid_url(cb)))
-    return bad_param(g, "callbackUri", "must be an http(s) URL");
+  if ((cbv && !cJSON_IsNull(cbv) && !dt__emu_policy_callback_ok(g->emu, cb)) ||
+      (cb && !dt__emu_policy_callback_ok(g->emu, cb)))
+    return bad_param(g, "callbackUri", dt__emu_policy_callback_rule(g->emu));
   const cJSON *mc = dt__emu_json_get(g->body, "mediaConfig");
   if (!cJSON_IsObject(mc)) return bad_param(g, "mediaConfig", "is required");
   const cJSON *am = dt__emu_json_get(g->body, "acceptedModalities");
@@ -276,8 +282,8 @@ static int act_answer(gctx_t *g) {
 /* An optional new callbackUri for the call (reject, redirect); false: answered 400. */
 static bool take_callback(gctx_t *g) {
   const char *cb = dt__emu_json_str(g->body, "callbackUri");
-  if (cb && !dt__emu_valid_url(cb)) {
-    bad_param(g, "callbackUri", "must be an http(s) URL");
+  if (cb && !dt__emu_policy_callback_ok(g->emu, cb)) {
+    bad_param(g, "callbackUri", dt__emu_policy_callback_rule(g->emu));
     return false;
   }
   if (cb) {
@@ -303,6 +309,31 @@ static int act_reject(gctx_t *g) {
   return 202;
 }
 
+/* redirect's beta-only parameters (targetDisposition, maskCallee, maskCaller): v1.0's
+   redirect has no such parameters, so OData refuses them there as it refuses any unknown
+   action parameter. false: answered 400. */
+static bool redirect_beta_params(gctx_t *g, emu_redirect_t *r) {
+  static const char *const beta_only[] = {"targetDisposition", "maskCallee", "maskCaller"};
+  for (size_t i = 0; g->is_v1 && i < DT_ARRAY_SIZE(beta_only); i++)
+    if (dt__emu_json_get(g->body, beta_only[i])) {
+      dt__emu_respond_error(g->req, 400, "BadRequest",
+                            "The parameter '%s' in the request payload is not a valid parameter for the "
+                            "operation 'redirect'.", beta_only[i]);
+      return false;
+    }
+  const cJSON *d = dt__emu_json_get(g->body, "targetDisposition");
+  if (d && !cJSON_IsNull(d)) {
+    static const char *const values[] = {"default", "simultaneousRing", "forward"};
+    for (size_t i = 0; cJSON_IsString(d) && i < DT_ARRAY_SIZE(values); i++)
+      if (dt_strcasecmp(d->valuestring, values[i]) == 0) r->disposition = values[i];
+    if (r->disposition == NULL) {
+      bad_param(g, "targetDisposition", "must be one of default, simultaneousRing, forward");
+      return false;
+    }
+  }
+  return bool_param(g, "maskCallee", &r->mask_callee) && bool_param(g, "maskCaller", &r->mask_caller);
+}
+
 static int act_redirect(gctx_t *g) {
   if (g->call->state != EMU_CS_INCOMING) return wrong_state(g);
   cJSON *targets = dt__emu_json_get(g->body, "targets");
@@ -314,9 +345,11 @@ static int act_redirect(gctx_t *g) {
   }
   int64_t timeout = 0;
   if (!int_param(g, "timeout", 15, 90, &timeout)) return 400;
+  emu_redirect_t r = {.timeout_ms = timeout * 1000};
+  if (!redirect_beta_params(g, &r)) return 400;
   if (!take_callback(g)) return 400;
   dt_http_respond(g->req, 202, NULL, NULL, 0);
-  dt__emu_redirect(g->call, targets, timeout * 1000);
+  dt__emu_redirect(g->call, targets, &r);
   return 202;
 }
 
@@ -329,6 +362,8 @@ static int act_transfer(gctx_t *g) {
   if (te && !cJSON_IsNull(te) && is_beta(g)) return unknown_param(g, "transferee", "microsoft.graph.transfer");
   if (te && !cJSON_IsNull(te) && !identity_ok(te))
     return bad_param(g, "transferee", "must be a participantInfo with an identity");
+  const char *refused = dt__emu_policy_pstn_transfer(g->call, tt);
+  if (refused) return bad(g, refused);
   const char *rep = dt__emu_json_str(tt, "replacesCallId");
   dt_http_respond(g->req, 202, NULL, NULL, 0);
   dt__emu_transfer(g->call, tt, rep);
@@ -508,15 +543,38 @@ static int act_update_metadata(gctx_t *g) {
   return 202;
 }
 
+/* updateRecordingStatus: 200 + a completed updateRecordingStatusOperation, then its
+   "deleted" notification (as mute is answered); the bot's participant shows the status in
+   recordingInfo, and the roster says so. Graph's recordingStatus enum also has unknown and
+   unknownFutureValue, which a bot cannot report: refused like any other value. */
 static int act_update_recording_status(gctx_t *g) {
   emu_call_t *c = g->call;
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
-  const char *st = dt__emu_json_str(g->body, "status");
+  const cJSON *sv = dt__emu_json_get(g->body, "status");
+  if (sv == NULL || cJSON_IsNull(sv)) return bad_param(g, "status", "is required: notRecording, recording or failed");
+  const char *st = cJSON_IsString(sv) ? sv->valuestring : NULL;
   if (st == NULL || (strcmp(st, "notRecording") != 0 && strcmp(st, "recording") != 0 && strcmp(st, "failed") != 0))
-    return bad_param(g, "status", "is required: notRecording, recording or failed");
-  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_METADATA);
+    return bad_param(g, "status", "must be one of notRecording, recording, failed");
+  emu_op_t *op = completed_op(g, EMU_OP_UPDATE_RECORDING_STATUS);
   if (op == NULL) return 400;
-  return respond_op(g, op, 200);
+  snprintf(c->recording_status, sizeof c->recording_status, "%s", st);
+  cJSON *me = dt__emu_participant_find(c, c->my_pid);
+  if (me) {
+    cJSON_DeleteItemFromObjectCaseSensitive(me, "recordingInfo");
+    cJSON *ri = cJSON_AddObjectToObject(me, "recordingInfo");
+    cJSON_AddStringToObject(ri, "@odata.type", "#microsoft.graph.recordingInfo");
+    const cJSON *info = dt__emu_json_get(me, "info");
+    const cJSON *ident = info ? dt__emu_json_get(info, "identity") : NULL;
+    if (ident) cJSON_AddItemToObject(ri, "initiator", cJSON_Duplicate(ident, 1));
+    cJSON_AddStringToObject(ri, "recordingStatus", st);
+  }
+  int s = respond_op(g, op, 200);
+  cJSON *tl = cJSON_CreateObject();
+  cJSON_AddStringToObject(tl, "status", st);
+  dt__emu_timeline(c, "recording_status", tl);
+  dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Action completed successfully.", NULL);
+  dt__emu_notify_roster(c);
+  return s;
 }
 
 static int act_keep_alive(gctx_t *g) {
@@ -560,6 +618,8 @@ static int act_invite(gctx_t *g) {
 
 static int act_mute_all(gctx_t *g) {
   emu_call_t *c = g->call;
+  /* muteAll is in the 2021 beta schema only; v1.0 has no such action */
+  if (g->is_v1) return bad(g, "Resource not found for the segment 'muteAll'.");
   if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
   emu_op_t *op = completed_op(g, EMU_OP_MUTE_ALL);
   if (op == NULL) return 400;
@@ -611,11 +671,48 @@ static int participant_action(gctx_t *g, const char *pid, const char *action) {
   if (strcmp(action, "mute") == 0) {
     if (p == NULL) return not_found_item(g, "Participant");
     if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    /* "server mute" is for group calls and meetings (graph_api.md §1.11) */
+    if (!c->multiparty) return bad(g, "Muting another participant is supported only in group calls and meetings.");
     emu_op_t *op = completed_op(g, EMU_OP_MUTE_PARTICIPANT);
     if (op == NULL) return 400;
     set_muted(p, true);
     int s = respond_op(g, op, 200);
     dt__emu_notify_roster(c);
+    return s;
+  }
+  bool start = strcmp(action, "startHoldMusic") == 0;
+  if ((start || strcmp(action, "stopHoldMusic") == 0) && g->is_v1) { /* v1.0 only (not in the 2021 beta schema) */
+    if (p == NULL) return not_found_item(g, "Participant");
+    if (c->state != EMU_CS_ESTABLISHED) return wrong_state(g);
+    const cJSON *cp = dt__emu_json_get(g->body, "customPrompt");
+    if (cp && !cJSON_IsNull(cp) && !cJSON_IsObject(cp)) return bad_param(g, "customPrompt", "must be a mediaPrompt object");
+    bool ok;
+    const char *cc = client_context(g, &ok);
+    if (!ok) return 400;
+    /* "Only one participant can be placed on hold at any given time" (graph_api.md §1.11). Graph's
+       status for the refusal is undocumented: 400 BadRequest, as for other refused actions
+       (docs/emulator.md). A holder who has left the call no longer counts. */
+    const char *pid_now = dt__emu_json_str(p, "id");
+    if (pid_now == NULL) pid_now = pid;
+    if (start && c->held_pid[0] && strcmp(c->held_pid, pid_now) != 0 &&
+        dt__emu_participant_find(c, c->held_pid) != NULL) {
+      dt__emu_respond_error(g->req, 400, "BadRequest",
+                            "Only one participant can be placed on hold at any given time; participant '%s' is on hold.",
+                            c->held_pid);
+      return 400;
+    }
+    if (start) snprintf(c->held_pid, sizeof c->held_pid, "%.63s", pid_now); /* ids are 36 chars */
+    else if (strcmp(c->held_pid, pid_now) == 0) c->held_pid[0] = '\0';
+    emu_op_t *op = dt__emu_op_new(c, start ? EMU_OP_START_HOLD_MUSIC : EMU_OP_STOP_HOLD_MUSIC, cc);
+    op->status = EMU_OPS_RUNNING;
+    int s = respond_op(g, op, 202);
+    cJSON *tl = cJSON_CreateObject();
+    cJSON_AddStringToObject(tl, "participant", pid);
+    const char *uri = dt__emu_json_str(dt__emu_json_get(cp, "mediaInfo"), "uri");
+    if (uri) cJSON_AddStringToObject(tl, "prompt", uri);
+    dt__emu_timeline(c, start ? "hold_music_started" : "hold_music_stopped", tl);
+    /* completion comes as the operation's "deleted" notification (graph_api.md §1.11) */
+    dt__emu_op_finish(c, op, EMU_OPS_COMPLETED, 200, 0, "Success", NULL);
     return s;
   }
   char msg[128];
@@ -680,20 +777,6 @@ static bool parse_body(gctx_t *g) {
   return true;
 }
 
-static bool authorized(gctx_t *g) {
-  const char *h = dt_http_request_header(g->req, "Authorization");
-  if (h == NULL || h[0] == '\0') {
-    dt__emu_respond_error(g->req, 401, "InvalidAuthenticationToken", "Access token is empty.");
-    return false;
-  }
-  if (dt_strncasecmp(h, "Bearer ", 7) != 0 || !dt__emu_token_valid(g->emu, h + 7)) {
-    dt__emu_respond_error(g->req, 401, "InvalidAuthenticationToken",
-                          "Access token validation failure. Get a token from the emulator's token endpoint.");
-    return false;
-  }
-  return true;
-}
-
 static void timeline_request(gctx_t *g, int status) {
   if (g->call == NULL) return;
   if (!g->has_slot) {
@@ -715,17 +798,7 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
   g.is_v1 = strcmp(base, "/v1.0") == 0;
   snprintf(g.method, sizeof g.method, "%s", req->method);
   snprintf(g.path, sizeof g.path, "%s", req->path);
-  emu->n_requests++;
-  dt_http_request_set_route(req, "/graph");
-  emu_faults_t *f = &emu->faults;
-  if (f->graph_hang) return; /* never answered: the server frees it when the connection goes */
-  int st = dt__emu_fault_take(&f->graph_status, &f->graph_status_count);
-  if (st) {
-    const char *code = st == 429 ? "TooManyRequests" : st == 503 ? "serviceNotAvailable" : "generalException";
-    dt__emu_respond_fault(req, st, f->retry_after_s, code);
-    return;
-  }
-  if (!authorized(&g)) return;
+  if (!dt__emu_graph_admit(emu, req)) return;
 
   char seg[5][128];
   int ns = dt__emu_path_split(rest, (char *)seg, sizeof seg[0], 5);

@@ -53,6 +53,9 @@ static const char *op_type_name(int t) {
   case EMU_OP_INVITE: return "#microsoft.graph.inviteParticipantsOperation";
   case EMU_OP_MUTE_ALL: return "#microsoft.graph.muteParticipantsOperation";
   case EMU_OP_MUTE_PARTICIPANT: return "#microsoft.graph.muteParticipantOperation";
+  case EMU_OP_UPDATE_RECORDING_STATUS: return "#microsoft.graph.updateRecordingStatusOperation";
+  case EMU_OP_START_HOLD_MUSIC: return "#microsoft.graph.startHoldMusicOperation";
+  case EMU_OP_STOP_HOLD_MUSIC: return "#microsoft.graph.stopHoldMusicOperation";
   default: return "#microsoft.graph.commsOperation";
   }
 }

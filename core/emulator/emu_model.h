@@ -112,7 +112,8 @@ typedef struct {
 enum {
   EMU_OP_PLAY = 1, EMU_OP_RECORD, EMU_OP_SUBSCRIBE_TONE, EMU_OP_DTMF, EMU_OP_CANCEL_MEDIA,
   EMU_OP_MUTE, EMU_OP_UNMUTE, EMU_OP_INVITE, EMU_OP_MUTE_ALL, EMU_OP_MUTE_PARTICIPANT,
-  EMU_OP_UPDATE_METADATA, EMU_OP_ANSWER
+  EMU_OP_UPDATE_METADATA, EMU_OP_ANSWER,
+  EMU_OP_START_HOLD_MUSIC, EMU_OP_STOP_HOLD_MUSIC, EMU_OP_UPDATE_RECORDING_STATUS
 };
 enum { EMU_OPS_NOT_STARTED = 0, EMU_OPS_RUNNING, EMU_OPS_COMPLETED, EMU_OPS_FAILED };
 enum { EMU_REC_PROMPT = 0, EMU_REC_BEEP, EMU_REC_REC };
@@ -213,6 +214,8 @@ struct emu_call_s {
   bool beta;        /* created through the beta dialect (callState "ringing" exists there) */
   bool tone_subscribed;
   bool muted;
+  char recording_status[16]; /* the bot's last updateRecordingStatus ("" = never) */
+  char held_pid[64];         /* the participant on hold music ("" = nobody): Graph holds one at a time */
   bool answered_once;
   bool waiting_fetch;        /* in a prompt-cache waiter list */
   bool speaking;
@@ -248,6 +251,7 @@ struct emu_call_s {
   uint64_t created_sim, ended_sim;
   char *end_reason;
   char from_desc[96], to_desc[96];
+  char *meeting;             /* emu_meetings: the meeting this leg is in (its key), NULL if none */
 };
 
 /* ------------------------------------------------------------------ prompt cache */
@@ -297,6 +301,7 @@ struct dt_emulator_s {
   double time_scale;
   int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
   bool fetch_remote_prompts;
+  bool strict;               /* emu_policy.c: a callbackUri must be https */
   bool keepalive_sim;        /* the 45-minute keepAlive rule runs on sim, not real */
   size_t history_max;
   int port;
@@ -331,6 +336,7 @@ struct dt_emulator_s {
   /* counters for /emulator/stats */
   uint64_t n_requests, n_calls, n_notifications, n_notify_failed;
   uint64_t n_rec_requests, n_rec_served; /* recording downloads asked for / answered 200 */
+  cJSON *online_meetings;    /* onlineMeeting objects (emu_online_meetings.c), oldest first */
   /* closing */
   bool closing;
   int close_pending;

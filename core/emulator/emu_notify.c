@@ -297,6 +297,13 @@ void dt__emu_notify_call(emu_call_t *c, const char *change_type, cJSON *fields,
   dt__emu_notify(c, c->callback_uri, change_type, NULL, c, d, summary);
 }
 
+void dt__emu_notify_state(emu_call_t *c, int st, const char *graph_state) {
+  dt__emu_call_set_state(c, st);
+  cJSON *f = cJSON_CreateObject();
+  cJSON_AddStringToObject(f, "state", graph_state);
+  dt__emu_notify_call(c, "updated", f, graph_state);
+}
+
 void dt__emu_notify_roster(emu_call_t *c) {
   if (!c->multiparty || c->ended) return;
   cJSON *arr = cJSON_CreateArray();

@@ -15,6 +15,9 @@ void dt__emu_notify(emu_call_t *q, const char *url, const char *change_type,
 /* A #microsoft.graph.call resource with fields (consumed) to the call's callback. */
 void dt__emu_notify_call(emu_call_t *c, const char *change_type, cJSON *fields,
                          const char *summary);
+/* Moves call c to emulator state st and tells the bot: "updated" with just callState
+   graph_state (which is also the summary). */
+void dt__emu_notify_state(emu_call_t *c, int st, const char *graph_state);
 /* The roster of a multiparty call ("updated" on .../participants); nothing otherwise. */
 void dt__emu_notify_roster(emu_call_t *c);
 /* The bearer token notifications carry (cached; re-signed when less than 60 s are left). */

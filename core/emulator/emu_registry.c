@@ -77,12 +77,8 @@ void dt__emu_call_free(emu_call_t *c) {
   dt__emu_script_free(&c->script);
   cJSON_Delete(c->res);
   cJSON_Delete(c->participants);
-  free(c->callback_uri);
-  free(c->remote_id);
-  free(c->bot_token_hint);
-  free(c->transfer_target);
-  free(c->transfer_replaces);
-  free(c->end_reason);
+  DT_FREE_ALL(c->callback_uri, c->remote_id, c->bot_token_hint, c->transfer_target, c->transfer_replaces,
+              c->end_reason, c->meeting);
   free(c);
 }
 
@@ -119,11 +115,7 @@ void dt__emu_op_free(emu_op_t *op) {
   if (op == NULL) return;
   if (op->ev) dt__emu_ev_cancel(op->ev);
   for (size_t i = 0; i < op->nurls; i++) free(op->urls[i]);
-  free(op->urls);
-  free(op->client_context);
-  free(op->recording_location);
-  free(op->recording_token);
-  free(op->tones);
+  DT_FREE_ALL(op->urls, op->client_context, op->recording_location, op->recording_token, op->tones);
   cJSON_Delete(op->participants);
   free(op);
 }

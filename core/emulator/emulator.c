@@ -20,6 +20,7 @@
 #include "emu_graph.h"
 #include "emu_http.h"
 #include "emu_media.h"
+#include "emu_online_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_timeline.h"
@@ -253,6 +254,7 @@ static void on_request(dt_http_request_t *req, void *ud) {
       return;
     }
   }
+  if (dt__emu_online_meetings(emu, req, base, p)) return;
   dt__emu_respond_error(req, 404, "itemNotFound", "Resource not found: %s", req->path);
 }
 
@@ -266,15 +268,10 @@ void dt_emulator_options_init(dt_emulator_options_t *o) {
 static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[0] ? s : def); }
 
 static void emu_free(dt_emulator_t *emu) {
-  free(emu->url);
-  free(emu->bot_url);
-  free(emu->app_id);
-  free(emu->tenant_id);
-  free(emu->client_secret);
-  free(emu->recordings_dir);
-  free(emu->jwks_json);
-  free(emu->jwt);
+  DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
+              emu->jwks_json, emu->jwt);
   if (emu->key) dt_jwt_key_free(emu->key);
+  dt__emu_online_meetings_clear(emu);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
 }
 
@@ -302,6 +299,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->time_scale = opts->time_scale;
   emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
   emu->fetch_remote_prompts = opts->fetch_remote_prompts != 0;
+  emu->strict = opts->strict != 0;
   emu->keepalive_sim = opts->keepalive_simulated != 0;
   emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
   emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
@@ -563,8 +561,6 @@ void dt_emulator_thread_stop(dt_emulator_thread_t *t) {
   uv_loop_close(&t->loop);
   uv_mutex_destroy(&t->mu);
   uv_cond_destroy(&t->cv);
-  free(t->url);
-  free(t->app_id);
-  free(t->tenant_id);
+  DT_FREE_ALL(t->url, t->app_id, t->tenant_id);
   free(t);
 }

@@ -47,6 +47,7 @@ struct dt_graph_s {
   dt_metrics_t *metrics;
   char *calls_url;
   size_t calls_url_len;
+  size_t base_len;     /* calls_url[0..base_len) is the version base (".../v1.0") */
   dt_list_t reqs; /* live requests (dt_graph_req_t.link), for dt_graph_free; count = pending */
 };
 
@@ -69,7 +70,8 @@ struct dt_graph_req_s {
   int attempts;       /* sends so far, the 401 resend included */
   uint64_t deadline;  /* uv_now() value past which no retry starts */
   uv_timer_t *timer;  /* backoff; allocated on the first retry, closed by req_free */
-  char url[]; /* calls_url + path */
+  size_t rel;         /* url + rel is the path as the caller gave it */
+  char url[]; /* calls_url (or the version base) + path */
 };
 
 /* ---- validation ---- */
@@ -77,7 +79,7 @@ struct dt_graph_req_s {
 static bool set(const char *s) { return s != NULL && *s != '\0'; }
 
 /* Ids go into the URL path unescaped, so only characters that need no escaping pass. */
-static bool path_id_ok(const char *id) {
+bool dt_graph_id_ok(const char *id) {
   if (id == NULL || *id == '\0') return false;
   size_t n = 0;
   for (const char *p = id; *p; p++, n++) {
@@ -131,6 +133,7 @@ int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_oauth_source_t *tok
   g->calls_url = dt_xasprintf("%.*s%s", (int)blen, opts->base_url,
                               opts->dialect == DT_GRAPH_BETA ? "/app/calls" : "/communications/calls");
   g->calls_url_len = strlen(g->calls_url);
+  g->base_len = blen;
   *out = g;
   return 0;
 }
@@ -293,6 +296,7 @@ static const struct {
     {"POST", "muteAll", true, "sets a state"},
     {"POST", "changeScreenSharingRole", true, "sets a state"},
     {"POST", "updateMetadata", true, "sets a value"},
+    {"POST", "updateRecordingStatus", true, "sets a state"},
     {"POST", "", false, "create call: a second call would ring"},
     {"POST", "answer", false, "the second answer fails or races the first"},
     {"POST", "reject", false, "call state changes"},
@@ -440,7 +444,7 @@ static void on_response(const dt_http_response_t *hr, void *ud) {
   if (hr->status >= 400 || hr->status == 0 || hr->error != 0) {
     const reason_t *reason = transient_reason(hr);
     if (reason) {
-      bool repeatable = !reason->ambiguous || dt_graph_repeatable(r->method, r->url + g->calls_url_len);
+      bool repeatable = !reason->ambiguous || dt_graph_repeatable(r->method, r->url + r->rel);
       if (repeatable && schedule_retry(r, hr, reason)) return;
       if (g->metrics) dt_metrics_inc(g->metrics, "dt_graph_giveups_total", "");
       dt_log_warn("graph: %s %s: %s; giving up after %d attempt%s%s", r->method, r->url, reason->name,
@@ -500,8 +504,9 @@ static const char *method_literal(const char *m) {
   return dt_str_among(m, methods, DT_ARRAY_SIZE(methods));
 }
 
-int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
-                     dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+/* method + prefix (the first plen bytes of calls_url) + path. */
+static int request_at(dt_graph_t *g, size_t prefix, const char *method, const char *path, cJSON *body,
+                      dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   if (out) *out = NULL;
   const char *m = method_literal(method);
   if (g == NULL || m == NULL || cb == NULL || path == NULL) {
@@ -519,17 +524,18 @@ int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON 
     cJSON_Delete(body);
     if (printed == NULL) return DT_ENOMEM;
   }
-  dt_graph_req_t *r = dt_xmalloc(sizeof *r + g->calls_url_len + plen + 1);
+  dt_graph_req_t *r = dt_xmalloc(sizeof *r + prefix + plen + 1);
   memset(r, 0, sizeof *r);
-  memcpy(r->url, g->calls_url, g->calls_url_len);
-  memcpy(r->url + g->calls_url_len, path, plen + 1);
+  memcpy(r->url, g->calls_url, prefix);
+  memcpy(r->url + prefix, path, plen + 1);
+  r->rel = prefix;
   r->g = g;
   r->method = m;
   r->body = printed;
   r->body_len = printed ? strlen(printed) : 0;
   r->cb = cb;
   r->ud = ud;
-  r->is_create = plen == 0 && m[0] == 'P' && m[1] == 'O';
+  r->is_create = prefix == g->calls_url_len && plen == 0 && m[0] == 'P' && m[1] == 'O';
   r->deadline = uv_now(g->loop) + (uint64_t)g->retry_deadline_ms;
   dt_list_push_front(&g->reqs, &r->link);
   int rc = req_start(r);
@@ -544,12 +550,34 @@ int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON 
   return 0;
 }
 
+int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                     dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (g == NULL) {
+    if (out) *out = NULL;
+    cJSON_Delete(body);
+    return DT_EINVAL;
+  }
+  return request_at(g, g->calls_url_len, method, path, body, cb, ud, out);
+}
+
+int dt_graph_request_base(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                          dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (g == NULL || path == NULL || path[0] != '/') {
+    if (out) *out = NULL;
+    cJSON_Delete(body);
+    return DT_EINVAL;
+  }
+  return request_at(g, g->base_len, method, path, body, cb, ud, out);
+}
+
+dt_graph_dialect_t dt_graph_dialect(const dt_graph_t *g) { return g->dialect; }
+
 /* ---- typed functions ---- */
 
 #define PATH_MAX_LEN (2 * DT_GRAPH_MAX_ID + 64)
 
 static int call_path(char *buf, const char *call_id, const char *suffix) {
-  if (!path_id_ok(call_id)) return DT_EINVAL;
+  if (!dt_graph_id_ok(call_id)) return DT_EINVAL;
   snprintf(buf, PATH_MAX_LEN, "/%s%s", call_id, suffix);
   return 0;
 }
@@ -616,10 +644,11 @@ int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, cons
   return post_on_call(g, call_id, "/reject", rc, body, cb, ud, out);
 }
 
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s, const char *callback_uri, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out) {
   cJSON *body;
-  int rc = dt_graph_redirect_body(targets, n, timeout_s, callback_uri, &body);
+  if (g == NULL) return DT_EINVAL;
+  int rc = dt_graph_redirect_params_body(g->dialect, p, &body);
   return post_on_call(g, call_id, "/redirect", rc, body, cb, ud, out);
 }
 
@@ -655,9 +684,16 @@ int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_pa
                       cb, ud, out);
 }
 
-int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
-                               dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/subscribeToTone", client_context, cb, ud, out);
+int dt_graph_context_action(dt_graph_t *g, const char *call_id, dt_graph_context_action_t action,
+                            const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  /* in the order of dt_graph_context_action_t */
+  static const char *const paths[] = {"/subscribeToTone", "/cancelMediaProcessing", "/mute", "/unmute",
+                                      "/participants/muteAll"};
+  if ((unsigned)action >= sizeof paths / sizeof paths[0]) {
+    if (out) *out = NULL;
+    return DT_EINVAL;
+  }
+  return post_context(g, call_id, paths[action], client_context, cb, ud, out);
 }
 
 int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
@@ -665,21 +701,6 @@ int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, in
   cJSON *body;
   int rc = dt_graph_send_dtmf_body(tones, delay_ms, client_context, &body);
   return post_on_call(g, call_id, "/sendDtmfTones", rc, body, cb, ud, out);
-}
-
-int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
-                          dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/cancelMediaProcessing", client_context, cb, ud, out);
-}
-
-int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
-                  dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/mute", client_context, cb, ud, out);
-}
-
-int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
-                    dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/unmute", client_context, cb, ud, out);
 }
 
 int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
@@ -694,6 +715,13 @@ int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *met
   cJSON *body;
   int rc = dt_graph_update_metadata_body(metadata, client_context, &body);
   return post_on_call(g, call_id, "/updateMetadata", rc, body, cb, ud, out);
+}
+
+int dt_graph_update_recording_status(dt_graph_t *g, const char *call_id, const char *status,
+                                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body;
+  int rc = dt_graph_recording_status_body(status, client_context, &body);
+  return post_on_call(g, call_id, "/updateRecordingStatus", rc, body, cb, ud, out);
 }
 
 int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
@@ -713,7 +741,7 @@ static int member_request(dt_graph_t *g, const char *method, const char *call_id
                           dt_graph_req_t **out) {
   char path[PATH_MAX_LEN];
   if (out) *out = NULL;
-  if (!path_id_ok(call_id) || !path_id_ok(id)) {
+  if (!dt_graph_id_ok(call_id) || !dt_graph_id_ok(id)) {
     cJSON_Delete(body);
     return DT_EINVAL;
   }
@@ -733,25 +761,41 @@ int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *p
   return post_on_call(g, call_id, "/participants/invite", rc, body, cb, ud, out);
 }
 
-int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  return post_context(g, call_id, "/participants/muteAll", client_context, cb, ud, out);
+/* POST a built body on a participant's action (body_rc != 0: the body was refused, nothing sent). */
+static int post_on_participant(dt_graph_t *g, const char *call_id, const char *participant_id, const char *suffix,
+                               int body_rc, cJSON *body, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  if (body_rc != 0) {
+    if (out) *out = NULL;
+    return body_rc;
+  }
+  return member_request(g, "POST", call_id, "participants", participant_id, suffix, body, cb, ud, out);
 }
 
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
-  cJSON *body;
+  cJSON *body = NULL;
   int rc = dt_graph_context_body(client_context, &body);
-  if (rc != 0) {
-    if (out) *out = NULL;
-    return rc;
-  }
-  return member_request(g, "POST", call_id, "participants", participant_id, "/mute", body, cb, ud, out);
+  return post_on_participant(g, call_id, participant_id, "/mute", rc, body, cb, ud, out);
 }
 
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
   return member_request(g, "DELETE", call_id, "participants", participant_id, "", NULL, cb, ud, out);
+}
+
+int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  dt_media_t m = {.uri = prompt_uri};
+  cJSON *body = NULL;
+  int rc = dt_graph_start_hold_music_body(g->dialect, prompt_uri ? &m : NULL, client_context, &body);
+  return post_on_participant(g, call_id, participant_id, "/startHoldMusic", rc, body, cb, ud, out);
+}
+
+int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out) {
+  cJSON *body = NULL;
+  int rc = g->dialect == DT_GRAPH_V1 ? dt_graph_context_body(client_context, &body) : DT_EUNSUPPORTED;
+  return post_on_participant(g, call_id, participant_id, "/stopHoldMusic", rc, body, cb, ud, out);
 }
 
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,

@@ -263,6 +263,35 @@ int dt_graph_redirect_body(const dt_invitation_t *targets, size_t n, int timeout
   return 0;
 }
 
+int dt_graph_redirect_params_body(dt_graph_dialect_t d, const dt_graph_redirect_params_t *p, cJSON **out) {
+  static const char *const dispositions[] = {"default", "simultaneousRing", "forward"};
+  *out = NULL;
+  if (p == NULL || p->target_count > 25 || (p->timeout_s != 0 && (p->timeout_s < 15 || p->timeout_s > 90)))
+    return DT_EINVAL;
+  const char *disp = NULL;
+  if (p->disposition) {
+    if ((disp = dt_str_among(p->disposition, dispositions, DT_ARRAY_SIZE(dispositions))) == NULL) return DT_EINVAL;
+    if (strcmp(disp, "forward") == 0 && p->target_count > 1) return DT_EINVAL;
+  }
+  int rc = dt_graph_redirect_body(p->targets, p->target_count, p->timeout_s, p->callback_uri, out);
+  if (rc != 0) return rc;
+  if ((disp || p->mask_callee || p->mask_caller) && d != DT_GRAPH_BETA) {
+    cJSON_Delete(*out);
+    *out = NULL;
+    return DT_EUNSUPPORTED;
+  }
+  cJSON *t;
+  /* endpointType on the invitation: beta's invitationParticipantInfo declares it there and the
+     v1.0 documents' transfer example puts it there too (the type is open) */
+  if (p->voicemail)
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(*out, "targets"))
+      cJSON_AddItemToObjectCS(t, "endpointType", cJSON_CreateStringReference("voicemail"));
+  if (disp) put(*out, "targetDisposition", cJSON_CreateStringReference(disp));
+  if (p->mask_callee) put_bool(*out, "maskCallee", true);
+  if (p->mask_caller) put_bool(*out, "maskCaller", true);
+  return 0;
+}
+
 int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
                            const dt_identity_t *transferee, cJSON **out) {
   *out = NULL;
@@ -374,11 +403,37 @@ int dt_graph_context_body(const char *client_context, cJSON **out) {
   return 0;
 }
 
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out) {
+  *out = NULL;
+  if (d != DT_GRAPH_V1) return DT_EUNSUPPORTED;
+  if (!str_ok(client_context) || (prompt && !media_ok(prompt))) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  if (prompt) cJSON_AddItemToObject(o, "customPrompt", media_prompt(prompt));
+  put_str(o, "clientContext", client_context);
+  *out = o;
+  return 0;
+}
+
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out) {
   *out = NULL;
   if (role == NULL || (strcmp(role, "viewer") != 0 && strcmp(role, "sharer") != 0)) return DT_EINVAL;
   cJSON *o = cJSON_CreateObject();
   put_str(o, "role", role);
+  *out = o;
+  return 0;
+}
+
+bool dt_graph_recording_status_ok(const char *s) {
+  return s && (strcmp(s, "recording") == 0 || strcmp(s, "notRecording") == 0 || strcmp(s, "failed") == 0);
+}
+
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out) {
+  *out = NULL;
+  if (!dt_graph_recording_status_ok(status) || !str_ok(client_context)) return DT_EINVAL;
+  cJSON *o = cJSON_CreateObject();
+  put_str(o, "clientContext", client_context);
+  put_str(o, "status", status);
   *out = o;
   return 0;
 }

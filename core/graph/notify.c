@@ -446,15 +446,8 @@ static void fill_event(dt_event_t *ev, change_t chg, const res_t *res, cJSON *rd
 }
 
 static void event_free(dt_event_t *ev) {
-  free(ev->call_id);
-  free(ev->op_id);
-  free(ev->result.message);
-  free(ev->termination_reason);
-  free(ev->op_type);
-  free(ev->client_context);
-  free(ev->completion_reason);
-  free(ev->recording_location);
-  free(ev->recording_access_token);
+  DT_FREE_ALL(ev->call_id, ev->op_id, ev->result.message, ev->termination_reason, ev->op_type, ev->client_context,
+              ev->completion_reason, ev->recording_location, ev->recording_access_token);
   cJSON_Delete(ev->resource_data);
 }
 

@@ -351,10 +351,7 @@ static void cancel_list(dt_list_t *l) {
 static void source_destroy(dt_oauth_source_t *ts) {
   dt_oauth_invalidate(ts);
   explicit_bzero(ts->client_secret, strlen(ts->client_secret));
-  free(ts->token_url);
-  free(ts->client_id);
-  free(ts->client_secret);
-  free(ts->scope);
+  DT_FREE_ALL(ts->token_url, ts->client_id, ts->client_secret, ts->scope);
   free(ts);
 }
 

@@ -697,9 +697,7 @@ size_t dt_http_client_pending(const dt_http_client_t *c) { return c ? dt_list_co
 
 static void maybe_finish(dt_http_client_t *c) {
   if (!c->closing || c->open_handles > 0 || c->multi != NULL) return;
-  free(c->ca_file);
-  free(c->by_fd);
-  free(c->conn_fd);
+  DT_FREE_ALL(c->ca_file, c->by_fd, c->conn_fd);
   dt_free_then_done(c, c->done);
 }
 

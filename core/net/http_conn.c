@@ -152,6 +152,7 @@ void dt__http_server_maybe_done(dt_http_server_t *srv) {
   while (srv->orphans.head) dt__http_req_free(DT_LIST_ENTRY(srv->orphans.head, req_t, olink));
   dt_hashmap_free(&srv->ip_counts); /* empty: every connection has released its count */
   dt__tls_config_free(srv->tls);
+  DT_FREE_ALL(srv->tls_cert_file, srv->tls_key_file);
   dt_free_then_done(srv, srv->done);
 }
 
@@ -225,10 +226,12 @@ static void on_linger_shutdown(uv_shutdown_t *sr, int status) {
   conn_t *c = sr->data;
   free(sr);
   if (c->closing) return;
-  if (status < 0) {
+  if (status < 0 || c->peer_eof_lingering) {
+    /* Failed, or done and the peer has already said it sends nothing more. */
     dt__http_conn_close(c);
     return;
   }
+  c->fin_sent = true;
   /* Everything is written and the FIN is out; now only a short drain. */
   dt__http_timer_set(c, DT__TM_LINGER, LINGER_MS);
 }
@@ -363,7 +366,10 @@ static void on_timer(uv_timer_t *t) {
 
 void dt__http_conn_eof(conn_t *c) {
   if (c->lingering) {
-    dt__http_conn_close(c);
+    /* Closing before the shutdown is done would cancel answers still queued for writing
+       (a peer that half-closes right after its requests is normal): wait for the FIN. */
+    if (c->fin_sent) dt__http_conn_close(c);
+    else c->peer_eof_lingering = true;
     return;
   }
   if (c->cur) {

@@ -96,6 +96,8 @@ struct dt__http_conn_s {
   uint8_t timer_mode;
   bool tok_open, reading, closing, paused, stop_parsing, close_when_drained;
   bool shutting_down, lingering, in_message, on_resume_list, last_answered;
+  bool fin_sent;             /* the lingering close's shutdown is done: every answer is written */
+  bool peer_eof_lingering;   /* the peer's EOF came while the answers were still being written */
   bool silent;              /* on the server's silent list: not one byte received yet */
   dt_list_node_t silent_link;        /* in srv->silent */
   dt__http_ip_count_t *ip_count; /* with a per-address cap */
@@ -112,7 +114,8 @@ struct dt_http_server_s {
      (http_conn.c) starts reading and schedules resumes with them without calling up. */
   uv_read_cb on_read;
   uv_idle_cb on_resume_idle;
-  dt__tls_config_t *tls;
+  dt__tls_config_t *tls;     /* new connections take it; dt_http_server_reload_tls swaps it */
+  char *tls_cert_file, *tls_key_file;
   dt_list_t conns;          /* of dt__http_conn_t.link; count = open connections */
   dt_list_t silent;         /* of dt__http_conn_t.silent_link: sent nothing yet, oldest first */
   dt__http_conn_t *resume_head;

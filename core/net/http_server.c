@@ -364,6 +364,10 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
   if (!srv->opts.header_timeout_ms) srv->opts.header_timeout_ms = 10000;
   if (!srv->opts.max_body_total_bytes) srv->opts.max_body_total_bytes = (size_t)64 << 20;
   srv->tls = tls;
+  if (tls) {
+    srv->tls_cert_file = dt_xstrdup(opts->tls_cert_file);
+    srv->tls_key_file = dt_xstrdup(opts->tls_key_file);
+  }
   srv->port = port;
 
   dt__http_input_init(srv);
@@ -388,6 +392,16 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
 }
 
 int dt_http_server_port(const dt_http_server_t *srv) { return srv ? srv->port : 0; }
+
+int dt_http_server_reload_tls(dt_http_server_t *srv, char *err, size_t errlen) {
+  if (!srv || !srv->tls) return dt_seterr(err, errlen, DT_EINVAL, "this listener does not serve TLS");
+  dt__tls_config_t *fresh = NULL;
+  int rc = dt__tls_config_new(srv->tls_cert_file, srv->tls_key_file, &fresh, err, errlen);
+  if (rc) return rc; /* the old certificate stays in use */
+  dt__tls_config_free(srv->tls); /* connections on it keep it until they close */
+  srv->tls = fresh;
+  return 0;
+}
 
 unsigned dt_http_server_connection_count(const dt_http_server_t *srv) {
   return srv ? (unsigned)dt_list_count(&srv->conns) : 0;

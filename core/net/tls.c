@@ -28,10 +28,12 @@ struct dt__tls_config_s {
   mbedtls_x509_crt cert;
   mbedtls_pk_context key;
   mbedtls_ssl_config conf;
+  int refs; /* the server's and one per connection */
 };
 
 struct dt__tls_conn_s {
   mbedtls_ssl_context ssl;
+  dt__tls_config_t *cfg; /* referenced: the ssl context points into cfg->conf */
   const char *in;
   size_t in_len, in_pos;
   dt_buf_t out;
@@ -53,6 +55,7 @@ int dt__tls_config_new(const char *cert_file, const char *key_file, dt__tls_conf
   if (!cert_file || !key_file || !*cert_file || !*key_file)
     return dt_seterr(err, errlen, DT_ETLS, "TLS needs both a certificate file and a key file");
   dt__tls_config_t *cfg = dt_xcalloc(1, sizeof *cfg);
+  cfg->refs = 1;
   mbedtls_entropy_init(&cfg->entropy);
   mbedtls_ctr_drbg_init(&cfg->drbg);
   mbedtls_x509_crt_init(&cfg->cert);
@@ -106,7 +109,7 @@ fail:
 }
 
 void dt__tls_config_free(dt__tls_config_t *cfg) {
-  if (!cfg) return;
+  if (!cfg || --cfg->refs > 0) return;
   mbedtls_ssl_config_free(&cfg->conf);
   mbedtls_pk_free(&cfg->key);
   mbedtls_x509_crt_free(&cfg->cert);
@@ -142,12 +145,15 @@ dt__tls_conn_t *dt__tls_conn_new(dt__tls_config_t *cfg) {
     return NULL;
   }
   mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+  c->cfg = cfg;
+  cfg->refs++;
   return c;
 }
 
 void dt__tls_conn_free(dt__tls_conn_t *c) {
   if (!c) return;
   mbedtls_ssl_free(&c->ssl);
+  dt__tls_config_free(c->cfg);
   dt_buf_free(&c->out);
   free(c);
 }

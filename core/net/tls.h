@@ -8,7 +8,9 @@
  * caller can hand it to uv_write. Nothing here blocks or touches the loop.
  *
  * A config (certificate chain, key, RNG) is loaded once per server and shared read-only
- * by all of its connections; it must outlive them.
+ * by all of its connections. It is reference-counted: each connection holds a reference,
+ * so a server can swap in a renewed certificate (SIGHUP) while connections set up with the
+ * old one finish on it.
  */
 #ifndef DIALTONE_CORE_TLS_H
 #define DIALTONE_CORE_TLS_H
@@ -22,9 +24,10 @@ typedef struct dt__tls_conn_s dt__tls_conn_t;
    an unreadable or invalid file, or a key that does not match the certificate. */
 int dt__tls_config_new(const char *cert_file, const char *key_file, dt__tls_config_t **out,
                        char *err, size_t errlen);
+/* Releases the caller's reference; the config is freed with the last one (NULL is fine). */
 void dt__tls_config_free(dt__tls_config_t *cfg);
 
-/* NULL if mbedTLS cannot set up the session (out of memory). */
+/* NULL if mbedTLS cannot set up the session (out of memory). Holds a reference on cfg. */
 dt__tls_conn_t *dt__tls_conn_new(dt__tls_config_t *cfg);
 void dt__tls_conn_free(dt__tls_conn_t *c);
 

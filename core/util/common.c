@@ -231,3 +231,7 @@ void dt_free_then_done(void *p, dt_done_t done) {
   free(p);
   if (done.fn) done.fn(done.ud);
 }
+
+void dt_free_many(void *const *p, size_t n) {
+  for (size_t i = 0; i < n; i++) free(p[i]);
+}

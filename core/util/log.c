@@ -73,10 +73,7 @@ void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len) {
 void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
   if (level < dt__log_level || level >= DT_LOG_OFF) return;
   char msg[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
+  DT_VFORMAT(msg, fmt);
   char ts[32];
   dt_iso8601_now(ts);
   dt_buf_t line = {0};

@@ -24,6 +24,7 @@ struct dt_loop_watch_s {
   uv_prepare_t prepare;
   int open_handles;
   bool started;                  /* one iteration seen: the next prepare measures */
+  bool signalled;                /* a signal interrupted this iteration's poll: do not measure it */
   uint64_t last_ns, last_idle_ns;
   double busy_max;
   uint64_t last_log_ns;
@@ -55,7 +56,7 @@ static void on_prepare(uv_prepare_t *h) {
   dt_loop_watch_t *w = h->data;
   uint64_t now = uv_hrtime();
   uint64_t idle = uv_metrics_idle_time(w->o.loop);
-  if (w->started) {
+  if (w->started && !w->signalled) {
     uint64_t span = now - w->last_ns, idled = idle - w->last_idle_ns;
     double busy = span > idled ? (double)(span - idled) / 1e9 : 0.0;
     if (busy > w->busy_max) {
@@ -70,6 +71,7 @@ static void on_prepare(uv_prepare_t *h) {
     }
   }
   w->started = true;
+  w->signalled = false;
   w->last_ns = now;
   w->last_idle_ns = idle;
 }
@@ -96,6 +98,10 @@ int dt_loop_watch_start(const dt_loop_watch_options_t *o, dt_loop_watch_t **out)
   }
   *out = w;
   return 0;
+}
+
+void dt_loop_watch_signal_arrived(dt_loop_watch_t *w) {
+  if (w) w->signalled = true;
 }
 
 static void watch_closed(uv_handle_t *h) {

@@ -284,6 +284,41 @@ double dt_metrics_get(dt_metrics_t *m, const char *name, const char *labels) {
   return s->fam->type == MT_HISTOGRAM ? (double)s->count : s->value;
 }
 
+/* Backward-shift deletion (linear probing keeps no tombstones): every later entry of the
+   probe run that could sit in the freed slot moves back into it. */
+static void table_delete(table_t *t, void *obj, bool is_series) {
+  size_t mask = t->cap - 1, i = (size_t)obj_hash(t, obj, is_series) & mask;
+  while (t->slots[i] != obj) i = (i + 1) & mask;
+  for (size_t j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
+    size_t home = (size_t)obj_hash(t, t->slots[j], is_series) & mask;
+    /* slot j's entry may move to i unless its home lies cyclically in (i, j] */
+    bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    t->slots[i] = t->slots[j];
+    i = j;
+  }
+  t->slots[i] = NULL;
+  t->len--;
+}
+
+void dt_metrics_remove(dt_metrics_t *m, const char *name, const char *labels) {
+  if (!m || !name) return;
+  if (!labels) labels = "";
+  size_t nlen = strlen(name), llen = strlen(labels);
+  series_t *s = series_find(m, name, nlen, labels, llen, series_hash(name, nlen, labels, llen));
+  if (!s) return;
+  table_delete(&m->series, s, true);
+  family_t *f = s->fam;
+  series_t *prev = NULL;
+  for (series_t *x = f->first; x != s; x = x->next) prev = x;
+  if (prev) prev->next = s->next;
+  else f->first = s->next;
+  if (f->last == s) f->last = prev;
+  free(s->labels);
+  free(s->buckets);
+  free(s);
+}
+
 /* Shortest text that reads back as the same double, as Prometheus clients print. */
 static void fmt_value(char out[40], double v) {
   if (isnan(v)) {

@@ -38,8 +38,6 @@ return function(call)
   local choice = call:menu{
     prompt = "support_menu",
     options = {["0"] = "supervisor", ["9"] = "bye"},
-    retries = 2,
-    timeout = 5,
     invalid = "sorry",
     noinput = "sorry",
   }

@@ -28,7 +28,6 @@ return function(call)
     prompt = "operator_menu",
     options = {["1"] = "announce"},
     retries = 1,
-    timeout = 5,
     invalid = "sorry",
     noinput = "sorry",
   }

@@ -7,6 +7,10 @@
 --   outgoing: the patient's phone, once answered: the reminder; 1 confirms, 2 cancels.
 --             What the patient chose is in the call's CDR (digits) and in the log.
 --
+-- Calls to phone numbers need the bot's application instance (a resource account with a
+-- phone number): set graph.application_instance_id (docs/operator.md); Graph, and the
+-- emulator, refuse them without it.
+--
 -- Prompts are in prompts/ beside this file. Test: dialtone test examples/reminder
 
 local function remind(call)
@@ -14,7 +18,6 @@ local function remind(call)
     prompt = "appointment",
     options = {["1"] = "confirmed", ["2"] = "cancelled"},
     retries = 1,
-    timeout = 5,
     invalid = "sorry",
     noinput = "sorry",
   }

@@ -2,6 +2,11 @@
 -- Run: dialtone test examples/reminder/reminder_test.lua
 local test = require "dialtone.test"
 
+-- Graph places calls to phone numbers only from an application instance (a resource account
+-- with a number): in production that is graph.application_instance_id in the config; here the
+-- test stands it in. Without it the emulator refuses the reminder call, as Graph would.
+test.options{application_instance = "5a1e2c3d-0000-4000-8000-00000000f00d"}
+
 local PATIENT = {phone = "+15550142"}
 
 test("the patient confirms", function(t)

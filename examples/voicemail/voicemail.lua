@@ -43,7 +43,6 @@ return function(call)
       prompt = "keep_or_retry",
       options = {["1"] = "keep", ["2"] = "retry"},
       retries = 1,
-      timeout = 5,
       invalid = "sorry",
       noinput = "sorry",
     }

@@ -64,6 +64,8 @@ typedef enum {
   DT_WAIT_SLEEP,
   DT_WAIT_HANGUP,
   DT_WAIT_DIAL,
+  DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
+  DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -76,6 +78,7 @@ typedef enum {
   DT_ACTION_UPDATE_METADATA, /* arg: metadata text */
   DT_ACTION_SEND_DTMF,      /* arg: tones "123#" */
   DT_ACTION_CANCEL_MEDIA,
+  DT_ACTION_RECORDING_STATUS, /* arg: "recording" / "notRecording" / "failed" */
 } dt_action_t;
 
 /* How a call ended, for the CDR. */
@@ -126,9 +129,18 @@ typedef struct {
   void *ud;
 } dt_calls_hooks_t;
 
+/* A route's yes/no conditions (call_incoming.h): 0 = either. */
+typedef enum { DT_ROUTE_ANY = 0, DT_ROUTE_YES, DT_ROUTE_NO } dt_route_flag_t;
+
+/* Every condition a route sets must hold (dt_route_matches); routes are tried in order. */
 typedef struct {
-  const char *match;        /* application id, application instance id, phone number, user id; "*" = any */
+  const char *match;        /* application id, application instance id, phone number, user id; "*" = any;
+                               NULL = any called identity */
   const char *flow;
+  const char *subject;      /* glob on the call's subject (case-insensitive); NULL = any */
+  uint8_t policy_recording; /* dt_route_flag_t: incomingContext names an observed participant */
+  uint8_t transferred;      /* dt_route_flag_t: incomingContext names a transferor */
+  uint8_t meeting;          /* dt_route_flag_t: the call carries chatInfo/meetingInfo (an invite) */
 } dt_route_t;
 
 typedef struct {
@@ -157,6 +169,12 @@ typedef struct {
      owner sends them, with dt_calls_keepalive_sweep when dt_calls_keepalive_next_due says. */
   uint64_t (*keepalive_clock)(void *ud);
   void *keepalive_clock_ud;
+  /* PSTN (call_pstn.c): a dial to a phone number that names no source carries this
+     application instance as source (with its display name) and tenant_id as tenantId, as
+     Graph requires; NULL = none configured (graph.application_instance_id). Copied. */
+  const char *application_instance_id;
+  const char *application_instance_name;
+  const char *tenant_id;
   dt_calls_hooks_t hooks;
 } dt_calls_options_t;
 
@@ -178,6 +196,7 @@ struct dt_call_s {
   char *id;                         /* as Graph wrote it */
   char *key;                        /* dt_graph_id_key(id) */
   char *from, *to;                  /* caller and called identity, short text ("user:id", "+1…") */
+  cJSON *incoming;                  /* incoming calls: dt_incoming_view of the call (owned) */
   char *flow;                       /* flow name (route or dial) */
   char *dialed_by;                  /* outbound: id of the call whose flow dialed it */
   unsigned flow_version;            /* set by the runtime when the flow starts */
@@ -211,8 +230,13 @@ struct dt_call_s {
     char stop_tones[16];            /* record: tones consumed by the recording */
     const char *done_reason;
     unsigned timeout_ms, inter_digit_ms;
+    uint8_t roster_mode;            /* wait_participant: dt_roster_wait_t */
+    unsigned roster_count;
     uint8_t loop;                   /* play: hold music (dt_call_play_loop) */
   } w;
+  cJSON *roster;                    /* call_roster.c: the participants as Graph's last roster
+                                       notification (or GET) gave them, flow shape; NULL: none yet */
+  char *roster_who;                 /* wait_participant: who (participant id, identity id or name) */
   dt_op_t *ops;                     /* in-flight operations (short list) */
   dt_list_t early;                  /* completions that arrived before their response, newest first */
   unsigned nrecord;                 /* recordings stored so far (file names) */
@@ -273,8 +297,9 @@ dt_call_t *dt_calls_first(dt_calls_t *reg); /* iterate with call->next */
 void dt_calls_render_json(dt_calls_t *reg, dt_buf_t *out);
 const char *dt_wait_kind_name(dt_wait_kind_t k); /* "gather" */
 const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
-/* The flow for an incoming call addressed to any of the given identities (routes, then default). */
-const char *dt_calls_route(const dt_calls_t *reg, const char *const *ids, size_t n);
+/* The flow for an incoming call whose view (call_incoming.h; NULL = nothing known) and
+   called identities are given: the first route that matches, else the default. */
+const char *dt_calls_route(const dt_calls_t *reg, const cJSON *view, const char *const *ids, size_t n);
 
 /* ---- calls started from C (src/localrun.c, `dialtone test`); the caller checks that the
    flow exists ---- */
@@ -310,7 +335,8 @@ int dt_call_answer(dt_call_t *call, const char *const *modalities, size_t nmod,
    registry's, whatever params says. */
 int dt_call_answer_with(dt_call_t *call, const dt_graph_answer_params_t *params);
 int dt_call_reject(dt_call_t *call, const char *reason);
-int dt_call_redirect(dt_call_t *call, const dt_invitation_t *targets, size_t n, int timeout_s);
+/* p->callback_uri is ignored (the registry's is used); see dt_graph_redirect_params_t. */
+int dt_call_redirect(dt_call_t *call, const dt_graph_redirect_params_t *p);
 /* barge_in: a tone during the prompts cancels them (result "barged"; the tone stays
    buffered); buffered tones skip the prompts at once. */
 int dt_call_play(dt_call_t *call, const dt_media_t *prompts, size_t n, bool barge_in);
@@ -337,8 +363,33 @@ int dt_call_gather(dt_call_t *call, const dt_gather_params_t *p);
 int dt_call_record(dt_call_t *call, const dt_graph_record_params_t *p);
 int dt_call_transfer(dt_call_t *call, const dt_invitation_t *target, const dt_identity_t *transferee);
 int dt_call_invite(dt_call_t *call, const dt_invitation_t *participants, size_t n);
+/* The participants: the live roster when Graph has sent one (at once, returns 1), else GET. */
 int dt_call_participants(dt_call_t *call);
+/* wait_participant: finishes when `who` (a participant id, identity id or display name) is in
+   the roster (JOINED; result.json: that participant), is not (LEFT), or when at least `count`
+   people (participants that are not applications, i.e. not bots) are in it (COUNT; result.json:
+   the roster); result.reason "joined"/"left"/"count", or "timeout" after timeout_ms (err 0).
+   Already true: returns 1. Checked on every roster notification. */
+typedef enum { DT_ROSTER_JOINED = 1, DT_ROSTER_LEFT, DT_ROSTER_COUNT } dt_roster_wait_t;
+int dt_call_wait_participant(dt_call_t *call, dt_roster_wait_t mode, const char *who, unsigned count,
+                             uint64_t timeout_ms);
+/* One participant (GET …/participants/{id}; result.json: the participant, flow shape). */
+int dt_call_participant_get(dt_call_t *call, const char *participant_id);
+/* Participant actions: mute, remove (DELETE), start (prompt_uri may be NULL) and stop hold
+   music (v1.0 only: DT_EUNSUPPORTED in beta). */
+typedef enum { DT_PACT_MUTE = 1, DT_PACT_REMOVE, DT_PACT_START_HOLD, DT_PACT_STOP_HOLD } dt_participant_action_t;
+int dt_call_participant_action(dt_call_t *call, dt_participant_action_t action, const char *participant_id,
+                               const char *prompt_uri);
 int dt_call_action(dt_call_t *call, dt_action_t action, const char *arg);
+/* onlineMeetings (call_meetings.c), made from a call's flow: create one, or find one by its
+   join URL (user_id: the organizer, needed by v1.0). result.json: the flow's view of the
+   meeting (dt_online_meeting_view), or NULL when no meeting has that URL (reason
+   "not_found"). A Graph refusal (403 without an application access policy, 404 for an
+   unknown user) fails the wait with DT_EGRAPH: it is not the call's end. Argument errors:
+   DT_EINVAL, nothing started. */
+struct dt_online_meeting_params_s;
+int dt_call_meeting_create(dt_call_t *call, const struct dt_online_meeting_params_s *p);
+int dt_call_meeting_find(dt_call_t *call, const char *user_id, const char *join_url);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
 int dt_call_hangup(dt_call_t *call);
 /* Fire-and-forget hang-up of a call that is not the caller's own (a dial handle). */

@@ -9,9 +9,11 @@
  */
 #ifndef DIALTONE_COMMON_H
 #define DIALTONE_COMMON_H
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define DT_EXTERN __attribute__((visibility("default")))
 #define DT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -75,5 +77,21 @@ typedef struct {
 /* free(p), then done.fn(done.ud) if fn is set: the callback runs after p's memory is gone, so
    it may free whatever owned p. done is taken by value, so it may be a field of p. */
 void dt_free_then_done(void *p, dt_done_t done);
+
+/* free() of each of n pointers (NULL ones are skipped by free itself). DT_FREE_ALL(a, b, ...)
+   frees its arguments: the owned fields of a struct, in one line, in a *_free function. */
+void dt_free_many(void *const *p, size_t n);
+#define DT_FREE_ALL(...) \
+  dt_free_many((void *const[]){__VA_ARGS__}, sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
+/* Inside a printf-like function whose format parameter is fmt: formats the function's own
+   arguments into the char array buf (truncated to fit, always terminated). */
+#define DT_VFORMAT(buf, fmt)                   \
+  do {                                         \
+    va_list dt__ap;                            \
+    va_start(dt__ap, fmt);                     \
+    vsnprintf(buf, sizeof(buf), fmt, dt__ap);  \
+    va_end(dt__ap);                            \
+  } while (0)
 
 #endif

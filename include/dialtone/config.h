@@ -31,8 +31,14 @@
 #define DT_CONFIG_MAX_KEYS 64
 
 typedef struct {
-  char *match; /* the called identity: an application id, a phone number ("+15550100"), ... */
+  char *match; /* the called identity: an application id, a phone number ("+15550100"), ...;
+                  NULL = any (a route that matches on the other keys only) */
   char *flow;  /* flow name (file name in flows/ without ".lua") */
+  char *subject;              /* glob on the call's subject; NULL = any */
+  uint8_t policy_recording;   /* dt_route_flag_t (call.h): 0 either, 1 yes, 2 no; the
+                                 conditions of dt_route_t (call_incoming.h) */
+  uint8_t transferred;
+  uint8_t meeting;
 } dt_config_route_t;
 
 typedef struct {
@@ -74,6 +80,8 @@ typedef struct {
     char *client_secret; /* secret: never logged */
     char *token_url;     /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     int64_t keepalive_interval_s; /* keepAlive period per established call: 900..2700, 0 = off; 1800 */
+    char *application_instance_id;   /* unset: calls to phone numbers name no source (Graph refuses them) */
+    char *application_instance_name; /* optional displayName; needs the id */
   } graph;
   struct {
     char *jwks_url;      /* either this ... */
@@ -186,7 +194,8 @@ int dt_config_set_strlist(dt_config_t *cfg, const char *path, const char *const 
                           const char *origin, char *err, size_t errlen);
 /* Clears the route list (the first route from a new source replaces the old list). */
 void dt_config_clear_routes(dt_config_t *cfg, const char *origin);
-int dt_config_add_route(dt_config_t *cfg, const char *match, const char *flow, char *err,
-                        size_t errlen);
+/* Appends a route (its strings copied; the caller's are only read) after checking it
+   (dt_route_check and the flow's name). */
+int dt_config_add_route(dt_config_t *cfg, const dt_config_route_t *route, char *err, size_t errlen);
 
 #endif

@@ -66,6 +66,8 @@ typedef struct {
                                   (generating one takes a while; tests share one) */
   dt_metrics_t *metrics;       /* optional, borrowed (must outlive the emulator; same thread) */
   int quiet;                   /* non-zero: no info log lines */
+  int strict;                  /* non-zero: refuse what Graph refuses that loopback tests need
+                                  by default: an http:// callbackUri (Graph requires https) */
 } dt_emulator_options_t;
 
 /* Fills opts with the defaults (time_scale 1, listen "127.0.0.1:0", everything else 0/NULL). */
@@ -105,8 +107,22 @@ typedef struct {
   const cJSON *script;       /* the caller's script (array of steps) or NULL */
   const char *tenant_id;     /* NULL = the emulator's tenant */
   const cJSON *modalities;   /* array of strings (at most 8) or NULL = ["audio"] */
+  /* What Graph says about the call (docs/emulator.md "Incoming context"; all optional): */
+  const char *subject;       /* the call's subject (at most 1024 bytes) */
+  const cJSON *meeting;      /* a meeting invite: true, or {"organizer": identity, "thread":,
+                                "message":} — the call carries chatInfo and meetingInfo */
+  const cJSON *transferor;   /* identity: the call was transferred by them (incomingContext) */
+  const cJSON *on_behalf_of; /* identity: incomingContext.onBehalfOf */
+  bool policy_recording;     /* a compliance-recording invite: the caller is the observed
+                                participant, the target the recorder's application instance */
 } dt_emulator_call_options_t;
 
+/* The options of POST /emulator/calls read from its JSON body (borrowed: they point into body):
+   bot_url (alias callback, callbackUri), from, to, script, tenant_id, modalities, subject,
+   meeting, transferor, on_behalf_of, policy_recording. Checks the members' JSON types only
+   (dt_emulator_place_call checks their values): 0, or DT_EINVAL with why in err. The control
+   API's route and `dialtone test` both read a call's options here. */
+int dt_emulator_call_options_json(const cJSON *body, dt_emulator_call_options_t *o, char *err, size_t errlen);
 /* Places an incoming call to the bot; its id goes to call_id (may be NULL). */
 int dt_emulator_place_call(dt_emulator_t *emu, const dt_emulator_call_options_t *opts,
                            char call_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
@@ -118,6 +134,22 @@ int dt_emulator_press(dt_emulator_t *emu, const char *call_id, const char *tones
 int dt_emulator_speak(dt_emulator_t *emu, const char *call_id, int64_t ms, char *err, size_t errlen);
 /* The caller (the far end) hangs up. */
 int dt_emulator_hangup(dt_emulator_t *emu, const char *call_id, char *err, size_t errlen);
+/* People in group calls and meetings. A person joins the group call or meeting call_id is
+   in (every bot leg in the same meeting sees them, with one participant id): identity in
+   place_call's forms ({"user":"id"}, {"phone":"+1…"}, an identitySet, a string), or guest =
+   a display name (an anonymous guest, shown as a guest identity); name is the display name.
+   The bot is told by a roster notification. DT_ESTATE: not an established group call or
+   meeting (a 1:1 call has no roster to join). The participant's id goes to participant_id. */
+typedef struct {
+  const cJSON *identity;
+  const char *guest;
+  const char *name;
+} dt_emulator_person_t;
+int dt_emulator_join(dt_emulator_t *emu, const char *call_id, const dt_emulator_person_t *who,
+                     char participant_id[DT_EMULATOR_CALL_ID_LEN], char *err, size_t errlen);
+/* The person `who` (a participant id or an identity id) leaves: DT_ENOENT when nobody by
+   that id is there. */
+int dt_emulator_leave(dt_emulator_t *emu, const char *call_id, const char *who, char *err, size_t errlen);
 /* The remote party puts the established call on hold (on) or takes it off hold: callState
    "hold" / "established" notifications. DT_ESTATE when the call is not in the state to leave. */
 int dt_emulator_hold(dt_emulator_t *emu, const char *call_id, bool on, char *err, size_t errlen);
@@ -151,6 +183,7 @@ typedef struct {
   int64_t ring_timeout_ms;   /* 0 .. 3600000 */
   int64_t answer_delay_ms;   /* 0 .. 3600000 */
   size_t history;            /* 1 .. 1000000 */
+  bool strict;               /* dt_emulator_options_t.strict */
 } dt_emulator_config_t;
 void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out);
 /* Validates every field first: a bad one changes nothing. */

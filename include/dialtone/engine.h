@@ -65,6 +65,8 @@ typedef struct {
     const char *token_url;          /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     const char *tenant_id, *client_id, *client_secret;
     unsigned keepalive_interval_s;  /* keepAlive period per established call; 0 = never */
+    /* the source of calls to phone numbers (graph.application_instance_id/_name); NULL = none */
+    const char *application_instance_id, *application_instance_name;
     /* keepAlive's clock (see dt_calls_options_t): NULL = real time, the engine sends them;
        set = a simulated clock, whose owner sends them (dt_calls_keepalive_sweep) */
     uint64_t (*keepalive_clock)(void *ud);
@@ -122,6 +124,13 @@ dt_metrics_t *dt_engine_metrics(dt_engine_t *e);
    *failed gets the number of files that do not compile (their previous version stays);
    err the first one's message (file:line: ...). The watcher and SIGHUP call the same. */
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen);
+/* Reads the HTTPS ingress certificate and key again from their files (SIGHUP: a renewed
+   certificate needs no restart). 1 when reloaded, 0 without HTTPS ingress, DT_E* with the
+   cause in err when a file is unreadable or invalid (the old certificate stays in use). */
+int dt_engine_reload_tls(dt_engine_t *e, char *err, size_t errlen);
+/* Call from a uv_signal_t callback: the loop-stall watchdog does not count the iteration
+   a signal interrupted (dt_loop_watch_signal_arrived). */
+void dt_engine_signal_arrived(dt_engine_t *e);
 /* Flow timer scale for primitives started from now on (<= 0 = instant), see the options. */
 void dt_engine_set_timer_scale(dt_engine_t *e, double scale);
 /* Compiles a flow from text (tests, `dialtone test`). */
@@ -142,5 +151,9 @@ unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
 bool dt_engine_inbound_ready(const dt_engine_t *e);
 /* CDR lines written so far. */
 uint64_t dt_engine_cdr_count(const dt_engine_t *e);
+/* Outbound HTTP requests (Graph, tokens, key sets, recordings) started and not yet answered:
+   the simulated clock of `dialtone demo` and `dialtone test` does not move while the engine
+   still waits for the emulator's answer. */
+size_t dt_engine_requests_in_flight(const dt_engine_t *e);
 
 #endif

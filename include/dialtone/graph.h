@@ -70,6 +70,16 @@ const char *dt_graph_calls_url(const dt_graph_t *g); /* ".../communications/call
 int dt_graph_request(dt_graph_t *g, const char *method, const char *path, cJSON *body,
                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
+/* Added (onlineMeetings, online_meeting.c): the same, with path relative to the version
+   base ("/users/{id}/onlineMeetings" after ".../v1.0"); path must start with '/'. Never a
+   create call (result.call_id stays NULL). */
+int dt_graph_request_base(dt_graph_t *g, const char *method, const char *path, cJSON *body,
+                          dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+dt_graph_dialect_t dt_graph_dialect(const dt_graph_t *g);
+/* An id that may go into a URL path unescaped: 1..DT_GRAPH_MAX_ID bytes of [A-Za-z0-9-_.~:@]
+   (the rule every path id of the typed functions follows). */
+bool dt_graph_id_ok(const char *id);
+
 /* ---- Calls ---- */
 int dt_graph_create_call(dt_graph_t *g, const dt_graph_create_params_t *p, dt_graph_fn cb, void *ud,
                          dt_graph_req_t **out);
@@ -81,9 +91,8 @@ int dt_graph_answer(dt_graph_t *g, const char *call_id, const dt_graph_answer_pa
 /* reason: "none", "busy", "forbidden". */
 int dt_graph_reject(dt_graph_t *g, const char *call_id, const char *reason, const char *callback_uri,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_invitation_t *targets, size_t n,
-                      int timeout_s /* 0 = omit */, const char *callback_uri,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_redirect(dt_graph_t *g, const char *call_id, const dt_graph_redirect_params_t *p, dt_graph_fn cb,
+                      void *ud, dt_graph_req_t **out);
 int dt_graph_transfer(dt_graph_t *g, const char *call_id, const dt_invitation_t *target,
                       const dt_identity_t *transferee /* optional, v1.0 */,
                       dt_graph_fn cb, void *ud, dt_graph_req_t **out);
@@ -98,25 +107,33 @@ int dt_graph_play_prompt_loop(dt_graph_t *g, const char *call_id, const dt_media
 /* recordResponse (v1.0) or record (beta). */
 int dt_graph_record(dt_graph_t *g, const char *call_id, const dt_graph_record_params_t *p,
                     dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_subscribe_to_tone(dt_graph_t *g, const char *call_id, const char *client_context,
-                               dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* The actions whose body is only {"clientContext": ...} ({} without one), POSTed to
+   /communications/calls/{call_id}/{path}: one function, the action picks the path. */
+typedef enum {
+  DT_GRAPH_SUBSCRIBE_TO_TONE, /* subscribeToTone */
+  DT_GRAPH_CANCEL_MEDIA,      /* cancelMediaProcessing */
+  DT_GRAPH_MUTE,              /* mute (the bot itself) */
+  DT_GRAPH_UNMUTE,            /* unmute */
+  DT_GRAPH_MUTE_ALL,          /* participants/muteAll */
+} dt_graph_context_action_t;
+int dt_graph_context_action(dt_graph_t *g, const char *call_id, dt_graph_context_action_t action,
+                            const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* tones: characters '0'-'9', '*', '#', 'A'-'D' ; sent as "tone1", "star", ... */
 int dt_graph_send_dtmf(dt_graph_t *g, const char *call_id, const char *tones, int delay_ms,
                        const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_cancel_media(dt_graph_t *g, const char *call_id, const char *client_context,
-                          dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- In-call ---- */
-int dt_graph_mute(dt_graph_t *g, const char *call_id, const char *client_context,
-                  dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_unmute(dt_graph_t *g, const char *call_id, const char *client_context,
-                    dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 /* role: "viewer" or "sharer". */
 int dt_graph_change_screen_sharing_role(dt_graph_t *g, const char *call_id, const char *role,
                                         dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_update_metadata(dt_graph_t *g, const char *call_id, const char *metadata,
                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_keep_alive(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* POST …/updateRecordingStatus {clientContext, status} (same in both dialects); status
+   "recording", "notRecording" or "failed" (else DT_EINVAL, nothing sent). Answered 200 with
+   an updateRecordingStatusOperation. */
+int dt_graph_update_recording_status(dt_graph_t *g, const char *call_id, const char *status,
+                                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Participants ---- */
 int dt_graph_list_participants(dt_graph_t *g, const char *call_id, dt_graph_fn cb, void *ud,
@@ -125,12 +142,16 @@ int dt_graph_get_participant(dt_graph_t *g, const char *call_id, const char *par
                              dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_invite(dt_graph_t *g, const char *call_id, const dt_invitation_t *participants, size_t n,
                     const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
-int dt_graph_mute_all(dt_graph_t *g, const char *call_id, const char *client_context,
-                      dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_mute_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                               const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 int dt_graph_remove_participant(dt_graph_t *g, const char *call_id, const char *participant_id,
                                 dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+/* participant startHoldMusic / stopHoldMusic (v1.0 only: DT_EUNSUPPORTED in beta). prompt_uri
+   (may be NULL: Graph's own music) is the customPrompt's mediaInfo uri. */
+int dt_graph_start_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id, const char *prompt_uri,
+                              const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
+int dt_graph_stop_hold_music(dt_graph_t *g, const char *call_id, const char *participant_id,
+                             const char *client_context, dt_graph_fn cb, void *ud, dt_graph_req_t **out);
 
 /* ---- Operations ---- */
 int dt_graph_get_operation(dt_graph_t *g, const char *call_id, const char *op_id,
@@ -181,7 +202,7 @@ size_t dt_graph_pending(const dt_graph_t *g);
    - Anything else (2xx-3xx, other 4xx and 5xx, DT_ETLS, DT_ETOOBIG) is final.
    Repeatable: every GET (get call, participants, operation GETs), DELETE and PUT, and
    the POST actions keepAlive, subscribeToTone, cancelMediaProcessing, mute, unmute
-   (call and participant), muteAll, changeScreenSharingRole, updateMetadata. Not
+   (call and participant), muteAll, changeScreenSharingRole, updateMetadata, updateRecordingStatus. Not
    repeatable: create call, answer, reject, redirect, transfer, playPrompt,
    record/recordResponse, sendDtmfTones, participants/invite, and anything unknown
    (PATCH, other POST actions).

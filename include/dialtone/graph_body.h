@@ -99,6 +99,21 @@ int dt_graph_answer_body(const dt_graph_answer_params_t *p, cJSON **out);
 int dt_graph_reject_body(const char *reason, const char *callback_uri, cJSON **out);
 int dt_graph_redirect_body(const dt_invitation_t *targets, size_t n, int timeout_s,
                            const char *callback_uri, cJSON **out);
+/* redirect with every parameter the dialect has (graph_api.md §1.3): targets 1..25, timeout
+   15..90 s (0 = omit, Graph's default); voicemail: each target's voicemail
+   (invitationParticipantInfo endpointType "voicemail"); in beta only targetDisposition
+   ("default", "simultaneousRing", "forward"; "forward" takes one target), maskCallee and
+   maskCaller (sent when true). A beta-only parameter in v1.0: DT_EUNSUPPORTED. */
+typedef struct {
+  const dt_invitation_t *targets;
+  size_t target_count;
+  int timeout_s;
+  const char *callback_uri;
+  bool voicemail;
+  const char *disposition;
+  bool mask_callee, mask_caller;
+} dt_graph_redirect_params_t;
+int dt_graph_redirect_params_body(dt_graph_dialect_t d, const dt_graph_redirect_params_t *p, cJSON **out);
 int dt_graph_transfer_body(dt_graph_dialect_t d, const dt_invitation_t *target,
                            const dt_identity_t *transferee, cJSON **out);
 int dt_graph_play_prompt_body(const dt_media_t *prompts, size_t n, const char *client_context,
@@ -114,11 +129,22 @@ int dt_graph_invite_body(const dt_invitation_t *participants, size_t n, const ch
                          cJSON **out);
 /* {"clientContext": ...} or {} — the body of subscribeToTone, cancelMediaProcessing, mute... */
 int dt_graph_context_body(const char *client_context, cJSON **out);
+/* participant startHoldMusic {customPrompt (a mediaPrompt; omitted when prompt is NULL),
+   clientContext}: v1.0 only (DT_EUNSUPPORTED in beta, whose schema lacks it). */
+int dt_graph_start_hold_music_body(dt_graph_dialect_t d, const dt_media_t *prompt, const char *client_context,
+                                   cJSON **out);
 
 /* {"role": role}: role "viewer" or "sharer" (changeScreenSharingRole). */
 int dt_graph_screen_sharing_role_body(const char *role, cJSON **out);
 /* {"metadata": ..., "clientContext": ...}; metadata required (updateMetadata). */
 int dt_graph_update_metadata_body(const char *metadata, const char *client_context, cJSON **out);
+
+/* {"clientContext": ..., "status": status} (updateRecordingStatus, both dialects); status
+   "recording", "notRecording" or "failed", else DT_EINVAL. */
+int dt_graph_recording_status_body(const char *status, const char *client_context, cJSON **out);
+/* Whether s is one of the statuses a bot may report (recordingStatus without unknown and
+   unknownFutureValue). */
+bool dt_graph_recording_status_ok(const char *s);
 
 /* "recordResponse" (v1.0) or "record" (beta). */
 const char *dt_graph_record_action(dt_graph_dialect_t d);

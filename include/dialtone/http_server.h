@@ -92,6 +92,10 @@ int dt_http_server_start(uv_loop_t *loop, const dt_http_server_options_t *opts,
                          dt_http_server_t **out, char *err, size_t errlen);
 /* The bound port (useful after listening on port 0). */
 int dt_http_server_port(const dt_http_server_t *srv);
+/* Reads the TLS certificate and key again from the files the server started with (a renewed
+   certificate, SIGHUP): new connections use them, open ones finish on the old. On an error
+   (DT_ETLS, the file named in err; DT_EINVAL without TLS) the old certificate stays. */
+int dt_http_server_reload_tls(dt_http_server_t *srv, char *err, size_t errlen);
 /* Number of open connections (for tests and /metrics). */
 unsigned dt_http_server_connection_count(const dt_http_server_t *srv);
 /* Total connections ever accepted (for tests of keep-alive reuse). */

@@ -66,6 +66,8 @@ int dt_ingress_port(const dt_ingress_t *ing);
 /* The admin listener's bound port, 0 without one. */
 int dt_ingress_admin_port(const dt_ingress_t *ing);
 void dt_ingress_set_draining(dt_ingress_t *ing, bool draining);
+/* Reads the public listener's TLS certificate and key again (dt_http_server_reload_tls). */
+int dt_ingress_reload_tls(dt_ingress_t *ing, char *err, size_t errlen);
 /* Key set downloads started so far (tests of the single-flight refresh). */
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing);
 /* True once a key set is loaded (always true without authentication). */

@@ -37,6 +37,8 @@ typedef struct {
   dt_graph_dialect_t dialect;
   int quiet;                    /* non-zero: engine and emulator log warnings and errors only */
   const char *default_flow;     /* the flow incoming calls run; default "main" */
+  const dt_route_t *routes;     /* routes tried before default_flow (copied); may be NULL */
+  size_t route_count;
   int keepalive_interval_s;     /* the engine's keepAlive period: 0 = 1800 (the default of
                                    graph.keepalive_interval_s), < 0 = never (then the
                                    emulator ends every call after 45 minutes) */
@@ -45,6 +47,8 @@ typedef struct {
                                    both run on the simulated clock; the caller moves the clock
                                    to the engine's keepAlives (dt_localrun_keepalive_step).
                                    Not with settled_clock, whose idle jumps would chase them */
+  const char *application_instance_id; /* graph.application_instance_id for the engine (PSTN
+                                   dials); NULL = none: the emulator refuses them, as Graph */
   int settled_clock;            /* time_scale 0 only: the emulator's clock is manual and moves
                                    to its next instant only once the engine and the emulator
                                    have settled (dt_localrun_settled for LR_QUIET_TURNS loop

@@ -34,6 +34,11 @@ typedef struct {
 int dt_loop_watch_start(const dt_loop_watch_options_t *o, dt_loop_watch_t **out);
 /* Stops watching at once (blame is never called again); NULL is fine. */
 void dt_loop_watch_close(dt_loop_watch_t *w);
+/* A signal arrived in this iteration (call it from the uv_signal_t callback). A signal
+   interrupts the poller's wait (EINTR), and libuv then drops the interrupted wait from its
+   idle time, so the time the loop slept before the signal would read as busy: a stall that
+   never was (every SIGHUP and SIGTERM after a quiet spell). This iteration is not measured. */
+void dt_loop_watch_signal_arrived(dt_loop_watch_t *w);
 /* The longest busy iteration seen, in seconds. */
 double dt_loop_watch_busy_max(const dt_loop_watch_t *w);
 

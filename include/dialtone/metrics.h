@@ -32,6 +32,9 @@ void dt_metrics_set(dt_metrics_t *m, const char *name, const char *labels, doubl
 /* Records one observation (in seconds, say) in histogram name{labels}; buckets are fixed
    at 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, +Inf. */
 void dt_metrics_observe(dt_metrics_t *m, const char *name, const char *labels, double value);
+/* Removes the series name{labels} (nothing if it does not exist): for series whose subject
+   is gone, such as a flow version no call runs on any more. The family's # HELP stays. */
+void dt_metrics_remove(dt_metrics_t *m, const char *name, const char *labels);
 /* Current value of a counter/gauge (0 if it does not exist); for tests and /calls. */
 double dt_metrics_get(dt_metrics_t *m, const char *name, const char *labels);
 /* Appends the whole registry in Prometheus text exposition format 0.0.4. */

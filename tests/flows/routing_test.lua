@@ -3,7 +3,8 @@
 -- makes the engine dial directly, with no helper call of its own.
 local test = require "dialtone.test"
 
-test.options{flows = "routing", prompts = "../../flows/prompts", flow = "front"}
+test.options{flows = "routing", prompts = "../../flows/prompts", flow = "front",
+             application_instance = "routing-instance"} -- t:dial calls a phone number
 
 test("t:call runs the file's default flow", function(t)
   local call = t:call{}

@@ -6,10 +6,13 @@
  */
 #ifndef DT_CALL_FIXTURE_H
 #define DT_CALL_FIXTURE_H
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include "dialtone/call.h"
@@ -53,6 +56,17 @@ static inline void fx_on_release(dt_call_t *c, void *ud) {
   call_fx_t *f = ud;
   (void)c;
   f->releases++;
+}
+
+/* A loopback port free a moment ago: for a stand-in Graph whose URL the fixture needs first. */
+static inline int fx_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
 }
 
 /* Where Graph requests go: by default a closed port (each fails at once). */

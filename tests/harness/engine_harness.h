@@ -48,6 +48,7 @@ typedef struct {
   unsigned drain_timeout_ms;     /* 0 = 300 ms (tests that stop with calls running stay fast) */
   const char *emulator_key_pem;  /* the emulator's notification signing key (PEM); NULL = a new one */
   const char *tls_cert, *tls_key; /* HTTPS ingress (PEM files) */
+  const char *application_instance_id, *application_instance_name; /* graph.application_instance_* */
 } h_options_t;
 
 typedef struct {
@@ -151,6 +152,8 @@ static __attribute__((unused)) int h__engine_start(dt_harness_t *h) {
   en.graph.tenant_id = dt_emulator_tenant_id(h->emu);
   en.graph.client_id = dt_emulator_app_id(h->emu);
   en.graph.client_secret = "secret";
+  en.graph.application_instance_id = o->application_instance_id;
+  en.graph.application_instance_name = o->application_instance_name;
   en.inbound.enabled = !o->no_auth;
   en.inbound.openid_config_url = oidc;
   en.limits.op_timeout_s = o->op_timeout_s;
@@ -322,7 +325,7 @@ static __attribute__((unused)) int h_hangup(dt_harness_t *h, const char *id) {
 /* The call's timeline entries (a cJSON array the caller frees), or NULL. */
 static __attribute__((unused)) cJSON *h_timeline(dt_harness_t *h, const char *id) {
   char url[1024];
-  snprintf(url, sizeof url, "%s/emulator/calls/%s/timeline", h->emu_url, id);
+  snprintf(url, sizeof url, "%s/emulator/calls/%.200s/timeline", h->emu_url, id);
   cJSON *j = h_http_json(h, "GET", url, NULL, NULL);
   cJSON *e = cJSON_DetachItemFromObjectCaseSensitive(j, "entries");
   cJSON_Delete(j);

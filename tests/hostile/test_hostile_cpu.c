@@ -195,10 +195,10 @@ static int print_config(const char *file, char *out, size_t outlen) {
 
 DT_TEST(costly_library_calls_in_the_config_fail_with_file_and_line) {
   char out[8192], path[1024];
-  snprintf(path, sizeof path, "%s/tests/fuzz/findings/fuzz_config-hang-string-pattern.lua", h_source_dir());
+  snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_config/hang-string-pattern.lua", h_source_dir());
   int st = print_config(path, out, sizeof out);
   DT_ASSERT_EQ_INT(st, 2);
-  DT_ASSERT_CONTAINS(out, "fuzz_config-hang-string-pattern.lua:2: the configuration ran for more than");
+  DT_ASSERT_CONTAINS(out, "hang-string-pattern.lua:2: the configuration ran for more than");
   DT_ASSERT_CONTAINS(out, "(in string.find)");
   static const struct {
     const char *text, *in;

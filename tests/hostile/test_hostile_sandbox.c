@@ -14,7 +14,7 @@
 #include "harness/engine_harness.h"
 
 #define HOSTILE_FROM "\"to\":{\"phone\":\"+18005550100\"}"
-static const dt_route_t ROUTES[] = {{"+18005550100", "hostile"}};
+static const dt_route_t ROUTES[] = {{.match = "+18005550100", .flow = "hostile"}};
 
 /* A library module both flows require: its tables must be each flow's own. */
 static int write_lib(dt_harness_t *h, const char *name, const char *text) {
@@ -90,6 +90,8 @@ static const char HOSTILE[] =
     "    try('rawset-' .. name, function() rawset(lib, 'max', evil) end)\n"
     "    try('set-' .. name, function() lib.max = evil end)\n"
     "  end\n"
+    "  -- the one table inside dialtone (dialtone.meetings) is a read-only view too\n"
+    "  log('poison-meetings', poison(dialtone.meetings), type(dialtone.meetings.create))\n"
     "  -- the string metatable and its __index (the real string table)\n"
     "  log('strmeta', tostring(getmetatable('')), type(('').rep))\n"
     "  try('strset', function() local s = ''; s.rep = evil end)\n"
@@ -165,13 +167,15 @@ H_TEST(a_hostile_flow_cannot_change_what_other_flows_see, .time_scale = 0, .rout
   DT_ASSERT(has("VICTIM module hello 1 hello true"));
   DT_ASSERT(has("VICTIM error false hangup: the call has ended hangup nil nil"));
 
+  DT_ASSERT(has("HOSTILE poison-meetings read-only function"));
   /* pairs/next hand out the read-only view, never the backing table; values are not tables */
   static const char *const libs[] = {"string", "table", "math", "utf8", "os", "dialtone"};
   for (size_t i = 0; i < DT_ARRAY_SIZE(libs); i++) {
     char line[160];
     snprintf(line, sizeof line, "HOSTILE pairs %s state-is-the-view read-only", libs[i]);
     DT_ASSERT(has(line));
-    snprintf(line, sizeof line, "HOSTILE iterate %s keys 0 ", libs[i]);
+    /* dialtone holds one table, dialtone.meetings: a view like the others (below) */
+    snprintf(line, sizeof line, "HOSTILE iterate %s keys %d ", libs[i], strcmp(libs[i], "dialtone") == 0);
     DT_ASSERT(has(line));
     snprintf(line, sizeof line, "HOSTILE iterate %s keys 0 nil", libs[i]); /* next() works on a view */
     DT_ASSERT(!h_log_has(&H, line));

@@ -364,6 +364,21 @@ DT_TEST(globals_beyond_short_strings_and_256_constants) {
   tmpdir_remove();
 }
 
+DT_TEST(meetings_options) {
+  /* dialtone.meetings.create/get: the options of lua/api_schema.lua, one level deeper than dial */
+  int ok = check_text("meet.lua",
+                      "return function(call)\n"
+                      "  local m = dialtone.meetings.create{organiser = \"o\", subject = \"s\"}\n"
+                      "  dialtone.meetings.get{join_url = m.join_url, organizer = \"o\", url = 1}\n"
+                      "  dialtone.meetings.create{organizer = \"o\", start_time = \"t\", end_time = \"t\", attendees = {}}\n"
+                      "end\n",
+                      "2: unknown option 'organiser' for dialtone.meetings.create (did you mean 'organizer'?)\n"
+                      "3: unknown option 'url' for dialtone.meetings.get\n",
+                      1);
+  DT_ASSERT(ok);
+  tmpdir_remove();
+}
+
 DT_TEST(global_lines_survive_absolute_line_info) {
   /* A jump of more than 127 lines and more than 128 instructions without an absolute line
    * both force abslineinfo entries in the bytecode. */

@@ -241,8 +241,15 @@ DT_TEST(in_call_actions_and_participants) {
   h_resp_free(&r);
   snprintf(p, sizeof p, "/v1.0/communications/calls/%s/participants/%s/mute", id, caller_pid);
   r = h_req(&h, "POST", p, "{\"clientContext\":\"pm\"}", NULL, NULL);
-  DT_ASSERT_EQ_INT(r.status, 200);
-  DT_ASSERT_EQ_STR(h_json_str(r.json, "status"), "completed");
+  /* server mute of another participant is a group-call action: refused in a 1:1 call */
+  DT_ASSERT_EQ_INT(r.status, 400);
+  DT_ASSERT_CONTAINS(h_json_str(cJSON_GetObjectItem(r.json, "error"), "message"), "group calls and meetings");
+  h_resp_free(&r);
+  /* muteAll is beta-only: v1.0 has no such segment */
+  snprintf(p, sizeof p, "/v1.0/communications/calls/%s/participants/muteAll", id);
+  r = h_req(&h, "POST", p, "{\"clientContext\":\"all\"}", NULL, NULL);
+  DT_ASSERT_EQ_INT(r.status, 400);
+  DT_ASSERT_EQ_STR(h_json_str(cJSON_GetObjectItem(r.json, "error"), "code"), "BadRequest");
   h_resp_free(&r);
   snprintf(p, sizeof p, "/beta/app/calls/%s/participants/muteAll", id);
   r = h_req(&h, "POST", p, "{\"clientContext\":\"all\"}", NULL, NULL);

@@ -248,7 +248,8 @@ DT_TEST(transfer_completes) {
   harness_t h;
   DT_ASSERT(h_start(&h, 0, NULL));
   DT_ASSERT(h_get_token(&h));
-  char *id = h_place(&h, NULL);
+  /* a call to an application instance: Graph transfers to a phone number only from one */
+  char *id = h_place(&h, "{\"to\":{\"applicationInstance\":\"33333333-3333-3333-3333-333333333333\"}}");
   DT_ASSERT(id && h_answer(&h, id));
   h_resp_t r = h_action(&h, id, "microsoft.graph.transfer",
                         "{\"transferTarget\":{\"endpointType\":\"default\",\"identity\":{\"phone\":{\"id\":\"+12345678901\"}}},"

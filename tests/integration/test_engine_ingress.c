@@ -170,7 +170,7 @@ H_TEST(calls_lists_active_calls) {
 }
 
 /* Incoming calls are routed on the called identity; others go to the default flow. */
-static const dt_route_t ROUTES[] = {{"+18005550199", "sales"}, {"support-app-id", "support"}};
+static const dt_route_t ROUTES[] = {{.match = "+18005550199", .flow = "sales"}, {.match = "support-app-id", .flow = "support"}};
 H_TEST(routes_pick_the_flow, .routes = ROUTES, .route_count = 2) {
   DT_ASSERT_EQ_INT(h_flow(&H, "main", "return function(call) dialtone.log('info', 'FLOW main') end"), 0);
   DT_ASSERT_EQ_INT(h_flow(&H, "sales", "return function(call) dialtone.log('info', 'FLOW sales', call.to) end"), 0);

@@ -563,7 +563,8 @@ FLOW_TEST(dial_handle_hangup) {
   DT_ASSERT_EQ_INT(h_flow(&H, "main",
                           "return function(call)\n"
                           "  call:answer()\n"
-                          "  local out = dialtone.dial{targets = {{phone = '+15550009999'}}, flow = 'callee'}\n"
+                          "  local out = dialtone.dial{targets = {{phone = '+15550009999'}}, flow = 'callee',\n"
+                          "                            application_instance = 'instance-1'}\n"
                           "  call:sleep(0.3)\n"
                           "  out:hangup()\n"
                           "  call:sleep(0.3)\n"

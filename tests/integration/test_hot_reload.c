@@ -193,6 +193,12 @@ H_TEST(edits_reach_new_calls_while_parked_calls_finish_on_their_version, .time_s
   cJSON_Delete(tl);
   DT_ASSERT(metric("dt_calls_active", "flow=\"main\",version=\"1\"") == 0);
   DT_ASSERT(metric("dt_calls_active", "flow=\"main\",version=\"2\"") == 0);
+  /* version 1 ended with its last call: its series is gone; the current version stays at 0 */
+  m = get_metrics();
+  DT_ASSERT(m != NULL);
+  DT_ASSERT(strstr(m, "dt_calls_active{flow=\"main\",version=\"1\"}") == NULL);
+  DT_ASSERT_CONTAINS(m, "dt_calls_active{flow=\"main\",version=\"2\"} 0\n");
+  free(m);
 
   /* the broken file is reported once, not again at every later reload */
   DT_ASSERT_EQ_INT(write_flow("other", "return function(call) call:answer() end\n"), 0);
@@ -203,7 +209,7 @@ H_TEST(edits_reach_new_calls_while_parked_calls_finish_on_their_version, .time_s
 
 /* ------------------------------------------------------------------ (c) (d) add, remove */
 
-static const dt_route_t sales_route[] = {{"+15550007", "sales"}};
+static const dt_route_t sales_route[] = {{.match = "+15550007", .flow = "sales"}};
 #define TO_SALES "\"to\":{\"phone\":\"+15550007\"}"
 
 H_TEST(a_new_flow_file_is_callable_and_a_removed_one_refuses_new_calls, .time_scale = 0, .routes = sales_route,

@@ -360,7 +360,9 @@ DT_TEST(a_dial_from_c_runs_the_named_flow) {
   fx_t f;
   DT_ASSERT_EQ_INT(fx_start_in(&f, flows, NULL, cdr_file), 0);
   dt_invitation_t to = {.identity = {.kind = "phone", .id = "+15550142"}};
-  dt_graph_create_params_t p = {.targets = &to, .target_count = 1};
+  /* a call to a phone number comes from an application instance (Graph refuses it otherwise) */
+  dt_identity_t instance = {.kind = "applicationInstance", .id = "localrun-instance"};
+  dt_graph_create_params_t p = {.targets = &to, .target_count = 1, .source = &instance};
   char err[256] = "";
   DT_ASSERT_EQ_INT(dt_localrun_dial(f.lr, "other", &p, err, sizeof err), 0);
   RUN_UNTIL(&f, 30000, f.seen.ended >= 1);

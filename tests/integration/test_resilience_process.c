@@ -9,12 +9,15 @@
  *  - SIGTERM drains: a call in progress finishes its flow (outcome completed; its keys
  *    still arrive during the drain), a call placed during the drain is rejected busy, a
  *    call still running at the drain timeout is hung up (outcome drained); exit code 0;
- *  - the client secret and bearer tokens never reach the log, even at debug level.
+ *  - the client secret and bearer tokens never reach the log, even at debug level;
+ *  - SIGHUP reloads the HTTPS certificate: new connections get the renewed one, a broken
+ *    file leaves the current one in use.
  */
 #include <dirent.h>
 #include "harness/dt_test.h"
 #include "harness/proc_harness.h"
 #include "harness/files.h"
+#include "harness/tls_testcert.h"
 
 static const char RECORD_FLOW[] =
     "return function(call)\n"
@@ -221,6 +224,80 @@ DT_TEST(secrets_never_reach_the_log) {
   p_kill(&emu, SIGTERM);
   p_wait_exit(&emu, 10000);
   p_env_free(&env);
+}
+
+/* curl's exit status for GET url trusting only ca (0 = verified and answered 2xx). */
+static int curl_with_ca(const char *ca, const char *url) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "curl -sS -f -o /dev/null --max-time 10 --cacert '%s' '%s' 2>/dev/null", ca, url);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_in_file(const char *path, const char *needle) {
+  char *text = p_slurp(path);
+  int n = 0;
+  for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+  free(text);
+  return n;
+}
+
+static int copy_pem(const char *from, const char *to) {
+  char *data = p_slurp(from);
+  int rc = data ? dt_write_file_atomic(to, data, strlen(data)) : -1;
+  free(data);
+  return rc;
+}
+
+DT_TEST(sighup_reloads_the_tls_certificate) {
+  if (system("command -v curl >/dev/null 2>&1") != 0) {
+    printf("  (curl not installed: skipped)\n");
+    return;
+  }
+  dt_testcert_t first, renewed;
+  DT_ASSERT(dt_testcert_create(&first) == 0);
+  DT_ASSERT(dt_testcert_create(&renewed) == 0);
+  p_env_t env;
+  DT_ASSERT(p_env_init(&env) == 0);
+  char cert[300], key[300];
+  snprintf(cert, sizeof cert, "%s/ingress-cert.pem", env.dir);
+  snprintf(key, sizeof key, "%s/ingress-key.pem", env.dir);
+  DT_ASSERT_EQ_INT(copy_pem(first.cert_file, cert), 0);
+  DT_ASSERT_EQ_INT(copy_pem(first.key_file, key), 0);
+  p_proc_t emu, eng;
+  DT_ASSERT(p_start_emulator(&env, &emu, "--time-scale 0") == 0);
+  DT_ASSERT(p_write_flow(&env, "main", "return function(call) call:answer() end\n") == 0);
+  char extra[700];
+  snprintf(extra, sizeof extra, "tls = {cert = \"%s\", key = \"%s\"},", cert, key);
+  DT_ASSERT(p_write_config(&env, extra) == 0);
+  DT_ASSERT(p_start_engine(&env, &eng, "engine") == 0);
+  DT_ASSERT(strncmp(env.callback, "https://", 8) == 0);
+  char url[300];
+  snprintf(url, sizeof url, "%.*s/healthz", (int)(strstr(env.callback, "/api/calls") - env.callback), env.callback);
+  DT_ASSERT_EQ_INT(curl_with_ca(first.cert_file, url), 0);
+
+  /* the certificate is renewed on disk, then SIGHUP */
+  DT_ASSERT_EQ_INT(copy_pem(renewed.cert_file, cert), 0);
+  DT_ASSERT_EQ_INT(copy_pem(renewed.key_file, key), 0);
+  p_kill(&eng, SIGHUP);
+  P_UNTIL(20000, count_in_file(eng.err, "TLS certificate and key reloaded") == 1);
+  DT_ASSERT_EQ_INT(count_in_file(eng.err, "TLS certificate and key reloaded"), 1);
+  DT_ASSERT_EQ_INT(curl_with_ca(renewed.cert_file, url), 0);
+  DT_ASSERT(curl_with_ca(first.cert_file, url) != 0); /* the old certificate is no longer served */
+
+  /* a broken file: the error says so, the renewed certificate stays in use */
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(cert, "garbage\n", 8), 0);
+  p_kill(&eng, SIGHUP);
+  P_UNTIL(20000, p_file_has(eng.err, "TLS certificate not reloaded"));
+  DT_ASSERT(p_file_has(eng.err, "TLS certificate not reloaded, the old one stays in use"));
+  DT_ASSERT_EQ_INT(curl_with_ca(renewed.cert_file, url), 0);
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
+  p_kill(&emu, SIGTERM);
+  p_wait_exit(&emu, 10000);
+  p_env_free(&env);
+  dt_testcert_remove(&first);
+  dt_testcert_remove(&renewed);
 }
 
 DT_TEST_MAIN()

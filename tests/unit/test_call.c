@@ -21,9 +21,9 @@ DT_TEST(routes_then_the_default_flow) {
   dt_route_t routes[] = {{.match = "+15550100", .flow = "sales"}, {.match = APP, .flow = "bot"}};
   fx_open(&f, &(dt_calls_options_t){.routes = routes, .route_count = 2, .default_flow = "fallback"}, false);
   const char *a[] = {"+15550100"}, *b[] = {"x", "8a34a46b-3d17-4adc-8dce-dc4e7d572698"}, *c[] = {"nobody"};
-  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, a, 1), "sales");
-  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, b, 2), "bot"); /* case-insensitive */
-  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, c, 1), "fallback");
+  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, NULL, a, 1), "sales");
+  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, NULL, b, 2), "bot"); /* case-insensitive */
+  DT_ASSERT_EQ_STR(dt_calls_route(f.reg, NULL, c, 1), "fallback");
   free(fx_close(&f));
 }
 

@@ -12,14 +12,16 @@ DT_TEST(refusals_and_fast_paths) {
   fx_open(&f, NULL, false);
   fx_incoming(&f, "call-1", "u", "app");
   dt_call_t *c = dt_calls_find(f.reg, "call-1");
-  DT_ASSERT_EQ_INT(dt_call_redirect(c, NULL, 0, 10), DT_EINVAL);
+  dt_graph_redirect_params_t none = {.timeout_s = 20};
+  DT_ASSERT_EQ_INT(dt_call_redirect(c, &none), DT_EINVAL);
   DT_ASSERT_EQ_INT(dt_call_invite(c, NULL, 0), DT_EINVAL);
   dt_graph_create_params_t cp = {0};
   DT_ASSERT_EQ_INT(dt_call_dial(c, &cp, "", NULL), DT_EINVAL);
   c->flags |= DT_CALLF_ESTABLISHED; /* answered calls cannot be rejected or redirected */
   DT_ASSERT_EQ_INT(dt_call_reject(c, "busy"), DT_ESTATE);
   dt_invitation_t t = {.identity = {.kind = "user", .id = "u2"}};
-  DT_ASSERT_EQ_INT(dt_call_redirect(c, &t, 1, 10), DT_ESTATE);
+  dt_graph_redirect_params_t rp = {.targets = &t, .target_count = 1};
+  DT_ASSERT_EQ_INT(dt_call_redirect(c, &rp), DT_ESTATE);
   c->flags |= DT_CALLF_ANSWERED;
   DT_ASSERT_EQ_INT(dt_call_answer(c, NULL, 0, NULL, 0), 1);
   DT_ASSERT_EQ_STR(c->result.reason, "established");

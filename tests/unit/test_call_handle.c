@@ -3,6 +3,7 @@
  * fields, a hidden metatable, one handle per call, and a handle that outlives its call.
  */
 #include "call_handle.h"
+#include "dialtone/call_incoming.h"
 #include "harness/dt_test.h"
 #include "harness/rt_fixture.h"
 
@@ -28,6 +29,38 @@ DT_TEST(the_handle_shows_the_call_read_only) {
   DT_ASSERT_CONTAINS(rtf_eval(&f, "h.id = 'x'"), "call handles are read-only");
   DT_ASSERT_CONTAINS(rtf_eval(&f, "return h.nosuch"), "call has no field or method 'nosuch'");
   DT_ASSERT_CONTAINS(rtf_eval(&f, "setmetatable(h, {})"), "table expected");
+  dt_runtime_on_release(&c, f.rt);
+  rtf_close(&f);
+}
+
+/* call.subject, called, chat, meeting, context: the incoming call's view, a fresh table per
+   read (a flow changing it changes nothing), nil for what Graph did not send. */
+DT_TEST(the_handle_shows_what_graph_said_about_the_incoming_call) {
+  rt_fixture_t f;
+  DT_ASSERT_EQ_INT(rtf_open(&f, NULL), 0);
+  dt_call_t c;
+  rtf_call(&c, "call-4", "main");
+  cJSON *rd = cJSON_Parse("{\"subject\":\"Review\",\"targets\":[{\"identity\":{\"applicationInstance\":{\"id\":\"ai\"}}}],"
+                          "\"incomingContext\":{\"observedParticipantId\":\"p-1\",\"transferor\":{\"user\":"
+                          "{\"id\":\"u-1\",\"displayName\":\"Ann\"}}}}");
+  c.incoming = dt_incoming_view(rd);
+  cJSON_Delete(rd);
+  push_handle(&f, &c, "h");
+  const char *e = rtf_eval(&f, "assert(h.subject == 'Review' and h.called.application_instance == 'ai')\n"
+                               "assert(h.context.observed_participant_id == 'p-1')\n"
+                               "assert(h.context.transferor.user == 'u-1' and h.context.transferor.name == 'Ann')\n"
+                               "assert(h.meeting == nil and h.chat == nil and h.context.on_behalf_of == nil)\n"
+                               "local t = h.context; t.observed_participant_id = 'x'\n"
+                               "assert(h.context.observed_participant_id == 'p-1', 'a fresh table each read')");
+  DT_ASSERT_MSG(e == NULL, "%s", e);
+  DT_ASSERT_CONTAINS(rtf_eval(&f, "h:recording_status('paused')"),
+                     "call:recording_status: status must be \"recording\", \"notRecording\" or \"failed\", got 'paused'");
+  dt_runtime_on_release(&c, f.rt);
+  cJSON_Delete(c.incoming);
+  rtf_call(&c, "call-5", "main"); /* an outgoing call, or one from before: no view at all */
+  push_handle(&f, &c, "o");
+  e = rtf_eval(&f, "assert(o.subject == nil and o.called == nil and o.context == nil)");
+  DT_ASSERT_MSG(e == NULL, "%s", e);
   dt_runtime_on_release(&c, f.rt);
   rtf_close(&f);
 }

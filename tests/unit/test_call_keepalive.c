@@ -4,9 +4,6 @@
  * sends the ones due and re-arms them, the call's end stops them, and a 404 ends the call
  * as Graph's termination would (CDR written, registry empty).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include "harness/call_fixture.h"
 #include "dialtone/error.h"
 #include "dialtone/http_server.h"
@@ -33,18 +30,8 @@ static void on_graph(dt_http_request_t *req, void *ud) {
   dt_http_respond(req, 200, "application/json", "{}", 2);
 }
 
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  bind(fd, (struct sockaddr *)&a, sizeof a);
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static dt_http_server_t *open_with_server(call_fx_t *f, ka_srv_t *s, unsigned interval_ms) {
-  int port = free_port();
+  int port = fx_free_port();
   snprintf(fx_graph_url, sizeof fx_graph_url, "http://127.0.0.1:%d/v1.0", port);
   fake_now = 1000000;
   fx_open(f, &(dt_calls_options_t){.keepalive_interval_ms = interval_ms, .keepalive_clock = fake_clock}, true);
@@ -144,7 +131,7 @@ DT_TEST(another_failure_is_retried_next_interval) {
 DT_TEST(the_registry_timer_sends_them_in_real_time) {
   call_fx_t f;
   ka_srv_t s = {.status = 200};
-  int port = free_port();
+  int port = fx_free_port();
   snprintf(fx_graph_url, sizeof fx_graph_url, "http://127.0.0.1:%d/v1.0", port);
   fx_open(&f, &(dt_calls_options_t){.keepalive_interval_ms = 40}, false);
   char listen[64], err[256];

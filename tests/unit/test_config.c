@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "dialtone/common.h"
+#include "dialtone/call.h"
 #include "dialtone/config.h"
 #include "dialtone/config_lua.h"
 #include "dialtone/error.h"
@@ -291,7 +292,7 @@ DT_TEST(setters_reject_wrong_types_and_unknown_keys) {
 DT_TEST(type_names) {
   DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_INTEGER), "an integer");
   DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_STRLIST), "a list of strings");
-  DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_ROUTES), "a list of {match=, flow=} tables");
+  DT_ASSERT_EQ_STR(dt_config_type_name(DT_CFG_ROUTES), "a list of {match=, subject=, policy_recording=, transferred=, meeting=, flow=} tables");
   DT_ASSERT_EQ_STR(dt_config_type_name((dt_config_type_t)99), "?");
 }
 
@@ -358,6 +359,41 @@ DT_TEST(dump_masks_secret_and_round_trips) {
   DT_ASSERT_EQ_INT(again.routes.count, 1);
   DT_ASSERT(again.limits.op_timeout_s == 0.25);
   DT_ASSERT_EQ_STR(again.graph.base_url, "https://graph.microsoft.com/v1.0");
+  dt_buf_free(&b);
+  dt_config_free(&again);
+}
+
+/* Routes on what Graph says about the call (issue 12 point 4): every condition kept, dumped
+   in a form that loads back to the same routes. */
+DT_TEST(routes_with_incoming_context_conditions_load_and_round_trip) {
+  clear_env();
+  dt_config_t cfg;
+  char err[512];
+  int rc = load_text(&cfg,
+                     "return { routes = {\n"
+                     "  { policy_recording = true, flow = 'recorder' },\n"
+                     "  { match = 'app-1', meeting = true, subject = 'Incident*', flow = 'incident' },\n"
+                     "  { transferred = false, match = '*', flow = 'main' } } }\n",
+                     err, sizeof err);
+  DT_ASSERT_MSG(rc == 0, "%s", err);
+  DT_ASSERT_EQ_INT(cfg.routes.count, 3);
+  DT_ASSERT(cfg.routes.items[0].match == NULL);
+  DT_ASSERT_EQ_INT(cfg.routes.items[0].policy_recording, DT_ROUTE_YES);
+  DT_ASSERT_EQ_STR(cfg.routes.items[1].subject, "Incident*");
+  DT_ASSERT_EQ_INT(cfg.routes.items[1].meeting, DT_ROUTE_YES);
+  DT_ASSERT_EQ_INT(cfg.routes.items[2].transferred, DT_ROUTE_NO);
+  dt_buf_t b = {0};
+  dt_config_dump(&cfg, &b);
+  DT_ASSERT_CONTAINS(b.data, "{ policy_recording = true, flow = \"recorder\" }");
+  DT_ASSERT_CONTAINS(b.data, "{ match = \"app-1\", subject = \"Incident*\", meeting = true, flow = \"incident\" }");
+  DT_ASSERT_CONTAINS(b.data, "{ match = \"*\", transferred = false, flow = \"main\" }");
+  dt_config_free(&cfg);
+  dt_config_t again;
+  rc = load_text(&again, b.data, err, sizeof err);
+  DT_ASSERT_MSG(rc == 0, "%s\n%s", err, b.data);
+  DT_ASSERT_EQ_INT(again.routes.count, 3);
+  DT_ASSERT_EQ_INT(again.routes.items[0].policy_recording, DT_ROUTE_YES);
+  DT_ASSERT_EQ_STR(again.routes.items[1].subject, "Incident*");
   dt_buf_free(&b);
   dt_config_free(&again);
 }
@@ -462,6 +498,11 @@ DT_TEST(lua_wrong_types) {
       {"return { routes = { 'main' } }", "routes[1]: expected a table {match=, flow=}, got string"},
       {"return { routes = { { match = '+1' } } }", "routes[1].flow: missing"},
       {"return { routes = { { match = '+1', flow = 'no/slash' } } }", "routes[1].flow: expected a flow name"},
+      {"return { routes = { { flow = 'x' } } }", "routes[1]: no condition (give match"},
+      {"return { routes = { { policy_recording = 'yes', flow = 'x' } } }",
+       "routes[1].policy_recording: expected true or false, got string"},
+      {"return { routes = { { subject = '', flow = 'x' } } }", "routes[1]: subject: expected a pattern of 1 to 256 bytes"},
+      {"return { routes = { { meeting = true, flow = 'x', subjct = 'a' } } }", "routes[1].subjct: unknown key (a route has match, subject"},
       {"return { tls = { cert = true } }", "tls.cert: expected a string, got boolean"},
       {"return { graph = { dialect = 'v2' } }", "graph.dialect: must be \"v1.0\" or \"beta\""},
   };
@@ -587,6 +628,25 @@ DT_TEST(keepalive_interval_is_0_or_15_to_45_minutes) {
   DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_KEEPALIVE_INTERVAL_S", "2701", err, sizeof err) != 0);
   DT_ASSERT_CONTAINS(err, "graph.keepalive_interval_s");
   dt_config_free(&cfg);
+}
+
+DT_TEST(application_instance_is_checked) {
+  clear_env();
+  dt_config_t cfg;
+  char err[512] = "";
+  DT_ASSERT_MSG(with_env(&cfg, "DIALTONE_APPLICATION_INSTANCE_ID", "5a1e2c3d-0000-4000-8000-00000000f00d", err,
+                         sizeof err) == 0, "%s", err);
+  DT_ASSERT_EQ_STR(cfg.graph.application_instance_id, "5a1e2c3d-0000-4000-8000-00000000f00d");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_APPLICATION_INSTANCE_ID");
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_APPLICATION_INSTANCE_ID", "has space", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.application_instance_id: must hold no control characters or spaces");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_GRAPH_APPLICATION_INSTANCE_ID");
+  DT_ASSERT(with_env(&cfg, "DIALTONE_GRAPH_APPLICATION_INSTANCE_NAME", "Front desk", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.application_instance_name: is set but graph.application_instance_id is not");
+  dt_config_free(&cfg);
+  unsetenv("DIALTONE_GRAPH_APPLICATION_INSTANCE_NAME");
 }
 
 DT_TEST_MAIN()

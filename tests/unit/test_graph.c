@@ -245,7 +245,9 @@ static int s_reject(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d
 }
 static int s_redirect(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_redirect_body(&k_user, 1, 30, "https://bot.contoso.com/api/calls", x);
-  return dt_graph_redirect(g, CALL, &k_user, 1, 30, "https://bot.contoso.com/api/calls", on_result, c, NULL);
+  dt_graph_redirect_params_t p = {.targets = &k_user, .target_count = 1, .timeout_s = 30,
+                                  .callback_uri = "https://bot.contoso.com/api/calls"};
+  return dt_graph_redirect(g, CALL, &p, on_result, c, NULL);
 }
 static int s_transfer(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_transfer_body(d, &k_user, NULL, x);
@@ -264,7 +266,7 @@ static int s_record(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d
 }
 static int s_tone(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body("ctx", x);
-  return dt_graph_subscribe_to_tone(g, CALL, "ctx", on_result, c, NULL);
+  return dt_graph_context_action(g, CALL, DT_GRAPH_SUBSCRIBE_TO_TONE, "ctx", on_result, c, NULL);
 }
 static int s_dtmf(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_send_dtmf_body("12#", 500, "ctx", x);
@@ -272,15 +274,15 @@ static int s_dtmf(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) 
 }
 static int s_cancel_media(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body("ctx", x);
-  return dt_graph_cancel_media(g, CALL, "ctx", on_result, c, NULL);
+  return dt_graph_context_action(g, CALL, DT_GRAPH_CANCEL_MEDIA, "ctx", on_result, c, NULL);
 }
 static int s_mute(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body("ctx", x);
-  return dt_graph_mute(g, CALL, "ctx", on_result, c, NULL);
+  return dt_graph_context_action(g, CALL, DT_GRAPH_MUTE, "ctx", on_result, c, NULL);
 }
 static int s_unmute(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body(NULL, x);
-  return dt_graph_unmute(g, CALL, NULL, on_result, c, NULL);
+  return dt_graph_context_action(g, CALL, DT_GRAPH_UNMUTE, NULL, on_result, c, NULL);
 }
 static int s_share(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   *x = cJSON_Parse("{\"role\":\"sharer\"}");
@@ -289,6 +291,10 @@ static int s_share(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d)
 static int s_metadata(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   *x = cJSON_Parse("{\"metadata\":\"m\",\"clientContext\":\"ctx\"}");
   return dt_graph_update_metadata(g, CALL, "m", "ctx", on_result, c, NULL);
+}
+static int s_recording_status(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
+  *x = cJSON_Parse("{\"clientContext\":\"ctx\",\"status\":\"recording\"}");
+  return dt_graph_update_recording_status(g, CALL, "recording", "ctx", on_result, c, NULL);
 }
 static int s_keepalive(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   return dt_graph_keep_alive(g, CALL, on_result, c, NULL);
@@ -307,7 +313,7 @@ static int s_invite(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d
 }
 static int s_mute_all(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body("ctx", x);
-  return dt_graph_mute_all(g, CALL, "ctx", on_result, c, NULL);
+  return dt_graph_context_action(g, CALL, DT_GRAPH_MUTE_ALL, "ctx", on_result, c, NULL);
 }
 static int s_mute_p(dt_graph_t *g, capture_t *c, cJSON **x, dt_graph_dialect_t d) {
   dt_graph_context_body("ctx", x);
@@ -337,6 +343,7 @@ static const case_t cases[] = {
     {"unmute", "POST", "/" CALL "/unmute", s_unmute},
     {"changeScreenSharingRole", "POST", "/" CALL "/changeScreenSharingRole", s_share},
     {"updateMetadata", "POST", "/" CALL "/updateMetadata", s_metadata},
+    {"updateRecordingStatus", "POST", "/" CALL "/updateRecordingStatus", s_recording_status},
     {"keepAlive", "POST", "/" CALL "/keepAlive", s_keepalive},
     {"listParticipants", "GET", "/" CALL "/participants", s_list},
     {"getParticipant", "GET", "/" CALL "/participants/p-1", s_getp},
@@ -445,7 +452,7 @@ DT_TEST(operation_answers) {
       "{\"clientContext\":\"clientContext-value\",\"createdDateTime\":\"2018-03-19T09:46:02Z\",\"id\":\"id-value\","
       "\"lastActionDateTime\":\"2018-03-19T09:46:02Z\",\"status\":\"Running\"}"};
   capture_t c2 = {0}, c3 = {0};
-  DT_ASSERT_EQ_INT(dt_graph_subscribe_to_tone(e.g, CALL, "c", on_result, &c2, NULL), 0);
+  DT_ASSERT_EQ_INT(dt_graph_context_action(e.g, CALL, DT_GRAPH_SUBSCRIBE_TO_TONE, "c", on_result, &c2, NULL), 0);
   DT_ASSERT(run_until(&e.loop, &c2.done, 10));
   DT_ASSERT_EQ_STR(c2.op_id, "op-2");
   DT_ASSERT_EQ_INT(c2.op_status, DT_OP_STATUS_COMPLETED);

@@ -458,6 +458,37 @@ DT_TEST(redirect_body) {
   DT_ASSERT_EQ_INT(dt_graph_redirect_body(t, 1, -1, NULL, &ours), DT_EINVAL);
 }
 
+/* redirect's full parameter list (graph_api.md §1.3): voicemail on each invitation; beta-only
+   targetDisposition and masking refused in v1.0; forward takes one target. */
+DT_TEST(redirect_params_body) {
+  dt_invitation_t t[] = {{{"user", "u1", NULL, NULL}, NULL}, {{"user", "u2", NULL, NULL}, NULL}};
+  dt_graph_redirect_params_t p = {.targets = t, .target_count = 1, .voicemail = true, .callback_uri = "https://b/cb"};
+  cJSON *ours = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_V1, &p, &ours), 0);
+  const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ours, "targets"), 0);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(t0, "endpointType")->valuestring, "voicemail");
+  DT_ASSERT(cJSON_GetObjectItemCaseSensitive(ours, "targetDisposition") == NULL);
+  cJSON_Delete(ours);
+  dt_graph_redirect_params_t b = {.targets = t, .target_count = 2, .disposition = "simultaneousRing",
+                                  .mask_callee = true, .mask_caller = true, .timeout_s = 60};
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_V1, &b, &ours), DT_EUNSUPPORTED);
+  DT_ASSERT(ours == NULL);
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_BETA, &b, &ours), 0);
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(ours, "targetDisposition")->valuestring, "simultaneousRing");
+  DT_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ours, "maskCallee")));
+  DT_ASSERT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ours, "maskCaller")));
+  DT_ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(ours, "timeout")->valueint, 60);
+  cJSON_Delete(ours);
+  b.disposition = "forward";
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_BETA, &b, &ours), DT_EINVAL);
+  b.disposition = "sideways";
+  b.target_count = 1;
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_BETA, &b, &ours), DT_EINVAL);
+  b.disposition = NULL;
+  b.timeout_s = 10; /* 15..90 */
+  DT_ASSERT_EQ_INT(dt_graph_redirect_params_body(DT_GRAPH_BETA, &b, &ours), DT_EINVAL);
+}
+
 /* graph_api.md §1.4: PSTN target with an annotated identity; transferee is v1.0 only. */
 DT_TEST(transfer_body) {
   dt_invitation_t target = {{"phone", "+12345678901", NULL, NULL}, NULL};
@@ -728,6 +759,31 @@ DT_TEST(screen_sharing_role_and_metadata_bodies) {
   big[DT_GRAPH_MAX_STRING + 1] = '\0';
   DT_ASSERT_EQ_INT(dt_graph_update_metadata_body(big, NULL, &o), DT_EINVAL);
   DT_ASSERT_EQ_INT(dt_graph_update_metadata_body("m", big, &o), DT_EINVAL);
+  free(big);
+}
+
+/* updateRecordingStatus, as the reference gives it: {clientContext, status}; the statuses a
+   bot reports are recording, notRecording and failed (graph_api.md). */
+DT_TEST(recording_status_body) {
+  cJSON *o = NULL;
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("recording", "c-1", &o), 0);
+  char *s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"clientContext\":\"c-1\",\"status\":\"recording\"}");
+  cJSON_free(s);
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("notRecording", NULL, &o), 0);
+  s = print_body(o);
+  DT_ASSERT_EQ_STR(s, "{\"status\":\"notRecording\"}");
+  cJSON_free(s);
+  DT_ASSERT(dt_graph_recording_status_ok("failed"));
+  const char *bad[] = {"unknown", "unknownFutureValue", "Recording", "", NULL};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(bad); i++) {
+    DT_ASSERT_EQ_INT(dt_graph_recording_status_body(bad[i], NULL, &o), DT_EINVAL);
+    DT_ASSERT(o == NULL);
+  }
+  char *big = malloc(DT_GRAPH_MAX_STRING + 2);
+  memset(big, 'x', DT_GRAPH_MAX_STRING + 1);
+  big[DT_GRAPH_MAX_STRING + 1] = '\0';
+  DT_ASSERT_EQ_INT(dt_graph_recording_status_body("failed", big, &o), DT_EINVAL);
   free(big);
 }
 

@@ -170,6 +170,15 @@ static void handler(dt_http_request_t *req, void *ud) {
     char body[32];
     snprintf(body, sizeof body, "rc=%d", rc);
     dt_http_respond(req, 200, "text/plain", body, strlen(body));
+  } else if (strcmp(req->path, "/big") == 0) {
+    /* n bytes of a repeating pattern: larger than the socket buffers, so writes queue */
+    char n[16] = "";
+    query_param(req->query, "n", n, sizeof n);
+    size_t len = strtoul(n, NULL, 10);
+    char *body = dt_xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++) body[i] = (char)('a' + i % 26);
+    dt_http_respond(req, 200, "application/octet-stream", body, len);
+    free(body);
   } else if (strcmp(req->path, "/nocontent") == 0) {
     dt_http_respond(req, 204, NULL, NULL, 0);
   } else if (strcmp(req->path, "/never") == 0) {
@@ -1177,6 +1186,30 @@ DT_TEST(half_closed_client_still_gets_answer) {
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
 
+/* A client that half-closes right after its request and reads only later: the server's
+   EOF comes while the answer is still queued for writing, and must not cut it off (closing
+   before the lingering shutdown completes would cancel the queued writes). */
+DT_TEST(half_closed_client_gets_a_large_answer_whole) {
+  fx_t fx;
+  dt_http_server_options_t o = {0};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  enum { N = 24 * 1024 * 1024 };
+  cli_t c;
+  resp_t r;
+  DT_ASSERT_EQ_INT(cli_open(&c, fx.port), 0);
+  DT_ASSERT_EQ_INT(cli_sends(&c, "GET /big?n=25165824 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"), 0);
+  shutdown(c.fd, SHUT_WR);
+  sleep_ms(300); /* not a timing assertion: only gives the server time to see the EOF early */
+  DT_ASSERT_EQ_INT(cli_response(&c, &r, false), 0);
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT_EQ_INT((long long)r.body_len, N);
+  DT_ASSERT(r.body[N - 1] == (char)('a' + (N - 1) % 26));
+  resp_free(&r);
+  DT_ASSERT(cli_wait_closed(&c));
+  cli_close(&c);
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
 DT_TEST(metrics_reflect_requests) {
   fx_t fx;
   dt_http_server_options_t o = {0};
@@ -1250,7 +1283,8 @@ typedef struct {
   mbedtls_ctr_drbg_context drbg;
 } tls_client_t;
 
-static int tls_client_open(tls_client_t *t, cli_t *c, int port) {
+/* A TLS client that trusts ca_file; -1 when the handshake (or the set-up) fails. */
+static int tls_client_open_ca(tls_client_t *t, cli_t *c, int port, const char *ca_file) {
   memset(t, 0, sizeof *t);
   mbedtls_net_init(&t->net);
   mbedtls_ssl_init(&t->ssl);
@@ -1259,7 +1293,7 @@ static int tls_client_open(tls_client_t *t, cli_t *c, int port) {
   mbedtls_entropy_init(&t->entropy);
   mbedtls_ctr_drbg_init(&t->drbg);
   if (mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, NULL, 0)) return -1;
-  if (mbedtls_x509_crt_parse_file(&t->ca, g_cert.cert_file)) return -1;
+  if (mbedtls_x509_crt_parse_file(&t->ca, ca_file)) return -1;
   char portstr[16];
   snprintf(portstr, sizeof portstr, "%d", port);
   if (mbedtls_net_connect(&t->net, "127.0.0.1", portstr, MBEDTLS_NET_PROTO_TCP)) return -1;
@@ -1285,6 +1319,20 @@ static int tls_client_open(tls_client_t *t, cli_t *c, int port) {
   c->cap = 1 << 16;
   c->buf = dt_xmalloc(c->cap);
   return 0;
+}
+
+static int tls_client_open(tls_client_t *t, cli_t *c, int port) {
+  return tls_client_open_ca(t, c, port, g_cert.cert_file);
+}
+
+/* Frees what tls_client_open_ca set up when it failed (no cli_t was made). */
+static void tls_client_free(tls_client_t *t) {
+  mbedtls_net_free(&t->net);
+  mbedtls_ssl_free(&t->ssl);
+  mbedtls_ssl_config_free(&t->conf);
+  mbedtls_x509_crt_free(&t->ca);
+  mbedtls_ctr_drbg_free(&t->drbg);
+  mbedtls_entropy_free(&t->entropy);
 }
 
 static void tls_client_close(tls_client_t *t, cli_t *c) {
@@ -1366,6 +1414,97 @@ DT_TEST(tls_errors_over_tls_and_plaintext_client) {
   DT_ASSERT_EQ_INT(c.len, 0);
   cli_close(&c);
   DT_ASSERT(wait_conns(&fx, 0));
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+}
+
+static int copy_file(const char *from, const char *to) {
+  char *data = NULL;
+  size_t len = 0;
+  if (dt_read_file(from, 1 << 20, &data, &len) != 0) return -1;
+  FILE *f = fopen(to, "wb");
+  int ok = f && fwrite(data, 1, len, f) == len;
+  if (f && fclose(f) != 0) ok = 0;
+  free(data);
+  return ok ? 0 : -1;
+}
+
+typedef struct {
+  int rc;
+  char err[256];
+} reload_t;
+
+static void job_reload_tls(void *p, void *arg) {
+  fx_t *fx = p;
+  reload_t *r = arg;
+  r->rc = dt_http_server_reload_tls(fx->srv, r->err, sizeof r->err);
+}
+
+/* A renewed certificate (SIGHUP): new connections get it, an open one finishes on the old,
+   and a broken file changes nothing. */
+DT_TEST(tls_certificate_reloads_for_new_connections) {
+  DT_ASSERT(cert_ready());
+  dt_testcert_t renewed;
+  DT_ASSERT(dt_testcert_create(&renewed) == 0);
+  char dir[] = "/tmp/dt_tlsreload_XXXXXX";
+  DT_ASSERT(mkdtemp(dir) != NULL);
+  char cert[64], key[64];
+  snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+  snprintf(key, sizeof key, "%s/key.pem", dir);
+  DT_ASSERT_EQ_INT(copy_file(g_cert.cert_file, cert), 0);
+  DT_ASSERT_EQ_INT(copy_file(g_cert.key_file, key), 0);
+  fx_t fx;
+  dt_http_server_options_t o = {.tls_cert_file = cert, .tls_key_file = key};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  tls_client_t t_old, t_new, t_bad;
+  cli_t c_old, c_new;
+  char body[64];
+  DT_ASSERT_EQ_INT(tls_client_open_ca(&t_old, &c_old, fx.port, g_cert.cert_file), 0);
+  DT_ASSERT_EQ_INT(roundtrip(&c_old, GET("/healthz"), body, sizeof body), 200);
+
+  DT_ASSERT_EQ_INT(copy_file(renewed.cert_file, cert), 0);
+  DT_ASSERT_EQ_INT(copy_file(renewed.key_file, key), 0);
+  reload_t r = {0};
+  on_loop(&fx, job_reload_tls, &r);
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  /* the open connection goes on with the certificate it was set up with */
+  DT_ASSERT_EQ_INT(roundtrip(&c_old, GET("/healthz"), body, sizeof body), 200);
+  /* a new one is served the renewed certificate: a client that trusts only the old fails */
+  DT_ASSERT(tls_client_open_ca(&t_bad, &c_new, fx.port, g_cert.cert_file) != 0);
+  tls_client_free(&t_bad);
+  DT_ASSERT_EQ_INT(tls_client_open_ca(&t_new, &c_new, fx.port, renewed.cert_file), 0);
+  DT_ASSERT_EQ_INT(roundtrip(&c_new, GET("/healthz"), body, sizeof body), 200);
+  tls_client_close(&t_new, &c_new);
+
+  /* a broken certificate file: an error naming it, the renewed certificate stays */
+  FILE *f = fopen(cert, "w");
+  DT_ASSERT(f != NULL);
+  fputs("not a certificate\n", f);
+  fclose(f);
+  r = (reload_t){0};
+  on_loop(&fx, job_reload_tls, &r);
+  DT_ASSERT_EQ_INT(r.rc, DT_ETLS);
+  DT_ASSERT_CONTAINS(r.err, cert);
+  DT_ASSERT_EQ_INT(tls_client_open_ca(&t_new, &c_new, fx.port, renewed.cert_file), 0);
+  DT_ASSERT_EQ_INT(roundtrip(&c_new, GET("/healthz"), body, sizeof body), 200);
+  tls_client_close(&t_new, &c_new);
+  tls_client_close(&t_old, &c_old);
+  DT_ASSERT(wait_conns(&fx, 0));
+  DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
+  unlink(cert);
+  unlink(key);
+  rmdir(dir);
+  dt_testcert_remove(&renewed);
+}
+
+/* A listener without TLS has no certificate to reload. */
+DT_TEST(tls_reload_without_tls_is_refused) {
+  fx_t fx;
+  dt_http_server_options_t o = {0};
+  DT_ASSERT_EQ_INT(fx_start(&fx, &o), 0);
+  reload_t r = {0};
+  on_loop(&fx, job_reload_tls, &r);
+  DT_ASSERT_EQ_INT(r.rc, DT_EINVAL);
+  DT_ASSERT_CONTAINS(r.err, "does not serve TLS");
   DT_ASSERT_EQ_INT(fx_stop(&fx), 0);
 }
 

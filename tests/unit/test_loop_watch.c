@@ -1,10 +1,13 @@
 /* Unit tests for loop_watch.c: a busy iteration is measured, counted and logged with the
    call the blame hook names; quick iterations are not stalls; the watchdog never keeps the
    loop alive; closing frees it on the loop. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 #include "dialtone/common.h"
 #include "dialtone/error.h"
@@ -147,6 +150,62 @@ DT_TEST(quick_iterations_are_not_stalls) {
   DT_ASSERT(dt_loop_watch_busy_max(w) >= 0.005 && dt_loop_watch_busy_max(w) < 0.5);
   DT_ASSERT(bl.asked >= 1); /* each quiet iteration forgets its heaviest call */
   dt_loop_watch_close(w);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  DT_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+  dt_metrics_free(m);
+}
+
+
+/* A signal after a quiet spell is not a stall. The signal interrupts the poller's wait
+   (EINTR) and libuv drops that wait from its idle time, so without
+   dt_loop_watch_signal_arrived the sleep before SIGHUP/SIGTERM read as a busy iteration. */
+typedef struct {
+  int signals;
+  dt_loop_watch_t *w;
+  uv_signal_t sig;
+  uv_timer_t after; /* one more iteration, so the watchdog measures the signalled one */
+} quiet_t;
+
+static void *signal_later(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 400 * 1000000L}; /* longer than the 0.2 s threshold */
+  nanosleep(&ts, NULL);
+  kill(getpid(), SIGUSR1); /* as `kill -HUP` does: the process, while its loop sleeps */
+  return NULL;
+}
+
+static void close_timer(uv_timer_t *t) { uv_close((uv_handle_t *)t, NULL); }
+
+static void on_usr1(uv_signal_t *h, int signum) {
+  (void)signum;
+  quiet_t *q = h->data;
+  dt_loop_watch_signal_arrived(q->w);
+  q->signals++;
+  uv_close((uv_handle_t *)h, NULL);
+  uv_timer_init(h->loop, &q->after);
+  uv_timer_start(&q->after, close_timer, 5, 0);
+}
+
+DT_TEST(a_signal_after_a_quiet_spell_is_not_a_stall) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  dt_metrics_t *m = dt_metrics_new();
+  dt_loop_watch_options_t o = {.loop = &loop, .metrics = m, .stall_seconds = 0.2};
+  quiet_t q = {0};
+  DT_ASSERT_EQ_INT(dt_loop_watch_start(&o, &q.w), 0);
+  uv_signal_init(&loop, &q.sig);
+  q.sig.data = &q;
+  uv_signal_start(&q.sig, on_usr1, SIGUSR1);
+  /* one iteration first, so the watchdog measures the quiet one */
+  uv_run(&loop, UV_RUN_NOWAIT);
+  pthread_t th;
+  DT_ASSERT_EQ_INT(pthread_create(&th, NULL, signal_later, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT); /* sleeps in the poller until the signal, then runs dry */
+  pthread_join(th, NULL);
+  DT_ASSERT_EQ_INT(q.signals, 1);
+  DT_ASSERT(dt_metrics_get(m, "dt_loop_stalls_total", NULL) == 0);
+  DT_ASSERT(dt_loop_watch_busy_max(q.w) < 0.2);
+  dt_loop_watch_close(q.w);
   uv_run(&loop, UV_RUN_DEFAULT);
   DT_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
   dt_metrics_free(m);

@@ -157,4 +157,44 @@ DT_TEST(describe_all_describes_each_family_of_a_table) {
   dt_metrics_free(m);
 }
 
+
+/* Removing series keeps every other one findable (the probe runs are repaired) and out of
+   the rendering; removing what is not there changes nothing. */
+DT_TEST(remove_series) {
+  dt_metrics_t *m = dt_metrics_new();
+  char labels[64];
+  for (int i = 0; i < 500; i++) {
+    snprintf(labels, sizeof labels, "v=\"%d\"", i);
+    dt_metrics_set(m, "dt_x", labels, i + 1);
+  }
+  for (int i = 0; i < 500; i += 2) {
+    snprintf(labels, sizeof labels, "v=\"%d\"", i);
+    dt_metrics_remove(m, "dt_x", labels);
+  }
+  dt_metrics_remove(m, "dt_x", "v=\"nope\"");
+  dt_metrics_remove(m, "dt_absent", NULL);
+  dt_metrics_remove(NULL, "dt_x", NULL);
+  for (int i = 0; i < 500; i++) {
+    snprintf(labels, sizeof labels, "v=\"%d\"", i);
+    DT_ASSERT(dt_metrics_get(m, "dt_x", labels) == (i % 2 ? i + 1 : 0));
+  }
+  dt_buf_t b = {0};
+  dt_metrics_render(m, &b);
+  DT_ASSERT(strstr(b.data, "dt_x{v=\"2\"}") == NULL);
+  DT_ASSERT_CONTAINS(b.data, "dt_x{v=\"3\"} 4\n");
+  dt_buf_free(&b);
+  /* a removed series comes back from zero when used again; first and last of the family too */
+  dt_metrics_add(m, "dt_x", "v=\"2\"", 5);
+  DT_ASSERT(dt_metrics_get(m, "dt_x", "v=\"2\"") == 5);
+  dt_metrics_remove(m, "dt_x", "v=\"1\"");
+  dt_metrics_remove(m, "dt_x", "v=\"2\"");
+  dt_metrics_add(m, "dt_x", "v=\"new\"", 1);
+  b = (dt_buf_t){0};
+  dt_metrics_render(m, &b);
+  DT_ASSERT_CONTAINS(b.data, "dt_x{v=\"new\"} 1\n");
+  DT_ASSERT(strstr(b.data, "dt_x{v=\"1\"}") == NULL);
+  dt_buf_free(&b);
+  dt_metrics_free(m);
+}
+
 DT_TEST_MAIN()
