@@ -50,8 +50,8 @@ local function sorted_keys(t)
   return out
 end
 
-local function camel(name)
-  return (name:gsub("^%l", string.upper):gsub("_(%l)", string.upper))
+local function camel(name) -- meetings.create -> MeetingsCreate
+  return (name:gsub("^%l", string.upper):gsub("[_.](%l)", string.upper))
 end
 
 local out = {}
@@ -133,7 +133,14 @@ w("---@param name string")
 w("---@return boolean")
 w("function dialtone.prompt_exists(name) end")
 w("")
+local tables = {} -- dialtone.meetings for "meetings.create": declared once, before its functions
 for _, name in ipairs(sorted_keys(schema.dialtone)) do
+  local parent = name:match("^(.*)%.[^.]+$")
+  if parent and not tables[parent] then
+    tables[parent] = true
+    w("dialtone.%s = {}", parent)
+    w("")
+  end
   if name ~= "log" and name ~= "prompt_exists" then emit("dialtone", name, schema.dialtone[name]) end
 end
 
