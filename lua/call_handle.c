@@ -124,6 +124,15 @@ int dt__call_handle_wait(lua_State *L, const char *prim, int rc, lua_KFunction k
   return lua_yieldk(L, 0, 0, k);
 }
 
+int dt__call_handle_return_json(lua_State *L, int none_as_table) {
+  dt_call_t *c = dt__call_handle_self(L);
+  if (c->result.err) return dt__call_handle_raise_result(L, c);
+  if (c->result.json) dt_lua_push_json(L, c->result.json);
+  else if (none_as_table) lua_newtable(L);
+  else lua_pushnil(L);
+  return 1;
+}
+
 void dt__call_handle_push(lua_State *L, dt_runtime_t *rt, dt_call_t *call) {
   dt_lcall_t *lc = dt__rt_state_lcall(rt, call);
   if (lc->ud_ref != LUA_NOREF) {

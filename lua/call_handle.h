@@ -39,6 +39,10 @@ dt_call_t *dt__call_handle_own(lua_State *L, int idx, const char *prim);
 /* After starting a primitive (rc: < 0 error, 1 done at once, else pending): continues at
    once with k, or yields until core reports the result and then continues with k. */
 int dt__call_handle_wait(lua_State *L, const char *prim, int rc, lua_KFunction k);
+/* The continuation of a primitive whose result is JSON (call:participants, call:participant):
+   raises the running call's failed result, else returns its result.json as Lua values; with no
+   JSON, an empty table (none_as_table) or nil. */
+int dt__call_handle_return_json(lua_State *L, int none_as_table);
 
 /* Raises "PRIM: unknown option 'k' (options: a, b, …)" for a key of the option table at idx
    that is not in allowed (NULL-terminated); nil or none at idx is no options; another type,

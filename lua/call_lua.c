@@ -19,7 +19,6 @@
 #include "dialtone/error.h"
 #include "dialtone/graph_body.h"
 #include "dialtone/log.h"
-#include "dialtone/luajson.h"
 #include "dialtone/meeting_link.h"
 #include "call_handle.h"
 #include "call_lua.h"
@@ -49,6 +48,17 @@ static int get_opt(lua_State *L, int idx, const char *key) {
   return lua_getfield(L, idx, key);
 }
 
+/* The start of every call:PRIM{…} that takes options: the running flow's own call (the
+   handle at 1), then the option table at idx checked against allowed ("call:PRIM: unknown
+   option …"). */
+static dt_call_t *own_with_options(lua_State *L, const char *prim, int idx, const char *const *allowed) {
+  dt_call_t *c = dt__call_handle_own(L, 1, prim);
+  char full[40];
+  snprintf(full, sizeof full, "call:%s", prim);
+  dt__call_handle_check_options(L, idx, full, allowed);
+  return c;
+}
+
 /* Pushes the required option t[key], or raises "PRIM: KEY is required". */
 static void need_opt(lua_State *L, int idx, const char *prim, const char *key) {
   if (get_opt(L, idx, key) == LUA_TNIL) luaL_error(L, "%s: %s is required", prim, key);
@@ -61,13 +71,18 @@ static const char *call_id_at(lua_State *L, int idx) {
   return t == LUA_TSTRING ? lua_tostring(L, idx) : dt__call_handle_check(L, idx)->id;
 }
 
+/* Pushes the option t[key] and returns its type: nil when absent; a value of another type
+   than `want` raises "PRIM: option 'KEY' must be WHAT, got TYPE". The caller pops it. */
+static int typed_opt(lua_State *L, int idx, const char *prim, const char *key, int want, const char *what) {
+  int t = get_opt(L, idx, key);
+  if (t != LUA_TNIL && t != want) luaL_error(L, "%s: option '%s' must be %s, got %s", prim, key, what, lua_typename(L, t));
+  return t;
+}
+
 static double opt_num(lua_State *L, int idx, const char *prim, const char *key, double def, double min,
                       double max) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
   double v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TNUMBER) luaL_error(L, "%s: option '%s' must be a number, got %s", prim, key, lua_typename(L, t));
+  if (typed_opt(L, idx, prim, key, LUA_TNUMBER, "a number") != LUA_TNIL) {
     v = lua_tonumber(L, -1);
     if (!(v >= min && v <= max)) {
       char msg[200];
@@ -80,26 +95,14 @@ static double opt_num(lua_State *L, int idx, const char *prim, const char *key, 
 }
 
 static int opt_bool(lua_State *L, int idx, const char *prim, const char *key, int def) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
-  int v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TBOOLEAN) luaL_error(L, "%s: option '%s' must be a boolean, got %s", prim, key, lua_typename(L, t));
-    v = lua_toboolean(L, -1);
-  }
+  int v = typed_opt(L, idx, prim, key, LUA_TBOOLEAN, "a boolean") != LUA_TNIL ? lua_toboolean(L, -1) : def;
   lua_pop(L, 1);
   return v;
 }
 
 /* The string stays valid while the option table is on the stack. */
 static const char *opt_str(lua_State *L, int idx, const char *prim, const char *key, const char *def) {
-  idx = lua_absindex(L, idx);
-  int t = get_opt(L, idx, key);
-  const char *v = def;
-  if (t != LUA_TNIL) {
-    if (t != LUA_TSTRING) luaL_error(L, "%s: option '%s' must be a string, got %s", prim, key, lua_typename(L, t));
-    v = lua_tostring(L, -1);
-  }
+  const char *v = typed_opt(L, idx, prim, key, LUA_TSTRING, "a string") != LUA_TNIL ? lua_tostring(L, -1) : def;
   lua_pop(L, 1);
   return v;
 }
@@ -281,8 +284,7 @@ static size_t check_modalities(lua_State *L, const char *prim, const char *mods[
 
 static const char *const ANSWER_OPTS[] = {"modalities", "prefetch", "participant_capacity", NULL};
 static int l_answer(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "answer");
-  dt__call_handle_check_options(L, 2, "call:answer", ANSWER_OPTS);
+  dt_call_t *c = own_with_options(L, "answer", 2, ANSWER_OPTS);
   const char *mods[3];
   size_t nmod = 0;
   if (get_opt(L, 2, "modalities") != LUA_TNIL) nmod = check_modalities(L, "call:answer", mods, false);
@@ -303,8 +305,7 @@ static int l_answer(lua_State *L) {
 
 static const char *const REJECT_OPTS[] = {"reason", NULL};
 static int l_reject(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "reject");
-  dt__call_handle_check_options(L, 2, "call:reject", REJECT_OPTS);
+  dt_call_t *c = own_with_options(L, "reject", 2, REJECT_OPTS);
   const char *reason = opt_str(L, 2, "call:reject", "reason", "none");
   if (strcmp(reason, "none") && strcmp(reason, "busy") && strcmp(reason, "forbidden"))
     luaL_error(L, "call:reject: reason must be \"busy\", \"forbidden\" or \"none\", got '%s'", reason);
@@ -316,8 +317,7 @@ static int l_reject(lua_State *L) {
 static const char *const REDIRECT_OPTS[] = {"targets", "timeout", "voicemail", "disposition", "mask_callee",
                                             "mask_caller", NULL};
 static int l_redirect(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "redirect");
-  dt__call_handle_check_options(L, 2, "call:redirect", REDIRECT_OPTS);
+  dt_call_t *c = own_with_options(L, "redirect", 2, REDIRECT_OPTS);
   dt_graph_redirect_params_t p = {0};
   size_t n = 0;
   dt_invitation_t *t = NULL;
@@ -352,8 +352,7 @@ static int l_redirect(lua_State *L) {
 
 static const char *const PLAY_OPTS[] = {"barge_in", "loop", "timeout", NULL};
 static int l_play(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "play");
-  dt__call_handle_check_options(L, 3, "call:play", PLAY_OPTS);
+  dt_call_t *c = own_with_options(L, "play", 3, PLAY_OPTS);
   bool barge = opt_bool(L, 3, "call:play", "barge_in", 0);
   bool loop = opt_bool(L, 3, "call:play", "loop", 0);
   if (!loop && get_opt(L, 3, "timeout") != LUA_TNIL)
@@ -384,8 +383,7 @@ static bool valid_tone(char t) { return (t >= '0' && t <= '9') || t == '*' || t 
 static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush",
                                           "pattern", "invalid", "noinput", "retries", NULL};
 static int l_gather(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "gather");
-  dt__call_handle_check_options(L, 2, "call:gather", GATHER_OPTS);
+  dt_call_t *c = own_with_options(L, "gather", 2, GATHER_OPTS);
   dt_gather_params_t p = {0};
   p.max = (unsigned)opt_num(L, 2, "call:gather", "max", 64, 1, 64);
   p.min = (unsigned)opt_num(L, 2, "call:gather", "min", 0, 0, 64);
@@ -422,8 +420,7 @@ static int k_record(lua_State *L, int status, lua_KContext ctx) {
 static const char *const RECORD_OPTS[] = {"prompt", "beep", "max_duration", "max_silence", "initial_silence",
                                           "stop_tones", "barge_in", NULL};
 static int l_record(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "record");
-  dt__call_handle_check_options(L, 2, "call:record", RECORD_OPTS);
+  dt_call_t *c = own_with_options(L, "record", 2, RECORD_OPTS);
   dt_graph_record_params_t p = {0};
   p.max_duration_s = (int)opt_num(L, 2, "call:record", "max_duration", 0, 1, 120);
   p.max_silence_s = (int)opt_num(L, 2, "call:record", "max_silence", 0, 1, 120);
@@ -463,8 +460,7 @@ static int l_record(lua_State *L) {
 
 static const char *const TRANSFER_OPTS[] = {"target", "replaces", "transferee", NULL};
 static int l_transfer(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "transfer");
-  dt__call_handle_check_options(L, 2, "call:transfer", TRANSFER_OPTS);
+  dt_call_t *c = own_with_options(L, "transfer", 2, TRANSFER_OPTS);
   need_opt(L, 2, "call:transfer", "target");
   dt_invitation_t target = {0};
   check_identity(L, -1, "call:transfer", &target.identity, NULL);
@@ -482,8 +478,7 @@ static int l_transfer(lua_State *L) {
 
 static const char *const INVITE_OPTS[] = {"participants", "replaces_call", NULL};
 static int l_invite(lua_State *L) {
-  dt_call_t *c = dt__call_handle_own(L, 1, "invite");
-  dt__call_handle_check_options(L, 2, "call:invite", INVITE_OPTS);
+  dt_call_t *c = own_with_options(L, "invite", 2, INVITE_OPTS);
   need_opt(L, 2, "call:invite", "participants");
   size_t n;
   dt_invitation_t *inv = check_invitations(L, -1, "call:invite", &n, 5);
@@ -496,11 +491,7 @@ static int l_invite(lua_State *L) {
 }
 
 static int k_participants(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = dt__call_handle_self(L);
-  if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) dt_lua_push_json(L, c->result.json);
-  else lua_newtable(L);
-  return 1;
+  return dt__call_handle_return_json(L, 1);
 }
 
 static int l_participants(lua_State *L) {

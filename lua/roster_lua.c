@@ -12,7 +12,6 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
-#include "dialtone/luajson.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "prompts.h"
@@ -47,9 +46,7 @@ static int k_roster(lua_State *L, int status, lua_KContext ctx) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  if (c->result.json) dt_lua_push_json(L, c->result.json);
-  else lua_newtable(L);
-  return 1;
+  return dt__call_handle_return_json(L, 1); /* joined: that participant; count: the list */
 }
 
 static const char *const WAIT_OPTS[] = {"joined", "left", "count", "timeout", NULL};
@@ -98,11 +95,7 @@ static int l_wait_participant(lua_State *L) {
 }
 
 static int k_participant(lua_State *L, int status, lua_KContext ctx) {
-  dt_call_t *c = dt__call_handle_self(L);
-  if (c->result.err) return dt__call_handle_raise_result(L, c);
-  if (c->result.json) dt_lua_push_json(L, c->result.json);
-  else lua_pushnil(L);
-  return 1;
+  return dt__call_handle_return_json(L, 0);
 }
 
 static int l_participant(lua_State *L) {

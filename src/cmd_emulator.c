@@ -33,7 +33,7 @@ static void on_signal(uv_signal_t *s, int signum) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
-          "                         [--app-id ID] [--tenant-id ID] [--client-secret S]\n"
+          "                         [--app-id ID] [--tenant-id ID] [--client-secret S] [--client-cert PEM]\n"
           "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
           "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
 }
@@ -52,6 +52,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
       DT_ARG_STR("--app-id", &o.app_id),
       DT_ARG_STR("--tenant-id", &o.tenant_id),
       DT_ARG_STR("--client-secret", &o.client_secret),
+      DT_ARG_STR("--client-cert", &o.client_cert_file),
       DT_ARG_STR("--recordings", &o.recordings_dir),
       DT_ARG_BOOL("--fetch-remote-prompts", NULL, &fetch_remote),
       DT_ARG_BOOL("--strict", NULL, &strict),

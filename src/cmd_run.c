@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <uv.h>
 #include "args.h"
 #include "dialtone/common.h"
@@ -25,6 +26,7 @@
 #include "dialtone/error.h"
 #include "dialtone/log.h"
 #include "dialtone/metrics.h"
+#include "sd_notify.h"
 
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
@@ -50,6 +52,22 @@ typedef struct {
   bool stopping;
 } app_t;
 
+/* Tells systemd (Type=notify) where we stand; a failure is logged, never fatal. */
+static void notify_manager(const char *state) {
+  int rc = dt_sd_notify(state);
+  if (rc < 0) dt_log_warn("cannot notify the service manager at $NOTIFY_SOCKET: %s", dt_strerror(rc));
+}
+
+/* RELOADING=1 carries the monotonic time (systemd's Type=notify-reload wants it). */
+static void notify_reloading(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char state[96];
+  snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%llu",
+           (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull);
+  notify_manager(state);
+}
+
 static void on_engine_closed(void *ud) {
   app_t *app = ud;
   app->engine = NULL;
@@ -66,6 +84,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&app->sigint, NULL);
   uv_close((uv_handle_t *)&app->sigterm, NULL);
   uv_close((uv_handle_t *)&app->sighup, NULL);
+  notify_manager("STOPPING=1\nSTATUS=draining: new calls are refused as busy");
   if (app->engine) dt_engine_close(app->engine, on_engine_closed, app);
 }
 
@@ -76,6 +95,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   if (app->engine) dt_engine_signal_arrived(app->engine);
   if (app->stopping || !app->engine) return;
   dt_log_info("received SIGHUP: reloading the flows in %s", app->cfg.flows);
+  notify_reloading();
   unsigned failed = 0;
   char err[512] = "";
   int n = dt_engine_reload(app->engine, &failed, err, sizeof err);
@@ -83,6 +103,7 @@ static void on_sighup(uv_signal_t *h, int signum) {
   int t = dt_engine_reload_tls(app->engine, err, sizeof err);
   if (t > 0) dt_log_info("SIGHUP: TLS certificate and key reloaded (new connections use them)");
   else if (t < 0) dt_log_error("SIGHUP: TLS certificate not reloaded, the old one stays in use: %s", err);
+  notify_manager("READY=1\nSTATUS=running (reloaded)");
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg) {
@@ -189,7 +210,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
                 c->graph.dialect);
   else
     dt_log_info("dialtone %s starting: no Graph credentials (graph.tenant_id, graph.client_id, "
-                "graph.client_secret), so calls go to the embedded Graph emulator",
+                "graph.client_secret or graph.client_certificate), so calls go to the embedded Graph emulator",
                 DIALTONE_VERSION);
 
   int rc = uv_loop_init(&app->loop);
@@ -257,6 +278,8 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
     eo.graph.tenant_id = c->graph.tenant_id;
     eo.graph.client_id = c->graph.client_id;
     eo.graph.client_secret = c->graph.client_secret;
+    eo.graph.client_cert_file = c->graph.client_certificate.cert;
+    eo.graph.client_key_file = c->graph.client_certificate.key;
     eo.inbound.jwks_url = c->inbound.jwks_url;
     eo.inbound.openid_config_url = c->inbound.jwks_url ? NULL : c->inbound.openid_config;
     eo.inbound.audience = c->inbound.audience;
@@ -331,6 +354,11 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   uv_signal_init(&app->loop, &app->sighup);
   app->sighup.data = app;
   uv_signal_start(&app->sighup, on_sighup, SIGHUP);
+  /* Ready only now: a reload or stop signal from systemd finds its handler installed. */
+  char status[512];
+  snprintf(status, sizeof status, "READY=1\nSTATUS=listening on %.200s (notifications to %.250s)", app->cfg.listen,
+           dt_engine_callback_url(app->engine));
+  notify_manager(status);
 
   uv_run(&app->loop, UV_RUN_DEFAULT);
 

@@ -28,6 +28,7 @@ struct dt_engine_s {
   bool tls;                         /* HTTPS ingress (its certificate reloads on SIGHUP) */
   dt_http_client_t *http;
   dt_oauth_source_t *tokens;
+  dt_client_cert_t *client_cert;    /* certificate credentials, or NULL (the secret) */
   dt_graph_t *graph;
   dt_cdr_writer_t *cdr;
   dt_recstore_t *recstore;
@@ -116,6 +117,8 @@ static void ingress_closed(void *ud) {
   e->graph = NULL;
   dt_oauth_source_free(e->tokens);
   e->tokens = NULL;
+  dt_client_cert_free(e->client_cert); /* after the token source that borrowed it */
+  e->client_cert = NULL;
   dt_cdr_close(e->cdr);
   e->cdr = NULL;
   if (e->http) dt_http_client_close(e->http, http_closed, e);
@@ -384,9 +387,13 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                   ? dt_xstrdup(o->graph.token_url)
                   : dt_xasprintf("https://login.microsoftonline.com/%s/oauth2/v2.0/token",
                                  or_default(o->graph.tenant_id, "common"));
+  if (o->graph.client_cert_file &&
+      (rc = dt_client_cert_load(o->graph.client_cert_file, o->graph.client_key_file, &e->client_cert, err, errlen)) < 0)
+    goto fail;
   dt_oauth_options_t to = {.token_url = token_url,
                            .client_id = o->graph.client_id,
-                           .client_secret = or_default(o->graph.client_secret, "")};
+                           .client_secret = or_default(o->graph.client_secret, ""),
+                           .client_cert = e->client_cert};
   if ((rc = dt_oauth_source_new(loop, e->http, &to, &e->tokens)) < 0) {
     dt_seterr(err, errlen, rc, "cannot create the token source for %s", token_url);
     goto fail;

@@ -71,8 +71,7 @@ int dt_call_reject(dt_call_t *c, const char *reason) {
   if (rc) return rc;
   if (c->direction != DT_CALL_INCOMING || (c->flags & (DT_CALLF_ANSWERED | DT_CALLF_ESTABLISHED)))
     return DT_ESTATE;
-  dt__call_wait_begin(c, DT_WAIT_REJECT);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_REJECT);
   rc = dt_graph_reject(c->reg->o.graph, c->id, reason ? reason : "none", NULL, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
@@ -113,8 +112,7 @@ int dt_call_invite(dt_call_t *c, const dt_invitation_t *parts, size_t n) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
   if (n == 0) return DT_EINVAL;
-  dt__call_wait_begin(c, DT_WAIT_INVITE);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_INVITE);
   rc = dt_graph_invite(c->reg->o.graph, c->id, parts, n, NULL, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
@@ -123,8 +121,7 @@ int dt_call_action(dt_call_t *c, dt_action_t action, const char *arg) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
   dt_graph_t *g = c->reg->o.graph;
-  dt__call_wait_begin(c, DT_WAIT_ACTION);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_ACTION);
   switch (action) {
   case DT_ACTION_MUTE: rc = dt_graph_context_action(g, c->id, DT_GRAPH_MUTE, NULL, c->reg->on_response, op, &op->req);
     break;
@@ -167,8 +164,7 @@ int dt_call_hangup(dt_call_t *c) {
   }
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_HANGUP);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_HANGUP);
   if (c->direction == DT_CALL_INCOMING && !(c->flags & (DT_CALLF_ANSWERED | DT_CALLF_ESTABLISHED)))
     rc = dt_graph_reject(c->reg->o.graph, c->id, "none", NULL, c->reg->on_response, op, &op->req);
   else

@@ -93,10 +93,18 @@ void dt__call_finalize(dt_call_t *c) {
       dt_cdr_write(r->o.cdr, &rec);
     }
     if (r->o.metrics) {
-      char labels[96];
+      char labels[160];
       snprintf(labels, sizeof labels, "direction=\"%s\",outcome=\"%s\"",
                c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing", dt_outcome_name(c->outcome));
       dt_metrics_inc(r->o.metrics, "dt_calls_total", labels);
+      /* per flow: flow names are file names, but a label only takes a plain one */
+      const char *flow = c->flow && c->flow[0] && strlen(c->flow) <= 64 &&
+                                 strspn(c->flow, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                                     strlen(c->flow)
+                             ? c->flow
+                             : "(none)";
+      snprintf(labels, sizeof labels, "flow=\"%s\",outcome=\"%s\"", flow, dt_outcome_name(c->outcome));
+      dt_metrics_inc(r->o.metrics, "dt_flow_calls_total", labels);
     }
     dt_log(DT_LOG_INFO, c->id, "call ended: %s%s%s", dt_outcome_name(c->outcome), c->error ? ": " : "",
            c->error ? c->error : "");

@@ -242,6 +242,9 @@ void dt__call_fail_op(dt_call_t *c, const completion_t *comp, const char *what);
 bool dt__call_is_cancelled(const completion_t *comp);
 int dt__call_guard(dt_call_t *c);
 dt_op_t *dt__call_main_op(dt_call_t *c);
+/* The usual start of a primitive that sends one request: the wait of kind k begins, with
+   its main operation (for the request's callback). */
+dt_op_t *dt__call_begin(dt_call_t *c, dt_wait_kind_t k);
 int dt__call_started(dt_call_t *c, dt_op_t *op, int rc, uint64_t deadline_ms);
 const char *dt__call_wait_what(const dt_call_t *c);
 

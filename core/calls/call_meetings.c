@@ -17,8 +17,7 @@
 int dt_call_meeting_create(dt_call_t *c, const dt_online_meeting_params_t *p) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_MEETING);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_MEETING);
   rc = dt_graph_create_online_meeting(c->reg->o.graph, p, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
@@ -26,8 +25,7 @@ int dt_call_meeting_create(dt_call_t *c, const dt_online_meeting_params_t *p) {
 int dt_call_meeting_find(dt_call_t *c, const char *user_id, const char *join_url) {
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_MEETING);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_MEETING);
   rc = dt_graph_find_online_meeting(c->reg->o.graph, user_id, join_url, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }

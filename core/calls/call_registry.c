@@ -53,6 +53,7 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
     static const dt_metrics_family_t families[] = {
         {"dt_calls_active", "gauge", "Calls in the registry."},
         {"dt_calls_total", "counter", "Calls ended, by direction and outcome."},
+        {"dt_flow_calls_total", "counter", "Calls ended, by the flow that ran them and outcome."},
         {"dt_tones_duplicate_total", "counter", "Tone notifications dropped as duplicates (same sequence id)."},
         {"dt_tones_missing_total", "counter", "Gathers that gave up waiting for a key with an earlier sequence id."},
         {"dt_notifications_unknown_call_total", "counter",

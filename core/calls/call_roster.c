@@ -99,8 +99,7 @@ int dt_call_participants(dt_call_t *c) {
     c->result.reason = "completed";
     return 1;
   }
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_PARTICIPANTS);
   rc = dt_graph_list_participants(c->reg->o.graph, c->id, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
@@ -127,8 +126,7 @@ int dt_call_participant_get(dt_call_t *c, const char *pid) {
   if (!pid || !pid[0] || strlen(pid) > WHO_MAX) return DT_EINVAL;
   int rc = dt__call_guard(c);
   if (rc) return rc;
-  dt__call_wait_begin(c, DT_WAIT_PARTICIPANTS);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_PARTICIPANTS);
   rc = dt_graph_get_participant(c->reg->o.graph, c->id, pid, c->reg->on_response, op, &op->req);
   return dt__call_started(c, op, rc, dt__call_op_timeout(c));
 }
@@ -138,8 +136,7 @@ int dt_call_participant_action(dt_call_t *c, dt_participant_action_t a, const ch
   int rc = dt__call_guard(c);
   if (rc) return rc;
   dt_graph_t *g = c->reg->o.graph;
-  dt__call_wait_begin(c, DT_WAIT_ACTION);
-  dt_op_t *op = dt__call_main_op(c);
+  dt_op_t *op = dt__call_begin(c, DT_WAIT_ACTION);
   switch (a) {
   case DT_PACT_MUTE: rc = dt_graph_mute_participant(g, c->id, pid, NULL, c->reg->on_response, op, &op->req); break;
   case DT_PACT_REMOVE: rc = dt_graph_remove_participant(g, c->id, pid, c->reg->on_response, op, &op->req); break;

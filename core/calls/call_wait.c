@@ -105,6 +105,11 @@ int dt__call_guard(dt_call_t *c) {
 
 dt_op_t *dt__call_main_op(dt_call_t *c) { return dt__call_op_new(c, ROLE_MAIN); }
 
+dt_op_t *dt__call_begin(dt_call_t *c, dt_wait_kind_t k) {
+  dt__call_wait_begin(c, k);
+  return dt__call_main_op(c);
+}
+
 /* Common tail of a primitive that sent its request: arms the deadline. */
 int dt__call_started(dt_call_t *c, dt_op_t *op, int rc, uint64_t deadline_ms) {
   if (rc < 0) {

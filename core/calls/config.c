@@ -65,6 +65,11 @@ static const dt_config_key_t keys[] = {
     STR("graph.tenant_id", graph.tenant_id, NULL, "DIALTONE_TENANT_ID", "Azure AD tenant id"),
     STR("graph.client_id", graph.client_id, NULL, "DIALTONE_CLIENT_ID", "the bot's application id"),
     SECRET("graph.client_secret", graph.client_secret, "DIALTONE_CLIENT_SECRET", "the application secret"),
+    GROUP("graph.client_certificate", "certificate credentials instead of graph.client_secret (PEM files)"),
+    STR("graph.client_certificate.cert", graph.client_certificate.cert, NULL, "DIALTONE_CLIENT_CERT",
+        "the app's certificate (its public half is uploaded to the app registration), PEM"),
+    STR("graph.client_certificate.key", graph.client_certificate.key, NULL, "DIALTONE_CLIENT_KEY",
+        "the certificate's private key, PEM: each token request is a client assertion signed with it"),
     STR("graph.token_url", graph.token_url, NULL, "DIALTONE_TOKEN_URL",
         "OAuth token endpoint (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)"),
     STR("graph.application_instance_id", graph.application_instance_id, NULL, "DIALTONE_APPLICATION_INSTANCE_ID",
@@ -537,6 +542,24 @@ static void derive(dt_config_t *cfg, const char *path, char *value) {
 }
 
 /* graph.application_instance_id / _name: printable, at most 256 bytes; a name needs the id. */
+/* Certificate credentials: both files, readable, and not beside a client secret (which
+   of the two would be used is not a question an operator should have to ask). */
+static int check_client_certificate(dt_config_t *cfg, char *err, size_t errlen) {
+  const char *cert = cfg->graph.client_certificate.cert, *key = cfg->graph.client_certificate.key;
+  if (!cert && !key) return 0;
+  if (!cert || !key)
+    return bad(cfg, err, errlen, cert ? "graph.client_certificate.key" : "graph.client_certificate.cert",
+               "certificate credentials need both cert and key; set the missing one or unset both");
+  const char *files[] = {cert, key};
+  const char *names[] = {"graph.client_certificate.cert", "graph.client_certificate.key"};
+  for (int i = 0; i < 2; i++)
+    if (access(files[i], R_OK) != 0) return bad(cfg, err, errlen, names[i], "cannot read \"%.200s\"", files[i]);
+  if (cfg->graph.client_secret)
+    return bad(cfg, err, errlen, "graph.client_certificate",
+               "and graph.client_secret are both set: use one (the certificate, or the secret)");
+  return 0;
+}
+
 static int check_application_instance(const dt_config_t *cfg, char *err, size_t errlen) {
   const char *id = cfg->graph.application_instance_id, *name = cfg->graph.application_instance_name;
   if (name && !id)
@@ -618,8 +641,10 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
                "must be 0 (off) or 900..2700 (Graph asks for 15 to 45 minutes), got %lld",
                (long long)cfg->graph.keepalive_interval_s);
   if ((rc = check_application_instance(cfg, err, errlen))) return rc;
+  if ((rc = check_client_certificate(cfg, err, errlen))) return rc;
   const char *cred_keys[] = {"graph.tenant_id", "graph.client_id", "graph.client_secret"};
-  const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id, cfg->graph.client_secret};
+  const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id,
+                         cfg->graph.client_secret ? cfg->graph.client_secret : cfg->graph.client_certificate.cert};
   int have = 0;
   for (int i = 0; i < 3; i++) have += creds[i] != NULL;
   if (have > 0 && have < 3) {
@@ -630,8 +655,8 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
                  cred_keys[i]);
     return dt_seterr(err, errlen, DT_ECONFIG,
                      "%s: missing: Graph credentials are graph.tenant_id, graph.client_id and "
-                     "graph.client_secret together; set the missing ones, or none to use the embedded "
-                     "emulator",
+                     "graph.client_secret (or graph.client_certificate) together; set the missing ones, or "
+                     "none to use the embedded emulator",
                      missing);
   }
   if (have == 0 && cfg->graph.base_url)
@@ -688,7 +713,8 @@ void dt_config_bound_port(dt_config_t *cfg, int port) {
 }
 
 bool dt_config_has_graph_credentials(const dt_config_t *cfg) {
-  return cfg->graph.base_url && cfg->graph.tenant_id && cfg->graph.client_id && cfg->graph.client_secret;
+  return cfg->graph.base_url && cfg->graph.tenant_id && cfg->graph.client_id &&
+         (cfg->graph.client_secret || cfg->graph.client_certificate.cert);
 }
 
 /* ---- dump ------------------------------------------------------------------------- */
@@ -708,24 +734,29 @@ static void quote_as_lua_string(dt_buf_t *b, const char *s) {
 void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
   dt_buf_appendf(out, "-- dialtone %s configuration (origin of each value in comments)\nreturn {\n",
                  DIALTONE_VERSION);
-  const char *group = NULL; /* open group path */
+  /* Open groups, outermost first (graph, then graph.client_certificate). */
+  enum { MAX_DEPTH = 4 };
+  const char *open[MAX_DEPTH];
+  int depth = 0;
+  static const char spaces[] = "          ";
   for (size_t i = 0; i < DT_ARRAY_SIZE(keys); i++) {
     const dt_config_key_t *k = &keys[i];
-    size_t glen = group ? strlen(group) : 0;
-    if (group && !(strncmp(k->path, group, glen) == 0 && k->path[glen] == '.')) {
-      dt_buf_appendf(out, "  },\n");
-      group = NULL;
+    while (depth > 0) {
+      size_t glen = strlen(open[depth - 1]);
+      if (strncmp(k->path, open[depth - 1], glen) == 0 && k->path[glen] == '.') break;
+      depth--;
+      dt_buf_appendf(out, "%.*s},\n", 2 * (depth + 1), spaces);
     }
-    const char *indent = group ? "    " : "  ";
-    const char *leaf = group ? k->path + strlen(group) + 1 : k->path;
+    const char *indent = spaces + sizeof spaces - 1 - 2 * (depth + 1);
+    const char *leaf = depth ? k->path + strlen(open[depth - 1]) + 1 : k->path;
     void *v = slot((dt_config_t *)cfg, k);
     switch (k->type) {
     case DT_CFG_TABLE:
-      dt_buf_appendf(out, "  %s = {\n", leaf);
-      group = k->path;
+      dt_buf_appendf(out, "%s%s = {\n", indent, leaf);
+      if (depth < MAX_DEPTH) open[depth++] = k->path;
       continue;
     case DT_CFG_ROUTES: {
-      dt_buf_appendf(out, "  %s = {  -- %s\n", leaf, cfg->origin_[i]);
+      dt_buf_appendf(out, "%s%s = {  -- %s\n", indent, leaf, cfg->origin_[i]);
       for (size_t r = 0; r < cfg->routes.count; r++) {
         const dt_config_route_t *it = &cfg->routes.items[r];
         dt_buf_appendf(out, "    { ");
@@ -747,7 +778,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
         quote_as_lua_string(out, it->flow);
         dt_buf_appendf(out, " },\n");
       }
-      group = k->path;
+      if (depth < MAX_DEPTH) open[depth++] = k->path;
       continue;
     }
     case DT_CFG_STRING: {
@@ -780,6 +811,9 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
     }
     }
   }
-  if (group) dt_buf_appendf(out, "  },\n");
+  while (depth > 0) {
+    depth--;
+    dt_buf_appendf(out, "%.*s},\n", 2 * (depth + 1), spaces);
+  }
   dt_buf_appendf(out, "}\n");
 }

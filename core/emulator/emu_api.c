@@ -10,7 +10,9 @@
  * cannot drift apart.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,92 +270,151 @@ int dt_emulator_remove_party(dt_emulator_t *emu, const char *id) {
 }
 
 /* ------------------------------------------------------------------ settings, faults */
-void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out) {
-  out->time_scale = emu->time_scale;
-  out->default_prompt_ms = emu->default_prompt_ms;
-  out->answer_timeout_ms = emu->answer_timeout_ms;
-  out->ring_timeout_ms = emu->ring_timeout_ms;
-  out->answer_delay_ms = emu->answer_delay_ms;
-  out->history = emu->history_max;
-  out->strict = emu->strict;
+/* A field of the settings (dt_emulator_config_t) or the faults (dt_emulator_faults_t) as
+   their tables below name it: its JSON name, C type, place in the struct and range. The
+   typed setters check by these tables, and so do the POST /emulator/config and /faults
+   parsers, so a range is written once. */
+typedef enum { FIELD_DOUBLE, FIELD_I64, FIELD_INT, FIELD_SIZE, FIELD_BOOL } field_type_t;
+typedef struct {
+  const char *name;
+  field_type_t type;
+  size_t offset;
+  double lo, hi;
+  bool zero_is_off; /* 0 is allowed too: the field is off */
+} field_t;
+
+static double field_get(const void *base, const field_t *f) {
+  const char *p = (const char *)base + f->offset;
+  switch (f->type) {
+  case FIELD_DOUBLE: return *(const double *)p;
+  case FIELD_I64: return (double)*(const int64_t *)p;
+  case FIELD_INT: return *(const int *)p;
+  case FIELD_SIZE: return (double)*(const size_t *)p;
+  default: return *(const bool *)p;
+  }
 }
 
-static int out_of_range(char *err, size_t errlen, const char *name, double lo, double hi) {
-  return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %g to %g", name, lo, hi);
+static bool field_ok(const field_t *f, double v) { return (f->zero_is_off && v == 0) || (v >= f->lo && v <= f->hi); }
+
+/* v is within the field's range (field_ok), so it fits its type. */
+static void field_put(void *base, const field_t *f, double v) {
+  char *p = (char *)base + f->offset;
+  switch (f->type) {
+  case FIELD_DOUBLE: *(double *)p = v; break;
+  case FIELD_I64: *(int64_t *)p = (int64_t)v; break;
+  case FIELD_INT: *(int *)p = (int)v; break;
+  case FIELD_SIZE: *(size_t *)p = (size_t)v; break;
+  default: *(bool *)p = v != 0; break;
+  }
 }
+
+/* The numeric settings (strict is a boolean beside them). */
+#define SETTING(name, type, lo, hi) {#name, type, offsetof(dt_emulator_config_t, name), lo, hi, false}
+static const field_t SETTINGS[] = {
+    SETTING(time_scale, FIELD_DOUBLE, 0, 1000),
+    SETTING(default_prompt_ms, FIELD_I64, 0, 3600000),
+    SETTING(answer_timeout_ms, FIELD_I64, 1, 3600000),
+    SETTING(ring_timeout_ms, FIELD_I64, 0, 3600000),
+    SETTING(answer_delay_ms, FIELD_I64, 0, 3600000),
+    SETTING(history, FIELD_SIZE, 1, 1000000),
+};
+#undef SETTING
+
+/* 0, or DT_EINVAL with "\"NAME\" must be a number from LO to HI" in err. */
+static int setting_ok(const field_t *f, double v, char *err, size_t errlen) {
+  if (field_ok(f, v)) return 0;
+  return dt_seterr(err, errlen, DT_EINVAL, "\"%s\" must be a number from %.10g to %.10g", f->name, f->lo, f->hi);
+}
+
+void dt_emulator_get_config(const dt_emulator_t *emu, dt_emulator_config_t *out) { *out = emu->cfg; }
 
 int dt_emulator_set_config(dt_emulator_t *emu, const dt_emulator_config_t *c, char *err, size_t errlen) {
   if (emu == NULL || c == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no settings");
-  if (!(c->time_scale >= 0 && c->time_scale <= 1000)) return out_of_range(err, errlen, "time_scale", 0, 1000);
-  if (c->default_prompt_ms < 0 || c->default_prompt_ms > 3600000)
-    return out_of_range(err, errlen, "default_prompt_ms", 0, 3600000);
-  if (c->answer_timeout_ms < 1 || c->answer_timeout_ms > 3600000)
-    return out_of_range(err, errlen, "answer_timeout_ms", 1, 3600000);
-  if (c->ring_timeout_ms < 0 || c->ring_timeout_ms > 3600000)
-    return out_of_range(err, errlen, "ring_timeout_ms", 0, 3600000);
-  if (c->answer_delay_ms < 0 || c->answer_delay_ms > 3600000)
-    return out_of_range(err, errlen, "answer_delay_ms", 0, 3600000);
-  if (c->history < 1 || c->history > 1000000) return out_of_range(err, errlen, "history", 1, 1000000);
-  if (c->time_scale != emu->time_scale) dt_emulator_set_time_scale(emu, c->time_scale);
-  emu->default_prompt_ms = c->default_prompt_ms;
-  emu->answer_timeout_ms = c->answer_timeout_ms;
-  emu->ring_timeout_ms = c->ring_timeout_ms;
-  emu->answer_delay_ms = c->answer_delay_ms;
-  emu->history_max = c->history;
-  emu->strict = c->strict;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(SETTINGS); i++) {
+    int rc = setting_ok(&SETTINGS[i], field_get(c, &SETTINGS[i]), err, errlen);
+    if (rc) return rc;
+  }
+  if (c->time_scale != emu->cfg.time_scale) dt_emulator_set_time_scale(emu, c->time_scale);
+  emu->cfg = *c;
+  return 0;
+}
+
+int dt__emu_config_from_json(const cJSON *body, dt_emulator_config_t *c, char *err, size_t errlen) {
+  dt_emulator_config_t next = *c;
+  for (size_t i = 0; i < DT_ARRAY_SIZE(SETTINGS); i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, SETTINGS[i].name);
+    if (v == NULL) continue;
+    int rc = setting_ok(&SETTINGS[i], cJSON_IsNumber(v) ? v->valuedouble : NAN, err, errlen); /* NaN: in no range */
+    if (rc) return rc;
+    field_put(&next, &SETTINGS[i], v->valuedouble);
+  }
+  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(body, "strict");
+  if (strict && !cJSON_IsBool(strict)) return dt_seterr(err, errlen, DT_EINVAL, "\"strict\" must be true or false");
+  if (strict) next.strict = cJSON_IsTrue(strict);
+  *c = next;
   return 0;
 }
 
 void dt_emulator_set_time_scale(dt_emulator_t *emu, double scale) {
   if (scale < 0) scale = 0;
-  emu->time_scale = scale;
+  emu->cfg.time_scale = scale;
   dt__emu_sched_set_scale(&emu->sim, scale);
 }
+
+/* Every fault once, in the order of the JSON view. */
+#define FAULT(name, type, lo, hi, zero_is_off) {#name, type, offsetof(dt_emulator_faults_t, name), lo, hi, zero_is_off}
+#define PROB(name) FAULT(name, FIELD_DOUBLE, 0, 1, false)
+#define MS(name) FAULT(name, FIELD_I64, 0, 3600000, false)
+#define COUNT(name) FAULT(name, FIELD_INT, 0, 3600000, false)
+#define STATUS(name) FAULT(name, FIELD_INT, 400, 599, true)
+#define FLAG(name) FAULT(name, FIELD_BOOL, 0, 1, false)
+static const field_t FAULTS[] = {
+    PROB(drop_notifications), PROB(duplicate_notifications), PROB(delay_notifications), MS(delay_ms),
+    PROB(reorder_notifications), STATUS(graph_status), COUNT(graph_status_count), COUNT(retry_after_s),
+    FLAG(graph_hang), FLAG(ops_never_complete), FLAG(pascal_case), FLAG(swap_answer_notifications),
+    STATUS(recording_status), COUNT(recording_status_count), FLAG(recording_hang), FLAG(no_media_state),
+    MS(media_delay_ms),
+};
+#undef FAULT
+#undef PROB
+#undef MS
+#undef COUNT
+#undef STATUS
+#undef FLAG
 
 void dt_emulator_get_faults(const dt_emulator_t *emu, dt_emulator_faults_t *out) { *out = emu->faults; }
 
 int dt_emulator_set_faults(dt_emulator_t *emu, const dt_emulator_faults_t *f, char *err, size_t errlen) {
   if (emu == NULL || f == NULL) return dt_seterr(err, errlen, DT_EINVAL, "no faults");
-  static const char *const pnames[] = {"drop_notifications", "duplicate_notifications",
-                                       "delay_notifications", "reorder_notifications"};
-  const double probs[] = {f->drop_notifications, f->duplicate_notifications, f->delay_notifications,
-                          f->reorder_notifications};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
-    if (!(probs[i] >= 0 && probs[i] <= 1)) return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", pnames[i]);
-  static const char *const cnames[] = {"delay_ms", "retry_after_s", "graph_status_count", "recording_status_count",
-                                       "media_delay_ms"};
-  const int64_t counts[] = {f->delay_ms, f->retry_after_s, f->graph_status_count, f->recording_status_count,
-                            f->media_delay_ms};
-  for (size_t i = 0; i < DT_ARRAY_SIZE(counts); i++)
-    if (counts[i] < 0 || counts[i] > 3600000)
-      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", cnames[i]);
-  if (f->graph_status != 0 && (f->graph_status < 400 || f->graph_status > 599))
-    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"graph_status\"");
-  if (f->recording_status != 0 && (f->recording_status < 400 || f->recording_status > 599))
-    return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"recording_status\"");
+  for (size_t i = 0; i < DT_ARRAY_SIZE(FAULTS); i++)
+    if (!field_ok(&FAULTS[i], field_get(f, &FAULTS[i])))
+      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%s\"", FAULTS[i].name);
   emu->faults = *f;
+  return 0;
+}
+
+int dt__emu_faults_from_json(const cJSON *body, dt_emulator_faults_t *out, char *err, size_t errlen) {
+  dt_emulator_faults_t f = {0}; /* what is not named is off */
+  const cJSON *it;
+  cJSON_ArrayForEach(it, body) {
+    size_t i = 0;
+    while (i < DT_ARRAY_SIZE(FAULTS) && strcmp(it->string, FAULTS[i].name) != 0) i++;
+    if (i == DT_ARRAY_SIZE(FAULTS)) return dt_seterr(err, errlen, DT_EINVAL, "unknown fault \"%.80s\"", it->string);
+    bool is_bool = FAULTS[i].type == FIELD_BOOL;
+    if (is_bool ? !cJSON_IsBool(it) : !(cJSON_IsNumber(it) && field_ok(&FAULTS[i], it->valuedouble)))
+      return dt_seterr(err, errlen, DT_EINVAL, "bad value for fault \"%.80s\"", it->string);
+    field_put(&f, &FAULTS[i], is_bool ? cJSON_IsTrue(it) : it->valuedouble);
+  }
+  *out = f;
   return 0;
 }
 
 cJSON *dt__emu_faults_json(const emu_faults_t *f) {
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "drop_notifications", f->drop_notifications);
-  cJSON_AddNumberToObject(o, "duplicate_notifications", f->duplicate_notifications);
-  cJSON_AddNumberToObject(o, "delay_notifications", f->delay_notifications);
-  cJSON_AddNumberToObject(o, "delay_ms", (double)f->delay_ms);
-  cJSON_AddNumberToObject(o, "reorder_notifications", f->reorder_notifications);
-  cJSON_AddNumberToObject(o, "graph_status", f->graph_status);
-  cJSON_AddNumberToObject(o, "graph_status_count", f->graph_status_count);
-  cJSON_AddNumberToObject(o, "retry_after_s", f->retry_after_s);
-  cJSON_AddBoolToObject(o, "graph_hang", f->graph_hang);
-  cJSON_AddBoolToObject(o, "ops_never_complete", f->ops_never_complete);
-  cJSON_AddBoolToObject(o, "pascal_case", f->pascal_case);
-  cJSON_AddBoolToObject(o, "swap_answer_notifications", f->swap_answer_notifications);
-  cJSON_AddNumberToObject(o, "recording_status", f->recording_status);
-  cJSON_AddNumberToObject(o, "recording_status_count", f->recording_status_count);
-  cJSON_AddBoolToObject(o, "recording_hang", f->recording_hang);
-  cJSON_AddBoolToObject(o, "no_media_state", f->no_media_state);
-  cJSON_AddNumberToObject(o, "media_delay_ms", (double)f->media_delay_ms);
+  for (size_t i = 0; i < DT_ARRAY_SIZE(FAULTS); i++) {
+    if (FAULTS[i].type == FIELD_BOOL) cJSON_AddBoolToObject(o, FAULTS[i].name, field_get(f, &FAULTS[i]) != 0);
+    else cJSON_AddNumberToObject(o, FAULTS[i].name, field_get(f, &FAULTS[i]));
+  }
   return o;
 }
 
@@ -495,17 +556,17 @@ cJSON *dt_emulator_timeline_json(dt_emulator_t *emu, const char *call_id) {
 cJSON *dt_emulator_config_json(const dt_emulator_t *emu) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "url", emu->url);
-  cJSON_AddNumberToObject(o, "time_scale", emu->time_scale);
+  cJSON_AddNumberToObject(o, "time_scale", emu->cfg.time_scale);
   if (emu->bot_url) cJSON_AddStringToObject(o, "bot_url", emu->bot_url);
   else cJSON_AddNullToObject(o, "bot_url");
   cJSON_AddStringToObject(o, "app_id", emu->app_id);
   cJSON_AddStringToObject(o, "tenant_id", emu->tenant_id);
-  cJSON_AddNumberToObject(o, "default_prompt_ms", (double)emu->default_prompt_ms);
-  cJSON_AddNumberToObject(o, "answer_timeout_ms", (double)emu->answer_timeout_ms);
-  cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->ring_timeout_ms);
-  cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->answer_delay_ms);
-  cJSON_AddNumberToObject(o, "history", (double)emu->history_max);
-  cJSON_AddBoolToObject(o, "strict", emu->strict);
+  cJSON_AddNumberToObject(o, "default_prompt_ms", (double)emu->cfg.default_prompt_ms);
+  cJSON_AddNumberToObject(o, "answer_timeout_ms", (double)emu->cfg.answer_timeout_ms);
+  cJSON_AddNumberToObject(o, "ring_timeout_ms", (double)emu->cfg.ring_timeout_ms);
+  cJSON_AddNumberToObject(o, "answer_delay_ms", (double)emu->cfg.answer_delay_ms);
+  cJSON_AddNumberToObject(o, "history", (double)emu->cfg.history);
+  cJSON_AddBoolToObject(o, "strict", emu->cfg.strict);
   char *tu = dt_xasprintf("%s/%s/oauth2/v2.0/token", emu->url, emu->tenant_id);
   cJSON_AddStringToObject(o, "token_url", tu);
   free(tu);

@@ -239,7 +239,7 @@ emu_call_t *dt__emu_incoming_ctx(dt_emulator_t *emu, cJSON *from, cJSON *to, cJS
 
   cJSON *d = cJSON_Duplicate(r, 1);
   dt__emu_notify(c, c->callback_uri, "created", NULL, c, d, "incoming");
-  c->answer_timer = dt__emu_at(&emu->real, c, emu->answer_timeout_ms, on_answer_timeout);
+  c->answer_timer = dt__emu_at(&emu->real, c, emu->cfg.answer_timeout_ms, on_answer_timeout);
   dt__emu_keepalive(c);
   if (script) dt__emu_script_copy(&c->script, script);
   dt__emu_script_start(c);

@@ -110,32 +110,15 @@ static void route_party_put(dt_emulator_t *emu, const char *id, const cJSON *bod
 
 static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
   /* every field is checked before anything is applied: a bad request changes nothing */
-  static const struct { const char *name; double lo, hi; } nums[] = {
-      {"time_scale", 0, 1000}, {"default_prompt_ms", 0, 3600000}, {"answer_timeout_ms", 1, 3600000},
-      {"ring_timeout_ms", 0, 3600000}, {"answer_delay_ms", 0, 3600000}, {"history", 1, 1000000}};
-  const cJSON *v;
-  for (size_t i = 0; i < DT_ARRAY_SIZE(nums); i++) {
-    v = cJSON_GetObjectItemCaseSensitive(body, nums[i].name);
-    if (v && (!cJSON_IsNumber(v) || !(v->valuedouble >= nums[i].lo && v->valuedouble <= nums[i].hi)))
-      return reply_error(out, crid, 400, "BadRequest", "\"%s\" must be a number from %g to %g", nums[i].name,
-                         nums[i].lo, nums[i].hi);
-  }
-  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(body, "strict");
-  if (strict && !cJSON_IsBool(strict)) return reply_error(out, crid, 400, "BadRequest", "\"strict\" must be true or false");
+  dt_emulator_config_t c;
+  dt_emulator_get_config(emu, &c);
+  char err[256] = "";
+  int rc = dt__emu_config_from_json(body, &c, err, sizeof err);
+  if (rc != 0) return reply_rc(out, crid, rc, err);
   const cJSON *bot = cJSON_GetObjectItemCaseSensitive(body, "bot_url");
   if (bot && !cJSON_IsNull(bot) && !dt__emu_valid_url(cJSON_IsString(bot) ? bot->valuestring : NULL))
     return reply_error(out, crid, 400, "BadRequest", "\"bot_url\" must be an http(s) URL or null");
-  dt_emulator_config_t c;
-  dt_emulator_get_config(emu, &c);
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "time_scale"))) c.time_scale = v->valuedouble;
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "default_prompt_ms"))) c.default_prompt_ms = (int64_t)v->valuedouble;
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "answer_timeout_ms"))) c.answer_timeout_ms = (int64_t)v->valuedouble;
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "ring_timeout_ms"))) c.ring_timeout_ms = (int64_t)v->valuedouble;
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "answer_delay_ms"))) c.answer_delay_ms = (int64_t)v->valuedouble;
-  if ((v = cJSON_GetObjectItemCaseSensitive(body, "history"))) c.history = (size_t)v->valuedouble;
-  if (strict) c.strict = cJSON_IsTrue(strict);
-  char err[256] = "";
-  int rc = dt_emulator_set_config(emu, &c, err, sizeof err);
+  rc = dt_emulator_set_config(emu, &c, err, sizeof err);
   if (rc == 0 && bot) rc = dt_emulator_set_bot_url(emu, cJSON_IsString(bot) ? bot->valuestring : NULL, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
   reply_json(out, 200, dt_emulator_config_json(emu));
@@ -143,52 +126,9 @@ static void route_config_post(dt_emulator_t *emu, const cJSON *body, const char 
 
 static void route_faults_post(dt_emulator_t *emu, const cJSON *body, const char *crid, emu_reply_t *out) {
   dt_emulator_faults_t f = {0}; /* POST replaces every fault: what is not named is off */
-  static const char *const probs[] = {"drop_notifications", "duplicate_notifications",
-                                      "delay_notifications", "reorder_notifications"};
-  double *pv[] = {&f.drop_notifications, &f.duplicate_notifications, &f.delay_notifications,
-                  &f.reorder_notifications};
-  static const char *const ints[] = {"delay_ms", "retry_after_s", "graph_status", "graph_status_count",
-                                     "recording_status", "recording_status_count", "media_delay_ms"};
-  int64_t delay_ms = 0;
-  int iv[7] = {0};
-  static const char *const bools[] = {"graph_hang", "ops_never_complete", "pascal_case",
-                                      "swap_answer_notifications", "recording_hang", "no_media_state"};
-  bool *bv[] = {&f.graph_hang, &f.ops_never_complete, &f.pascal_case, &f.swap_answer_notifications,
-                &f.recording_hang, &f.no_media_state};
-  const cJSON *it;
-  cJSON_ArrayForEach(it, body) {
-    bool known = false, ok = true;
-    for (size_t i = 0; i < DT_ARRAY_SIZE(probs); i++)
-      if (strcmp(it->string, probs[i]) == 0) {
-        known = true;
-        ok = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1;
-        if (ok) *pv[i] = it->valuedouble;
-      }
-    for (size_t i = 0; i < DT_ARRAY_SIZE(ints); i++)
-      if (strcmp(it->string, ints[i]) == 0) {
-        known = true;
-        ok = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 3600000;
-        if (ok && i == 0) delay_ms = (int64_t)it->valuedouble;
-        else if (ok) iv[i] = (int)it->valuedouble;
-      }
-    for (size_t i = 0; i < DT_ARRAY_SIZE(bools); i++)
-      if (strcmp(it->string, bools[i]) == 0) {
-        known = true;
-        ok = cJSON_IsBool(it);
-        if (ok) *bv[i] = cJSON_IsTrue(it);
-      }
-    if (!known) return reply_error(out, crid, 400, "BadRequest", "unknown fault \"%.80s\"", it->string);
-    if (!ok) return reply_error(out, crid, 400, "BadRequest", "bad value for fault \"%.80s\"", it->string);
-  }
-  f.delay_ms = delay_ms;
-  f.retry_after_s = iv[1];
-  f.graph_status = iv[2];
-  f.graph_status_count = iv[3];
-  f.recording_status = iv[4];
-  f.recording_status_count = iv[5];
-  f.media_delay_ms = iv[6];
   char err[256] = "";
-  int rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
+  int rc = dt__emu_faults_from_json(body, &f, err, sizeof err);
+  if (rc == 0) rc = dt_emulator_set_faults(emu, &f, err, sizeof err);
   if (rc != 0) return reply_rc(out, crid, rc, err);
   reply_json(out, 200, dt__emu_faults_json(&emu->faults));
 }

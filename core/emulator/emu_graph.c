@@ -186,13 +186,24 @@ static bool prompts_param(gctx_t *g, bool required, size_t max, emu_op_t *op) {
   return true;
 }
 
+/* A media operation (play, record) holding the request's prompts; NULL: the request was
+   answered 400 and nothing was made. */
+static emu_op_t *media_op(gctx_t *g, int type, const char *cc, bool prompts_required, size_t max_prompts) {
+  emu_op_t tmp = {0};
+  if (!prompts_param(g, prompts_required, max_prompts, &tmp)) return NULL;
+  emu_op_t *op = dt__emu_op_new(g->call, type, cc);
+  op->urls = tmp.urls;
+  op->nurls = tmp.nurls;
+  return op;
+}
+
 /* ------------------------------------------------------------------ create / get / delete */
 static int create_call(gctx_t *g) {
   cJSON *b = g->body;
   const char *cb = dt__emu_json_str(b, "callbackUri");
   if (cb == NULL) cb = dt__emu_json_str(b, "callback"); /* legacy spelling in the documents */
   if (!dt__emu_policy_callback_ok(g->emu, cb))
-    return bad_param(g, "callbackUri", g->emu->strict ? "is required and must be an https URL" : "is required and must be an http(s) URL");
+    return bad_param(g, "callbackUri", g->emu->cfg.strict ? "is required and must be an https URL" : "is required and must be an http(s) URL");
   const cJSON *targets = dt__emu_json_get(b, "targets");
   if (targets && !cJSON_IsArray(targets)) return bad_param(g, "targets", "must be an array");
   int nt = targets ? cJSON_GetArraySize(targets) : 0;
@@ -390,11 +401,8 @@ static int act_play_prompt(gctx_t *g) {
   bool loop = false;
   if (g->is_v1 && dt__emu_json_get(g->body, "loop")) return unknown_param(g, "loop", "microsoft.graph.playPrompt");
   if (!bool_param(g, "loop", &loop)) return 400;
-  emu_op_t tmp = {0};
-  if (!prompts_param(g, true, 20, &tmp)) return 400;
-  emu_op_t *op = dt__emu_op_new(g->call, EMU_OP_PLAY, cc);
-  op->urls = tmp.urls;
-  op->nurls = tmp.nurls;
+  emu_op_t *op = media_op(g, EMU_OP_PLAY, cc, true, 20);
+  if (op == NULL) return 400;
   op->loop = loop;
   int st = respond_op(g, op, 200);
   dt__emu_media_enqueue(g->call, op);
@@ -426,11 +434,8 @@ static int act_record(gctx_t *g, bool beta_record) {
       if (!strchr(stops, ch) && k + 1 < sizeof stops) stops[k++] = ch;
     }
   }
-  emu_op_t tmp = {0};
-  if (!prompts_param(g, false, 1, &tmp)) return 400;
-  emu_op_t *op = dt__emu_op_new(g->call, EMU_OP_RECORD, cc);
-  op->urls = tmp.urls;
-  op->nurls = tmp.nurls;
+  emu_op_t *op = media_op(g, EMU_OP_RECORD, cc, false, 1);
+  if (op == NULL) return 400;
   op->beta_record = beta_record;
   op->initial_silence_ms = init * 1000;
   op->max_silence_ms = maxsil * 1000;

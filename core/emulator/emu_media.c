@@ -270,8 +270,8 @@ static void on_fetched(const dt_http_response_t *res, void *ud) {
     if (!emu->quiet)
       dt_log_debug("emulator: prompt %s: %s; using %lld ms", f->url,
                    res->error ? res->error_message : "not a WAV file",
-                   (long long)emu->default_prompt_ms);
-    ms = emu->default_prompt_ms;
+                   (long long)emu->cfg.default_prompt_ms);
+    ms = emu->cfg.default_prompt_ms;
   }
   prompt_known(emu, f->url, ms);
   fetch_free(&f->inflight);
@@ -295,14 +295,14 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
   }
   if (dt_strncasecmp(url, "http://", 7) != 0 && dt_strncasecmp(url, "https://", 8) != 0) {
     e->state = 1; /* nothing to fetch: nobody waits for it yet, so decide now */
-    e->duration_ms = emu->default_prompt_ms;
+    e->duration_ms = emu->cfg.default_prompt_ms;
     return;
   }
   if (!emu->fetch_remote_prompts && !dt__emu_url_is_loopback(url)) {
     /* An emulator is a local tool: it never reaches out to the Internet (nor resolves a
        name) for a prompt unless told to. */
     e->state = 1;
-    e->duration_ms = emu->default_prompt_ms;
+    e->duration_ms = emu->cfg.default_prompt_ms;
     return;
   }
   fetch_t *f = dt_xcalloc(1, sizeof *f);
@@ -316,7 +316,7 @@ void dt__emu_prefetch(dt_emulator_t *emu, const char *url) {
   if (dt_http_client_send(emu->http, &ro, on_fetched, f, NULL) != 0) {
     fetch_free(&f->inflight);
     e->state = 1;
-    e->duration_ms = emu->default_prompt_ms;
+    e->duration_ms = emu->cfg.default_prompt_ms;
     return;
   }
   dt_list_push_front(&emu->inflight, &f->inflight.link);
@@ -357,7 +357,7 @@ static bool prompts_ready(emu_call_t *c, emu_op_t *op) {
 
 static int64_t prompt_ms(dt_emulator_t *emu, const char *url) {
   emu_prompt_t *e = dt_hashmap_get(&emu->prompts, url);
-  return (e && e->state == 1) ? e->duration_ms : emu->default_prompt_ms;
+  return (e && e->state == 1) ? e->duration_ms : emu->cfg.default_prompt_ms;
 }
 
 /* ------------------------------------------------------------------ playing */

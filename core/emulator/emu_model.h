@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+#include "dialtone/client_cert.h"
 #include "dialtone/common.h"
 #include "dialtone/emulator.h"
 #include "dialtone/hashmap.h"
@@ -296,14 +297,13 @@ struct dt_emulator_s {
   char *url;
   char *bot_url;
   char *app_id, *tenant_id, *client_secret;
+  dt_client_cert_t *client_cert;  /* registered certificate (verifies client assertions), or NULL */
   char *recordings_dir;
   bool quiet;
-  double time_scale;
-  int64_t default_prompt_ms, answer_timeout_ms, ring_timeout_ms, answer_delay_ms;
+  dt_emulator_config_t cfg;  /* run-time settings (GET/POST /emulator/config); cfg.strict:
+                                emu_policy.c, a callbackUri must be https */
   bool fetch_remote_prompts;
-  bool strict;               /* emu_policy.c: a callbackUri must be https */
   bool keepalive_sim;        /* the 45-minute keepAlive rule runs on sim, not real */
-  size_t history_max;
   int port;
   dt_jwt_key_t *key;
   char *jwks_json;
@@ -314,7 +314,7 @@ struct dt_emulator_s {
   dt_hashmap_t calls, prompts, recordings, parties; /* value maps (dialtone/hashmap.h) */
   emu_recording_t *rec_head, *rec_tail;
   size_t nrec;
-  dt_list_t hist;            /* emu_call_t by hlink: ended calls, oldest first (history_max) */
+  dt_list_t hist;            /* emu_call_t by hlink: ended calls, oldest first (cfg.history) */
   size_t active_calls;
   uint64_t tl_seq;
   emu_sse_t *sse;

@@ -63,9 +63,9 @@ const char *dt__emu_policy_pstn_transfer(const emu_call_t *c, const cJSON *targe
 
 bool dt__emu_policy_callback_ok(const dt_emulator_t *emu, const char *uri) {
   if (!dt__emu_valid_url(uri)) return false;
-  return !emu->strict || dt_strncasecmp(uri, "https://", 8) == 0;
+  return !emu->cfg.strict || dt_strncasecmp(uri, "https://", 8) == 0;
 }
 
 const char *dt__emu_policy_callback_rule(const dt_emulator_t *emu) {
-  return emu->strict ? "must be an https URL" : "must be an http(s) URL";
+  return emu->cfg.strict ? "must be an https URL" : "must be an http(s) URL";
 }

@@ -98,7 +98,7 @@ void dt__emu_call_retire(emu_call_t *c) {
   dt_emulator_t *emu = c->emu;
   emu->active_calls--;
   dt_list_push_back(&emu->hist, &c->hlink);
-  while (dt_list_count(&emu->hist) > emu->history_max) evict_oldest(emu);
+  while (dt_list_count(&emu->hist) > emu->cfg.history) evict_oldest(emu);
 }
 
 void dt__emu_call_set_state(emu_call_t *c, int st) {
@@ -186,14 +186,14 @@ int dt__emu_party_behaviour(const emu_party_t *p) { return p ? p->behaviour : EM
 
 int64_t dt__emu_party_delay(dt_emulator_t *emu, const emu_party_t *p) {
   if (p && p->answer_delay_ms >= 0) return p->answer_delay_ms;
-  return emu->answer_delay_ms;
+  return emu->cfg.answer_delay_ms;
 }
 
 int64_t dt__emu_party_ring_ms(dt_emulator_t *emu, const emu_party_t *p) {
   switch (dt__emu_party_behaviour(p)) {
   case EMU_PARTY_BUSY:
   case EMU_PARTY_REJECT: return 1000;
-  case EMU_PARTY_NOANSWER: return emu->ring_timeout_ms;
+  case EMU_PARTY_NOANSWER: return emu->cfg.ring_timeout_ms;
   default: return dt__emu_party_delay(emu, p);
   }
 }

@@ -73,6 +73,51 @@ static void aad_error(dt_http_request_t *req, int status, const char *error, con
   dt__emu_respond_json(req, status, o, NULL);
 }
 
+static void issue_token(dt_emulator_t *emu, dt_http_request_t *req) {
+  char *tok = dt__emu_token_issue(emu, 3599);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "token_type", "Bearer");
+  cJSON_AddNumberToObject(o, "expires_in", 3599);
+  cJSON_AddNumberToObject(o, "ext_expires_in", 3599);
+  cJSON_AddStringToObject(o, "access_token", tok);
+  free(tok);
+  dt__emu_respond_json(req, 200, o, NULL);
+}
+
+/* Certificate credentials (client_cert.h): the assertion must be signed with the key of the
+   certificate registered for the app (--client-cert), addressed to this token endpoint as
+   the client reached it (its origin and path), issued by and for the client_id, and within
+   its time. Each refusal carries the identity platform's AADSTS code for that cause. */
+static const char *assertion_refusal(dt_emulator_t *emu, dt_http_request_t *req, const char *type,
+                                     const char *assertion, const char *client_id, char *why, size_t whylen) {
+  if (type == NULL || strcmp(type, DT_CLIENT_ASSERTION_TYPE) != 0)
+    return "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.";
+  if (assertion == NULL || assertion[0] == '\0')
+    return "AADSTS900144: The request body must contain the following parameter: 'client_assertion'.";
+  if (emu->client_cert == NULL)
+    return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on "
+           "application (start the emulator with --client-cert).";
+  char *origin = dt__emu_origin(emu, req);
+  char *audience = dt_xasprintf("%s%s", origin, req->path);
+  free(origin);
+  dt_assertion_result_t r = dt_client_cert_check(emu->client_cert, assertion, client_id, audience, 0, why, whylen);
+  free(audience);
+  switch (r) {
+  case DT_ASSERTION_OK: return NULL;
+  case DT_ASSERTION_UNKNOWN_CERT:
+    return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on "
+           "application.";
+  case DT_ASSERTION_BAD_SIGNATURE: return "AADSTS700027: Client assertion contains an invalid signature.";
+  case DT_ASSERTION_EXPIRED: return "AADSTS700024: Client assertion is not within its valid time range.";
+  case DT_ASSERTION_WRONG_AUDIENCE:
+    return "AADSTS50013: Assertion audience claim does not match the required value (the token endpoint's URL).";
+  case DT_ASSERTION_WRONG_CLIENT:
+    return "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.";
+  case DT_ASSERTION_MALFORMED: break;
+  }
+  return "AADSTS50027: JWT token is invalid or malformed.";
+}
+
 static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   dt_http_request_set_route(req, "/oauth2/v2.0/token");
   if (strcmp(req->method, "POST") != 0) {
@@ -82,6 +127,10 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   char *grant = form_value(req->body, req->body_len, "grant_type");
   char *cid = form_value(req->body, req->body_len, "client_id");
   char *secret = form_value(req->body, req->body_len, "client_secret");
+  char *atype = form_value(req->body, req->body_len, "client_assertion_type");
+  char *assertion = form_value(req->body, req->body_len, "client_assertion");
+  char why[256] = "";
+  const char *refused = NULL;
   if (cid == NULL || cid[0] == '\0') {
     aad_error(req, 400, "invalid_request",
               "AADSTS900144: The request body must contain the following parameter: 'client_id'.");
@@ -93,21 +142,24 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
     aad_error(req, 400, "unauthorized_client",
               "AADSTS700016: Application with the given client_id was not found; the emulator's app "
               "id is set with --app-id.");
+  } else if (secret && (atype || assertion)) {
+    aad_error(req, 400, "invalid_request",
+              "AADSTS90014: Send either client_secret or client_assertion, not both.");
+  } else if (atype || assertion) {
+    refused = assertion_refusal(emu, req, atype, assertion, cid, why, sizeof why);
+    if (refused) {
+      char *desc = why[0] ? dt_xasprintf("%s (%s)", refused, why) : dt_xstrdup(refused);
+      aad_error(req, 401, "invalid_client", desc);
+      free(desc);
+    } else {
+      issue_token(emu, req);
+    }
   } else if (emu->client_secret && (secret == NULL || strcmp(secret, emu->client_secret) != 0)) {
     aad_error(req, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
   } else {
-    char *tok = dt__emu_token_issue(emu, 3599);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "token_type", "Bearer");
-    cJSON_AddNumberToObject(o, "expires_in", 3599);
-    cJSON_AddNumberToObject(o, "ext_expires_in", 3599);
-    cJSON_AddStringToObject(o, "access_token", tok);
-    free(tok);
-    dt__emu_respond_json(req, 200, o, NULL);
+    issue_token(emu, req);
   }
-  free(grant);
-  free(cid);
-  free(secret);
+  DT_FREE_ALL(grant, cid, secret, atype, assertion);
 }
 
 static void openid_config(dt_emulator_t *emu, dt_http_request_t *req) {
@@ -271,6 +323,7 @@ static void emu_free(dt_emulator_t *emu) {
   DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
               emu->jwks_json, emu->jwt);
   if (emu->key) dt_jwt_key_free(emu->key);
+  dt_client_cert_free(emu->client_cert);
   dt__emu_online_meetings_clear(emu);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
 }
@@ -296,15 +349,15 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->tenant_id = opt_dup(opts->tenant_id, DT_EMULATOR_DEFAULT_TENANT_ID);
   emu->client_secret = opts->client_secret ? dt_xstrdup(opts->client_secret) : NULL;
   emu->recordings_dir = opts->recordings_dir && opts->recordings_dir[0] ? dt_xstrdup(opts->recordings_dir) : NULL;
-  emu->time_scale = opts->time_scale;
-  emu->default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
+  emu->cfg.time_scale = opts->time_scale;
+  emu->cfg.default_prompt_ms = opts->default_prompt_ms > 0 ? opts->default_prompt_ms : 2000;
   emu->fetch_remote_prompts = opts->fetch_remote_prompts != 0;
-  emu->strict = opts->strict != 0;
+  emu->cfg.strict = opts->strict != 0;
   emu->keepalive_sim = opts->keepalive_simulated != 0;
-  emu->answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
-  emu->ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
-  emu->answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
-  emu->history_max = opts->history > 0 ? opts->history : 1000;
+  emu->cfg.answer_timeout_ms = opts->answer_timeout_ms > 0 ? opts->answer_timeout_ms : 15000;
+  emu->cfg.ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
+  emu->cfg.answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
+  emu->cfg.history = opts->history > 0 ? opts->history : 1000;
   dt_random_bytes(emu->hmac_key, sizeof emu->hmac_key);
   dt_random_bytes(&emu->rng, sizeof emu->rng);
   emu->rng |= 1;
@@ -318,6 +371,11 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     return dt_seterr(err, errlen, rc, "cannot generate the notification signing key: %s", dt_strerror(rc));
   }
   emu->jwks_json = dt_jwt_key_jwks_json(emu->key);
+  if (opts->client_cert_file && opts->client_cert_file[0] &&
+      (rc = dt_client_cert_load(opts->client_cert_file, NULL, &emu->client_cert, err, errlen)) != 0) {
+    emu_free(emu);
+    return rc;
+  }
 
   dt_http_server_options_t so = {0};
   so.listen = opts->listen && opts->listen[0] ? opts->listen : "127.0.0.1:0";
@@ -355,7 +413,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     emu_free(emu);
     return dt_seterr(err, errlen, rc, "cannot create the HTTP client");
   }
-  dt__emu_sched_init(&emu->sim, emu, loop, false, emu->time_scale);
+  dt__emu_sched_init(&emu->sim, emu, loop, false, emu->cfg.time_scale);
   dt__emu_sched_init(&emu->real, emu, loop, true, 1.0);
   /* the two calls that go up the modules (emu_model.h): a firing event holds its call, and
      a due script step is done by the caller */
@@ -364,7 +422,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->script_act = dt__emu_caller_act;
   uv_idle_init(loop, &emu->hook_idle);
   emu->hook_idle.data = emu;
-  if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->time_scale);
+  if (!emu->quiet) dt_log_info("emulator: Graph calls emulator listening on %s (time scale %g)", emu->url, emu->cfg.time_scale);
   *out = emu;
   return 0;
 }

@@ -48,6 +48,7 @@ struct dt_oauth_source_s {
   uv_loop_t *loop;
   dt_http_client_t *http;
   char *token_url, *client_id, *client_secret, *scope;
+  const dt_client_cert_t *client_cert; /* borrowed; NULL: the secret */
   unsigned margin_s;
   long timeout_ms;
   char *token;
@@ -191,7 +192,21 @@ static int start_fetch(dt_oauth_source_t *ts) {
   if (ts->call) return 0;
   dt_buf_t form = {0};
   form_append(&form, "client_id", ts->client_id);
-  form_append(&form, "client_secret", ts->client_secret);
+  if (ts->client_cert) {
+    /* a fresh assertion per request: it lives 10 minutes and carries a unique jti */
+    char *assertion = NULL;
+    int arc = dt_client_cert_assertion(ts->client_cert, ts->client_id, ts->token_url, 0, &assertion);
+    if (arc != 0) {
+      dt_buf_free(&form);
+      dt_log_warn("oauth: cannot sign a client assertion: %s", dt_strerror(arc));
+      return arc;
+    }
+    form_append(&form, "client_assertion_type", DT_CLIENT_ASSERTION_TYPE);
+    form_append(&form, "client_assertion", assertion);
+    free(assertion);
+  } else {
+    form_append(&form, "client_secret", ts->client_secret);
+  }
   form_append(&form, "scope", ts->scope);
   form_append(&form, "grant_type", "client_credentials");
   static const dt_http_header_t headers[] = {
@@ -274,14 +289,15 @@ int dt_oauth_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_oauth_
   if (out) *out = NULL;
   if (loop == NULL || http == NULL || opts == NULL || out == NULL) return DT_EINVAL;
   if (opts->token_url == NULL || *opts->token_url == '\0' || opts->client_id == NULL ||
-      *opts->client_id == '\0' || opts->client_secret == NULL)
+      *opts->client_id == '\0' || (opts->client_secret == NULL && opts->client_cert == NULL))
     return DT_EINVAL;
   dt_oauth_source_t *ts = dt_xcalloc(1, sizeof *ts);
   ts->loop = loop;
   ts->http = http;
   ts->token_url = dt_xstrdup(opts->token_url);
   ts->client_id = dt_xstrdup(opts->client_id);
-  ts->client_secret = dt_xstrdup(opts->client_secret);
+  ts->client_secret = dt_xstrdup(opts->client_cert ? "" : opts->client_secret);
+  ts->client_cert = opts->client_cert;
   ts->scope = dt_xstrdup(opts->scope && *opts->scope ? opts->scope : DEFAULT_SCOPE);
   ts->margin_s = opts->refresh_margin_s ? opts->refresh_margin_s : DEFAULT_MARGIN_S;
   ts->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;

@@ -168,14 +168,37 @@ static void copy_str(cJSON *to, const char *key, const cJSON *from, const char *
   if (s) cJSON_AddStringToObject(to, key, s);
 }
 
+/* The view's name of a string field, and Graph's. */
+typedef struct {
+  const char *key, *graph_key;
+} rename_t;
+
+static void copy_strs(cJSON *to, const cJSON *from, const rename_t *fields, size_t n) {
+  for (size_t i = 0; i < n; i++) copy_str(to, fields[i].key, from, fields[i].graph_key);
+}
+
+static const rename_t MEETING_FIELDS[] = {
+    {"id", "id"},
+    {"join_url", "joinWebUrl"},
+    {"subject", "subject"},
+    {"start_time", "startDateTime"},
+    {"end_time", "endDateTime"},
+    {"created_time", "creationDateTime"},
+    {"video_teleconference_id", "videoTeleconferenceId"},
+};
+static const rename_t CHAT_INFO_FIELDS[] = {
+    {"thread_id", "threadId"},
+    {"message_id", "messageId"},
+    {"reply_chain_message_id", "replyChainMessageId"},
+};
+static const rename_t USER_FIELDS[] = {{"id", "id"}, {"tenant_id", "tenantId"}, {"name", "displayName"}};
+
 /* {id, tenant_id, name} of a meetingParticipantInfo's identity.user (or NULL). */
 static cJSON *person(const cJSON *info) {
   const cJSON *user = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(info, "identity"), "user");
   if (!cJSON_IsObject(user)) return NULL;
   cJSON *p = cJSON_CreateObject();
-  copy_str(p, "id", user, "id");
-  copy_str(p, "tenant_id", user, "tenantId");
-  copy_str(p, "name", user, "displayName");
+  copy_strs(p, user, USER_FIELDS, DT_ARRAY_SIZE(USER_FIELDS));
   copy_str(p, "upn", info, "upn");
   return p;
 }
@@ -183,19 +206,11 @@ static cJSON *person(const cJSON *info) {
 cJSON *dt_online_meeting_view(const cJSON *m) {
   if (!cJSON_IsObject(m)) return NULL;
   cJSON *v = cJSON_CreateObject();
-  copy_str(v, "id", m, "id");
-  copy_str(v, "join_url", m, "joinWebUrl");
-  copy_str(v, "subject", m, "subject");
-  copy_str(v, "start_time", m, "startDateTime");
-  copy_str(v, "end_time", m, "endDateTime");
-  copy_str(v, "created_time", m, "creationDateTime");
-  copy_str(v, "video_teleconference_id", m, "videoTeleconferenceId");
+  copy_strs(v, m, MEETING_FIELDS, DT_ARRAY_SIZE(MEETING_FIELDS));
   const cJSON *ci = cJSON_GetObjectItemCaseSensitive(m, "chatInfo");
   if (cJSON_IsObject(ci)) {
     cJSON *c = cJSON_AddObjectToObject(v, "chat_info");
-    copy_str(c, "thread_id", ci, "threadId");
-    copy_str(c, "message_id", ci, "messageId");
-    copy_str(c, "reply_chain_message_id", ci, "replyChainMessageId");
+    copy_strs(c, ci, CHAT_INFO_FIELDS, DT_ARRAY_SIZE(CHAT_INFO_FIELDS));
   }
   const cJSON *parts = cJSON_GetObjectItemCaseSensitive(m, "participants");
   cJSON *org = person(cJSON_GetObjectItemCaseSensitive(parts, "organizer"));

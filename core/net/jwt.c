@@ -356,14 +356,15 @@ int dt_jwt_verify(const dt_jwks_t *jwks, const char *token, const dt_jwt_verify_
     dt_seterr(err, errlen, DT_EAUTH, "token header has unsupported \"crit\" extensions");
     goto out;
   }
-  const char *kid = json_string(header, "kid");
+  const char *key_header = opts && opts->key_header ? opts->key_header : "kid";
+  const char *kid = json_string(header, key_header);
   if (kid == NULL) {
-    dt_seterr(err, errlen, DT_EAUTH, "token header has no kid");
+    dt_seterr(err, errlen, DT_EAUTH, "token header has no %s", key_header);
     goto out;
   }
   jwks_key_t *key = jwks_find(jwks, kid);
   if (key == NULL) {
-    rc = dt_seterr(err, errlen, DT_ENOENT, "token kid \"%.64s\" is not in the key set", kid);
+    rc = dt_seterr(err, errlen, DT_ENOENT, "token %s \"%.64s\" is not in the key set", key_header, kid);
     goto out;
   }
   if (sig_bytes != mbedtls_rsa_get_len(&key->rsa)) {
@@ -486,6 +487,7 @@ int dt_jwt_key_from_pem(const char *kid, const char *pem, size_t len, dt_jwt_key
   memcpy(copy, pem, len);
   copy[len] = '\0';
   int rc = mbedtls_pk_parse_key(&key->pk, (const unsigned char *)copy, len + 1, NULL, 0);
+  explicit_bzero(copy, len + 1); /* a private key */
   free(copy);
   if (rc != 0 || mbedtls_pk_get_type(&key->pk) != MBEDTLS_PK_RSA ||
       mbedtls_rsa_get_len(mbedtls_pk_rsa(key->pk)) < RSA_MIN_BYTES ||
@@ -495,6 +497,11 @@ int dt_jwt_key_from_pem(const char *kid, const char *pem, size_t len, dt_jwt_key
   }
   *out = key;
   return 0;
+}
+
+int dt_jwt_key_matches_public(const dt_jwt_key_t *key, const void *public_pk) {
+  if (!key || !public_pk) return DT_EINVAL;
+  return mbedtls_pk_check_pair((const mbedtls_pk_context *)public_pk, &key->pk) == 0 ? 0 : DT_EAUTH;
 }
 
 int dt_jwt_key_to_pem(const dt_jwt_key_t *key, char **pem) {
@@ -549,12 +556,17 @@ done:
 }
 
 int dt_jwt_sign(const dt_jwt_key_t *key, const cJSON *claims, char **token) {
+  return dt_jwt_sign_named(key, "kid", key ? key->kid : NULL, claims, token);
+}
+
+int dt_jwt_sign_named(const dt_jwt_key_t *key, const char *id_header, const char *id, const cJSON *claims,
+                      char **token) {
   *token = NULL;
-  if (key == NULL || !cJSON_IsObject(claims)) return DT_EINVAL;
+  if (key == NULL || !cJSON_IsObject(claims) || !id_header || !id) return DT_EINVAL;
   cJSON *header = cJSON_CreateObject();
   cJSON_AddStringToObject(header, "alg", "RS256");
   cJSON_AddStringToObject(header, "typ", "JWT");
-  cJSON_AddStringToObject(header, "kid", key->kid);
+  cJSON_AddStringToObject(header, id_header, id);
   char *header_json = cJSON_PrintUnformatted(header);
   char *payload_json = cJSON_PrintUnformatted(claims);
   cJSON_Delete(header);

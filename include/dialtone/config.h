@@ -78,6 +78,9 @@ typedef struct {
     char *tenant_id;
     char *client_id;
     char *client_secret; /* secret: never logged */
+    struct {
+      char *cert, *key;  /* certificate credentials instead of the secret (PEM files) */
+    } client_certificate;
     char *token_url;     /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     int64_t keepalive_interval_s; /* keepAlive period per established call: 900..2700, 0 = off; 1800 */
     char *application_instance_id;   /* unset: calls to phone numbers name no source (Graph refuses them) */

@@ -44,6 +44,9 @@ typedef struct {
   const char *app_id;          /* the bot's app id (JWT aud); default DT_EMULATOR_DEFAULT_APP_ID */
   const char *tenant_id;       /* JWT tid and tenantId of calls; default DT_EMULATOR_DEFAULT_TENANT_ID */
   const char *client_secret;   /* NULL = the token endpoint accepts any secret */
+  const char *client_cert_file; /* the app's registered certificate (PEM): the token endpoint
+                                   then takes client assertions signed with its key; NULL =
+                                   assertions are refused (no certificate registered) */
   double time_scale;           /* 1 real time, 0 instant (a zeroed struct is instant;
                                   dt_emulator_options_init sets 1) */
   int64_t default_prompt_ms;   /* prompt length when its WAV cannot be fetched; 0 = 2000 */

@@ -64,6 +64,8 @@ typedef struct {
     dt_graph_dialect_t dialect;
     const char *token_url;          /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
     const char *tenant_id, *client_id, *client_secret;
+    /* certificate credentials instead of the secret (PEM files; both or neither) */
+    const char *client_cert_file, *client_key_file;
     unsigned keepalive_interval_s;  /* keepAlive period per established call; 0 = never */
     /* the source of calls to phone numbers (graph.application_instance_id/_name); NULL = none */
     const char *application_instance_id, *application_instance_name;

@@ -27,6 +27,8 @@ typedef struct {
   const char *audience;        /* required aud (string, or one of an array) */
   int64_t now;                 /* Unix time; 0 = the current time */
   int64_t clock_skew_s;        /* default applied when 0: 300 */
+  const char *key_header;      /* header member naming the key: NULL = "kid" ("x5t": a client
+                                  assertion names its certificate by thumbprint) */
 } dt_jwt_verify_options_t;
 
 /* Verifies token. On success returns 0 and, if claims != NULL, the payload (caller frees
@@ -43,10 +45,16 @@ int dt_jwt_key_from_pem(const char *kid, const char *pem, size_t len, dt_jwt_key
 /* Writes the private key as PEM (for tests that need a TLS key). Caller frees. */
 int dt_jwt_key_to_pem(const dt_jwt_key_t *key, char **pem);
 void dt_jwt_key_free(dt_jwt_key_t *key);
+/* 0 when key is the private half of public_pk (an mbedtls_pk_context *, e.g. a certificate's). */
+int dt_jwt_key_matches_public(const dt_jwt_key_t *key, const void *public_pk);
 /* The public half as a JWKS document {"keys":[...]} (caller frees). */
 char *dt_jwt_key_jwks_json(const dt_jwt_key_t *key);
 /* Signs claims (a JSON object, not consumed) as an RS256 JWT with the key's kid. Caller frees. */
 int dt_jwt_sign(const dt_jwt_key_t *key, const cJSON *claims, char **token);
+/* The same with the key named by another header member (id_header = id, e.g. "x5t" = the
+   certificate's thumbprint in a client assertion) instead of "kid". */
+int dt_jwt_sign_named(const dt_jwt_key_t *key, const char *id_header, const char *id, const cJSON *claims,
+                      char **token);
 
 /* Reads jwks_uri and issuer out of an OpenID configuration document. Caller frees both. */
 int dt_openid_config_parse(const char *json, size_t len, char **jwks_uri, char **issuer,

@@ -10,6 +10,7 @@
 #ifndef DIALTONE_OAUTH_H
 #define DIALTONE_OAUTH_H
 #include <uv.h>
+#include "dialtone/client_cert.h"
 #include "dialtone/http_client.h"
 
 typedef struct dt_oauth_source_s dt_oauth_source_t;
@@ -18,7 +19,9 @@ typedef struct dt_oauth_wait_s dt_oauth_wait_t;
 typedef struct {
   const char *token_url;
   const char *client_id;
-  const char *client_secret;
+  const char *client_secret;  /* or, instead: */
+  const dt_client_cert_t *client_cert; /* certificate credentials (borrowed; with its key): each
+                                          token request carries a fresh client assertion */
   const char *scope;          /* default "https://graph.microsoft.com/.default" */
   unsigned refresh_margin_s;  /* default 300 */
   long timeout_ms;            /* default 10000 */

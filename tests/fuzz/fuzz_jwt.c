@@ -68,7 +68,8 @@ static const char key_pem[] =
     "-----END RSA PRIVATE KEY-----\n";
 
 static const char *const issuers[] = {"https://api.botframework.com", "https://graph.microsoft.com"};
-static const dt_jwt_verify_options_t opts = {issuers, 2, AUDIENCE, NOW, SKEW};
+static const dt_jwt_verify_options_t opts = {
+    .issuers = issuers, .issuer_count = 2, .audience = AUDIENCE, .now = NOW, .clock_skew_s = SKEW};
 
 static dt_jwt_key_t *key;
 static dt_jwks_t *jwks;

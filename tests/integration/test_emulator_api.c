@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include "harness/dt_test.h"
 #include "harness/emu_harness.h"
+#include "harness/tls_testcert.h"
+#include "dialtone/client_cert.h"
 #include "cmd_emulator.h"
 
 /* A Graph error body: {"error":{"code","message","innerError":{"date","request-id"}}}. */
@@ -609,6 +611,94 @@ DT_TEST(command_line) {
   DT_ASSERT(WIFEXITED(status));
   DT_ASSERT_EQ_INT(WEXITSTATUS(status), 0);
   close(fds[0]);
+}
+
+/* Certificate credentials at the token endpoint: an assertion signed with the registered
+   certificate's key gets a token; each other kind is refused invalid_client with the
+   identity platform's code for its cause. */
+static h_resp_t post_assertion(harness_t *h, const char *type, const char *assertion, const char *extra) {
+  char path[256];
+  snprintf(path, sizeof path, "/%s/oauth2/v2.0/token", dt_emulator_tenant_id(h->emu));
+  char *form = dt_xasprintf("client_id=%s&scope=https%%3A%%2F%%2Fgraph.microsoft.com%%2F.default"
+                            "&grant_type=client_credentials&client_assertion_type=%s&client_assertion=%s%s",
+                            dt_emulator_app_id(h->emu), type, assertion, extra ? extra : "");
+  h_resp_t r = h_req(h, "POST", path, form, "", "application/x-www-form-urlencoded");
+  free(form);
+  return r;
+}
+
+static const char *aad_description(const h_resp_t *r) { return h_json_str(r->json, "error_description"); }
+
+DT_TEST(token_endpoint_takes_client_assertions) {
+  dt_testcert_t reg, other;
+  DT_ASSERT(dt_testcert_create(&reg) == 0);
+  DT_ASSERT(dt_testcert_create(&other) == 0);
+  dt_emulator_options_t o;
+  dt_emulator_options_init(&o);
+  o.client_cert_file = reg.cert_file;
+  o.client_secret = "the-secret";
+  harness_t h;
+  DT_ASSERT(h_start(&h, 0, &o));
+  dt_client_cert_t *app = NULL, *stranger = NULL;
+  char err[256];
+  DT_ASSERT_EQ_INT(dt_client_cert_load(reg.cert_file, reg.key_file, &app, err, sizeof err), 0);
+  DT_ASSERT_EQ_INT(dt_client_cert_load(other.cert_file, other.key_file, &stranger, err, sizeof err), 0);
+  char aud[300];
+  snprintf(aud, sizeof aud, "%s/%s/oauth2/v2.0/token", h.emu_url, dt_emulator_tenant_id(h.emu));
+  const char *type = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+  char *good = NULL, *foreign = NULL, *elsewhere = NULL, *stale = NULL, *other_app = NULL;
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(app, dt_emulator_app_id(h.emu), aud, 0, &good), 0);
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(stranger, dt_emulator_app_id(h.emu), aud, 0, &foreign), 0);
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(app, dt_emulator_app_id(h.emu), "https://login.example/t/oauth2/v2.0/token", 0,
+                                            &elsewhere), 0);
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(app, dt_emulator_app_id(h.emu), aud, dt_unix_time() - 3600, &stale), 0);
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(app, "another-app", aud, 0, &other_app), 0);
+
+  h_resp_t r = post_assertion(&h, type, good, NULL);
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT(cJSON_IsString(cJSON_GetObjectItem(r.json, "access_token")));
+  DT_ASSERT_EQ_STR(h_json_str(r.json, "token_type"), "Bearer");
+  h_resp_free(&r);
+  struct {
+    const char *assertion;
+    const char *code;
+  } refused[] = {{foreign, "AADSTS700027"}, {elsewhere, "AADSTS50013"}, {stale, "AADSTS700024"},
+                 {other_app, "AADSTS700021"}, {"not.a.jwt", "AADSTS50027"}};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(refused); i++) {
+    r = post_assertion(&h, type, refused[i].assertion, NULL);
+    DT_ASSERT_EQ_INT(r.status, 401);
+    DT_ASSERT_EQ_STR(h_json_str(r.json, "error"), "invalid_client");
+    DT_ASSERT_MSG(strncmp(aad_description(&r), refused[i].code, strlen(refused[i].code)) == 0, "case %zu: %s", i,
+                  aad_description(&r));
+    h_resp_free(&r);
+  }
+  /* the wrong assertion type, and a secret beside the assertion */
+  r = post_assertion(&h, "password", good, NULL);
+  DT_ASSERT_EQ_INT(r.status, 401);
+  DT_ASSERT_CONTAINS(aad_description(&r), "client_assertion_type");
+  h_resp_free(&r);
+  r = post_assertion(&h, type, good, "&client_secret=the-secret");
+  DT_ASSERT_EQ_INT(r.status, 400);
+  DT_ASSERT_EQ_STR(h_json_str(r.json, "error"), "invalid_request");
+  h_resp_free(&r);
+  DT_FREE_ALL(good, foreign, elsewhere, stale, other_app);
+  dt_client_cert_free(app);
+  dt_client_cert_free(stranger);
+  h_stop(&h);
+  /* without a registered certificate every assertion is refused */
+  DT_ASSERT(h_start(&h, 0, NULL));
+  DT_ASSERT_EQ_INT(dt_client_cert_load(reg.cert_file, reg.key_file, &app, err, sizeof err), 0);
+  snprintf(aud, sizeof aud, "%s/%s/oauth2/v2.0/token", h.emu_url, dt_emulator_tenant_id(h.emu));
+  DT_ASSERT_EQ_INT(dt_client_cert_assertion(app, dt_emulator_app_id(h.emu), aud, 0, &good), 0);
+  r = post_assertion(&h, type, good, NULL);
+  DT_ASSERT_EQ_INT(r.status, 401);
+  DT_ASSERT_CONTAINS(aad_description(&r), "--client-cert");
+  h_resp_free(&r);
+  free(good);
+  dt_client_cert_free(app);
+  h_stop(&h);
+  dt_testcert_remove(&reg);
+  dt_testcert_remove(&other);
 }
 
 DT_TEST_MAIN()

@@ -199,6 +199,8 @@ H_TEST(edits_reach_new_calls_while_parked_calls_finish_on_their_version, .time_s
   DT_ASSERT(strstr(m, "dt_calls_active{flow=\"main\",version=\"1\"}") == NULL);
   DT_ASSERT_CONTAINS(m, "dt_calls_active{flow=\"main\",version=\"2\"} 0\n");
   free(m);
+  /* outcomes per flow: the six calls above ended completed on main */
+  DT_ASSERT(metric("dt_flow_calls_total", "flow=\"main\",outcome=\"completed\"") >= 6);
 
   /* the broken file is reported once, not again at every later reload */
   DT_ASSERT_EQ_INT(write_flow("other", "return function(call) call:answer() end\n"), 0);

@@ -114,6 +114,42 @@ DT_TEST(credentials_switch_to_real_graph_and_derive_urls) {
   dt_config_free(&cfg);
 }
 
+/* graph.client_certificate instead of the secret: both files, readable, never beside a secret. */
+DT_TEST(certificate_credentials) {
+  dt_config_t cfg;
+  char err[512];
+  char *pem = dt_xstrdup(write_tmp("cert.pem", "-----BEGIN CERTIFICATE-----\n"));
+  char *good = dt_xasprintf("return {graph = {tenant_id = 't', client_id = 'c', client_certificate = "
+                            "{cert = '%s', key = '%s'}}}", pem, pem);
+  DT_ASSERT_MSG(load_text(&cfg, good, err, sizeof err) == 0, "%s", err);
+  DT_ASSERT(dt_config_has_graph_credentials(&cfg));
+  DT_ASSERT_EQ_STR(cfg.graph.client_certificate.cert, pem);
+  DT_ASSERT(cfg.graph.client_secret == NULL);
+  dt_config_free(&cfg);
+  free(good);
+  char *half = dt_xasprintf("return {graph = {tenant_id = 't', client_id = 'c', client_certificate = {cert = '%s'}}}", pem);
+  DT_ASSERT(load_text(&cfg, half, err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "graph.client_certificate.key");
+  dt_config_free(&cfg);
+  free(half);
+  char *both = dt_xasprintf("return {graph = {tenant_id = 't', client_id = 'c', client_secret = 's', "
+                            "client_certificate = {cert = '%s', key = '%s'}}}", pem, pem);
+  DT_ASSERT(load_text(&cfg, both, err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "both set");
+  dt_config_free(&cfg);
+  free(both);
+  DT_ASSERT(load_text(&cfg, "return {graph = {tenant_id = 't', client_id = 'c', client_certificate = "
+                            "{cert = '/nonexistent.pem', key = '/nonexistent.pem'}}}", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "cannot read \"/nonexistent.pem\"");
+  dt_config_free(&cfg);
+  /* the environment names them too */
+  clear_env();
+  DT_ASSERT_EQ_INT(with_env(&cfg, "DIALTONE_CLIENT_CERT", pem, err, sizeof err) != 0, 1); /* key missing */
+  DT_ASSERT_CONTAINS(err, "graph.client_certificate.key");
+  dt_config_free(&cfg);
+  free(pem);
+}
+
 DT_TEST(env_overrides_canonical_names) {
   clear_env();
   const char *cert = write_tmp("cert.pem", "cert");

@@ -3,6 +3,7 @@
    settings, faults, parties, reset, stats and the manual clock behave as emulator.h says. */
 #include "harness/emu_fixture.h"
 #include "dialtone/error.h"
+#include "emulator/emu_api.h"
 
 DT_TEST(calls_are_placed_pressed_spoken_and_hung_up_through_the_api) {
   ef_t f;
@@ -136,6 +137,74 @@ DT_TEST(the_manual_clock) {
   ef_settle(&f);
   DT_ASSERT(!dt_emulator_busy(f.emu));
   ef_stop(&f);
+}
+
+/* POST /faults and POST /emulator/config bodies: one table per struct names every field, its
+   range and its type; a bad body changes nothing and names the field. */
+static int faults_from(const char *json, dt_emulator_faults_t *fl, char *err) {
+  cJSON *j = cJSON_Parse(json);
+  int rc = dt__emu_faults_from_json(j, fl, err, 256);
+  cJSON_Delete(j);
+  return rc;
+}
+
+static int config_from(const char *json, dt_emulator_config_t *c, char *err) {
+  cJSON *j = cJSON_Parse(json);
+  int rc = dt__emu_config_from_json(j, c, err, 256);
+  cJSON_Delete(j);
+  return rc;
+}
+
+DT_TEST(faults_and_settings_are_parsed_and_rendered_by_their_tables) {
+  char err[256];
+  dt_emulator_faults_t fl = {0};
+  fl.graph_status = 503;
+  DT_ASSERT_EQ_INT(faults_from("{\"melt\":true}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_STR(err, "unknown fault \"melt\"");
+  DT_ASSERT_EQ_INT(faults_from("{\"graph_status\":700}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_STR(err, "bad value for fault \"graph_status\"");
+  DT_ASSERT_EQ_INT(faults_from("{\"graph_hang\":1}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_INT(faults_from("{\"drop_notifications\":1.5}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_INT(faults_from("{\"delay_ms\":3600001}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_INT(faults_from("{\"retry_after_s\":\"2\"}", &fl, err), DT_EINVAL);
+  DT_ASSERT_EQ_INT(fl.graph_status, 503); /* refused: untouched */
+  DT_ASSERT_EQ_INT(faults_from("{\"recording_status\":404,\"delay_ms\":250,\"media_delay_ms\":3600000,"
+                               "\"retry_after_s\":2,\"graph_hang\":true,\"drop_notifications\":0.25}",
+                               &fl, err),
+                   0);
+  DT_ASSERT_EQ_INT(fl.graph_status, 0); /* not named: off */
+  DT_ASSERT_EQ_INT(fl.recording_status, 404);
+  DT_ASSERT_EQ_INT(fl.delay_ms, 250);
+  DT_ASSERT_EQ_INT(fl.media_delay_ms, 3600000);
+  DT_ASSERT_EQ_INT(fl.retry_after_s, 2);
+  DT_ASSERT(fl.graph_hang && !fl.recording_hang);
+  DT_ASSERT(fl.drop_notifications == 0.25);
+  cJSON *view = dt__emu_faults_json(&fl);
+  char *t = cJSON_PrintUnformatted(view);
+  DT_ASSERT_CONTAINS(t, "{\"drop_notifications\":0.25,\"duplicate_notifications\":0,\"delay_notifications\":0,"
+                        "\"delay_ms\":250,\"reorder_notifications\":0,\"graph_status\":0,");
+  DT_ASSERT_CONTAINS(t, "\"graph_hang\":true,\"ops_never_complete\":false,");
+  DT_ASSERT_CONTAINS(t, "\"recording_status\":404,");
+  DT_ASSERT_CONTAINS(t, "\"media_delay_ms\":3600000}");
+  free(t);
+  cJSON_Delete(view);
+
+  dt_emulator_config_t c = {.time_scale = 1, .default_prompt_ms = 2000, .answer_timeout_ms = 15000,
+                            .ring_timeout_ms = 60000, .answer_delay_ms = 2000, .history = 1000};
+  DT_ASSERT_EQ_INT(config_from("{\"default_prompt_ms\":5,\"history\":0}", &c, err), DT_EINVAL);
+  DT_ASSERT_EQ_STR(err, "\"history\" must be a number from 1 to 1000000");
+  DT_ASSERT_EQ_INT(config_from("{\"time_scale\":\"fast\"}", &c, err), DT_EINVAL);
+  DT_ASSERT_EQ_STR(err, "\"time_scale\" must be a number from 0 to 1000");
+  DT_ASSERT_EQ_INT(config_from("{\"answer_timeout_ms\":0}", &c, err), DT_EINVAL);
+  DT_ASSERT_EQ_INT(config_from("{\"strict\":1}", &c, err), DT_EINVAL);
+  DT_ASSERT_EQ_STR(err, "\"strict\" must be true or false");
+  DT_ASSERT_EQ_INT(c.default_prompt_ms, 2000); /* refused: untouched */
+  DT_ASSERT_EQ_INT(config_from("{\"time_scale\":0.5,\"history\":7,\"strict\":true,\"answer_delay_ms\":0}", &c, err), 0);
+  DT_ASSERT(c.time_scale == 0.5);
+  DT_ASSERT_EQ_INT(c.history, 7);
+  DT_ASSERT(c.strict);
+  DT_ASSERT_EQ_INT(c.answer_delay_ms, 0);
+  DT_ASSERT_EQ_INT(c.ring_timeout_ms, 60000); /* not named: as it was */
 }
 
 DT_TEST_MAIN()

@@ -55,7 +55,7 @@ DT_TEST(reject_busy_and_answer_timeout_end_the_call) {
   char *t = ef_timeline(&f, c->id);
   DT_ASSERT_CONTAINS(t, "\"by\":\"reject\",\"code\":486");
   free(t);
-  f.emu->answer_timeout_ms = 1; /* real ms */
+  f.emu->cfg.answer_timeout_ms = 1; /* real ms */
   emu_call_t *d = incoming(&f);
   DT_ASSERT(ef_wait_timeline(&f, d->id, "\"kind\":\"answer_timeout\""));
   DT_ASSERT(d->ended);

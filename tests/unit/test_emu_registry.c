@@ -16,7 +16,7 @@ static void fix_init(reg_fix_t *f) {
   uv_loop_init(&f->loop);
   dt__emu_sched_init(&f->emu.sim, &f->emu, &f->loop, false, 0);
   dt__emu_sched_init(&f->emu.real, &f->emu, &f->loop, true, 1);
-  f->emu.history_max = 1;
+  f->emu.cfg.history = 1;
   f->emu.app_id = "app-1";
 }
 
@@ -137,7 +137,7 @@ DT_TEST(participants_and_parties) {
   DT_ASSERT(!dt__emu_party_key(longid, key));
   DT_ASSERT(dt__emu_party(&f.emu, "bob@example.com") == NULL);
   DT_ASSERT_EQ_INT(dt__emu_party_behaviour(NULL), EMU_PARTY_ANSWER);
-  f.emu.answer_delay_ms = 2000;
+  f.emu.cfg.answer_delay_ms = 2000;
   DT_ASSERT_EQ_INT(dt__emu_party_delay(&f.emu, NULL), 2000);
   DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, NULL), 2000);
   emu_party_t *busy = dt_xcalloc(1, sizeof *busy);
@@ -152,7 +152,7 @@ DT_TEST(participants_and_parties) {
   busy->behaviour = EMU_PARTY_REJECT;
   DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 1000);
   busy->behaviour = EMU_PARTY_NOANSWER;
-  f.emu.ring_timeout_ms = 45000;
+  f.emu.cfg.ring_timeout_ms = 45000;
   DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 45000);
   busy->behaviour = EMU_PARTY_ANSWER;
   DT_ASSERT_EQ_INT(dt__emu_party_ring_ms(&f.emu, got), 10);
