@@ -104,6 +104,16 @@ local function check_key(name, v, default)
   return v
 end
 
+-- Appends p (nil, a prompt or a list of prompts) to list; returns list.
+local function append_prompts(list, p)
+  if type(p) == "table" then
+    for i = 1, #p do list[#list + 1] = p[i] end
+  elseif p ~= nil then
+    list[#list + 1] = p
+  end
+  return list
+end
+
 -- The read-back as prompts: digit_prompts (a string.format template, default "digit_%s")
 -- for 0-9, "star" and "pound" for * and #.
 local function digit_prompt_list(o, digits)
@@ -111,14 +121,7 @@ local function digit_prompt_list(o, digits)
   if type(tpl) ~= "string" or not find(tpl, "%%s") or #tpl > 64 then
     error("call:confirm: option 'digit_prompts' must be a name template such as \"digit_%s\"", 3)
   end
-  local list = {}
-  if o.prompt ~= nil then
-    if type(o.prompt) == "table" then
-      for i = 1, #o.prompt do list[#list + 1] = o.prompt[i] end
-    else
-      list[#list + 1] = o.prompt
-    end
-  end
+  local list = append_prompts({}, o.prompt)
   for i = 1, #digits do
     local d = digits:sub(i, i)
     list[#list + 1] = d == "*" and "star" or d == "#" and "pound" or tpl:format(d)
@@ -159,14 +162,7 @@ function methods.confirm(call, o)
   local say_digits = rawget(methods, "say_digits")
   local prompt
   if readback == nil and say_digits == nil then
-    prompt = digit_prompt_list(o, digits)
-    if o.question ~= nil then
-      if type(o.question) == "table" then
-        for i = 1, #o.question do prompt[#prompt + 1] = o.question[i] end
-      else
-        prompt[#prompt + 1] = o.question
-      end
-    end
+    prompt = append_prompts(digit_prompt_list(o, digits), o.question)
     if #prompt > 20 then error("call:confirm: at most 20 prompts (prompt + digits + question)", 2) end
   else
     if o.prompt ~= nil then call:play(o.prompt) end
