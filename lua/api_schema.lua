@@ -10,6 +10,8 @@
 --   options_arg    which argument is the option table (default 1)
 --   prompt_args    positional arguments that are prompts: a name, a URL or a list of them
 --   prompt_options option keys whose value is a prompt (or a list of prompts)
+-- dialtone[NAME]: the same for dialtone.NAME(…) (option table: argument 1).
+-- call_fields: the call handle's fields and their LuaLS types (`dialtone stubs`).
 -- globals: the names a flow's sandboxed _ENV provides; everything else is undefined.
 -- os_safe: the part of `os` a flow may use (no execute, exit, getenv, remove, rename,
 --          tmpname, setlocale).
@@ -20,8 +22,14 @@ return {
     redirect = {options = {"targets", "timeout", "voicemail", "disposition", "mask_callee", "mask_caller"}},
     play = {options = {"barge_in", "loop", "timeout"}, options_arg = 2, prompt_args = {1}},
     gather = {
-      options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush"},
-      prompt_options = {"prompt"},
+      options = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush",
+                 "pattern", "invalid", "noinput", "retries"},
+      prompt_options = {"prompt", "invalid", "noinput"},
+    },
+    confirm = {
+      options = {"digits", "prompt", "question", "yes", "no", "retries", "timeout", "invalid",
+                 "noinput", "readback", "digit_prompts", "flush"},
+      prompt_options = {"prompt", "question", "invalid", "noinput"},
     },
     menu = {
       options = {"prompt", "options", "retries", "timeout", "invalid", "noinput", "flush"},
@@ -69,6 +77,13 @@ return {
     now = {},
     hours = {options = {"tz", "mon_fri", "sat_sun", "daily", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
                         "holidays"}},
+    prompts = {options = {"pattern"}}, -- declares prompt names built at run time (checked)
+  },
+  -- the call handle's read-only fields and their LuaLS types (`dialtone stubs`)
+  call_fields = {
+    id = "string", from = "string", to = "string", direction = '"incoming"|"outgoing"',
+    flow = "string", state = "string", ended = "boolean", buffered_digits = "string",
+    dialed_by = "dialtone.Call?", language = "string",
   },
   globals = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",

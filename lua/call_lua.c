@@ -380,7 +380,9 @@ static int k_gather(lua_State *L, int status, lua_KContext ctx) {
 
 static bool valid_tone(char t) { return (t >= '0' && t <= '9') || t == '*' || t == '#' || (t >= 'A' && t <= 'D'); }
 
-static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush", NULL};
+/* pattern, invalid, noinput, retries: the validating loop of lua/digits.lua, which wraps this */
+static const char *const GATHER_OPTS[] = {"prompt", "max", "min", "timeout", "inter_digit", "terminators", "flush",
+                                          "pattern", "invalid", "noinput", "retries", NULL};
 static int l_gather(lua_State *L) {
   dt_call_t *c = own_with_options(L, "gather", 2, GATHER_OPTS);
   dt_gather_params_t p = {0};

@@ -1,8 +1,9 @@
 /*
  * flows.c — the flow registry (see rt_internal.h for the modules): each flow's versions,
  * compiling a flow in its own sandboxed _ENV (prelude.make_env) with its top level run under
- * the instruction budget, and reloading flows_dir (only changed text is compiled; a file
- * that does not compile changes nothing; a removed file's flow takes no new calls).
+ * the instruction budget, and reloading flows_dir (only changed text is compiled, and the
+ * flows that require a changed module of lib/ (libs.c); a file that does not compile changes
+ * nothing; a removed file's flow takes no new calls).
  *
  * Promises: a version lives while it is current or a call runs on it (dt__flows_take /
  * dt__flows_drop); the dt_flow_version, dt_calls_active and dt_flow_reloads_total metrics
@@ -19,6 +20,7 @@
 #include "dialtone/error.h"
 #include "dialtone/log.h"
 #include "flows.h"
+#include "libs.h"
 #include "prompts.h"
 #include "rt_state.h"
 
@@ -183,6 +185,7 @@ static int compile_flow(dt_runtime_t *rt, const char *name, const char *chunknam
   v->refs = 1;
   if (f->current) version_unref(rt, f->current);
   f->current = v;
+  f->lib_gen = rt->lib_gen; /* its require reads this snapshot of lib/ (libs.c) */
   f->hash = hash;
   f->fail_hash = 0;
   free(f->fail_msg);
@@ -198,6 +201,7 @@ int dt__flows_load(dt_runtime_t *rt, const char *name, const char *text, size_t 
   if (!valid_flow_name(name, strlen(name))) return dt_seterr(err, errlen, DT_EINVAL, "bad flow name '%s'", name);
   char chunk[96];
   snprintf(chunk, sizeof chunk, "@%s.lua", name);
+  dt__libs_refresh(rt, NULL, NULL, 0); /* what require reads: lib/ as it is now */
   int rc = compile_flow(rt, name, chunk, text, len, fnv(text, len), err, errlen);
   count_reload(rt, rc == 0);
   if (rc == 0) {
@@ -208,17 +212,6 @@ int dt__flows_load(dt_runtime_t *rt, const char *name, const char *text, size_t 
   return rc;
 }
 
-static int64_t wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Timestamps have the granularity of the kernel's coarse clock (a few ms), so a file
-   written twice within one tick keeps its mtime: a size and mtime seen before are only
-   trusted when the mtime is well older than the read that saw them. */
-#define RACY_NS (2 * (int64_t)1000000000)
-
 int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t errlen) {
   unsigned loaded = 0, failed = 0;
   DIR *d = opendir(rt->flows_dir);
@@ -226,6 +219,9 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
   for (dt_flow_t *f = rt->flows; f; f = f->next) f->seen = false;
   dt__prompts_forget(rt); /* a reload also looks at the prompt files afresh */
   bool first_err = true;
+  /* lib/ first: a changed module gives the flows that require it a new version below */
+  failed = dt__libs_refresh(rt, NULL, err, errlen);
+  if (failed) first_err = false;
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     const char *fn = de->d_name;
@@ -246,8 +242,9 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
     int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     dt_flow_t *f = dt__flows_find(rt, name);
     if (f) f->seen = true;
-    if (f && (f->current || f->fail_hash) && f->mtime_ns == mtime && f->size == (int64_t)st.st_size &&
-        mtime + RACY_NS < f->read_ns) {
+    bool libs_changed = f && f->lib_gen < rt->lib_gen; /* since it was last compiled */
+    if (f && !libs_changed && (f->current || f->fail_hash) &&
+        dt__libs_unchanged(mtime, (int64_t)st.st_size, f->mtime_ns, f->size, f->read_ns)) {
       if (f->fail_hash) { /* still broken, already reported */
         failed++;
         if (first_err && err && f->fail_msg) snprintf(err, errlen, "%s", f->fail_msg);
@@ -255,18 +252,19 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
       }
       continue;
     }
-    int64_t read_ns = wall_ns();
+    int64_t read_ns;
     char *text = NULL;
     size_t len = 0;
-    if (dt_read_file(path, DT_FLOW_MAX_BYTES, &text, &len) != 0) {
-      dt_log(DT_LOG_ERROR, NULL, "%s: cannot read (larger than %u bytes, or unreadable)", path, DT_FLOW_MAX_BYTES);
+    if (dt__libs_read(path, DT_FLOW_MAX_BYTES, &read_ns, &text, &len) != 0) {
       count_reload(rt, false);
       failed++;
       continue;
     }
     uint64_t h = fnv(text, len);
     if (h == 0) h = 1; /* 0 means "no failed text" */
-    if (f && f->current && f->hash == h) { /* touched, not changed (or a broken edit undone) */
+    bool stale = libs_changed && dt__libs_stale(rt, text, len, f->lib_gen); /* a module it requires changed */
+    if (libs_changed && !stale) f->lib_gen = rt->lib_gen;
+    if (f && !stale && f->current && f->hash == h) { /* touched, not changed (or a broken edit undone) */
       if (f->fail_hash) {
         dt_log(DT_LOG_INFO, NULL, "flow %s: the file is version %u again", name, f->current->version);
         f->fail_hash = 0;
@@ -279,7 +277,7 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
       free(text);
       continue;
     }
-    if (f && f->fail_hash == h) { /* the same broken text: reported when it first failed */
+    if (f && !stale && f->fail_hash == h) { /* the same broken text: reported when it first failed */
       f->mtime_ns = mtime;
       f->size = (int64_t)st.st_size;
       f->read_ns = read_ns;
@@ -299,6 +297,7 @@ int dt__flows_reload(dt_runtime_t *rt, unsigned *failed_out, char *err, size_t e
     f->size = (int64_t)st.st_size;
     f->read_ns = read_ns;
     if (rc < 0) {
+      f->lib_gen = rt->lib_gen; /* retried when its text or a module it requires changes again */
       if (f->current)
         dt_log(DT_LOG_ERROR, NULL, "flow %s not loaded (version %u stays in use): %s", name, f->current->version, msg);
       else

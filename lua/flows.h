@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include "rt_internal.h"
 
-#define DT_FLOW_MAX_BYTES (4u << 20) /* a flow file, or a module of flows_dir/lib */
+#define DT_FLOW_MAX_BYTES (4u << 20) /* a flow file (a module of flows_dir/lib: DT_LIB_MAX_BYTES) */
 
 /* The flow called name, or NULL (it may have no current version: its file was removed). */
 dt_flow_t *dt__flows_find(dt_runtime_t *rt, const char *name);

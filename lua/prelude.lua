@@ -3,7 +3,8 @@
 -- Loaded once into the shared state with (methods, internals):
 --   methods    the call handle's method table (C primitives); the prelude adds
 --              call:menu (built on call:gather and call:play) and call:on_hangup.
---   internals  C helpers: prompt_exists, lib_source (require), is_error, schema
+--   internals  C helpers: prompt_exists, lib_snapshot and lib_source (require), is_error,
+--              pattern_check (lpattern.c), schema
 --              (api_schema.lua, the globals a flow may see), dialtone (dial, log, print).
 -- Returns {run = runner, make_env = sandbox builder}.
 --
@@ -202,11 +203,31 @@ for _, k in ipairs(schema.os_safe) do os_safe[k] = os[k] end
 os_safe.time = internals.os_time -- on the flows' clock (flow_time.c): simulated in flow tests
 os_safe.date = internals.os_date
 
+-- dialtone.prompts{"bye_en", "bye_es", pattern = "^bye_%a%a$"}: declares prompt names a
+-- flow builds at run time, for `dialtone check` (which checks them against the prompt
+-- files); here only its form is checked. Returns the table.
+local function declare_prompts(t)
+  if type(t) ~= "table" then error("dialtone.prompts expects a table of prompt names (and pattern =)", 2) end
+  for k, v in pairs(t) do
+    if k == "pattern" then
+      if type(v) ~= "string" or #v > 256 or not internals.pattern_check(v) then
+        error("dialtone.prompts: pattern must be a valid Lua pattern (at most 256 bytes)", 2)
+      end
+    elseif math.type(k) ~= "integer" then
+      error(("dialtone.prompts: unknown option '%s' (pattern)"):format(tostring(k)), 2)
+    elseif type(v) ~= "string" then
+      error("dialtone.prompts: prompt names must be strings", 2)
+    end
+  end
+  return t
+end
+
 local dialtone_mod = {
   dial = C.dial,
   meetings = C.meetings,
   http = C.http,
   log = C.log,
+  prompts = declare_prompts,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",
   now = C.now,
@@ -215,6 +236,7 @@ local dialtone_mod = {
 }
 
 local make_env
+local SNAPSHOT = {} -- modules[SNAPSHOT]: the lib/ texts this flow version reads (lua/libs.c)
 
 -- require for one flow version: modules is that version's own cache, shared with the
 -- modules it loads (their environments get the same require).
@@ -223,7 +245,7 @@ local function make_require(modules)
     if type(name) ~= "string" then error("require expects a module name", 2) end
     local m = modules[name]
     if m ~= nil then return m end
-    local src, chunkname = internals.lib_source(name)
+    local src, chunkname = internals.lib_source(name, modules[SNAPSHOT])
     if not src then error(chunkname, 2) end
     local fn, err = load(src, chunkname, "t", make_env("lib/" .. name, modules))
     if not fn then error(err, 2) end
@@ -272,7 +294,7 @@ end
 make_env = function(name, modules)
   local globals = setmetatable({}, undefined_mt)
   for g, v in next, GLOBALS do globals[g] = v end
-  if GLOBALS.require then globals.require = make_require(modules or {}) end
+  if GLOBALS.require then globals.require = make_require(modules or {[SNAPSHOT] = internals.lib_snapshot()}) end
   local env = setmetatable({}, {__index = globals, __newindex = global_newindex, __metatable = false})
   protected[env] = true
   return env

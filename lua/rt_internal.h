@@ -8,6 +8,7 @@
  *   rt_state     the runtime's capped state: memory attributed per call, the instruction
  *                budget, the kill switch, per-call data
  *   prompts      prompt names -> URLs, and whether a prompt file exists (cached)
+ *   libs         the modules of flows_dir/lib: the snapshot require reads, what changed
  *   flows        the flow registry: versions, compile, reload
  *   call_handle  the call handle, error objects, the checks and the wait of primitives
  *   call_lua     the primitives, dialtone.dial/log/print
@@ -47,7 +48,22 @@ struct dt_flow_s {
   unsigned versions;
   dt_flow_version_t *current;
   bool seen;                     /* reload bookkeeping */
+  unsigned lib_gen;              /* rt->lib_gen its modules were last looked at (libs.c) */
 };
+
+/* A module of flows_dir/lib (libs.c). */
+typedef struct dt_lib_s {
+  struct dt_lib_s *next;
+  char *name;
+  char *text;                    /* the text in the snapshot (NULL: gone, or never compiled) */
+  size_t len;
+  char *fail_text;               /* text that last failed to compile, reported once */
+  size_t fail_len;
+  char *fail_msg;
+  int64_t mtime_ns, size, read_ns;
+  unsigned gen;                  /* rt->lib_gen when its text last changed or went away */
+  bool seen;
+} dt_lib_t;
 
 /* The runtime's per-call data (call->rt). */
 typedef struct dt_lcall_s {
@@ -97,6 +113,9 @@ struct dt_runtime_s {
   int depth;                     /* resume nesting guard */
   size_t active;
   dt_flow_t *flows;
+  dt_lib_t *libs;                /* libs.c */
+  int libs_ref;                  /* the current snapshot table (LUA_NOREF until scanned) */
+  unsigned lib_gen;              /* bumped at every change of the snapshot */
   int prelude_ref;               /* table returned by the prelude */
   int run_ref;                   /* prelude.run(call, fn) */
   int make_env_ref;              /* prelude.make_env(name) */

@@ -13,6 +13,7 @@
 #include "call_lua.h"
 #include "flow_http.h"
 #include "flows.h"
+#include "libs.h"
 #include "prompts.h"
 #include "rt_state.h"
 #include "say.h"
@@ -64,6 +65,7 @@ void dt_runtime_free(dt_runtime_t *rt) {
   rt->closing = true;
   dt__flows_free(rt);
   dt__rt_state_close(rt);
+  dt__libs_free(rt);
   dt__prompts_forget(rt);
   dt__flow_http_free(rt);
   free(rt->flows_dir);

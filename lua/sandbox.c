@@ -1,12 +1,13 @@
 /*
  * sandbox.c — what a flow's world is made of (see rt_internal.h for the modules): the
  * call bindings, the internals the prelude needs (prompt_exists, lib_source for require,
- * is_error), the embedded API schema, and the embedded prelude, which builds each flow's
+ * is_error), the embedded API schema, digits.lua (gather's validation, confirm), and the
+ * embedded prelude, which builds each flow's
  * _ENV (make_env) and the runner every call's coroutine starts with (run).
  *
  * Promises: after dt__sandbox_open, rt->run_ref, rt->make_env_ref and rt->prelude_ref
  * hold the prelude's functions and table; require reads only Lua source from
- * {flows_dir}/lib/NAME.lua (NAME: letters, digits and _).
+ * {flows_dir}/lib/NAME.lua (NAME: letters, digits and _), through libs.c's snapshot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
 #include "dialtone/error.h"
+#include "dialtone/lpattern.h"
 #include "call_handle.h"
 #include "call_lua.h"
 #include "flow_settings.h"
@@ -23,6 +25,7 @@
 #include "flow_http.h"
 #include "roster_lua.h"
 #include "flows.h"
+#include "libs.h"
 #include "prompts.h"
 #include "rt_state.h"
 #include "sandbox.h"
@@ -31,31 +34,6 @@
 static int l_prompt_exists(lua_State *L) {
   lua_pushboolean(L, dt__prompts_exists(dt__rt_state_of(L), luaL_checkstring(L, 1)));
   return 1;
-}
-
-/* require(name) for flows: Lua source from {flows_dir}/lib/NAME.lua (no C modules). */
-static int l_lib_source(lua_State *L) {
-  dt_runtime_t *rt = dt__rt_state_of(L);
-  size_t n;
-  const char *name = luaL_checklstring(L, 1, &n);
-  for (size_t i = 0; i < n; i++)
-    if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-          (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
-      return luaL_error(L, "require: bad module name '%s' (letters, digits and _)", name);
-  if (n == 0 || n > 64) return luaL_error(L, "require: bad module name");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/lib/%s.lua", rt->flows_dir, name);
-  char *text = NULL;
-  size_t len = 0;
-  if (dt_read_file(path, DT_FLOW_MAX_BYTES, &text, &len) != 0) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "module '%s' not found (looked for %s)", name, path);
-    return 2;
-  }
-  lua_pushlstring(L, text, len);
-  lua_pushfstring(L, "@%s", path);
-  free(text);
-  return 2;
 }
 
 static int l_is_error_mt(lua_State *L) {
@@ -81,9 +59,15 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   dt__call_lua_open(L); /* methods */
   dt__roster_lua_open(L); /* + the roster and participant methods */
   dt__say_open(L); /* + say, say_*, set_language */
+  /* digits.lua: gather's validating loop (pattern, invalid, retries) and call:confirm */
+  if ((rc = load_embedded(L, "digits", err, errlen)) != 0) return rc;
+  lua_pushvalue(L, -2);
+  lua_pushcfunction(L, dt_lpattern_l_check);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
-      {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};
+      {"prompt_exists", l_prompt_exists}, {"lib_source", dt__libs_l_source}, {"lib_snapshot", dt__libs_l_snapshot},
+      {"pattern_check", dt_lpattern_l_check}, {"is_error", l_is_error_mt}, {NULL, NULL}};
   luaL_setfuncs(L, INTERNALS, 0);
   dt__flow_time_os_funcs(L);
   lua_createtable(L, 0, 4);

@@ -31,6 +31,7 @@
 #include "check.h"
 #include "dialtone/common.h"
 #include "dialtone/embedded.h"
+#include "dialtone/lpattern.h"
 #include "dialtone/lstate.h"
 
 #define CHECK_SANDBOX_MEM (64u << 20)        /* bytes a flow's top-level code may use */
@@ -599,10 +600,28 @@ static int l_kind(lua_State *L) {
   return 1;
 }
 
+/* native.list(dir) -> the names in dir (at most 10000, dot files left out) | nil */
+static int l_list(lua_State *L) {
+  DIR *d = opendir(luaL_checkstring(L, 1));
+  if (d == NULL) return 0;
+  lua_newtable(L);
+  lua_Integer n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < 10000) {
+    if (e->d_name[0] == '.') continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  return 1;
+}
+
 static const luaL_Reg native_funcs[] = {
     {"bytecode", l_bytecode},
     {"run_sandboxed", l_run_sandboxed},
     {"kind", l_kind},
+    {"list", l_list},
+    {"pattern_check", dt_lpattern_l_check},
     {NULL, NULL},
 };
 
@@ -672,7 +691,9 @@ static void usage(FILE *f) {
   fputs("usage: dialtone check [--format text|json] [--prompts DIR] [DIR|FILE]...\n"
         "  Compiles and lints flows: syntax, undefined globals, unknown primitives and\n"
         "  options, missing prompt files, menus without invalid=/noinput=, and flows that\n"
-        "  do not return a function. With no paths, checks $DIALTONE_FLOWS or ./flows.\n"
+        "  do not return a function. A directory's lib/ modules are checked as modules\n"
+        "  (so is any FILE in a lib/ directory), and dialtone.prompts{...} declarations\n"
+        "  against the prompt files. With no paths, checks $DIALTONE_FLOWS or ./flows.\n"
         "  Exit status: 0 no problems, 1 problems found, 2 usage error.\n",
         f);
 }
@@ -771,6 +792,9 @@ int dt_check_run_ex(FILE *out, FILE *err, int argc, char **argv) {
       bad = 1;
     } else if (S_ISDIR(st.st_mode)) {
       if (expand_dir(p, &files, err) != 0) bad = 1;
+      char *lib = dt_xasprintf("%s/lib", p); /* the flows' modules, checked as modules */
+      if (stat(lib, &st) == 0 && S_ISDIR(st.st_mode) && expand_dir(lib, &files, err) != 0) bad = 1;
+      free(lib);
     } else if (S_ISREG(st.st_mode)) {
       strv_push(&files, dt_xstrdup(p));
     } else {

@@ -7,7 +7,11 @@
  *   check [--format text|json] [--prompts DIR] [DIR|FILE]...
  *
  * With no paths it checks $DIALTONE_FLOWS, or ./flows. A directory contributes its *.lua
- * files (not recursively: prompts/ and other subdirectories are skipped; dot files too).
+ * files and those of its lib/ (the modules; not recursively otherwise: prompts/ and other
+ * subdirectories are skipped; dot files too). A file in a lib/ directory is checked as a
+ * module: like a flow, but it may return anything, and its prompts are those of the flows
+ * directory above. dialtone.prompts{names…, pattern =} declarations are checked against
+ * the prompt files.
  * Each flow is checked for: syntax errors; reads and writes of globals the flow sandbox
  * does not provide (found exactly, from the compiled bytecode); calls to primitives that do
  * not exist and option keys a primitive does not take (`call:gather{mx=3}`,

@@ -2,13 +2,17 @@
 -- src/check.c; the names it checks against come from lua/api_schema.lua).
 --
 -- check.c runs this chunk as chunk(schema, native) in a private lua_State, where native
--- has bytecode(dump), run_sandboxed(source, globals, os_safe) and kind(path). It returns
+-- has bytecode(dump), run_sandboxed(source, globals, os_safe), kind(path), list(dir) and
+-- pattern_check(pattern) (lua/lpattern.c). It returns
 -- a module with run(files, opts) -> report text, number of problems.
 --
 -- Per file, in this order: read it (at most 1 MiB); compile it (a syntax error is the only
 -- problem reported for that file); list global accesses from the bytecode; tokenize it and
 -- look at every `call:method(…)` (the flow's call parameter and `call`) and
 -- `dialtone.dial{…}`; run its top-level code in a sandbox and demand a function back.
+-- A module of flows/lib (a file in a `lib` directory) gets the same checks, except that it
+-- may return anything; its prompts are those of the flows directory above it.
+-- dialtone.prompts{…} declares prompt names built at run time: they are checked too.
 -- Problems are reported sorted by line.
 local schema, native = ...
 
@@ -407,6 +411,53 @@ local function check_prompts(ctx, first, last)
   end
 end
 
+-- A string literal `pattern = "…"` must compile as a Lua pattern (call:gather, dialtone.prompts).
+local function literal_field(ctx, first, key)
+  local toks, m = ctx.toks, ctx.match
+  for _, f in ipairs(table_fields(toks, m, first)) do
+    if f.key == key and f.vfirst == f.vlast and toks[f.vfirst].t == "string" then return toks[f.vfirst] end
+  end
+  return nil
+end
+
+local function bad_pattern(p)
+  local ok, err = native.pattern_check(p)
+  if ok then return nil end
+  return err
+end
+
+local function check_pattern_option(ctx, opts, label)
+  local tok = literal_field(ctx, opts.first, "pattern")
+  if not tok then return end
+  local why = bad_pattern(tok.v)
+  if why then
+    problem(ctx, tok.line, "option", fmt("option 'pattern' of %s is not a valid Lua pattern (%s)", label, why))
+  elseif #tok.v > 256 then
+    problem(ctx, tok.line, "option", fmt("option 'pattern' of %s is longer than 256 bytes", label))
+  end
+end
+
+-- dialtone.prompts{"goodbye_en", "goodbye_es", pattern = "^goodbye_%a%a$"}: prompt names a
+-- flow builds at run time, declared so that they are checked here: every name has a file,
+-- and at least one prompt file matches the pattern.
+local function check_declared_prompts(ctx, args)
+  local a = args[1]
+  if not (a and is_table_range(ctx.toks, ctx.match, a)) then return end
+  check_prompts(ctx, a.first, a.last)
+  local tok = literal_field(ctx, a.first, "pattern")
+  if not tok then return end
+  local why = bad_pattern(tok.v)
+  if why then
+    problem(ctx, tok.line, "prompt", fmt("declared prompt pattern '%s' is not a valid Lua pattern (%s)", tok.v, why))
+    return
+  end
+  for _, name in ipairs(native.list(ctx.prompts_dir) or {}) do
+    local base = match(name, "^(.*)%.wav$")
+    if base and find(base, tok.v) then return end
+  end
+  problem(ctx, tok.line, "prompt", fmt("no prompt file in %s matches the declared pattern '%s'", ctx.prompts_dir, tok.v))
+end
+
 -- A call of spec (a primitive or dialtone.X) named label, whose name token is ntok and
 -- whose argument list starts at token argi.
 local function check_call(ctx, spec, label, ntok, argi, method)
@@ -427,6 +478,7 @@ local function check_call(ctx, spec, label, ntok, argi, method)
         end
       end
     end
+    if method == "gather" and present.pattern then check_pattern_option(ctx, opts, label) end
     if method == "menu" then
       if not present.invalid then
         problem(ctx, ntok.line, "menu", fmt("%s has no invalid= prompt for a wrong key", label))
@@ -468,6 +520,10 @@ local function check_calls(ctx)
         elseif is_op(toks[i + 3], ".") and is_name(sub) and type(schema.dialtone[ntok.v .. "." .. sub.v]) == "table" then
           check_call(ctx, schema.dialtone[ntok.v .. "." .. sub.v], "dialtone." .. ntok.v .. "." .. sub.v, sub, i + 5, nil)
         end
+        if ntok.v == "prompts" then
+          local args = call_args(toks, ctx.match, i + 3)
+          if args then check_declared_prompts(ctx, args) end
+        end
       end
     end
   end
@@ -497,6 +553,7 @@ end
 
 local function check_returns_function(ctx, src, bc)
   local status, detail = native.run_sandboxed(src, schema.globals, schema.os_safe)
+  if ctx.module and status ~= "error" then return end -- a module may return anything
   if status == "value" then
     problem(ctx, bc.return_line, "return",
             fmt("flow does not return a function (it returns a %s value)", detail))
@@ -524,13 +581,19 @@ local function join(dir, name)
   return dir .. "/" .. name
 end
 
+-- A module of flows/lib (what `require` loads), not a flow.
+local function is_module(path)
+  return match(path, "^lib/[^/]+%.lua$") ~= nil or match(path, "/lib/[^/]+%.lua$") ~= nil
+end
+
 local function check_file(path, opts, out)
-  local ctx = {file = path, problems = {}, lines = {}}
+  local ctx = {file = path, problems = {}, lines = {}, module = is_module(path)}
   local prompts = opts.prompts
   if prompts then
     prompts = prompts:gsub("(.)/+$", "%1")
   else
     local d = dirname(path)
+    if ctx.module then d = d and (dirname(d) or ".") or ".." end -- flows/lib/x.lua: flows/prompts
     prompts = d and join(d, "prompts") or "prompts"
   end
   ctx.prompts_dir = prompts
@@ -603,7 +666,15 @@ function M.run(files, opts)
     return "[\n" .. table.concat(out, ",\n") .. "\n]\n", #problems
   end
   for i, p in ipairs(problems) do out[i] = fmt("%s:%d: %s\n", p.file, p.line, p.message) end
-  out[#out + 1] = fmt("checked %d flows, %d problems\n", #files, #problems)
+  local modules = 0
+  for _, path in ipairs(files) do
+    if is_module(path) then modules = modules + 1 end
+  end
+  if modules > 0 then
+    out[#out + 1] = fmt("checked %d flows and %d modules, %d problems\n", #files - modules, modules, #problems)
+  else
+    out[#out + 1] = fmt("checked %d flows, %d problems\n", #files, #problems)
+  end
   return table.concat(out), #problems
 end
 

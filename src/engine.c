@@ -50,6 +50,10 @@ struct dt_engine_s {
   uint64_t reload_first_ms;       /* first change not yet reloaded (loop time) */
   dev_t watch_dev;
   ino_t watch_ino;
+  uv_fs_event_t lib_watch;        /* flows_dir/lib, the modules (a change there reloads too) */
+  bool lib_watching;
+  dev_t lib_dev;
+  ino_t lib_ino;
   int handles_open;
   bool closing;
   dt_done_t done;
@@ -87,8 +91,9 @@ static void timer_closed(uv_handle_t *h) {
 
 static void http_closed(void *ud) {
   dt_engine_t *e = ud;
-  e->handles_open = 3;
+  e->handles_open = 4;
   uv_close((uv_handle_t *)&e->watch, timer_closed);
+  uv_close((uv_handle_t *)&e->lib_watch, timer_closed);
   uv_close((uv_handle_t *)&e->reload_timer, timer_closed);
   uv_close((uv_handle_t *)&e->drain_timer, timer_closed);
 }
@@ -179,6 +184,8 @@ static void drain_tick(uv_timer_t *t) {
 static void watch_stop(dt_engine_t *e) {
   if (e->watching) uv_fs_event_stop(&e->watch);
   e->watching = false;
+  if (e->lib_watching) uv_fs_event_stop(&e->lib_watch);
+  e->lib_watching = false;
   uv_timer_stop(&e->reload_timer);
   e->reload_pending = false;
 }
@@ -241,10 +248,30 @@ static void on_flows_event(uv_fs_event_t *h, const char *filename, int events, i
   uv_timer_start(&e->reload_timer, on_reload_timer, delay, 0);
 }
 
+/* (Re)starts the watcher of flows_dir/lib (the modules flows require) as watch_check does
+   flows_dir's: a lib/ made later is watched from the reload its creation caused. */
+static void lib_watch_check(dt_engine_t *e) {
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s/lib", e->flows_dir);
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (e->lib_watching) uv_fs_event_stop(&e->lib_watch);
+    e->lib_watching = false;
+    return;
+  }
+  if (e->lib_watching && st.st_dev == e->lib_dev && st.st_ino == e->lib_ino) return;
+  if (e->lib_watching) uv_fs_event_stop(&e->lib_watch);
+  e->lib_watching = uv_fs_event_start(&e->lib_watch, on_flows_event, dir, 0) == 0;
+  if (!e->lib_watching) dt_log(DT_LOG_WARN, NULL, "flows: cannot watch %s (send SIGHUP to reload)", dir);
+  e->lib_dev = st.st_dev;
+  e->lib_ino = st.st_ino;
+}
+
 /* (Re)starts the watcher when it is not running or the directory is no longer the one
    watched (replaced, or a symbolic link pointed elsewhere). */
 static void watch_check(dt_engine_t *e) {
   if (e->closing) return;
+  lib_watch_check(e);
   struct stat st;
   if (stat(e->flows_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
     if (e->watching) {
@@ -302,6 +329,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   e->drain_timer.data = e;
   uv_fs_event_init(loop, &e->watch);
   e->watch.data = e;
+  uv_fs_event_init(loop, &e->lib_watch);
+  e->lib_watch.data = e;
   uv_timer_init(loop, &e->reload_timer);
   e->reload_timer.data = e;
   e->metrics = o->metrics;

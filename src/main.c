@@ -5,7 +5,8 @@
  * Owns: the global options (--config, --log-format, --log-level; before or after the
  * command), the top-level usage and `help`. Each command lives in its own file and parses
  * its own options with src/args.h: run (cmd_run.c), demo (demo.c), console (console.c),
- * emulator (cmd_emulator.c), test (testkit.c), check (check.c), version (cmd_version.c).
+ * emulator (cmd_emulator.c), test (testkit.c), check (check.c), stubs (stubs.c), version
+ * (cmd_version.c).
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error (with a message
  * that names the key and the fix). A command that is not in this build is a usage error,
  * never a silent success.
@@ -21,6 +22,7 @@
 #include "cmd_version.h"
 #include "console.h"
 #include "demo.h"
+#include "stubs.h"
 #include "dialtone/common.h"
 #include "dialtone/config.h"
 #include "dialtone/log.h"
@@ -45,6 +47,7 @@ static int cmd_console(int argc, char **argv, const dt_args_global_t *g) { retur
 static int cmd_test(int argc, char **argv, const dt_args_global_t *g) { return dt_test_main(argc, argv); }
 static int cmd_emulator(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_emulator_main(argc, argv); }
 static int cmd_check(int argc, char **argv, const dt_args_global_t *g) { return dt_check_main(argc, argv); }
+static int cmd_stubs(int argc, char **argv, const dt_args_global_t *g) { return dt_stubs_main(argc, argv); }
 static int cmd_version(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_version_main(stdout); }
 static int cmd_prompts(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_prompts_main(argc, argv); }
 
@@ -65,6 +68,7 @@ static const command_t commands[] = {
      "compile and lint flows; exit 1 on any problem"},
     {"prompts", cmd_prompts, false, "build [DIR] [--voice VOICE] [--rate WPM] [--force]",
      "render every NAME.txt of a prompts directory into NAME.wav (espeak-ng)"},
+    {"stubs", cmd_stubs, false, "[DIR]", "write LuaLS annotations of the flow API and a .luarc.json into DIR (./flows)"},
     {"version", cmd_version, true, "", "print the versions of dialtone and its libraries"},
     {"help", cmd_help, false, "", "print this help"},
 };

@@ -19,6 +19,10 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "stubs.h"
+#include "dialtone/embedded.h"
+#include <lauxlib.h>
+#include <lualib.h>
 #include "dialtone/common.h"
 #include "harness/dt_test.h"
 #include "harness/command.h"
@@ -548,6 +552,128 @@ DT_TEST(directory_scan_skips_flow_tests) {
   DT_ASSERT_CONTAINS(r.out, "checked 1 flows, 0 problems");
   result_free(&r);
   /* named explicitly, a test file is still checked (as a flow, so its globals are problems) */
+}
+
+/* flows/lib modules (issue 13 point 9): a directory check includes lib/ and checks its files
+   as modules (they may return a table); a module file checked directly too, with the
+   prompts of the flows directory above lib/; real problems in a module are reported;
+   dialtone.prompts declarations are checked against the prompt files; a malformed gather
+   pattern is reported even where Lua's matcher would not see it. */
+DT_TEST(lib_modules_are_checked_as_modules) {
+  result_t r = run_inproc((const char *[]){fx("modules"), NULL});
+  dt_buf_t want = {0};
+  const char *b = fx("modules/lib/broken.lua");
+  dt_buf_appendf(&want,
+           "%s:5: unknown primitive 'call:plya' (did you mean 'play'?)\n"
+           "%s:6: unknown option 'mx' for call:gather (did you mean 'max'?)\n"
+           "%s:6: option 'pattern' of call:gather is not a valid Lua pattern (unfinished capture)\n"
+           "%s:7: prompt 'bye_fr' has no file %s/modules/prompts/bye_fr.wav\n"
+           "%s:7: no prompt file in %s/modules/prompts matches the declared pattern '^adieu_'\n"
+           "%s:8: undefined global 'undefined_thing'\n"
+           "checked 1 flows and 2 modules, 6 problems\n",
+           b, b, b, b, fixtures(), b, fixtures(), b);
+  DT_ASSERT_EQ_STR(r.out, want.data);
+  DT_ASSERT_EQ_INT(r.rc, 1);
+  free(want.data);
+  result_free(&r);
+  /* the good module alone, named directly: no "does not return a function" */
+  r = run_inproc((const char *[]){fx("modules/lib/greet.lua"), NULL});
+  DT_ASSERT_EQ_STR(r.out, "checked 0 flows and 1 modules, 0 problems\n");
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  result_free(&r);
+  /* the flow that requires it and declares its run-time prompts */
+  r = run_inproc((const char *[]){fx("modules/main.lua"), NULL});
+  DT_ASSERT_EQ_STR(r.out, "checked 1 flows, 0 problems\n");
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  result_free(&r);
+}
+
+/* `dialtone stubs DIR`: a ---@meta file that is valid Lua and names every primitive and
+   every dialtone function of lua/api_schema.lua (generated from it), and a .luarc.json that
+   points LuaLS at it; an existing .luarc.json is kept. */
+DT_TEST(stubs_cover_the_schema_and_load_as_lua) {
+  char dir[] = "/tmp/dt_stubs_XXXXXX";
+  DT_ASSERT(mkdtemp(dir) != NULL);
+  result_t r = run_command_inproc(dt_stubs_run, "stubs", (const char *[]){dir, NULL});
+  DT_ASSERT_MSG(r.rc == 0, "rc %d: %s%s", r.rc, r.out, r.err);
+  DT_ASSERT_CONTAINS(r.out, "/.luals/dialtone.lua\n");
+  DT_ASSERT_CONTAINS(r.out, "wrote ");
+  result_free(&r);
+  char path[256];
+  snprintf(path, sizeof path, "%s/.luals/dialtone.lua", dir);
+  char *meta = NULL, *luarc = NULL;
+  size_t mlen = 0, rlen = 0;
+  DT_ASSERT_EQ_INT(dt_read_file(path, 1 << 20, &meta, &mlen), 0);
+  snprintf(path, sizeof path, "%s/.luarc.json", dir);
+  DT_ASSERT_EQ_INT(dt_read_file(path, 1 << 20, &luarc, &rlen), 0);
+
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  DT_ASSERT_MSG(luaL_loadstring(L, meta) == LUA_OK, "%s", lua_tostring(L, -1));
+  lua_settop(L, 0);
+  DT_ASSERT(strncmp(meta, "---@meta", 8) == 0);
+  DT_ASSERT_CONTAINS(meta, "---@class dialtone.Call\n");
+  DT_ASSERT_CONTAINS(meta, "---@field pattern? string\n"); /* gather's options, from the schema */
+  const dt_embedded_file_t *schema = dt_embedded_find("api_schema");
+  DT_ASSERT(schema != NULL);
+  DT_ASSERT_EQ_INT(luaL_loadbuffer(L, schema->data, schema->len, "=api_schema"), LUA_OK);
+  DT_ASSERT_EQ_INT(lua_pcall(L, 0, 1, 0), LUA_OK);
+  const char *groups[] = {"primitives", "dialtone"};
+  int seen = 0;
+  for (int g = 0; g < 2; g++) {
+    lua_getfield(L, 1, groups[g]);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      char want[160];
+      snprintf(want, sizeof want, g == 0 ? "function Call:%s(" : "function dialtone.%s(", lua_tostring(L, -2));
+      DT_ASSERT_MSG(strstr(meta, want) != NULL, "the stubs lack %s", want);
+      /* each option of the primitive is a field of its option class */
+      if (lua_getfield(L, -1, "options") == LUA_TTABLE) {
+        for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+          snprintf(want, sizeof want, "---@field %s? ", lua_tostring(L, -1));
+          DT_ASSERT_MSG(strstr(meta, want) != NULL, "the stubs lack option %s", want);
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 2);
+      seen++;
+    }
+    lua_pop(L, 1);
+  }
+  DT_ASSERT(seen >= 20);
+  lua_close(L);
+
+  cJSON *rc = cJSON_Parse(luarc);
+  DT_ASSERT(rc != NULL);
+  const cJSON *lib = cJSON_GetObjectItemCaseSensitive(rc, "workspace.library");
+  DT_ASSERT(cJSON_IsArray(lib) && cJSON_IsString(cJSON_GetArrayItem(lib, 0)));
+  DT_ASSERT_EQ_STR(cJSON_GetArrayItem(lib, 0)->valuestring, ".luals");
+  DT_ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(rc, "runtime.version")->valuestring, "Lua 5.4");
+  cJSON_Delete(rc);
+
+  /* a .luarc.json of the user's is kept; the stubs are rewritten */
+  FILE *f = fopen(path, "w");
+  DT_ASSERT(f != NULL);
+  fputs("{\"mine\": true}\n", f);
+  fclose(f);
+  r = run_command_inproc(dt_stubs_run, "stubs", (const char *[]){dir, NULL});
+  DT_ASSERT_EQ_INT(r.rc, 0);
+  DT_ASSERT_CONTAINS(r.out, "(yours)");
+  result_free(&r);
+  free(luarc);
+  DT_ASSERT_EQ_INT(dt_read_file(path, 1 << 20, &luarc, &rlen), 0);
+  DT_ASSERT_EQ_STR(luarc, "{\"mine\": true}\n");
+  free(luarc);
+  free(meta);
+  /* usage errors */
+  r = run_command_inproc(dt_stubs_run, "stubs", (const char *[]){"/nonexistent/dir", NULL});
+  DT_ASSERT_EQ_INT(r.rc, 2);
+  DT_ASSERT_CONTAINS(r.err, "/nonexistent/dir: not a directory");
+  result_free(&r);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  DT_ASSERT_EQ_INT(system(cmd), 0);
 }
 
 DT_TEST_MAIN()

@@ -210,6 +210,55 @@ FLOW_TEST(gather_min_and_flush) {
   DT_ASSERT(h_log_has(&H, "RESULT [] terminator [] timeout"));
 }
 
+/* gather{pattern =, invalid =, retries =}: a wrong entry plays invalid and asks again; the
+   right one is read back by call:confirm and confirmed with 1. Bad options raise at once. */
+FLOW_TEST(gather_pattern_and_confirm) {
+  DT_ASSERT_EQ_INT(h_flow(&H, "main",
+                          "return function(call)\n"
+                          "  call:answer()\n"
+                          "  for _, o in ipairs{{pattern = '%'}, {pattern = ('x'):rep(300)}, {pattern = 5},\n"
+                          "                     {retries = -1}, {invalid = true}} do\n"
+                          "    o.max = 1\n"
+                          "    local ok, e = pcall(call.gather, call, o)\n"
+                          "    dialtone.log('info', 'BAD', ok, e)\n"
+                          "  end\n"
+                          "  local ok, e = pcall(call.confirm, call, {digits = '12a'})\n"
+                          "  dialtone.log('info', 'BAD', ok, e)\n"
+                          "  local d, why = call:gather{prompt = 'enter_digits', pattern = '^%d%d%d%d%d%d$',\n"
+                          "                             invalid = 'invalid', retries = 2, max = 6, timeout = 3}\n"
+                          "  local yes, r2 = call:confirm{digits = d, prompt = 'you_entered', question = 'main_menu'}\n"
+                          "  dialtone.log('info', 'RESULT', d, why, yes, r2)\n"
+                          "end\n"),
+                   0);
+  char id[128];
+  cJSON *cdr = run_call("\"script\":[{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"12#\"},"
+                        "{\"on\":\"prompt\",\"match\":\"enter_digits\",\"tones\":\"427193\"},"
+                        "{\"on\":\"prompt\",\"match\":\"main_menu\",\"tones\":\"1\"}]",
+                        id);
+  DT_ASSERT(cdr != NULL);
+  DT_ASSERT(outcome_is(cdr, "completed"));
+  const cJSON *digits = cJSON_GetObjectItemCaseSensitive(cdr, "digits");
+  DT_ASSERT_EQ_INT(cJSON_GetArraySize(digits), 3);
+  DT_ASSERT_EQ_STR(cJSON_GetArrayItem(digits, 0)->valuestring, "12");
+  DT_ASSERT_EQ_STR(cJSON_GetArrayItem(digits, 1)->valuestring, "427193");
+  DT_ASSERT_EQ_STR(cJSON_GetArrayItem(digits, 2)->valuestring, "1");
+  cJSON_Delete(cdr);
+  DT_ASSERT(h_log_has(&H, "BAD false call:gather: option 'pattern' is not a valid Lua pattern"));
+  DT_ASSERT(h_log_has(&H, "BAD false call:gather: option 'pattern' must be 1 to 256 bytes long"));
+  DT_ASSERT(h_log_has(&H, "BAD false call:gather: option 'pattern' must be a string"));
+  DT_ASSERT(h_log_has(&H, "BAD false call:gather: option 'retries' must be an integer"));
+  DT_ASSERT(h_log_has(&H, "BAD false call:gather: option 'invalid' must be a prompt name"));
+  DT_ASSERT(h_log_has(&H, "BAD false call:confirm: option 'digits' must be 1 to 18 keys"));
+  DT_ASSERT(h_log_has(&H, "RESULT 427193 max true nil"));
+  cJSON *tl = h_timeline(&H, id);
+  DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "enter_digits"), 2);
+  DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "invalid"), 1);
+  DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "digit_4"), 1);
+  DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "digit_3"), 1);
+  DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "main_menu"), 1);
+  cJSON_Delete(tl);
+}
+
 FLOW_TEST(menu_retries_invalid_then_valid) {
   DT_ASSERT_EQ_INT(h_flow(&H, "main",
                           "return function(call)\n"

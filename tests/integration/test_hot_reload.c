@@ -5,7 +5,9 @@
  * in a gather finish on the one they started with (seen in the prompts they play, in
  * GET /calls and in their CDRs); a file that does not compile keeps the previous version
  * and is reported with file:line and counted; a removed flow refuses new calls; SIGHUP
- * reloads `dialtone run`; and at timer scale 0 a gather timeout does not wait.
+ * reloads `dialtone run`; an edit of a module in lib/ gives the flows that require it a new
+ * version (and a broken module changes nothing); and at timer scale 0 a gather timeout does
+ * not wait.
  * Every call's CDR is checked complete and no notification failed.
  */
 #include <arpa/inet.h>
@@ -265,6 +267,65 @@ H_TEST(a_new_flow_file_is_callable_and_a_removed_one_refuses_new_calls, .time_sc
   DT_ASSERT_EQ_INT(h_tones(&H, c, "6"), 200);
   H_UNTIL(&H, 20000, h_has_cdr(&H, c));
   DT_ASSERT(finished_on(c, "sales", 2, "6", "digit_8"));
+}
+
+/* ------------------------------------------------------------------ (e) a module of lib/ */
+
+/* Editing flows/lib/greet.lua (watched too) gives the flow that requires it a new version:
+   a new call plays the module's new prompt while a call parked on the old version plays the
+   old one; a module that does not compile is refused with file:line and changes nothing. */
+H_TEST(a_module_edit_reaches_new_calls_while_parked_calls_keep_theirs, .time_scale = 0) {
+  char lib[600], path[700];
+  snprintf(lib, sizeof lib, "%s/lib", H.flows_dir);
+  DT_ASSERT_EQ_INT(mkdir(lib, 0755), 0);
+  snprintf(path, sizeof path, "%s/greet.lua", lib);
+  const char *g1 = "return {marker = 'digit_1'}\n";
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, g1, strlen(g1)), 0);
+  DT_ASSERT_EQ_INT(write_flow("main", "local greet = require 'greet'\n"
+                                      "return function(call)\n"
+                                      "  call:answer()\n"
+                                      "  local d = call:gather{prompt = 'main_menu', max = 1, timeout = 120}\n"
+                                      "  call:play(greet.marker)\n"
+                                      "end\n"),
+                   0);
+  H_UNTIL(&H, 10000, version("main") == 1);
+  DT_ASSERT_EQ_INT(version("main"), 1);
+  char a[128], b[128], c[128];
+  DT_ASSERT_EQ_INT(h_place_call(&H, NULL, a), 201);
+  H_UNTIL(&H, 10000, parked_on(a, "main", 1));
+  DT_ASSERT(parked_on(a, "main", 1));
+
+  /* the module changes; main.lua does not */
+  const char *g2 = "return {marker = 'digit_2'} -- edited\n";
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, g2, strlen(g2)), 0);
+  H_UNTIL(&H, 10000, version("main") == 2);
+  DT_ASSERT_EQ_INT(version("main"), 2);
+  DT_ASSERT(h_log_has(&H, "module greet: new text"));
+  DT_ASSERT_EQ_INT(h_place_call(&H, NULL, b), 201);
+  H_UNTIL(&H, 10000, parked_on(b, "main", 2));
+  DT_ASSERT(parked_on(b, "main", 2));
+  DT_ASSERT(parked_on(a, "main", 1));
+
+  /* a module that does not compile: refused, the error says where, nothing changes */
+  double errors = metric("dt_flow_reloads_total", "result=\"error\"");
+  const char *bad = "return {marker = }\n";
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(path, bad, strlen(bad)), 0);
+  H_UNTIL(&H, 10000, metric("dt_flow_reloads_total", "result=\"error\"") == errors + 1);
+  DT_ASSERT(metric("dt_flow_reloads_total", "result=\"error\"") == errors + 1);
+  DT_ASSERT(h_log_has(&H, "module greet not loaded (the previous version stays in use)"));
+  DT_ASSERT(h_log_has(&H, "lib/greet.lua:1:"));
+  DT_ASSERT_EQ_INT(version("main"), 2);
+  DT_ASSERT_EQ_INT(h_place_call(&H, NULL, c), 201);
+  H_UNTIL(&H, 10000, parked_on(c, "main", 2));
+  DT_ASSERT(parked_on(c, "main", 2));
+
+  DT_ASSERT_EQ_INT(h_tones(&H, a, "1"), 200);
+  DT_ASSERT_EQ_INT(h_tones(&H, b, "2"), 200);
+  DT_ASSERT_EQ_INT(h_tones(&H, c, "3"), 200);
+  H_UNTIL(&H, 20000, h_has_cdr(&H, a) && h_has_cdr(&H, b) && h_has_cdr(&H, c));
+  DT_ASSERT(finished_on(a, "main", 1, "1", "digit_1"));
+  DT_ASSERT(finished_on(b, "main", 2, "2", "digit_2"));
+  DT_ASSERT(finished_on(c, "main", 2, "3", "digit_2"));
 }
 
 /* ------------------------------------------------------------------ timer scale */

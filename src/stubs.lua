@@ -1,0 +1,168 @@
+-- stubs.lua — `dialtone stubs`: LuaLS annotations for flows, generated from
+-- lua/api_schema.lua (the C half, files and options, is src/stubs.c).
+--
+-- stubs.c runs this chunk as chunk(schema, version) in a plain lua_State; it returns
+-- {meta = text of the ---@meta file, luarc = text of .luarc.json}. Every primitive of
+-- schema.primitives becomes a method of the dialtone.Call class and every dialtone.NAME a
+-- function of the dialtone class, each with an option class listing the schema's options;
+-- what the schema does not say (the type of an option) comes from TYPES below by option
+-- name, `any` when unknown, so a primitive added to the schema is in the stubs at once.
+local schema, version = ...
+
+local fmt, concat, sort = string.format, table.concat, table.sort
+
+-- LuaLS types of option names (by name, whatever the primitive); prompt options
+-- (schema prompt_options) are dialtone.Prompt.
+local TYPES = {
+  barge_in = "boolean", loop = "boolean", flush = "boolean", beep = "boolean",
+  timeout = "number", inter_digit = "number", max_duration = "number", max_silence = "number",
+  initial_silence = "number", max = "integer", min = "integer", retries = "integer",
+  participant_capacity = "integer", terminators = "string", pattern = "string", reason = "string",
+  digits = "string", yes = "string", no = "string", digit_prompts = "string", flow = "string",
+  subject = "string", modalities = "string[]", stop_tones = "string|string[]",
+  prefetch = "dialtone.Prompt", targets = "dialtone.Identity|dialtone.Identity[]",
+  target = "dialtone.Identity", transferee = "dialtone.Identity",
+  participants = "dialtone.Identity|dialtone.Identity[]", replaces = "dialtone.Call|string",
+  replaces_call = "dialtone.Call|string", options = "string[]|table<string, any>",
+  readback = "fun(call: dialtone.Call, digits: string)", meeting = "table", chat = "table",
+}
+
+-- Return types of the primitives whose results flows use most (the rest: any).
+local RETURNS = {
+  answer = "boolean", play = "string", gather = "string?, string", menu = "any, string?",
+  record = "{reason: string, location: string?, file: string?, duration: number, completion_reason: string?}",
+  transfer = "string", invite = "string", confirm = "boolean?, string?", participants = "table[]",
+  dial = "dialtone.Call", prompts = "table",
+}
+
+-- Positional parameters of the primitives without an option table (the rest: ...).
+local PARAMS = {
+  sleep = {{"seconds", "number"}}, send_dtmf = {{"keys", "string"}}, update_metadata = {{"text", "string"}},
+  screen_sharing = {{"role", '"viewer"|"sharer"'}},
+  on_hangup = {{"fn", "fun(call: dialtone.Call, outcome: string)"}},
+  mute = {}, unmute = {}, mute_all = {}, cancel_media = {}, hangup = {}, participants = {},
+}
+
+local function sorted_keys(t)
+  local out = {}
+  for k in pairs(t or {}) do out[#out + 1] = k end
+  sort(out)
+  return out
+end
+
+local function camel(name) -- meetings.create -> MeetingsCreate
+  return (name:gsub("^%l", string.upper):gsub("[_.](%l)", string.upper))
+end
+
+local out = {}
+local function w(...) out[#out + 1] = fmt(...) end
+
+local function option_class(class, spec, name)
+  local prompts = {}
+  for _, k in ipairs(spec.prompt_options or {}) do prompts[k] = true end
+  w("---@class %s", class)
+  if name == "prompts" then w("---@field [integer] string") end -- dialtone.prompts{"a", "b", pattern =}
+  for _, k in ipairs(spec.options) do
+    w("---@field %s? %s", k, prompts[k] and "dialtone.Prompt" or TYPES[k] or "any")
+  end
+  w("")
+end
+
+-- One function: its option class, then its annotated definition. owner "Call" (a method)
+-- or "dialtone" (a field of the dialtone table).
+local function emit(owner, name, spec)
+  local params = {}
+  if spec.options then
+    local class = fmt("dialtone.%s%sOptions", owner == "Call" and "" or "Dialtone", camel(name))
+    option_class(class, spec, name)
+    local arg = spec.options_arg or 1
+    for i = 1, arg - 1 do
+      local pa = false
+      for _, p in ipairs(spec.prompt_args or {}) do pa = pa or p == i end
+      params[#params + 1] = {name = pa and "prompts" or ("arg" .. i), type = pa and "dialtone.Prompt" or "any"}
+    end
+    params[#params + 1] = {name = "opts", type = class, optional = owner == "Call"}
+  elseif PARAMS[name] and owner == "Call" then
+    for _, p in ipairs(PARAMS[name]) do params[#params + 1] = {name = p[1], type = p[2]} end
+  else
+    params[#params + 1] = {name = "...", type = "any"}
+  end
+  local names = {}
+  for _, p in ipairs(params) do
+    w("---@param %s%s %s", p.name, p.optional and "?" or "", p.type)
+    names[#names + 1] = p.name
+  end
+  w("---@return %s", RETURNS[name] or "any")
+  if owner == "Call" then
+    w("function Call:%s(%s) end", name, concat(names, ", "))
+  else
+    w("function dialtone.%s(%s) end", name, concat(names, ", "))
+  end
+  w("")
+end
+
+w("---@meta dialtone")
+w("-- dialtone %s flow API for LuaLS, generated by `dialtone stubs` from lua/api_schema.lua.", version)
+w("-- Do not edit: run `dialtone stubs` again after upgrading dialtone. In a flow, annotate the")
+w("-- call parameter:  ---@param call dialtone.Call  above  return function(call).")
+w("")
+w("---A prompt name (flows/prompts/NAME.wav), an http(s) URL, or a list of them.")
+w("---@alias dialtone.Prompt string|string[]")
+w("")
+w("---{user = \"id\"}, {phone = \"+1555…\"}, {application = \"id\"}, {guest = \"Name\"}, …")
+w("---@alias dialtone.Identity table<string, string|table>")
+w("")
+w("---The call handle a flow gets (read-only fields; every primitive waits for Graph).")
+w("---@class dialtone.Call")
+for _, k in ipairs(sorted_keys(schema.call_fields)) do
+  w("---@field %s %s", k, schema.call_fields[k])
+end
+w("local Call = {}")
+w("")
+for _, name in ipairs(sorted_keys(schema.primitives)) do emit("Call", name, schema.primitives[name]) end
+w("---The dialtone module (read-only).")
+w("---@class dialtone")
+w("---@field version string")
+w("dialtone = {}")
+w("")
+w("---@param level \"debug\"|\"info\"|\"warn\"|\"error\"")
+w("---@param ... any")
+w("function dialtone.log(level, ...) end")
+w("")
+w("---@param name string")
+w("---@return boolean")
+w("function dialtone.prompt_exists(name) end")
+w("")
+local tables = {} -- dialtone.meetings for "meetings.create": declared once, before its functions
+for _, name in ipairs(sorted_keys(schema.dialtone)) do
+  local parent = name:match("^(.*)%.[^.]+$")
+  if parent and not tables[parent] then
+    tables[parent] = true
+    w("dialtone.%s = {}", parent)
+    w("")
+  end
+  if name ~= "log" and name ~= "prompt_exists" then emit("dialtone", name, schema.dialtone[name]) end
+end
+
+-- What the sandbox has not (api_schema's globals) is disabled where LuaLS can.
+local ALLOWED = {}
+for _, g in ipairs(schema.globals) do ALLOWED[g] = true end
+local builtin = {}
+for _, lib in ipairs {"io", "debug", "coroutine", "package", "ffi", "jit", "bit", "bit32"} do
+  if not ALLOWED[lib] then builtin[#builtin + 1] = fmt('    "%s": "disable"', lib) end
+end
+local luarc = concat({
+  "{",
+  '  "$schema": "https://raw.githubusercontent.com/LuaLS/vscode-lua/master/setting/schema.json",',
+  '  "runtime.version": "Lua 5.4",',
+  '  "runtime.builtin": {',
+  concat(builtin, ",\n"),
+  "  },",
+  '  "workspace.library": [".luals"],',
+  '  "workspace.ignoreDir": ["prompts", "recordings"],',
+  '  "diagnostics.globals": ["test"]',
+  "}",
+  "",
+}, "\n")
+
+return {meta = concat(out, "\n"), luarc = luarc}
