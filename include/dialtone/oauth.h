@@ -41,6 +41,10 @@ void dt_oauth_wait_cancel(dt_oauth_wait_t *w);
 void dt_oauth_invalidate(dt_oauth_source_t *ts);
 /* Number of token requests sent so far (tests). */
 unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts);
+/* Why the last token request failed, in words (the endpoint's URL, then "connection
+   refused (...)", or "answered HTTP 401: invalid_client: AADSTS7000215: ..."); NULL while
+   the last one succeeded or none was sent. Valid until the next fetch ends. */
+const char *dt_oauth_last_error(const dt_oauth_source_t *ts);
 /* Cancels waiters (no callbacks) and frees. */
 void dt_oauth_source_free(dt_oauth_source_t *ts);
 
