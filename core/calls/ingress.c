@@ -143,8 +143,11 @@ static int verify(dt_ingress_t *ing, dt_http_request_t *req, char *err, size_t e
 
 static void fetch_keys(dt_ingress_t *ing);
 
+static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why);
+
 static void park(dt_ingress_t *ing, dt_http_request_t *req) {
   if (dt_list_count(&ing->parked) >= ing->o.max_parked) {
+    log_refusal(ing, req, 503, "too many notifications waiting for the key set");
     respond_json_error(req, 503, "serviceUnavailable", "too many notifications waiting for the key set");
     return;
   }
