@@ -143,11 +143,11 @@ static int verify(dt_ingress_t *ing, dt_http_request_t *req, char *err, size_t e
 
 static void fetch_keys(dt_ingress_t *ing);
 
-static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why);
+static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why, const char *when);
 
 static void park(dt_ingress_t *ing, dt_http_request_t *req) {
   if (dt_list_count(&ing->parked) >= ing->o.max_parked) {
-    log_refusal(ing, req, 503, "too many notifications waiting for the key set");
+    log_refusal(ing, req, 503, "too many notifications waiting for the key set", "");
     respond_json_error(req, 503, "serviceUnavailable", "too many notifications waiting for the key set");
     return;
   }
@@ -159,16 +159,16 @@ static void park(dt_ingress_t *ing, dt_http_request_t *req) {
 
 /* One refused notification: counted, and logged with its reason (rate-limited per reason:
    anyone can send them at any rate). */
-static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why) {
+static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why, const char *when) {
   if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
   uint64_t n = 0;
   if (dt_log_limit_pass(&ing->refusals, why, dt_now_ms(), &n))
-    dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused (%d): %s (%llu such refusal%s in the last second%s)",
-           req->remote_addr, status, why, (unsigned long long)n, n == 1 ? "" : "s", n == 1 ? "" : " or more");
+    dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused%s (%d): %s (%llu such refusal%s since the last such line)",
+           req->remote_addr, when, status, why, (unsigned long long)n, n == 1 ? "" : "s");
 }
 
 static void refuse(dt_ingress_t *ing, dt_http_request_t *req, const char *why) {
-  log_refusal(ing, req, 401, why);
+  log_refusal(ing, req, 401, why, "");
   respond_json_error(req, 401, "unauthorized", "missing or invalid bearer token");
 }
 
@@ -201,7 +201,7 @@ static void unpark_all(dt_ingress_t *ing) {
     } else if (!ing->jwks) {
       char why[700];
       snprintf(why, sizeof why, "no key set to verify it with: %s", ing->keys_error[0] ? ing->keys_error : "none loaded");
-      log_refusal(ing, p->req, 503, why);
+      log_refusal(ing, p->req, 503, why, "");
       respond_json_error(p->req, 503, "serviceUnavailable", "cannot verify notifications: no key set");
     } else if (verify(ing, p->req, err, sizeof err) == 0) {
       accept_notifications(ing, p->req);
@@ -310,7 +310,7 @@ static int on_headers(dt_http_request_t *req, void *ud) {
   if (rc == DT_ENOENT) return 0;
   dt_http_request_set_route(req, "callback");
   /* A flood of unauthenticated requests must not become a flood of log lines. */
-  log_refusal(ing, req, 401, err);
+  log_refusal(ing, req, 401, err, " before its body");
   return 401;
 }
 

@@ -228,8 +228,8 @@ DT_TEST(starts_against_the_emulator_then_healthz_degrades_and_recovers) {
   char *nb = NULL;
   DT_ASSERT_EQ_INT(p_http("POST", env.callback, "{\"value\":[]}", &nb), 401);
   free(nb);
-  P_UNTIL(10000, p_file_has(eng.err, "refused (401): no bearer token (1 such refusal"));
-  DT_ASSERT(p_file_has(eng.err, "refused (401): no bearer token (1 such refusal"));
+  P_UNTIL(10000, p_file_has(eng.err, "refused before its body (401): no bearer token (1 such refusal"));
+  DT_ASSERT(p_file_has(eng.err, "refused before its body (401): no bearer token (1 such refusal"));
 
   /* the emulator is gone: the periodic key set download fails, in words */
   p_kill(&emu, SIGKILL);
