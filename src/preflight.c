@@ -151,7 +151,8 @@ int dt_preflight_run(uv_loop_t *loop, const dt_config_t *cfg, char *err, size_t 
   if (rc != 0) return dt_seterr(err, errlen, rc, "cannot create an HTTP client: %s", dt_strerror(rc));
   dt_oauth_options_t to = {.token_url = cfg->graph.token_url,
                            .client_id = cfg->graph.client_id,
-                           .client_secret = cfg->graph.client_secret};
+                           .client_secret = cfg->graph.client_secret,
+                           .quiet = true}; /* the one line is ours */
   rc = dt_oauth_source_new(loop, p.http, &to, &p.tokens);
   if (rc == 0) rc = dt_oauth_get(p.tokens, on_token, &p, NULL);
   if (rc != 0) fail(&p, rc, "cannot ask %s for a token: %s", cfg->graph.token_url, dt_strerror(rc));

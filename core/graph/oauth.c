@@ -57,6 +57,7 @@ struct dt_oauth_source_s {
   uint64_t call_started;
   unsigned fetch_count;
   char last_error[640]; /* why the last fetch failed, in words; "" after a success */
+  bool quiet;
   dt_list_t fetch, deferred, delivering; /* of dt_oauth_wait_t.link, oldest first */
   bool dispatching, free_requested;
 };
@@ -129,7 +130,8 @@ static void source_destroy(dt_oauth_source_t *ts);
 /* Parses a token endpoint answer. On success *token is a fresh copy. */
 /* A failed fetch is logged once; the same failure again (health checks retry) at debug. */
 static void log_failure(dt_oauth_source_t *ts, const char *was) {
-  dt_log(strcmp(was, ts->last_error) != 0 ? DT_LOG_WARN : DT_LOG_DEBUG, NULL, "oauth: %s", ts->last_error);
+  dt_log(!ts->quiet && strcmp(was, ts->last_error) != 0 ? DT_LOG_WARN : DT_LOG_DEBUG, NULL, "oauth: %s",
+         ts->last_error);
 }
 
 static int parse_token_response(dt_oauth_source_t *ts, const dt_http_response_t *res, char **token,
@@ -319,6 +321,7 @@ int dt_oauth_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_oauth_
   ts->scope = dt_xstrdup(opts->scope && *opts->scope ? opts->scope : DEFAULT_SCOPE);
   ts->margin_s = opts->refresh_margin_s ? opts->refresh_margin_s : DEFAULT_MARGIN_S;
   ts->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  ts->quiet = opts->quiet;
   *out = ts;
   return 0;
 }

@@ -25,6 +25,8 @@ typedef struct {
   const char *scope;          /* default "https://graph.microsoft.com/.default" */
   unsigned refresh_margin_s;  /* default 300 */
   long timeout_ms;            /* default 10000 */
+  bool quiet;                 /* failures at debug level only: the caller reports them
+                                 (dt_oauth_last_error), as the start-up check does */
 } dt_oauth_options_t;
 
 /* err != 0 means no token (token is NULL); token is valid during the callback only. */

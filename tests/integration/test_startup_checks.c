@@ -53,11 +53,11 @@ static int run_until_exit(p_env_t *e, p_proc_t *p, uv_loop_t *loop, unsigned ms)
   return p->status;
 }
 
-/* The start-up failed as it should: exit 1, the engine never listened, the line says it. */
-static char *failed_start(p_env_t *e, uv_loop_t *loop) {
-  p_proc_t eng;
-  int st = run_until_exit(e, &eng, loop, 60000);
-  char *err = p_slurp(eng.err);
+/* The start-up failed as it should: exit 1, the engine never listened, the line says it.
+   eng lives in the test's scope (env keeps a pointer to it until p_env_free). */
+static char *failed_start(p_env_t *e, p_proc_t *eng, uv_loop_t *loop) {
+  int st = run_until_exit(e, eng, loop, 60000);
+  char *err = p_slurp(eng->err);
   if (st != 1) fprintf(stderr, "exit %d:\n%s\n", st, err ? err : "");
   if (st != 1 || !err || strstr(err, "listening on") || strstr(err, "HTTP 0") ||
       !strstr(err, "start-up check failed, not starting: ")) {
@@ -75,7 +75,8 @@ DT_TEST(refused_token_port_exits_1_naming_the_url_and_refused) {
   snprintf(env.app_id, sizeof env.app_id, "app");
   snprintf(env.tenant_id, sizeof env.tenant_id, "tenant");
   DT_ASSERT(p_write_config(&env, NULL) == 0);
-  char *err = failed_start(&env, NULL);
+  p_proc_t eng;
+  char *err = failed_start(&env, &eng, NULL);
   DT_ASSERT(err != NULL);
   char url[400];
   snprintf(url, sizeof url, "cannot get a Graph token: token endpoint %s/tenant/oauth2/v2.0/token: connection refused",
@@ -83,6 +84,12 @@ DT_TEST(refused_token_port_exits_1_naming_the_url_and_refused) {
   DT_ASSERT_CONTAINS(err, url);
   DT_ASSERT_CONTAINS(err, "check the URL");
   DT_ASSERT(strstr(err, env.secret) == NULL);
+  /* one line says it (the token source's own warning is not repeated; the config logs at
+     debug level, where it is) */
+  int lines = 0;
+  for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+    if (strstr(line, "connection refused") && !strstr(line, " debug ")) lines++;
+  DT_ASSERT_EQ_INT(lines, 1);
   free(err);
   p_env_free(&env);
 }
@@ -108,7 +115,8 @@ DT_TEST(token_endpoint_with_an_untrusted_certificate_is_a_tls_failure) {
   snprintf(env.app_id, sizeof env.app_id, "app");
   snprintf(env.tenant_id, sizeof env.tenant_id, "tenant");
   DT_ASSERT(p_write_config(&env, NULL) == 0);
-  char *err = failed_start(&env, &loop);
+  p_proc_t eng;
+  char *err = failed_start(&env, &eng, &loop);
   dt_http_server_close(srv, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
@@ -130,7 +138,8 @@ DT_TEST(wrong_client_secret_exits_1_with_invalid_client_and_the_aadsts_code) {
   DT_ASSERT(p_start_emulator(&env, &emu, "--time-scale 0") == 0);
   snprintf(env.secret, sizeof env.secret, "not-the-secret");
   DT_ASSERT(p_write_config(&env, NULL) == 0);
-  char *err = failed_start(&env, NULL);
+  p_proc_t eng;
+  char *err = failed_start(&env, &eng, NULL);
   DT_ASSERT(err != NULL);
   DT_ASSERT_CONTAINS(err, "answered HTTP 401: invalid_client: AADSTS7000215: Invalid client secret provided.");
   DT_ASSERT_CONTAINS(err, "/oauth2/v2.0/token");
@@ -155,7 +164,8 @@ DT_TEST(a_key_set_url_answering_404_exits_1) {
   free(cfg);
   DT_ASSERT(dt_write_file_atomic(env.config, bad, strlen(bad)) == 0);
   free(bad);
-  char *err = failed_start(&env, NULL);
+  p_proc_t eng;
+  char *err = failed_start(&env, &eng, NULL);
   DT_ASSERT(err != NULL);
   char want[256];
   snprintf(want, sizeof want, "cannot load the inbound key set: key set %s/no/keys/here: HTTP 404", env.emu_url);
