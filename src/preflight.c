@@ -27,6 +27,7 @@ typedef struct {
   const dt_config_t *cfg;
   dt_http_client_t *http;
   dt_oauth_source_t *tokens;
+  dt_client_cert_t *cert; /* certificate credentials, or NULL (the secret) */
   char *jwks_url; /* from the OpenID configuration, or inbound.jwks_url */
   bool done, closed;
   int rc;
@@ -36,6 +37,11 @@ typedef struct {
 
 const char *dt_preflight_token_hint(const char *e) {
   if (!e) return "";
+  /* certificate credentials first: their refusals are invalid_client too */
+  if (strstr(e, "AADSTS700027"))
+    return "upload graph.client_certificate's certificate (.cer/.pem) to the app registration's Certificates & "
+           "secrets, or use the key that belongs to the uploaded one";
+  if (strstr(e, "AADSTS700024")) return "check this machine's clock (NTP): the client assertion is only valid 10 minutes";
   if (strstr(e, "AADSTS7000215") || strstr(e, "AADSTS7000222") || strstr(e, "invalid_client"))
     return "check graph.client_secret (the secret's Value, not its ID; secrets expire) and graph.client_id";
   if (strstr(e, "AADSTS700016") || strstr(e, "unauthorized_client"))
@@ -142,16 +148,26 @@ static void on_http_closed(void *ud) { ((pf_t *)ud)->closed = true; }
 
 int dt_preflight_run(uv_loop_t *loop, const dt_config_t *cfg, char *err, size_t errlen) {
   pf_t p = {.loop = loop, .cfg = cfg, .err = err, .errlen = errlen};
-  if (!cfg->graph.token_url || !cfg->graph.client_id || !cfg->graph.client_secret ||
+  const char *cert_file = cfg->graph.client_certificate.cert, *key_file = cfg->graph.client_certificate.key;
+  if (!cfg->graph.token_url || !cfg->graph.client_id || (!cfg->graph.client_secret && !cert_file) ||
       (!cfg->inbound.jwks_url && !cfg->inbound.openid_config))
     return dt_seterr(err, errlen, DT_ECONFIG, "the start-up check needs graph.token_url, graph.client_id, "
-                                              "graph.client_secret and inbound.jwks_url or inbound.openid_config");
+                                              "graph.client_secret (or graph.client_certificate) and inbound.jwks_url or "
+                                              "inbound.openid_config");
+  char cerr[512];
+  int rc;
+  if (cert_file && (rc = dt_client_cert_load(cert_file, key_file, &p.cert, cerr, sizeof cerr)) < 0)
+    return dt_seterr(err, errlen, rc, "cannot use graph.client_certificate: %s", cerr);
   dt_http_client_options_t ho = {0};
-  int rc = dt_http_client_new(loop, &ho, &p.http);
-  if (rc != 0) return dt_seterr(err, errlen, rc, "cannot create an HTTP client: %s", dt_strerror(rc));
+  rc = dt_http_client_new(loop, &ho, &p.http);
+  if (rc != 0) {
+    dt_client_cert_free(p.cert);
+    return dt_seterr(err, errlen, rc, "cannot create an HTTP client: %s", dt_strerror(rc));
+  }
   dt_oauth_options_t to = {.token_url = cfg->graph.token_url,
                            .client_id = cfg->graph.client_id,
-                           .client_secret = cfg->graph.client_secret,
+                           .client_secret = cfg->graph.client_secret ? cfg->graph.client_secret : "",
+                           .client_cert = p.cert,
                            .quiet = true}; /* the one line is ours */
   rc = dt_oauth_source_new(loop, p.http, &to, &p.tokens);
   if (rc == 0) rc = dt_oauth_get(p.tokens, on_token, &p, NULL);
@@ -163,6 +179,7 @@ int dt_preflight_run(uv_loop_t *loop, const dt_config_t *cfg, char *err, size_t 
   dt_http_client_close(p.http, on_http_closed, &p);
   while (!p.closed && uv_run(loop, UV_RUN_ONCE) != 0) {
   }
+  dt_client_cert_free(p.cert); /* after the token source that borrowed it */
   free(p.jwks_url);
   return p.rc;
 }

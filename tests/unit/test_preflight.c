@@ -45,6 +45,9 @@ DT_TEST(token_failures_get_their_fix) {
   DT_ASSERT_CONTAINS(dt_preflight_token_hint("x: TLS failure: the server's certificate is not trusted (y)"), "CA store");
   DT_ASSERT_CONTAINS(dt_preflight_token_hint("x: DNS lookup failed (y)"), "DNS");
   DT_ASSERT_CONTAINS(dt_preflight_token_hint("x: connection refused (y)"), "check the URL");
+  DT_ASSERT_CONTAINS(dt_preflight_token_hint("answered HTTP 401: invalid_client: AADSTS700027: not registered"),
+                     "Certificates & secrets");
+  DT_ASSERT_CONTAINS(dt_preflight_token_hint("answered HTTP 401: invalid_client: AADSTS700024: time range"), "clock");
   DT_ASSERT_EQ_STR(dt_preflight_token_hint("something else"), "");
   DT_ASSERT_EQ_STR(dt_preflight_token_hint(NULL), "");
 }
