@@ -4,8 +4,10 @@
  * Owns: the command's options (src/args.h), loading the configuration (file, DIALTONE_*
  * environment, flags), logging set-up, the engine (and the embedded emulator when there
  * are no Graph credentials) on one libuv loop, the open-file limit, and the signals:
- * SIGINT/SIGTERM drain, SIGHUP reloads the flows and the TLS certificate. Exit codes: 0 after a clean drain,
- * 1 when it cannot start, 2 on a usage or configuration error.
+ * SIGINT/SIGTERM drain, SIGHUP reloads the flows and the TLS certificate. With real Graph,
+ * the start-up checks (preflight.h: a token and the inbound key set) pass before the engine
+ * listens. Exit codes: 0 after a clean drain, 1 when it cannot start, 2 on a usage or
+ * configuration error.
  */
 #include "cmd_run.h"
 
@@ -27,6 +29,7 @@
 #include "dialtone/log.h"
 #include "dialtone/metrics.h"
 #include "sd_notify.h"
+#include "preflight.h"
 
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
@@ -212,6 +215,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
     dt_log_info("dialtone %s starting: no Graph credentials (graph.tenant_id, graph.client_id, "
                 "graph.client_secret or graph.client_certificate), so calls go to the embedded Graph emulator",
                 DIALTONE_VERSION);
+  dt_preflight_warn_settings(c, real_graph);
 
   int rc = uv_loop_init(&app->loop);
   if (rc != 0) {
@@ -225,6 +229,13 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   dt_metrics_set(app->metrics, "dialtone_build_info", "version=\"" DIALTONE_VERSION "\"", 1);
   dt_metrics_describe(app->metrics, "dialtone_start_time_seconds", "gauge", "Unix time the process started");
   dt_metrics_set(app->metrics, "dialtone_start_time_seconds", NULL, (double)dt_unix_time());
+
+  /* Real Graph: a token and the key set, or no start (one line says why). */
+  if (real_graph && (rc = dt_preflight_run(&app->loop, c, err, sizeof err)) != 0) {
+    dt_log_error("start-up check failed, not starting: %s", err);
+    exit_code = EXIT_RUNTIME;
+    goto shutdown;
+  }
 
   /* Graph: the configured one, or the embedded emulator. */
   char *graph_url = NULL, *token_url = NULL, *openid = NULL;
@@ -332,6 +343,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   eo.http.max_timeout_s = c->http.max_timeout_s;
   eo.http.max_body_bytes = (size_t)c->http.max_body;
   eo.http.max_in_flight = (unsigned)c->http.max_in_flight;
+  eo.health_interval_ms = (unsigned)(c->admin.health_check_s * 1000 + 0.5);
 
   err[0] = '\0';
   rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);

@@ -2,7 +2,9 @@
  * engine.c — assembles the engine (see engine.h): HTTP client, OAuth token source, Graph
  * client, CDR writer, flow runtime, call registry and ingress, started in that order and
  * closed in reverse after a drain. Holds no policy of its own; engine-neutral (the flow
- * runtime is reached through runtime.h only).
+ * runtime is reached through runtime.h only). Health: every health_interval_ms the key
+ * set is downloaded again and a token asked for, and /healthz (ingress) lists what fails:
+ * the key set (ingress's own), token refresh (oauth) and Graph's answers (graph).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,6 +56,9 @@ struct dt_engine_s {
   bool lib_watching;
   dev_t lib_dev;
   ino_t lib_ino;
+  uv_timer_t health_timer;
+  dt_oauth_wait_t *health_wait;   /* the health check's token request */
+  char health_reasons[2][760];    /* what /healthz reports beyond the key set */
   int handles_open;
   bool closing;
   dt_done_t done;
@@ -91,7 +96,8 @@ static void timer_closed(uv_handle_t *h) {
 
 static void http_closed(void *ud) {
   dt_engine_t *e = ud;
-  e->handles_open = 4;
+  e->handles_open = 5;
+  uv_close((uv_handle_t *)&e->health_timer, timer_closed);
   uv_close((uv_handle_t *)&e->watch, timer_closed);
   uv_close((uv_handle_t *)&e->lib_watch, timer_closed);
   uv_close((uv_handle_t *)&e->reload_timer, timer_closed);
@@ -123,6 +129,7 @@ static void ingress_closed(void *ud) {
   }
   dt_graph_free(e->graph);
   e->graph = NULL;
+  e->health_wait = NULL; /* cancelled with the source, no callback */
   dt_oauth_source_free(e->tokens);
   e->tokens = NULL;
   dt_client_cert_free(e->client_cert); /* after the token source that borrowed it */
@@ -177,6 +184,40 @@ static void drain_tick(uv_timer_t *t) {
   }
   uv_timer_stop(t);
   close_parts(e);
+}
+
+/* ---------------------------------------------------------------- health */
+
+/* ingress's health callback: token refresh and Graph (the key set is ingress's own). */
+static size_t engine_health(void *ud, const char **reasons, size_t max) {
+  dt_engine_t *e = ud;
+  size_t n = 0;
+  const char *tok = dt_oauth_last_error(e->tokens);
+  if (tok && n < max) {
+    snprintf(e->health_reasons[n], sizeof e->health_reasons[n], "token refresh failing: %s", tok);
+    reasons[n] = e->health_reasons[n];
+    n++;
+  }
+  const char *graph = dt_graph_failing(e->graph);
+  if (graph && n < max) {
+    snprintf(e->health_reasons[n], sizeof e->health_reasons[n], "%s", graph);
+    reasons[n] = e->health_reasons[n];
+    n++;
+  }
+  return n;
+}
+
+static void on_health_token(int err, const char *token, void *ud) {
+  (void)err, (void)token;
+  dt_engine_t *e = ud;
+  e->health_wait = NULL; /* a failure is in dt_oauth_last_error, and logged by oauth */
+}
+
+static void health_tick(uv_timer_t *t) {
+  dt_engine_t *e = t->data;
+  if (e->closing || !e->ing || !e->tokens) return;
+  dt_ingress_refresh_keys(e->ing);
+  if (!e->health_wait) (void)dt_oauth_get(e->tokens, on_health_token, e, &e->health_wait);
 }
 
 /* ---------------------------------------------------------------- hot reload */
@@ -299,6 +340,7 @@ void dt_engine_close(dt_engine_t *e, void (*done)(void *ud), void *ud) {
   if (e->closing) return;
   e->closing = true;
   e->done = (dt_done_t){done, ud};
+  uv_timer_stop(&e->health_timer);
   watch_stop(e); /* no reloads while draining */
   if (!e->calls) {
     close_parts(e);
@@ -333,6 +375,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   e->lib_watch.data = e;
   uv_timer_init(loop, &e->reload_timer);
   e->reload_timer.data = e;
+  uv_timer_init(loop, &e->health_timer);
+  e->health_timer.data = e;
   e->metrics = o->metrics;
   if (!e->metrics) {
     e->metrics = dt_metrics_new();
@@ -385,7 +429,9 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .issuers = o->inbound.issuers,
                              .issuer_count = o->inbound.issuer_count,
                              .audience = or_default(o->inbound.audience, o->graph.client_id),
-                             .min_refresh_ms = o->inbound.min_refresh_ms};
+                             .min_refresh_ms = o->inbound.min_refresh_ms,
+                             .health = engine_health,
+                             .health_ud = e};
   rc = dt_ingress_start(&io, &e->ing, err, errlen);
   free(default_oidc);
   if (rc < 0) goto fail;
@@ -503,6 +549,8 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
     goto fail;
   }
   dt_ingress_set_calls(e->ing, e->calls);
+  uint64_t every = o->health_interval_ms ? o->health_interval_ms : 60000;
+  uv_timer_start(&e->health_timer, health_tick, every, every);
   dt_log(DT_LOG_INFO, NULL, "engine: listening on %s (callbacks at %s, Graph %s %s)", listen, e->callback_url,
          o->graph.base_url, o->graph.dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
   if (o->admin_listen && *o->admin_listen)
@@ -519,6 +567,7 @@ fail:
   free(token_url);
   free(prompts_dir);
   free(prompts_base);
+  uv_timer_stop(&e->health_timer);
   e->closing = true;
   close_parts(e); /* completes on the loop; the caller's loop run frees the rest */
   return rc < 0 ? rc : DT_EINVAL;

@@ -35,8 +35,13 @@ static void on_keepalive(const dt_graph_result_t *res, void *ud) {
     dt__call_ended_by_graph(c, "keepAlive: the call no longer exists (404)");
     return;
   }
-  dt_log(DT_LOG_WARN, c->id, "keepAlive failed (HTTP %d); trying again in %u s", res->status,
-         c->reg->o.keepalive_interval_ms / 1000);
+  if (res->status)
+    dt_log(DT_LOG_WARN, c->id, "keepAlive failed (HTTP %d); trying again in %u s", res->status,
+           c->reg->o.keepalive_interval_ms / 1000);
+  else /* a transport failure, in words */
+    dt_log(DT_LOG_WARN, c->id, "keepAlive failed: %s; trying again in %u s",
+           res->error_message && *res->error_message ? res->error_message : dt_strerror(res->error),
+           c->reg->o.keepalive_interval_ms / 1000);
 }
 
 static void send_keepalive(dt_call_t *c) {

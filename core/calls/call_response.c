@@ -314,7 +314,11 @@ void dt__call_graph_cb(const dt_graph_result_t *res, void *ud) {
   case ROLE_AUTOSUB:
     dt__call_op_free(op);
     if (dt__call_res_ok(res)) c->flags |= DT_CALLF_SUBSCRIBED;
-    else dt_log(DT_LOG_WARN, c->id, "subscribeToTone failed (HTTP %d); the flow will get no digits", res->status);
+    else if (res->status)
+      dt_log(DT_LOG_WARN, c->id, "subscribeToTone failed (HTTP %d); the flow will get no digits", res->status);
+    else
+      dt_log(DT_LOG_WARN, c->id, "subscribeToTone failed: %s; the flow will get no digits",
+             res->error_message && *res->error_message ? res->error_message : dt_strerror(res->error));
     dt__call_start_when_ready(c);
     return;
   default: dt__call_op_free(op); return;

@@ -47,6 +47,8 @@ static const dt_config_key_t keys[] = {
     STR("admin.listen", admin.listen, NULL, NULL,
         "separate plain-HTTP listener for /metrics and /calls, host:port (then not on listen)"),
     SECRET("admin.token", admin.token, NULL, "bearer token /metrics and /calls require"),
+    NUM("admin.health_check_s", admin.health_check_s, 60, 0.05, 86400,
+        "how often the key set is downloaded again and the token checked, so /healthz turns degraded and back"),
     STR("flows", flows, "flows", NULL, "directory of flow scripts (watched)"),
     GROUP("prompts", "prompt audio"),
     STR("prompts.dir", prompts.dir, NULL, NULL, "directory of prompt files (default {flows}/prompts)"),

@@ -8,6 +8,11 @@
  * waiters share it: single flight). After a download the kid is either known or the
  * request is refused with 401; downloads for unknown kids are at least min_refresh_ms apart.
  *
+ * Health: /healthz is JSON; "degraded" (still 200: the instance serves calls with what it
+ * has) lists the reasons: the key set's last download failed, and what the engine's
+ * health callback reports (token refresh, Graph). Refused notifications are logged with
+ * their reason, at most one line a second per reason with a count (log_limit.h).
+ *
  * Parse arena: each ingress lends notify.c's parser an arena (dt_notify_parse_arena), reset
  * when the events are freed.
  */
@@ -22,6 +27,7 @@
 #include "dialtone/jwt.h"
 #include "dialtone/list.h"
 #include "dialtone/log.h"
+#include "dialtone/log_limit.h"
 #include "dialtone/notify.h"
 
 #define MAX_KEYSET_BYTES (1u << 20)
@@ -50,8 +56,8 @@ struct dt_ingress_s {
   dt_http_server_t *admin_srv; /* NULL without admin_listen */
   int servers_open;            /* close: freed when both are closed */
   char *admin_token;
-  uint64_t early_refusal_log_ms;   /* early 401s: one warning a second at most */
-  uint64_t early_refusals_unlogged;
+  dt_log_limit_t refusals;         /* refused notifications: a line a second per reason */
+  char keys_error[600];            /* why the last key set download failed; "" after a success */
   dt_calls_t *calls;
   dt_jwks_t *jwks;
   bool fetching, draining, closing;
@@ -137,8 +143,11 @@ static int verify(dt_ingress_t *ing, dt_http_request_t *req, char *err, size_t e
 
 static void fetch_keys(dt_ingress_t *ing);
 
+static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why, const char *when);
+
 static void park(dt_ingress_t *ing, dt_http_request_t *req) {
   if (dt_list_count(&ing->parked) >= ing->o.max_parked) {
+    log_refusal(ing, req, 503, "too many notifications waiting for the key set", "");
     respond_json_error(req, 503, "serviceUnavailable", "too many notifications waiting for the key set");
     return;
   }
@@ -148,9 +157,18 @@ static void park(dt_ingress_t *ing, dt_http_request_t *req) {
   fetch_keys(ing);
 }
 
-static void refuse(dt_ingress_t *ing, dt_http_request_t *req, const char *why) {
-  dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused: %s", req->remote_addr, why);
+/* One refused notification: counted, and logged with its reason (rate-limited per reason:
+   anyone can send them at any rate). */
+static void log_refusal(dt_ingress_t *ing, dt_http_request_t *req, int status, const char *why, const char *when) {
   if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
+  uint64_t n = 0;
+  if (dt_log_limit_pass(&ing->refusals, why, dt_now_ms(), &n))
+    dt_log(DT_LOG_WARN, NULL, "ingress: notification from %s refused%s (%d): %s (%llu such refusal%s since the last such line)",
+           req->remote_addr, when, status, why, (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void refuse(dt_ingress_t *ing, dt_http_request_t *req, const char *why) {
+  log_refusal(ing, req, 401, why, "");
   respond_json_error(req, 401, "unauthorized", "missing or invalid bearer token");
 }
 
@@ -181,6 +199,9 @@ static void unpark_all(dt_ingress_t *ing) {
     if (ing->closing) {
       respond_json_error(p->req, 503, "serviceUnavailable", "shutting down");
     } else if (!ing->jwks) {
+      char why[700];
+      snprintf(why, sizeof why, "no key set to verify it with: %s", ing->keys_error[0] ? ing->keys_error : "none loaded");
+      log_refusal(ing, p->req, 503, why, "");
       respond_json_error(p->req, 503, "serviceUnavailable", "cannot verify notifications: no key set");
     } else if (verify(ing, p->req, err, sizeof err) == 0) {
       accept_notifications(ing, p->req);
@@ -198,29 +219,40 @@ static void keys_done(dt_ingress_t *ing) {
   unpark_all(ing);
 }
 
+/* A key set download failed: remembered for /healthz (the keys already loaded stay). */
+static void keys_failed(dt_ingress_t *ing, const char *what, const char *url, const char *why) {
+  char was[sizeof ing->keys_error];
+  memcpy(was, ing->keys_error, sizeof was);
+  snprintf(ing->keys_error, sizeof ing->keys_error, "%s %.250s: %.300s", what, url ? url : "", why);
+  /* logged once; the periodic retries that fail the same way only at debug level */
+  dt_log(strcmp(was, ing->keys_error) != 0 ? DT_LOG_ERROR : DT_LOG_DEBUG, NULL, "ingress: %s%s", ing->keys_error,
+         ing->jwks ? " (the keys loaded before stay in use)" : " (notifications are refused until it loads)");
+}
+
 static void on_jwks(const dt_http_response_t *res, void *ud) {
   dt_ingress_t *ing = ud;
-  if (res->status == 200) {
+  char err[256];
+  if (res->error == 0 && res->status == 200) {
     dt_jwks_t *k = NULL;
-    char err[256];
     if (dt_jwks_parse(res->body, res->body_len, &k, err, sizeof err) == 0) {
       dt_jwks_free(ing->jwks);
       ing->jwks = k;
-      dt_log(DT_LOG_INFO, NULL, "ingress: key set loaded from %s", ing->jwks_url);
+      dt_log(ing->keys_error[0] ? DT_LOG_INFO : DT_LOG_DEBUG, NULL, "ingress: key set loaded from %s", ing->jwks_url);
+      ing->keys_error[0] = '\0';
     } else {
-      dt_log(DT_LOG_ERROR, NULL, "ingress: bad key set from %s: %s", ing->jwks_url, err);
+      keys_failed(ing, "bad key set from", ing->jwks_url, err);
     }
   } else {
-    dt_log(DT_LOG_ERROR, NULL, "ingress: cannot fetch the key set from %s: %s (HTTP %d)", ing->jwks_url,
-           res->error_message, res->status);
+    keys_failed(ing, "cannot fetch the key set from", ing->jwks_url, dt_http_outcome(res, err, sizeof err));
   }
   keys_done(ing);
 }
 
 static void get_jwks(dt_ingress_t *ing) {
   dt_http_request_options_t r = {.method = "GET", .url = ing->jwks_url, .max_response_bytes = MAX_KEYSET_BYTES};
-  if (dt_http_client_send(ing->o.http, &r, on_jwks, ing, &ing->fetch_call) != 0) {
-    dt_log(DT_LOG_ERROR, NULL, "ingress: cannot start the key set download");
+  int rc = dt_http_client_send(ing->o.http, &r, on_jwks, ing, &ing->fetch_call);
+  if (rc != 0) {
+    keys_failed(ing, "cannot start the key set download from", ing->jwks_url, dt_strerror(rc));
     keys_done(ing);
   }
 }
@@ -229,15 +261,18 @@ static void on_openid(const dt_http_response_t *res, void *ud) {
   dt_ingress_t *ing = ud;
   ing->fetch_call = NULL;
   char *jwks_uri = NULL, *issuer = NULL, err[256];
-  if (res->status == 200 && dt_openid_config_parse(res->body, res->body_len, &jwks_uri, &issuer, err, sizeof err) == 0) {
+  if (res->error != 0 || res->status != 200) {
+    keys_failed(ing, "cannot fetch the OpenID configuration", ing->openid_config_url,
+                dt_http_outcome(res, err, sizeof err));
+  } else if (dt_openid_config_parse(res->body, res->body_len, &jwks_uri, &issuer, err, sizeof err) == 0) {
     free(ing->jwks_url);
     ing->jwks_url = jwks_uri;
     free(issuer);
     get_jwks(ing);
     return;
+  } else {
+    keys_failed(ing, "bad OpenID configuration", ing->openid_config_url, err);
   }
-  dt_log(DT_LOG_ERROR, NULL, "ingress: cannot read the OpenID configuration %s (HTTP %d)", ing->openid_config_url,
-         res->status);
   keys_done(ing);
 }
 
@@ -248,7 +283,11 @@ static void fetch_keys(dt_ingress_t *ing) {
   if (ing->openid_config_url) {
     dt_http_request_options_t r = {.method = "GET", .url = ing->openid_config_url,
                                    .max_response_bytes = MAX_KEYSET_BYTES};
-    if (dt_http_client_send(ing->o.http, &r, on_openid, ing, &ing->fetch_call) != 0) keys_done(ing);
+    int rc = dt_http_client_send(ing->o.http, &r, on_openid, ing, &ing->fetch_call);
+    if (rc != 0) {
+      keys_failed(ing, "cannot start the download of the OpenID configuration", ing->openid_config_url, dt_strerror(rc));
+      keys_done(ing);
+    }
   } else {
     get_jwks(ing);
   }
@@ -270,18 +309,8 @@ static int on_headers(dt_http_request_t *req, void *ud) {
   }
   if (rc == DT_ENOENT) return 0;
   dt_http_request_set_route(req, "callback");
-  if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_notifications_refused_total", NULL);
   /* A flood of unauthenticated requests must not become a flood of log lines. */
-  uint64_t now = dt_now_ms();
-  ing->early_refusals_unlogged++;
-  if (!ing->early_refusal_log_ms || now - ing->early_refusal_log_ms >= 1000) {
-    dt_log(DT_LOG_WARN, NULL,
-           "ingress: notification from %s refused before its body: %s (%llu refusal(s) since the last such "
-           "message)",
-           req->remote_addr, err, (unsigned long long)ing->early_refusals_unlogged);
-    ing->early_refusal_log_ms = now ? now : 1;
-    ing->early_refusals_unlogged = 0;
-  }
+  log_refusal(ing, req, 401, err, " before its body");
   return 401;
 }
 
@@ -343,6 +372,42 @@ static void serve_prompt(dt_ingress_t *ing, dt_http_request_t *req, const char *
   free(data);
 }
 
+#define MAX_HEALTH_REASONS 8
+
+/* {"status":"ok"} | {"status":"degraded","reasons":[...]} (200: a degraded instance still
+   serves calls with the token and keys it has; balancers keep it, alerts fire on the
+   body) | {"status":"draining"} (503: take it out). */
+static void serve_health(dt_ingress_t *ing, dt_http_request_t *req) {
+  cJSON *j = cJSON_CreateObject();
+  int status = 200;
+  if (ing->draining || ing->closing) {
+    status = 503;
+    cJSON_AddStringToObject(j, "status", "draining");
+  } else {
+    const char *reasons[MAX_HEALTH_REASONS];
+    size_t n = 0;
+    char keys[sizeof ing->keys_error + 32];
+    /* (the first download under way is not a failure: notifications wait for it) */
+    if (ing->o.auth && ing->keys_error[0]) {
+      snprintf(keys, sizeof keys, "key set %s: %s", ing->jwks ? "stale" : "missing", ing->keys_error);
+      reasons[n++] = keys;
+    }
+    if (ing->o.health) n += ing->o.health(ing->o.health_ud, reasons + n, MAX_HEALTH_REASONS - n);
+    cJSON_AddStringToObject(j, "status", n ? "degraded" : "ok");
+    if (n) {
+      cJSON *arr = cJSON_AddArrayToObject(j, "reasons");
+      for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(reasons[i]));
+    }
+  }
+  char *text = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  dt_buf_t b = {0};
+  dt_buf_appendf(&b, "%s\n", text ? text : "{}");
+  free(text);
+  dt_http_respond(req, status, "application/json", b.data, b.len);
+  dt_buf_free(&b);
+}
+
 /* admin: this request came in on the admin listener. */
 static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
   const char *m = req->method, *p = req->path;
@@ -362,8 +427,7 @@ static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
   if (strcmp(p, "/healthz") == 0) {
     dt_http_request_set_route(req, "/healthz");
     if (!get) goto not_allowed;
-    if (ing->draining || ing->closing) respond_text(req, 503, "draining\n");
-    else respond_text(req, 200, "ok\n");
+    serve_health(ing, req);
     return;
   }
   /* the admin snapshots: /metrics (Prometheus text) and /calls (the live calls as JSON) */
@@ -484,6 +548,8 @@ int dt_ingress_reload_tls(dt_ingress_t *ing, char *err, size_t errlen) {
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing) { return ing->fetches; }
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing) { return ing->accepted; }
 bool dt_ingress_keys_ready(const dt_ingress_t *ing) { return !ing->o.auth || ing->jwks != NULL; }
+void dt_ingress_refresh_keys(dt_ingress_t *ing) { fetch_keys(ing); }
+const char *dt_ingress_keys_error(const dt_ingress_t *ing) { return ing->keys_error[0] ? ing->keys_error : NULL; }
 
 static void ingress_free(dt_ingress_t *ing) {
   dt_jwks_free(ing->jwks);

@@ -49,6 +49,7 @@ struct dt_graph_s {
   size_t calls_url_len;
   size_t base_len;     /* calls_url[0..base_len) is the version base (".../v1.0") */
   dt_list_t reqs; /* live requests (dt_graph_req_t.link), for dt_graph_free; count = pending */
+  char failing[512]; /* the last answer was a 5xx or no answer: what and where; "" otherwise */
 };
 
 enum { REQ_WAIT_TOKEN = 1, REQ_IN_FLIGHT, REQ_BACKOFF, REQ_DELIVERING };
@@ -417,10 +418,28 @@ static const char *segment_after(const char *url, const char *marker, char *buf,
   return buf;
 }
 
+/* Health (dt_graph_failing): the latest answer decides; any answer below 500 clears it. */
+static void note_health(dt_graph_t *g, const dt_graph_req_t *r, const dt_http_response_t *hr) {
+  if (hr->error == 0 && hr->status > 0 && hr->status < 500) {
+    if (g->failing[0]) dt_log_info("graph: answering again (%s %s: HTTP %d)", r->method, r->url, hr->status);
+    g->failing[0] = '\0';
+    return;
+  }
+  char what[320];
+  if (hr->error == 0 && hr->status >= 500)
+    snprintf(g->failing, sizeof g->failing, "Graph answering %d to %s %.200s", hr->status, r->method, r->url);
+  else
+    snprintf(g->failing, sizeof g->failing, "Graph unreachable: %s %.150s: %s", r->method, r->url,
+             dt_http_outcome(hr, what, sizeof what));
+}
+
+const char *dt_graph_failing(const dt_graph_t *g) { return g && g->failing[0] ? g->failing : NULL; }
+
 static void on_response(const dt_http_response_t *hr, void *ud) {
   dt_graph_req_t *r = ud;
   dt_graph_t *g = r->g;
   r->call = NULL;
+  note_health(g, r, hr);
 
   if (hr->status == 401 && !r->retried && g->tokens) {
     /* Once: the token may have been revoked or rotated early. Drop it only if it is

@@ -56,6 +56,8 @@ struct dt_oauth_source_s {
   dt_http_call_t *call;            /* the one request in flight */
   uint64_t call_started;
   unsigned fetch_count;
+  char last_error[640]; /* why the last fetch failed, in words; "" after a success */
+  bool quiet;
   dt_list_t fetch, deferred, delivering; /* of dt_oauth_wait_t.link, oldest first */
   bool dispatching, free_requested;
 };
@@ -126,20 +128,31 @@ static void deliver_all(dt_oauth_source_t *ts, int err, const char *token);
 static void source_destroy(dt_oauth_source_t *ts);
 
 /* Parses a token endpoint answer. On success *token is a fresh copy. */
+/* A failed fetch is logged once; the same failure again (health checks retry) at debug. */
+static void log_failure(dt_oauth_source_t *ts, const char *was) {
+  dt_log(!ts->quiet && strcmp(was, ts->last_error) != 0 ? DT_LOG_WARN : DT_LOG_DEBUG, NULL, "oauth: %s",
+         ts->last_error);
+}
+
 static int parse_token_response(dt_oauth_source_t *ts, const dt_http_response_t *res, char **token,
                                 double *expires_in) {
+  char was[sizeof ts->last_error];
+  memcpy(was, ts->last_error, sizeof was);
   if (res->error != 0) {
-    dt_log_warn("oauth: token request to %s failed: %s (%s)", ts->token_url,
-                dt_strerror(res->error), res->error_message);
+    snprintf(ts->last_error, sizeof ts->last_error, "token endpoint %.200s: %.400s", ts->token_url,
+             res->error_message && *res->error_message ? res->error_message : dt_strerror(res->error));
+    log_failure(ts, was);
     return res->error;
   }
   cJSON *json = cJSON_ParseWithLength(res->body, res->body_len);
   const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
   if (res->status < 200 || res->status > 299 || cJSON_IsString(err)) {
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(json, "error_description");
-    dt_log_warn("oauth: token endpoint %s answered %d: %.100s: %.400s", ts->token_url,
-                res->status, cJSON_IsString(err) ? err->valuestring : "(no error code)",
-                cJSON_IsString(desc) ? desc->valuestring : "(no description)");
+    /* Entra ID's error_description starts with its AADSTS code: both go to the operator. */
+    snprintf(ts->last_error, sizeof ts->last_error, "token endpoint %.200s answered HTTP %d: %.100s: %.300s",
+             ts->token_url, res->status, cJSON_IsString(err) ? err->valuestring : "(no error code)",
+             cJSON_IsString(desc) ? desc->valuestring : "(no description)");
+    log_failure(ts, was);
     bool has_error = cJSON_IsString(err);
     cJSON_Delete(json);
     if (has_error || res->status == 400 || res->status == 401 || res->status == 403)
@@ -148,8 +161,9 @@ static int parse_token_response(dt_oauth_source_t *ts, const dt_http_response_t 
   }
   const cJSON *at = cJSON_GetObjectItemCaseSensitive(json, "access_token");
   if (!cJSON_IsString(at) || at->valuestring[0] == '\0' || strlen(at->valuestring) > MAX_TOKEN_LEN) {
-    dt_log_warn("oauth: token endpoint %s answered %d without a usable access_token",
-                ts->token_url, res->status);
+    snprintf(ts->last_error, sizeof ts->last_error,
+             "token endpoint %.200s answered HTTP %d without a usable access_token", ts->token_url, res->status);
+    log_failure(ts, was);
     cJSON_Delete(json);
     return DT_EPARSE;
   }
@@ -180,6 +194,8 @@ static void on_token_response(const dt_http_response_t *res, void *ud) {
     ts->token = token;
     ts->expires_at = ts->call_started + (uint64_t)life_ms;
     ts->refresh_at = ts->call_started + (uint64_t)refresh_ms;
+    if (ts->last_error[0]) dt_log_info("oauth: token fetched again from %s", ts->token_url);
+    ts->last_error[0] = '\0';
     dt_log_debug("oauth: token fetched (%zu chars, expires in %.0f s)", strlen(token), secs);
   }
   /* Waiters get their own copy: a callback may invalidate the cache under us. */
@@ -229,7 +245,11 @@ static int start_fetch(dt_oauth_source_t *ts) {
   dt_buf_free(&form);
   if (rc != 0) {
     ts->call = NULL;
-    dt_log_warn("oauth: cannot send token request to %s: %s", ts->token_url, dt_strerror(rc));
+    char was[sizeof ts->last_error];
+    memcpy(was, ts->last_error, sizeof was);
+    snprintf(ts->last_error, sizeof ts->last_error, "cannot send the token request to %.200s: %s", ts->token_url,
+             dt_strerror(rc));
+    log_failure(ts, was);
     return rc;
   }
   ts->fetch_count++;
@@ -301,6 +321,7 @@ int dt_oauth_source_new(uv_loop_t *loop, dt_http_client_t *http, const dt_oauth_
   ts->scope = dt_xstrdup(opts->scope && *opts->scope ? opts->scope : DEFAULT_SCOPE);
   ts->margin_s = opts->refresh_margin_s ? opts->refresh_margin_s : DEFAULT_MARGIN_S;
   ts->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  ts->quiet = opts->quiet;
   *out = ts;
   return 0;
 }
@@ -355,6 +376,9 @@ void dt_oauth_invalidate(dt_oauth_source_t *ts) {
 }
 
 unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts) { return ts ? ts->fetch_count : 0; }
+const char *dt_oauth_last_error(const dt_oauth_source_t *ts) {
+  return ts && ts->last_error[0] ? ts->last_error : NULL;
+}
 
 static void cancel_list(dt_list_t *l) {
   while (l->head) {

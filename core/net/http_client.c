@@ -16,6 +16,7 @@
  * (0 ms becomes 1 ms so curl is never re-entered from its own callback), and every
  * curl_multi_socket_action is followed by draining curl_multi_info_read.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,7 @@ struct dt_http_call_s {
   dt_http_header_t *hdrs;
   size_t hdrs_cap;
   char errbuf[CURL_ERROR_SIZE];
+  char errtext[CURL_ERROR_SIZE + 96]; /* "connection refused (curl's detail)" */
   /* the request's URL, pre-parsed (see set_url) */
   CURLU *uh;
   char uh_base[256]; /* "scheme://authority" uh holds; "" = none */
@@ -397,6 +399,7 @@ static int map_curl_error(CURLcode rc, bool too_big) {
     case CURLE_OK: return 0;
     case CURLE_COULDNT_CONNECT: return DT_ECONNREFUSED;
     case CURLE_COULDNT_RESOLVE_HOST: return DT_EDNS;
+    case CURLE_COULDNT_RESOLVE_PROXY: return DT_EDNS;
     case CURLE_OPERATION_TIMEDOUT: return DT_ETIMEDOUT;
     case CURLE_FILESIZE_EXCEEDED: return DT_ETOOBIG;
     case CURLE_WRITE_ERROR: return too_big ? DT_ETOOBIG : DT_ECONN;
@@ -419,6 +422,48 @@ static int map_curl_error(CURLcode rc, bool too_big) {
       return DT_ETLS;
     default: return DT_ECONN;
   }
+}
+
+/* What went wrong, in the words an operator needs first: refused, DNS, TLS (and whether
+   the certificate is the problem), timeout. curl's own detail follows in parentheses. */
+static const char *failure_kind(CURLcode rc, long os_errno) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST: return "DNS lookup failed";
+    case CURLE_COULDNT_RESOLVE_PROXY: return "DNS lookup of the proxy failed";
+    case CURLE_COULDNT_CONNECT:
+      if (os_errno == ENETUNREACH || os_errno == EHOSTUNREACH) return "host unreachable";
+      if (os_errno == ETIMEDOUT) return "connect timed out";
+      return "connection refused";
+    case CURLE_OPERATION_TIMEDOUT: return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return "TLS failure: the server's certificate is not trusted";
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE: return "TLS failure: the CA bundle cannot be read";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CIPHER:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED: return "TLS handshake failed";
+    case CURLE_GOT_NOTHING: return "connection closed without an answer";
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR: return "connection dropped";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return "bad URL";
+    default: return "request failed";
+  }
+}
+
+const char *dt_http_outcome(const dt_http_response_t *res, char *buf, size_t len) {
+  if (res->error != 0) snprintf(buf, len, "%s", res->error_message && *res->error_message ? res->error_message
+                                                                                          : dt_strerror(res->error));
+  else snprintf(buf, len, "HTTP %d", res->status);
+  return buf;
 }
 
 static void complete(dt_http_call_t *call, CURLcode rc) {
@@ -452,7 +497,11 @@ static void complete(dt_http_call_t *call, CURLcode rc) {
     res.body = call->body.data ? call->body.data : "";
     res.body_len = call->body.len;
   } else {
-    res.error_message = call->errbuf[0] ? call->errbuf : curl_easy_strerror(rc);
+    long os_errno = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_OS_ERRNO, &os_errno);
+    snprintf(call->errtext, sizeof call->errtext, "%s (%s)", failure_kind(rc, os_errno),
+             call->errbuf[0] ? call->errbuf : curl_easy_strerror(rc));
+    res.error_message = call->errtext;
     if (res.error == DT_ETOOBIG) res.error_message = "response too large";
     res.body = "";
   }

@@ -58,6 +58,7 @@ typedef struct {
   struct {
     char *listen;      /* unset: /metrics and /calls on the public listener */
     char *token;       /* secret: bearer token for /metrics and /calls; unset = none */
+    double health_check_s; /* key set download + token check period for /healthz; 60 */
   } admin;
   char *flows;         /* "flows": directory of flow scripts, watched */
   struct {

@@ -109,6 +109,10 @@ typedef struct {
     unsigned max_calls;             /* default 0 = unlimited */
   } limits;
   bool insecure_tls;                /* outbound HTTPS without certificate checks (tests) */
+  /* How often the engine re-downloads the key set and asks for a token (refreshed only
+     when due, or while failing), so /healthz turns degraded and back without traffic;
+     0 = 60000 ms. */
+  unsigned health_interval_ms;
   dt_metrics_t *metrics;            /* optional, borrowed; else the engine has its own */
   /* Flow timers (gather/menu timeouts, inter-digit waits, call:sleep) are multiplied by
      timer_scale: 0 or unset = 1 = real time. instant_timers makes them fire at once (after

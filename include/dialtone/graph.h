@@ -62,6 +62,10 @@ typedef void (*dt_graph_fn)(const dt_graph_result_t *res, void *ud);
 int dt_graph_new(uv_loop_t *loop, dt_http_client_t *http, dt_oauth_source_t *tokens,
                  const dt_graph_options_t *opts, dt_graph_t **out);
 void dt_graph_free(dt_graph_t *g);           /* cancels everything in flight */
+/* "Graph answering 503 to POST {url}" or "Graph unreachable: ...: connection refused (...)"
+   while the latest answer from Graph was a 5xx or none; NULL once one below 500 came back
+   (and before any request). For /healthz. */
+const char *dt_graph_failing(const dt_graph_t *g);
 void dt_graph_req_cancel(dt_graph_req_t *r); /* its callback is never called */
 const char *dt_graph_calls_url(const dt_graph_t *g); /* ".../communications/calls" or ".../app/calls" */
 

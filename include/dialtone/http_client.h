@@ -27,7 +27,10 @@ typedef struct dt_http_call_s dt_http_call_t;
 typedef struct {
   int status;                      /* HTTP status, 0 on transport failure */
   int error;                       /* 0, or DT_ETIMEDOUT / DT_ECONNREFUSED / DT_ECONN / DT_ETLS / ... */
-  const char *error_message;       /* "" when error == 0 */
+  const char *error_message;       /* "" when error == 0; else what failed in words first
+                                      ("connection refused (...)", "DNS lookup failed (...)",
+                                      "TLS failure: the server's certificate is not trusted (...)",
+                                      "timed out (...)"), then curl's detail */
   const dt_http_header_t *headers; /* response headers of the final response */
   size_t header_count;
   const char *body;                /* NUL-terminated */
@@ -66,6 +69,9 @@ void dt_http_call_cancel(dt_http_call_t *call);
 size_t dt_http_client_pending(const dt_http_client_t *c);
 /* Cancels everything in flight (no callbacks), closes handles, calls done from the loop. */
 void dt_http_client_close(dt_http_client_t *c, void (*done)(void *ud), void *ud);
+
+/* "HTTP 503", or the transport failure in words (never "HTTP 0"): for log lines. */
+const char *dt_http_outcome(const dt_http_response_t *res, char *buf, size_t len);
 
 /* Case-insensitive lookup in a response's headers; NULL if absent. */
 const char *dt_http_response_header(const dt_http_response_t *res, const char *name);

@@ -9,7 +9,10 @@
  *                         call registry on the loop. An unknown kid refreshes the key set
  *                         once (single flight) before the request is refused; requests
  *                         that arrive before the first key set is loaded wait for it.
- *   GET /healthz          200 "ok" (503 "draining" while the engine drains)
+ *   GET /healthz          JSON: 200 {"status":"ok"}; 200 {"status":"degraded","reasons":[...]}
+ *                         while something the engine needs is failing (the key set could
+ *                         not be refreshed, plus what the health callback reports); 503
+ *                         {"status":"draining"} while the engine drains
  *   GET /metrics          Prometheus text          } admin routes: with admin_listen set they
  *   GET /calls            active calls as JSON     } are served only on that listener (404 on
  *                         (id, flow, ...)          } the public one); with admin_token set they
@@ -57,6 +60,10 @@ typedef struct {
   const char *audience;               /* required when auth */
   unsigned max_parked;                /* notifications waiting for a key set; default 4096 */
   unsigned min_refresh_ms;            /* an unknown kid refreshes the key set at most this often; default 5000 */
+  /* /healthz asks it for up to max reasons the engine is degraded (each copied at once);
+     returns how many it wrote. NULL = none beyond the key set's. */
+  size_t (*health)(void *ud, const char **reasons, size_t max);
+  void *health_ud;
 } dt_ingress_options_t;
 
 int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen);
@@ -72,6 +79,11 @@ int dt_ingress_reload_tls(dt_ingress_t *ing, char *err, size_t errlen);
 unsigned dt_ingress_jwks_fetches(const dt_ingress_t *ing);
 /* True once a key set is loaded (always true without authentication). */
 bool dt_ingress_keys_ready(const dt_ingress_t *ing);
+/* Downloads the key set again now (unless one is under way): the periodic health check.
+   A failure keeps the keys already loaded and makes /healthz say "key set stale". */
+void dt_ingress_refresh_keys(dt_ingress_t *ing);
+/* Why the key set is stale or missing, NULL while the last download succeeded. */
+const char *dt_ingress_keys_error(const dt_ingress_t *ing);
 /* Notifications accepted (202) so far. */
 uint64_t dt_ingress_accepted(const dt_ingress_t *ing);
 /* Stops listening; waiting requests get 503; done (may be NULL) runs from the loop. */

@@ -25,6 +25,8 @@ typedef struct {
   const char *scope;          /* default "https://graph.microsoft.com/.default" */
   unsigned refresh_margin_s;  /* default 300 */
   long timeout_ms;            /* default 10000 */
+  bool quiet;                 /* failures at debug level only: the caller reports them
+                                 (dt_oauth_last_error), as the start-up check does */
 } dt_oauth_options_t;
 
 /* err != 0 means no token (token is NULL); token is valid during the callback only. */
@@ -41,6 +43,10 @@ void dt_oauth_wait_cancel(dt_oauth_wait_t *w);
 void dt_oauth_invalidate(dt_oauth_source_t *ts);
 /* Number of token requests sent so far (tests). */
 unsigned dt_oauth_fetch_count(const dt_oauth_source_t *ts);
+/* Why the last token request failed, in words (the endpoint's URL, then "connection
+   refused (...)", or "answered HTTP 401: invalid_client: AADSTS7000215: ..."); NULL while
+   the last one succeeded or none was sent. Valid until the next fetch ends. */
+const char *dt_oauth_last_error(const dt_oauth_source_t *ts);
 /* Cancels waiters (no callbacks) and frees. */
 void dt_oauth_source_free(dt_oauth_source_t *ts);
 

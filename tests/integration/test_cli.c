@@ -380,7 +380,7 @@ DT_TEST(run_serves_health_and_metrics_and_stops_on_sigterm) {
   int finished = child_finish(&c);
   DT_ASSERT(health && metrics && missing && wrong);
   DT_ASSERT_MSG(strncmp(health, "HTTP/1.1 200", 12) == 0, "%s", health);
-  DT_ASSERT_MSG(strstr(health, "\r\n\r\nok\n") != NULL, "%s", health);
+  DT_ASSERT_MSG(strstr(health, "\r\n\r\n{\"status\":\"ok\"}\n") != NULL, "%s", health);
   DT_ASSERT_MSG(strncmp(metrics, "HTTP/1.1 200", 12) == 0, "%s", metrics);
   DT_ASSERT_CONTAINS(metrics, "text/plain; version=0.0.4");
   DT_ASSERT_CONTAINS(metrics, "dialtone_build_info{version=\"");

@@ -28,7 +28,7 @@ static const char INCOMING[] =
 H_TEST(health_metrics_404_405) {
   char *body = NULL;
   DT_ASSERT_EQ_INT(get("/healthz", &body), 200);
-  DT_ASSERT_EQ_STR(body, "ok\n");
+  DT_ASSERT_EQ_STR(body, "{\"status\":\"ok\"}\n");
   free(body);
   DT_ASSERT_EQ_INT(get("/metrics", &body), 200);
   DT_ASSERT_CONTAINS(body, "dt_calls_active");

@@ -501,6 +501,20 @@ DT_TEST(graph_error_body_is_egraph_with_code_and_message) {
   DT_ASSERT_EQ_STR(c2.error_code, "");
   DT_ASSERT(c2.error_message[0] != '\0');
   DT_ASSERT_EQ_INT(c.retry_after_s, -1);
+  DT_ASSERT(dt_graph_failing(e.g) == NULL); /* 4xx: Graph answers; the request was wrong */
+  /* a 5xx makes Graph "failing" (for /healthz) until an answer below 500 */
+  e.fake.queue[e.fake.nqueue++] = (canned_t){503, NULL, NULL, NULL};
+  capture_t c3 = {0};
+  DT_ASSERT_EQ_INT(dt_graph_keep_alive(e.g, CALL, on_result, &c3, NULL), 0);
+  DT_ASSERT(run_until(&e.loop, &c3.done, 10));
+  DT_ASSERT_EQ_INT(c3.status, 503);
+  DT_ASSERT(dt_graph_failing(e.g) != NULL);
+  DT_ASSERT_CONTAINS(dt_graph_failing(e.g), "Graph answering 503 to POST http://127.0.0.1:");
+  e.fake.queue[e.fake.nqueue++] = (canned_t){404, NULL, NULL, NULL};
+  capture_t c4 = {0};
+  DT_ASSERT_EQ_INT(dt_graph_keep_alive(e.g, CALL, on_result, &c4, NULL), 0);
+  DT_ASSERT(run_until(&e.loop, &c4.done, 10));
+  DT_ASSERT(dt_graph_failing(e.g) == NULL);
   DT_ASSERT_EQ_INT(env_close(&e), 0);
 }
 
@@ -691,6 +705,9 @@ DT_TEST(connection_refused_is_a_transport_error) {
   DT_ASSERT_EQ_INT(c.status, 0);
   DT_ASSERT(c.error != 0 && c.error != DT_EGRAPH);
   DT_ASSERT(c.error_message[0] != '\0' && c.error_message[0] != '!');
+  DT_ASSERT_MSG(strncmp(c.error_message, "connection refused (", 20) == 0, "%s", c.error_message);
+  DT_ASSERT_CONTAINS(dt_graph_failing(g2), "Graph unreachable: GET ");
+  DT_ASSERT_CONTAINS(dt_graph_failing(g2), ": connection refused (");
   dt_graph_free(g2);
   DT_ASSERT_EQ_INT(env_close(&e), 0);
 }

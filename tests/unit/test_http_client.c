@@ -118,6 +118,7 @@ typedef struct {
   int calls;
   int status;
   int error;
+  char message[512]; /* error_message, then what dt_http_outcome says */
   char *body;
   size_t body_len;
   char *header; /* value of the header named in `want_header` */
@@ -129,6 +130,9 @@ static void on_capture(const dt_http_response_t *res, void *ud) {
   cap->calls++;
   cap->status = res->status;
   cap->error = res->error;
+  char outcome[400];
+  snprintf(cap->message, sizeof cap->message, "%s|%s", res->error_message ? res->error_message : "(null)",
+           dt_http_outcome(res, outcome, sizeof outcome));
   free(cap->body);
   cap->body = dt_xstrndup(res->body, res->body_len);
   cap->body_len = res->body_len;
@@ -164,6 +168,10 @@ DT_TEST(connection_refused_is_reported_later) {
   DT_ASSERT_EQ_INT(cap.calls, 1);
   DT_ASSERT_EQ_INT(cap.status, 0);
   DT_ASSERT_EQ_INT(cap.error, DT_ECONNREFUSED);
+  /* in words first, curl's detail after; never "HTTP 0" */
+  DT_ASSERT_MSG(strncmp(cap.message, "connection refused (", 20) == 0, "%s", cap.message);
+  DT_ASSERT_CONTAINS(cap.message, "|connection refused (");
+  DT_ASSERT(strstr(cap.message, "HTTP 0") == NULL);
   DT_ASSERT_EQ_INT(dt_http_client_pending(c), 0);
   capture_free(&cap);
   DT_ASSERT_EQ_INT(close_client_and_loop(&loop, c), 0);
@@ -707,6 +715,8 @@ DT_TEST(get_over_tls) {
   DT_ASSERT_EQ_INT(get(&f, "/hello", &cap, NULL), 0);
   DT_ASSERT_EQ_INT(cap.status, 0);
   DT_ASSERT_EQ_INT(cap.error, DT_ETLS);
+  DT_ASSERT_MSG(strncmp(cap.message, "TLS failure: the server's certificate is not trusted (", 54) == 0, "%s",
+                cap.message);
   DT_ASSERT_EQ_INT(f.st.requests, 0);
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
   /* ... unless verification is switched off */

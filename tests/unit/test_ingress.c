@@ -3,6 +3,9 @@
  * authentication): /healthz (200, 503 while draining), a notification POSTed to the
  * callback path is answered 202 and reaches the registry, a malformed one is 400, GET /calls
  * serves the registry's JSON, an unknown path is 404 and a known one with the wrong method 405.
+ * Health: a key set that cannot be downloaded (a refused port) and what the health callback
+ * reports make /healthz "degraded" (200, JSON reasons in words, never "HTTP 0"); a
+ * refused notification is counted.
  */
 #include "harness/call_fixture.h"
 #include "dialtone/error.h"
@@ -44,7 +47,7 @@ DT_TEST(routes_of_the_ingress) {
   DT_ASSERT(port > 0);
   reply_t r = ask(&f, port, "GET", "/healthz", NULL);
   DT_ASSERT_EQ_INT(r.status, 200);
-  DT_ASSERT_EQ_STR(r.body, "ok\n");
+  DT_ASSERT_EQ_STR(r.body, "{\"status\":\"ok\"}\n");
   r = ask(&f, port, "POST", "/api/calls",
           "{\"value\":[{\"changeType\":\"created\",\"resource\":\"/app/calls/call-i\",\"resourceData\":{"
           "\"@odata.type\":\"#microsoft.graph.call\",\"state\":\"incoming\","
@@ -66,11 +69,62 @@ DT_TEST(routes_of_the_ingress) {
   dt_ingress_set_draining(ing, true);
   r = ask(&f, port, "GET", "/healthz", NULL);
   DT_ASSERT_EQ_INT(r.status, 503);
+  DT_ASSERT_EQ_STR(r.body, "{\"status\":\"draining\"}\n");
   int closed = 0;
   dt_ingress_close(ing, on_done_flag, &closed);
   run_until(&f.loop, &closed, 5);
   DT_ASSERT(closed);
   free(fx_close(&f));
+}
+
+static size_t fake_health(void *ud, const char **reasons, size_t max) {
+  const char *r = ud;
+  if (!r || max == 0) return 0;
+  reasons[0] = r;
+  return 1;
+}
+
+static bool healthz_has(call_fx_t *f, int port, const char *needle) {
+  reply_t r = ask(f, port, "GET", "/healthz", NULL);
+  return r.status == 200 && strstr(r.body, needle) != NULL;
+}
+
+DT_TEST(healthz_degraded_with_reasons_while_the_key_set_cannot_load) {
+  call_fx_t f;
+  fx_open(&f, NULL, false);
+  dt_metrics_t *m = dt_metrics_new();
+  dt_ingress_options_t o = {.loop = &f.loop, .listen = "127.0.0.1:0", .http = f.http, .auth = true,
+                            .jwks_url = "http://127.0.0.1:1/keys", .audience = "app", .metrics = m,
+                            .min_refresh_ms = 1, .health = fake_health,
+                            .health_ud = "token refresh failing: test"};
+  dt_ingress_t *ing = NULL;
+  char err[256];
+  DT_ASSERT_EQ_INT(dt_ingress_start(&o, &ing, err, sizeof err), 0);
+  int port = dt_ingress_port(ing);
+  for (int i = 0; i < 200 && !dt_ingress_keys_error(ing); i++) uv_run(&f.loop, UV_RUN_ONCE);
+  DT_ASSERT(dt_ingress_keys_error(ing) != NULL);
+  DT_ASSERT_CONTAINS(dt_ingress_keys_error(ing), "connection refused");
+  reply_t r = ask(&f, port, "GET", "/healthz", NULL);
+  DT_ASSERT_EQ_INT(r.status, 200);
+  DT_ASSERT_CONTAINS(r.body, "{\"status\":\"degraded\",\"reasons\":[\"key set missing: cannot fetch the key set from "
+                             "http://127.0.0.1:1/keys: connection refused");
+  DT_ASSERT_CONTAINS(r.body, "\"token refresh failing: test\"]}");
+  DT_ASSERT(strstr(r.body, "HTTP 0") == NULL);
+  /* a notification without a token is refused, counted (and logged with why, log_limit.h) */
+  r = ask(&f, port, "POST", "/api/calls", "{\"value\":[]}");
+  DT_ASSERT_EQ_INT(r.status, 401); /* no bearer token at all: refused before the body */
+  dt_buf_t b = {0};
+  dt_metrics_render(m, &b);
+  DT_ASSERT_CONTAINS(b.data, "dt_notifications_refused_total 1");
+  dt_buf_free(&b);
+  /* the key set keeps failing: still degraded */
+  DT_ASSERT(healthz_has(&f, port, "key set missing"));
+  int closed = 0;
+  dt_ingress_close(ing, on_done_flag, &closed);
+  run_until(&f.loop, &closed, 5);
+  DT_ASSERT(closed);
+  free(fx_close(&f));
+  dt_metrics_free(m);
 }
 
 DT_TEST_MAIN()

@@ -252,6 +252,7 @@ DT_TEST(invalidate_between_get_and_delivery_fetches) {
   dt_oauth_invalidate(f.ts);
   DT_ASSERT(run_until(&f.loop, &g2.calls, 20));
   DT_ASSERT_EQ_STR(g2.token, "token-2");
+  DT_ASSERT(dt_oauth_last_error(f.ts) == NULL);
   DT_ASSERT_EQ_INT(fixture_stop(&f), 0);
 }
 
@@ -276,6 +277,10 @@ DT_TEST(error_body_becomes_eauth_and_is_logged_without_secret) {
   DT_ASSERT(strstr(logtext, "s3cr") == NULL);
   free(logtext);
   DT_ASSERT(dt_oauth_cached(f.ts) == NULL);
+  /* the failure stays readable (for /healthz and the start-up check) until a success */
+  DT_ASSERT(dt_oauth_last_error(f.ts) != NULL);
+  DT_ASSERT_CONTAINS(dt_oauth_last_error(f.ts), "answered HTTP 401: invalid_client: AADSTS7000215: Invalid client");
+  DT_ASSERT(strstr(dt_oauth_last_error(f.ts), "s3cr") == NULL);
   /* failures are not cached: the next get asks again and succeeds */
   f.ep.fail = 0;
   got_t g2 = {0};
@@ -404,6 +409,8 @@ DT_TEST(unreachable_endpoint_reports_transport_error) {
   DT_ASSERT_EQ_INT(g.calls, 1);
   DT_ASSERT_EQ_INT(g.err, DT_ECONNREFUSED);
   DT_ASSERT_CONTAINS(logtext, "connection refused");
+  DT_ASSERT(strstr(logtext, "HTTP 0") == NULL);
+  DT_ASSERT_CONTAINS(dt_oauth_last_error(f.ts), ": connection refused (");
   free(logtext);
   /* restart a server so fixture_stop has one to close */
   dt_http_server_options_t so = {.listen = "127.0.0.1:0", .handler = token_handler,
