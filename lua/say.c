@@ -2,7 +2,8 @@
  * say.c — speech for flows (see rt_internal.h for the modules): call:say (text to speech),
  * the say helpers (say_digits, say_number, say_date, say_time, say_money: a recorded prompt
  * set when there is one, else speech), call:set_language and the prompt lookup by language
- * ({prompts_dir}/LANG/NAME.wav, then NAME.wav, then NAME.txt spoken).
+ * ({prompts_dir}/LANG/NAME.wav, then LANG/NAME.txt spoken in LANG, then NAME.wav, then NAME.txt
+ * spoken).
  *
  * Speech is rendered by core/util/tts.c into the cache {prompts_dir}/_tts/tts-HASH.wav (by
  * text, voice and rate), served at {prompts_base_url}/_tts/ like any prompt, and played. A
@@ -295,17 +296,18 @@ const char *dt__say_prompt_uri(lua_State *L, const char *name) {
   bool wav = nl > 4 && strcmp(name + nl - 4, ".wav") == 0;
   const char *lang = call_lang(c);
   if (!wav && !strchr(name, '/') && push_lang_prompt(L, rt, lang, name, false)) return lua_tostring(L, -1);
+  char text[DT_TTS_MAX_TEXT + 1], rel[300];
+  /* the language's own words beat another language's recording: LANG/NAME.txt, spoken in
+     LANG, comes before the default folder's NAME.wav */
+  if (!wav && c && !rt->o.tts_no_prompts && lang[0] && !strchr(name, '/')) {
+    snprintf(rel, sizeof rel, "%s/%s", lang, name);
+    if (read_transcript(rt, rel, text, sizeof text))
+      return speech_url(L, c, "prompt", text, voice_for(rt, lang), rt->o.tts_rate);
+  }
   if (dt__prompts_exists(rt, name) || wav || rt->o.tts_no_prompts || !c) return dt__prompts_uri(L, rt, name);
   /* no recording: its transcript, spoken */
-  char text[DT_TTS_MAX_TEXT + 1], rel[300];
-  bool found = false;
-  if (lang[0] && !strchr(name, '/')) {
-    snprintf(rel, sizeof rel, "%s/%s", lang, name);
-    found = read_transcript(rt, rel, text, sizeof text);
-  }
-  if (!found && !read_transcript(rt, name, text, sizeof text)) return dt__prompts_uri(L, rt, name); /* raises */
-  const char *voice = voice_for(rt, found ? lang : NULL);
-  return speech_url(L, c, "prompt", text, voice, rt->o.tts_rate);
+  if (!read_transcript(rt, name, text, sizeof text)) return dt__prompts_uri(L, rt, name); /* raises */
+  return speech_url(L, c, "prompt", text, voice_for(rt, NULL), rt->o.tts_rate);
 }
 
 /* ---------------------------------------------------------------- call:say */

@@ -484,8 +484,11 @@ static void budget_over(lua_State *L, lua_Debug *ar, dt_lstate_cap_t *cap) {
 static const char sandbox_builder[] =
     "local globals, os_safe = ...\n"
     "local stub\n"
-    "stub = setmetatable({}, {__index = function() return function() return stub end end,\n"
-    "                         __call = function() return stub end})\n"
+    /* anything of dialtone is the stub again: callable (dialtone.dial{…}), indexable
+       (dialtone.settings.queue, dialtone.meetings.create) and joinable with strings */
+    "stub = setmetatable({}, {__index = function() return stub end,\n"
+    "                         __call = function() return stub end,\n"
+    "                         __concat = function() return '' end})\n"
     "local env = {}\n"
     "for _, name in ipairs(globals) do env[name] = _G[name] end\n"
     "local safe_os = {}\n"

@@ -66,7 +66,7 @@ static int count(const char *hay, const char *needle) {
 }
 
 static const char *const EXAMPLES[] = {"voicemail", "agent_transfer", "meeting_announce", "reminder", "escalate",
-                                       "incident_announcer", "hold_queue", "compliance_recorder"};
+                                       "incident_announcer", "hold_queue", "compliance_recorder", "pharmacy"};
 
 /* Every example has its flow and its test, and its test ran and passed. */
 static int examples_all_ran(const char *out) {
