@@ -15,7 +15,10 @@
 -- globals: the names a flow's sandboxed _ENV provides; everything else is undefined.
 -- os_safe: the part of `os` a flow may use (no execute, exit, getenv, remove, rename,
 --          tmpname, setlocale).
-return {
+-- speech's options: call:say(text, opts) and the say helpers (say_money's come after the currency)
+local function speech(arg) return {options = {"voice", "lang", "rate", "barge_in"}, options_arg = arg} end
+
+local schema = {
   primitives = {
     answer = {options = {"modalities", "prefetch", "participant_capacity"}},
     reject = {options = {"reason"}},
@@ -42,32 +45,14 @@ return {
     },
     transfer = {options = {"target", "replaces", "transferee"}},
     invite = {options = {"participants", "replaces_call"}},
-    participants = {},
-    mute = {},
-    unmute = {},
-    mute_all = {},
-    screen_sharing = {},
-    recording_status = {},
-    update_metadata = {},
-    send_dtmf = {},
-    cancel_media = {},
-    sleep = {},
-    hangup = {},
-    on_hangup = {},
     wait_participant = {options = {"joined", "left", "count", "timeout"}},
-    participant = {},
-    mute_participant = {},
-    remove_participant = {},
     start_hold_music = {options = {"prompt"}, options_arg = 2, prompt_options = {"prompt"}},
-    stop_hold_music = {},
-    tag = {},
-    say = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
-    say_digits = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
-    say_number = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
-    say_date = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
-    say_time = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 2},
-    say_money = {options = {"voice", "lang", "rate", "barge_in"}, options_arg = 3},
-    set_language = {},
+    say = speech(2),
+    say_digits = speech(2),
+    say_number = speech(2),
+    say_date = speech(2),
+    say_time = speech(2),
+    say_money = speech(3),
   },
   dialtone = {
     dial = {options = {"targets", "meeting", "chat", "flow", "subject", "application_instance", "modalities"}},
@@ -93,3 +78,14 @@ return {
   },
   os_safe = {"clock", "date", "difftime", "time"},
 }
+
+-- the primitives that take no option table
+for _, name in ipairs {
+  "participants", "mute", "unmute", "mute_all", "screen_sharing", "recording_status",
+  "update_metadata", "send_dtmf", "cancel_media", "sleep", "hangup", "on_hangup", "participant",
+  "mute_participant", "remove_participant", "stop_hold_music", "tag", "set_language"
+} do
+  schema.primitives[name] = {}
+end
+
+return schema

@@ -24,6 +24,16 @@ local c_gather = methods.gather
 local find, type, error, tostring = string.find, type, error, tostring
 local mtype = math.type
 
+-- Refuses an argument that is not an option table, and any unknown option, naming the
+-- primitive and its options (list, in words); the error points at the flow's line. Shared
+-- with the prelude's call:menu (sandbox.c hands it over as internals.check_options).
+local function check_options(prim, o, allowed, list)
+  if type(o) ~= "table" then error(prim .. " expects an option table", 3) end
+  for k in pairs(o) do
+    if not allowed[k] then error(("%s: unknown option '%s' (options: %s)"):format(prim, tostring(k), list), 3) end
+  end
+end
+
 local MAX_PATTERN = 256
 local MAX_RETRIES = 20
 local MAX_CONFIRM_DIGITS = 18 -- + prompt + question: Graph plays at most 20 prompts at once
@@ -130,12 +140,7 @@ local function digit_prompt_list(o, digits)
 end
 
 function methods.confirm(call, o)
-  if type(o) ~= "table" then error("call:confirm expects an option table", 2) end
-  for k in pairs(o) do
-    if not CONFIRM_OPTS[k] then
-      error(("call:confirm: unknown option '%s' (options: %s)"):format(tostring(k), CONFIRM_LIST), 2)
-    end
-  end
+  check_options("call:confirm", o, CONFIRM_OPTS, CONFIRM_LIST)
   local digits = o.digits
   if type(digits) ~= "string" or not find(digits, "^[0-9*#]+$") or #digits > MAX_CONFIRM_DIGITS then
     error(("call:confirm: option 'digits' must be 1 to %d keys (0-9 * #)"):format(MAX_CONFIRM_DIGITS), 2)
@@ -175,3 +180,5 @@ function methods.confirm(call, o)
   if choice == nil then return nil, why end
   return choice == yes
 end
+
+return {check_options = check_options}

@@ -65,13 +65,7 @@ end
 --   own prompts, its invalid/noinput prompts included, answer its next try. flush = false
 --   keeps type-ahead from before the menu (power users who know the tree).
 function methods.menu(call, o)
-  if type(o) ~= "table" then error("call:menu expects an option table", 2) end
-  for k in pairs(o) do
-    if not MENU_OPTS[k] then
-      error(("call:menu: unknown option '%s' (options: prompt, options, retries, timeout, invalid, noinput, flush)")
-        :format(tostring(k)), 2)
-    end
-  end
+  internals.check_options("call:menu", o, MENU_OPTS, "prompt, options, retries, timeout, invalid, noinput, flush")
   local options = o.options
   if type(options) ~= "table" or next(options) == nil then
     error("call:menu: options is required (a list of keys or a map key -> choice)", 2)

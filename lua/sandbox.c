@@ -63,8 +63,12 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   if ((rc = load_embedded(L, "digits", err, errlen)) != 0) return rc;
   lua_pushvalue(L, -2);
   lua_pushcfunction(L, dt_lpattern_l_check);
-  if (lua_pcall(L, 2, 0, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) return dt_seterr(err, errlen, DT_ELUA, "digits: %s", lua_tostring(L, -1));
+  lua_getfield(L, -1, "check_options"); /* methods, digits, check_options */
+  lua_remove(L, -2);
   lua_createtable(L, 0, 8); /* internals */
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "check_options"); /* the option-table check digits.lua and the prelude share */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", dt__libs_l_source}, {"lib_snapshot", dt__libs_l_snapshot},
       {"pattern_check", dt_lpattern_l_check}, {"is_error", l_is_error_mt}, {NULL, NULL}};

@@ -88,12 +88,11 @@ local function call_back(call)
   call:play(ok and "callback_confirmed" or "lookup_failed")
 end
 
--- true once the caller is with a pharmacist.
+-- true once the caller is with a pharmacist. A transfer nobody takes raises; a caller who
+-- hung up meanwhile makes the next primitive raise "hangup" again, which ends the flow.
 local function pharmacist(call)
   call:play("connecting")
-  local ok, err = pcall(call.transfer, call, {target = PHARMACISTS})
-  if ok then return true end
-  if type(err) == "table" and err.code == "hangup" then error(err, 0) end
+  if pcall(call.transfer, call, {target = PHARMACISTS}) then return true end
   call:play("pharmacist_unavailable")
   call_back(call)
   return false

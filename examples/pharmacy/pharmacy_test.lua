@@ -17,12 +17,28 @@ local function has(got, want)
   return true
 end
 
--- Language, then the main menu's choice.
-local function open_line(t, lang_key, choice)
-  t:set_time(TUESDAY_10AM, "America/New_York")
+-- A call at local time `when` in New York, past the language question.
+local function call_at(t, when, lang_key)
+  t:set_time(when, "America/New_York")
   local call = t:call{}
   call:expect_prompt("language")
   call:press(lang_key)
+  return call
+end
+
+-- The caller enters digits at prompt, hears them read back (spoken as words) and confirms.
+local function enter_confirmed(call, prompt, digits, words)
+  call:expect_prompt(prompt)
+  call:press(digits)
+  call:expect_prompt("you_entered")
+  call:expect_speech(words)
+  call:expect_prompt("confirm_question")
+  call:press("1")
+end
+
+-- Language, then the main menu's choice.
+local function open_line(t, lang_key, choice)
+  local call = call_at(t, TUESDAY_10AM, lang_key)
   if lang_key == "2" then
     call:expect_speech("Para consultar una receta, oprima 1. Para hablar con un farmacéutico, oprima 2. " ..
                        "Para pedir que le llamemos, oprima 3.", {voice = "es"})
@@ -39,12 +55,7 @@ test("a prescription that is ready: entered, read back, confirmed, looked up and
     return {status = 404}
   end)
   local call = open_line(t, "1", "1")
-  call:expect_prompt("enter_rx")
-  call:press("123456")
-  call:expect_prompt("you_entered")
-  call:expect_speech("one two three four five six")
-  call:expect_prompt("confirm_question")
-  call:press("1")
+  enter_confirmed(call, "enter_rx", "123456", "one two three four five six")
   call:expect_speech("Your prescription for amoxicillin is ready for pickup.")
   call:expect_prompt("goodbye")
   call:expect_hangup{by = "bot"}
@@ -93,12 +104,7 @@ end)
 test("the backend failing is heard as 'try later', never as an error", function(t)
   t:http_stub(BACKEND .. "/rx/*", {error = "timeout"})
   local call = open_line(t, "1", "1")
-  call:expect_prompt("enter_rx")
-  call:press("123456")
-  call:expect_prompt("you_entered")
-  call:expect_speech("one two three four five six")
-  call:expect_prompt("confirm_question")
-  call:press("1")
+  enter_confirmed(call, "enter_rx", "123456", "one two three four five six")
   call:expect_prompt("lookup_failed")
   call:expect_prompt("goodbye")
   call:expect_hangup{by = "bot"}
@@ -119,12 +125,7 @@ test("no pharmacist free: the caller asks for a call back, which goes to the bac
   call:expect_prompt("connecting")
   call:expect_transfer{to = PHARMACISTS, outcome = "failed"}
   call:expect_prompt("pharmacist_unavailable")
-  call:expect_prompt("enter_callback")
-  call:press("2125550123")
-  call:expect_prompt("you_entered")
-  call:expect_speech("two one two five five five zero one two three")
-  call:expect_prompt("confirm_question")
-  call:press("1")
+  enter_confirmed(call, "enter_callback", "2125550123", "two one two five five five zero one two three")
   call:expect_prompt("callback_confirmed")
   call:expect_prompt("goodbye")
   local post = t:http_requests()[1]
@@ -133,10 +134,7 @@ test("no pharmacist free: the caller asks for a call back, which goes to the bac
 end)
 
 test("closed on Christmas Day: a message is taken, the call is tagged with the next opening", function(t)
-  t:set_time("2026-12-25T11:00:00", "America/New_York")
-  local call = t:call{}
-  call:expect_prompt("language")
-  call:press("1")
+  local call = call_at(t, "2026-12-25T11:00:00", "1")
   call:expect_prompt("closed")
   call:expect_prompt("leave_message")
   call:expect_recording_started()
@@ -151,15 +149,8 @@ test("closed on Christmas Day: a message is taken, the call is tagged with the n
 end)
 
 test("just before closing it is open, at closing time it is closed", function(t)
-  t:set_time("2026-12-01T19:59:00", "America/New_York")
-  local call = t:call{}
-  call:expect_prompt("language")
-  call:press("1")
+  local call = call_at(t, "2026-12-01T19:59:00", "1")
   call:expect_prompt("main_menu")
   call:hangup()
-  t:set_time("2026-12-01T20:00:00", "America/New_York")
-  local late = t:call{}
-  late:expect_prompt("language")
-  late:press("1")
-  late:expect_prompt("closed")
+  call_at(t, "2026-12-01T20:00:00", "1"):expect_prompt("closed")
 end)
