@@ -129,7 +129,9 @@ void dt_calls_render_json(dt_calls_t *r, dt_buf_t *b) {
       dt_text_json_string(b, (c->flags & DT_CALLF_FLOW_DONE) ? "ending" : "running");
       dt_buf_append(b, ",\"waiting_s\":null", 17);
     }
-    dt_buf_appendf(b, ",\"buffered_digits\":%u}", (unsigned)c->tone_len);
+    dt_buf_appendf(b, ",\"buffered_digits\":%u", (unsigned)c->tone_len);
+    dt__call_live_render(c, b, now);
+    dt_buf_append(b, "}", 1);
   }
   dt_buf_append(b, "]", 1);
 }

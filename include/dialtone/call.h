@@ -150,6 +150,7 @@ typedef struct {
   dt_recstore_t *recstore;          /* borrowed: recordings are journaled, fetched and stored
                                        through it; NULL = recordings are not downloaded */
   dt_metrics_t *metrics;            /* optional, borrowed */
+  struct dt_call_events_s *events;  /* optional, borrowed: the live view's bus (call_events.h) */
   dt_cdr_writer_t *cdr;             /* optional, borrowed */
   const char *callback_uri;         /* public_url + callback_path */
   const char *recordings_dir;       /* NULL = recordings are not downloaded */
@@ -252,6 +253,10 @@ struct dt_call_s {
   void *rt;                         /* the flow runtime's per-call data (read/write by it) */
   dt_media_t *loop_media;           /* v1.0 hold music: the prompts sent again (one block) */
   size_t loop_n;
+  /* the live view (call_live.c): the current step as GET /calls shows it */
+  char *live_prompt;                /* the prompt playing (play, gather), NULL: none */
+  char live_keys[33];               /* the keys pressed so far (the last 32) */
+  char *tags_json;                  /* JSON array of the call's tags, NULL: none (dt_call_set_tags_json) */
 };
 
 #define DT_CALLF_TERMINATED 0x0001  /* Graph said terminated (or we gave up on the call) */
@@ -295,6 +300,10 @@ size_t dt_calls_count(const dt_calls_t *reg);
 dt_call_t *dt_calls_first(dt_calls_t *reg); /* iterate with call->next */
 /* Appends the JSON array GET /calls serves. */
 void dt_calls_render_json(dt_calls_t *reg, dt_buf_t *out);
+/* The hook for call tags (call:tag, when the flow API has it): the call's tags as a JSON
+   array text ("[\"vip\",\"billing\"]"), copied; NULL clears them. GET /calls shows them and
+   a "tags" event carries them. Invalid JSON is refused (DT_EINVAL). */
+int dt_call_set_tags_json(dt_call_t *call, const char *json_array);
 const char *dt_wait_kind_name(dt_wait_kind_t k); /* "gather" */
 const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
 /* The flow for an incoming call whose view (call_incoming.h; NULL = nothing known) and

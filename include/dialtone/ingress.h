@@ -16,7 +16,9 @@
  *                                                  } need "Authorization: Bearer TOKEN" (401)
  *   GET /prompts/NAME.wav the prompt files of prompts_dir (names: letters, digits, _ - and
  *                         one level of subdirectory; nothing else is served)
- * The admin listener serves /healthz, /metrics and /calls only.
+ * The admin listener serves /healthz, /metrics, /calls and what admin_route takes (the live
+ * view: /events, /dashboard, /cdrs, /flows). The admin token may also come as the query's
+ * access_token=TOKEN (a browser's EventSource cannot send a header).
  * Anything else is 404, a known path with the wrong method 405; 413, 431, 408 and 503 (the
  * request body budget) come from the HTTP server's limits. Keep-alive, pipelining and
  * chunked bodies are the server's.
@@ -28,6 +30,7 @@
 #include <uv.h>
 #include "dialtone/call.h"
 #include "dialtone/http_client.h"
+#include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
 
 typedef struct dt_ingress_s dt_ingress_t;
@@ -57,11 +60,18 @@ typedef struct {
   const char *audience;               /* required when auth */
   unsigned max_parked;                /* notifications waiting for a key set; default 4096 */
   unsigned min_refresh_ms;            /* an unknown kid refreshes the key set at most this often; default 5000 */
+  /* Optional: more admin routes. Called for a request on the admin routes that no built-in
+     route took; returns true if it took (and answers) it, after dt_ingress_admin_allowed. */
+  bool (*admin_route)(struct dt_ingress_s *ing, dt_http_request_t *req, void *ud);
+  void *admin_route_ud;
 } dt_ingress_options_t;
 
 int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen);
 /* The registry notifications go to (set once, after the registry exists). */
 void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls);
+/* For admin_route: true = the request may go on; false = it was answered 401 (no or a wrong
+   admin token). */
+bool dt_ingress_admin_allowed(dt_ingress_t *ing, dt_http_request_t *req);
 int dt_ingress_port(const dt_ingress_t *ing);
 /* The admin listener's bound port, 0 without one. */
 int dt_ingress_admin_port(const dt_ingress_t *ing);
