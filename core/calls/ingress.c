@@ -400,8 +400,9 @@ static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
     dt_buf_free(&b);
     return;
   }
-  /* the live view's routes (/events, /dashboard, ...: the engine's admin_route hook) */
-  if (admin_routes && ing->o.admin_route && ing->o.admin_route(ing, req, ing->o.admin_route_ud)) return;
+  /* the live view's routes (/events, /dashboard, ...: the engine's admin_route hook), on the
+     admin listener only: never on the public one, even without admin.listen */
+  if (admin && ing->o.admin_route && ing->o.admin_route(ing, req, ing->o.admin_route_ud)) return;
   if (public_routes && strncmp(p, "/prompts/", 9) == 0) {
     dt_http_request_set_route(req, "/prompts");
     if (!get) goto not_allowed;

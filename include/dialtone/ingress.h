@@ -61,7 +61,8 @@ typedef struct {
   unsigned max_parked;                /* notifications waiting for a key set; default 4096 */
   unsigned min_refresh_ms;            /* an unknown kid refreshes the key set at most this often; default 5000 */
   /* Optional: more admin routes. Called for a request on the admin routes that no built-in
-     route took; returns true if it took (and answers) it, after dt_ingress_admin_allowed. */
+     route took on the admin listener (never the public one); returns true if it took (and
+     answers) it, after dt_ingress_admin_allowed. */
   bool (*admin_route)(struct dt_ingress_s *ing, dt_http_request_t *req, void *ud);
   void *admin_route_ud;
 } dt_ingress_options_t;
