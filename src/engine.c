@@ -480,7 +480,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   dt_log(DT_LOG_INFO, NULL, "engine: listening on %s (callbacks at %s, Graph %s %s)", listen, e->callback_url,
          o->graph.base_url, o->graph.dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
   if (o->admin_listen && *o->admin_listen)
-    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) on %s (port %d)%s; not on %s",
+    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls; live view: /events, /dashboard) on %s (port %d)%s; not on %s",
            o->admin_listen, dt_ingress_admin_port(e->ing), o->admin_token ? ", token required" : "", listen);
   else if (o->admin_token)
     dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) need the admin token");

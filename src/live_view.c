@@ -148,7 +148,9 @@ bool dt_live_view_route(dt_ingress_t *ing, dt_http_request_t *req, void *ud) {
   }
   if (!dt_ingress_admin_allowed(ing, req)) return true;
   if (route[1] == 'e') {
-    if (lv->sse) dt_events_sse_open(lv->sse, req);
+    if (strcmp(req->method, "HEAD") == 0) /* no stream to hold open for a HEAD */
+      dt_http_respond(req, 200, "text/event-stream", NULL, 0);
+    else if (lv->sse) dt_events_sse_open(lv->sse, req);
     else dt_http_respond(req, 503, "text/plain", "no event stream\n", 16);
     return true;
   }
