@@ -38,6 +38,15 @@ static int cdp_start(cdp_t *c, const char *exe, const char *profile_dir, const c
   memset(c, 0, sizeof *c);
   int a[2], b[2];
   if (pipe(a) != 0 || pipe(b) != 0) return -1;
+  /* Above 4, so that placing them on 3 and 4 in the child cannot overwrite one another. */
+  for (int i = 0; i < 2; i++) {
+    int na = fcntl(a[i], F_DUPFD_CLOEXEC, 10), nb = fcntl(b[i], F_DUPFD_CLOEXEC, 10);
+    close(a[i]);
+    close(b[i]);
+    a[i] = na;
+    b[i] = nb;
+  }
+  if (a[0] < 0 || a[1] < 0 || b[0] < 0 || b[1] < 0) return -1;
   char udd[256];
   snprintf(udd, sizeof udd, "--user-data-dir=%s", profile_dir);
   const char *argv[] = {exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -47,8 +56,7 @@ static int cdp_start(cdp_t *c, const char *exe, const char *profile_dir, const c
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, a[0], 3);
   posix_spawn_file_actions_adddup2(&fa, b[1], 4);
-  posix_spawn_file_actions_addclose(&fa, a[1]);
-  posix_spawn_file_actions_addclose(&fa, b[0]);
+  /* the originals are close-on-exec; dup2 clears it on 3 and 4 */
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
