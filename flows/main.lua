@@ -6,20 +6,16 @@
 --     3  enter an order number, which is read back digit by digit
 --   → goodbye, hang up.
 --
--- Every prompt name is a file in flows/prompts/ (welcome → prompts/welcome.wav).
+-- Every prompt name is a file in flows/prompts/ (welcome → prompts/welcome.wav), or a
+-- transcript there that is spoken (order_thanks → prompts/order_thanks.txt).
 
 local DISPATCH = {user = "contoso-dispatch", name = "Plumber on duty"}
 
-local DIGIT_PROMPTS = {["*"] = "star", ["#"] = "pound"}
-for d = 0, 9 do DIGIT_PROMPTS[tostring(d)] = "digit_" .. d end
-
--- "you entered 4 2 7" as a list of prompts (Graph plays up to 20 in one request).
+-- "you entered 4 2 7": say_digits plays the prompt set digit_0..digit_9, star, pound (or
+-- speaks the digits when a prompt of the set is missing).
 local function read_back(call, digits)
-  local prompts = {"you_entered"}
-  for d in digits:gmatch(".") do
-    prompts[#prompts + 1] = DIGIT_PROMPTS[d]
-  end
-  call:play(prompts)
+  call:play("you_entered")
+  call:say_digits(digits)
 end
 
 local function voicemail(call)
@@ -59,6 +55,7 @@ local function order_number(call)
     call:play("noinput")
   else
     read_back(call, digits)
+    call:play("order_thanks") -- no recording: prompts/order_thanks.txt is spoken
   end
 end
 

@@ -195,6 +195,9 @@ static int call_index(lua_State *L) {
     else lua_pushnil(L);
   } else if (is_incoming_field(k)) {
     dt_lua_push_json(L, c && c->incoming ? cJSON_GetObjectItemCaseSensitive(c->incoming, k) : NULL);
+  } else if (strcmp(k, "language") == 0) { /* call:set_language's, else the default (say.c) */
+    dt_lcall_t *lc = c ? c->rt : NULL;
+    lua_pushstring(L, lc && lc->lang[0] ? lc->lang : dt__rt_state_of(L)->language);
   } else if (strcmp(k, "buffered_digits") == 0) {
     lua_pushlstring(L, c ? c->tones : "", c ? c->tone_len : 0);
   } else {

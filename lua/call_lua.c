@@ -21,10 +21,12 @@
 #include "dialtone/log.h"
 #include "dialtone/meeting_link.h"
 #include "call_handle.h"
+#include "call_tag.h"
 #include "call_lua.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
+#include "say.h"
 
 /* ---------------------------------------------------------------- timers */
 
@@ -110,7 +112,6 @@ static const char *opt_str(lua_State *L, int idx, const char *prim, const char *
 /* Reads a prompt or a list of prompts at idx into a dt_media_t array that lives in a
    userdata left on the stack (with the URI strings anchored in a table under it). */
 static dt_media_t *check_prompts(lua_State *L, int idx, const char *prim, size_t *n, size_t maxn) {
-  dt_runtime_t *rt = dt__rt_state_of(L);
   idx = lua_absindex(L, idx);
   size_t count;
   if (lua_type(L, idx) == LUA_TSTRING) count = 1;
@@ -135,7 +136,7 @@ static dt_media_t *check_prompts(lua_State *L, int idx, const char *prim, size_t
       name = lua_tostring(L, -1);
       lua_pop(L, 1); /* still referenced by the table */
     }
-    const char *uri = dt__prompts_uri(L, rt, name);
+    const char *uri = dt__say_prompt_uri(L, name); /* language folder, NAME.txt spoken */
     m[i].uri = uri;
     lua_rawseti(L, anchors, (lua_Integer)i + 1);
   }
@@ -761,6 +762,7 @@ static const luaL_Reg METHODS[] = {{"answer", l_answer},
                                    {"cancel_media", l_cancel_media},
                                    {"sleep", l_sleep},
                                    {"hangup", l_hangup},
+                                   {"tag", dt__call_tag},
                                    {NULL, NULL}};
 
 void dt__call_lua_open(lua_State *L) {

@@ -219,6 +219,33 @@ static int walk_routes(walk_t *w, lua_State *L, int idx) {
   return walk_table(w, L, idx, "routes");
 }
 
+/* flow_settings = {name = string | number | boolean, ...} */
+static int walk_settings(walk_t *w, lua_State *L, int idx, const char *path) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return fail(w, "%s: expected %s, got %s", path, dt_config_type_name(DT_CFG_SETTINGS), type_of(L, idx));
+  char msg[512];
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING) return fail(w, "%s: names must be strings, got %s", path, type_of(L, -2));
+    const char *name = lua_tostring(L, -2);
+    int t = lua_type(L, -1), rc;
+    if (t == LUA_TSTRING)
+      rc = dt_config_set_setting(w->cfg, name, DT_SETTING_STRING, lua_tostring(L, -1), 0, false, w->file, msg, sizeof msg);
+    else if (t == LUA_TNUMBER)
+      rc = dt_config_set_setting(w->cfg, name, DT_SETTING_NUMBER, NULL, lua_tonumber(L, -1), false, w->file, msg,
+                                 sizeof msg);
+    else if (t == LUA_TBOOLEAN)
+      rc = dt_config_set_setting(w->cfg, name, DT_SETTING_BOOLEAN, NULL, 0, lua_toboolean(L, -1), w->file, msg,
+                                 sizeof msg);
+    else
+      return fail(w, "%s.%s: expected a string, a number or a boolean, got %s", path, name, type_of(L, -1));
+    if (rc) return setter_result(w, rc, msg);
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
 static int walk_value(walk_t *w, lua_State *L, int idx, const char *path) {
   const dt_config_key_t *k = dt_config_find_key(path);
   char msg[512];
@@ -247,6 +274,8 @@ static int walk_value(walk_t *w, lua_State *L, int idx, const char *path) {
   }
   case DT_CFG_STRLIST:
     return walk_strlist(w, L, idx, path);
+  case DT_CFG_SETTINGS:
+    return walk_settings(w, L, idx, path);
   }
   return fail(w, "%s: unsupported key type", path);
 }

@@ -199,13 +199,19 @@ end
 
 local os_safe = {}
 for _, k in ipairs(schema.os_safe) do os_safe[k] = os[k] end
+os_safe.time = internals.os_time -- on the flows' clock (flow_time.c): simulated in flow tests
+os_safe.date = internals.os_date
 
 local dialtone_mod = {
   dial = C.dial,
   meetings = C.meetings,
+  http = C.http,
   log = C.log,
   prompt_exists = internals.prompt_exists,
   version = "0.1.0",
+  now = C.now,
+  hours = C.hours,
+  settings = C.settings,
 }
 
 local make_env

@@ -55,6 +55,14 @@ bool dt__prompts_exists(dt_runtime_t *rt, const char *name) {
   return exists;
 }
 
+bool dt__prompts_name_ok(const char *name) {
+  size_t n = strlen(name);
+  bool ok = n > 0 && n <= 200 && name[0] != '/' && name[0] != '.' && strstr(name, "..") == NULL;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.' || name[i] == '/';
+  return ok;
+}
+
 const char *dt__prompts_uri(lua_State *L, dt_runtime_t *rt, const char *name) {
   if (strstr(name, "://")) {
     if (strncmp(name, "http://", 7) != 0 && strncmp(name, "https://", 8) != 0)
@@ -63,10 +71,7 @@ const char *dt__prompts_uri(lua_State *L, dt_runtime_t *rt, const char *name) {
     return lua_tostring(L, -1);
   }
   size_t n = strlen(name);
-  bool ok = n > 0 && n <= 200 && name[0] != '/' && name[0] != '.' && strstr(name, "..") == NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-' || name[i] == '.' || name[i] == '/';
-  if (!ok) luaL_error(L, "bad prompt name '%s' (letters, digits, _ - . / only, or a full URL)", name);
+  if (!dt__prompts_name_ok(name)) luaL_error(L, "bad prompt name '%s' (letters, digits, _ - . / only, or a full URL)", name);
   if (rt->prompts_dir && !dt__prompts_exists(rt, name))
     luaL_error(L, "unknown prompt '%s' (no %s/%s.wav)", name, rt->prompts_dir, name);
   bool wav = n > 4 && strcmp(name + n - 4, ".wav") == 0;

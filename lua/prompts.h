@@ -11,6 +11,9 @@
 /* Whether {prompts_dir}/NAME.wav (or NAME, when it ends in .wav) is a regular file; false
    without a prompts_dir. The answer is reused for up to a second. */
 bool dt__prompts_exists(dt_runtime_t *rt, const char *name);
+/* Whether name is a prompt name (1..200 of letters, digits, _ - . /, not starting with / or .,
+   no ".."). */
+bool dt__prompts_name_ok(const char *name);
 /* Forgets the cached answers (a reload looks at the files afresh; the runtime's end). */
 void dt__prompts_forget(dt_runtime_t *rt);
 /* The prompt name or http(s) URL as a URL, pushed onto L's stack and returned; raises on a

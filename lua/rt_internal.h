@@ -65,6 +65,10 @@ typedef struct dt_lcall_s {
   const char *kill_in;           /* the library function that spent the budget, or NULL */
   uint32_t mem_slot;             /* its entry in rt->owners (0: none) */
   bool mem_doomed;               /* stopped at the global memory cap while parked */
+  char lang[16];                 /* call:set_language ("" = the default prompts folder's) */
+  struct dt_say_job_s *say_job;  /* speech being synthesised for this call (say.c) */
+  lua_CFunction say_again;       /* the primitive to run again once it is (say.c) */
+  bool say_retrying;             /* ... and it is being run again (a second miss raises) */
 } dt_lcall_t;
 
 /* Lua memory held by one call (runtime.c's allocator). */
@@ -105,6 +109,8 @@ struct dt_runtime_s {
   double timer_scale;            /* flow timers: multiplier (1 = real time) */
   bool instant_timers;           /* flow timers fire at once (time scale 0) */
   struct dt_prompt_seen_s *prompt_seen; /* dt__prompts_exists' answers of the last second */
+  struct dt_flow_http_s *http;   /* dialtone.http's state (flow_http.c) */
+  char *tts_voice, *language;    /* copies of the options (defaults filled in, say.c) */
 };
 
 /* The call box the call handle userdata holds. */

@@ -11,9 +11,11 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "call_lua.h"
+#include "flow_http.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
+#include "say.h"
 #include "sandbox.h"
 #include "scheduler.h"
 
@@ -41,11 +43,13 @@ int dt_runtime_new(const dt_runtime_options_t *opts, dt_runtime_t **out, char *e
   while (bl > 0 && opts->prompts_base_url[bl - 1] == '/') bl--;
   rt->prompts_base_url = dt_xstrndup(opts->prompts_base_url, bl);
   if (!rt->o.instruction_budget) rt->o.instruction_budget = 10000000;
+  dt__say_options(rt);
   rt->mem_limit = opts->memory_bytes ? opts->memory_bytes : (size_t)1 << 30;
   rt->call_mem_limit = opts->call_memory_bytes ? opts->call_memory_bytes : DT_CALL_MEMORY_DEFAULT;
   rt->timer_scale = opts->timer_scale > 0 ? opts->timer_scale : 1.0;
   rt->instant_timers = opts->instant_timers;
   if (rt->o.metrics) describe_metrics(rt->o.metrics);
+  dt__flow_http_new(rt);
   int rc = DT_ENOMEM;
   if (!dt__rt_state_new(rt, err, errlen) || (rc = dt__sandbox_open(rt, err, errlen)) != 0) {
     dt_runtime_free(rt);
@@ -61,9 +65,12 @@ void dt_runtime_free(dt_runtime_t *rt) {
   dt__flows_free(rt);
   dt__rt_state_close(rt);
   dt__prompts_forget(rt);
+  dt__flow_http_free(rt);
   free(rt->flows_dir);
   free(rt->prompts_dir);
   free(rt->prompts_base_url);
+  free(rt->tts_voice);
+  free(rt->language);
   free(rt);
 }
 

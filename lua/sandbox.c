@@ -17,12 +17,16 @@
 #include "dialtone/error.h"
 #include "call_handle.h"
 #include "call_lua.h"
+#include "flow_settings.h"
+#include "flow_time.h"
 #include "meetings_lua.h"
+#include "flow_http.h"
 #include "roster_lua.h"
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
 #include "sandbox.h"
+#include "say.h"
 
 static int l_prompt_exists(lua_State *L) {
   lua_pushboolean(L, dt__prompts_exists(dt__rt_state_of(L), luaL_checkstring(L, 1)));
@@ -76,13 +80,19 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   lua_State *L = rt->L;
   dt__call_lua_open(L); /* methods */
   dt__roster_lua_open(L); /* + the roster and participant methods */
+  dt__say_open(L); /* + say, say_*, set_language */
   lua_createtable(L, 0, 8); /* internals */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", l_lib_source}, {"is_error", l_is_error_mt}, {NULL, NULL}};
   luaL_setfuncs(L, INTERNALS, 0);
+  dt__flow_time_os_funcs(L);
   lua_createtable(L, 0, 4);
   dt__call_lua_dialtone_funcs(L);
+  dt__flow_time_dialtone_funcs(L);
+  dt__flow_settings_push(L, rt->o.settings);
+  lua_setfield(L, -2, "settings");
   dt__meetings_lua_open(L); /* + dialtone.meetings */
+  dt__flow_http_open(L);     /* + dialtone.http */
   lua_setfield(L, -2, "dialtone");
   if ((rc = load_embedded(L, "api_schema", err, errlen)) != 0) return rc;
   if (lua_pcall(L, 0, 1, 0) != LUA_OK)

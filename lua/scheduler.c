@@ -25,6 +25,7 @@
 #include "flows.h"
 #include "prompts.h"
 #include "rt_state.h"
+#include "say.h"
 #include "scheduler.h"
 
 static bool is_ready(const dt_runtime_t *rt, const dt_lcall_t *lc) {
@@ -251,6 +252,7 @@ void dt__scheduler_release(dt_runtime_t *rt, dt_call_t *c) {
   dt__rt_state_owner_release(rt, lc);
   dt__flows_drop(rt, lc);
   dt__call_handle_forget(rt, lc);
+  dt__say_forget(lc);
   c->rt = NULL;
   free(lc);
 }

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates every prompt WAV from its text transcript beside it (DIR/NAME.txt -> DIR/NAME.wav):
-# espeak-ng speaks it, sox converts it to 16 kHz, 16-bit, mono PCM (what Graph's playPrompt takes).
-# Usage: scripts/make_prompts.sh [DIR]   (default flows/prompts). Needs: apt-get install espeak-ng sox
+# Regenerates every prompt WAV from its text transcript beside it (DIR/NAME.txt -> DIR/NAME.wav,
+# and DIR/LANG/NAME.txt in language folders): `dialtone prompts build DIR --force`, espeak-ng
+# linked into dialtone, 16 kHz, 16-bit, mono PCM (what Graph's playPrompt takes).
+# Usage: scripts/make_prompts.sh [DIR]   (default flows/prompts). Needs a built dialtone
+# (DIALTONE=path/to/dialtone, default build/dialtone).
 set -euo pipefail
-dir=${1:-"$(dirname "$0")/../flows/prompts"}
-tmp=$(mktemp --suffix .wav)
-trap 'rm -f "$tmp"' EXIT
-for txt in "$dir"/*.txt; do
-  espeak-ng -v en-us -s 165 -w "$tmp" "$(cat "$txt")"
-  sox "$tmp" -r 16000 -c 1 -b 16 -e signed-integer "${txt%.txt}.wav"
-done
+root="$(dirname "$0")/.."
+exec "${DIALTONE:-$root/build/dialtone}" prompts build "${1:-$root/flows/prompts}" --force

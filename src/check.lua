@@ -399,7 +399,8 @@ local function check_prompts(ctx, first, last)
       problem(ctx, tok.line, "prompt", fmt("prompt '%s' is outside the prompts directory", name))
     else
       local path = ctx.prompts_dir .. "/" .. name .. ".wav"
-      if native.kind(path) ~= "file" then
+      -- a transcript NAME.txt without its recording is spoken (tts.prompts, on by default)
+      if native.kind(path) ~= "file" and native.kind(ctx.prompts_dir .. "/" .. name .. ".txt") ~= "file" then
         problem(ctx, tok.line, "prompt", fmt("prompt '%s' has no file %s", name, path))
       end
     end

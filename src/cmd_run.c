@@ -270,7 +270,10 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
       .routes = routes,
       .route_count = c->routes.count,
       .default_flow = c->routes.default_flow,
+      .tts = {.voice = c->tts.voice, .language = c->tts.language, .rate = (int)c->tts.rate,
+              .cache_bytes = (uint64_t)c->tts.cache_mb << 20, .no_prompts = c->tts.prompts == 0},
       .metrics = app->metrics,
+      .flow_settings = &c->flow_settings,
   };
   if (real_graph) {
     eo.graph.base_url = c->graph.base_url;
@@ -322,6 +325,13 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
   eo.graph.keepalive_interval_s = (unsigned)c->graph.keepalive_interval_s;
   eo.graph.application_instance_id = c->graph.application_instance_id;
   eo.graph.application_instance_name = c->graph.application_instance_name;
+  static const char *const no_hosts[1] = {NULL}; /* http.allow = {}: nothing, not the default */
+  eo.http.allow = c->http.allow.count ? (const char *const *)c->http.allow.items : no_hosts;
+  eo.http.allow_count = c->http.allow.count;
+  eo.http.timeout_s = c->http.timeout_s;
+  eo.http.max_timeout_s = c->http.max_timeout_s;
+  eo.http.max_body_bytes = (size_t)c->http.max_body;
+  eo.http.max_in_flight = (unsigned)c->http.max_in_flight;
 
   err[0] = '\0';
   rc = dt_engine_start(&app->loop, &eo, &app->engine, err, sizeof err);

@@ -30,6 +30,7 @@ struct dt_engine_s {
   bool own_metrics;
   bool tls;                         /* HTTPS ingress (its certificate reloads on SIGHUP) */
   dt_http_client_t *http;
+  dt_http_client_t *flow_http;      /* dialtone.http: a client of its own (no Graph TLS settings) */
   dt_oauth_source_t *tokens;
   dt_client_cert_t *client_cert;    /* certificate credentials, or NULL (the secret) */
   dt_graph_t *graph;
@@ -102,6 +103,13 @@ static void http_closed(void *ud) {
 
 static void ingress_closed(void *ud);
 
+static void flow_http_closed(void *ud) {
+  dt_engine_t *e = ud;
+  e->flow_http = NULL;
+  if (e->http) dt_http_client_close(e->http, http_closed, e);
+  else http_closed(e);
+}
+
 /* Recordings still downloading stay in the journal for the next start. */
 static void recstore_closed(void *ud) {
   dt_engine_t *e = ud;
@@ -124,8 +132,8 @@ static void ingress_closed(void *ud) {
   e->client_cert = NULL;
   dt_cdr_close(e->cdr);
   e->cdr = NULL;
-  if (e->http) dt_http_client_close(e->http, http_closed, e);
-  else http_closed(e);
+  if (e->flow_http) dt_http_client_close(e->flow_http, flow_http_closed, e);
+  else flow_http_closed(e);
 }
 
 static void calls_closed(void *ud) {
@@ -332,6 +340,11 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
     dt_seterr(err, errlen, rc, "cannot create the HTTP client");
     goto fail;
   }
+  dt_http_client_options_t fho = {0};
+  if ((rc = dt_http_client_new(loop, &fho, &e->flow_http)) < 0) {
+    dt_seterr(err, errlen, rc, "cannot create the HTTP client for flows");
+    goto fail;
+  }
 
   prompts_dir = o->prompts_dir ? dt_xstrdup(o->prompts_dir) : dt_xasprintf("%s/prompts", flows_dir);
   char *default_oidc = NULL;
@@ -432,7 +445,17 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .call_memory_bytes = o->limits.call_memory_bytes,
                              .metrics = e->metrics,
                              .timer_scale = o->timer_scale,
-                             .instant_timers = o->instant_timers};
+                             .instant_timers = o->instant_timers,
+                             .http = o->http,
+                             .clock = o->flow_clock,
+                             .clock_ud = o->flow_clock_ud,
+                             .settings = o->flow_settings,
+                             .tts_voice = o->tts.voice,
+                             .tts_rate = o->tts.rate,
+                             .tts_cache_bytes = o->tts.cache_bytes,
+                             .tts_no_prompts = o->tts.no_prompts,
+                             .language = o->tts.language};
+  ro.http.client = e->flow_http;
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
   dt_live_view_set_version_source(e->live, live_flow_version, e->rt);
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
@@ -502,7 +525,13 @@ int dt_engine_port(const dt_engine_t *e) { return e->ing ? dt_ingress_port(e->in
 const char *dt_engine_callback_url(const dt_engine_t *e) { return e->callback_url; }
 size_t dt_engine_active_calls(const dt_engine_t *e) { return e->calls ? dt_calls_count(e->calls) : 0; }
 dt_calls_t *dt_engine_calls(dt_engine_t *e) { return e->calls; }
-size_t dt_engine_requests_in_flight(const dt_engine_t *e) { return e->http ? dt_http_client_pending(e->http) : 0; }
+size_t dt_engine_requests_in_flight(const dt_engine_t *e) {
+  return (e->http ? dt_http_client_pending(e->http) : 0) + (e->flow_http ? dt_http_client_pending(e->flow_http) : 0) +
+         dt_runtime_synth_pending(); /* speech: say.c */
+}
+void dt_engine_set_http_stub(dt_engine_t *e, dt_runtime_http_stub_fn fn, void *ud) {
+  if (e->rt) dt_runtime_set_http_stub(e->rt, fn, ud);
+}
 dt_metrics_t *dt_engine_metrics(dt_engine_t *e) { return e->metrics; }
 int dt_engine_reload(dt_engine_t *e, unsigned *failed, char *err, size_t errlen) {
   return engine_reload(e, "requested", failed, err, errlen);

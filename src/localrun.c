@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dialtone/call.h"
+#include "dialtone/clock.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/localrun.h"
@@ -43,6 +44,8 @@ struct dt_localrun_s {
   bool log_lowered;
   dt_log_level_t saved_level;
   bool closing;
+  bool sim_wall;     /* time scale 0: the flows' wall clock runs on the simulated clock */
+  double wall_base;  /* ... and reads wall_base + simulated seconds */
   dt_done_t done; /* dt_localrun_close's callback: runs after lr is freed */
   /* the settled clock (options.settled_clock): a prepare handle moves the emulator's
      manual clock one instant at a time once everything has settled */
@@ -65,6 +68,17 @@ bool dt_localrun_settled(dt_localrun_t *lr) {
 }
 
 static void on_clock_wake(uv_timer_t *t) { (void)t; }
+
+double dt_localrun_wall_clock(const dt_localrun_t *lr) {
+  if (!lr->sim_wall) return (double)dt_clock_unix_ms() / 1000.0;
+  return lr->wall_base + (double)dt_emulator_clock_now(lr->emu) / 1000.0;
+}
+
+void dt_localrun_set_wall_clock(dt_localrun_t *lr, double unix_s) {
+  if (lr->sim_wall) lr->wall_base = unix_s - (double)dt_emulator_clock_now(lr->emu) / 1000.0;
+}
+
+static double lr_wall_clock(void *ud) { return dt_localrun_wall_clock(ud); }
 
 static uint64_t lr_sim_now(void *ud) { return dt_emulator_clock_now(ud); }
 
@@ -206,6 +220,13 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
      does not wait real seconds */
   en.timer_scale = opts->time_scale;
   en.instant_timers = opts->time_scale == 0;
+  en.flow_settings = opts->flow_settings;
+  if (opts->time_scale == 0) { /* simulated time: the flows' wall clock follows it */
+    lr->sim_wall = true;
+    lr->wall_base = (double)dt_clock_unix_ms() / 1000.0 - (double)dt_emulator_clock_now(lr->emu) / 1000.0;
+    en.flow_clock = lr_wall_clock;
+    en.flow_clock_ud = lr;
+  }
   en.graph.keepalive_interval_s = opts->keepalive_interval_s < 0    ? 0
                                   : opts->keepalive_interval_s == 0 ? 1800
                                                                     : (unsigned)opts->keepalive_interval_s;
@@ -254,6 +275,7 @@ int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_loc
 }
 
 dt_engine_t *dt_localrun_engine(dt_localrun_t *lr) { return lr->engine; }
+
 dt_emulator_t *dt_localrun_emulator(dt_localrun_t *lr) { return lr->emu; }
 const char *dt_localrun_recordings_dir(const dt_localrun_t *lr) { return lr->recordings_dir; }
 

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "cmd_emulator.h"
 #include "cmd_run.h"
+#include "cmd_prompts.h"
 #include "cmd_version.h"
 #include "console.h"
 #include "demo.h"
@@ -45,6 +46,7 @@ static int cmd_test(int argc, char **argv, const dt_args_global_t *g) { return d
 static int cmd_emulator(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_emulator_main(argc, argv); }
 static int cmd_check(int argc, char **argv, const dt_args_global_t *g) { return dt_check_main(argc, argv); }
 static int cmd_version(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_version_main(stdout); }
+static int cmd_prompts(int argc, char **argv, const dt_args_global_t *g) { return dt_cmd_prompts_main(argc, argv); }
 
 /* The commands of this build. */
 static const command_t commands[] = {
@@ -61,6 +63,8 @@ static const command_t commands[] = {
      "run flow tests (Lua) against the embedded emulator"},
     {"check", cmd_check, false, "[--format text|json] [--prompts DIR] [DIR|FILES...]",
      "compile and lint flows; exit 1 on any problem"},
+    {"prompts", cmd_prompts, false, "build [DIR] [--voice VOICE] [--rate WPM] [--force]",
+     "render every NAME.txt of a prompts directory into NAME.wav (espeak-ng)"},
     {"version", cmd_version, true, "", "print the versions of dialtone and its libraries"},
     {"help", cmd_help, false, "", "print this help"},
 };

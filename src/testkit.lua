@@ -485,6 +485,18 @@ function Call:expect_prompt(name, o)
   return {name = e.name, url = e.url, duration = secs(e.duration_ms), record = e.record == true}
 end
 
+-- call:expect_speech("text", {voice =, rate =}): the next prompt played is call:say's speech
+-- of exactly that text (voice "en-us" and rate 165 unless given: the engine's defaults), or
+-- a prompt spoken from its NAME.txt, or a say helper's words spoken. Returns as expect_prompt.
+function Call:expect_speech(text, o)
+  if type(text) ~= "string" then error("expect_speech: give the text spoken", 2) end
+  o = o or {}
+  local name = C.speech_name(text, o.voice or "en-us", o.rate or 165)
+  local po = {}
+  for k, v in pairs(o) do if k ~= "voice" and k ~= "rate" then po[k] = v end end
+  return self:expect_prompt(name, po)
+end
+
 -- call:expect_prompts{"you_entered", "digit_4", "digit_2"}: these prompts, in order.
 function Call:expect_prompts(names, o)
   if type(names) ~= "table" then error("expect_prompts: give a list of prompt names", 2) end
@@ -685,6 +697,15 @@ local function find_cdr(id)
     if r.call_id == id then return r end
   end
   return nil
+end
+
+-- call:tags(): the call's tags (call:tag) — the engine's while the call is up, then its
+-- CDR's once written; {} when it has none.
+function Call:tags()
+  local ec = C.engine_call(self.id)
+  if ec then return ec.tags or {} end
+  local rec = find_cdr(self.id)
+  return rec and rec.tags or {}
 end
 
 -- call:expect_cdr{outcome=, digits=, ...}: the call's CDR line (written once the call is
@@ -914,12 +935,27 @@ function T:fail(message) fail(nil, tostring(message)) end
 -- t:cdrs(): every CDR written so far.
 function T:cdrs() return read_cdrs() end
 
+-- t:set_time("2026-12-24T17:59:00", "America/New_York"): the flows' clock (dialtone.now,
+-- os.time, os.date, hours:open) reads that wall-clock time of that zone (default UTC; a
+-- trailing Z is UTC) from now on, and runs on with the simulated clock. Returns the Unix
+-- time. Calls already running see the jump too.
+function T:set_time(when, tz)
+  if type(when) ~= "string" then fail(nil, "t:set_time expects a date and time \"YYYY-MM-DDTHH:MM[:SS]\"") end
+  if tz ~= nil and type(tz) ~= "string" then fail(nil, "t:set_time: the zone must be a string like \"America/New_York\"") end
+  local t, why = C.set_time(when, tz)
+  if not t then fail(nil, ("t:set_time: %s"):format(why)) end
+  return t
+end
+
+-- t:now(): the flows' clock (Unix seconds with a fraction), as dialtone.now() reads it.
+function T:now() return C.wall_clock() end
+
 -- ---------------------------------------------------------------- the file
 
 local tests = {}
 local file_options = {}
 local OPTION_KEYS = {flows = true, prompts = true, dialect = true, flow = true, within = true, timeout = true,
-                     keepalive = true, application_instance = true, routes = true}
+                     keepalive = true, application_instance = true, routes = true, settings = true}
 
 local test = setmetatable({}, {
   __call = function(_, name, fn)
@@ -941,11 +977,13 @@ end
 -- graph.application_instance_id (the source of calls to phone numbers; without it the
 -- emulator refuses them, as Graph does). routes: the config file's routes ({match=, subject=,
 -- policy_recording=, transferred=, meeting=, flow=} tables), for t:call{routed = true}.
+-- settings: the flows' dialtone.settings for the file (as the config's flow_settings:
+-- name = string, number or boolean).
 function test.options(o)
   if type(o) ~= "table" then error("test.options expects a table", 2) end
   for k, v in pairs(o) do
     if not OPTION_KEYS[k] then
-      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes)"):format(tostring(k)), 2)
+      error(("test.options: unknown option '%s' (flows, prompts, dialect, flow, within, timeout, keepalive, application_instance, routes, settings)"):format(tostring(k)), 2)
     end
     file_options[k] = v
   end
@@ -987,7 +1025,94 @@ local function resolve_options()
     error("test.options: application_instance must be an id (1 to 256 characters, no spaces)")
   end
   S.application_instance = ai
+  local st = file_options.settings
+  if st ~= nil and type(st) ~= "table" then
+    error("test.options: settings must be a table name = string, number or boolean (dialtone.settings)")
+  end
+  S.settings = st
 end
+
+-- ---------------------------------------------------------------- dialtone.http's stubs
+
+-- t:http_stub(pattern, response): answers the flow's dialtone.http requests whose URL matches
+-- pattern: "URL" (that URL, with any query), "URL*" ('*' = any characters, the whole URL with
+-- its query must match), either with a method first ("POST https://api/x"). response: a table
+-- {status = 200, headers = {}, body = "" | json = {...}, error = "timeout" | "refused" | "dns" |
+-- "tls" | "too_large" | "connection"}, or a function(request) returning one (or nil: not
+-- answered). request = {method, url, headers, body, json}. The latest stub that matches wins.
+-- A request no stub answers fails the test, naming its method and URL. Stubs last one test.
+S.http_stubs, S.http_requests = {}, {}
+
+local function glob_match(pat, s)
+  local lp = "^" .. pat:gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*") .. "$"
+  return s:find(lp) ~= nil
+end
+
+local function stub_matches(st, req)
+  if st.method and st.method ~= req.method then return false end
+  if st.url:find("*", 1, true) then return glob_match(st.url, req.url) end
+  return req.url == st.url or req.url:sub(1, #st.url + 1) == st.url .. "?"
+end
+
+local function stub_answer(st, req)
+  local r = st.response
+  if type(r) == "function" then
+    r = r(req)
+    if r == nil then return nil end
+    if type(r) ~= "table" then error(("t:http_stub(%q): the function must return a table or nil, got %s"):format(st.pattern, type(r)), 0) end
+  end
+  local out = {status = r.status or 200, headers = {}, body = r.body, error = r.error}
+  for k, v in pairs(r.headers or {}) do out.headers[k] = tostring(v) end
+  if r.json ~= nil and out.body == nil then
+    out.body = json_encode(r.json)
+    local has_ct = false
+    for k in pairs(out.headers) do if k:lower() == "content-type" then has_ct = true end end
+    if not has_ct then out.headers["Content-Type"] = "application/json" end
+  end
+  out.body = out.body or ""
+  return out
+end
+
+C.on_http(function(req)
+  local ct = ""
+  for k, v in pairs(req.headers) do if k:lower() == "content-type" then ct = v end end
+  if ct:find("json", 1, true) and req.body ~= "" then req.json = C.json_decode(req.body) end
+  S.http_requests[#S.http_requests + 1] = req
+  for i = #S.http_stubs, 1, -1 do
+    local st = S.http_stubs[i]
+    if stub_matches(st, req) then
+      local a = stub_answer(st, req)
+      if a then return a end
+    end
+  end
+  return nil
+end)
+
+local STUB_ERRORS = {timeout = true, refused = true, dns = true, tls = true, too_large = true, connection = true}
+
+function T:http_stub(pattern, response)
+  if type(pattern) ~= "string" or pattern == "" then error("t:http_stub: give a URL pattern such as \"https://api.example.com/rx/*\"", 2) end
+  local method, url = pattern:match("^(%u+)%s+(%S+)$")
+  url = url or pattern
+  if url:find("%s") then error("t:http_stub: the pattern is \"URL\" or \"METHOD URL\", got " .. ("%q"):format(pattern), 2) end
+  if type(response) == "table" then
+    check_opts("t:http_stub", response, {status = true, headers = true, body = true, json = true, error = true})
+    if response.error ~= nil and not STUB_ERRORS[response.error] then
+      error("t:http_stub: error must be timeout, refused, dns, tls, too_large or connection", 2)
+    end
+    if response.body ~= nil and response.json ~= nil then error("t:http_stub: give body or json, not both", 2) end
+    if response.body ~= nil and type(response.body) ~= "string" then error("t:http_stub: body must be a string", 2) end
+    if response.status ~= nil and math.type(response.status) ~= "integer" then error("t:http_stub: status must be an integer", 2) end
+  elseif type(response) ~= "function" then
+    error("t:http_stub: the response is a table {status =, headers =, body = | json =} or a function(request)", 2)
+  end
+  S.http_stubs[#S.http_stubs + 1] = {pattern = pattern, method = method, url = url, response = response}
+  return self
+end
+
+-- t:http_requests() -> every request the flows sent in this test, in order: {method, url,
+-- headers, body, json}.
+function T:http_requests() return S.http_requests end
 
 -- After a test: every call still up is hung up by its far end, the engine is left with no
 -- calls, and the emulator forgets parties and faults.
@@ -1004,6 +1129,7 @@ end
 
 local function forget()
   S.log, S.outgoing, S.calls = {}, {}, {}
+  S.http_stubs, S.http_requests = {}, {}
 end
 
 local function indent(text, pad)
@@ -1111,7 +1237,8 @@ end
 C.log_begin()
 local started, warning = C.start{flows = S.flows, prompts = S.prompts, dialect = S.dialect,
                                  default_flow = S.default_flow, keepalive = S.keepalive,
-                                 application_instance = S.application_instance, routes = S.routes}
+                                 application_instance = S.application_instance, routes = S.routes,
+                                 settings = S.settings}
 if not started then
   local log = C.log_end()
   C.write(("FAIL %s: the engine and emulator did not start: %s\n"):format(FILE, tostring(warning)))

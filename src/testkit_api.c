@@ -47,11 +47,16 @@
 #include <uv.h>
 #include <cjson/cJSON.h>
 #include "dialtone/call_incoming.h"
+#include "dialtone/call_tags.h"
 #include "dialtone/common.h"
+#include "dialtone/config_settings.h"
 #include "dialtone/error.h"
+#include "dialtone/hours.h"
+#include "dialtone/tz.h"
 #include "dialtone/localrun.h"
 #include "dialtone/log.h"
 #include "dialtone/luajson.h"
+#include "dialtone/tts.h"
 #include "testkit_api.h"
 
 static tk_t *self(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -216,6 +221,119 @@ void dt__tk_stop_localrun(tk_t *tk) {
   remove_tmpdir(tk);
 }
 
+/* ------------------------------------------------------------------ dialtone.http's stubs */
+
+/* Registry keys (their addresses): the Lua function that answers a flow's request
+   (testkit.lua's t:http_stub table, through on_http), and the last answer with its header
+   array, kept until the next request so the strings the engine reads stay valid. */
+static const char HTTP_FN_KEY = 0, HTTP_LAST_KEY = 0, HTTP_HDRS_KEY = 0;
+
+static int l_on_http(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_FN_KEY);
+  return 0;
+}
+
+static int http_error_code(const char *e) {
+  static const struct {
+    const char *name;
+    int err;
+  } M[] = {{"timeout", DT_ETIMEDOUT}, {"refused", DT_ECONNREFUSED}, {"dns", DT_EDNS},
+           {"tls", DT_ETLS},          {"too_large", DT_ETOOBIG},    {"connection", DT_ECONN}};
+  for (size_t i = 0; i < DT_ARRAY_SIZE(M); i++)
+    if (strcmp(e, M[i].name) == 0) return M[i].err;
+  return DT_ECONN;
+}
+
+/* dt_runtime_http_stub_fn: a flow's request goes to testkit.lua's handler, called with
+   {method, url, headers, body}; it answers {status, headers, body[, error]} or nil (no stub
+   matches: the test fails, naming the request). Runs inside the flow's resume, on the test's
+   own Lua state (another state than the flow's). */
+static int http_stub(const dt_http_request_options_t *req, dt_http_response_t *res, void *ud) {
+  tk_t *tk = ud;
+  lua_State *L = tk->L;
+  char what[400];
+  snprintf(what, sizeof what, "%s %.300s", req->method ? req->method : "GET", req->url);
+  if (L == NULL || !lua_checkstack(L, 10)) return DT_ENOENT;
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &HTTP_FN_KEY) != LUA_TFUNCTION) {
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, req->method ? req->method : "GET");
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, req->url);
+  lua_setfield(L, -2, "url");
+  lua_createtable(L, 0, (int)req->header_count);
+  for (size_t i = 0; i < req->header_count; i++) {
+    lua_pushstring(L, req->headers[i].value ? req->headers[i].value : "");
+    lua_setfield(L, -2, req->headers[i].name);
+  }
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, req->body ? req->body : "", req->body_len);
+  lua_setfield(L, -2, "body");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "the t:http_stub answering %s raised an error: %s", what,
+             lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+    set_lua_error(tk, msg);
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  if (!lua_istable(L, -1)) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "the flow sent an HTTP request no t:http_stub answers: %s", what);
+    set_lua_error(tk, msg);
+    lua_settop(L, top);
+    return DT_ENOENT;
+  }
+  int t = lua_gettop(L);
+  lua_getfield(L, t, "error");
+  if (lua_isstring(L, -1)) {
+    res->error = http_error_code(lua_tostring(L, -1));
+    res->error_message = "(a t:http_stub said so)";
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, t, "status");
+  res->status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 200;
+  lua_pop(L, 1);
+  lua_getfield(L, t, "body");
+  size_t blen = 0;
+  res->body = lua_isstring(L, -1) ? lua_tolstring(L, -1, &blen) : "";
+  res->body_len = blen;
+  lua_pop(L, 1); /* the string stays referenced by the answer, kept below */
+  size_t n = 0;
+  if (lua_getfield(L, t, "headers") == LUA_TTABLE) {
+    int h = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) n++;
+      lua_pop(L, 1);
+    }
+    dt_http_header_t *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING && i < n) {
+        hs[i].name = lua_tostring(L, -2);
+        hs[i].value = lua_tostring(L, -1);
+        i++;
+      }
+      lua_pop(L, 1);
+    }
+    res->headers = hs;
+    res->header_count = i;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_HDRS_KEY);
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, t);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &HTTP_LAST_KEY);
+  lua_settop(L, top);
+  return 0;
+}
+
 static const char *opt_string(lua_State *L, int idx, const char *key) {
   lua_getfield(L, idx, key);
   const char *s = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
@@ -223,12 +341,51 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, application_instance=, routes=}
-   -> true[, warning] | nil, error */
+/* The settings table at idx (test.options{settings=}) into s; false with the reason on the
+   stack's top. Same rules as the config's flow_settings (config_settings.h). */
+static bool test_settings(lua_State *L, int idx, dt_config_settings_t *s) {
+  if (lua_getfield(L, idx, "settings") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return true;
+  }
+  char err[256] = "";
+  int rc = 0;
+  lua_pushnil(L);
+  while (rc == 0 && lua_next(L, -2)) {
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    int t = lua_type(L, -1);
+    if (name == NULL || (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN))
+      rc = dt_seterr(err, sizeof err, DT_EINVAL, "settings: name = string, number or boolean (at %s)",
+                     name ? name : luaL_typename(L, -2));
+    else
+      rc = dt_settings_set(s, name, t == LUA_TSTRING ? DT_SETTING_STRING : t == LUA_TNUMBER ? DT_SETTING_NUMBER
+                                                                                          : DT_SETTING_BOOLEAN,
+                           t == LUA_TSTRING ? lua_tostring(L, -1) : NULL, t == LUA_TNUMBER ? lua_tonumber(L, -1) : 0,
+                           lua_toboolean(L, -1), err, sizeof err);
+    lua_pop(L, 1);
+  }
+  if (rc != 0) {
+    lua_settop(L, idx);
+    lua_pushstring(L, err);
+    return false;
+  }
+  lua_pop(L, 1);
+  return true;
+}
+
+/* start{flows=, prompts=, dialect=, default_flow=, keepalive=, application_instance=, routes=,
+   settings=} -> true[, warning] | nil, error */
 static int l_start(lua_State *L) {
   tk_t *tk = self(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   if (tk->lr) return luaL_error(L, "the engine is already running");
+  dt_config_settings_t settings = {0};
+  if (!test_settings(L, 1, &settings)) {
+    dt_settings_clear(&settings);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
   const char *flows = opt_string(L, 1, "flows");
   const char *prompts = opt_string(L, 1, "prompts");
   const char *dialect = opt_string(L, 1, "dialect");
@@ -236,6 +393,7 @@ static int l_start(lua_State *L) {
   const char *application_instance = opt_string(L, 1, "application_instance");
   snprintf(tk->tmpdir, sizeof tk->tmpdir, "/tmp/dialtone-test-XXXXXX");
   if (mkdtemp(tk->tmpdir) == NULL) {
+    dt_settings_clear(&settings);
     tk->tmpdir[0] = '\0';
     lua_pushnil(L);
     lua_pushfstring(L, "cannot create a temporary directory: %s", strerror(errno));
@@ -252,6 +410,7 @@ static int l_start(lua_State *L) {
   o.default_flow = default_flow;
   o.application_instance_id = application_instance;
   o.keepalive_simulated = 1; /* the test moves the clock, to the engine's keepAlives too */
+  o.flow_settings = &settings; /* copied into the flows' Lua state at the start */
   /* routes = the JSON text of test.options{routes = …} (t:call{routed = true} uses them) */
   const char *routes_json = opt_string(L, 1, "routes");
   cJSON *routes_tree = routes_json ? cJSON_Parse(routes_json) : NULL;
@@ -260,6 +419,7 @@ static int l_start(lua_State *L) {
     char rerr[400];
     if (dt_routes_from_json(routes_tree, &routes, &o.route_count, rerr, sizeof rerr) != 0) {
       cJSON_Delete(routes_tree);
+      dt_settings_clear(&settings);
       remove_tmpdir(tk);
       lua_pushnil(L);
       lua_pushfstring(L, "test.options: %s", rerr);
@@ -273,6 +433,7 @@ static int l_start(lua_State *L) {
   char err[1024] = "";
   tk->L = L;
   int rc = dt_localrun_start(&tk->loop, &o, &tk->lr, err, sizeof err);
+  dt_settings_clear(&settings);
   free(routes); /* the engine copied them */
   cJSON_Delete(routes_tree);
   if (rc != 0) {
@@ -283,6 +444,7 @@ static int l_start(lua_State *L) {
     return 2;
   }
   dt_localrun_on_event(tk->lr, on_event, tk);
+  dt_engine_set_http_stub(dt_localrun_engine(tk->lr), http_stub, tk); /* flows never reach the network */
   dt_emulator_set_clock_manual(emu_of(tk), true);
   /* notifications are authenticated: wait for the engine to hold the emulator's keys */
   dt_engine_t *e = dt_localrun_engine(tk->lr);
@@ -612,6 +774,67 @@ static int l_engine_call(lua_State *L) {
   lua_setfield(L, -2, "gone");
   lua_pushstring(L, dt_wait_kind_name((dt_wait_kind_t)c->wait));
   lua_setfield(L, -2, "waiting");
+  dt_buf_t tags = {0};
+  dt_call_tags_json(&c->tags, &tags);
+  cJSON *j = cJSON_ParseWithLength(tags.data, tags.len);
+  dt_lua_push_json(L, j);
+  lua_setfield(L, -2, "tags");
+  cJSON_Delete(j);
+  dt_buf_free(&tags);
+  return 1;
+}
+
+/* set_time("2026-12-24T17:59:00", tz) -> the Unix time now on the flows' clock | nil, why.
+   The text is the wall-clock time in tz (an IANA zone, default "UTC"); seconds may be
+   left out; a trailing Z means UTC (and then tz must be nil or "UTC"). */
+static int l_set_time(lua_State *L) {
+  dt_localrun_t *lr = need_lr(L);
+  const char *text = luaL_checkstring(L, 1);
+  const char *zone = luaL_optstring(L, 2, "UTC");
+  size_t n = strlen(text);
+  bool z = n > 0 && text[n - 1] == 'Z';
+  if (z) n--;
+  char date[11];
+  int32_t day = 0;
+  int h = -1, m = -1, s = 0;
+  if (n >= 16 && (text[10] == 'T' || text[10] == ' ')) {
+    memcpy(date, text, 10);
+    date[10] = '\0';
+    char tail[16] = "";
+    snprintf(tail, sizeof tail, "%.*s", (int)(n - 11), text + 11);
+    int used = 0;
+    if (dt_hours_parse_date(date, &day) != 0 ||
+        !((sscanf(tail, "%2d:%2d:%2d%n", &h, &m, &s, &used) == 3 && (size_t)used == strlen(tail) && n == 19) ||
+          (sscanf(tail, "%2d:%2d%n", &h, &m, &used) == 2 && (size_t)used == strlen(tail) && n == 16)))
+      h = -1;
+  }
+  if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 59) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "'%s' is not a date and time \"YYYY-MM-DDTHH:MM[:SS]\"", text);
+    return 2;
+  }
+  if (z && strcmp(zone, "UTC") != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "'%s' ends in Z (UTC) but the zone given is %s", text, zone);
+    return 2;
+  }
+  dt_tz_t *tz = NULL;
+  char err[256];
+  if (dt_tz_load(NULL, zone, &tz, err, sizeof err) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  int64_t t = dt_tz_from_local(tz, (int64_t)day * 86400 + h * 3600 + m * 60 + s);
+  dt_tz_free(tz);
+  dt_localrun_set_wall_clock(lr, (double)t);
+  lua_pushinteger(L, (lua_Integer)t);
+  return 1;
+}
+
+/* wall_clock() -> the flows' clock (Unix seconds, simulated) */
+static int l_wall_clock(lua_State *L) {
+  lua_pushnumber(L, dt_localrun_wall_clock(need_lr(L)));
   return 1;
 }
 
@@ -716,6 +939,14 @@ char *dt__tk_log_end(tk_t *tk, size_t *len) {
   return text;
 }
 
+/* speech_name(text, voice, rate): the prompt name call:say's speech of text gets (tts.h). */
+static int l_speech_name(lua_State *L) {
+  char name[DT_TTS_NAME_LEN];
+  dt_tts_cache_name(luaL_checkstring(L, 1), luaL_checkstring(L, 2), (int)luaL_checkinteger(L, 3), name);
+  lua_pushlstring(L, name, strlen(name) - 4); /* without .wav, as the emulator names prompts */
+  return 1;
+}
+
 static int l_log_end(lua_State *L) {
   size_t len;
   char *text = dt__tk_log_end(self(L), &len);
@@ -734,5 +965,8 @@ const luaL_Reg dt__tk_funcs[] = {
     {"paths", l_paths},           {"read_file", l_read_file}, {"list_dir", l_list_dir},
     {"file_kind", l_file_kind},   {"write", l_write},         {"now_ms", l_now_ms},
     {"json_decode", l_json_decode}, {"log_begin", l_log_begin}, {"log_end", l_log_end},
+    {"set_time", l_set_time},     {"wall_clock", l_wall_clock},
     {"join", l_join},             {"leave", l_leave},
+    {"on_http", l_on_http},
+    {"speech_name", l_speech_name},
     {NULL, NULL}};

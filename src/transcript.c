@@ -95,7 +95,9 @@ const char *dt_transcript_prompt_text(dt_transcript_t *t, const char *name) {
     if (strcmp(t->cache[i].name, name) == 0) return t->cache[i].text;
   char *text = NULL;
   if (t->prompts_dir) {
-    char *path = dt_xasprintf("%s/%s.txt", t->prompts_dir, name);
+    /* speech (call:say, say helpers, transcripts spoken): its text is beside it in _tts/ */
+    bool speech = strncmp(name, "tts-", 4) == 0;
+    char *path = dt_xasprintf("%s/%s%s.txt", t->prompts_dir, speech ? "_tts/" : "", name);
     char *raw = NULL;
     size_t len = 0;
     FILE *f = fopen(path, "rb");

@@ -96,7 +96,7 @@ void dt__calls_tomb_add(dt_calls_t *r, const char *key) {
 }
 
 void dt__call_result_clear(dt_call_result_t *r) {
-  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file);
+  DT_FREE_ALL(r->error_code, r->message, r->digits, r->completion_reason, r->location, r->file, r->data);
   cJSON_Delete(r->json);
   memset(r, 0, sizeof *r);
 }
@@ -105,7 +105,7 @@ const char *dt_wait_kind_name(dt_wait_kind_t k) {
   static const char *const names[DT_WAIT__COUNT] = {
       "none", "answer", "reject", "redirect", "play", "gather", "record", "transfer",
       "invite", "participants", "action", "sleep", "hangup", "dial", "participant",
-      "meeting"};
+      "meeting", "http", "speech"};
   return (unsigned)k < DT_WAIT__COUNT ? names[k] : "unknown";
 }
 
@@ -146,6 +146,7 @@ dt_call_t *dt__call_new(dt_calls_t *r, const char *id, dt_call_direction_t dir) 
 
 void dt__calls_closed(uv_handle_t *h) {
   dt_calls_t *r = h->data;
+  if (dt_log_fields_hook_ud() == r) dt_log_set_fields_hook(NULL, NULL);
   while (r->thead) tomb_pop(r);
   dt_hashmap_free(&r->tombs);
   while (r->limbo) {
@@ -175,8 +176,9 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.digits);
   dt_buf_free(&c->log.recordings);
   dt_buf_free(&c->log.transfers);
+  dt_call_tags_free(&c->tags);
   DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
-              c->end_message, c->loop_media, c->live_prompt, c->tags_json);
+              c->end_message, c->loop_media, c->live_prompt);
   cJSON_Delete(c->roster);
   cJSON_Delete(c->incoming);
   free(c);

@@ -91,7 +91,14 @@ void dt__call_finalize(dt_call_t *c) {
     if (r->o.cdr) {
       dt_cdr_record_t rec;
       dt__call_cdr_record(c, &rec);
+      dt_buf_t tags = {0};
+      if (c->tags.count) {
+        dt_call_tags_json(&c->tags, &tags);
+        rec.tags = tags.data;
+        rec.tags_len = tags.len;
+      }
       dt_cdr_write(r->o.cdr, &rec);
+      dt_buf_free(&tags);
     }
     if (r->o.metrics) {
       char labels[160];

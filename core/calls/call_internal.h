@@ -220,7 +220,7 @@ void dt__call_live_prompt(dt_call_t *c, const dt_media_t *prompts, size_t n);
 void dt__call_live_key(dt_call_t *c, char tone);
 /* The call's record is written: an "ended" event with the outcome. */
 void dt__call_live_ended(dt_call_t *c);
-/* ,"step":{prompt, digits, in_state_s},"tags":[...] for GET /calls. */
+/* ,"step":{prompt, digits, in_state_s} for GET /calls. */
 void dt__call_live_render(const dt_call_t *c, dt_buf_t *b, uint64_t now);
 
 /* ---- call_tones.c ---- */

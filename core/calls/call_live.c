@@ -2,14 +2,15 @@
  * call_live.c — a call as the live view sees it (issue 14): the events it publishes on the
  * registry's bus (call_events.h: started, answered, prompt, key, recording, transfer,
  * error, ended, tags), each with the call's id, flow and flow version, and its current step
- * for GET /calls (the prompt playing, the keys so far, the time in the current state, tags).
+ * for GET /calls (the prompt playing, the keys so far, the time in the current state; the
+ * tags are call_tags.c's, shown beside it).
  * Without a bus (options.events NULL) only the step is kept. Bounded: the keys are the last
- * 32, a prompt's text and a tag list are capped.
+ * 32, a prompt's text is capped.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 #include "dialtone/call.h"
+#include "dialtone/call_tags.h"
 #include "dialtone/call_events.h"
 #include "dialtone/common.h"
 #include "dialtone/error.h"
@@ -17,7 +18,6 @@
 #include "call_internal.h"
 
 #define LIVE_TEXT_MAX 512
-#define TAGS_MAX 4096
 
 /* The registry's bus, NULL without one (or for a call outside a registry, as in tests). */
 static dt_call_events_t *bus_of(const dt_call_t *c) { return c->reg ? c->reg->o.events : NULL; }
@@ -84,23 +84,13 @@ void dt__call_live_ended(dt_call_t *c) {
   dt_buf_free(&b);
 }
 
-int dt_call_set_tags_json(dt_call_t *c, const char *json) {
-  if (!c) return DT_EINVAL;
-  if (json) {
-    if (strlen(json) > TAGS_MAX) return DT_ELIMIT;
-    cJSON *j = cJSON_Parse(json);
-    bool ok = cJSON_IsArray(j);
-    cJSON_Delete(j);
-    if (!ok) return DT_EINVAL;
-  }
-  free(c->tags_json);
-  c->tags_json = json ? dt_xstrdup(json) : NULL;
-  if (bus_of(c)) {
-    char *f = dt_xasprintf("\"tags\":%s", json ? json : "[]");
-    dt__call_event(c, "tags", f);
-    free(f);
-  }
-  return 0;
+void dt_call_tags_changed(dt_call_t *c) {
+  if (!c || !bus_of(c)) return;
+  dt_buf_t b = {0};
+  dt_buf_append(&b, "\"tags\":", 7);
+  dt_call_tags_json(&c->tags, &b);
+  dt__call_event(c, "tags", b.data);
+  dt_buf_free(&b);
 }
 
 void dt__call_live_render(const dt_call_t *c, dt_buf_t *b, uint64_t now) {
@@ -112,7 +102,4 @@ void dt__call_live_render(const dt_call_t *c, dt_buf_t *b, uint64_t now) {
   dt_text_json_string(b, c->live_keys);
   uint64_t since = c->wait != DT_WAIT_NONE ? c->wait_since_ms : c->start_mono_ms;
   dt_buf_appendf(b, ",\"in_state_s\":%.3f}", now > since ? (double)(now - since) / 1000.0 : 0.0);
-  dt_buf_append(b, ",\"tags\":", 8);
-  if (c->tags_json) dt_buf_append(b, c->tags_json, strlen(c->tags_json));
-  else dt_buf_append(b, "[]", 2);
 }

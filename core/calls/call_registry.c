@@ -14,6 +14,14 @@
 #include "dialtone/text.h"
 #include "call_internal.h"
 
+/* log.h's fields hook (ud = the registry): the tags of the call with this id. */
+static size_t call_log_fields(void *reg, const char *call_id, const dt_log_field_t **out) {
+  dt_call_t *c = dt_calls_find(reg, call_id);
+  if (c == NULL || c->tags.count == 0) return 0;
+  *out = c->tags.items;
+  return c->tags.count;
+}
+
 int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   if (!opts->loop || !opts->graph || !opts->callback_uri || !opts->hooks.on_result) return DT_EINVAL;
   dt_calls_t *r = dt_xcalloc(1, sizeof *r);
@@ -21,6 +29,7 @@ int dt_calls_new(const dt_calls_options_t *opts, dt_calls_t **out) {
   r->callback_uri = dt_xstrdup(opts->callback_uri);
   r->recordings_dir = dt__xstrdup_or_null(opts->recordings_dir);
   r->default_flow = dt_xstrdup(opts->default_flow ? opts->default_flow : "main");
+  if (dt_log_fields_hook_ud() == NULL) dt_log_set_fields_hook(call_log_fields, r); /* the call's tags in its log lines */
   if (!r->o.op_timeout_ms) r->o.op_timeout_ms = 60000;
   r->nroutes = opts->route_count;
   if (r->nroutes) {
@@ -129,7 +138,8 @@ void dt_calls_render_json(dt_calls_t *r, dt_buf_t *b) {
       dt_text_json_string(b, (c->flags & DT_CALLF_FLOW_DONE) ? "ending" : "running");
       dt_buf_append(b, ",\"waiting_s\":null", 17);
     }
-    dt_buf_appendf(b, ",\"buffered_digits\":%u", (unsigned)c->tone_len);
+    dt_buf_appendf(b, ",\"buffered_digits\":%u,\"tags\":", (unsigned)c->tone_len);
+    dt_call_tags_json(&c->tags, b);
     dt__call_live_render(c, b, now);
     dt_buf_append(b, "}", 1);
   }

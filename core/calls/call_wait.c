@@ -31,8 +31,18 @@ void dt__call_wait_begin(dt_call_t *c, dt_wait_kind_t k) {
   c->wait_since_ms = dt_now_ms();
 }
 
+/* External work (call_external.c) that did not report: its cancel runs once, forgotten first. */
+static void external_cancel(dt_call_t *c) {
+  void (*fn)(void *ud) = c->ext_cancel;
+  void *ud = c->ext_ud;
+  c->ext_cancel = NULL;
+  c->ext_ud = NULL;
+  if (fn) fn(ud);
+}
+
 void dt__call_wait_end_quiet(dt_call_t *c) {
   uint32_t gen = c->gen;
+  external_cancel(c);
   uv_timer_stop(&c->timer);
   c->wait = DT_WAIT_NONE;
   c->stage = 0;
@@ -140,6 +150,7 @@ const char *dt__call_wait_what(const dt_call_t *c) {
   case DT_WAIT_PARTICIPANTS: return "list participants";
   case DT_WAIT_HANGUP: return "hang up";
   case DT_WAIT_DIAL: return "create call";
+  case DT_WAIT_SPEECH: return "speech synthesis";
   default: return dt_wait_kind_name((dt_wait_kind_t)c->wait);
   }
 }

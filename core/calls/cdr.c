@@ -495,6 +495,9 @@ void dt_cdr_format(const dt_cdr_record_t *c, dt_buf_t *b) {
   } else {
     dt_buf_append(b, ",\"end_code\":null,\"end_subcode\":null,\"end_message\":null", 54);
   }
+  dt_buf_append(b, ",\"tags\":", 8);
+  if (c->tags && c->tags_len) dt_buf_append(b, c->tags, c->tags_len);
+  else dt_buf_append(b, "{}", 2);
   dt_buf_append(b, "}", 1);
 }
 

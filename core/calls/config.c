@@ -20,6 +20,7 @@
 #include "dialtone/config.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 
 #define DEFAULT_OPENID "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration"
 #define DEFAULT_ISSUERS "https://api.botframework.com,https://graph.microsoft.com"
@@ -51,6 +52,12 @@ static const dt_config_key_t keys[] = {
     STR("prompts.dir", prompts.dir, NULL, NULL, "directory of prompt files (default {flows}/prompts)"),
     STR("prompts.base_url", prompts.base_url, NULL, NULL, "URL prefix Graph fetches prompts from "
                                                           "(default {public_url}/prompts)"),
+    GROUP("tts", "text to speech (espeak-ng): call:say, the say helpers, prompts spoken from NAME.txt"),
+    STR("tts.voice", tts.voice, "en-us", NULL, "espeak-ng voice (espeak-ng --voices lists them)"),
+    STR("tts.language", tts.language, "en", NULL, "language of the prompts in prompts.dir itself (others in prompts.dir/LANG)"),
+    INT("tts.rate", tts.rate, 165, 80, 450, "words per minute"),
+    INT("tts.cache_mb", tts.cache_mb, 64, 1, 65536, "size bound of the speech cache {prompts.dir}/_tts (oldest deleted first)"),
+    INT("tts.prompts", tts.prompts, 1, 0, 1, "1: a prompt with NAME.txt and no NAME.wav is spoken; 0: it is an error"),
     STR("recordings", recordings, "recordings", NULL, "directory where recordings are stored"),
     STR("cdr", cdr, "cdr.jsonl", NULL, "call detail records file (JSON lines)"),
     STR("cdr_spool", cdr_spool, NULL, NULL,
@@ -117,6 +124,18 @@ static const dt_config_key_t keys[] = {
     INT("limits.max_calls", limits.max_calls, 100000, 1, 10000000, "concurrent calls"),
     INT("limits.cdr_spool_records", limits.cdr_spool_records, 10000, 1, 10000000,
         "CDRs kept in memory while the cdr file cannot be written"),
+    GROUP("http", "what flows may reach with dialtone.http"),
+    LIST("http.allow", http.allow, "localhost,127.0.0.1,[::1]",
+         "host patterns flows may reach: \"host\", \"*.domain\", \"*\", each with an optional :port; "
+         "default loopback only; {} = none"),
+    NUM("http.timeout_s", http.timeout_s, 10, 0.001, 3600, "default timeout of a flow's request"),
+    NUM("http.max_timeout_s", http.max_timeout_s, 60, 0.001, 3600, "largest timeout a flow may ask for"),
+    INT("http.max_body", http.max_body, 1 << 20, 1, 1 << 30, "largest response body a flow accepts (bytes)"),
+    INT("http.max_in_flight", http.max_in_flight, 100, 1, 100000, "requests in flight, all calls together"),
+    {"flow_settings", DT_CFG_SETTINGS, NULL, 0, 0, false,
+     "values flows read as dialtone.settings: name = string, number or boolean "
+     "(DIALTONE_FLOW_SETTINGS_NAME overrides one)",
+     OFF(flow_settings), NULL, 0},
 };
 
 _Static_assert(DT_ARRAY_SIZE(keys) <= DT_CONFIG_MAX_KEYS, "raise DT_CONFIG_MAX_KEYS");
@@ -278,6 +297,7 @@ void dt_config_init(dt_config_t *cfg) {
       break;
     case DT_CFG_TABLE:
     case DT_CFG_ROUTES:
+    case DT_CFG_SETTINGS:
       break;
     }
   }
@@ -292,6 +312,7 @@ void dt_config_free(dt_config_t *cfg) {
     free(cfg->origin_[i]);
   }
   routes_clear(cfg);
+  dt_settings_clear(&cfg->flow_settings);
   memset(cfg, 0, sizeof *cfg);
 }
 
@@ -311,6 +332,7 @@ const char *dt_config_type_name(dt_config_type_t t) {
   case DT_CFG_NUMBER: return "a number";
   case DT_CFG_STRLIST: return "a list of strings";
   case DT_CFG_ROUTES: return "a list of {match=, subject=, policy_recording=, transferred=, meeting=, flow=} tables";
+  case DT_CFG_SETTINGS: return "a table of name = string, number or boolean";
   }
   return "?";
 }
@@ -459,6 +481,8 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
     strlist_clear(&l);
     return rc;
   }
+  case DT_CFG_SETTINGS:
+    return dt_seterr(err, errlen, DT_ECONFIG, "%s: set each setting with DIALTONE_FLOW_SETTINGS_<NAME>", who);
   case DT_CFG_TABLE:
     break;
   }
@@ -466,6 +490,34 @@ int dt_config_set_text(dt_config_t *cfg, const char *path, const char *text, con
 }
 
 /* ---- environment ------------------------------------------------------------------ */
+
+int dt_config_set_setting(dt_config_t *cfg, const char *name, dt_setting_type_t type, const char *str, double num,
+                          bool flag, const char *origin, char *err, size_t errlen) {
+  int rc = dt_settings_set(&cfg->flow_settings, name, type, str, num, flag, err, errlen);
+  if (rc == 0) set_origin(cfg, key_index("flow_settings"), origin);
+  return rc;
+}
+
+extern char **environ;
+
+/* DIALTONE_FLOW_SETTINGS_NAME=value, one variable a setting (the file's setting of that
+   name in any case, else a new lower-case one). */
+static int apply_env_settings(dt_config_t *cfg, char *err, size_t errlen) {
+  static const char PREFIX[] = "DIALTONE_FLOW_SETTINGS_";
+  for (char **e = environ; e && *e; e++) {
+    if (strncmp(*e, PREFIX, sizeof PREFIX - 1) != 0) continue;
+    const char *name = *e + sizeof PREFIX - 1, *eq = strchr(name, '=');
+    if (eq == NULL || eq == name || eq[1] == '\0') continue;
+    char var[128], sub[256];
+    snprintf(var, sizeof var, "%.*s", (int)(eq - *e), *e);
+    char *n = dt_xstrndup(name, (size_t)(eq - name));
+    int rc = dt_settings_set_text(&cfg->flow_settings, n, eq + 1, sub, sizeof sub);
+    free(n);
+    if (rc) return dt_seterr(err, errlen, rc, "%s: %s", var, sub);
+    set_origin(cfg, key_index("flow_settings"), var);
+  }
+  return 0;
+}
 
 int dt_config_apply_env(dt_config_t *cfg, char *err, size_t errlen) {
   for (size_t i = 0; i < DT_ARRAY_SIZE(keys); i++) {
@@ -490,7 +542,7 @@ int dt_config_apply_env(dt_config_t *cfg, char *err, size_t errlen) {
     int rc = dt_config_set_text(cfg, k->path, value, used, err, errlen);
     if (rc) return rc;
   }
-  return 0;
+  return apply_env_settings(cfg, err, errlen);
 }
 
 /* ---- validation ------------------------------------------------------------------- */
@@ -608,6 +660,10 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
   if (cfg->tls.key && access(cfg->tls.key, R_OK) != 0)
     return bad(cfg, err, errlen, "tls.key", "cannot read \"%.200s\"", cfg->tls.key);
 
+  if (cfg->http.timeout_s > cfg->http.max_timeout_s)
+    return bad(cfg, err, errlen, "http.timeout_s", "(%g s) is larger than http.max_timeout_s (%g s)",
+               cfg->http.timeout_s, cfg->http.max_timeout_s);
+
   /* the public URL, the callback path and prompts */
   if (cfg->public_url == NULL)
     derive(cfg, "public_url", dt_xasprintf("%s://%s", cfg->tls.cert ? "https" : "http", cfg->listen));
@@ -719,17 +775,6 @@ bool dt_config_has_graph_credentials(const dt_config_t *cfg) {
 
 /* ---- dump ------------------------------------------------------------------------- */
 
-static void quote_as_lua_string(dt_buf_t *b, const char *s) {
-  dt_buf_append(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') dt_buf_appendf(b, "\\%c", c);
-    else if (c == '\n') dt_buf_append(b, "\\n", 2);
-    else if (c < 0x20 || c == 0x7f) dt_buf_appendf(b, "\\%03u", c);
-    else dt_buf_append(b, s, 1);
-  }
-  dt_buf_append(b, "\"", 1);
-}
 
 void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
   dt_buf_appendf(out, "-- dialtone %s configuration (origin of each value in comments)\nreturn {\n",
@@ -762,12 +807,12 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
         dt_buf_appendf(out, "    { ");
         if (it->match) {
           dt_buf_appendf(out, "match = ");
-          quote_as_lua_string(out, it->match);
+          dt_text_lua_string(out, it->match);
           dt_buf_appendf(out, ", ");
         }
         if (it->subject) {
           dt_buf_appendf(out, "subject = ");
-          quote_as_lua_string(out, it->subject);
+          dt_text_lua_string(out, it->subject);
           dt_buf_appendf(out, ", ");
         }
         static const char *const yn[] = {"", "true", "false"};
@@ -775,7 +820,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
         if (it->transferred) dt_buf_appendf(out, "transferred = %s, ", yn[it->transferred]);
         if (it->meeting) dt_buf_appendf(out, "meeting = %s, ", yn[it->meeting]);
         dt_buf_appendf(out, "flow = ");
-        quote_as_lua_string(out, it->flow);
+        dt_text_lua_string(out, it->flow);
         dt_buf_appendf(out, " },\n");
       }
       if (depth < MAX_DEPTH) open[depth++] = k->path;
@@ -789,7 +834,7 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
       }
       dt_buf_appendf(out, "%s%s = ", indent, leaf);
       if (k->secret) dt_buf_appendf(out, "\"********\"");
-      else quote_as_lua_string(out, s);
+      else dt_text_lua_string(out, s);
       dt_buf_appendf(out, ",  -- %s%s\n", cfg->origin_[i], k->secret ? " (masked)" : "");
       continue;
     }
@@ -799,12 +844,17 @@ void dt_config_dump(const dt_config_t *cfg, dt_buf_t *out) {
     case DT_CFG_NUMBER:
       dt_buf_appendf(out, "%s%s = %.15g,  -- %s\n", indent, leaf, *(double *)v, cfg->origin_[i]);
       continue;
+    case DT_CFG_SETTINGS:
+      dt_buf_appendf(out, "%s%s = {  -- %s\n", indent, leaf, cfg->origin_[i]);
+      dt_settings_dump(v, "    ", out);
+      dt_buf_appendf(out, "%s},\n", indent);
+      continue;
     case DT_CFG_STRLIST: {
       const dt_config_strlist_t *l = v;
       dt_buf_appendf(out, "%s%s = {", indent, leaf);
       for (size_t j = 0; j < l->count; j++) {
         dt_buf_appendf(out, "%s", j ? ", " : " ");
-        quote_as_lua_string(out, l->items[j]);
+        dt_text_lua_string(out, l->items[j]);
       }
       dt_buf_appendf(out, " },  -- %s\n", cfg->origin_[i]);
       continue;

@@ -349,7 +349,9 @@ static const reason_t *transient_reason(const dt_http_response_t *hr) {
     case DT_ECONNREFUSED: return &k_refused; /* curl could not connect: nothing was sent */
     case DT_ETIMEDOUT: return &k_timeout;
     case 0: /* status 0 without an error is reported as DT_ECONN */
-    case DT_ECONN: return &k_conn;
+    case DT_ECONN:
+    case DT_EDNS: /* was DT_ECONN before it had a code of its own */
+      return &k_conn;
     default: return NULL; /* TLS, too big, out of memory: the same again */
   }
 }

@@ -396,6 +396,7 @@ static int map_curl_error(CURLcode rc, bool too_big) {
   switch (rc) {
     case CURLE_OK: return 0;
     case CURLE_COULDNT_CONNECT: return DT_ECONNREFUSED;
+    case CURLE_COULDNT_RESOLVE_HOST: return DT_EDNS;
     case CURLE_OPERATION_TIMEDOUT: return DT_ETIMEDOUT;
     case CURLE_FILESIZE_EXCEEDED: return DT_ETOOBIG;
     case CURLE_WRITE_ERROR: return too_big ? DT_ETOOBIG : DT_ECONN;

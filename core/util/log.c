@@ -20,6 +20,63 @@ static dt_log_format_t dt__log_format = DT_LOG_TEXT;
 static FILE *dt__log_out = NULL;
 
 static const char *const dt__level_names[] = {"debug", "info", "warn", "error", "off"};
+static _Thread_local dt_log_fields_fn dt__fields_fn = NULL;
+static _Thread_local void *dt__fields_ud = NULL;
+
+void dt_log_set_fields_hook(dt_log_fields_fn fn, void *ud) {
+  dt__fields_fn = fn;
+  dt__fields_ud = fn ? ud : NULL;
+}
+
+void *dt_log_fields_hook_ud(void) { return dt__fields_ud; }
+
+static bool needs_quotes(const char *s) {
+  if (*s == '\0') return true;
+  for (; *s; s++)
+    if (*s == ' ' || *s == '"' || *s == '=' || *s == ']') return true;
+  return false;
+}
+
+/* The call's fields: ,"tags":{...} (JSON) or " k=v" pairs (text). */
+static void append_fields(dt_buf_t *line, const char *call_id, bool json) {
+  const dt_log_field_t *f = NULL;
+  size_t n = dt__fields_fn ? dt__fields_fn(dt__fields_ud, call_id, &f) : 0;
+  if (n == 0) return;
+  if (json) dt_buf_append(line, ",\"tags\":{", 9);
+  for (size_t i = 0; i < n; i++) {
+    if (json) {
+      if (i) dt_buf_append(line, ",", 1);
+      dt_buf_append(line, "\"", 1);
+      dt_text_json_escape_safe(line, f[i].key);
+      dt_buf_append(line, "\":", 2);
+      if (f[i].number) {
+        dt_buf_append(line, f[i].value, strlen(f[i].value));
+      } else {
+        dt_buf_append(line, "\"", 1);
+        dt_text_json_escape_safe(line, f[i].value);
+        dt_buf_append(line, "\"", 1);
+      }
+    } else {
+      dt_buf_append(line, " ", 1);
+      dt_log_text_escape(line, f[i].key, strlen(f[i].key));
+      dt_buf_append(line, "=", 1);
+      bool q = !f[i].number && needs_quotes(f[i].value);
+      if (q) dt_buf_append(line, "\"", 1);
+      const char *p = f[i].value;
+      while (*p) { /* runs between quotes escaped as any log text; a quote inside is \" */
+        size_t run = q ? strcspn(p, "\"") : strlen(p);
+        dt_log_text_escape(line, p, run);
+        p += run;
+        if (*p == '"') {
+          dt_buf_append(line, "\\\"", 2);
+          p++;
+        }
+      }
+      if (q) dt_buf_append(line, "\"", 1);
+    }
+  }
+  if (json) dt_buf_append(line, "}", 1);
+}
 
 void dt_log_set_level(dt_log_level_t level) { dt__log_level = level; }
 dt_log_level_t dt_log_get_level(void) { return dt__log_level; }
@@ -83,6 +140,7 @@ void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
       dt_buf_append(&line, ",\"call_id\":\"", 12);
       dt_text_json_escape_safe(&line, call_id);
       dt_buf_append(&line, "\"", 1);
+      append_fields(&line, call_id, true);
     }
     dt_buf_append(&line, ",\"msg\":\"", 8);
     dt_text_json_escape_safe(&line, msg);
@@ -92,6 +150,7 @@ void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
     if (call_id) {
       dt_buf_append(&line, "[call ", 6);
       dt_log_text_escape(&line, call_id, strlen(call_id));
+      append_fields(&line, call_id, false);
       dt_buf_append(&line, "] ", 2);
     }
     dt_log_text_escape(&line, msg, strlen(msg));

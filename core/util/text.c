@@ -68,3 +68,31 @@ void dt_text_json_string(dt_buf_t *b, const char *s) {
   dt__json_escape(b, s, false);
   dt_buf_append(b, "\"", 1);
 }
+
+bool dt_text_utf8_valid(const void *p, size_t len) {
+  const unsigned char *s = p, *end = s + len;
+  while (s < end) {
+    if (*s == 0) return false;
+    if (*s < 0x80) {
+      s++;
+      continue;
+    }
+    unsigned cp;
+    size_t n = dt_text_utf8_len(s, (size_t)(end - s), &cp);
+    if (n == 0) return false;
+    s += n;
+  }
+  return true;
+}
+
+void dt_text_lua_string(dt_buf_t *b, const char *s) {
+  dt_buf_append(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') dt_buf_appendf(b, "\\%c", c);
+    else if (c == '\n') dt_buf_append(b, "\\n", 2);
+    else if (c < 0x20 || c == 0x7f) dt_buf_appendf(b, "\\%03u", c);
+    else dt_buf_append(b, s, 1);
+  }
+  dt_buf_append(b, "\"", 1);
+}

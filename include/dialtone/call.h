@@ -37,6 +37,7 @@
 #include "dialtone/graph.h"
 #include "dialtone/hashmap.h"
 #include "dialtone/http_client.h"
+#include "dialtone/call_tags.h"
 #include "dialtone/list.h"
 #include "dialtone/metrics.h"
 #include "dialtone/notify.h"
@@ -66,6 +67,8 @@ typedef enum {
   DT_WAIT_DIAL,
   DT_WAIT_ROSTER,      /* wait_participant: someone joins or leaves, or the roster reaches a count */
   DT_WAIT_MEETING,     /* onlineMeetings: create, find by join URL (call_meetings.c) */
+  DT_WAIT_HTTP,        /* dialtone.http: a request the runtime runs itself (call_external.c) */
+  DT_WAIT_SPEECH,      /* text to speech the runtime renders off the loop (say.c, call_external.c) */
   DT_WAIT__COUNT
 } dt_wait_kind_t;
 
@@ -113,6 +116,8 @@ typedef struct {
   /* participants: a JSON array of {id, identity kind/id/name, muted, in_lobby}; dial: NULL */
   cJSON *json;
   dt_call_t *new_call;      /* dial: the new call (its flow starts once established) */
+  char *data;               /* an external wait's bytes (dialtone.http: the response body); NUL-terminated */
+  size_t data_len;
 } dt_call_result_t;
 
 /* Hooks the flow runtime gives the registry. All run on the loop thread, at top level
@@ -246,17 +251,19 @@ struct dt_call_s {
   dt_graph_req_t *keepalive_req;    /* the keepAlive in flight */
   dt_call_result_t result;
   dt_call_log_t log;
+  dt_call_tags_t tags;              /* call:tag (call_tags.c), owned */
   char *error;                      /* CDR error message */
   char *transfer_target;            /* short text of the pending transfer target */
   int end_code, end_subcode;        /* Graph resultInfo of the termination */
   char *end_message;
   void *rt;                         /* the flow runtime's per-call data (read/write by it) */
   dt_media_t *loop_media;           /* v1.0 hold music: the prompts sent again (one block) */
+  void (*ext_cancel)(void *ud);     /* an external wait's cancel (call_external.c); NULL = none */
+  void *ext_ud;
   size_t loop_n;
   /* the live view (call_live.c): the current step as GET /calls shows it */
   char *live_prompt;                /* the prompt playing (play, gather), NULL: none */
   char live_keys[33];               /* the keys pressed so far (the last 32) */
-  char *tags_json;                  /* JSON array of the call's tags, NULL: none (dt_call_set_tags_json) */
 };
 
 #define DT_CALLF_TERMINATED 0x0001  /* Graph said terminated (or we gave up on the call) */
@@ -300,10 +307,8 @@ size_t dt_calls_count(const dt_calls_t *reg);
 dt_call_t *dt_calls_first(dt_calls_t *reg); /* iterate with call->next */
 /* Appends the JSON array GET /calls serves. */
 void dt_calls_render_json(dt_calls_t *reg, dt_buf_t *out);
-/* The hook for call tags (call:tag, when the flow API has it): the call's tags as a JSON
-   array text ("[\"vip\",\"billing\"]"), copied; NULL clears them. GET /calls shows them and
-   a "tags" event carries them. Invalid JSON is refused (DT_EINVAL). */
-int dt_call_set_tags_json(dt_call_t *call, const char *json_array);
+/* The call's tags changed (call:tag): the live view's "tags" event carries them all. */
+void dt_call_tags_changed(dt_call_t *call);
 const char *dt_wait_kind_name(dt_wait_kind_t k); /* "gather" */
 const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
 /* The flow for an incoming call whose view (call_incoming.h; NULL = nothing known) and
@@ -400,6 +405,18 @@ struct dt_online_meeting_params_s;
 int dt_call_meeting_create(dt_call_t *call, const struct dt_online_meeting_params_s *p);
 int dt_call_meeting_find(dt_call_t *call, const char *user_id, const char *join_url);
 int dt_call_sleep(dt_call_t *call, uint64_t ms);
+/* A wait on work the runtime does itself (call_external.c; kind DT_WAIT_HTTP): the call
+   waits as for any primitive, with a deadline of deadline_ms (then DT_ETIMEDOUT). cancel(ud)
+   runs exactly once if the wait ends any other way than dt_call_external_done (hangup,
+   deadline, drain, close). 0, or DT_EINVAL, DT_EHANGUP, DT_ESTATE, DT_EBUSY as
+   dt_call_play's guard. */
+int dt_call_external_begin(dt_call_t *call, dt_wait_kind_t kind, uint64_t deadline_ms, void (*cancel)(void *ud),
+                           void *ud);
+/* The external work is over: set call->result's fields (data, json, http_status) first, then
+   this ends the wait (err 0) or fails it with err, a short code and a message. Nothing
+   happens if the call does not wait on external work. The caller must not touch the call
+   afterwards (the flow may resume and end it). */
+void dt_call_external_done(dt_call_t *call, int err, const char *code, const char *message);
 int dt_call_hangup(dt_call_t *call);
 /* Fire-and-forget hang-up of a call that is not the caller's own (a dial handle). */
 int dt_call_hangup_async(dt_call_t *call);

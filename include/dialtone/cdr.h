@@ -11,7 +11,8 @@
  *    order: target is the invited identity, result "transferred", "failed", "redirected",
  *    or "hangup" when the caller hung up while the target was still being reached — the
  *    call's outcome is then "hangup", not "transferred"),
- *    "error","end_code","end_subcode","end_message"}
+ *    "error","end_code","end_subcode","end_message",
+ *    "tags":{...} (the flow's call:tag pairs: strings and numbers; {} when none)}
  *
  * Each line is written with one write(2) on a file opened O_APPEND, so concurrent
  * writers (several dialtone processes) never interleave inside a line. The write is
@@ -57,6 +58,8 @@ typedef struct {
   const char *error;
   int end_code, end_subcode;    /* Graph resultInfo of the termination; all three of */
   const char *end_message;      /* end_* are null in the line when 0, 0 and NULL */
+  const char *tags;             /* call:tag's JSON object text; NULL = {} */
+  size_t tags_len;
 } dt_cdr_record_t;
 
 typedef struct {

@@ -25,10 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dialtone/common.h"
+#include "dialtone/config_settings.h"
 
 #define DIALTONE_VERSION "0.1.0"
 #define DT_CONFIG_DEFAULT_FILE "dialtone.conf.lua"
-#define DT_CONFIG_MAX_KEYS 64
+#define DT_CONFIG_MAX_KEYS 128
 
 typedef struct {
   char *match; /* the called identity: an application id, a phone number ("+15550100"), ...;
@@ -63,6 +64,13 @@ typedef struct {
     char *dir;         /* default "{flows}/prompts" */
     char *base_url;    /* default "{public_url}/prompts" */
   } prompts;
+  struct {
+    char *voice;       /* "en-us": espeak-ng voice of call:say and spoken prompts */
+    char *language;    /* "en": the language of the default prompts folder */
+    int64_t rate;      /* 165 words per minute */
+    int64_t cache_mb;  /* 64: the speech cache {prompts.dir}/_tts is trimmed to this */
+    int64_t prompts;   /* 1: speak NAME.txt when NAME.wav is missing; 0: an error */
+  } tts;
   char *recordings;    /* "recordings": where recordings are stored */
   char *cdr;           /* "cdr.jsonl": call detail records, one JSON object a line */
   char *cdr_spool;     /* unset: where CDRs go that the cdr file cannot take once memory is full */
@@ -117,6 +125,14 @@ typedef struct {
     int64_t max_calls;          /* 100000 */
     int64_t cdr_spool_records;  /* CDRs kept in memory while the cdr file fails, 10000 */
   } limits;
+  struct {                      /* dialtone.http (docs/flows.md "HTTP from flows") */
+    dt_config_strlist_t allow;  /* host patterns flows may reach; default loopback only */
+    double timeout_s;           /* a request's default timeout, 10 */
+    double max_timeout_s;       /* the largest timeout a flow may ask for, 60 */
+    int64_t max_body;           /* largest response body in bytes, 1 MiB */
+    int64_t max_in_flight;      /* requests in flight, all calls together, 100 */
+  } http;
+  dt_config_settings_t flow_settings; /* dialtone.settings for flows (config_settings.h) */
 
   /* private: where each key's value came from ("default", "derived", a file name, a
      variable name, a flag), indexed like the schema. */
@@ -153,7 +169,8 @@ typedef enum {
   DT_CFG_INTEGER,   /* int64_t, integral number in [min, max] */
   DT_CFG_NUMBER,    /* double in [min, max] */
   DT_CFG_STRLIST,   /* list of strings */
-  DT_CFG_ROUTES     /* list of {match=, flow=} entries; other fields are their own keys */
+  DT_CFG_ROUTES,    /* list of {match=, flow=} entries; other fields are their own keys */
+  DT_CFG_SETTINGS   /* flow_settings: name = string, number or boolean (config_settings.h) */
 } dt_config_type_t;
 
 typedef struct {
@@ -200,5 +217,9 @@ void dt_config_clear_routes(dt_config_t *cfg, const char *origin);
 /* Appends a route (its strings copied; the caller's are only read) after checking it
    (dt_route_check and the flow's name). */
 int dt_config_add_route(dt_config_t *cfg, const dt_config_route_t *route, char *err, size_t errlen);
+/* Sets one flow setting (flow_settings.NAME); see config_settings.h for the limits. The
+   environment's DIALTONE_FLOW_SETTINGS_NAME goes through dt_settings_set_text. */
+int dt_config_set_setting(dt_config_t *cfg, const char *name, dt_setting_type_t type, const char *str, double num,
+                          bool flag, const char *origin, char *err, size_t errlen);
 
 #endif

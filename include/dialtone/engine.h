@@ -37,8 +37,10 @@
 #include <stdint.h>
 #include <uv.h>
 #include "dialtone/call.h"
+#include "dialtone/config_settings.h"
 #include "dialtone/graph.h"
 #include "dialtone/metrics.h"
+#include "dialtone/runtime.h" /* dt_flow_http_options_t */
 
 typedef struct dt_engine_s dt_engine_t;
 
@@ -59,6 +61,12 @@ typedef struct {
   const dt_route_t *routes;         /* incoming calls: called identity -> flow */
   size_t route_count;
   const char *default_flow;         /* default "main" */
+  struct {                          /* text to speech (the tts.* keys; runtime.h's tts_* options) */
+    const char *voice, *language;   /* default "en-us", "en" */
+    int rate;                       /* words per minute; 0 = 165 */
+    uint64_t cache_bytes;           /* 0 = 64 MiB */
+    bool no_prompts;                /* a missing NAME.wav is an error even with NAME.txt */
+  } tts;
   struct {
     const char *base_url;           /* e.g. "https://graph.microsoft.com/v1.0"; required */
     dt_graph_dialect_t dialect;
@@ -109,6 +117,14 @@ typedef struct {
      (limits.op_timeout_s) are never scaled. */
   double timer_scale;
   bool instant_timers;
+  /* dialtone.http (config http.*): allow, timeout_s, max_timeout_s, max_body_bytes,
+     max_in_flight; zeros are the defaults (runtime.h). The engine gives flows an HTTP client
+     of their own (client is ignored here). */
+  dt_flow_http_options_t http;
+  /* The flows' wall clock (dialtone.now, os.time, os.date) in Unix seconds; NULL = real. */
+  double (*flow_clock)(void *ud);
+  void *flow_clock_ud;
+  const dt_config_settings_t *flow_settings; /* dialtone.settings; borrowed; NULL = none */
 } dt_engine_options_t;
 
 int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *opts, dt_engine_t **out, char *err,
@@ -153,9 +169,11 @@ unsigned dt_engine_jwks_fetches(const dt_engine_t *e);
 bool dt_engine_inbound_ready(const dt_engine_t *e);
 /* CDR lines written so far. */
 uint64_t dt_engine_cdr_count(const dt_engine_t *e);
-/* Outbound HTTP requests (Graph, tokens, key sets, recordings) started and not yet answered:
+/* Outbound HTTP requests (Graph, tokens, key sets, recordings, flows' dialtone.http) started and not yet answered:
    the simulated clock of `dialtone demo` and `dialtone test` does not move while the engine
    still waits for the emulator's answer. */
 size_t dt_engine_requests_in_flight(const dt_engine_t *e);
+/* dialtone.http asks fn instead of the network from now on (`dialtone test`); NULL: the network. */
+void dt_engine_set_http_stub(dt_engine_t *e, dt_runtime_http_stub_fn fn, void *ud);
 
 #endif

@@ -32,7 +32,8 @@
   XX(ELUA, "Lua error")                                                        \
   XX(ELIMIT, "limit exceeded")                                                 \
   XX(ECLOSED, "closed")                                                        \
-  XX(EUNSUPPORTED, "not supported")
+  XX(EUNSUPPORTED, "not supported")                                            \
+  XX(EDNS, "host name not resolved")
 
 typedef enum {
   DT_OK = 0,

@@ -55,6 +55,7 @@ typedef struct {
                                    turns), so what the engine does in answer to an event
                                    happens at that event's simulated instant (`dialtone demo`;
                                    `dialtone test` moves the clock itself) */
+  const dt_config_settings_t *flow_settings; /* dialtone.settings; borrowed; NULL = none */
 } dt_localrun_options_t;
 
 /* One timeline entry (owned by the emulator; valid during the call only). */
@@ -64,6 +65,13 @@ typedef void (*dt_localrun_event_fn)(const cJSON *entry, void *ud);
 int dt_localrun_start(uv_loop_t *loop, const dt_localrun_options_t *opts, dt_localrun_t **out,
                       char *err, size_t errlen);
 dt_engine_t *dt_localrun_engine(dt_localrun_t *lr);
+/* The flows' wall clock (dialtone.now, os.time, os.date) in Unix seconds. At time scale 0
+   it is the emulator's simulated clock from the real time of the start (or the time set
+   below), so it moves only as simulated time does; otherwise the real clock. */
+double dt_localrun_wall_clock(const dt_localrun_t *lr);
+/* Time scale 0: the flows' wall clock reads unix_s now and runs on from there with the
+   simulated clock (`dialtone test`'s t:set_time). */
+void dt_localrun_set_wall_clock(dt_localrun_t *lr, double unix_s);
 /* Time scale 0: when the engine's next keepAlive (on the simulated clock) comes before the
    emulator's next event and no later than target (< 0: no limit), moves the clock to it
    and sends the keepAlives due then. True when it did (the caller lets the loop settle). */

@@ -15,6 +15,7 @@
  */
 #ifndef DIALTONE_LOG_H
 #define DIALTONE_LOG_H
+#include <stdbool.h>
 #include <stdio.h>
 #include "dialtone/common.h"
 
@@ -25,6 +26,21 @@ void dt_log_set_level(dt_log_level_t level);
 dt_log_level_t dt_log_get_level(void);
 void dt_log_set_format(dt_log_format_t format);
 void dt_log_set_output(FILE *out); /* NULL = stderr; the caller keeps ownership of out */
+
+/* A call's own fields (call:tag) on each of its log lines: the hook returns the fields of
+   the call with this id (borrowed until the hook is called again) and their count. JSON
+   lines carry them as "tags":{"key":"value"|number}, text lines as key=value inside the
+   [call ...] bracket (a value with spaces, quotes, '=' or ']' is quoted). The hook is the
+   calling thread's own (thread-local): the engine's registry sets it on its loop thread,
+   so an emulator running on another thread never reaches the registry. */
+typedef struct {
+  const char *key;
+  const char *value;
+  bool number; /* value is a JSON number's text */
+} dt_log_field_t;
+typedef size_t (*dt_log_fields_fn)(void *ud, const char *call_id, const dt_log_field_t **fields);
+void dt_log_set_fields_hook(dt_log_fields_fn fn, void *ud);
+void *dt_log_fields_hook_ud(void);
 /* "debug"/"info"/"warn"/"error"/"off" -> level; returns -1 for anything else. */
 int dt_log_level_from_name(const char *name);
 

@@ -26,9 +26,29 @@
 #include <stdint.h>
 #include <uv.h>
 #include "dialtone/call.h"
+#include "dialtone/config.h"
 #include "dialtone/metrics.h"
 
 typedef struct dt_runtime_s dt_runtime_t;
+
+/* dialtone.http (lua/flow_http.c; docs/flows.md "HTTP from flows"). */
+typedef struct {
+  dt_http_client_t *client;       /* borrowed; NULL = dialtone.http raises "not available" */
+  const char *const *allow;       /* host patterns flows may reach (copied); NULL = loopback
+                                     only: DT_FLOW_HTTP_DEFAULT_ALLOW */
+  size_t allow_count;
+  double timeout_s;               /* a request's default timeout; 0 = 10 */
+  double max_timeout_s;           /* the largest timeout a flow may ask for; 0 = 60 */
+  size_t max_body_bytes;          /* largest response body; 0 = 1 MiB */
+  unsigned max_in_flight;         /* requests in flight, all calls together; 0 = 100 */
+} dt_flow_http_options_t;
+
+#define DT_FLOW_HTTP_DEFAULT_ALLOW "localhost,127.0.0.1,[::1]"
+
+/* A flow test's answer to a flow's request (`dialtone test`, t:http_stub): fills *res (its
+   strings stay the stub's until its next call) and returns 0, or returns DT_ENOENT when no
+   stub answers the request (the flow then gets an "unanswered" error). */
+typedef int (*dt_runtime_http_stub_fn)(const dt_http_request_options_t *req, dt_http_response_t *res, void *ud);
 
 typedef struct {
   uv_loop_t *loop;
@@ -46,6 +66,23 @@ typedef struct {
      scaled. */
   double timer_scale;
   bool instant_timers;
+  dt_flow_http_options_t http;    /* dialtone.http */
+  /* The flows' wall clock (dialtone.now, os.time, os.date, dialtone.hours): Unix seconds.
+     NULL = the real clock; `dialtone test` passes its simulated one. */
+  double (*clock)(void *ud);
+  void *clock_ud;
+  /* dialtone.settings (config flow_settings), copied when the runtime starts; borrowed. */
+  const dt_config_settings_t *settings;
+  /* Text to speech (call:say, the say helpers, prompts spoken from NAME.txt): espeak-ng
+     voice (default "en-us") and words per minute (default 165); the cache under
+     {prompts_dir}/_tts is trimmed to tts_cache_bytes (default 64 MiB); tts_no_prompts: a
+     missing NAME.wav is an error even when NAME.txt exists (default: NAME.txt is spoken);
+     language: that of the default prompts folder (default "en"). */
+  const char *tts_voice;
+  int tts_rate;
+  uint64_t tts_cache_bytes;
+  bool tts_no_prompts;
+  const char *language;
 } dt_runtime_options_t;
 
 #define DT_INSTANT_TIMER_MS 250
@@ -76,6 +113,12 @@ size_t dt_runtime_memory(const dt_runtime_t *rt);
 /* For the loop-stall watchdog (loop_watch.h's blame, ud = the runtime): the call whose
    single resume took longest since the last question, and its seconds; then forgets it. */
 bool dt_runtime_take_slowest(void *rt, char *id, size_t idlen, double *seconds);
+/* From now on dialtone.http asks fn instead of the network (NULL: the network again). */
+void dt_runtime_set_http_stub(dt_runtime_t *rt, dt_runtime_http_stub_fn fn, void *ud);
+/* dialtone.http requests on the network now (for tests and the drain). */
+size_t dt_runtime_http_in_flight(const dt_runtime_t *rt);
+/* Speech syntheses queued or running in this process (say.c), for a settled clock. */
+size_t dt_runtime_synth_pending(void);
 /* Coroutines alive (calls whose flow has not finished). */
 size_t dt_runtime_active(const dt_runtime_t *rt);
 

@@ -27,6 +27,12 @@ size_t dt_text_utf8_len(const void *p, size_t left, unsigned *cp);
    U+2066..U+2069 (they make text display in another order than it is stored). */
 bool dt_text_unsafe_cp(unsigned cp);
 
+/* true when the len bytes at p are well-formed UTF-8 with no NUL byte. */
+bool dt_text_utf8_valid(const void *p, size_t len);
+/* Appends s as a Lua string literal ("..." with \" \\ \n and \ddd for other controls and DEL),
+   as the config dumps write them. */
+void dt_text_lua_string(dt_buf_t *b, const char *s);
+
 /* Appends the JSON string contents of s (no quotes), as described above. */
 void dt_text_json_escape(dt_buf_t *b, const char *s);
 void dt_text_json_escape_safe(dt_buf_t *b, const char *s);

@@ -138,6 +138,7 @@ test("an order number is read back digit by digit", function(t)
   call:expect_prompt("enter_digits")
   call:press("4027#")
   call:expect_prompts{"you_entered", "digit_4", "digit_0", "digit_2", "digit_7"}
+  call:expect_speech("Thank you. We will text you when your plumber is on the way.") -- order_thanks.txt
   call:expect_prompt("main_menu")
   call:hangup()
   call:expect_cdr{outcome = "hangup", digits = {"3", "4027"}}

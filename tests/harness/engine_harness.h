@@ -49,6 +49,8 @@ typedef struct {
   const char *emulator_key_pem;  /* the emulator's notification signing key (PEM); NULL = a new one */
   const char *tls_cert, *tls_key; /* HTTPS ingress (PEM files) */
   const char *application_instance_id, *application_instance_name; /* graph.application_instance_* */
+  dt_flow_http_options_t http;   /* dialtone.http (http.*); zeros = the engine's defaults */
+  const dt_config_settings_t *flow_settings; /* dialtone.settings (config flow_settings) */
 } h_options_t;
 
 typedef struct {
@@ -164,7 +166,9 @@ static __attribute__((unused)) int h__engine_start(dt_harness_t *h) {
   en.inbound.min_refresh_ms = o->min_refresh_ms;
   en.routes = o->routes;
   en.route_count = o->route_count;
+  en.http = o->http;
   en.limits.drain_timeout_ms = o->drain_timeout_ms ? o->drain_timeout_ms : 300;
+  en.flow_settings = o->flow_settings;
   h->engine_closed = false;
   if (dt_engine_start(&h->loop, &en, &h->engine, err, sizeof err) != 0) {
     fprintf(stderr, "engine: %s\n", err);

@@ -13,6 +13,7 @@
 static const char LIVE_FLOW[] =
     "return function(call)\n"
     "  call:answer()\n"
+    "  call:tag{menu = 'main'}\n"
     "  local d = call:gather{prompt = 'main_menu', max = 3, terminators = '#', timeout = 120}\n"
     "  dialtone.log('info', 'GOT', d)\n"
     "  call:play('goodbye')\n"

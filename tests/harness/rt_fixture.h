@@ -79,4 +79,20 @@ static inline const char *rtf_eval(rt_fixture_t *f, const char *code) {
   return NULL;
 }
 
+/* Runs code as the flow of call c would (in a coroutine, c as the running call); returns
+   its error message or NULL. */
+static inline const char *rtf_in_flow(rt_fixture_t *f, dt_call_t *c, const char *code) {
+  lua_State *L = f->rt->L;
+  lua_settop(L, 0);
+  *(dt_call_t **)lua_getextraspace(L) = c; /* a new thread copies the main thread's */
+  lua_State *co = lua_newthread(L);
+  *(dt_call_t **)lua_getextraspace(L) = NULL;
+  if (luaL_loadstring(co, code) != LUA_OK) return lua_tostring(co, -1);
+  int nres = 0;
+  int st = lua_resume(co, L, 0, &nres);
+  if (st == LUA_OK || st == LUA_YIELD) return NULL;
+  lua_xmove(co, L, 1);
+  return luaL_tolstring(L, -1, NULL); /* error objects have a __tostring */
+}
+
 #endif

@@ -82,7 +82,7 @@ static const char HOSTILE[] =
     "    local n, tables = 0, 0\n"
     "    for k, v in pairs(lib) do\n"
     "      n = n + 1\n"
-    "      if type(v) == 'table' then tables = tables + 1; poison(v) end\n"
+    "      if type(v) == 'table' then tables = tables + 1; log('nested', name, k, poison(v)) end\n"
     "    end\n"
     "    local k1, v1 = next(lib)\n"
     "    log('iterate', name, n > 0 and 'keys' or 'empty', tables, k1 ~= nil and type(v1) or 'nil')\n"
@@ -161,6 +161,9 @@ H_TEST(a_hostile_flow_cannot_change_what_other_flows_see, .time_scale = 0, .rout
   DT_ASSERT(h_outcome_is(cdr, "hangup"));
   cJSON_Delete(cdr);
 
+  DT_ASSERT(has("HOSTILE nested dialtone settings read-only"));
+  DT_ASSERT(has("HOSTILE nested dialtone meetings read-only"));
+  DT_ASSERT(!h_log_has(&H, "poisoned"));
   /* what the victim saw: the real library functions, its own module, plain error objects */
   DT_ASSERT(has("VICTIM rep abab abab X"));
   DT_ASSERT(has("VICTIM libs 1,2 2 H number 0.1.0 Lua 5.4"));
@@ -174,10 +177,11 @@ H_TEST(a_hostile_flow_cannot_change_what_other_flows_see, .time_scale = 0, .rout
     char line[160];
     snprintf(line, sizeof line, "HOSTILE pairs %s state-is-the-view read-only", libs[i]);
     DT_ASSERT(has(line));
-    /* dialtone holds one table, dialtone.meetings: a view like the others (below) */
-    snprintf(line, sizeof line, "HOSTILE iterate %s keys %d ", libs[i], strcmp(libs[i], "dialtone") == 0);
+    /* dialtone holds two tables, dialtone.meetings and dialtone.settings: views like the others */
+    int nested = strcmp(libs[i], "dialtone") == 0 ? 2 : 0;
+    snprintf(line, sizeof line, "HOSTILE iterate %s keys %d ", libs[i], nested);
     DT_ASSERT(has(line));
-    snprintf(line, sizeof line, "HOSTILE iterate %s keys 0 nil", libs[i]); /* next() works on a view */
+    snprintf(line, sizeof line, "HOSTILE iterate %s keys %d nil", libs[i], nested); /* next() works on a view */
     DT_ASSERT(!h_log_has(&H, line));
     snprintf(line, sizeof line, "HOSTILE getmetatable %s false", libs[i]);
     DT_ASSERT(has(line));

@@ -132,6 +132,18 @@ DT_TEST(unknown_options) {
                  "5: unknown option 'target' for dialtone.dial (did you mean 'targets'?)");
 }
 
+DT_TEST(tags_time_and_settings_are_known) { /* issue 13 points 2, 5, 7 */
+  EXPECT_FIXTURE("time_tags/time_tags.lua", 1, 1,
+                 "5: unknown option 'mon_fry' for dialtone.hours (did you mean 'mon_fri'?)");
+}
+
+DT_TEST(speech_methods_and_their_options) {
+  EXPECT_FIXTURE("speech/speech.lua", 1, 3,
+                 "6: unknown option 'speed' for call:say",
+                 "7: unknown option 'lng' for call:say_digits (did you mean 'lang'?)",
+                 "8: unknown option 'barge' for call:say_money");
+}
+
 DT_TEST(missing_prompts) {
   char l4[4200], l5[4200], l6[4200];
   snprintf(l4, sizeof l4, "4: prompt 'welcom' has no file %s", PROMPTS_DIR("welcom"));
@@ -371,6 +383,19 @@ DT_TEST(meetings_options) {
                       "2: unknown option 'organiser' for dialtone.meetings.create (did you mean 'organizer'?)\n"
                       "3: unknown option 'url' for dialtone.meetings.get\n",
                       1);
+  DT_ASSERT(ok);
+  tmpdir_remove();
+}
+
+DT_TEST(http_options) {
+  /* dialtone.http: every option of lua/api_schema.lua is known, a misspelt one is reported */
+  int ok = check_text("lookup.lua",
+                      "return function(call)\n"
+                      "  local r = dialtone.http{url = \"http://127.0.0.1/rx\", method = \"POST\", headers = {},\n"
+                      "                          query = {}, json = {}, timeout = 2, raise_for_status = true}\n"
+                      "  return dialtone.http{url = \"http://127.0.0.1/rx\", body = \"x\", timout = 3}\n"
+                      "end\n",
+                      "4: unknown option 'timout' for dialtone.http (did you mean 'timeout'?)\n", 1);
   DT_ASSERT(ok);
   tmpdir_remove();
 }

@@ -146,6 +146,23 @@ DT_TEST(a_failure_shows_the_expectation_its_line_and_the_timeline) {
   result_free(&r);
 }
 
+/* dialtone.http in flow tests: a request no t:http_stub answers fails the test, and the
+   message names the method and the URL (tests/flows/http_test.lua shows stubs that answer). */
+DT_TEST(an_unanswered_http_request_fails_the_test_naming_it) {
+  const char *fixture = src("tests/flowtest_fixtures/http_unanswered_test.lua");
+  result_t r = run_inproc((const char *[]){fixture, NULL});
+  DT_ASSERT_EQ_INT(r.rc, 1);
+  int failed = -1;
+  DT_ASSERT_EQ_INT(summary(r.out, &failed), 0);
+  DT_ASSERT_EQ_INT(failed, 1);
+  char want[4096];
+  snprintf(want, sizeof want, "FAIL %s: the lookup is not stubbed\n  error: the flow sent an HTTP request no "
+                              "t:http_stub answers: GET https://pharmacy.example/api/rx/123456?lang=en\n",
+           fixture);
+  DT_ASSERT_CONTAINS(r.out, want);
+  result_free(&r);
+}
+
 static char tmpdir[64];
 
 static const char *tmpfile_with(const char *name, const char *text) {

@@ -43,13 +43,14 @@ DT_TEST(events_calls_cdrs_dashboard) {
   DT_ASSERT_EQ_INT(p_place_call(&f.env, NULL, id), 201);
   DT_ASSERT(sse_wait(&all, "event: prompt", bound(20000)));
   DT_ASSERT(sse_has(&all, "main_menu"));
+  DT_ASSERT(sse_has(&all, "event: tags") && sse_has(&all, "\"tags\":{\"menu\":\"main\"}"));
 
   /* the current step while the menu waits: the flow, a step with prompt/digits/time, tags */
   DT_ASSERT_EQ_INT(live_get(&f, "/calls", &body), 200);
   DT_ASSERT_CONTAINS(body, "\"flow\":\"main\"");
   DT_ASSERT_CONTAINS(body, "\"step\":{\"prompt\":");
   DT_ASSERT_CONTAINS(body, "\"in_state_s\":");
-  DT_ASSERT_CONTAINS(body, "\"tags\":[]");
+  DT_ASSERT_CONTAINS(body, "\"tags\":{\"menu\":\"main\"}");
   DT_ASSERT_CONTAINS(body, "\"waiting\":\"gather\"");
   free(body);
 

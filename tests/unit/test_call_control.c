@@ -52,4 +52,38 @@ DT_TEST(a_reject_that_cannot_reach_graph_fails_once) {
   DT_ASSERT_EQ_INT(f.results, 1);
 }
 
+static void count_cancel(void *ud) { (*(int *)ud)++; }
+
+/* Speech uses the external wait (call_external.c) with its own kind: one wait at a time, the
+   work's end resumes it once, a hangup ends it (the work is cancelled once) and a late end
+   changes nothing. */
+DT_TEST(a_speech_wait_ends_once) {
+  call_fx_t f;
+  fx_open(&f, NULL, false);
+  fx_incoming(&f, "call-3", "u", "app");
+  dt_call_t *c = dt_calls_find(f.reg, "call-3");
+  int cancels = 0;
+  DT_ASSERT_EQ_INT(dt_call_external_begin(c, DT_WAIT_SPEECH, 60000, count_cancel, &cancels), 0);
+  DT_ASSERT_EQ_INT(c->wait, DT_WAIT_SPEECH);
+  DT_ASSERT_EQ_INT(dt_call_external_begin(c, DT_WAIT_SPEECH, 60000, count_cancel, &cancels), DT_EBUSY);
+  dt_call_external_done(c, DT_EIO, NULL, "speech synthesis failed: no voice");
+  DT_ASSERT_EQ_INT(f.results, 1);
+  DT_ASSERT_EQ_INT(f.last.err, DT_EIO);
+  DT_ASSERT(strstr(f.last_message, "no voice") != NULL);
+  dt_call_external_done(c, 0, NULL, NULL); /* again: the wait is over */
+  DT_ASSERT_EQ_INT(f.results, 1);
+  DT_ASSERT_EQ_INT(cancels, 0);
+  /* a hangup ends the wait and cancels the work once; the work's end later changes nothing */
+  DT_ASSERT_EQ_INT(dt_call_external_begin(c, DT_WAIT_SPEECH, 60000, count_cancel, &cancels), 0);
+  fx_state(&f, "call-3", "terminated");
+  DT_ASSERT_EQ_INT(f.results, 2);
+  DT_ASSERT_EQ_INT(f.last.err, DT_EHANGUP);
+  DT_ASSERT_EQ_INT(cancels, 1);
+  dt_call_external_done(c, 0, NULL, NULL);
+  DT_ASSERT_EQ_INT(f.results, 2);
+  DT_ASSERT_EQ_INT(dt_call_external_begin(c, DT_WAIT_SPEECH, 60000, count_cancel, &cancels), DT_EHANGUP);
+  free(fx_close(&f));
+  DT_ASSERT_EQ_INT(cancels, 1);
+}
+
 DT_TEST_MAIN()

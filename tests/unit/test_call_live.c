@@ -1,7 +1,7 @@
 /*
  * test_call_live.c — core/calls/call_live.c: a call's events on the registry's bus (started,
  * answered, key with the keys so far, ended with the outcome; all with the call id and
- * flow), its step in GET /calls (digits, time in state, tags) and the tags hook.
+ * flow), its step in GET /calls (digits, time in state) and the "tags" event.
  */
 #include "harness/call_fixture.h"
 #include "harness/dt_test.h"
@@ -39,13 +39,15 @@ DT_TEST(a_call_publishes_its_events_and_shows_its_step) {
   dt_buf_t b = {0};
   dt_calls_render_json(f.reg, &b);
   DT_ASSERT_CONTAINS(b.data, "\"step\":{\"prompt\":null,\"digits\":\"4#\",\"in_state_s\":");
-  DT_ASSERT_CONTAINS(b.data, "\"tags\":[]");
+  DT_ASSERT_CONTAINS(b.data, "\"tags\":{}");
   dt_buf_free(&b);
-  /* the tags hook */
-  DT_ASSERT_EQ_INT(dt_call_set_tags_json(f.started, "[\"vip\"]"), 0);
-  DT_ASSERT_EQ_INT(dt_call_set_tags_json(f.started, "{\"not\":\"a list\"}"), DT_EINVAL);
+  /* tags (call:tag merges them, then tells the live view) */
+  char err[128];
+  dt_log_field_t tag = {.key = "tier", .value = "gold"};
+  DT_ASSERT_EQ_INT(dt_call_tags_merge(&f.started->tags, &tag, 1, err, sizeof err), 0);
+  dt_call_tags_changed(f.started);
   dt_calls_render_json(f.reg, &b);
-  DT_ASSERT_CONTAINS(b.data, "\"tags\":[\"vip\"]");
+  DT_ASSERT_CONTAINS(b.data, "\"tags\":{\"tier\":\"gold\"}");
   dt_buf_free(&b);
   dt_call_flow_done(f.started, DT_OUTCOME_COMPLETED, NULL, NULL);
   DT_ASSERT_EQ_INT(fx_state(&f, "call-1", "terminated"), 0);
@@ -55,6 +57,7 @@ DT_TEST(a_call_publishes_its_events_and_shows_its_step) {
        k2 = pos(&s, "\"keys\":\"4#\""), tg = pos(&s, "tags call-1"), en = pos(&s, "ended call-1");
   DT_ASSERT_MSG(st >= 0 && st < an && an < k1 && k1 < k2 && k2 < tg && tg < en, "%s", s.all.data);
   DT_ASSERT_CONTAINS(s.all.data, "\"outcome\":\"completed\"");
+  DT_ASSERT_CONTAINS(s.all.data, "\"tags\":{\"tier\":\"gold\"}");
   /* one key event per new tone */
   int keys = 0;
   for (const char *p = s.all.data; (p = strstr(p, "\nkey ")) != NULL; p++) keys++;

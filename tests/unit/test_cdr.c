@@ -358,9 +358,9 @@ DT_TEST(cdr_writer_appends_lines) {
 }
 
 #define GOLDEN_FULL \
-  "{\"call_id\":\"abc-123\",\"direction\":\"incoming\",\"from\":\"+15555550100\",\"to\":\"user:x\\u0002y\",\"flow\":\"ma\\\"in\",\"flow_version\":7,\"start\":\"2023-11-14T22:13:20.123Z\",\"answer\":\"2023-11-14T22:13:20.999Z\",\"end\":\"2023-11-14T22:13:22.623Z\",\"duration_s\":2.500,\"outcome\":\"transferred\",\"digits\":[\"12\",\"3\"],\"recordings\":[\"/rec/a-1.wav\"],\"transfers\":[{\"target\":\"user:a\",\"result\":\"transferred\"}],\"error\":\"line1\\nline2\\t\\\"quoted\\\"\\u0001\\\\\",\"end_code\":0,\"end_subcode\":7015,\"end_message\":\"Graceful\"}"
+  "{\"call_id\":\"abc-123\",\"direction\":\"incoming\",\"from\":\"+15555550100\",\"to\":\"user:x\\u0002y\",\"flow\":\"ma\\\"in\",\"flow_version\":7,\"start\":\"2023-11-14T22:13:20.123Z\",\"answer\":\"2023-11-14T22:13:20.999Z\",\"end\":\"2023-11-14T22:13:22.623Z\",\"duration_s\":2.500,\"outcome\":\"transferred\",\"digits\":[\"12\",\"3\"],\"recordings\":[\"/rec/a-1.wav\"],\"transfers\":[{\"target\":\"user:a\",\"result\":\"transferred\"}],\"error\":\"line1\\nline2\\t\\\"quoted\\\"\\u0001\\\\\",\"end_code\":0,\"end_subcode\":7015,\"end_message\":\"Graceful\",\"tags\":{}}"
 #define GOLDEN_EMPTY \
-  "{\"call_id\":\"z\",\"direction\":\"incoming\",\"from\":null,\"to\":null,\"flow\":null,\"flow_version\":null,\"start\":null,\"answer\":null,\"end\":null,\"duration_s\":0.000,\"outcome\":\"unknown\",\"digits\":[],\"recordings\":[],\"transfers\":[],\"error\":null,\"end_code\":null,\"end_subcode\":null,\"end_message\":null}"
+  "{\"call_id\":\"z\",\"direction\":\"incoming\",\"from\":null,\"to\":null,\"flow\":null,\"flow_version\":null,\"start\":null,\"answer\":null,\"end\":null,\"duration_s\":0.000,\"outcome\":\"unknown\",\"digits\":[],\"recordings\":[],\"transfers\":[],\"error\":null,\"end_code\":null,\"end_subcode\":null,\"end_message\":null,\"tags\":{}}"
 
 /* The exact bytes of a full line and of an empty one, as cdr.c wrote them from a dt_call_t
    before the record was flat (captured from that code). */
@@ -392,6 +392,12 @@ DT_TEST(cdr_line_bytes_are_unchanged) {
   dt_cdr_record_t z = {.call_id = "z", .direction = "incoming", .outcome = "unknown"};
   dt_cdr_format(&z, &b);
   DT_ASSERT_EQ_STR(b.data, GOLDEN_EMPTY);
+  dt_buf_free(&b);
+  const char *tags = "{\"prescription\":\"123456\",\"attempts\":2}"; /* call:tag's object, as it is */
+  z.tags = tags;
+  z.tags_len = strlen(tags);
+  dt_cdr_format(&z, &b);
+  DT_ASSERT_CONTAINS(b.data, ",\"tags\":{\"prescription\":\"123456\",\"attempts\":2}}");
   dt_buf_free(&b);
 }
 

@@ -553,6 +553,41 @@ DT_TEST(lua_wrong_types) {
   }
 }
 
+/* http.* (dialtone.http): loopback by default, a list from the file or the environment, {}
+   allows nothing, and a default timeout above the maximum is refused naming the key. */
+DT_TEST(http_allow_and_limits) {
+  dt_config_t cfg;
+  char err[512];
+  DT_ASSERT_EQ_INT(load_text(&cfg, "return {}", err, sizeof err), 0);
+  DT_ASSERT_EQ_INT((int)cfg.http.allow.count, 3);
+  DT_ASSERT_EQ_STR(cfg.http.allow.items[0], "localhost");
+  DT_ASSERT_EQ_STR(cfg.http.allow.items[1], "127.0.0.1");
+  DT_ASSERT_EQ_STR(cfg.http.allow.items[2], "[::1]");
+  DT_ASSERT(cfg.http.timeout_s == 10 && cfg.http.max_timeout_s == 60);
+  DT_ASSERT_EQ_INT((int)cfg.http.max_body, 1 << 20);
+  DT_ASSERT_EQ_INT((int)cfg.http.max_in_flight, 100);
+  dt_config_free(&cfg);
+  DT_ASSERT_EQ_INT(load_text(&cfg, "return {http = {allow = {'*.crm.example:443'}, timeout_s = 2, max_body = 4096}}", err,
+                             sizeof err), 0);
+  DT_ASSERT_EQ_INT((int)cfg.http.allow.count, 1);
+  DT_ASSERT_EQ_STR(cfg.http.allow.items[0], "*.crm.example:443");
+  DT_ASSERT(cfg.http.timeout_s == 2);
+  DT_ASSERT_EQ_INT((int)cfg.http.max_body, 4096);
+  dt_config_free(&cfg);
+  DT_ASSERT_EQ_INT(load_text(&cfg, "return {http = {allow = {}}}", err, sizeof err), 0);
+  DT_ASSERT_EQ_INT((int)cfg.http.allow.count, 0);
+  dt_config_free(&cfg);
+  DT_ASSERT(load_text(&cfg, "return {http = {timeout_s = 90}}", err, sizeof err) != 0);
+  DT_ASSERT_CONTAINS(err, "http.timeout_s");
+  DT_ASSERT_CONTAINS(err, "http.max_timeout_s");
+  dt_config_free(&cfg);
+  clear_env();
+  DT_ASSERT_EQ_INT(with_env(&cfg, "DIALTONE_HTTP_ALLOW", "10.0.0.5,*.b.example", err, sizeof err), 0);
+  DT_ASSERT_EQ_INT((int)cfg.http.allow.count, 2);
+  DT_ASSERT_EQ_STR(cfg.http.allow.items[1], "*.b.example");
+  dt_config_free(&cfg);
+}
+
 DT_TEST(lua_must_return_a_table) {
   dt_config_t cfg;
   char err[512];

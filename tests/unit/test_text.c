@@ -73,4 +73,18 @@ DT_TEST(safe_escape_is_the_loggers) {
   ASSERT_ESC("\xf0\x9f\x98\x80", 1, "\xf0\x9f\x98\x80");
 }
 
+DT_TEST(utf8_valid_and_lua_literals) {
+  DT_ASSERT(dt_text_utf8_valid("plain", 5));
+  DT_ASSERT(dt_text_utf8_valid("\xc3\xb1" "and" "\xc3\xba", 7));
+  DT_ASSERT(dt_text_utf8_valid("", 0));
+  DT_ASSERT(!dt_text_utf8_valid("a\0b", 3));
+  DT_ASSERT(!dt_text_utf8_valid("\xff", 1));
+  DT_ASSERT(!dt_text_utf8_valid("\xc3", 1));            /* cut short */
+  DT_ASSERT(!dt_text_utf8_valid("\xed\xa0\x80", 3));   /* a surrogate */
+  dt_buf_t b = {0};
+  dt_text_lua_string(&b, "say \"hi\"\\\n\x01\x7f");
+  DT_ASSERT_EQ_STR(b.data, "\"say \\\"hi\\\"\\\\\\n\\001\\127\"");
+  dt_buf_free(&b);
+}
+
 DT_TEST_MAIN()

@@ -1,0 +1,31 @@
+-- errors.lua — bad input to call:say and the say helpers is a Lua error that says why, and
+-- nothing is played; then "goodbye" shows the flow got through all of them.
+local function fails(pattern, f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error matching " .. pattern)
+  assert(tostring(err):find(pattern, 1, true), tostring(err))
+end
+
+return function(call)
+  call:answer()
+  fails("unknown option 'speed'", call.say, call, "hello", {speed = 2})
+  fails("text must be 1 to 2000 bytes", call.say, call, "")
+  fails("text must be 1 to 2000 bytes", call.say, call, ("x"):rep(2001))
+  fails("valid UTF-8", call.say, call, "\xff\xfe")
+  fails("option 'rate' must be", call.say, call, "hi", {rate = 1000})
+  fails("option 'voice' must be", call.say, call, "hi", {voice = "en us"})
+  fails("option 'lang' must be", call.say, call, "hi", {lang = "EN"})
+  local ok, err = pcall(call.say, call, "hi", {voice = "zz-nosuch"})
+  assert(not ok and err.code == "error" and err.message:find("speech synthesis failed: espeak-ng has no voice 'zz-nosuch'", 1, true), tostring(err))
+  fails("is not 1 to 64 keys", call.say_digits, call, "12a")
+  fails("give a whole number", call.say_number, call, 1.5)
+  fails("give a whole number", call.say_number, call, 1e12)
+  fails("English and Spanish", call.say_number, call, 3, {lang = "fr"})
+  fails("currency must be", call.say_money, call, 3, "XYZ")
+  fails("the amount must be", call.say_money, call, -1, "USD")
+  fails("no such date", call.say_date, call, {year = 2026, month = 2, day = 30})
+  fails("needs 'hour'", call.say_time, call, {year = 2026})
+  fails("is not a language", call.set_language, call, "Spanish")
+  call:play("goodbye")
+  call:hangup()
+end
