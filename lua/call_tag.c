@@ -60,5 +60,6 @@ int dt__call_tag(lua_State *L) {
   }
   char err[160];
   if (dt_call_tags_merge(&c->tags, tags, n, err, sizeof err) != 0) return luaL_error(L, "call:tag: %s", err);
+  dt_call_tags_changed(c); /* the live view's "tags" event */
   return 0;
 }

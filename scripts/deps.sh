@@ -2,7 +2,8 @@
 # Installs what dialtone needs from Debian 12's packages, only if something is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcjson-dev
-      libcurl4-openssl-dev libmbedtls-dev node-llhttp curl valgrind tzdata libespeak-ng-dev espeak-ng-data)
+      libcurl4-openssl-dev libmbedtls-dev node-llhttp curl valgrind tzdata libespeak-ng-dev espeak-ng-data
+      chromium)  # chromium: the dashboard test (tests/integration/test_dashboard_browser.c)
 [ "${DT_WITH_CLANG:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

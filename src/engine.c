@@ -22,6 +22,9 @@
 #include "dialtone/oauth.h"
 #include "dialtone/recstore.h"
 #include "dialtone/runtime.h"
+#include "dialtone/text.h"
+#include "dialtone/call_events.h"
+#include "live_view.h"
 
 struct dt_engine_s {
   uv_loop_t *loop;
@@ -39,6 +42,8 @@ struct dt_engine_s {
   dt_loop_watch_t *loop_watch;      /* stalls of the loop, blamed on the slowest call */
   dt_calls_t *calls;
   dt_ingress_t *ing;
+  dt_call_events_t *events;         /* the live view's bus of call events */
+  dt_live_view_t *live;             /* /events, /dashboard, /cdrs, /flows on the admin routes */
   char *public_url, *callback_url;
   uint64_t drain_ms;
   uv_timer_t drain_timer;
@@ -85,9 +90,12 @@ static char *url_from_listen(const char *listen, int port, bool tls) {
 
 static void engine_free_now(dt_engine_t *e) {
   if (e->own_metrics) dt_metrics_free(e->metrics);
+  dt_call_events_free(e->events);
   DT_FREE_ALL(e->flows_dir, e->public_url, e->callback_url);
   dt_free_then_done(e, e->done);
 }
+
+static unsigned live_flow_version(void *rt, const char *name) { return dt_runtime_flow_version(rt, name); }
 
 static void timer_closed(uv_handle_t *h) {
   dt_engine_t *e = h->data;
@@ -147,6 +155,8 @@ static void calls_closed(void *ud) {
   e->loop_watch = NULL;
   dt_runtime_free(e->rt);
   e->rt = NULL;
+  dt_live_view_close(e->live); /* ends the event streams while their listener is still open */
+  e->live = NULL;
   if (e->ing) dt_ingress_close(e->ing, ingress_closed, e);
   else ingress_closed(e);
 }
@@ -254,6 +264,15 @@ static int engine_reload(dt_engine_t *e, const char *why, unsigned *failed_out, 
     dt_log(failed ? DT_LOG_WARN : DT_LOG_INFO, NULL, "flows: reload (%s): %d flow%s loaded, %u not compiling, %.1f ms",
            why, n, n == 1 ? "" : "s", failed, secs * 1000.0);
   if (failed_out) *failed_out = failed;
+  if (e->events && (n != 0 || failed > 0 || strcmp(why, "file change") != 0)) {
+    dt_buf_t f = {0};
+    dt_buf_append(&f, "\"why\":", 6);
+    dt_text_json_string(&f, why);
+    dt_buf_appendf(&f, ",\"loaded\":%d,\"failed\":%u,\"ms\":%.1f,\"message\":", n < 0 ? 0 : n, failed, secs * 1000.0);
+    dt_text_json_string(&f, msg);
+    dt_call_events_emit(e->events, "reload", NULL, NULL, 0, f.data);
+    dt_buf_free(&f);
+  }
   if (err && errlen) snprintf(err, errlen, "%s", msg);
   return n;
 }
@@ -405,7 +424,12 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   const char *oidc = o->inbound.openid_config_url;
   if (o->inbound.enabled && !o->inbound.jwks_url && !oidc)
     oidc = default_oidc = dt_xstrdup("https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration");
+  e->events = dt_call_events_new(0, 0);
+  dt_live_view_options_t lvo = {.loop = loop, .bus = e->events, .cdr_path = o->cdr_path, .flows_dir = flows_dir};
+  e->live = dt_live_view_new(&lvo);
   dt_ingress_options_t io = {.loop = loop,
+                             .admin_route = dt_live_view_route,
+                             .admin_route_ud = e->live,
                              .listen = listen,
                              .tls_cert_file = o->tls_cert,
                              .tls_key_file = o->tls_key,
@@ -508,6 +532,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                              .language = o->tts.language};
   ro.http.client = e->flow_http;
   if ((rc = dt_runtime_new(&ro, &e->rt, err, errlen)) < 0) goto fail;
+  dt_live_view_set_version_source(e->live, live_flow_version, e->rt);
   dt_loop_watch_options_t lwo = {.loop = loop, .metrics = e->metrics, .blame = dt_runtime_take_slowest, .blame_ud = e->rt};
   if ((rc = dt_loop_watch_start(&lwo, &e->loop_watch)) < 0) goto fail;
   if (e->metrics)
@@ -527,6 +552,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
                            .recstore = e->recstore,
                            .metrics = e->metrics,
                            .cdr = e->cdr,
+                           .events = e->events,
                            .callback_uri = e->callback_url,
                            .recordings_dir = recordings,
                            .op_timeout_ms = (o->limits.op_timeout_s ? o->limits.op_timeout_s : 60) * 1000u,
@@ -554,7 +580,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   dt_log(DT_LOG_INFO, NULL, "engine: listening on %s (callbacks at %s, Graph %s %s)", listen, e->callback_url,
          o->graph.base_url, o->graph.dialect == DT_GRAPH_BETA ? "beta" : "v1.0");
   if (o->admin_listen && *o->admin_listen)
-    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) on %s (port %d)%s; not on %s",
+    dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls; live view: /events, /dashboard) on %s (port %d)%s; not on %s",
            o->admin_listen, dt_ingress_admin_port(e->ing), o->admin_token ? ", token required" : "", listen);
   else if (o->admin_token)
     dt_log(DT_LOG_INFO, NULL, "engine: admin endpoints (/metrics, /calls) need the admin token");

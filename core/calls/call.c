@@ -178,7 +178,7 @@ void dt__call_closed(uv_handle_t *h) {
   dt_buf_free(&c->log.transfers);
   dt_call_tags_free(&c->tags);
   DT_FREE_ALL(c->id, c->key, c->from, c->to, c->flow, c->dialed_by, c->error, c->transfer_target, c->roster_who,
-              c->end_message, c->loop_media);
+              c->end_message, c->loop_media, c->live_prompt);
   cJSON_Delete(c->roster);
   cJSON_Delete(c->incoming);
   free(c);

@@ -23,6 +23,7 @@ static void on_state(dt_call_t *c, dt_event_t *ev) {
   if (s == DT_CALL_STATE_ESTABLISHED && !(c->flags & DT_CALLF_ESTABLISHED)) {
     c->flags |= DT_CALLF_ESTABLISHED;
     if (!c->answer_ms) c->answer_ms = dt_clock_unix_ms();
+    dt__call_event(c, "answered", NULL);
     c->reg->keepalive_start(c);
   }
   /* establishing after established is the documented reordering, not a regression */
@@ -68,6 +69,7 @@ static void on_tone(dt_call_t *c, dt_event_t *ev) {
     if (c->reg->o.metrics) dt_metrics_inc(c->reg->o.metrics, "dt_tones_duplicate_total", NULL);
     return;
   }
+  dt__call_live_key(c, ev->tone);
   switch (c->wait) {
   case DT_WAIT_PLAY:
     if (!c->w.barge_in || c->w.cancel) return;

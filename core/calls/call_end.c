@@ -39,6 +39,7 @@ void dt__call_log_transfer(dt_call_t *c, const char *result) {
   dt_buf_append(b, ",\"result\":", 10);
   dt_text_json_string(b, result);
   dt_buf_append(b, "}", 1);
+  dt__call_eventf(c, "transfer", "result", result);
 }
 
 static void call_release(dt_call_t *c) {
@@ -113,6 +114,7 @@ void dt__call_finalize(dt_call_t *c) {
       snprintf(labels, sizeof labels, "flow=\"%s\",outcome=\"%s\"", flow, dt_outcome_name(c->outcome));
       dt_metrics_inc(r->o.metrics, "dt_flow_calls_total", labels);
     }
+    dt__call_live_ended(c);
     dt_log(DT_LOG_INFO, c->id, "call ended: %s%s%s", dt_outcome_name(c->outcome), c->error ? ": " : "",
            c->error ? c->error : "");
   }
@@ -122,6 +124,7 @@ void dt__call_finalize(dt_call_t *c) {
 void dt__call_start_flow(dt_call_t *c) {
   dt_calls_t *r = c->reg;
   c->flags |= DT_CALLF_STARTED | DT_CALLF_FLOW;
+  dt__call_eventf(c, "started", "direction", c->direction == DT_CALL_INCOMING ? "incoming" : "outgoing");
   int rc = r->o.hooks.on_start ? r->o.hooks.on_start(c, r->o.hooks.ud) : DT_EUNSUPPORTED;
   if (rc < 0 && !(c->flags & DT_CALLF_FLOW_DONE)) {
     char msg[256];
@@ -137,6 +140,7 @@ void dt_call_flow_done(dt_call_t *c, dt_outcome_t outcome, const char *error, co
   c->flags &= (uint16_t)~DT_CALLF_FLOW;
   if (c->wait != DT_WAIT_NONE) dt__call_wait_end_quiet(c);
   if (error && !c->error) c->error = dt_xstrdup(error);
+  if (error) dt__call_eventf(c, "error", "message", error);
   if (!c->outcome) {
     if (outcome == DT_OUTCOME_NONE || outcome == DT_OUTCOME_COMPLETED)
       outcome = ((c->flags & DT_CALLF_TERMINATED) && !(c->flags & DT_CALLF_ENDED)) ? DT_OUTCOME_HANGUP

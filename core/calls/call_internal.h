@@ -8,6 +8,7 @@
  *
  *   call.c           the registry's index: calls by key and in a list, tombstones, the
  *                    limbo of notifications for unknown calls, pinned flows, routes, names
+ *   call_live.c      the live view: a call's events on the bus, its current step for GET /calls
  *   call_identity.c  identity text and participants from Graph's JSON (pure)
  *   call_incoming.c  an incoming call's view (subject, called, meeting, context) and the
  *                    routes matching on it (pure)
@@ -207,6 +208,20 @@ cJSON *dt__call_identity_flow(const cJSON *set);
 size_t dt__call_identity_ids(const cJSON *set, const char **ids, size_t n, size_t max);
 /* The participants list as the flow sees it (see dt_call_result_t.json). */
 cJSON *dt__call_participants_json(const cJSON *body);
+
+/* ---- call_live.c: the live view (events on the bus, the current step) ---- */
+/* Publishes an event of c; fields: JSON members without braces, or NULL. */
+void dt__call_event(dt_call_t *c, const char *type, const char *fields);
+/* The same with one string member key: value. */
+void dt__call_eventf(dt_call_t *c, const char *type, const char *key, const char *value);
+/* A prompt starts playing (play, gather): the step's prompt, a "prompt" event. */
+void dt__call_live_prompt(dt_call_t *c, const dt_media_t *prompts, size_t n);
+/* A key was pressed (a new tone): the keys so far, a "key" event. */
+void dt__call_live_key(dt_call_t *c, char tone);
+/* The call's record is written: an "ended" event with the outcome. */
+void dt__call_live_ended(dt_call_t *c);
+/* ,"step":{prompt, digits, in_state_s} for GET /calls. */
+void dt__call_live_render(const dt_call_t *c, dt_buf_t *b, uint64_t now);
 
 /* ---- call_tones.c ---- */
 size_t dt__call_tones_ready(const dt_call_t *c);

@@ -30,6 +30,7 @@ static int play_begin(dt_call_t *c, const dt_media_t *prompts, size_t n, bool ba
   }
   dt__call_wait_begin(c, DT_WAIT_PLAY);
   c->w.barge_in = barge_in;
+  dt__call_live_prompt(c, prompts, n);
   return 0;
 }
 
@@ -197,6 +198,7 @@ int dt_call_gather(dt_call_t *c, const dt_gather_params_t *p) {
   }
   if (p->prompt_count > 0) {
     c->stage = G_PROMPT_SENT;
+    dt__call_live_prompt(c, p->prompts, p->prompt_count);
     dt_op_t *op = dt__call_main_op(c);
     rc = dt_graph_play_prompt(c->reg->o.graph, c->id, p->prompts, p->prompt_count, NULL, c->reg->on_response, op,
                               &op->req);
@@ -355,6 +357,7 @@ static dt_op_t *recording_submit(dt_call_t *c, const completion_t *comp, const c
   }
   char *path = dt_xasprintf("%s/%s.wav", r->recordings_dir, name);
   if (c->log.recordings.len < 8192) dt__call_log_item(&c->log.recordings, path);
+  dt__call_eventf(c, "recording", "file", path);
   free(path);
   return op;
 }

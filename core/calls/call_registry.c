@@ -140,6 +140,7 @@ void dt_calls_render_json(dt_calls_t *r, dt_buf_t *b) {
     }
     dt_buf_appendf(b, ",\"buffered_digits\":%u,\"tags\":", (unsigned)c->tone_len);
     dt_call_tags_json(&c->tags, b);
+    dt__call_live_render(c, b, now);
     dt_buf_append(b, "}", 1);
   }
   dt_buf_append(b, "]", 1);

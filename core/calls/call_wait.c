@@ -15,6 +15,7 @@
 #include "dialtone/common.h"
 #include "dialtone/error.h"
 #include "dialtone/log.h"
+#include "dialtone/text.h"
 #include "call_internal.h"
 
 unsigned dt__call_op_timeout(const dt_call_t *c) { return c->reg->o.op_timeout_ms; }
@@ -77,6 +78,15 @@ void dt__call_wait_fail(dt_call_t *c, int err, const char *code, const char *fmt
   c->result.error_code = dt__xstrdup_or_null(code);
   free(c->result.message);
   c->result.message = dt_xstrdup(msg);
+  if (err != DT_EHANGUP) {
+    dt_buf_t f = {0};
+    dt_buf_append(&f, "\"code\":", 7);
+    dt_text_json_string(&f, code ? code : dt_err_name(err));
+    dt_buf_append(&f, ",\"message\":", 11);
+    dt_text_json_string(&f, msg);
+    dt__call_event(c, "error", f.data);
+    dt_buf_free(&f);
+  }
   dt__call_wait_finish(c, err);
 }
 

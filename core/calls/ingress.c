@@ -323,10 +323,26 @@ static bool admin_token_matches(const char *presented, const char *want) {
   return diff == 0;
 }
 
+/* The access_token=VALUE of the query (raw), for the dashboard's EventSource, which cannot
+   send a header; copied into buf, NULL if absent. */
+static const char *query_token(const dt_http_request_t *req, char *buf, size_t len) {
+  for (const char *p = req->query; p && *p;) {
+    size_t n = strcspn(p, "&");
+    if (n > 13 && strncmp(p, "access_token=", 13) == 0 && n - 13 < len) {
+      snprintf(buf, len, "%.*s", (int)(n - 13), p + 13);
+      return buf;
+    }
+    p = p[n] ? p + n + 1 : NULL;
+  }
+  return NULL;
+}
+
 /* true = go on; false = answered 401. */
 static bool admin_allowed(dt_ingress_t *ing, dt_http_request_t *req) {
   if (!ing->admin_token) return true;
+  char qbuf[512];
   const char *tok = bearer(req);
+  if (!tok) tok = query_token(req, qbuf, sizeof qbuf);
   if (tok && admin_token_matches(tok, ing->admin_token)) return true;
   if (ing->o.metrics) dt_metrics_inc(ing->o.metrics, "dt_admin_unauthorized_total", NULL);
   dt_log(DT_LOG_WARN, NULL, "ingress: %s %s from %s refused: %s admin token", req->method, req->path,
@@ -448,6 +464,9 @@ static void route(dt_ingress_t *ing, dt_http_request_t *req, bool admin) {
     dt_buf_free(&b);
     return;
   }
+  /* the live view's routes (/events, /dashboard, ...: the engine's admin_route hook), on the
+     admin listener only: never on the public one, even without admin.listen */
+  if (admin && ing->o.admin_route && ing->o.admin_route(ing, req, ing->o.admin_route_ud)) return;
   if (public_routes && strncmp(p, "/prompts/", 9) == 0) {
     dt_http_request_set_route(req, "/prompts");
     if (!get) goto not_allowed;
@@ -537,6 +556,7 @@ int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char 
 }
 
 void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls) { ing->calls = calls; }
+bool dt_ingress_admin_allowed(dt_ingress_t *ing, dt_http_request_t *req) { return admin_allowed(ing, req); }
 int dt_ingress_port(const dt_ingress_t *ing) { return ing->srv ? dt_http_server_port(ing->srv) : 0; }
 int dt_ingress_admin_port(const dt_ingress_t *ing) {
   return ing->admin_srv ? dt_http_server_port(ing->admin_srv) : 0;

@@ -155,6 +155,7 @@ typedef struct {
   dt_recstore_t *recstore;          /* borrowed: recordings are journaled, fetched and stored
                                        through it; NULL = recordings are not downloaded */
   dt_metrics_t *metrics;            /* optional, borrowed */
+  struct dt_call_events_s *events;  /* optional, borrowed: the live view's bus (call_events.h) */
   dt_cdr_writer_t *cdr;             /* optional, borrowed */
   const char *callback_uri;         /* public_url + callback_path */
   const char *recordings_dir;       /* NULL = recordings are not downloaded */
@@ -260,6 +261,9 @@ struct dt_call_s {
   void (*ext_cancel)(void *ud);     /* an external wait's cancel (call_external.c); NULL = none */
   void *ext_ud;
   size_t loop_n;
+  /* the live view (call_live.c): the current step as GET /calls shows it */
+  char *live_prompt;                /* the prompt playing (play, gather), NULL: none */
+  char live_keys[33];               /* the keys pressed so far (the last 32) */
 };
 
 #define DT_CALLF_TERMINATED 0x0001  /* Graph said terminated (or we gave up on the call) */
@@ -303,6 +307,8 @@ size_t dt_calls_count(const dt_calls_t *reg);
 dt_call_t *dt_calls_first(dt_calls_t *reg); /* iterate with call->next */
 /* Appends the JSON array GET /calls serves. */
 void dt_calls_render_json(dt_calls_t *reg, dt_buf_t *out);
+/* The call's tags changed (call:tag): the live view's "tags" event carries them all. */
+void dt_call_tags_changed(dt_call_t *call);
 const char *dt_wait_kind_name(dt_wait_kind_t k); /* "gather" */
 const char *dt_outcome_name(dt_outcome_t o);     /* "completed" */
 /* The flow for an incoming call whose view (call_incoming.h; NULL = nothing known) and

@@ -19,7 +19,9 @@
  *                                                  } need "Authorization: Bearer TOKEN" (401)
  *   GET /prompts/NAME.wav the prompt files of prompts_dir (names: letters, digits, _ - and
  *                         one level of subdirectory; nothing else is served)
- * The admin listener serves /healthz, /metrics and /calls only.
+ * The admin listener serves /healthz, /metrics, /calls and what admin_route takes (the live
+ * view: /events, /dashboard, /cdrs, /flows). The admin token may also come as the query's
+ * access_token=TOKEN (a browser's EventSource cannot send a header).
  * Anything else is 404, a known path with the wrong method 405; 413, 431, 408 and 503 (the
  * request body budget) come from the HTTP server's limits. Keep-alive, pipelining and
  * chunked bodies are the server's.
@@ -31,6 +33,7 @@
 #include <uv.h>
 #include "dialtone/call.h"
 #include "dialtone/http_client.h"
+#include "dialtone/http_server.h"
 #include "dialtone/metrics.h"
 
 typedef struct dt_ingress_s dt_ingress_t;
@@ -64,11 +67,19 @@ typedef struct {
      returns how many it wrote. NULL = none beyond the key set's. */
   size_t (*health)(void *ud, const char **reasons, size_t max);
   void *health_ud;
+  /* Optional: more admin routes. Called for a request on the admin routes that no built-in
+     route took on the admin listener (never the public one); returns true if it took (and
+     answers) it, after dt_ingress_admin_allowed. */
+  bool (*admin_route)(struct dt_ingress_s *ing, dt_http_request_t *req, void *ud);
+  void *admin_route_ud;
 } dt_ingress_options_t;
 
 int dt_ingress_start(const dt_ingress_options_t *opts, dt_ingress_t **out, char *err, size_t errlen);
 /* The registry notifications go to (set once, after the registry exists). */
 void dt_ingress_set_calls(dt_ingress_t *ing, dt_calls_t *calls);
+/* For admin_route: true = the request may go on; false = it was answered 401 (no or a wrong
+   admin token). */
+bool dt_ingress_admin_allowed(dt_ingress_t *ing, dt_http_request_t *req);
 int dt_ingress_port(const dt_ingress_t *ing);
 /* The admin listener's bound port, 0 without one. */
 int dt_ingress_admin_port(const dt_ingress_t *ing);
