@@ -23,14 +23,8 @@ return function(call)
   call:answer()
   call:play("connecting")
   if put_through(call) then return end
-  local msg = call:record{
-    prompt = "agent_unavailable",
-    beep = true,
-    max_duration = 120,
-    initial_silence = 5,
-    max_silence = 3,
-    stop_tones = "#",
-  }
+  -- the beep and 5 s of initial silence are record's defaults
+  local msg = call:record{prompt = "agent_unavailable", max_duration = 120, max_silence = 3, stop_tones = "#"}
   if msg.file then
     dialtone.log("info", ("message from %s for the agents: %s"):format(call.from, msg.file))
     call:play("message_taken")
