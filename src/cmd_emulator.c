@@ -34,6 +34,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
           "                         [--app-id ID] [--tenant-id ID] [--client-secret S] [--client-cert PEM]\n"
+          "                         [--roles PERMISSION,...]\n"
           "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
           "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
 }
@@ -53,6 +54,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
       DT_ARG_STR("--tenant-id", &o.tenant_id),
       DT_ARG_STR("--client-secret", &o.client_secret),
       DT_ARG_STR("--client-cert", &o.client_cert_file),
+      DT_ARG_STR("--roles", &o.roles),
       DT_ARG_STR("--recordings", &o.recordings_dir),
       DT_ARG_BOOL("--fetch-remote-prompts", NULL, &fetch_remote),
       DT_ARG_BOOL("--strict", NULL, &strict),

@@ -19,6 +19,7 @@
 #include "emu_control.h"
 #include "emu_graph.h"
 #include "emu_http.h"
+#include "emu_identity.h"
 #include "emu_media.h"
 #include "emu_online_meetings.h"
 #include "emu_registry.h"
@@ -73,8 +74,12 @@ static void aad_error(dt_http_request_t *req, int status, const char *error, con
   dt__emu_respond_json(req, status, o, NULL);
 }
 
-static void issue_token(dt_emulator_t *emu, dt_http_request_t *req) {
-  char *tok = dt__emu_token_issue(emu, 3599);
+static void issue_token(dt_emulator_t *emu, dt_http_request_t *req, const char *resource) {
+  char *tok = dt__emu_token_issue_for(emu, resource, 3599);
+  if (tok == NULL) {
+    aad_error(req, 500, "temporarily_unavailable", "AADSTS90033: The emulator could not sign the token.");
+    return;
+  }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "token_type", "Bearer");
   cJSON_AddNumberToObject(o, "expires_in", 3599);
@@ -118,6 +123,27 @@ static const char *assertion_refusal(dt_emulator_t *emu, dt_http_request_t *req,
   return "AADSTS50027: JWT token is invalid or malformed.";
 }
 
+/* A client-credentials scope: one "{resource}/.default" (MSAL may add openid, profile and
+   offline_access, which are ignored). The resource becomes the token's audience. */
+static bool scope_resource(const char *scope, char **resource) {
+  const char *p = scope;
+  while (*p) {
+    while (*p == ' ') p++;
+    const char *s = p;
+    while (*p && *p != ' ') p++;
+    size_t n = (size_t)(p - s);
+    if (n == 0) break;
+    if (n > 9 && memcmp(s + n - 9, "/.default", 9) == 0) {
+      if (*resource) return false; /* two resources */
+      *resource = dt_xstrndup(s, n - 9);
+    } else if (!((n == 6 && memcmp(s, "openid", 6) == 0) || (n == 7 && memcmp(s, "profile", 7) == 0) ||
+                 (n == 14 && memcmp(s, "offline_access", 14) == 0))) {
+      return false;
+    }
+  }
+  return *resource != NULL;
+}
+
 static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   dt_http_request_set_route(req, "/oauth2/v2.0/token");
   if (strcmp(req->method, "POST") != 0) {
@@ -129,6 +155,9 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   char *secret = form_value(req->body, req->body_len, "client_secret");
   char *atype = form_value(req->body, req->body_len, "client_assertion_type");
   char *assertion = form_value(req->body, req->body_len, "client_assertion");
+  char *scope = form_value(req->body, req->body_len, "scope");
+  char *resource = NULL;
+  bool scope_ok = scope == NULL || scope_resource(scope, &resource);
   char why[256] = "";
   const char *refused = NULL;
   if (cid == NULL || cid[0] == '\0') {
@@ -142,6 +171,10 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
     aad_error(req, 400, "unauthorized_client",
               "AADSTS700016: Application with the given client_id was not found; the emulator's app "
               "id is set with --app-id.");
+  } else if (!scope_ok) {
+    aad_error(req, 400, "invalid_scope",
+              "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have "
+              "a scope value with /.default suffixed to the resource identifier (application ID URI).");
   } else if (secret && (atype || assertion)) {
     aad_error(req, 400, "invalid_request",
               "AADSTS90014: Send either client_secret or client_assertion, not both.");
@@ -152,14 +185,14 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
       aad_error(req, 401, "invalid_client", desc);
       free(desc);
     } else {
-      issue_token(emu, req);
+      issue_token(emu, req, resource);
     }
   } else if (emu->client_secret && (secret == NULL || strcmp(secret, emu->client_secret) != 0)) {
     aad_error(req, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
   } else {
-    issue_token(emu, req);
+    issue_token(emu, req, resource);
   }
-  DT_FREE_ALL(grant, cid, secret, atype, assertion);
+  DT_FREE_ALL(grant, cid, secret, atype, assertion, scope, resource);
 }
 
 static void openid_config(dt_emulator_t *emu, dt_http_request_t *req) {
@@ -268,6 +301,7 @@ static void on_request(dt_http_request_t *req, void *ud) {
     dt_http_respond_ex(req, 200, h, 1, emu->jwks_json, strlen(emu->jwks_json));
     return;
   }
+  if (dt__emu_identity_route(emu, req, path)) return;
   if (dt__emu_path_under(path, "/emulator", &rest)) {
     dt__emu_control(emu, req, rest);
     return;
@@ -321,7 +355,8 @@ static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[
 
 static void emu_free(dt_emulator_t *emu) {
   DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
-              emu->jwks_json, emu->jwt);
+              emu->jwks_json, emu->jwt, emu->tok_cache);
+  dt_jwks_free(emu->jwks);
   if (emu->key) dt_jwt_key_free(emu->key);
   dt_client_cert_free(emu->client_cert);
   dt__emu_online_meetings_clear(emu);
@@ -358,7 +393,6 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->cfg.ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
   emu->cfg.answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
   emu->cfg.history = opts->history > 0 ? opts->history : 1000;
-  dt_random_bytes(emu->hmac_key, sizeof emu->hmac_key);
   dt_random_bytes(&emu->rng, sizeof emu->rng);
   emu->rng |= 1;
 
@@ -371,6 +405,11 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     return dt_seterr(err, errlen, rc, "cannot generate the notification signing key: %s", dt_strerror(rc));
   }
   emu->jwks_json = dt_jwt_key_jwks_json(emu->key);
+  if ((rc = dt_jwks_parse(emu->jwks_json, strlen(emu->jwks_json), &emu->jwks, err, errlen)) != 0 ||
+      (rc = dt__emu_roles_parse(opts->roles, &emu->roles, err, errlen)) != 0) {
+    emu_free(emu);
+    return rc;
+  }
   if (opts->client_cert_file && opts->client_cert_file[0] &&
       (rc = dt_client_cert_load(opts->client_cert_file, NULL, &emu->client_cert, err, errlen)) != 0) {
     emu_free(emu);

@@ -47,6 +47,9 @@ typedef struct {
   const char *client_cert_file; /* the app's registered certificate (PEM): the token endpoint
                                    then takes client assertions signed with its key; NULL =
                                    assertions are refused (no certificate registered) */
+  const char *roles;           /* the Graph application permissions granted to the app (the
+                                  access tokens' roles), comma-separated; NULL/"" = every
+                                  calling one, "none" = none (emu_identity.h) */
   double time_scale;           /* 1 real time, 0 instant (a zeroed struct is instant;
                                   dt_emulator_options_init sets 1) */
   int64_t default_prompt_ms;   /* prompt length when its WAV cannot be fetched; 0 = 2000 */

@@ -46,7 +46,7 @@ struct harness_s {
   dt_http_client_t *http;
   char emu_url[128];
   char bot_url[160];
-  char token[512];
+  char token[4096];
   h_note_t notes[H_MAX_NOTES];
   int nnotes;
   h_note_fn on_note;
@@ -203,7 +203,7 @@ static h_resp_t h_req(harness_t *h, const char *method, const char *path, const 
   char url[1024];
   if (strncmp(path, "http", 4) == 0) snprintf(url, sizeof url, "%s", path);
   else snprintf(url, sizeof url, "%s%s", h->emu_url, path);
-  char authbuf[600];
+  char authbuf[4200];
   dt_http_header_t hd[2];
   size_t nh = 0;
   if (auth == NULL) {
