@@ -309,6 +309,7 @@ struct dt_emulator_s {
   char *jwks_json;
   char *jwt;                 /* cached notification token */
   int64_t jwt_exp;
+  char *ca_file;             /* with --tls and a made certificate: the local CA (emu_tls) */
   dt_jwks_t *jwks;            /* the public half of key: verifies the access tokens (emu_identity) */
   unsigned roles;            /* Graph application permissions granted to the app (EMU_ROLE_*) */
   unsigned req_roles;        /* the roles of the Graph request being handled (set on admit) */

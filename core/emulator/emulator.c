@@ -25,6 +25,7 @@
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_timeline.h"
+#include "emu_tls.h"
 #include "emu_util.h"
 
 /* ------------------------------------------------------------------ OAuth, OpenID, JWKS */
@@ -355,12 +356,46 @@ static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[
 
 static void emu_free(dt_emulator_t *emu) {
   DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
-              emu->jwks_json, emu->jwt, emu->tok_cache);
+              emu->jwks_json, emu->jwt, emu->tok_cache, emu->ca_file);
   dt_jwks_free(emu->jwks);
   if (emu->key) dt_jwt_key_free(emu->key);
   dt_client_cert_free(emu->client_cert);
   dt__emu_online_meetings_clear(emu);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
+}
+
+/* The certificate and key the server uses with tls: the given pair, or one the local CA
+   makes in tls_dir (a new directory under /tmp when none is named). */
+static int tls_files(dt_emulator_t *emu, const dt_emulator_options_t *opts, char **cert, char **key, char *err,
+                     size_t errlen) {
+  bool given_cert = opts->tls_cert_file && opts->tls_cert_file[0], given_key = opts->tls_key_file && opts->tls_key_file[0];
+  if (given_cert != given_key) return dt_seterr(err, errlen, DT_EINVAL, "--tls-cert and --tls-key go together");
+  if (given_cert) {
+    *cert = dt_xstrdup(opts->tls_cert_file);
+    *key = dt_xstrdup(opts->tls_key_file);
+    return 0;
+  }
+  char dir[420];
+  if (opts->tls_dir && opts->tls_dir[0]) {
+    snprintf(dir, sizeof dir, "%s", opts->tls_dir);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/dialtone-emulator-tls-XXXXXX");
+    if (mkdtemp(dir) == NULL) return dt_seterr(err, errlen, DT_EIO, "cannot create a directory under /tmp");
+  }
+  const char *hosts[EMU_TLS_MAX_HOSTS + 1];
+  size_t nh = 0;
+  char names[1024];
+  snprintf(names, sizeof names, "%s", opts->tls_hosts ? opts->tls_hosts : "");
+  for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+    if (nh == EMU_TLS_MAX_HOSTS + 1) break;
+    hosts[nh++] = t;
+  }
+  int rc = dt__emu_tls_create(dir, hosts, nh, opts->key_bits, err, errlen);
+  if (rc != 0) return rc;
+  emu->ca_file = dt_xasprintf("%s/ca.pem", dir);
+  *cert = dt_xasprintf("%s/server.pem", dir);
+  *key = dt_xasprintf("%s/server-key.pem", dir);
+  return 0;
 }
 
 int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emulator_t **out,
@@ -416,7 +451,14 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     return rc;
   }
 
+  char *cert = NULL, *key = NULL;
+  if (opts->tls && (rc = tls_files(emu, opts, &cert, &key, err, errlen)) != 0) {
+    emu_free(emu);
+    return rc;
+  }
   dt_http_server_options_t so = {0};
+  so.tls_cert_file = cert;
+  so.tls_key_file = key;
   so.listen = opts->listen && opts->listen[0] ? opts->listen : "127.0.0.1:0";
   so.handler = on_request;
   so.handler_ud = emu;
@@ -424,6 +466,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   so.metrics = opts->metrics;
   char serr[256] = "";
   rc = dt_http_server_start(loop, &so, &emu->srv, serr, sizeof serr);
+  DT_FREE_ALL(cert, key);
   if (rc != 0) {
     emu_free(emu);
     return dt_seterr(err, errlen, rc, "cannot listen on %s: %s", so.listen, serr[0] ? serr : dt_strerror(rc));
@@ -439,7 +482,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   host[hl] = '\0';
   if (hl == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) snprintf(host, sizeof host, "127.0.0.1");
   else if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
-  emu->url = dt_xasprintf("http://%s:%d", host, emu->port);
+  emu->url = dt_xasprintf("%s://%s:%d", opts->tls ? "https" : "http", host, emu->port);
 
   dt_http_client_options_t co = {0};
   co.metrics = opts->metrics;
@@ -470,6 +513,7 @@ const char *dt_emulator_url(const dt_emulator_t *emu) { return emu->url; }
 int dt_emulator_port(const dt_emulator_t *emu) { return emu->port; }
 const char *dt_emulator_app_id(const dt_emulator_t *emu) { return emu->app_id; }
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu) { return emu->tenant_id; }
+const char *dt_emulator_ca_file(const dt_emulator_t *emu) { return emu->ca_file; }
 
 static void teardown(dt_emulator_t *emu) {
   emu_inflight_t *f;

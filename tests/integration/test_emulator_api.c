@@ -422,6 +422,10 @@ static bool sse_has(harness_t *h, void *arg) {
 DT_TEST(event_stream) {
   harness_t h;
   DT_ASSERT(h_start(&h, 0, NULL));
+  if (h.tls_dir[0]) { /* this test speaks raw HTTP/1.1 over TCP: the plain-HTTP run covers it */
+    h_stop(&h);
+    return;
+  }
   DT_ASSERT(h_get_token(&h));
   sse_client_t c = {0};
   uv_tcp_init(&h.loop, &c.tcp);
