@@ -4,6 +4,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcjson-dev
       libcurl4-openssl-dev libmbedtls-dev node-llhttp curl valgrind)
 [ "${DT_WITH_CLANG:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
+# tests/sdk (Microsoft's SDKs against the emulator) runs on Node: only when asked, or node is missing
+{ [ "${DT_WITH_NODE:-0}" = 1 ] || ! command -v node >/dev/null; } && pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
