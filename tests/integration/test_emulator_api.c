@@ -579,6 +579,10 @@ DT_TEST(command_line) {
   DT_ASSERT_EQ_INT(dt_cmd_emulator_main(3, bad_args), 2);
   char *bad_scale[] = {"dialtone", "emulator", "--time-scale", "fast", NULL};
   DT_ASSERT_EQ_INT(dt_cmd_emulator_main(4, bad_scale), 2);
+  char *bad_roles[] = {"dialtone", "emulator", "--listen", "127.0.0.1:0", "--roles", "Calls.Initiate.All,Mail.Send", NULL};
+  DT_ASSERT_EQ_INT(dt_cmd_emulator_main(6, bad_roles), 2);
+  char *half_tls[] = {"dialtone", "emulator", "--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", NULL};
+  DT_ASSERT_EQ_INT(dt_cmd_emulator_main(6, half_tls), 2);
   int fds[2];
   DT_ASSERT(pipe(fds) == 0);
   fflush(stdout);
