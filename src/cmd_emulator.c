@@ -76,7 +76,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
   o.quiet = quiet;
   o.fetch_remote_prompts = fetch_remote;
   o.strict = strict;
-  o.tls = tls || (o.tls_cert_file && o.tls_cert_file[0]);
+  o.tls = tls || (o.tls_cert_file && o.tls_cert_file[0]) || (o.tls_key_file && o.tls_key_file[0]);
   char ca_dir[512];
   const char *home = getenv("HOME");
   if (o.tls && (o.tls_dir == NULL || !o.tls_dir[0]) && home && home[0] && strlen(home) < 400) {
