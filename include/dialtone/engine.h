@@ -101,6 +101,8 @@ typedef struct {
     unsigned max_calls;             /* default 0 = unlimited */
   } limits;
   bool insecure_tls;                /* outbound HTTPS without certificate checks (tests) */
+  const char *ca_file;              /* optional extra CA bundle (PEM) for outbound HTTPS (e.g. the
+                                       emulator's local CA, `dialtone emulator --tls`) */
   dt_metrics_t *metrics;            /* optional, borrowed; else the engine has its own */
   /* Flow timers (gather/menu timeouts, inter-digit waits, call:sleep) are multiplied by
      timer_scale: 0 or unset = 1 = real time. instant_timers makes them fire at once (after
