@@ -4,7 +4,8 @@
 // msal-node's ConfidentialClientApplication gets a token with the emulator as authority;
 // the token must verify with jose against the identity platform's OpenID metadata; the
 // Graph client (default middleware) creates a call from the reference's example, answers an
-// incoming call placed through the control API, plays a prompt and deletes both calls; a
+// incoming call placed through the control API, plays a prompt, subscribes to tones and gets
+// the caller's key, records a response and downloads it, and deletes both calls; a
 // notification receiver verifies every notification with jose against the emulator's
 // OpenID configuration. Any failure exits non-zero with the reason.
 import http from "node:http";
@@ -21,7 +22,8 @@ function fail(msg) {
 }
 if (!emu || !emu.startsWith("https://")) fail(`the emulator must serve HTTPS, got ${emu}`);
 const url = new URL(emu);
-const timer = setTimeout(() => fail("timed out"), Number(process.env.SDK_TIMEOUT_MS || 120000));
+let waitingFor = "start";
+const timer = setTimeout(() => fail(`timed out waiting for ${waitingFor}`), Number(process.env.SDK_TIMEOUT_MS || 120000));
 
 // ---- the notification receiver: every notification verified with jose
 const botKeys = createRemoteJWKSet(
@@ -51,6 +53,7 @@ const bot = http.createServer((req, res) => {
 await new Promise((r) => bot.listen(0, "127.0.0.1", r));
 const botUrl = `http://127.0.0.1:${bot.address().port}/api/calls`;
 async function waitFor(pred, what) {
+  waitingFor = what;
   for (;;) {
     const n = notes.find(pred);
     if (n) return n;
@@ -110,7 +113,7 @@ await graph.api(`/communications/calls/${created.id}`).delete();
 // an incoming call through the control API, answered with the Graph client
 const placed = await (await fetch(`${emu}/emulator/calls`, {
   method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ bot_url: botUrl }),
+  body: JSON.stringify({ bot_url: botUrl, script: [{ on: "record", speak_s: 1 }] }), // speaks when recorded
 })).json();
 const incoming = await waitFor(stateOf(placed.id, "incoming"), "incoming");
 await graph.api(`/communications/calls/${placed.id}/answer`).post({
@@ -128,6 +131,27 @@ if (!op.id || !["running", "completed", "notStarted"].includes(op.status)) fail(
 await waitFor((n) => n.resourceData && n.resourceData["@odata.type"] === "#microsoft.graph.playPromptOperation" &&
                      n.resourceData.status === "completed", "playPrompt completed");
 console.log(`incoming call ${placed.id}: answered, prompt played`);
+// subscribeToTone, then the caller presses keys through the control API
+const sub = await graph.api(`/communications/calls/${placed.id}/subscribeToTone`).post({ clientContext: "sdk-proof" });
+if (sub.status !== "completed")
+  await waitFor((n) => n.resourceData && n.resourceData.id === sub.id && n.resourceData.status === "completed",
+                "subscribeToTone completed");
+await fetch(`${emu}/emulator/calls/${placed.id}/tones`, {
+  method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tones: "7" }) });
+await waitFor((n) => n.resourceData && n.resourceData.toneInfo && n.resourceData.toneInfo.tone === "tone7", "tone7");
+// recordResponse (the caller's script speaks when it listens), then download the recording with its token
+await graph.api(`/communications/calls/${placed.id}/recordResponse`).post({
+  clientContext: "sdk-proof-rec", bargeInAllowed: false, maxRecordDurationInSeconds: 10,
+  initialSilenceTimeoutInSeconds: 5, maxSilenceTimeoutInSeconds: 2, playBeep: true, stopTones: ["#"],
+  prompts: [] });
+const rec = await waitFor((n) => n.resourceData && n.resourceData["@odata.type"] === "#microsoft.graph.recordOperation" &&
+                                 ["completed", "failed"].includes(n.resourceData.status), "recordResponse finished");
+if (rec.resourceData.status !== "completed") fail(`recordResponse: ${JSON.stringify(rec.resourceData)}`);
+const wav = await fetch(rec.resourceData.recordingLocation, {
+  headers: { Authorization: `Bearer ${rec.resourceData.recordingAccessToken}` } });
+const bytes = Buffer.from(await wav.arrayBuffer());
+if (wav.status !== 200 || bytes.subarray(0, 4).toString() !== "RIFF") fail(`recording download: ${wav.status}`);
+console.log(`tone received, ${bytes.length} bytes of recording downloaded`);
 await graph.api(`/communications/calls/${placed.id}`).delete();
 await waitFor((n) => n.changeType === "deleted" && n.resourceUrl.includes(placed.id), "deleted");
 
