@@ -5,6 +5,8 @@ pkgs=(build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcjson-dev
       libcurl4-openssl-dev libmbedtls-dev node-llhttp curl valgrind tzdata libespeak-ng-dev espeak-ng-data
       chromium)  # chromium: the dashboard test (tests/integration/test_dashboard_browser.c)
 [ "${DT_WITH_CLANG:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
+# tests/sdk (Microsoft's SDKs against the emulator) runs on Node: only when asked, or node is missing
+{ [ "${DT_WITH_NODE:-0}" = 1 ] || ! command -v node >/dev/null; } && pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

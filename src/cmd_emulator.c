@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 #include "args.h"
@@ -34,6 +35,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: dialtone emulator [--listen ADDR:PORT] [--bot URL] [--time-scale X]\n"
           "                         [--app-id ID] [--tenant-id ID] [--client-secret S] [--client-cert PEM]\n"
+          "                         [--roles PERMISSION,...] [--tls] [--tls-cert PEM --tls-key PEM]\n"
+          "                         [--tls-dir DIR] [--graph-host NAME,...]\n"
           "                         [--recordings DIR] [--fetch-remote-prompts] [--quiet]\n"
           "Runs the Graph calls emulator; prints its URL on the first line of stdout.\n");
 }
@@ -42,7 +45,7 @@ int dt_cmd_emulator_main(int argc, char **argv) {
   dt_emulator_options_t o;
   dt_emulator_options_init(&o);
   o.listen = "127.0.0.1:9090";
-  bool quiet = false, fetch_remote = false, strict = false;
+  bool quiet = false, fetch_remote = false, strict = false, tls = false;
   double scale = o.time_scale;
   const dt_arg_t opts[] = {
       DT_ARG_STR("--listen", &o.listen),
@@ -53,6 +56,12 @@ int dt_cmd_emulator_main(int argc, char **argv) {
       DT_ARG_STR("--tenant-id", &o.tenant_id),
       DT_ARG_STR("--client-secret", &o.client_secret),
       DT_ARG_STR("--client-cert", &o.client_cert_file),
+      DT_ARG_STR("--roles", &o.roles),
+      DT_ARG_BOOL("--tls", NULL, &tls),
+      DT_ARG_STR("--tls-cert", &o.tls_cert_file),
+      DT_ARG_STR("--tls-key", &o.tls_key_file),
+      DT_ARG_STR("--tls-dir", &o.tls_dir),
+      DT_ARG_STR("--graph-host", &o.tls_hosts),
       DT_ARG_STR("--recordings", &o.recordings_dir),
       DT_ARG_BOOL("--fetch-remote-prompts", NULL, &fetch_remote),
       DT_ARG_BOOL("--strict", NULL, &strict),
@@ -67,6 +76,13 @@ int dt_cmd_emulator_main(int argc, char **argv) {
   o.quiet = quiet;
   o.fetch_remote_prompts = fetch_remote;
   o.strict = strict;
+  o.tls = tls || (o.tls_cert_file && o.tls_cert_file[0]) || (o.tls_key_file && o.tls_key_file[0]);
+  char ca_dir[512];
+  const char *home = getenv("HOME");
+  if (o.tls && (o.tls_dir == NULL || !o.tls_dir[0]) && home && home[0] && strlen(home) < 400) {
+    snprintf(ca_dir, sizeof ca_dir, "%s/.dialtone-emulator-ca", home); /* kept: trust it once */
+    o.tls_dir = ca_dir;
+  }
 
   signal(SIGPIPE, SIG_IGN);
   uv_loop_t loop;
@@ -80,6 +96,12 @@ int dt_cmd_emulator_main(int argc, char **argv) {
     return rc == DT_EINVAL ? 2 : 1;
   }
   printf("%s\n", dt_emulator_url(m.emu));
+  const char *ca = dt_emulator_ca_file(m.emu);
+  if (ca)
+    printf("HTTPS with a certificate from the emulator's local CA: %s\n"
+           "trust it: NODE_EXTRA_CA_CERTS=%s (Node)  SSL_CERT_FILE=%s (OpenSSL, .NET on Linux)  "
+           "REQUESTS_CA_BUNDLE=%s (Python requests)\n",
+           ca, ca, ca, ca);
   fflush(stdout);
   uv_signal_init(&loop, &m.sigint);
   uv_signal_init(&loop, &m.sigterm);

@@ -408,7 +408,7 @@ int dt_engine_start(uv_loop_t *loop, const dt_engine_options_t *o, dt_engine_t *
   const char *listen = or_default(o->listen, "127.0.0.1:8080");
   const char *callback_path = or_default(o->callback_path, "/api/calls");
 
-  dt_http_client_options_t ho = {.metrics = e->metrics, .insecure_tls = o->insecure_tls};
+  dt_http_client_options_t ho = {.metrics = e->metrics, .insecure_tls = o->insecure_tls, .ca_file = o->ca_file};
   if ((rc = dt_http_client_new(loop, &ho, &e->http)) < 0) {
     dt_seterr(err, errlen, rc, "cannot create the HTTP client");
     goto fail;

@@ -22,6 +22,7 @@
 #include "emu_calls.h"
 #include "emu_graph.h"
 #include "emu_http.h"
+#include "emu_identity.h"
 #include "emu_media.h"
 #include "emu_notify.h"
 #include "emu_policy.h"
@@ -797,6 +798,26 @@ static void timeline_request(gctx_t *g, int status) {
   dt__emu_timeline_fill(g->call, g->slot, "request", tl);
 }
 
+/* The application permissions a request needs (any one of them), as Graph's reference lists
+   them: a meeting join needs JoinGroupCall(AsGuest), a call to several targets
+   InitiateGroupCall, a peer-to-peer call Initiate (or InitiateGroupCall); recording and
+   tones need AccessMedia; everything else any calling permission. */
+#define CALL_ROLES (EMU_ROLE_CALLS_INITIATE | EMU_ROLE_CALLS_INITIATE_GROUP | EMU_ROLE_CALLS_JOIN_GROUP | \
+                    EMU_ROLE_CALLS_JOIN_GROUP_GUEST)
+static unsigned create_needs(const cJSON *body) {
+  if (cJSON_GetObjectItem(body, "meetingInfo") || cJSON_GetObjectItem(body, "chatInfo"))
+    return EMU_ROLE_CALLS_JOIN_GROUP | EMU_ROLE_CALLS_JOIN_GROUP_GUEST;
+  if (cJSON_GetArraySize(cJSON_GetObjectItem(body, "targets")) > 1) return EMU_ROLE_CALLS_INITIATE_GROUP;
+  return EMU_ROLE_CALLS_INITIATE | EMU_ROLE_CALLS_INITIATE_GROUP;
+}
+
+static unsigned action_needs(int ns, const char *action) {
+  if (ns == 2 && (strcmp(action, "recordResponse") == 0 || strcmp(action, "record") == 0 ||
+                  strcmp(action, "subscribeToTone") == 0))
+    return EMU_ROLE_CALLS_ACCESS_MEDIA;
+  return CALL_ROLES;
+}
+
 void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
                    const char *collection, const char *rest) {
   gctx_t g = {.emu = emu, .req = req, .base = base, .collection = collection};
@@ -820,6 +841,10 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
       return;
     }
     if (!parse_body(&g)) return;
+    if (!dt__emu_permit(emu, req, create_needs(g.body))) {
+      cJSON_Delete(g.body);
+      return;
+    }
     g.action = "create";
     status = create_call(&g);
     timeline_request(&g, status);
@@ -827,6 +852,7 @@ void dt__emu_graph(dt_emulator_t *emu, dt_http_request_t *req, const char *base,
     if (g.call) dt__emu_call_unref(g.call);
     return;
   }
+  if (!dt__emu_permit(emu, req, action_needs(ns, strip_ns(seg[ns > 1 ? 1 : 0])))) return;
   emu_call_t *c = dt__emu_call_find_live(emu, seg[0]);
   if (c == NULL) {
     /* an ended call still gets the request in its timeline */

@@ -77,26 +77,3 @@ void dt__emu_respond_fault(dt_http_request_t *req, int status, int retry_after_s
   dt_http_respond_ex(req, status, h, 2, body, (size_t)n);
 }
 
-bool dt__emu_graph_admit(dt_emulator_t *emu, dt_http_request_t *req) {
-  emu->n_requests++;
-  dt_http_request_set_route(req, "/graph");
-  emu_faults_t *f = &emu->faults;
-  if (f->graph_hang) return false; /* never answered: the server frees it when the connection goes */
-  int st = dt__emu_fault_take(&f->graph_status, &f->graph_status_count);
-  if (st) {
-    const char *code = st == 429 ? "TooManyRequests" : st == 503 ? "serviceNotAvailable" : "generalException";
-    dt__emu_respond_fault(req, st, f->retry_after_s, code);
-    return false;
-  }
-  const char *h = dt_http_request_header(req, "Authorization");
-  if (h == NULL || h[0] == '\0') {
-    dt__emu_respond_error(req, 401, "InvalidAuthenticationToken", "Access token is empty.");
-    return false;
-  }
-  if (dt_strncasecmp(h, "Bearer ", 7) != 0 || !dt__emu_token_valid(emu, h + 7)) {
-    dt__emu_respond_error(req, 401, "InvalidAuthenticationToken",
-                          "Access token validation failure. Get a token from the emulator's token endpoint.");
-    return false;
-  }
-  return true;
-}

@@ -25,9 +25,4 @@ int dt__emu_fault_take(int *status, int *count);
    Retry-After (retry_after_s, at least 1). */
 void dt__emu_respond_fault(dt_http_request_t *req, int status, int retry_after_s, const char *code);
 
-/* Every Graph request's admission (calls and onlineMeetings): counts it, applies the
-   injected faults (hang, status) and checks the bearer token; false when it has been
-   answered (or is left hanging). */
-bool dt__emu_graph_admit(dt_emulator_t *emu, dt_http_request_t *req);
-
 #endif

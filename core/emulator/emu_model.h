@@ -309,7 +309,13 @@ struct dt_emulator_s {
   char *jwks_json;
   char *jwt;                 /* cached notification token */
   int64_t jwt_exp;
-  unsigned char hmac_key[32];
+  char *ca_file;             /* with --tls and a made certificate: the local CA (emu_tls) */
+  dt_jwks_t *jwks;            /* the public half of key: verifies the access tokens (emu_identity) */
+  unsigned roles;            /* Graph application permissions granted to the app (EMU_ROLE_*) */
+  unsigned req_roles;        /* the roles of the Graph request being handled (set on admit) */
+  char *tok_cache;           /* the last verified access token, its expiry and roles */
+  int64_t tok_cache_exp;
+  unsigned tok_cache_roles;
   dt__emu_sched_t sim, real;
   dt_hashmap_t calls, prompts, recordings, parties; /* value maps (dialtone/hashmap.h) */
   emu_recording_t *rec_head, *rec_tail;

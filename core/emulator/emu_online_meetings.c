@@ -29,6 +29,7 @@
 #include "dialtone/jwt.h"
 #include "dialtone/online_meeting.h"
 #include "emu_http.h"
+#include "emu_identity.h"
 #include "emu_online_meetings.h"
 #include "emu_util.h"
 
@@ -343,7 +344,7 @@ bool dt__emu_online_meetings(dt_emulator_t *emu, dt_http_request_t *req, const c
   } else {
     return false;
   }
-  if (!dt__emu_graph_admit(emu, req)) return true;
+  if (!dt__emu_graph_admit(emu, req) || !dt__emu_permit(emu, req, EMU_ROLE_ONLINE_MEETINGS_RW)) return true;
   char *origin = dt__emu_origin(emu, req);
   if (x.user[0])
     snprintf(x.context, sizeof x.context, "%s%s/$metadata#users('%.256s')/onlineMeetings", origin, base, x.user);

@@ -1,8 +1,7 @@
 /*
  * emu_util.c — small pieces the emulator is built from: id normalisation, identity sets,
  * WAV files (writing recordings, measuring prompts; the RIFF parsing and header are
- * core/util/wav.c's), the emulator's own access tokens (HMAC-SHA256 over the expiry, so
- * checking one needs no table and no lock), tone names, URL and tone validation. It calls
+ * core/util/wav.c's), random tokens, tone names, URL and tone validation. It calls
  * no other emulator module; its maps are core/util/hashmap.c's value maps.
  */
 #include <ctype.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <mbedtls/md.h>
 #include "dialtone/error.h"
 #include "dialtone/graph.h"
 #include "dialtone/wav.h"
@@ -155,40 +153,6 @@ int dt__emu_wav_duration(const void *data, size_t len, uint64_t total_len, int64
   if (dlen == 0 || dlen == 0xFFFFFFFFu || (total_len && dlen > avail)) dlen = avail;
   *ms = (int64_t)(dlen * 1000u / w.byte_rate);
   return 0;
-}
-
-/* ------------------------------------------------------------------ tokens */
-static void hmac_hex(dt_emulator_t *emu, const char *msg, char out[65]) {
-  unsigned char mac[32];
-  mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), emu->hmac_key,
-                  sizeof emu->hmac_key, (const unsigned char *)msg, strlen(msg), mac);
-  for (int i = 0; i < 32; i++) snprintf(out + i * 2, 3, "%02x", mac[i]);
-}
-
-char *dt__emu_token_issue(dt_emulator_t *emu, int64_t lifetime_s) {
-  char msg[32], mac[65];
-  snprintf(msg, sizeof msg, "%" PRId64, dt_unix_time() + lifetime_s);
-  hmac_hex(emu, msg, mac);
-  return dt_xasprintf("eyJ0eXAiOiJkdGVtdSJ9.%s.%s", msg, mac);
-}
-
-bool dt__emu_token_valid(dt_emulator_t *emu, const char *token) {
-  static const char prefix[] = "eyJ0eXAiOiJkdGVtdSJ9.";
-  if (token == NULL || strncmp(token, prefix, sizeof prefix - 1) != 0) return false;
-  const char *exp = token + sizeof prefix - 1;
-  const char *dot = strchr(exp, '.');
-  if (dot == NULL || dot - exp > 20 || strlen(dot + 1) != 64) return false;
-  char msg[32], mac[65];
-  memcpy(msg, exp, (size_t)(dot - exp));
-  msg[dot - exp] = '\0';
-  hmac_hex(emu, msg, mac);
-  /* constant time: the token is a secret */
-  unsigned diff = 0;
-  for (int i = 0; i < 64; i++) diff |= (unsigned)(mac[i] ^ dot[1 + i]);
-  if (diff != 0) return false;
-  char *end = NULL;
-  long long e = strtoll(msg, &end, 10);
-  return end && *end == '\0' && e > dt_unix_time();
 }
 
 void dt__emu_random_token(char *out, size_t n) {

@@ -1,6 +1,6 @@
 /*
  * emu_util.h — small pieces the emulator is built from (emu_util.c): id normalisation,
- * identity sets, JSON lookups, WAV files, the emulator's access tokens, tone names, URL and tone validation, path splitting.
+ * identity sets, JSON lookups, WAV files, random tokens, tone names, URL and tone validation, path splitting.
  * Nothing here calls another emulator module.
  */
 #ifndef DT_EMU_UTIL_H
@@ -33,10 +33,7 @@ void dt__emu_wav_build(uint64_t duration_ms, const emu_segment_t *seg, size_t ns
    file's size when known, else 0); DT_EPARSE when it is not one. */
 int dt__emu_wav_duration(const void *data, size_t len, uint64_t total_len, int64_t *ms);
 
-/* ------------------------------------------------------------------ tokens, randomness */
-/* Access tokens: "<exp>.<hex hmac>" signed with the emulator's key. */
-char *dt__emu_token_issue(dt_emulator_t *emu, int64_t lifetime_s);
-bool dt__emu_token_valid(dt_emulator_t *emu, const char *token);
+/* ------------------------------------------------------------------ randomness */
 void dt__emu_random_token(char *out, size_t n); /* n-1 url-safe chars + NUL */
 double dt__emu_rand01(dt_emulator_t *emu);
 

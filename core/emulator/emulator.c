@@ -19,11 +19,13 @@
 #include "emu_control.h"
 #include "emu_graph.h"
 #include "emu_http.h"
+#include "emu_identity.h"
 #include "emu_media.h"
 #include "emu_online_meetings.h"
 #include "emu_registry.h"
 #include "emu_sched.h"
 #include "emu_timeline.h"
+#include "emu_tls.h"
 #include "emu_util.h"
 
 /* ------------------------------------------------------------------ OAuth, OpenID, JWKS */
@@ -73,8 +75,12 @@ static void aad_error(dt_http_request_t *req, int status, const char *error, con
   dt__emu_respond_json(req, status, o, NULL);
 }
 
-static void issue_token(dt_emulator_t *emu, dt_http_request_t *req) {
-  char *tok = dt__emu_token_issue(emu, 3599);
+static void issue_token(dt_emulator_t *emu, dt_http_request_t *req, const char *resource) {
+  char *tok = dt__emu_token_issue_for(emu, resource, 3599);
+  if (tok == NULL) {
+    aad_error(req, 500, "temporarily_unavailable", "AADSTS90033: The emulator could not sign the token.");
+    return;
+  }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "token_type", "Bearer");
   cJSON_AddNumberToObject(o, "expires_in", 3599);
@@ -118,6 +124,27 @@ static const char *assertion_refusal(dt_emulator_t *emu, dt_http_request_t *req,
   return "AADSTS50027: JWT token is invalid or malformed.";
 }
 
+/* A client-credentials scope: one "{resource}/.default" (MSAL may add openid, profile and
+   offline_access, which are ignored). The resource becomes the token's audience. */
+static bool scope_resource(const char *scope, char **resource) {
+  const char *p = scope;
+  while (*p) {
+    while (*p == ' ') p++;
+    const char *s = p;
+    while (*p && *p != ' ') p++;
+    size_t n = (size_t)(p - s);
+    if (n == 0) break;
+    if (n > 9 && memcmp(s + n - 9, "/.default", 9) == 0) {
+      if (*resource) return false; /* two resources */
+      *resource = dt_xstrndup(s, n - 9);
+    } else if (!((n == 6 && memcmp(s, "openid", 6) == 0) || (n == 7 && memcmp(s, "profile", 7) == 0) ||
+                 (n == 14 && memcmp(s, "offline_access", 14) == 0))) {
+      return false;
+    }
+  }
+  return *resource != NULL;
+}
+
 static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   dt_http_request_set_route(req, "/oauth2/v2.0/token");
   if (strcmp(req->method, "POST") != 0) {
@@ -129,6 +156,9 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
   char *secret = form_value(req->body, req->body_len, "client_secret");
   char *atype = form_value(req->body, req->body_len, "client_assertion_type");
   char *assertion = form_value(req->body, req->body_len, "client_assertion");
+  char *scope = form_value(req->body, req->body_len, "scope");
+  char *resource = NULL;
+  bool scope_ok = scope == NULL || scope_resource(scope, &resource);
   char why[256] = "";
   const char *refused = NULL;
   if (cid == NULL || cid[0] == '\0') {
@@ -142,6 +172,10 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
     aad_error(req, 400, "unauthorized_client",
               "AADSTS700016: Application with the given client_id was not found; the emulator's app "
               "id is set with --app-id.");
+  } else if (!scope_ok) {
+    aad_error(req, 400, "invalid_scope",
+              "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have "
+              "a scope value with /.default suffixed to the resource identifier (application ID URI).");
   } else if (secret && (atype || assertion)) {
     aad_error(req, 400, "invalid_request",
               "AADSTS90014: Send either client_secret or client_assertion, not both.");
@@ -152,14 +186,14 @@ static void token_endpoint(dt_emulator_t *emu, dt_http_request_t *req) {
       aad_error(req, 401, "invalid_client", desc);
       free(desc);
     } else {
-      issue_token(emu, req);
+      issue_token(emu, req, resource);
     }
   } else if (emu->client_secret && (secret == NULL || strcmp(secret, emu->client_secret) != 0)) {
     aad_error(req, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
   } else {
-    issue_token(emu, req);
+    issue_token(emu, req, resource);
   }
-  DT_FREE_ALL(grant, cid, secret, atype, assertion);
+  DT_FREE_ALL(grant, cid, secret, atype, assertion, scope, resource);
 }
 
 static void openid_config(dt_emulator_t *emu, dt_http_request_t *req) {
@@ -268,6 +302,7 @@ static void on_request(dt_http_request_t *req, void *ud) {
     dt_http_respond_ex(req, 200, h, 1, emu->jwks_json, strlen(emu->jwks_json));
     return;
   }
+  if (dt__emu_identity_route(emu, req, path)) return;
   if (dt__emu_path_under(path, "/emulator", &rest)) {
     dt__emu_control(emu, req, rest);
     return;
@@ -321,11 +356,46 @@ static char *opt_dup(const char *s, const char *def) { return dt_xstrdup(s && s[
 
 static void emu_free(dt_emulator_t *emu) {
   DT_FREE_ALL(emu->url, emu->bot_url, emu->app_id, emu->tenant_id, emu->client_secret, emu->recordings_dir,
-              emu->jwks_json, emu->jwt);
+              emu->jwks_json, emu->jwt, emu->tok_cache, emu->ca_file);
+  dt_jwks_free(emu->jwks);
   if (emu->key) dt_jwt_key_free(emu->key);
   dt_client_cert_free(emu->client_cert);
   dt__emu_online_meetings_clear(emu);
   dt_free_then_done(emu, emu->close_done); /* set only by dt_emulator_close */
+}
+
+/* The certificate and key the server uses with tls: the given pair, or one the local CA
+   makes in tls_dir (a new directory under /tmp when none is named). */
+static int tls_files(dt_emulator_t *emu, const dt_emulator_options_t *opts, char **cert, char **key, char *err,
+                     size_t errlen) {
+  bool given_cert = opts->tls_cert_file && opts->tls_cert_file[0], given_key = opts->tls_key_file && opts->tls_key_file[0];
+  if (given_cert != given_key) return dt_seterr(err, errlen, DT_EINVAL, "--tls-cert and --tls-key go together");
+  if (given_cert) {
+    *cert = dt_xstrdup(opts->tls_cert_file);
+    *key = dt_xstrdup(opts->tls_key_file);
+    return 0;
+  }
+  char dir[420];
+  if (opts->tls_dir && opts->tls_dir[0]) {
+    snprintf(dir, sizeof dir, "%s", opts->tls_dir);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/dialtone-emulator-tls-XXXXXX");
+    if (mkdtemp(dir) == NULL) return dt_seterr(err, errlen, DT_EIO, "cannot create a directory under /tmp");
+  }
+  const char *hosts[EMU_TLS_MAX_HOSTS + 1];
+  size_t nh = 0;
+  char names[1024];
+  snprintf(names, sizeof names, "%s", opts->tls_hosts ? opts->tls_hosts : "");
+  for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+    if (nh == EMU_TLS_MAX_HOSTS + 1) break;
+    hosts[nh++] = t;
+  }
+  int rc = dt__emu_tls_create(dir, hosts, nh, opts->key_bits, err, errlen);
+  if (rc != 0) return rc;
+  emu->ca_file = dt_xasprintf("%s/ca.pem", dir);
+  *cert = dt_xasprintf("%s/server.pem", dir);
+  *key = dt_xasprintf("%s/server-key.pem", dir);
+  return 0;
 }
 
 int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emulator_t **out,
@@ -358,7 +428,6 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   emu->cfg.ring_timeout_ms = opts->ring_timeout_ms > 0 ? opts->ring_timeout_ms : 60000;
   emu->cfg.answer_delay_ms = opts->answer_delay_ms > 0 ? opts->answer_delay_ms : opts->answer_delay_ms < 0 ? 0 : 2000;
   emu->cfg.history = opts->history > 0 ? opts->history : 1000;
-  dt_random_bytes(emu->hmac_key, sizeof emu->hmac_key);
   dt_random_bytes(&emu->rng, sizeof emu->rng);
   emu->rng |= 1;
 
@@ -371,13 +440,25 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
     return dt_seterr(err, errlen, rc, "cannot generate the notification signing key: %s", dt_strerror(rc));
   }
   emu->jwks_json = dt_jwt_key_jwks_json(emu->key);
+  if ((rc = dt_jwks_parse(emu->jwks_json, strlen(emu->jwks_json), &emu->jwks, err, errlen)) != 0 ||
+      (rc = dt__emu_roles_parse(opts->roles, &emu->roles, err, errlen)) != 0) {
+    emu_free(emu);
+    return rc;
+  }
   if (opts->client_cert_file && opts->client_cert_file[0] &&
       (rc = dt_client_cert_load(opts->client_cert_file, NULL, &emu->client_cert, err, errlen)) != 0) {
     emu_free(emu);
     return rc;
   }
 
+  char *cert = NULL, *key = NULL;
+  if (opts->tls && (rc = tls_files(emu, opts, &cert, &key, err, errlen)) != 0) {
+    emu_free(emu);
+    return rc;
+  }
   dt_http_server_options_t so = {0};
+  so.tls_cert_file = cert;
+  so.tls_key_file = key;
   so.listen = opts->listen && opts->listen[0] ? opts->listen : "127.0.0.1:0";
   so.handler = on_request;
   so.handler_ud = emu;
@@ -385,6 +466,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   so.metrics = opts->metrics;
   char serr[256] = "";
   rc = dt_http_server_start(loop, &so, &emu->srv, serr, sizeof serr);
+  DT_FREE_ALL(cert, key);
   if (rc != 0) {
     emu_free(emu);
     return dt_seterr(err, errlen, rc, "cannot listen on %s: %s", so.listen, serr[0] ? serr : dt_strerror(rc));
@@ -400,7 +482,7 @@ int dt_emulator_start(uv_loop_t *loop, const dt_emulator_options_t *opts, dt_emu
   host[hl] = '\0';
   if (hl == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0) snprintf(host, sizeof host, "127.0.0.1");
   else if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
-  emu->url = dt_xasprintf("http://%s:%d", host, emu->port);
+  emu->url = dt_xasprintf("%s://%s:%d", opts->tls ? "https" : "http", host, emu->port);
 
   dt_http_client_options_t co = {0};
   co.metrics = opts->metrics;
@@ -431,6 +513,7 @@ const char *dt_emulator_url(const dt_emulator_t *emu) { return emu->url; }
 int dt_emulator_port(const dt_emulator_t *emu) { return emu->port; }
 const char *dt_emulator_app_id(const dt_emulator_t *emu) { return emu->app_id; }
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu) { return emu->tenant_id; }
+const char *dt_emulator_ca_file(const dt_emulator_t *emu) { return emu->ca_file; }
 
 static void teardown(dt_emulator_t *emu) {
   emu_inflight_t *f;

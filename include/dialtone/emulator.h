@@ -47,6 +47,17 @@ typedef struct {
   const char *client_cert_file; /* the app's registered certificate (PEM): the token endpoint
                                    then takes client assertions signed with its key; NULL =
                                    assertions are refused (no certificate registered) */
+  const char *roles;           /* the Graph application permissions granted to the app (the
+                                  access tokens' roles), comma-separated; NULL/"" = every
+                                  calling one, "none" = none (emu_identity.h) */
+  int tls;                     /* non-zero: serve everything over HTTPS (emu_tls.h) */
+  const char *tls_cert_file;   /* with tls: the server certificate (PEM, chain) and its key;
+                                  NULL = made by the emulator's local CA in tls_dir */
+  const char *tls_key_file;
+  const char *tls_dir;         /* the local CA's directory (ca.pem kept across runs); NULL =
+                                  a new directory under /tmp */
+  const char *tls_hosts;       /* extra names for the made certificate, comma-separated
+                                  (e.g. graph.microsoft.com,login.microsoftonline.com) */
   double time_scale;           /* 1 real time, 0 instant (a zeroed struct is instant;
                                   dt_emulator_options_init sets 1) */
   int64_t default_prompt_ms;   /* prompt length when its WAV cannot be fetched; 0 = 2000 */
@@ -85,6 +96,8 @@ const char *dt_emulator_url(const dt_emulator_t *emu);
 int dt_emulator_port(const dt_emulator_t *emu);
 const char *dt_emulator_app_id(const dt_emulator_t *emu);
 const char *dt_emulator_tenant_id(const dt_emulator_t *emu);
+/* With tls and a made certificate: the local CA's certificate (ca.pem) clients trust; else NULL. */
+const char *dt_emulator_ca_file(const dt_emulator_t *emu);
 /* Stops listening, cancels every timer and outgoing request, frees everything, then calls
    done (may be NULL) from the loop. */
 void dt_emulator_close(dt_emulator_t *emu, void (*done)(void *ud), void *ud);

@@ -113,6 +113,8 @@ typedef struct {
      when due, or while failing), so /healthz turns degraded and back without traffic;
      0 = 60000 ms. */
   unsigned health_interval_ms;
+  const char *ca_file;              /* optional extra CA bundle (PEM) for outbound HTTPS (e.g. the
+                                       emulator's local CA, `dialtone emulator --tls`) */
   dt_metrics_t *metrics;            /* optional, borrowed; else the engine has its own */
   /* Flow timers (gather/menu timeouts, inter-digit waits, call:sleep) are multiplied by
      timer_scale: 0 or unset = 1 = real time. instant_timers makes them fire at once (after

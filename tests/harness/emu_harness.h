@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include "dialtone/common.h"
 #include "dialtone/emulator.h"
@@ -46,12 +47,13 @@ struct harness_s {
   dt_http_client_t *http;
   char emu_url[128];
   char bot_url[160];
-  char token[512];
+  char token[4096];
   h_note_t notes[H_MAX_NOTES];
   int nnotes;
   h_note_fn on_note;
   void *ud;
   int bot_status;  /* what the bot answers (default 202) */
+  char tls_dir[64]; /* DT_TEST_TLS set: the emulator serves HTTPS with its local CA here */
 };
 
 typedef struct {
@@ -146,12 +148,20 @@ static bool h_start(harness_t *h, double time_scale, const dt_emulator_options_t
   o.bot_url = h->bot_url;
   o.quiet = 1;
   if (o.key_pem == NULL) o.key_pem = h_key_pem(); /* one key per test process */
+  const char *tls = getenv("DT_TEST_TLS"); /* the same test over HTTPS (issue 15) */
+  if (tls && tls[0] && strcmp(tls, "0") != 0) {
+    snprintf(h->tls_dir, sizeof h->tls_dir, "/tmp/dt_emu_tls_XXXXXX");
+    if (mkdtemp(h->tls_dir) == NULL) return false;
+    o.tls = 1;
+    o.tls_dir = h->tls_dir;
+  }
   if (dt_emulator_start(&h->loop, &o, &h->emu, err, sizeof err) != 0) {
     fprintf(stderr, "emulator: %s\n", err);
     return false;
   }
   snprintf(h->emu_url, sizeof h->emu_url, "%s", dt_emulator_url(h->emu));
   dt_http_client_options_t co = {0};
+  co.ca_file = dt_emulator_ca_file(h->emu); /* verified against the emulator's CA, not skipped */
   if (dt_http_client_new(&h->loop, &co, &h->http) != 0) return false;
   return true;
 }
@@ -203,7 +213,7 @@ static h_resp_t h_req(harness_t *h, const char *method, const char *path, const 
   char url[1024];
   if (strncmp(path, "http", 4) == 0) snprintf(url, sizeof url, "%s", path);
   else snprintf(url, sizeof url, "%s%s", h->emu_url, path);
-  char authbuf[600];
+  char authbuf[4200];
   dt_http_header_t hd[2];
   size_t nh = 0;
   if (auth == NULL) {
@@ -452,6 +462,15 @@ static void h_stop(harness_t *h) {
   uv_walk(&h->loop, h_walk_close, NULL);
   uv_run(&h->loop, UV_RUN_DEFAULT);
   uv_loop_close(&h->loop);
+  if (h->tls_dir[0]) {
+    static const char *const files[] = {"ca.pem", "ca-key.pem", "server.pem", "server-key.pem"};
+    char path[128];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+      snprintf(path, sizeof path, "%s/%s", h->tls_dir, files[i]);
+      remove(path);
+    }
+    rmdir(h->tls_dir);
+  }
   for (int i = 0; i < h->nnotes; i++) {
     free(h->notes[i].body);
     free(h->notes[i].auth);

@@ -154,6 +154,7 @@ static __attribute__((unused)) int h__engine_start(dt_harness_t *h) {
   en.graph.tenant_id = dt_emulator_tenant_id(h->emu);
   en.graph.client_id = dt_emulator_app_id(h->emu);
   en.graph.client_secret = "secret";
+  en.ca_file = dt_emulator_ca_file(h->emu); /* NULL unless DT_TEST_TLS */
   en.graph.application_instance_id = o->application_instance_id;
   en.graph.application_instance_name = o->application_instance_name;
   en.inbound.enabled = !o->no_auth;
@@ -200,19 +201,27 @@ static __attribute__((unused)) int h_start(dt_harness_t *h, const h_options_t *o
   snprintf(h->cdr_path, sizeof h->cdr_path, "%s/cdr.jsonl", h->dir);
   snprintf(h->prompts_dir, sizeof h->prompts_dir, "%s/flows/prompts", h_source_dir());
 
-  dt_http_client_options_t ho = {0};
-  if (dt_http_client_new(&h->loop, &ho, &h->http) != 0) return -1;
   dt_emulator_options_t eo;
   dt_emulator_options_init(&eo);
   eo.time_scale = o->time_scale;
   eo.quiet = 1;
   eo.key_bits = 2048;
   eo.key_pem = o->emulator_key_pem;
+  const char *tls = getenv("DT_TEST_TLS"); /* the engine talks to the emulator over HTTPS (issue 15) */
+  char tls_dir[96];
+  snprintf(tls_dir, sizeof tls_dir, "%s/tls", h->dir);
+  if (tls && tls[0] && strcmp(tls, "0") != 0) {
+    eo.tls = 1;
+    eo.tls_dir = tls_dir;
+  }
   char err[256];
   if (dt_emulator_start(&h->loop, &eo, &h->emu, err, sizeof err) != 0) {
     fprintf(stderr, "emulator: %s\n", err);
     return -1;
   }
+  dt_http_client_options_t ho = {0};
+  ho.ca_file = dt_emulator_ca_file(h->emu);
+  if (dt_http_client_new(&h->loop, &ho, &h->http) != 0) return -1;
   snprintf(h->emu_url, sizeof h->emu_url, "%s", dt_emulator_url(h->emu));
   h->o = *o;
   h->started = true;

@@ -3,6 +3,7 @@
    call, an action answered with its operation and Location, injected Graph faults, and
    each request in the call's timeline with its status. */
 #include "harness/emu_fixture.h"
+#include "emulator/emu_identity.h"
 #include "emulator/emu_util.h"
 
 static const char *code_of(const ef_resp_t *r) {

@@ -4,6 +4,7 @@
    own operation type, its completion notification, the bot's recordingInfo, and Graph's
    refusal of another status. */
 #include "harness/emu_fixture.h"
+#include "emulator/emu_identity.h"
 #include "dialtone/error.h"
 #include "emulator/emu_incoming.h"
 #include "emulator/emu_util.h"

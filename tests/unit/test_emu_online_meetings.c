@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "harness/emu_fixture.h"
+#include "emulator/emu_identity.h"
 #include "dialtone/meeting_link.h"
 #include "emulator/emu_calls.h"
 #include "emulator/emu_online_meetings.h"
