@@ -12,12 +12,14 @@
  * Sits above rt_state, prompts, flows and call_handle, below the scheduler (see
  * rt_internal.h): it never resumes a coroutine, it only yields.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "dialtone/error.h"
 #include "dialtone/graph_body.h"
+#include "dialtone/call_tags.h"
 #include "dialtone/log.h"
 #include "dialtone/meeting_link.h"
 #include "call_handle.h"
@@ -711,10 +713,10 @@ static int l_dial(lua_State *L) {
   return dt__call_handle_wait(L, "dial", rc, k_dial);
 }
 
-/* Logs the arguments from index first on, each as tostring() gives it, joined by sep, on the
-   running call's log line. */
-static void log_args(lua_State *L, dt_log_level_t level, int first, char sep) {
-  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
+/* Logs the arguments first..n, each as tostring() gives it, joined by sep, with fields, on
+   the running call's log line. */
+static void log_args(lua_State *L, dt_log_level_t level, int first, int n, char sep, const dt_log_field_t *fields,
+                     size_t nfields) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (int i = first; i <= n; i++) {
@@ -724,19 +726,62 @@ static void log_args(lua_State *L, dt_log_level_t level, int first, char sep) {
   }
   luaL_pushresult(&b);
   dt_call_t *c = dt__call_handle_self(L);
-  dt_log(level, c ? c->id : NULL, "%s", lua_tostring(L, -1));
+  dt_log_fields(level, c ? c->id : NULL, fields, nfields, lua_tostring(L, -1));
 }
 
+#define LOG_MAX_FIELDS 32
+
+/* dialtone.log's structured fields (the table at idx), under call:tag's rules for names and
+   string values (dt_call_tag_check); numbers (finite) and booleans too; at most
+   LOG_MAX_FIELDS. The strings stay anchored in the table (texts holds the numbers'). Raises
+   naming the bad field. */
+static size_t log_fields(lua_State *L, int idx, dt_log_field_t *f, char (*texts)[32]) {
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "dialtone.log: field names must be strings");
+    if (n == LOG_MAX_FIELDS) luaL_error(L, "dialtone.log: at most %d fields", LOG_MAX_FIELDS);
+    size_t klen, vlen = 0;
+    const char *key = lua_tolstring(L, -2, &klen);
+    int t = lua_type(L, -1);
+    const char *value = t == LUA_TSTRING ? lua_tolstring(L, -1, &vlen) : "";
+    char why[160];
+    if (dt_call_tag_check(key, klen, value, vlen, why, sizeof why) != 0) luaL_error(L, "dialtone.log: %s", why);
+    f[n] = (dt_log_field_t){.key = key, .value = value, .number = t != LUA_TSTRING};
+    if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+      snprintf(texts[n], 32, LUA_INTEGER_FMT, lua_tointeger(L, -1));
+    } else if (t == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))) {
+      snprintf(texts[n], 32, "%.14g", lua_tonumber(L, -1));
+    } else if (t == LUA_TBOOLEAN) {
+      snprintf(texts[n], 32, "%s", lua_toboolean(L, -1) ? "true" : "false"); /* JSON's, unquoted */
+    } else if (t != LUA_TSTRING) {
+      luaL_error(L, "dialtone.log: field '%s' must be a string, a finite number or a boolean, got %s", key,
+                 luaL_typename(L, -1));
+    }
+    if (t != LUA_TSTRING) f[n].value = texts[n];
+    n++;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* dialtone.log(level, ...): the words joined by spaces; a table as the last of three or more
+   arguments is structured fields instead (JSON "fields":{...}, text key=value). */
 static int l_log(lua_State *L) {
   const char *level = luaL_checkstring(L, 1);
   int lv = dt_log_level_from_name(level);
   if (lv < 0 || lv == DT_LOG_OFF) return luaL_error(L, "dialtone.log: level must be debug, info, warn or error");
-  log_args(L, (dt_log_level_t)lv, 2, ' ');
+  int top = lua_gettop(L);
+  dt_log_field_t fields[LOG_MAX_FIELDS];
+  char texts[LOG_MAX_FIELDS][32];
+  size_t n = 0;
+  if (top >= 3 && lua_istable(L, top)) n = log_fields(L, top--, fields, texts);
+  log_args(L, (dt_log_level_t)lv, 2, top, ' ', fields, n);
   return 0;
 }
 
 static int l_print(lua_State *L) {
-  log_args(L, DT_LOG_INFO, 1, '\t');
+  log_args(L, DT_LOG_INFO, 1, lua_gettop(L), '\t', NULL, 0);
   return 0;
 }
 

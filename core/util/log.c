@@ -37,12 +37,10 @@ static bool needs_quotes(const char *s) {
   return false;
 }
 
-/* The call's fields: ,"tags":{...} (JSON) or " k=v" pairs (text). */
-static void append_fields(dt_buf_t *line, const char *call_id, bool json) {
-  const dt_log_field_t *f = NULL;
-  size_t n = dt__fields_fn ? dt__fields_fn(dt__fields_ud, call_id, &f) : 0;
+/* Fields as ,"NAME":{...} (JSON) or " k=v" pairs (text). */
+static void append_field_list(dt_buf_t *line, const char *name, const dt_log_field_t *f, size_t n, bool json) {
   if (n == 0) return;
-  if (json) dt_buf_append(line, ",\"tags\":{", 9);
+  if (json) dt_buf_appendf(line, ",\"%s\":{", name);
   for (size_t i = 0; i < n; i++) {
     if (json) {
       if (i) dt_buf_append(line, ",", 1);
@@ -76,6 +74,13 @@ static void append_fields(dt_buf_t *line, const char *call_id, bool json) {
     }
   }
   if (json) dt_buf_append(line, "}", 1);
+}
+
+/* The call's own fields (call:tag), from the hook. */
+static void append_fields(dt_buf_t *line, const char *call_id, bool json) {
+  const dt_log_field_t *f = NULL;
+  size_t n = dt__fields_fn ? dt__fields_fn(dt__fields_ud, call_id, &f) : 0;
+  append_field_list(line, "tags", f, n, json);
 }
 
 void dt_log_set_level(dt_log_level_t level) { dt__log_level = level; }
@@ -127,10 +132,24 @@ void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len) {
   }
 }
 
+static void log_line(dt_log_level_t level, const char *call_id, const dt_log_field_t *fields, size_t nfields,
+                     const char *msg);
+
 void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
   if (level < dt__log_level || level >= DT_LOG_OFF) return;
   char msg[4096];
   DT_VFORMAT(msg, fmt);
+  log_line(level, call_id, NULL, 0, msg);
+}
+
+void dt_log_fields(dt_log_level_t level, const char *call_id, const dt_log_field_t *fields, size_t nfields,
+                   const char *msg) {
+  if (level < dt__log_level || level >= DT_LOG_OFF) return;
+  log_line(level, call_id, fields, nfields, msg ? msg : "");
+}
+
+static void log_line(dt_log_level_t level, const char *call_id, const dt_log_field_t *fields, size_t nfields,
+                     const char *msg) {
   char ts[32];
   dt_iso8601_now(ts);
   dt_buf_t line = {0};
@@ -144,7 +163,9 @@ void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
     }
     dt_buf_append(&line, ",\"msg\":\"", 8);
     dt_text_json_escape_safe(&line, msg);
-    dt_buf_append(&line, "\"}\n", 3);
+    dt_buf_append(&line, "\"", 1);
+    append_field_list(&line, "fields", fields, nfields, true);
+    dt_buf_append(&line, "}\n", 2);
   } else {
     dt_buf_appendf(&line, "%s %-5s ", ts, dt__level_names[level]);
     if (call_id) {
@@ -154,6 +175,7 @@ void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...) {
       dt_buf_append(&line, "] ", 2);
     }
     dt_log_text_escape(&line, msg, strlen(msg));
+    append_field_list(&line, "fields", fields, nfields, false);
     dt_buf_append(&line, "\n", 1);
   }
   FILE *out = dt__log_out ? dt__log_out : stderr;

@@ -56,6 +56,12 @@ void dt_log_text_escape(dt_buf_t *b, const char *s, size_t len);
 void dt_log(dt_log_level_t level, const char *call_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Logs msg with structured fields (dialtone.log's third argument): JSON lines carry them as
+   "fields":{...} after "msg", text lines as " key=value" after the message (quoted as the
+   call's tags are). Keys must be plain names; the caller bounds them. */
+void dt_log_fields(dt_log_level_t level, const char *call_id, const dt_log_field_t *fields, size_t nfields,
+                   const char *msg);
+
 #define dt_log_debug(...) dt_log(DT_LOG_DEBUG, NULL, __VA_ARGS__)
 #define dt_log_info(...) dt_log(DT_LOG_INFO, NULL, __VA_ARGS__)
 #define dt_log_warn(...) dt_log(DT_LOG_WARN, NULL, __VA_ARGS__)

@@ -47,6 +47,32 @@ DT_TEST(json_log_line_has_call_id_and_escapes) {
   free(text);
 }
 
+/* dialtone.log's structured fields: JSON "fields":{...} after msg (numbers and booleans
+   unquoted), text key=value after the message (quoted when needed); none = the plain line. */
+DT_TEST(fields_in_both_formats) {
+  const dt_log_field_t f[] = {{"rx", "123456", false}, {"attempts", "2", true}, {"ok", "true", true},
+                              {"note", "two words", false}};
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = capture(&text, &len, DT_LOG_JSON, DT_LOG_INFO);
+  dt_log_fields(DT_LOG_INFO, "call-9", f, 4, "looked up");
+  dt_log_fields(DT_LOG_DEBUG, "call-9", f, 4, "hidden");
+  release(mem);
+  DT_ASSERT_CONTAINS(text, "\"msg\":\"looked up\",\"fields\":{\"rx\":\"123456\",\"attempts\":2,\"ok\":true,"
+                           "\"note\":\"two words\"}}\n");
+  DT_ASSERT(strstr(text, "hidden") == NULL);
+  free(text);
+  text = NULL;
+  mem = capture(&text, &len, DT_LOG_TEXT, DT_LOG_INFO);
+  dt_log_fields(DT_LOG_WARN, NULL, f, 4, "looked up");
+  dt_log_fields(DT_LOG_INFO, NULL, NULL, 0, "plain");
+  release(mem);
+  DT_ASSERT_CONTAINS(text, "looked up rx=123456 attempts=2 ok=true note=\"two words\"\n");
+  DT_ASSERT_CONTAINS(text, " plain\n");
+  DT_ASSERT_EQ_INT(count_lines(text), 2);
+  free(text);
+}
+
 DT_TEST(level_names_round_trip) {
   DT_ASSERT_EQ_INT(dt_log_level_from_name("debug"), DT_LOG_DEBUG);
   DT_ASSERT_EQ_INT(dt_log_level_from_name("INFO"), DT_LOG_INFO);
