@@ -35,7 +35,7 @@ local schema = {
       prompt_options = {"prompt", "question", "invalid", "noinput"},
     },
     menu = {
-      options = {"prompt", "options", "retries", "timeout", "invalid", "noinput", "flush"},
+      options = {"prompt", "options", "retries", "timeout", "invalid", "noinput", "flush", "name"},
       prompt_options = {"prompt", "invalid", "noinput"},
     },
     record = {

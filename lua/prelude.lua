@@ -43,7 +43,8 @@ end
 -- ------------------------------------------------------------------ menus
 
 local MENU_OPTS = {prompt = true, options = true, retries = true, timeout = true,
-                   invalid = true, noinput = true, flush = true}
+                   invalid = true, noinput = true, flush = true, name = true}
+local menu_choice = internals.menu_choice
 
 local function check_key(k)
   if type(k) == "number" and k >= 0 and math.type(k) == "integer" then k = tostring(k) end
@@ -65,7 +66,14 @@ end
 --   own prompts, its invalid/noinput prompts included, answer its next try. flush = false
 --   keeps type-ahead from before the menu (power users who know the tree).
 function methods.menu(call, o)
-  internals.check_options("call:menu", o, MENU_OPTS, "prompt, options, retries, timeout, invalid, noinput, flush")
+  internals.check_options("call:menu", o, MENU_OPTS,
+                          "prompt, options, retries, timeout, invalid, noinput, flush, name")
+  -- the menu's name in dt_menu_choices_total: name =, else its prompt when that is a name
+  local menu_name = o.name
+  if menu_name ~= nil and (type(menu_name) ~= "string" or #menu_name == 0 or #menu_name > 64) then
+    error("call:menu: option 'name' must be a string of 1 to 64 characters", 2)
+  end
+  if menu_name == nil then menu_name = type(o.prompt) == "string" and o.prompt or "menu" end
   local options = o.options
   if type(options) ~= "table" or next(options) == nil then
     error("call:menu: options is required (a list of keys or a map key -> choice)", 2)
@@ -105,12 +113,16 @@ function methods.menu(call, o)
     flush = false -- later tries keep what was pressed during this menu's own prompts
     if digits ~= "" then
       local v = map[digits]
-      if v ~= nil then return v, digits end
+      if v ~= nil then
+        menu_choice(menu_name, digits)
+        return v, digits
+      end
       if o.invalid then call:play(o.invalid, {barge_in = true}) end
     elseif o.noinput then
       call:play(o.noinput, {barge_in = true})
     end
   end
+  menu_choice(menu_name, "none")
   return nil
 end
 

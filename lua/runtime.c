@@ -27,6 +27,8 @@ static void describe_metrics(dt_metrics_t *m) {
        "Flow files compiled: result=ok (a new version) or error (the previous version stays)."},
       {"dt_flow_version", "gauge", "Current version of each flow (0 once its file was removed)."},
       {"dt_calls_active", "gauge", "Calls whose flow runs, per flow version."},
+      {"dt_menu_choices_total", "counter",
+       "call:menu outcomes per flow and menu (its name, else its prompt): the option chosen, or none."},
       {"dt_flow_memory_stops_total", "counter",
        "Flows stopped for Lua memory: cap=call (limits.call_memory) or cap=global (the call "
        "holding the most when limits.lua_memory_bytes was reached)."}};

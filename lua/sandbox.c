@@ -36,6 +36,27 @@ static int l_prompt_exists(lua_State *L) {
   return 1;
 }
 
+/* A metric label value: a plain name of at most 64 bytes, else "other" (flows choose these). */
+static const char *plain_label(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-*#") != n)
+    return "other";
+  return s;
+}
+
+/* internals.menu_choice(menu, choice): dt_menu_choices_total{flow, menu, choice} + 1 for the
+   running call's flow (call:menu's outcome; choice "none" when the tries ran out). */
+static int l_menu_choice(lua_State *L) {
+  dt_runtime_t *rt = dt__rt_state_of(L);
+  dt_call_t *c = dt__call_handle_self(L);
+  if (!rt->o.metrics || !c) return 0;
+  char labels[256];
+  snprintf(labels, sizeof labels, "flow=\"%s\",menu=\"%s\",choice=\"%s\"", plain_label(c->flow),
+           plain_label(luaL_optstring(L, 1, "menu")), plain_label(luaL_optstring(L, 2, "none")));
+  dt_metrics_inc(rt->o.metrics, "dt_menu_choices_total", labels);
+  return 0;
+}
+
 static int l_is_error_mt(lua_State *L) {
   luaL_getmetatable(L, DT_ERROR_MT);
   lua_getmetatable(L, 1);
@@ -71,7 +92,8 @@ int dt__sandbox_open(dt_runtime_t *rt, char *err, size_t errlen) {
   lua_setfield(L, -2, "check_options"); /* the option-table check digits.lua and the prelude share */
   static const luaL_Reg INTERNALS[] = {
       {"prompt_exists", l_prompt_exists}, {"lib_source", dt__libs_l_source}, {"lib_snapshot", dt__libs_l_snapshot},
-      {"pattern_check", dt_lpattern_l_check}, {"is_error", l_is_error_mt}, {NULL, NULL}};
+      {"pattern_check", dt_lpattern_l_check}, {"is_error", l_is_error_mt}, {"menu_choice", l_menu_choice},
+      {NULL, NULL}};
   luaL_setfuncs(L, INTERNALS, 0);
   dt__flow_time_os_funcs(L);
   lua_createtable(L, 0, 4);

@@ -278,6 +278,9 @@ FLOW_TEST(menu_retries_invalid_then_valid) {
   DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "invalid"), 1);
   DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "main_menu"), 2);
   cJSON_Delete(tl);
+  /* the choice is counted per flow and menu (named by its prompt) */
+  dt_metrics_t *m = dt_engine_metrics(H.engine);
+  DT_ASSERT(dt_metrics_get(m, "dt_menu_choices_total", "flow=\"main\",menu=\"main_menu\",choice=\"2\"") == 1);
 }
 
 FLOW_TEST(menu_gives_up_after_retries) {
@@ -298,6 +301,8 @@ FLOW_TEST(menu_gives_up_after_retries) {
   DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "noinput"), 2);
   DT_ASSERT_EQ_INT(h_count(tl, "prompt", "name", "main_menu"), 2);
   cJSON_Delete(tl);
+  dt_metrics_t *m = dt_engine_metrics(H.engine);
+  DT_ASSERT(dt_metrics_get(m, "dt_menu_choices_total", "flow=\"main\",menu=\"main_menu\",choice=\"none\"") == 1);
 }
 
 FLOW_TEST(record_stores_file_and_sidecar) {
