@@ -292,6 +292,7 @@ int dt_cmd_run_main(int argc, char **argv, const dt_args_global_t *g) {
     eo.graph.tenant_id = c->graph.tenant_id;
     eo.graph.client_id = c->graph.client_id;
     eo.graph.client_secret = c->graph.client_secret;
+    eo.ca_file = c->graph.ca_file;
     eo.graph.client_cert_file = c->graph.client_certificate.cert;
     eo.graph.client_key_file = c->graph.client_certificate.key;
     eo.inbound.jwks_url = c->inbound.jwks_url;

@@ -158,7 +158,7 @@ int dt_preflight_run(uv_loop_t *loop, const dt_config_t *cfg, char *err, size_t 
   int rc;
   if (cert_file && (rc = dt_client_cert_load(cert_file, key_file, &p.cert, cerr, sizeof cerr)) < 0)
     return dt_seterr(err, errlen, rc, "cannot use graph.client_certificate: %s", cerr);
-  dt_http_client_options_t ho = {0};
+  dt_http_client_options_t ho = {.ca_file = cfg->graph.ca_file};
   rc = dt_http_client_new(loop, &ho, &p.http);
   if (rc != 0) {
     dt_client_cert_free(p.cert);
@@ -240,7 +240,7 @@ int dt_preflight_warn_settings(const dt_config_t *cfg, bool real_graph) {
   /* The embedded emulator signs notifications with its own key and issues its own
      tokens: these only apply to real Graph. */
   static const char *const real_only[] = {"inbound.jwks_url", "inbound.openid_config", "inbound.audience",
-                                          "inbound.issuers", "graph.token_url"};
+                                          "inbound.issuers", "graph.token_url", "graph.ca_file"};
   for (size_t i = 0; i < DT_ARRAY_SIZE(real_only); i++) {
     if (!operator_set(cfg, real_only[i])) continue;
     dt_log_warn("%s (set by %s) is not used: without Graph credentials (graph.tenant_id, graph.client_id, "

@@ -79,6 +79,9 @@ static const dt_config_key_t keys[] = {
         "the app's certificate (its public half is uploaded to the app registration), PEM"),
     STR("graph.client_certificate.key", graph.client_certificate.key, NULL, "DIALTONE_CLIENT_KEY",
         "the certificate's private key, PEM: each token request is a client assertion signed with it"),
+    STR("graph.ca_file", graph.ca_file, NULL, "DIALTONE_CA_FILE",
+        "CA bundle (PEM) trusted for Graph, the token endpoint and the key set instead of the system's "
+        "(e.g. the local CA of `dialtone emulator --tls`); unset = the system's CAs"),
     STR("graph.token_url", graph.token_url, NULL, "DIALTONE_TOKEN_URL",
         "OAuth token endpoint (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)"),
     STR("graph.application_instance_id", graph.application_instance_id, NULL, "DIALTONE_APPLICATION_INSTANCE_ID",
@@ -700,6 +703,8 @@ int dt_config_finalize(dt_config_t *cfg, char *err, size_t errlen) {
                (long long)cfg->graph.keepalive_interval_s);
   if ((rc = check_application_instance(cfg, err, errlen))) return rc;
   if ((rc = check_client_certificate(cfg, err, errlen))) return rc;
+  if (cfg->graph.ca_file && access(cfg->graph.ca_file, R_OK) != 0)
+    return bad(cfg, err, errlen, "graph.ca_file", "cannot read \"%.200s\"", cfg->graph.ca_file);
   const char *cred_keys[] = {"graph.tenant_id", "graph.client_id", "graph.client_secret"};
   const char *creds[] = {cfg->graph.tenant_id, cfg->graph.client_id,
                          cfg->graph.client_secret ? cfg->graph.client_secret : cfg->graph.client_certificate.cert};

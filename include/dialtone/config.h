@@ -91,6 +91,7 @@ typedef struct {
       char *cert, *key;  /* certificate credentials instead of the secret (PEM files) */
     } client_certificate;
     char *token_url;     /* default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token */
+    char *ca_file;       /* CA bundle for Graph's HTTPS instead of the system's; NULL = the system's */
     int64_t keepalive_interval_s; /* keepAlive period per established call: 900..2700, 0 = off; 1800 */
     char *application_instance_id;   /* unset: calls to phone numbers name no source (Graph refuses them) */
     char *application_instance_name; /* optional displayName; needs the id */

@@ -172,6 +172,9 @@ static __attribute__((unused)) long p_rss_kib(const p_proc_t *p) {
 
 /* ---- HTTP (blocking) ---- */
 
+/* The CA the test's own HTTP requests trust (an emulator started with --tls); NULL = curl's. */
+static const char *p_ca_file;
+
 static size_t p__sink(char *ptr, size_t size, size_t nmemb, void *ud) {
   dt_buf_append(ud, ptr, size * nmemb);
   return size * nmemb;
@@ -188,6 +191,7 @@ static __attribute__((unused)) int p_http(const char *method, const char *url, c
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+  if (p_ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, p_ca_file);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, p__sink);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
   long status = 0;
@@ -245,7 +249,7 @@ static __attribute__((unused)) int p_start_emulator(p_env_t *e, p_proc_t *p, con
   free(copy);
   if (rc != 0) return rc;
   char *out = p_slurp(p->out);
-  if (!out || strncmp(out, "http://", 7) != 0) {
+  if (!out || (strncmp(out, "http://", 7) != 0 && strncmp(out, "https://", 8) != 0)) {
     fprintf(stderr, "the emulator did not say where it listens: %s\n", out ? out : "(nothing)");
     free(out);
     return -1;

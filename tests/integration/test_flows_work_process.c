@@ -1,5 +1,6 @@
 /*
- * test_flows_work_process.c — issue 13's flow API through the real binaries: `dialtone run`
+ * test_flows_work_process.c — issue 13's flow API through the real binaries (and, at the end,
+ * `dialtone run` against `dialtone emulator --tls`, issue 15): `dialtone run`
  * (configured as against Graph, with flow_settings) and a separate `dialtone emulator`, over
  * loopback HTTP. One flow uses each new piece, and the test reads the outcome where an
  * operator would: the CDR's tags, the emulator's timeline, the engine's log.
@@ -100,6 +101,51 @@ DT_TEST(http_settings_hours_gather_speech_and_tags_through_the_binaries) {
   DT_ASSERT(spoken >= 1);
   p_kill(&emu, SIGTERM);
   p_wait_exit(&emu, 10000);
+  p_env_free(&env);
+}
+
+/* `dialtone run` pointed at the emulator over HTTPS, as it would be at Graph (issue 15):
+   `dialtone emulator --tls` with its local CA, and graph.ca_file trusting that CA; the start-up
+   check, the token (a JWT), the key set and every Graph request go over TLS, and a call runs. */
+DT_TEST(dialtone_run_against_the_emulator_over_https) {
+  p_env_t env;
+  DT_ASSERT(p_env_init(&env) == 0);
+  char tls_dir[200], ca[260];
+  snprintf(tls_dir, sizeof tls_dir, "%s/emulator-ca", env.dir);
+  snprintf(ca, sizeof ca, "%s/ca.pem", tls_dir);
+  p_proc_t emu, eng;
+  char extra[400];
+  snprintf(extra, sizeof extra, "--time-scale 0 --tls --tls-dir %s", tls_dir);
+  p_ca_file = ca;
+  DT_ASSERT(p_start_emulator(&env, &emu, extra) == 0);
+  DT_ASSERT(strncmp(env.emu_url, "https://", 8) == 0);
+  DT_ASSERT(p_write_flow(&env, "main", "return function(call) call:answer() call:play('main_menu') "
+                                       "dialtone.log('info', 'TLS FLOW DONE') end\n") == 0);
+  DT_ASSERT(p_write_config(&env, NULL) == 0);
+  /* graph.ca_file goes inside the harness's graph table */
+  char *text = p_slurp(env.config);
+  DT_ASSERT(text != NULL);
+  char *at = strstr(text, "graph = {");
+  DT_ASSERT(at != NULL);
+  at += strlen("graph = {");
+  char *with = dt_xasprintf("%.*sca_file = \"%s\", %s", (int)(at - text), text, ca, at);
+  DT_ASSERT_EQ_INT(dt_write_file_atomic(env.config, with, strlen(with)), 0);
+  DT_FREE_ALL(text, with);
+  DT_ASSERT(p_start_engine(&env, &eng, "engine") == 0);
+  DT_ASSERT(p_file_has(eng.err, "preflight"));
+  char id[128];
+  DT_ASSERT_EQ_INT(p_place_call(&env, NULL, id), 201);
+  P_UNTIL(30000, p_file_has(eng.err, "TLS FLOW DONE"));
+  DT_ASSERT(p_file_has(eng.err, "TLS FLOW DONE"));
+  cJSON *tl = p_timeline(&env, id);
+  DT_ASSERT_EQ_INT(p_count(tl, "request", "action", "answer"), 1);
+  DT_ASSERT(prompts_named(tl, "main_menu") == 1);
+  cJSON_Delete(tl);
+  p_kill(&eng, SIGTERM);
+  DT_ASSERT_EQ_INT(p_wait_exit(&eng, 30000), 0);
+  p_kill(&emu, SIGTERM);
+  p_wait_exit(&emu, 10000);
+  p_ca_file = NULL;
   p_env_free(&env);
 }
 
